@@ -1,0 +1,115 @@
+"""RFC 9457 problem details: the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from finbridge.core import errors as e
+
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first matching class decides the status.
+_STATUS: list[tuple[type[e.FinbridgeError], int]] = [
+    (e.PayloadTooLarge, 413),
+    (e.IdempotencyConflict, 409),
+    (e.CurrencyMismatch, 422),
+    (e.ValidationError, 422),
+    (e.NotFound, 404),
+    (e.Conflict, 409),
+    (e.BusinessRuleViolation, 422),
+    (e.AuthenticationFailed, 401),
+    (e.StepUpRequired, 403),
+    (e.PermissionDenied, 403),
+    (e.RateLimited, 429),
+    (e.ServiceUnavailable, 503),
+]
+
+
+def status_for(exc: e.FinbridgeError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    request: Request | None = None,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://finbridge.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if field is not None:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(e.FinbridgeError)
+    async def _finbridge(request: Request, exc: e.FinbridgeError) -> JSONResponse:
+        return problem(
+            status_for(exc),
+            exc.title,
+            exc.detail,
+            code=exc.code,
+            request=request,
+            field=exc.field,
+            **{k: v for k, v in exc.extra.items() if _jsonable(v)},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err["loc"] if p != "body"),
+                "message": err["msg"],
+            }
+            for err in exc.errors()
+        ]
+        first: dict[str, str] = errors[0] if errors else {"field": "", "message": "invalid request"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return problem(
+            422,
+            "Invalid input",
+            detail,
+            code="validation_error",
+            request=request,
+            field=first["field"] or None,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code,
+            str(exc.detail),
+            str(exc.detail),
+            code=f"http_{exc.status_code}",
+            request=request,
+        )
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, list, dict, type(None)))

@@ -1,0 +1,1 @@
+"""One module per engine; each defines ``router`` and is mounted under /v1 automatically."""

@@ -1,0 +1,113 @@
+"""One error hierarchy for the whole platform.
+
+Every error carries a stable machine-readable ``code`` and, where the problem is one input field,
+the ``field`` it names, so the API can render RFC 9457 problem details without guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FinbridgeError(Exception):
+    """Base of every error finbridge raises on purpose."""
+
+    code: str = "error"
+    title: str = "Request failed"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.detail}" if self.field else self.detail
+
+
+class ValidationError(FinbridgeError):
+    """Input is malformed or out of range; ``field`` names which input."""
+
+    code = "validation_error"
+    title = "Invalid input"
+
+
+class NotFound(FinbridgeError):
+    """The object does not exist, or the caller may not know that it exists."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(FinbridgeError):
+    """The request clashes with the current state of an object."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key was reused with a different request."""
+
+    code = "idempotency_conflict"
+    title = "Idempotency key reused with a different request"
+
+
+class BusinessRuleViolation(FinbridgeError):
+    """The request is well-formed but a business rule refuses it."""
+
+    code = "business_rule"
+    title = "Refused by a business rule"
+
+
+class InsufficientFunds(BusinessRuleViolation):
+    code = "insufficient_funds"
+    title = "Insufficient funds"
+
+
+class AccountNotActive(BusinessRuleViolation):
+    code = "account_not_active"
+    title = "Account is frozen or closed"
+
+
+class CurrencyMismatch(ValidationError):
+    code = "currency_mismatch"
+    title = "Currency mismatch"
+
+
+class AuthenticationFailed(FinbridgeError):
+    """No valid credentials were presented."""
+
+    code = "authentication_failed"
+    title = "Authentication required"
+
+
+class PermissionDenied(FinbridgeError):
+    """Credentials are valid but do not allow this action."""
+
+    code = "permission_denied"
+    title = "Forbidden"
+
+
+class StepUpRequired(FinbridgeError):
+    """The action needs a fresh second factor first."""
+
+    code = "step_up_required"
+    title = "Step-up authentication required"
+
+
+class RateLimited(FinbridgeError):
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class PayloadTooLarge(ValidationError):
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class ServiceUnavailable(FinbridgeError):
+    """A dependency (database, Redis, a partner) is not reachable."""
+
+    code = "service_unavailable"
+    title = "Service unavailable"

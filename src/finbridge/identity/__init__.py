@@ -1,0 +1,1 @@
+"""Identity: API keys now; KYC, PII vault, credentials, sessions and audit (issue 3)."""

@@ -1,0 +1,32 @@
+"""Lake tables in the operational database: the transactional outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from finbridge.store.metadata import Base
+
+
+class OutboxRow(Base):
+    """An event written in the same transaction as the change it describes.
+
+    The relay copies unpublished rows to the Parquet lake and marks them published, so an event
+    exists if and only if its transaction committed.
+    """
+
+    __tablename__ = "lake_outbox"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    schema_version: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_lake_outbox_unpublished", "published_at", "seq"),)

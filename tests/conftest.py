@@ -1,0 +1,101 @@
+"""Shared fixtures: real SQLite and real PostgreSQL databases, migrated with Alembic.
+
+``engine`` is parametrized over both backends; a test that only makes sense on one asks for
+``sqlite_engine`` or ``pg_engine``. Each test gets an empty, fully migrated database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from finbridge.core import ManualClock, Settings
+from finbridge.store import load_all_tables, make_engine, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_engine(_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "finbridge.db"
+    shutil.copyfile(_sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_database_url() -> Iterator[str]:
+    name = f"finbridge_test_{_worker()}"
+    admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - only when the server is down
+        pytest.fail(f"PostgreSQL is required for the test suite and is not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(_pg_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(_pg_database_url)
+    yield engine
+    engine.dispose()
+    _truncate_all(_pg_database_url)
+
+
+def _truncate_all(url: str) -> None:
+    metadata = load_all_tables()
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    if not names:
+        return
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """An empty migrated database on each backend in turn."""
+    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 2, 1, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "data")
