@@ -1,0 +1,58 @@
+"""The app factory: health/readiness, API-key authentication and problem+json errors."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from finbridge.api import create_app
+from finbridge.core import ManualClock, Role, Settings
+from finbridge.identity.apikeys import ApiKeyService
+from finbridge.platform import Platform
+
+
+@pytest.fixture
+def platform(settings: Settings, engine: Engine, clock: ManualClock) -> Platform:
+    return Platform(settings=settings, engine=engine, clock=clock)
+
+
+def test_health_and_ready(platform: Platform) -> None:
+    client = TestClient(create_app(platform=platform))
+    assert client.get("/health").json()["status"] == "ok"
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == platform.engine.dialect.name
+
+
+def test_api_key_round_trip_and_revocation(platform: Platform) -> None:
+    keys = ApiKeyService(platform.engine, platform.clock, "test-secret")
+    issued = keys.issue("ops", [Role.TELLER])
+    principal = keys.authenticate(issued.plaintext)
+    assert principal.has_scope("accounts:read")
+    keys.revoke(issued.key.id)
+    with pytest.raises(Exception, match="invalid or revoked"):
+        keys.authenticate(issued.plaintext)
+
+
+@pytest.mark.parametrize(
+    "credential",
+    ["", "fbk_nope_nope", "fbk_123456789012_wrongsecret", "garbage"],
+)
+def test_bad_api_keys_are_refused(platform: Platform, credential: str) -> None:
+    keys = ApiKeyService(platform.engine, platform.clock, "test-secret")
+    keys.issue("ops", [Role.ADMIN])
+    with pytest.raises(Exception, match="invalid or revoked"):
+        keys.authenticate(credential)
+
+
+def test_oversized_body_gets_413_problem(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    small = settings.model_copy(update={"max_upload_bytes": 10})
+    platform = Platform(settings=small, engine=sqlite_engine, clock=clock)
+    client = TestClient(create_app(platform=platform))
+    response = client.post("/v1/anything", content=b"x" * 100)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "payload_too_large"
