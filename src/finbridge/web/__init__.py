@@ -1,0 +1,62 @@
+"""The operator console at ``/console``: server-rendered Jinja2 + HTMX, charts with ECharts.
+
+Everything is served from the package (``web/static/vendor`` holds htmx and ECharts, see its
+PROVENANCE.md); no CDN, no build step.
+
+How a package adds console pages (the convention)
+-------------------------------------------------
+1. Create ``src/finbridge/web/pages/<pkg>.py`` with::
+
+       from fastapi import APIRouter, Request
+       from fastapi.responses import HTMLResponse
+
+       from finbridge.web import ConsolePrincipalDep, ConsolePlatformDep, render
+
+       router = APIRouter(prefix="/console/<pkg>", include_in_schema=False)
+       NAV = ("Label", "/console/<pkg>")      # shown in the top navigation; None to hide
+
+       @router.get("", response_class=HTMLResponse)
+       def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep):
+           data = SomeService(platform.engine, platform.clock).something(actor)
+           return render(request, "<pkg>/index.html", {"data": data})
+
+   Modules in ``finbridge.web.pages`` are discovered by :func:`mount`; nothing else to edit.
+   Optional ``NAV_ORDER: int`` (default 100; the overview is 0) orders the navigation.
+2. Templates go in ``src/finbridge/web/templates/<pkg>/`` and start with
+   ``{% extends "base.html" %}``, filling ``{% block title %}`` and ``{% block content %}``.
+   Fragments for HTMX swaps are plain templates without ``extends``.
+3. Charts: ``{% from "_macros.html" import chart %}`` then ``{{ chart("id", option) }}`` where
+   ``option`` is an ECharts option dict built in Python (decimal strings/ints, no functions);
+   ``static/console.js`` initialises every chart on load and after each HTMX swap.
+   Other helpers there: ``money(amount, currency)``, ``table(rows, columns)``.
+   Filters: ``|money`` (Decimal or string amount -> "1,234.50"), ``|dt`` (aware datetime).
+4. Every page depends on ``ConsolePrincipalDep``: anonymous visitors are redirected to
+   ``/console/login`` (HTMX requests get ``HX-Redirect``). Authorisation stays in the services:
+   pass the principal to them exactly as the API routes do.
+5. State-changing requests (POST/PUT/PATCH/DELETE under ``/console``) must be sent by HTMX
+   (``hx-post`` etc.): the middleware refuses them without the ``HX-Request`` header or with a
+   foreign ``Origin`` (CSRF defence on top of the SameSite=Strict session cookie).
+
+Sessions: logging in with an operator API key creates a server-side session (see
+:mod:`finbridge.web.sessions`); the ``finbridge_session`` cookie holds only the opaque session
+id (``fbs_...``), never the key. Other login methods (customer passwords, passkeys) call
+:func:`finbridge.web.sessions.start_session` with the principal they authenticated.
+"""
+
+from __future__ import annotations
+
+from finbridge.web.mount import mount
+from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep, LoginRequired
+from finbridge.web.sessions import ConsoleSessions, start_session
+from finbridge.web.templating import render, templates
+
+__all__ = [
+    "ConsolePlatformDep",
+    "ConsolePrincipalDep",
+    "ConsoleSessions",
+    "LoginRequired",
+    "mount",
+    "render",
+    "start_session",
+    "templates",
+]

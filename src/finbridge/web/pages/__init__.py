@@ -1,0 +1,1 @@
+"""Console pages, one module per package, each with ``router`` and ``NAV`` (see finbridge.web)."""
