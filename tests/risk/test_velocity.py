@@ -1,0 +1,271 @@
+"""Exact sliding windows: brute-force reference, in-process vs Redis, lateness, floods, outages."""
+
+from __future__ import annotations
+
+import math
+import random
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+
+from finbridge.core.errors import ValidationError
+from finbridge.risk.velocity import (
+    EntityFlood,
+    EntityWindows,
+    InProcessVelocity,
+    LateEvent,
+    VelocityConfig,
+    VelocityEvent,
+    VelocityUnavailable,
+    default_config,
+    parse_span,
+)
+from finbridge.risk.velocity_redis import RedisVelocity
+
+CONFIG = VelocityConfig(
+    entities=(
+        EntityWindows("customer", ("1m", "1h", "1d", "180d"), ("device",)),
+        EntityWindows("device", ("5m", "7d"), ("customer",)),
+        EntityWindows("terminal", ("1h",)),
+    ),
+    max_lateness_ms=120_000,
+)
+
+
+def stream(n: int, seed: int = 7, jitter: bool = False) -> list[VelocityEvent]:
+    rng = random.Random(seed)
+    ts = 1_700_000_000_000
+    out = []
+    for i in range(n):
+        ts += rng.choice([1_000, 20_000, 59_999, 60_000, 600_000, 3_600_000, 86_400_000])
+        t = ts - rng.randint(0, 180_000) if jitter and rng.random() < 0.2 else ts
+        keys = {"customer": f"c{rng.randint(1, 4)}", "device": f"d{rng.randint(1, 3)}"}
+        if rng.random() < 0.7:
+            keys["terminal"] = f"t{rng.randint(1, 2)}"
+        out.append(
+            VelocityEvent(
+                event_id=f"e{i}",
+                ts_ms=t,
+                amount_minor=rng.choice([0, 1, 999, 12_345, 5_000_000, rng.randint(0, 10**7)]),
+                keys=keys,
+                attrs={"device": keys["device"], "customer": keys["customer"]},
+            )
+        )
+    return out
+
+
+def brute_force(events: list[VelocityEvent], cfg: VelocityConfig) -> list[dict[str, float]]:
+    """Recompute every window from scratch over the whole history (in-order streams only)."""
+    results = []
+    for i, ev in enumerate(events):
+        feats: dict[str, float] = {}
+        for spec in cfg.entities:
+            key = ev.keys.get(spec.entity)
+            for label, span in zip(spec.windows, spec.spans, strict=True):
+                rows = [
+                    e
+                    for e in events[: i + 1]
+                    if key and e.keys.get(spec.entity) == key and ev.ts_ms - span < e.ts_ms
+                ]
+                amounts = [e.amount_minor for e in rows]
+                n = len(amounts)
+                p = f"{spec.entity}_"
+                feats[f"{p}count_{label}"] = float(n)
+                feats[f"{p}sum_{label}"] = sum(amounts) / 100
+                mean = sum(amounts) / n if n else 0
+                feats[f"{p}avg_{label}"] = mean / 100
+                feats[f"{p}min_{label}"] = min(amounts, default=0) / 100
+                feats[f"{p}max_{label}"] = max(amounts, default=0) / 100
+                var = sum((a - mean) ** 2 for a in amounts) / n if n else 0
+                feats[f"{p}std_{label}"] = math.sqrt(var) / 100
+                for a in spec.distinct_of:
+                    feats[f"{p}distinct_{a}_{label}"] = float(len({e.attrs[a] for e in rows}))
+        results.append(feats)
+    return results
+
+
+@pytest.fixture
+def redis_velocity():
+    store = RedisVelocity(CONFIG, prefix=f"finbridge:test:{uuid.uuid4().hex}")
+    yield store
+    store.clear()
+    store.close()
+
+
+def test_spans_cover_one_minute_to_180_days() -> None:
+    assert parse_span("1m") == 60_000
+    assert parse_span("180d") == 180 * 86_400_000
+    with pytest.raises(ValidationError, match="outside 1m..180d"):
+        parse_span("181d")
+    with pytest.raises(ValidationError, match="must look like"):
+        parse_span("7 days")
+
+
+def test_in_process_matches_brute_force_exactly() -> None:
+    events = stream(300)
+    store = InProcessVelocity(CONFIG)
+    got = [store.observe(e) for e in events]
+    want = brute_force(events, CONFIG)
+    for g, w in zip(got, want, strict=True):
+        for name, value in w.items():
+            assert g[name] == pytest.approx(value, rel=1e-12, abs=1e-9), name
+
+
+def test_event_leaves_window_exactly_at_its_span() -> None:
+    store = InProcessVelocity(CONFIG)
+    t0 = 1_700_000_000_000
+    ev = lambda i, t, a: VelocityEvent(f"x{i}", t, a, {"customer": "c"}, {"device": "d"})  # noqa: E731
+    store.observe(ev(1, t0, 500))
+    just_inside = store.observe(ev(2, t0 + 59_999, 100))
+    assert just_inside["customer_count_1m"] == 2
+    assert just_inside["customer_max_1m"] == 5.0
+    at_edge = store.observe(ev(3, t0 + 60_000, 100))  # (t-60s, t]: the first event is out
+    assert at_edge["customer_count_1m"] == 2
+    assert at_edge["customer_max_1m"] == 1.0
+    assert at_edge["customer_count_1h"] == 3
+
+
+@pytest.mark.redis
+def test_redis_backend_is_identical_to_in_process(redis_velocity: RedisVelocity) -> None:
+    events = stream(400, seed=11, jitter=True)
+    local = InProcessVelocity(CONFIG)
+    for ev in events:
+        try:
+            want = local.observe(ev)
+        except LateEvent:
+            with pytest.raises(LateEvent):
+                redis_velocity.observe(ev)
+            continue
+        assert redis_velocity.observe(ev) == want  # bit-identical floats
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_out_of_order_policy_clamps_then_refuses(backend: str, redis_velocity) -> None:
+    store = InProcessVelocity(CONFIG) if backend == "memory" else redis_velocity
+    t0 = 1_700_000_000_000
+    store.observe(VelocityEvent("a", t0, 100, {"customer": "c"}, {"device": "d"}))
+    # 90 s late (allowed lateness 120 s): accepted and counted at the watermark.
+    f = store.observe(VelocityEvent("b", t0 - 90_000, 200, {"customer": "c"}, {"device": "d"}))
+    assert f["customer_count_1m"] == 2
+    # 61 s after the watermark both are out of the 1-minute window (the late one was clamped).
+    f = store.observe(VelocityEvent("c", t0 + 60_000, 300, {"customer": "c"}, {"device": "d"}))
+    assert f["customer_count_1m"] == 1
+    # Too late: refused, and nothing changed for any entity (device is new here).
+    with pytest.raises(LateEvent, match="older than the latest customer event"):
+        store.observe(
+            VelocityEvent("d", t0 - 500_000, 1, {"customer": "c", "device": "new"}, {})
+        )
+    f = store.observe(VelocityEvent("e", t0 + 60_000, 1, {"device": "new"}, {"customer": "c"}))
+    assert f["device_count_5m"] == 1
+    assert f["customer_count_180d"] == 0  # customer absent from this event: empty windows
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_flood_from_one_entity_is_capped(backend: str) -> None:
+    cfg = VelocityConfig(CONFIG.entities, max_events_per_entity=50)
+    store = (
+        InProcessVelocity(cfg)
+        if backend == "memory"
+        else RedisVelocity(cfg, prefix=f"finbridge:test:{uuid.uuid4().hex}")
+    )
+    try:
+        t0 = 1_700_000_000_000
+        for i in range(50):
+            store.observe(VelocityEvent(f"f{i}", t0 + i, 1, {"device": "bot"}, {}))
+        with pytest.raises(EntityFlood, match="device bot already has 50 events"):
+            store.observe(VelocityEvent("f50", t0 + 50, 1, {"device": "bot"}, {}))
+        # Other entities are unaffected; after the longest window passes the device is admitted.
+        store.observe(VelocityEvent("g", t0 + 51, 1, {"device": "human"}, {}))
+        f = store.observe(VelocityEvent("h", t0 + 8 * 86_400_000, 1, {"device": "bot"}, {}))
+        assert f["device_count_7d"] == 1
+    finally:
+        if isinstance(store, RedisVelocity):
+            store.clear()
+        store.close()
+
+
+def test_redis_going_away_fails_fast_and_never_hangs(tmp_path) -> None:
+    """A real redis-server is killed mid-load; a silent peer that never answers times out."""
+    import subprocess
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        store = RedisVelocity(CONFIG, url=f"redis://127.0.0.1:{port}/0", timeout_s=0.2)
+        _wait_for(store)
+        events = stream(60)
+        for ev in events[:30]:
+            store.observe(ev)
+        proc.kill()
+        proc.wait()
+        started = time.monotonic()
+        with pytest.raises(VelocityUnavailable, match="did not answer"):
+            store.observe(events[30])
+        with pytest.raises(VelocityUnavailable, match="failing fast"):
+            store.observe(events[31])
+        assert time.monotonic() - started < 1.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    # A peer that accepts the connection and never replies: bounded by the socket timeout.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        store = RedisVelocity(
+            CONFIG, url=f"redis://127.0.0.1:{silent.getsockname()[1]}/0", timeout_s=0.2
+        )
+        started = time.monotonic()
+        with pytest.raises(VelocityUnavailable, match="Timeout"):
+            store.observe(stream(1)[0])
+        assert time.monotonic() - started < 1.0
+    finally:
+        silent.close()
+
+
+def test_default_config_has_many_features() -> None:
+    names = default_config().feature_names()
+    assert len(names) >= 100
+    assert "customer_std_180d" in names and "ip_distinct_customer_1h" in names
+
+
+def test_concurrent_observers_keep_exact_counts() -> None:
+    store = InProcessVelocity(CONFIG)
+    t0 = 1_700_000_000_000
+
+    def work(k: int) -> None:
+        for i in range(200):
+            store.observe(VelocityEvent(f"{k}-{i}", t0, 1, {"customer": "c"}, {"device": "d"}))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    f = store.observe(VelocityEvent("last", t0, 1, {"customer": "c"}, {"device": "d"}))
+    assert f["customer_count_1m"] == 801
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(store: RedisVelocity) -> None:
+    for _ in range(100):
+        try:
+            store._client.ping()
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
