@@ -1,0 +1,62 @@
+"""Identity policy knobs, built from :class:`Settings` once and passed to the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from finbridge.core.settings import Settings
+
+# Actions that need a fresh second factor (issue 3: large transfers, changing phone, buying above
+# one's risk level, adding a payee). Engines tag their actions with these names.
+HIGH_RISK_ACTIONS: frozenset[str] = frozenset(
+    {
+        "transfer.large",
+        "profile.change_phone",
+        "investment.above_risk_level",
+        "payee.add",
+        "credentials.change",
+    }
+)
+
+
+_DEFAULT_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    # argon2id (RFC 9106 second recommended option is t=3, m=64 MiB, p=4)
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
+    # brute force: after `lockout_after` failures each further failure locks for base * 2^(n-k)
+    lockout_after: int = 5
+    lockout_base: timedelta = timedelta(seconds=30)
+    lockout_max: timedelta = timedelta(hours=1)
+    login_challenge_ttl: timedelta = timedelta(minutes=5)
+    second_factor_max_attempts: int = 5
+    access_token_ttl: timedelta = timedelta(minutes=5)
+    session_ttl: timedelta = timedelta(days=30)
+    issuer: str = "finbridge"
+    step_up_window: timedelta = timedelta(minutes=5)
+    high_risk_actions: frozenset[str] = field(default=HIGH_RISK_ACTIONS)
+    # WebAuthn relying party
+    rp_id: str = "localhost"
+    rp_name: str = "finbridge"
+    origins: tuple[str, ...] = _DEFAULT_ORIGINS
+    # face
+    face_threshold: float = 0.5
+    face_max_side: int = 640
+    liveness_ttl: timedelta = timedelta(minutes=2)
+    totp_issuer: str = "finbridge"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IdentityConfig:
+        config = cls(origins=(f"http://{settings.host}:{settings.port}", *_DEFAULT_ORIGINS))
+        if settings.env == "test":
+            # Test runs only: argon2id with tiny cost so the suite stays fast. Never in production
+            # (Settings cannot be env=test and production at once).
+            config = replace(
+                config, argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1
+            )
+        return config

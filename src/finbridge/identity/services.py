@@ -1,0 +1,54 @@
+"""Composition: every identity service built from one engine, clock and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from finbridge.core.clock import Clock
+from finbridge.core.settings import Settings
+from finbridge.identity.audit import AuditLog
+from finbridge.identity.config import IdentityConfig
+from finbridge.identity.consent import ConsentService
+from finbridge.identity.persons import CustomerFactory, PersonService
+from finbridge.identity.vault import PiiVault
+
+
+@dataclass
+class IdentityServices:
+    config: IdentityConfig
+    vault: PiiVault
+    audit: AuditLog
+    persons: PersonService
+    consents: ConsentService
+
+    @classmethod
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        config: IdentityConfig | None = None,
+        vault: PiiVault | None = None,
+        customer_factory: CustomerFactory | None = None,
+    ) -> IdentityServices:
+        config = config or IdentityConfig.from_settings(settings)
+        vault = vault or PiiVault.from_settings(settings)
+        audit = AuditLog.from_settings(engine, clock, settings)
+        persons = PersonService(
+            engine,
+            clock,
+            vault,
+            audit,
+            customer_factory=customer_factory,
+            business_timezone=settings.business_timezone,
+        )
+        return cls(
+            config=config,
+            vault=vault,
+            audit=audit,
+            persons=persons,
+            consents=ConsentService(engine, clock, audit),
+        )
