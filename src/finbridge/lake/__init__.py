@@ -1,5 +1,17 @@
-"""The financial cloud's first layer: typed events, the outbox, the Parquet/DuckDB lake."""
+"""The financial cloud's first layer: typed events, the outbox, the Parquet/DuckDB lake.
 
+- :mod:`~finbridge.lake.events` the envelope and the schema registry; common schemas in
+  :mod:`~finbridge.lake.schemas` (registered on import of this package).
+- :func:`emit` writes events to the outbox inside the caller's transaction;
+  :class:`OutboxRelay` copies committed ones to the :class:`EventLake`.
+- :class:`Ingestor` / :func:`ingest_file` validate and store partner files.
+- :class:`EventService` is the authorised face for interfaces.
+- Feature pipelines (Ibis) live in :mod:`finbridge.lake.features` (imported on demand: Ibis is
+  heavy, and most callers never need it).
+"""
+
+from finbridge.lake import schemas as _schemas  # noqa: F401 - registers the common schemas
+from finbridge.lake.eventlake import AppendResult, EventLake, StoredEvent, canonical_json
 from finbridge.lake.events import (
     Event,
     EventPayload,
@@ -7,13 +19,39 @@ from finbridge.lake.events import (
     register_schema,
     schema_for,
 )
+from finbridge.lake.ingest import (
+    Ingestor,
+    IngestReport,
+    Rejection,
+    derive_event_id,
+    guess_format,
+    ingest_file,
+)
 from finbridge.lake.outbox import emit, emit_many
+from finbridge.lake.relay import OutboxRelay, RelayResult
+from finbridge.lake.schemas import COMMON_EVENT_TYPES, StrictPayload
+from finbridge.lake.service import EventService
 
 __all__ = [
+    "COMMON_EVENT_TYPES",
+    "AppendResult",
     "Event",
+    "EventLake",
     "EventPayload",
+    "EventService",
+    "IngestReport",
+    "Ingestor",
+    "OutboxRelay",
+    "Rejection",
+    "RelayResult",
+    "StoredEvent",
+    "StrictPayload",
+    "canonical_json",
+    "derive_event_id",
     "emit",
     "emit_many",
+    "guess_format",
+    "ingest_file",
     "known_event_types",
     "register_schema",
     "schema_for",

@@ -45,6 +45,12 @@ def schema_for(event_type: str, version: int) -> type[EventPayload]:
     try:
         return _SCHEMAS[(event_type, version)]
     except KeyError:
+        versions = sorted(v for t, v in _SCHEMAS if t == event_type)
+        if versions:
+            raise ValidationError(
+                f"{event_type} has no schema version {version} (known: {versions})",
+                field="schema_version",
+            ) from None
         known = sorted({t for t, _ in _SCHEMAS})
         raise ValidationError(
             f"unknown event type/version {event_type!r} v{version}; known types: {known}",

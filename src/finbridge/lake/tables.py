@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String
+from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -30,3 +30,31 @@ class OutboxRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_lake_outbox_unpublished", "published_at", "seq"),)
+
+
+class IngestionRow(Base):
+    """One partner file ingested into the lake: counts, file hash and the rejection report.
+
+    ``(source, file_hash)`` is unique, so uploading the same file again finds this row and
+    returns its report instead of ingesting twice.
+    """
+
+    __tablename__ = "lake_ingestions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(16))
+    file_hash: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column()
+    total_rows: Mapped[int] = mapped_column()
+    accepted_rows: Mapped[int] = mapped_column()
+    rejected_rows: Mapped[int] = mapped_column()
+    rejections: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("source", "file_hash"),
+        Index("ix_lake_ingestions_created_at", "created_at"),
+    )

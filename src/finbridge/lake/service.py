@@ -1,0 +1,114 @@
+"""The lake's service layer: every interface (API, console, CLI) goes through these checks.
+
+- ``events:write`` to ingest. Only principals holding ``events:admin`` (admins, the platform
+  itself) may name an arbitrary ``source``; a partner's files are always recorded under
+  ``partner:<its key id>``, so one partner cannot mint event ids in another's namespace.
+- ``events:read`` to read events; a customer (or an app acting for one) reads only the events
+  whose subject is that customer, whatever filter it asks for.
+- Ingestion reports (partner files, rejection reasons) are operator data: ``events:read`` and not
+  a customer principal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from finbridge.core.clock import Clock
+from finbridge.core.errors import PermissionDenied
+from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.lake.eventlake import EventLake, StoredEvent
+from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
+from finbridge.lake.relay import OutboxRelay, RelayResult
+
+_CUSTOMER_KINDS = (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY)
+
+
+class EventService:
+    """Authorised access to the event lake and its ingestion records."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lake: EventLake,
+        clock: Clock,
+        *,
+        max_upload_bytes: int = 20 * 1024 * 1024,
+    ) -> None:
+        self.engine = engine
+        self.lake = lake
+        self.clock = clock
+        self.ingestor = Ingestor(engine, lake, clock=clock, max_upload_bytes=max_upload_bytes)
+
+    def ingest(
+        self,
+        actor: Principal,
+        data: Path | bytes,
+        *,
+        fmt: str | None = None,
+        source: str | None = None,
+        filename: str | None = None,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        actor.require_scope("events:write")
+        if actor.kind in _CUSTOMER_KINDS:
+            raise PermissionDenied("customers cannot ingest partner files")
+        own = f"partner:{actor.id}"[:64]
+        if actor.has_scope("events:admin"):
+            source = source or own
+        elif source and source != own:
+            raise PermissionDenied(
+                f"a partner key may only ingest as source {own!r}", field="source"
+            )
+        return self.ingestor.ingest_file(
+            data,
+            fmt=fmt,
+            source=source or own,
+            filename=filename,
+            actor_id=actor.id,
+            progress=progress,
+        )
+
+    def list_events(
+        self,
+        actor: Principal,
+        *,
+        event_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        if actor.kind in _CUSTOMER_KINDS:
+            own = actor.customer_id
+            if own is None or (subject_id is not None and subject_id != own):
+                raise PermissionDenied("a customer may only read their own events", field="subject")
+            subject_id = own
+        else:
+            actor.require_scope("events:read")
+        return self.lake.events(
+            event_type=event_type, subject_id=subject_id, since=since, until=until, limit=limit
+        )
+
+    def ingestions(
+        self, actor: Principal, *, limit: int = 50, rejected_only: bool = False
+    ) -> list[IngestReport]:
+        self._require_operator_read(actor)
+        return self.ingestor.list(limit=limit, with_rejections_only=rejected_only)
+
+    def ingestion(self, actor: Principal, ingestion_id: str) -> IngestReport:
+        self._require_operator_read(actor)
+        return self.ingestor.get(ingestion_id)
+
+    def relay(self, actor: Principal, *, max_batches: int | None = None) -> RelayResult:
+        """Drain the outbox now (the CLI and the demo; a server would run it on a timer)."""
+        actor.require_scope("events:admin")
+        return OutboxRelay(self.engine, self.lake, clock=self.clock).drain(max_batches=max_batches)
+
+    @staticmethod
+    def _require_operator_read(actor: Principal) -> None:
+        if actor.kind in _CUSTOMER_KINDS:
+            raise PermissionDenied("ingestion reports are for operators")
+        actor.require_scope("events:read")
