@@ -1,0 +1,127 @@
+"""Model quality and stability measures: KS, AUC, Gini, calibration, score bands, PSI.
+
+Plain NumPy on purpose: these run inside scoring services and reports, on any model's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from finbridge.core.errors import ValidationError
+
+PSI_ALERT = 0.10
+PSI_RETRAIN = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Discrimination:
+    """How well a model separates good from bad customers on one labelled sample."""
+
+    auc: float
+    gini: float
+    ks: float
+    ks_threshold: float
+    n: int
+    bad_rate: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def _binary(y: ArrayLike, field: str = "y") -> NDArray[np.int_]:
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValidationError("needs a non-empty 1-d array of outcomes", field=field)
+    values = set(np.unique(arr).tolist())
+    if not values <= {0, 1}:
+        raise ValidationError(f"outcomes must be 0/1, got {sorted(values)[:5]}", field=field)
+    if len(values) < 2:
+        raise ValidationError("outcomes contain only one class", field=field)
+    return arr.astype(int)
+
+
+def discrimination(y: ArrayLike, p_bad: ArrayLike) -> Discrimination:
+    """AUC, Gini and the Kolmogorov-Smirnov distance for predicted probabilities of 'bad'."""
+    yy = _binary(y)
+    pp = np.asarray(p_bad, dtype=float)
+    auc = float(roc_auc_score(yy, pp))
+    fpr, tpr, thr = roc_curve(yy, pp)
+    i = int(np.argmax(tpr - fpr))
+    return Discrimination(
+        auc=auc,
+        gini=2 * auc - 1,
+        ks=float(tpr[i] - fpr[i]),
+        ks_threshold=float(min(thr[i], 1.0)),
+        n=int(yy.size),
+        bad_rate=float(yy.mean()),
+    )
+
+
+def calibration_table(y: ArrayLike, p_bad: ArrayLike, n_bins: int = 10) -> list[dict[str, Any]]:
+    """Predicted vs observed bad rate per probability decile (equal-count groups)."""
+    yy = _binary(y)
+    pp = np.asarray(p_bad, dtype=float)
+    order = np.argsort(pp, kind="stable")
+    rows = []
+    for k, idx in enumerate(np.array_split(order, min(n_bins, yy.size))):
+        if idx.size == 0:
+            continue
+        rows.append(
+            {
+                "group": k + 1,
+                "n": int(idx.size),
+                "predicted": float(pp[idx].mean()),
+                "observed": float(yy[idx].mean()),
+            }
+        )
+    return rows
+
+
+def brier(y: ArrayLike, p_bad: ArrayLike) -> float:
+    yy = _binary(y)
+    return float(np.mean((np.asarray(p_bad, dtype=float) - yy) ** 2))
+
+
+def psi(expected: ArrayLike, actual: ArrayLike, *, bins: int = 10) -> float:
+    """Population stability index of ``actual`` against ``expected`` (the training sample).
+
+    Numeric samples are cut at the expected sample's quantiles; object samples are compared
+    category by category. A small floor keeps empty buckets finite.
+    """
+    e = np.asarray(expected)
+    a = np.asarray(actual)
+    if e.size == 0 or a.size == 0:
+        raise ValidationError("PSI needs non-empty samples", field="sample")
+    if e.dtype.kind in "OUSb":
+        e_s, a_s = e.astype(str), a.astype(str)
+        cats = np.unique(np.concatenate([e_s, a_s]))
+        e_frac = np.array([(e_s == c).mean() for c in cats])
+        a_frac = np.array([(a_s == c).mean() for c in cats])
+    else:
+        e_f = e.astype(float)
+        a_f = a.astype(float)
+        e_nan, a_nan = np.isnan(e_f), np.isnan(a_f)
+        edges = np.unique(np.nanquantile(e_f, np.linspace(0, 1, bins + 1)[1:-1]))
+        e_idx = np.searchsorted(edges, e_f[~e_nan], side="right")
+        a_idx = np.searchsorted(edges, a_f[~a_nan], side="right")
+        k = edges.size + 1
+        e_frac = np.append(np.bincount(e_idx, minlength=k), e_nan.sum()) / e.size
+        a_frac = np.append(np.bincount(a_idx, minlength=k), a_nan.sum()) / a.size
+    floor = 1e-4
+    e_frac = np.clip(e_frac, floor, None)
+    a_frac = np.clip(a_frac, floor, None)
+    return float(np.sum((a_frac - e_frac) * np.log(a_frac / e_frac)))
+
+
+def psi_status(value: float) -> str:
+    """'stable' below 0.10, 'alert' from 0.10, 'retrain' from 0.25."""
+    if value >= PSI_RETRAIN:
+        return "retrain"
+    if value >= PSI_ALERT:
+        return "alert"
+    return "stable"
