@@ -1,0 +1,71 @@
+"""Banking core: customers, accounts, a double-entry ledger, holds and savings interest.
+
+Interfaces and other engines use :class:`BankingService` and the value objects below; the tables
+are private to this package.
+"""
+
+from finbridge.banking import events as events
+from finbridge.banking.guard import (
+    ApproveAll,
+    GuardDecision,
+    PostingDeclined,
+    PostingGuard,
+    PostingIntent,
+    Verdict,
+)
+from finbridge.banking.interest import daily_interest_micro
+from finbridge.banking.models import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    Balance,
+    CardBatchResult,
+    CardTransaction,
+    Customer,
+    CustomerKind,
+    EntryKind,
+    HistoryItem,
+    Hold,
+    HoldStatus,
+    InterestRun,
+    InternalAccount,
+    LedgerReport,
+    NewAccountSpec,
+    NewCustomerSpec,
+    OpenedCustomer,
+    Page,
+    PostingResult,
+)
+from finbridge.banking.service import BankingService
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "AccountStatus",
+    "ApproveAll",
+    "Balance",
+    "BankingService",
+    "CardBatchResult",
+    "CardTransaction",
+    "Customer",
+    "CustomerKind",
+    "EntryKind",
+    "GuardDecision",
+    "HistoryItem",
+    "Hold",
+    "HoldStatus",
+    "InterestRun",
+    "InternalAccount",
+    "LedgerReport",
+    "NewAccountSpec",
+    "NewCustomerSpec",
+    "OpenedCustomer",
+    "Page",
+    "PostingDeclined",
+    "PostingGuard",
+    "PostingIntent",
+    "PostingResult",
+    "Verdict",
+    "daily_interest_micro",
+    "events",
+]

@@ -1,0 +1,218 @@
+"""The posting engine: Core statements on an open connection, no ORM in the hot path.
+
+A journal entry is written as: one guarded ``UPDATE ... RETURNING`` per account (in account-id
+order, so concurrent transactions lock rows in the same order and cannot deadlock), one
+multi-row INSERT of the postings, then the entry row with ``ON CONFLICT (idempotency_key) DO
+NOTHING``. The UPDATE is the row lock (PostgreSQL takes it as SELECT ... FOR UPDATE would) and its
+WHERE clause is the business check, so the common case costs one round trip per account. When an
+UPDATE matches no row, :func:`diagnose` reads the account once to say precisely why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Insert, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from finbridge.banking.tables import accounts_table, entries_table, postings_table
+from finbridge.core.errors import (
+    AccountNotActive,
+    CurrencyMismatch,
+    InsufficientFunds,
+    NotFound,
+)
+from finbridge.core.money import Money
+
+accounts = accounts_table
+entries = entries_table
+postings = postings_table
+
+
+class Replay(Exception):
+    """The idempotency key was already used: roll back and return the stored result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One side of an entry: a signed amount (positive credits the account).
+
+    ``release_held`` is taken off the account's held amount in the same UPDATE (hold capture).
+    ``owner`` restricts a debit to accounts of that customer (customers acting for themselves).
+    """
+
+    account_id: str
+    amount_minor: int
+    release_held: int = 0
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    account_id: str
+    amount_minor: int
+    balance_after: int
+    customer_id: str | None
+
+
+# Debits: the account must be open and stay at or above its floor (unless flagged internal).
+_DEBIT = (
+    update(accounts)
+    .where(
+        accounts.c.id == bindparam("b_id"),
+        accounts.c.currency == bindparam("b_cur"),
+        accounts.c.status == "open",
+        accounts.c.held_minor >= bindparam("b_rel"),
+        accounts.c.allow_negative
+        | (
+            accounts.c.balance_minor
+            - accounts.c.held_minor
+            + bindparam("b_amt")
+            + bindparam("b_rel")
+            >= accounts.c.floor_minor
+        ),
+    )
+    .values(
+        balance_minor=accounts.c.balance_minor + bindparam("b_amt"),
+        held_minor=accounts.c.held_minor - bindparam("b_rel"),
+    )
+    .returning(accounts.c.balance_minor, accounts.c.customer_id)
+)
+
+# Credits: frozen accounts still receive money; closed ones do not.
+_CREDIT = (
+    update(accounts)
+    .where(
+        accounts.c.id == bindparam("b_id"),
+        accounts.c.currency == bindparam("b_cur"),
+        accounts.c.status != "closed",
+    )
+    .values(balance_minor=accounts.c.balance_minor + bindparam("b_amt"))
+    .returning(accounts.c.balance_minor, accounts.c.customer_id)
+)
+
+_ACCOUNT_STATE = select(
+    accounts.c.customer_id,
+    accounts.c.currency,
+    accounts.c.status,
+    accounts.c.balance_minor,
+    accounts.c.held_minor,
+    accounts.c.floor_minor,
+).where(accounts.c.id == bindparam("b_id"))
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of a request, to tell a retry from a different request with the same key."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def insert_ignoring_conflict(conn: Connection, table: Any, key_column: str | None = None) -> Insert:
+    """``INSERT ... ON CONFLICT [(key)] DO NOTHING`` in the connection's dialect."""
+    target = None if key_column is None else [key_column]
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=target)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=target)
+
+
+def apply_legs(conn: Connection, currency: str, legs: Sequence[Leg]) -> list[Applied]:
+    """Move balances for ``legs`` (in account-id order), or raise the business error why not."""
+    out: list[Applied] = []
+    for leg in sorted(legs, key=lambda g: g.account_id):
+        params = {"b_id": leg.account_id, "b_cur": currency, "b_amt": leg.amount_minor}
+        if leg.amount_minor < 0 or leg.release_held:
+            row = conn.execute(_DEBIT, {**params, "b_rel": leg.release_held}).first()
+        else:
+            row = conn.execute(_CREDIT, params).first()
+        if row is None or (leg.owner is not None and row.customer_id != leg.owner):
+            diagnose(conn, leg, currency)
+            raise NotFound("account not found", field="account_id")  # owner mismatch
+        out.append(Applied(leg.account_id, leg.amount_minor, row.balance_minor, row.customer_id))
+    return out
+
+
+def diagnose(conn: Connection, leg: Leg, currency: str) -> None:
+    """Raise the precise reason a guarded UPDATE matched nothing (never reveals others' data)."""
+    row = conn.execute(_ACCOUNT_STATE, {"b_id": leg.account_id}).first()
+    if row is None or (leg.owner is not None and row.customer_id != leg.owner):
+        raise NotFound(f"account {leg.account_id} not found", field="account_id")
+    if row.currency != currency:
+        raise CurrencyMismatch(
+            f"account {leg.account_id} holds {row.currency}, not {currency}", field="currency"
+        )
+    debit = leg.amount_minor < 0 or leg.release_held != 0
+    if row.status == "closed" or (debit and row.status != "open"):
+        raise AccountNotActive(
+            f"account {leg.account_id} is {row.status}", field="account_id", status=row.status
+        )
+    if debit:
+        available = Money.from_minor(row.balance_minor - row.held_minor, currency)
+        raise InsufficientFunds(
+            f"account {leg.account_id} has {available} available",
+            field="amount",
+            available=str(available.amount),
+        )
+
+
+def insert_postings(conn: Connection, entry_id: str, currency: str, applied: list[Applied]) -> None:
+    conn.execute(
+        postings.insert(),
+        [
+            {
+                "entry_id": entry_id,
+                "account_id": a.account_id,
+                "currency": currency,
+                "amount_minor": a.amount_minor,
+                "balance_after_minor": a.balance_after,
+            }
+            for a in applied
+        ],
+    )
+
+
+def seal_entry(
+    conn: Connection,
+    *,
+    entry_id: str,
+    kind: str,
+    scoped_key: str,
+    request_fingerprint: str,
+    result: Mapping[str, Any],
+    description: str,
+    metadata: Mapping[str, Any] | None,
+    actor_id: str,
+    created_at: datetime,
+) -> None:
+    """Insert the entry row after its postings; raise :class:`Replay` if the key exists."""
+    stmt = insert_ignoring_conflict(conn, entries, "idempotency_key").returning(entries.c.id)
+    row = conn.execute(
+        stmt,
+        {
+            "id": entry_id,
+            "kind": kind,
+            "idempotency_key": scoped_key,
+            "request_fingerprint": request_fingerprint,
+            "result": dict(result),
+            "description": description,
+            "metadata": dict(metadata) if metadata else None,
+            "actor_id": actor_id,
+            "created_at": created_at,
+        },
+    ).first()
+    if row is None:
+        raise Replay(scoped_key)
+
+
+def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]] | None:
+    """(fingerprint, result) stored under ``scoped_key``, if that key was used."""
+    row = conn.execute(
+        select(entries.c.request_fingerprint, entries.c.result).where(
+            entries.c.idempotency_key == scoped_key
+        )
+    ).first()
+    return None if row is None else (row.request_fingerprint, row.result)
