@@ -81,13 +81,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in err["loc"] if p != "body"),
-                "message": err["msg"],
-            }
-            for err in exc.errors()
-        ]
+        errors = [_field_error(err) for err in exc.errors()]
         first: dict[str, str] = errors[0] if errors else {"field": "", "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return problem(
@@ -109,6 +103,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             code=f"http_{exc.status_code}",
             request=request,
         )
+
+
+def _field_error(err: Any) -> dict[str, str]:
+    if err.get("type") == "json_invalid":
+        # loc is ("body", <character offset>): name the body, say where the JSON broke.
+        where = err["loc"][-1] if len(err["loc"]) > 1 else "?"
+        reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+        return {"field": "body", "message": f"malformed JSON at character {where}: {reason}"}
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": message}
 
 
 def _jsonable(value: Any) -> bool:

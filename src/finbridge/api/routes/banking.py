@@ -1,0 +1,246 @@
+"""Banking over HTTP: customers, accounts, balances, transactions, transfers, holds.
+
+Routes are thin: parse the wire schema, build ``Money``, call one ``BankingService`` method with
+the caller's principal (the service authorises, including object ownership), render.
+Money-moving calls require an ``Idempotency-Key`` header; a retry returns the first result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, status
+
+from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.api.schemas.banking import (
+    AccountCreate,
+    AccountList,
+    AccountPublic,
+    BalancePublic,
+    CustomerCreate,
+    CustomerPage,
+    CustomerPublic,
+    DepositCreate,
+    HoldCapture,
+    HoldCreate,
+    HoldPublic,
+    PostingPublic,
+    StatusChange,
+    TransactionPage,
+    TransactionPublic,
+    TransferCreate,
+)
+from finbridge.api.services import banking_service
+from finbridge.banking import BankingService
+from finbridge.core.errors import ValidationError
+from finbridge.core.money import Money
+from finbridge.platform import Platform
+
+router = APIRouter(tags=["banking"])
+
+
+def _service(platform: PlatformDep) -> BankingService:
+    return banking_service(platform)
+
+
+def _idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Client-chosen unique key; a retry with the same key returns the "
+            "first result and never posts twice.",
+        ),
+    ] = None,
+) -> str:
+    if key is None or not key.strip():
+        raise ValidationError(
+            "the Idempotency-Key header is required for money-moving requests",
+            field="Idempotency-Key",
+        )
+    if len(key) > 200 or not key.isascii() or not key.isprintable():
+        raise ValidationError(
+            "Idempotency-Key must be at most 200 printable ASCII characters",
+            field="Idempotency-Key",
+        )
+    return key.strip()
+
+
+Banking = Annotated[BankingService, Depends(_service)]
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(max_length=64)]
+
+
+# ---------------------------------------------------------------------------- customers
+@router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
+def create_customer(body: CustomerCreate, actor: PrincipalDep, banking: Banking) -> CustomerPublic:
+    customer = banking.create_customer(
+        actor, kind=body.kind, display_name=body.display_name, external_ref=body.external_ref
+    )
+    return CustomerPublic.of(customer)
+
+
+@router.get("/customers", response_model=CustomerPage)
+def list_customers(
+    actor: PrincipalDep, banking: Banking, limit: Limit = 50, cursor: Cursor = None
+) -> CustomerPage:
+    page = banking.list_customers(actor, limit=limit, cursor=cursor)
+    return CustomerPage(
+        items=[CustomerPublic.of(c) for c in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerPublic)
+def get_customer(customer_id: str, actor: PrincipalDep, banking: Banking) -> CustomerPublic:
+    return CustomerPublic.of(banking.get_customer(actor, customer_id))
+
+
+# ---------------------------------------------------------------------------- accounts
+@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
+def open_account(body: AccountCreate, actor: PrincipalDep, banking: Banking) -> AccountPublic:
+    account = banking.open_account(
+        actor,
+        body.customer_id,
+        kind=body.kind,
+        currency_code=body.currency,
+        interest_rate=body.interest_rate,
+    )
+    return AccountPublic.of(account)
+
+
+@router.get("/accounts", response_model=AccountList)
+def list_accounts(
+    actor: PrincipalDep,
+    banking: Banking,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> AccountList:
+    page = banking.list_accounts(actor, customer_id=customer_id, limit=limit, cursor=cursor)
+    return AccountList(items=[AccountPublic.of(a) for a in page.items])
+
+
+@router.get("/accounts/{account_id}", response_model=AccountPublic)
+def get_account(account_id: str, actor: PrincipalDep, banking: Banking) -> AccountPublic:
+    return AccountPublic.of(banking.get_account(actor, account_id))
+
+
+@router.get("/accounts/{account_id}/balance", response_model=BalancePublic)
+def get_balance(account_id: str, actor: PrincipalDep, banking: Banking) -> BalancePublic:
+    return BalancePublic.of(banking.balance(actor, account_id))
+
+
+@router.get("/accounts/{account_id}/transactions", response_model=TransactionPage)
+def list_transactions(
+    account_id: str, actor: PrincipalDep, banking: Banking, limit: Limit = 50, cursor: Cursor = None
+) -> TransactionPage:
+    page = banking.history(actor, account_id, limit=limit, cursor=cursor)
+    return TransactionPage(
+        items=[TransactionPublic.of(h) for h in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/accounts/{account_id}/freeze", response_model=AccountPublic)
+def freeze_account(
+    account_id: str, body: StatusChange, actor: PrincipalDep, banking: Banking
+) -> AccountPublic:
+    return AccountPublic.of(banking.freeze_account(actor, account_id, reason=body.reason))
+
+
+@router.post("/accounts/{account_id}/unfreeze", response_model=AccountPublic)
+def unfreeze_account(
+    account_id: str, body: StatusChange, actor: PrincipalDep, banking: Banking
+) -> AccountPublic:
+    return AccountPublic.of(banking.unfreeze_account(actor, account_id, reason=body.reason))
+
+
+@router.post(
+    "/accounts/{account_id}/deposits",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostingPublic,
+    summary="Cash deposit at a teller (operators)",
+)
+def deposit(
+    account_id: str,
+    body: DepositCreate,
+    actor: PrincipalDep,
+    banking: Banking,
+    key: IdempotencyKey,
+) -> PostingPublic:
+    amount = Money.of(body.amount, body.currency)
+    result = banking.deposit(
+        actor, account_id, amount, idempotency_key=key, description=body.description
+    )
+    return PostingPublic.of(result)
+
+
+# ---------------------------------------------------------------------------- transfers
+@router.post("/transfers", status_code=status.HTTP_201_CREATED, response_model=PostingPublic)
+def create_transfer(
+    body: TransferCreate, actor: PrincipalDep, banking: Banking, key: IdempotencyKey
+) -> PostingPublic:
+    amount = Money.of(body.amount, body.currency)
+    result = banking.transfer(
+        actor,
+        body.from_account_id,
+        body.to_account_id,
+        amount,
+        idempotency_key=key,
+        description=body.description,
+        channel="api",
+    )
+    return PostingPublic.of(result)
+
+
+# ---------------------------------------------------------------------------- holds
+@router.post("/holds", status_code=status.HTTP_201_CREATED, response_model=HoldPublic)
+def place_hold(
+    body: HoldCreate,
+    actor: PrincipalDep,
+    banking: Banking,
+    platform: PlatformDep,
+    key: IdempotencyKey,
+) -> HoldPublic:
+    amount = Money.of(body.amount, body.currency)
+    expires_at = _expiry(platform, body.expires_in_seconds)
+    hold = banking.place_hold(
+        actor,
+        body.account_id,
+        amount,
+        idempotency_key=key,
+        expires_at=expires_at,
+        description=body.description,
+    )
+    return HoldPublic.of(hold)
+
+
+@router.get("/holds/{hold_id}", response_model=HoldPublic)
+def get_hold(hold_id: str, actor: PrincipalDep, banking: Banking) -> HoldPublic:
+    return HoldPublic.of(banking.get_hold(actor, hold_id))
+
+
+@router.post("/holds/{hold_id}/capture", response_model=PostingPublic)
+def capture_hold(
+    hold_id: str, body: HoldCapture, actor: PrincipalDep, banking: Banking, key: IdempotencyKey
+) -> PostingPublic:
+    amount = None if body.amount is None else Money.of(body.amount, body.currency or "")
+    result = banking.capture_hold(
+        actor,
+        hold_id,
+        to_account_id=body.to_account_id,
+        idempotency_key=key,
+        amount=amount,
+        description=body.description,
+    )
+    return PostingPublic.of(result)
+
+
+@router.post("/holds/{hold_id}/release", response_model=HoldPublic)
+def release_hold(hold_id: str, actor: PrincipalDep, banking: Banking) -> HoldPublic:
+    return HoldPublic.of(banking.release_hold(actor, hold_id))
+
+
+def _expiry(platform: Platform, seconds: int | None) -> datetime | None:
+    return None if seconds is None else platform.clock.now() + timedelta(seconds=seconds)

@@ -1,0 +1,1 @@
+"""Wire schemas (pydantic) per area: ``XCreate`` for requests, ``XPublic`` for responses."""

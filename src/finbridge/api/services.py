@@ -1,0 +1,24 @@
+"""Engine services built once per platform for the interfaces (API routes, console pages).
+
+Services are cached in ``platform.state`` so per-instance caches (the banking service's internal
+account ids) survive across requests. Other engines can plug in: a posting guard registered in
+``platform.state["banking.guard"]`` before the first request is used by the banking service.
+"""
+
+from __future__ import annotations
+
+from finbridge.banking import BankingService
+from finbridge.platform import Platform
+
+
+def banking_service(platform: Platform) -> BankingService:
+    service = platform.state.get("banking")
+    if service is None:
+        service = BankingService(
+            platform.engine,
+            platform.clock,
+            guard=platform.state.get("banking.guard"),
+            business_timezone=platform.settings.business_timezone,
+        )
+        platform.state["banking"] = service
+    return service  # type: ignore[no-any-return]

@@ -1,0 +1,41 @@
+"""Keep the event lake fed while the server runs: drain the outbox every few seconds."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from finbridge.lake.eventlake import EventLake
+from finbridge.lake.relay import OutboxRelay
+from finbridge.platform import Platform
+
+log = logging.getLogger("finbridge.relay")
+
+
+class RelayLoop:
+    """A daemon thread that publishes committed outbox rows to the Parquet lake."""
+
+    def __init__(self, platform: Platform, *, interval_seconds: float = 2.0) -> None:
+        self._relay = OutboxRelay(
+            platform.engine, EventLake(platform.lake_dir), clock=platform.clock, batch_size=5000
+        )
+        self._interval = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def start(self) -> RelayLoop:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._relay.drain()
+            except Exception:  # keep relaying after a transient failure; the rows stay queued
+                log.exception("outbox relay failed; retrying")
+            self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._relay.drain()  # publish what the last requests emitted
