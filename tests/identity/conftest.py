@@ -29,3 +29,37 @@ def ids(engine: Engine, clock: ManualClock, settings: Settings) -> IdentityServi
 @pytest.fixture
 def sqlite_ids(sqlite_engine: Engine, clock: ManualClock, settings: Settings) -> IdentityServices:
     return IdentityServices.build(sqlite_engine, clock, settings)
+
+
+PASSWORD = "correct horse battery"
+
+
+def enrol_customer(ids: IdentityServices, req: RegistrationRequest = ZHANG) -> str:
+    """Register a person and give them a password; returns the customer id."""
+    from finbridge.core import Principal
+
+    customer_id = ids.persons.register(req).customer_id
+    ids.passwords.set_password(Principal.customer(customer_id), customer_id, PASSWORD)
+    return customer_id
+
+
+def totp_code(secret: str, clock: ManualClock, offset_steps: int = 0) -> str:
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(clock.now()) + offset_steps)
+
+
+def enrol_totp(
+    ids: IdentityServices, clock: ManualClock, customer_id: str
+) -> tuple[str, list[str]]:
+    """Set up and confirm TOTP; returns (secret, recovery codes). Advances the clock one step."""
+    from datetime import timedelta
+
+    from finbridge.core import Principal
+
+    me = Principal.customer(customer_id)
+    setup = ids.totp.begin_setup(me, customer_id)
+    codes = ids.totp.confirm_setup(me, customer_id, totp_code(setup.secret, clock))
+    clock.advance(timedelta(seconds=30))
+    return setup.secret, codes

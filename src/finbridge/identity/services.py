@@ -11,7 +11,12 @@ from finbridge.core.settings import Settings
 from finbridge.identity.audit import AuditLog
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.consent import ConsentService
+from finbridge.identity.credentials import PasswordService, TotpService
+from finbridge.identity.login import LoginService
 from finbridge.identity.persons import CustomerFactory, PersonService
+from finbridge.identity.sessions import SessionService
+from finbridge.identity.stepup import StepUpService
+from finbridge.identity.tokens import TokenSigner
 from finbridge.identity.vault import PiiVault
 
 
@@ -22,6 +27,12 @@ class IdentityServices:
     audit: AuditLog
     persons: PersonService
     consents: ConsentService
+    passwords: PasswordService
+    totp: TotpService
+    signer: TokenSigner
+    sessions: SessionService
+    login: LoginService
+    step_up: StepUpService
 
     @classmethod
     def build(
@@ -45,10 +56,22 @@ class IdentityServices:
             customer_factory=customer_factory,
             business_timezone=settings.business_timezone,
         )
+        passwords = PasswordService(engine, clock, audit, config)
+        totp = TotpService(engine, clock, vault, audit, config)
+        signer = TokenSigner(
+            engine, clock, vault, issuer=config.issuer, ttl=config.access_token_ttl
+        )
+        sessions = SessionService(engine, clock, signer, audit, config)
         return cls(
             config=config,
             vault=vault,
             audit=audit,
             persons=persons,
             consents=ConsentService(engine, clock, audit),
+            passwords=passwords,
+            totp=totp,
+            signer=signer,
+            sessions=sessions,
+            login=LoginService(engine, clock, persons, passwords, totp, sessions, audit, config),
+            step_up=StepUpService(engine, clock, totp, audit, config),
         )

@@ -220,4 +220,3 @@ def install_log_masking(logger_name: str = "finbridge") -> None:
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, PiiMaskingFilter) for f in logger.filters):
         logger.addFilter(PiiMaskingFilter())
-
