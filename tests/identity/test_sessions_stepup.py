@@ -151,7 +151,7 @@ def test_step_up_policy(
     ids.step_up.require_step_up(me, "payee.add")  # the login's TOTP is fresh
     ids.step_up.require_step_up(me, "accounts.read")  # not high risk
     clock.advance(timedelta(minutes=6))
-    with pytest.raises(StepUpRequired, match="payee.add") as info:
+    with pytest.raises(StepUpRequired, match=r"payee\.add") as info:
         ids.step_up.require_step_up(me, "payee.add")
     assert info.value.extra["methods"] == ["totp", "passkey", "face"]
     ids.step_up.require_step_up(me, "accounts.read")
