@@ -96,14 +96,21 @@ def duckdb_events(lake: EventLake) -> ir.Table:
     return con.table("events")
 
 
-def spark_events(session: Any, lake_root: Path, *, name: str = "finbridge_events") -> ir.Table:
-    """The lake's Parquet partitions as an Ibis table on a PySpark session.
+def spark_events(
+    session: Any,
+    lake_root: Path,
+    *,
+    event_type: str | None = CARD_EVENT,
+    name: str = "finbridge_events",
+) -> ir.Table:
+    """The lake's Parquet partitions (one event type's, by default) as an Ibis table on Spark.
 
     The session should run with ``spark.sql.session.timeZone=UTC`` so instants compare as in
-    DuckDB.
+    DuckDB. Reading only the needed type's directory keeps Spark's partition discovery short.
     """
     root = (Path(lake_root) / EVENTS_DIR).resolve().as_posix()
-    frame = session.read.option("basePath", root).parquet(f"{root}/event_type=*/date=*")
+    types = f"event_type={event_type}" if event_type else "event_type=*"
+    frame = session.read.option("basePath", root).parquet(f"{root}/{types}/date=*")
     frame.createOrReplaceTempView(name)
     return ibis.pyspark.connect(session).table(name)
 

@@ -374,6 +374,8 @@ def _from_pydantic(number: int, exc: PydanticValidationError, text: str) -> Reje
         reason = "required field is missing"
     elif first["type"] == "extra_forbidden":
         reason = "unknown field"
+    elif not first["loc"]:
+        reason = f"each row must be a JSON object ({first['msg']})"
     elif first["type"] == "timezone_aware":
         reason = "naive timestamp: give a UTC offset such as +08:00 or Z"
     try:

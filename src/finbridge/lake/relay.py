@@ -15,6 +15,7 @@ database transaction that selected them, after their Parquet file is safely on d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -84,8 +85,16 @@ class OutboxRelay:
             )
             return len(rows)
 
-    def drain(self, *, max_batches: int | None = None) -> RelayResult:
-        """Publish batches until the outbox is empty (or ``max_batches`` were published)."""
+    def drain(
+        self,
+        *,
+        max_batches: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> RelayResult:
+        """Publish batches until the outbox is empty (or ``max_batches`` were published).
+
+        ``progress`` is called with the running total after each batch.
+        """
         published = batches = 0
         while max_batches is None or batches < max_batches:
             n = self.run_once()
@@ -93,6 +102,8 @@ class OutboxRelay:
                 break
             published += n
             batches += 1
+            if progress is not None:
+                progress(published)
         return RelayResult(published=published, batches=batches)
 
     def _before_mark_published(self) -> None:

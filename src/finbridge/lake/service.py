@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -102,10 +103,21 @@ class EventService:
         self._require_operator_read(actor)
         return self.ingestor.get(ingestion_id)
 
-    def relay(self, actor: Principal, *, max_batches: int | None = None) -> RelayResult:
-        """Drain the outbox now (the CLI and the demo; a server would run it on a timer)."""
+    def pending(self, actor: Principal) -> int:
+        actor.require_scope("events:read")
+        return OutboxRelay(self.engine, self.lake, clock=self.clock).pending()
+
+    def relay(
+        self,
+        actor: Principal,
+        *,
+        max_batches: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> RelayResult:
+        """Drain the outbox now (the CLI and the demo; a server runs it on a timer)."""
         actor.require_scope("events:admin")
-        return OutboxRelay(self.engine, self.lake, clock=self.clock).drain(max_batches=max_batches)
+        relay = OutboxRelay(self.engine, self.lake, clock=self.clock)
+        return relay.drain(max_batches=max_batches, progress=progress)
 
     @staticmethod
     def _require_operator_read(actor: Principal) -> None:

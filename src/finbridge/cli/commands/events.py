@@ -1,0 +1,166 @@
+"""``finbridge events``: ingest partner files, query the lake, drain the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from finbridge.cli.context import console, platform_context
+from finbridge.core.errors import ValidationError
+from finbridge.core.principal import Principal
+from finbridge.lake import EventLake, EventService, IngestReport
+from finbridge.platform import Platform
+
+CLI_ACTOR = Principal.system("cli")
+MAX_SHOWN_REJECTIONS = 50
+
+
+def _service(platform: Platform) -> EventService:
+    return EventService(
+        platform.engine,
+        EventLake(platform.lake_dir),
+        platform.clock,
+        max_upload_bytes=platform.settings.max_upload_bytes,
+    )
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    """``2026-11-01`` (midnight UTC) or an ISO instant with an offset."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not an ISO date or datetime", field="since") from None
+    if parsed.tzinfo is None:
+        if "T" in value or " " in value:
+            raise ValidationError("give the instant a UTC offset, e.g. +08:00 or Z", field="since")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def print_report(report: IngestReport) -> None:
+    table = Table(title=f"ingestion {report.id}", show_header=False)
+    table.add_row("file", f"{report.filename or '-'} ({report.format}, {report.size_bytes} bytes)")
+    table.add_row("source", report.source)
+    table.add_row("sha-256", report.file_hash)
+    table.add_row("rows", str(report.total))
+    table.add_row("accepted", f"[green]{report.accepted}[/]")
+    table.add_row("rejected", f"[red]{report.rejected}[/]" if report.rejected else "0")
+    if report.replayed:
+        table.add_row("note", "[yellow]file seen before: nothing new written[/]")
+    console.print(table)
+    if report.rejections:
+        rej = Table("row", "field", "reason", "row id", title="rejections")
+        for r in report.rejections[:MAX_SHOWN_REJECTIONS]:
+            rej.add_row(str(r.row), r.field, r.reason, r.row_id or "")
+        console.print(rej)
+        hidden = len(report.rejections) - MAX_SHOWN_REJECTIONS
+        if hidden > 0:
+            console.print(f"… and {hidden} more (GET /v1/events/ingestions/{report.id})")
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("[dim]no rows[/]")
+        return
+    table = Table(*rows[0].keys())
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row.values()))
+    console.print(table)
+    console.print(f"[dim]{len(rows)} row(s)[/]")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return "" if value is None else str(value)
+
+
+def register(app: typer.Typer) -> None:
+    events = typer.Typer(help="The event lake: ingest, query, relay.", no_args_is_help=True)
+
+    @events.command("ingest")
+    def ingest_cmd(
+        file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+        source: str = typer.Option("partner", "--source", "-s", help="Who sent the file."),
+        fmt: str | None = typer.Option(
+            None, "--format", "-f", help="jsonl or parquet (default: from the file name)."
+        ),
+    ) -> None:
+        """Validate a partner file and store its good rows; prints the rejection report."""
+        with platform_context() as platform:
+            with Progress(
+                TextColumn("validating {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task(file.name, total=None)
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = _service(platform).ingest(
+                    CLI_ACTOR, file, fmt=fmt, source=source, progress=advance
+                )
+        print_report(report)
+
+    @events.command("query")
+    def query_cmd(
+        sql: str | None = typer.Argument(
+            None, help="A SELECT over the view `events` (omit to use the filters)."
+        ),
+        event_type: str | None = typer.Option(None, "--type", "-t"),
+        subject: str | None = typer.Option(None, "--subject"),
+        since: str | None = typer.Option(None, "--since", help="ISO date or instant."),
+        limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000),
+    ) -> None:
+        """Query the lake with SQL, or list the latest events matching the filters."""
+        with platform_context(migrate=False) as platform:
+            lake = EventLake(platform.lake_dir)
+            if sql:
+                rows = lake.query(sql)
+            else:
+                found = _service(platform).list_events(
+                    CLI_ACTOR,
+                    event_type=event_type,
+                    subject_id=subject,
+                    since=_parse_since(since),
+                    limit=limit,
+                )
+                rows = [{k: v for k, v in e.to_dict().items() if k != "source"} for e in found]
+        _print_rows(rows)
+
+    @events.command("relay")
+    def relay_cmd() -> None:
+        """Publish every committed outbox event to the Parquet lake."""
+        with platform_context() as platform:
+            service = _service(platform)
+            with Progress(
+                TextColumn("relaying outbox"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("relay", total=service.pending(CLI_ACTOR))
+                result = service.relay(
+                    CLI_ACTOR, progress=lambda done: progress.update(task, completed=done)
+                )
+        console.print(
+            f"[green]published[/] {result.published} event(s) in {result.batches} batch(es)"
+        )
+
+    app.add_typer(events, name="events")
