@@ -1,0 +1,95 @@
+"""``finbridge demo`` and ``finbridge data load``: real demo data, then serve."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from finbridge.cli.context import console, platform_context
+from finbridge.cli.demo_data import LoadResult, is_seeded, load_demo_data
+from finbridge.core.principal import Role
+from finbridge.identity.apikeys import ApiKeyService
+from finbridge.platform import Platform
+
+
+def _load_with_bars(platform: Platform, *, limit: int | None, relay: bool) -> LoadResult:
+    columns = (
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bars:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        return load_demo_data(platform, limit=limit, progress=progress, relay=relay)
+
+
+def _summary(result: LoadResult) -> None:
+    console.print(
+        f"[green]loaded[/] {result.customers_opened:,} customers with TWD accounts, "
+        f"{result.card_posted:,} card payments posted "
+        f"({result.card_duplicates:,} already there, {result.card_declined:,} declined), "
+        f"{result.events_published:,} events to the lake in {result.seconds:.1f} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    data = typer.Typer(help="Demo and reference data.", no_args_is_help=True)
+
+    @data.command("load")
+    def load_cmd(
+        limit: int = typer.Option(None, min=1, help="Load only the first N clients."),
+    ) -> None:
+        """Load the shipped real data slices (Taiwan clients, replayed card payments)."""
+        with platform_context() as platform:
+            _summary(_load_with_bars(platform, limit=limit, relay=True))
+
+    app.add_typer(data, name="data")
+
+    @app.command("demo")
+    def demo_cmd(
+        limit: int = typer.Option(
+            None, min=1, help="Seed only the first N of the 30,000 clients (faster)."
+        ),
+        serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding."),
+        host: str = typer.Option(None, help="Interface to bind (default FINBRIDGE_HOST)."),
+        port: int = typer.Option(None, help="Port (default FINBRIDGE_PORT, 8000)."),
+    ) -> None:
+        """Seed real demo data if the database is empty, issue an admin key, serve."""
+        started = time.perf_counter()
+        with platform_context() as platform:
+            if is_seeded(platform):
+                console.print("database already seeded; skipping the data load")
+            else:
+                # The server's relay publishes the events, so the console is up sooner.
+                _summary(_load_with_bars(platform, limit=limit, relay=not serve))
+            secret = platform.settings.secret_key.get_secret_value()
+            issued = ApiKeyService(platform.engine, platform.clock, secret).issue(
+                "demo admin", [Role.ADMIN]
+            )
+            settings = platform.settings
+            base = f"http://{host or settings.host}:{port or settings.port}"
+            console.print()
+            console.print(f"[bold]Console:[/] {base}/console   [bold]API docs:[/] {base}/docs")
+            console.print("[bold]Log in with this admin API key[/] (shown once):")
+            console.print(issued.plaintext, soft_wrap=True, highlight=False)
+            console.print(f"ready to serve after {time.perf_counter() - started:.1f} s")
+            if serve:
+                from finbridge.cli.commands.serve import serve_platform
+
+                serve_platform(platform, host=host, port=port)
