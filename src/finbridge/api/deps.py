@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from finbridge.api.services import identity_services
 from finbridge.core.errors import AuthenticationFailed
 from finbridge.core.principal import Principal
 from finbridge.identity.apikeys import KEY_PREFIX, ApiKeyService
@@ -53,6 +54,8 @@ def get_principal(
         raise AuthenticationFailed("missing credentials: send Authorization: Bearer <key>")
     if credential.startswith(f"{KEY_PREFIX}_"):
         return api_keys(platform).authenticate(credential)
+    if credential.count(".") == 2:  # a customer access token (compact JWS, see identity.tokens)
+        return identity_services(platform).sessions.authenticate(credential)
     for authenticator in platform.state.get("authenticators", []):
         principal = authenticator(platform, credential)
         if principal is not None:

@@ -8,6 +8,8 @@ account ids) survive across requests. Other engines can plug in: a posting guard
 from __future__ import annotations
 
 from finbridge.banking import BankingService
+from finbridge.core.principal import Principal
+from finbridge.identity.services import IdentityServices
 from finbridge.platform import Platform
 
 
@@ -22,3 +24,23 @@ def banking_service(platform: Platform) -> BankingService:
         )
         platform.state["banking"] = service
     return service  # type: ignore[no-any-return]
+
+
+def identity_services(platform: Platform) -> IdentityServices:
+    """Identity's services; registration creates the banking customer (masked name only)."""
+    services = platform.state.get("identity")
+    if services is None:
+
+        def create_customer(display_name: str) -> str:
+            actor = Principal.system("identity")
+            return (
+                banking_service(platform)
+                .create_customer(actor, kind="personal", display_name=display_name)
+                .id
+            )
+
+        services = IdentityServices.build(
+            platform.engine, platform.clock, platform.settings, customer_factory=create_customer
+        )
+        platform.state["identity"] = services
+    return services  # type: ignore[no-any-return]

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from finbridge.core.clock import Clock
+from finbridge.core.errors import NotFound
 from finbridge.core.settings import Settings
 from finbridge.identity.tables import AuditRow
 from finbridge.identity.vault import mask_text
@@ -180,3 +181,18 @@ class AuditLog:
     def count(self) -> int:
         with unit_of_work(self._engine, write=False) as session:
             return int(session.scalar(select(func.count()).select_from(AuditRow)) or 0)
+
+
+def foreign_object(audit: AuditLog, actor_id: str, customer_id: str, what: str) -> NotFound:
+    """Record a customer reaching for another customer's object (BOLA) and return the refusal.
+
+    The refusal is a 404, not a 403, so probing ids does not even confirm that they exist.
+    """
+    audit.record(
+        actor=actor_id,
+        action="access.denied",
+        subject=customer_id,
+        outcome="refused",
+        detail={"object": what, "reason": "not the caller's own"},
+    )
+    return NotFound(f"no customer {customer_id}", field="customer_id")

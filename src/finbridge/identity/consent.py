@@ -16,7 +16,7 @@ from finbridge.core.clock import Clock
 from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.identity.audit import AuditLog
+from finbridge.identity.audit import AuditLog, foreign_object
 from finbridge.identity.events import SOURCE
 from finbridge.identity.tables import ConsentRow
 from finbridge.lake import Event, emit
@@ -62,7 +62,7 @@ class ConsentService:
         # Consent is the customer's own act; staff may record one given at a branch.
         if actor.kind is PrincipalKind.CUSTOMER:
             if not actor.can_act_for(customer_id):
-                raise NotFound(f"no customer {customer_id}", field="customer_id")
+                raise foreign_object(self._audit, actor.id, customer_id, "consents")
         else:
             actor.require_scope("customers:write")
 
@@ -129,7 +129,7 @@ class ConsentService:
     def list(self, actor: Principal, customer_id: str) -> list[Consent]:
         if actor.kind is PrincipalKind.CUSTOMER:
             if not actor.can_act_for(customer_id):
-                raise NotFound(f"no customer {customer_id}", field="customer_id")
+                raise foreign_object(self._audit, actor.id, customer_id, "consents")
         else:
             actor.require_scope("customers:read")
         with unit_of_work(self._engine, write=False) as session:

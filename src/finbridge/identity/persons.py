@@ -19,7 +19,7 @@ from finbridge.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.identity import kyc
-from finbridge.identity.audit import AuditLog
+from finbridge.identity.audit import AuditLog, foreign_object
 from finbridge.identity.events import SOURCE
 from finbridge.identity.tables import (
     BankCardRow,
@@ -40,9 +40,9 @@ from finbridge.identity.vault import (
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
 
-# (session, display name) -> banking customer id. Wired by the composition root when banking's
-# service exists; without it identity mints the id itself.
-CustomerFactory = Callable[[Session, str], str]
+# display name (masked) -> banking customer id. Wired by the composition root to banking's
+# create_customer; without it (engine-level tests) identity mints the id itself.
+CustomerFactory = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +151,17 @@ class PersonService:
         phone_bidx = self._vault.blind_index(checked.phone, kind="phone")
         now = self._clock.now()
         try:
+            with unit_of_work(self._engine, write=False) as session:
+                self._refuse_duplicates(session, doc.type.value, id_bidx, phone_bidx)
+            # The banking customer is created first, in banking's own transaction, under the
+            # masked name only: the ledger side never holds plaintext PII. A registration that
+            # loses a race after this point leaves an unused banking customer (no accounts).
+            if self._customer_factory is not None:
+                customer_id = self._customer_factory(mask_name(checked.name))
+            else:
+                customer_id = new_id()
             with unit_of_work(self._engine) as session:
                 self._refuse_duplicates(session, doc.type.value, id_bidx, phone_bidx)
-                if self._customer_factory is not None:
-                    customer_id = self._customer_factory(session, mask_name(checked.name))
-                else:
-                    customer_id = new_id()
                 v = self._vault
                 row = PersonRow(
                     customer_id=customer_id,
@@ -301,8 +306,7 @@ class PersonService:
     def _require_access(self, actor: Principal, customer_id: str, scope: str) -> None:
         if actor.kind is PrincipalKind.CUSTOMER:
             if not actor.can_act_for(customer_id):
-                # Not "forbidden": another customer's id must not even confirm it exists.
-                raise NotFound(f"no customer {customer_id}", field="customer_id")
+                raise foreign_object(self._audit, actor.id, customer_id, "person")
             return
         actor.require_scope(scope)
 

@@ -22,7 +22,7 @@ from finbridge.core.errors import AuthenticationFailed, NotFound
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.identity._time import aware, aware_or_none
-from finbridge.identity.audit import AuditLog
+from finbridge.identity.audit import AuditLog, foreign_object
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.events import emit_auth
 from finbridge.identity.tables import RefreshTokenRow, SessionRow
@@ -246,7 +246,7 @@ class SessionService:
     def _own(self, actor: Principal, customer_id: str) -> None:
         if actor.kind is PrincipalKind.CUSTOMER:
             if not actor.can_act_for(customer_id):
-                raise NotFound(f"no customer {customer_id}", field="customer_id")
+                raise foreign_object(self._audit, actor.id, customer_id, "sessions")
         else:
             actor.require_scope("customers:write")
 

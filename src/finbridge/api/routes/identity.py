@@ -1,0 +1,238 @@
+"""Identity over HTTP: registration, KYC, login (password then second factor), TOTP, sessions,
+consents, step-up, passkeys and face.
+
+Public (no credentials possible yet): register, login and its second step, token refresh, the
+JWKS. Everything else needs a principal, and the services check that a customer only touches
+their own objects (another customer's id answers 404 and is audited).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+
+from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.api.schemas.identity import (
+    AuditVerifyPublic,
+    CodeRequest,
+    ConsentPublic,
+    ConsentRequest,
+    KycCheckPublic,
+    KycCheckRequest,
+    LoginPublic,
+    LoginRequest,
+    PersonPublic,
+    RecoveryCodesPublic,
+    RefreshRequest,
+    RegisterRequest,
+    SecondFactorRequest,
+    SessionPublic,
+    TokenPublic,
+    TotpSetupPublic,
+)
+from finbridge.api.services import identity_services
+from finbridge.core.errors import NotFound, PayloadTooLarge, ValidationError
+from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.identity import kyc
+from finbridge.identity.consent import Consent
+from finbridge.identity.credentials import check_password_policy
+from finbridge.identity.persons import RegistrationRequest, check_registration
+from finbridge.identity.services import IdentityServices
+from finbridge.identity.vault import mask_id_number, mask_phone
+
+router = APIRouter(prefix="/identity", tags=["identity"])
+
+
+def _ids(platform: PlatformDep) -> IdentityServices:
+    return identity_services(platform)
+
+
+IdsDep = Annotated[IdentityServices, Depends(_ids)]
+
+
+def _me(actor: Principal) -> str:
+    if actor.kind is not PrincipalKind.CUSTOMER or actor.customer_id is None:
+        raise NotFound("this endpoint is for a logged-in customer", field="customer_id")
+    return actor.customer_id
+
+
+# -- onboarding -----------------------------------------------------------------------------------
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=PersonPublic)
+def register(body: RegisterRequest, ids: IdsDep) -> PersonPublic:
+    """Self-registration of a personal customer (public)."""
+    check_password_policy(body.password)  # before anything is stored
+    req = RegistrationRequest(**body.model_dump(exclude={"password"}))
+    view = ids.persons.register(req)
+    ids.passwords.set_password(
+        Principal.customer(view.customer_id), view.customer_id, body.password
+    )
+    return PersonPublic.of(ids.persons.view(Principal.system(), view.customer_id))
+
+
+@router.post("/kyc/check", response_model=KycCheckPublic)
+def kyc_check(body: KycCheckRequest, actor: PrincipalDep, ids: IdsDep) -> KycCheckPublic:
+    """Validate KYC data without storing it; answers with masked, normalised values."""
+    actor.require_scope("customers:read")
+    today = ids.persons.today()
+    req = RegistrationRequest(**body.model_dump(exclude={"credit_product"}))
+    checked = check_registration(req, today)
+    age = kyc.age_on(checked.document.birth_date, today)
+    if body.credit_product:
+        kyc.require_adult(checked.document.birth_date, today=today)
+    return KycCheckPublic(
+        valid=True,
+        id_type=checked.document.type.value,
+        id_number=mask_id_number(checked.document.number),
+        id_country=checked.document.country,
+        phone=mask_phone(checked.phone),
+        birth_year=checked.document.birth_date.year,
+        age=age,
+        adult=age >= 18,
+    )
+
+
+@router.get("/me", response_model=PersonPublic)
+def me(actor: PrincipalDep, ids: IdsDep) -> PersonPublic:
+    return PersonPublic.of(ids.persons.view(actor, _me(actor)))
+
+
+@router.get("/customers/{customer_id}", response_model=PersonPublic)
+def person(customer_id: str, actor: PrincipalDep, ids: IdsDep) -> PersonPublic:
+    return PersonPublic.of(ids.persons.view(actor, customer_id))
+
+
+@router.post("/customers/{customer_id}/kyc/verify", response_model=PersonPublic)
+def verify_kyc(customer_id: str, actor: PrincipalDep, ids: IdsDep) -> PersonPublic:
+    return PersonPublic.of(ids.persons.verify_kyc(actor, customer_id))
+
+
+# -- login and tokens -----------------------------------------------------------------------------
+
+
+@router.post("/login", response_model=LoginPublic)
+def login(body: LoginRequest, ids: IdsDep) -> LoginPublic:
+    """Step one: mobile number and password (public). Step two follows if a factor is enrolled."""
+    result = ids.login.start(body.phone, body.password, device=body.device)
+    if result.tokens is not None:
+        return LoginPublic(tokens=TokenPublic.of(result.tokens))
+    return LoginPublic(challenge=result.challenge, methods=list(result.methods))
+
+
+@router.post("/login/second-factor", response_model=TokenPublic)
+def login_second_factor(body: SecondFactorRequest, ids: IdsDep) -> TokenPublic:
+    return TokenPublic.of(ids.login.complete(body.challenge, body.method, body.code))
+
+
+@router.post("/token/refresh", response_model=TokenPublic)
+def refresh(body: RefreshRequest, ids: IdsDep) -> TokenPublic:
+    return TokenPublic.of(ids.sessions.refresh(body.refresh_token))
+
+
+@router.get("/jwks")
+def jwks(ids: IdsDep) -> dict[str, object]:
+    """Public keys that verify customer access tokens (Ed25519, RFC 8037)."""
+    return ids.signer.public_jwks()
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(actor: PrincipalDep, ids: IdsDep) -> None:
+    ids.sessions.logout(actor)
+
+
+@router.get("/sessions", response_model=list[SessionPublic])
+def sessions(actor: PrincipalDep, ids: IdsDep) -> list[SessionPublic]:
+    return [SessionPublic.of(s) for s in ids.sessions.list(actor, _me(actor))]
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_session(session_id: str, actor: PrincipalDep, ids: IdsDep) -> None:
+    ids.sessions.revoke(actor, _me(actor), session_id)
+
+
+@router.post("/sessions/revoke-all")
+def revoke_all(actor: PrincipalDep, ids: IdsDep) -> dict[str, int]:
+    return {"revoked": ids.sessions.revoke_all(actor, _me(actor))}
+
+
+# -- TOTP and step-up -----------------------------------------------------------------------------
+
+
+@router.post("/totp/setup", response_model=TotpSetupPublic)
+def totp_setup(actor: PrincipalDep, ids: IdsDep) -> TotpSetupPublic:
+    setup = ids.totp.begin_setup(actor, _me(actor))
+    return TotpSetupPublic(secret=setup.secret, otpauth_uri=setup.uri)
+
+
+@router.post("/totp/confirm", response_model=RecoveryCodesPublic)
+def totp_confirm(body: CodeRequest, actor: PrincipalDep, ids: IdsDep) -> RecoveryCodesPublic:
+    return RecoveryCodesPublic(recovery_codes=ids.totp.confirm_setup(actor, _me(actor), body.code))
+
+
+@router.post("/step-up/totp", status_code=status.HTTP_204_NO_CONTENT)
+def step_up_totp(body: CodeRequest, actor: PrincipalDep, ids: IdsDep) -> None:
+    ids.step_up.with_totp(actor, body.code)
+
+
+# -- consents -------------------------------------------------------------------------------------
+
+
+def _consent(c: Consent) -> ConsentPublic:
+    return ConsentPublic(
+        id=c.id,
+        purpose=c.purpose,
+        scope=list(c.scope),
+        granted_at=c.granted_at,
+        withdrawn_at=c.withdrawn_at,
+        active=c.active,
+    )
+
+
+@router.get("/customers/{customer_id}/consents", response_model=list[ConsentPublic])
+def consents(customer_id: str, actor: PrincipalDep, ids: IdsDep) -> list[ConsentPublic]:
+    return [_consent(c) for c in ids.consents.list(actor, customer_id)]
+
+
+@router.post(
+    "/customers/{customer_id}/consents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ConsentPublic,
+)
+def grant_consent(
+    customer_id: str, body: ConsentRequest, actor: PrincipalDep, ids: IdsDep
+) -> ConsentPublic:
+    return _consent(ids.consents.grant(actor, customer_id, body.purpose, body.scope))
+
+
+@router.delete("/customers/{customer_id}/consents/{consent_id}", response_model=ConsentPublic)
+def withdraw_consent(
+    customer_id: str, consent_id: str, actor: PrincipalDep, ids: IdsDep
+) -> ConsentPublic:
+    return _consent(ids.consents.withdraw(actor, customer_id, consent_id))
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+
+@router.get("/audit/verify", response_model=AuditVerifyPublic)
+def audit_verify(actor: PrincipalDep, ids: IdsDep) -> AuditVerifyPublic:
+    actor.require_scope("audit:read")
+    report = ids.audit.verify()
+    return AuditVerifyPublic(
+        ok=report.ok, checked=report.checked, head_hash=report.head_hash, problems=report.problems
+    )
+
+
+async def read_image(upload: UploadFile, max_bytes: int, field: str = "image") -> bytes:
+    """Read an uploaded image with a hard size cap (the body limit is per request)."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"image larger than {max_bytes} bytes", field=field)
+    if not data:
+        raise ValidationError("empty upload", field=field)
+    return data
+
+
+__all__ = ["File", "Form", "read_image", "router"]

@@ -1,0 +1,181 @@
+"""Identity over HTTP: register -> login -> TOTP -> second factor -> customer token on the
+banking API; BOLA, tampered and expired tokens, problem+json naming the field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from finbridge.api import create_app
+from finbridge.core import ManualClock, Role, Settings
+from finbridge.identity.apikeys import ApiKeyService
+from finbridge.platform import Platform
+
+ZHANG = {
+    "name": "张三丰",
+    "id_type": "prc_resident_id",
+    "id_number": "110101199003074477",
+    "phone": "13812345678",
+    "password": "correct horse battery",
+}
+LI = {**ZHANG, "name": "李小龙", "id_number": "310115198702141238", "phone": "13912345678"}
+
+
+@pytest.fixture
+def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Platform:
+    return Platform(settings=settings, engine=sqlite_engine, clock=clock)
+
+
+@pytest.fixture
+def client(platform: Platform) -> TestClient:
+    return TestClient(create_app(platform=platform))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _register_and_login(client: TestClient, body: dict) -> tuple[str, dict[str, str]]:
+    r = client.post("/v1/identity/register", json=body)
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/v1/identity/login", json={"phone": body["phone"], "password": body["password"]}
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["tokens"]["access_token"], r.json()["tokens"]
+
+
+def test_register_masks_and_creates_banking_customer(
+    client: TestClient, platform: Platform
+) -> None:
+    r = client.post("/v1/identity/register", json={**ZHANG, "card_number": "6222021234567890128"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["id_number"] == "110***********4477" and body["phone"] == "138****5678"
+    assert body["cards"] == ["622202*********0128"] and body["factors"] == ["password"]
+    assert "13812345678" not in r.text and "110101199003074477" not in r.text
+    key = (
+        ApiKeyService(
+            platform.engine, platform.clock, platform.settings.secret_key.get_secret_value()
+        )
+        .issue("teller", [Role.TELLER])
+        .plaintext
+    )
+    banking = client.get(f"/v1/customers/{body['customer_id']}", headers=_bearer(key))
+    assert banking.status_code == 200 and banking.json()["display_name"] == "张**"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"id_number": "110101199003074478"}, "id_number"),
+        ({"phone": "12345"}, "phone"),
+        ({"password": "short"}, "password"),
+        ({"card_number": "6222021234567890127"}, "card_number"),
+        ({"id_number": "110101199002304471"[:17] + "0"}, "id_number"),
+    ],
+)
+def test_bad_registration_is_problem_json_naming_field(
+    client: TestClient, patch: dict, field: str
+) -> None:
+    r = client.post("/v1/identity/register", json={**ZHANG, **patch})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["field"] == field
+
+
+def test_full_login_with_totp_and_customer_token(client: TestClient, clock: ManualClock) -> None:
+    token, _ = _register_and_login(client, ZHANG)
+    setup = client.post("/v1/identity/totp/setup", headers=_bearer(token)).json()
+    totp = pyotp.TOTP(setup["secret"])
+    r = client.post(
+        "/v1/identity/totp/confirm", headers=_bearer(token), json={"code": totp.at(clock.now())}
+    )
+    assert r.status_code == 200 and len(r.json()["recovery_codes"]) == 10
+    clock.advance(timedelta(seconds=30))
+    r = client.post(
+        "/v1/identity/login", json={"phone": ZHANG["phone"], "password": ZHANG["password"]}
+    )
+    step = r.json()
+    assert step["tokens"] is None and "totp" in step["methods"]
+    code = totp.at(clock.now())
+    r = client.post(
+        "/v1/identity/login/second-factor",
+        json={"challenge": step["challenge"], "method": "totp", "code": code},
+    )
+    assert r.status_code == 200, r.text
+    access = r.json()["access_token"]
+    me = client.get("/v1/identity/me", headers=_bearer(access))
+    assert me.status_code == 200 and me.json()["factors"] == ["password", "totp"]
+    sessions = client.get("/v1/identity/sessions", headers=_bearer(access)).json()
+    assert len(sessions) == 2 and sum(s["current"] for s in sessions) == 1
+    # replayed TOTP code in a new login: refused, clearly
+    step2 = client.post(
+        "/v1/identity/login", json={"phone": ZHANG["phone"], "password": ZHANG["password"]}
+    ).json()
+    r = client.post(
+        "/v1/identity/login/second-factor",
+        json={"challenge": step2["challenge"], "method": "totp", "code": code},
+    )
+    assert r.status_code == 401 and r.json()["field"] == "code"
+    # refresh then logout
+    refresh_token = _refresh(client, step2, totp, clock)
+    refreshed = client.post("/v1/identity/token/refresh", json={"refresh_token": refresh_token})
+    assert refreshed.status_code == 200
+    assert client.post("/v1/identity/logout", headers=_bearer(access)).status_code == 204
+    assert client.get("/v1/identity/me", headers=_bearer(access)).status_code == 401
+
+
+def _refresh(client: TestClient, step: dict, totp: pyotp.TOTP, clock: ManualClock) -> str:
+    clock.advance(timedelta(seconds=30))
+    r = client.post(
+        "/v1/identity/login/second-factor",
+        json={"challenge": step["challenge"], "method": "totp", "code": totp.at(clock.now())},
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["refresh_token"])
+
+
+def test_bola_and_token_attacks(client: TestClient, platform: Platform, clock: ManualClock) -> None:
+    token, _ = _register_and_login(client, ZHANG)
+    li_token, _ = _register_and_login(client, LI)
+    li_id = client.get("/v1/identity/me", headers=_bearer(li_token)).json()["customer_id"]
+    me_id = client.get("/v1/identity/me", headers=_bearer(token)).json()["customer_id"]
+    # another customer's id in the URL: 404, and audited
+    for url in (f"/v1/identity/customers/{li_id}", f"/v1/identity/customers/{li_id}/consents"):
+        r = client.get(url, headers=_bearer(token))
+        assert r.status_code == 404, (url, r.text)
+    # banking with a customer token: own customer record yes, another's no
+    assert client.get(f"/v1/customers/{me_id}", headers=_bearer(token)).status_code == 200
+    assert client.get(f"/v1/customers/{li_id}", headers=_bearer(token)).status_code in (403, 404)
+    # tampered and expired tokens
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert client.get("/v1/identity/me", headers=_bearer(tampered)).status_code == 401
+    clock.advance(timedelta(minutes=10))
+    r = client.get("/v1/identity/me", headers=_bearer(token))
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    from finbridge.api.services import identity_services
+
+    audit = identity_services(platform).audit
+    actions = {(e.action, e.outcome) for e in audit.entries(limit=50)}
+    assert ("access.denied", "refused") in actions and ("token.verify", "refused") in actions
+    assert audit.verify().ok
+
+
+def test_brute_force_over_http_locks(client: TestClient) -> None:
+    client.post("/v1/identity/register", json=ZHANG)
+    codes = [
+        client.post(
+            "/v1/identity/login", json={"phone": ZHANG["phone"], "password": f"guess number {i}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    r = client.post(
+        "/v1/identity/login", json={"phone": ZHANG["phone"], "password": ZHANG["password"]}
+    )
+    assert r.status_code == 429 and r.json()["retry_after"] > 0
