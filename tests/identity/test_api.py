@@ -179,3 +179,38 @@ def test_brute_force_over_http_locks(client: TestClient) -> None:
         "/v1/identity/login", json={"phone": ZHANG["phone"], "password": ZHANG["password"]}
     )
     assert r.status_code == 429 and r.json()["retry_after"] > 0
+
+
+def test_passkey_ceremonies_over_http(client: TestClient) -> None:
+    from .softauthn import SoftAuthenticator
+
+    token, _ = _register_and_login(client, ZHANG)
+    auth = SoftAuthenticator()
+    options = client.post("/v1/identity/passkeys/register/options", headers=_bearer(token)).json()
+    r = client.post(
+        "/v1/identity/passkeys/register",
+        headers=_bearer(token),
+        json={"credential": auth.create(options, fmt="packed"), "label": "laptop"},
+    )
+    assert r.status_code == 201, r.text
+    step = client.post(
+        "/v1/identity/login", json={"phone": ZHANG["phone"], "password": ZHANG["password"]}
+    ).json()
+    assert step["methods"] == ["passkey"]
+    request = client.post(
+        "/v1/identity/login/passkey/options", json={"challenge": step["challenge"]}
+    ).json()
+    wrong = auth.get(request, origin="https://evil.example")
+    r = client.post(
+        "/v1/identity/login/passkey", json={"challenge": step["challenge"], "credential": wrong}
+    )
+    assert r.status_code == 401
+    request = client.post(
+        "/v1/identity/login/passkey/options", json={"challenge": step["challenge"]}
+    ).json()
+    r = client.post(
+        "/v1/identity/login/passkey",
+        json={"challenge": step["challenge"], "credential": auth.get(request)},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["access_token"].count(".") == 2

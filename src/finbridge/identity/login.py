@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from finbridge.identity.audit import AuditLog
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.credentials import PasswordService, TotpService
 from finbridge.identity.events import emit_auth
+from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import PersonService
 from finbridge.identity.sessions import SessionService, TokenPair
 from finbridge.identity.tables import LoginChallengeRow, PasskeyRow
@@ -56,7 +58,9 @@ class LoginService:
         sessions: SessionService,
         audit: AuditLog,
         config: IdentityConfig,
+        passkeys: PasskeyService | None = None,
     ) -> None:
+        self._passkeys = passkeys
         self._engine = engine
         self._clock = clock
         self._persons = persons
@@ -181,6 +185,20 @@ class LoginService:
                 lambda s, cid: self._totp.use_recovery_code(s, cid, code),
             )
         raise AuthenticationFailed("unsupported second factor", field="method")
+
+    def passkey_options(self, challenge: str) -> dict[str, Any]:
+        """WebAuthn request options for the customer behind a pending login."""
+        if self._passkeys is None:
+            raise AuthenticationFailed("passkeys are not enabled", field="method")
+        return self._passkeys.authentication_options(self.challenge_customer(challenge))
+
+    def complete_passkey(self, challenge: str, credential: dict[str, Any]) -> TokenPair:
+        passkeys = self._passkeys
+        if passkeys is None:
+            raise AuthenticationFailed("passkeys are not enabled", field="method")
+        return self.complete_with(
+            challenge, "passkey", lambda s, cid: passkeys.verify_assertion(s, cid, credential)
+        )
 
     def challenge_customer(self, challenge: str) -> str:
         """Which customer a pending login belongs to (for the passkey options)."""

@@ -13,6 +13,7 @@ from finbridge.identity.config import IdentityConfig
 from finbridge.identity.consent import ConsentService
 from finbridge.identity.credentials import PasswordService, TotpService
 from finbridge.identity.login import LoginService
+from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import CustomerFactory, PersonService
 from finbridge.identity.sessions import SessionService
 from finbridge.identity.stepup import StepUpService
@@ -33,6 +34,7 @@ class IdentityServices:
     sessions: SessionService
     login: LoginService
     step_up: StepUpService
+    passkeys: PasskeyService
 
     @classmethod
     def build(
@@ -62,6 +64,8 @@ class IdentityServices:
             engine, clock, vault, issuer=config.issuer, ttl=config.access_token_ttl
         )
         sessions = SessionService(engine, clock, signer, audit, config)
+        step_up = StepUpService(engine, clock, totp, audit, config)
+        passkeys = PasskeyService(engine, clock, audit, config, step_up)
         return cls(
             config=config,
             vault=vault,
@@ -72,6 +76,9 @@ class IdentityServices:
             totp=totp,
             signer=signer,
             sessions=sessions,
-            login=LoginService(engine, clock, persons, passwords, totp, sessions, audit, config),
-            step_up=StepUpService(engine, clock, totp, audit, config),
+            login=LoginService(
+                engine, clock, persons, passwords, totp, sessions, audit, config, passkeys
+            ),
+            step_up=step_up,
+            passkeys=passkeys,
         )

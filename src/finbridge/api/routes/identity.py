@@ -8,13 +8,15 @@ their own objects (another customer's id answers 404 and is audited).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.identity import (
+    AssertionRequest,
     AuditVerifyPublic,
+    ChallengeRequest,
     CodeRequest,
     ConsentPublic,
     ConsentRequest,
@@ -22,6 +24,9 @@ from finbridge.api.schemas.identity import (
     KycCheckRequest,
     LoginPublic,
     LoginRequest,
+    PasskeyLoginRequest,
+    PasskeyPublic,
+    PasskeyRegisterRequest,
     PersonPublic,
     RecoveryCodesPublic,
     RefreshRequest,
@@ -174,6 +179,45 @@ def totp_confirm(body: CodeRequest, actor: PrincipalDep, ids: IdsDep) -> Recover
 @router.post("/step-up/totp", status_code=status.HTTP_204_NO_CONTENT)
 def step_up_totp(body: CodeRequest, actor: PrincipalDep, ids: IdsDep) -> None:
     ids.step_up.with_totp(actor, body.code)
+
+
+# -- passkeys -------------------------------------------------------------------------------------
+
+
+@router.post("/passkeys/register/options")
+def passkey_register_options(actor: PrincipalDep, ids: IdsDep) -> dict[str, Any]:
+    """WebAuthn creation options (pass to navigator.credentials.create)."""
+    return ids.passkeys.registration_options(actor)
+
+
+@router.post(
+    "/passkeys/register", status_code=status.HTTP_201_CREATED, response_model=PasskeyPublic
+)
+def passkey_register(
+    body: PasskeyRegisterRequest, actor: PrincipalDep, ids: IdsDep
+) -> PasskeyPublic:
+    p = ids.passkeys.register(actor, body.credential, body.label)
+    return PasskeyPublic(credential_id=p.credential_id, label=p.label, sign_count=p.sign_count)
+
+
+@router.post("/login/passkey/options")
+def passkey_login_options(body: ChallengeRequest, ids: IdsDep) -> dict[str, Any]:
+    return ids.login.passkey_options(body.challenge)
+
+
+@router.post("/login/passkey", response_model=TokenPublic)
+def passkey_login(body: PasskeyLoginRequest, ids: IdsDep) -> TokenPublic:
+    return TokenPublic.of(ids.login.complete_passkey(body.challenge, body.credential))
+
+
+@router.post("/step-up/passkey/options")
+def passkey_step_up_options(actor: PrincipalDep, ids: IdsDep) -> dict[str, Any]:
+    return ids.passkeys.authentication_options(_me(actor), "webauthn.step_up")
+
+
+@router.post("/step-up/passkey", status_code=status.HTTP_204_NO_CONTENT)
+def passkey_step_up(body: AssertionRequest, actor: PrincipalDep, ids: IdsDep) -> None:
+    ids.passkeys.step_up(actor, body.credential)
 
 
 # -- consents -------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, StringConstraints
 
@@ -175,3 +175,27 @@ class AuditVerifyPublic(BaseModel):
     checked: int
     head_hash: str
     problems: list[str]
+
+
+class PasskeyRegisterRequest(WireModel):
+    credential: dict[str, Any]
+    label: Annotated[str, StringConstraints(max_length=120)] = ""
+
+
+class PasskeyPublic(BaseModel):
+    credential_id: str
+    label: str
+    sign_count: int
+
+
+class ChallengeRequest(WireModel):
+    challenge: Secret
+
+
+class PasskeyLoginRequest(WireModel):
+    challenge: Secret
+    credential: dict[str, Any]
+
+
+class AssertionRequest(WireModel):
+    credential: dict[str, Any]
