@@ -1,41 +1,59 @@
-"""Shared credit system: scorecards, challenger models, registry, monitoring, Paillier, PSI, VFL."""
+"""Shared credit system: scorecards, challenger models, registry, monitoring, Paillier, PSI, VFL.
 
-from finbridge.credit.challenger import LightGBMChallenger
-from finbridge.credit.data import binary_target, conform, feature_schema, fingerprint, split_target
-from finbridge.credit.metrics import (
-    PSI_ALERT,
-    PSI_RETRAIN,
-    calibration_table,
-    discrimination,
-    psi,
-    psi_status,
-)
-from finbridge.credit.monitoring import StabilityReport, stability
-from finbridge.credit.registry import ModelRegistry, ModelVersion, ScoreDecision
-from finbridge.credit.report import evaluate, render_html
-from finbridge.credit.scorecard import Reason, Scorecard, ScoreResult
+Public names load lazily (PEP 562) so the PSI and party processes start without importing
+scikit-learn, LightGBM and optbinning.
+"""
 
-__all__ = [
-    "PSI_ALERT",
-    "PSI_RETRAIN",
-    "LightGBMChallenger",
-    "ModelRegistry",
-    "ModelVersion",
-    "Reason",
-    "ScoreDecision",
-    "ScoreResult",
-    "Scorecard",
-    "StabilityReport",
-    "binary_target",
-    "calibration_table",
-    "conform",
-    "discrimination",
-    "evaluate",
-    "feature_schema",
-    "fingerprint",
-    "psi",
-    "psi_status",
-    "render_html",
-    "split_target",
-    "stability",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LightGBMChallenger": "challenger",
+    "binary_target": "data",
+    "conform": "data",
+    "feature_schema": "data",
+    "fingerprint": "data",
+    "split_target": "data",
+    "PSI_ALERT": "metrics",
+    "PSI_RETRAIN": "metrics",
+    "calibration_table": "metrics",
+    "discrimination": "metrics",
+    "psi": "metrics",
+    "psi_status": "metrics",
+    "StabilityReport": "monitoring",
+    "stability": "monitoring",
+    "ModelRegistry": "registry",
+    "ModelVersion": "registry",
+    "ScoreDecision": "registry",
+    "evaluate": "report",
+    "render_html": "report",
+    "Reason": "scorecard",
+    "ScoreResult": "scorecard",
+    "Scorecard": "scorecard",
+    "PublicKey": "paillier",
+    "PrivateKey": "paillier",
+    "Encryptor": "paillier",
+    "PackedCodec": "paillier",
+    "generate_keypair": "paillier",
+    "run_psi": "psi",
+    "PsiResult": "psi",
+    "NoOverlap": "psi",
+    "Channel": "transport",
+    "channel_pair": "transport",
+    "PartyUnreachable": "transport",
+    "TamperedMessage": "transport",
+    "PartyServer": "party",
+    "PeerLink": "party",
+    "make_certificates": "party",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'finbridge.credit' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"finbridge.credit.{module}"), name)
