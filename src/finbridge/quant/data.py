@@ -198,7 +198,7 @@ class BarStore:
                 escaped = str(file).replace("'", "''")
                 ddl = f"CREATE VIEW {file.stem} AS SELECT * FROM read_parquet('{escaped}')"  # noqa: S608
                 con.execute(ddl)
-            return con.execute(query).pl()  # type: ignore[attr-defined]
+            return con.sql(query).pl()
         finally:
             con.close()
 

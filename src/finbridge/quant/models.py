@@ -35,15 +35,23 @@ class LinearAlpha(RegressorMixin, BaseEstimator):
         if X.ndim != 2 or X.shape[0] != len(y) or X.shape[0] == 0:
             raise ValidationError("X must be 2-D with one row per label", field="X")
         self.medians_ = np.nan_to_num(np.nanmedian(X, axis=0))
+        filled = self._fill_missing(X)
+        # Standardise with training moments so the ridge penalty treats features alike.
+        self.mean_ = filled.mean(axis=0)
+        std = filled.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
         self.model_ = Ridge(alpha=self.alpha).fit(self._fill(X), np.asarray(y, dtype=float))
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _fill(self, X: np.ndarray) -> np.ndarray:
+    def _fill_missing(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64, copy=True)
         rows, cols = np.where(~np.isfinite(X))
         X[rows, cols] = self.medians_[cols]
         return X
+
+    def _fill(self, X: np.ndarray) -> np.ndarray:
+        return (self._fill_missing(X) - self.mean_) / self.scale_  # type: ignore[no-any-return]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(self._fill(np.asarray(X, dtype=np.float64)))  # type: ignore[no-any-return]
