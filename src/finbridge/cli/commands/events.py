@@ -70,7 +70,10 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("[dim]no rows[/]")
         return
-    table = Table(*rows[0].keys())
+    table = Table()
+    for name in rows[0]:
+        # Identifiers and types stay whole; long payloads wrap instead of being cut.
+        table.add_column(name, no_wrap=name != "payload", overflow="fold")
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
     console.print(table)
@@ -139,7 +142,15 @@ def register(app: typer.Typer) -> None:
                     since=_parse_since(since),
                     limit=limit,
                 )
-                rows = [{k: v for k, v in e.to_dict().items() if k != "source"} for e in found]
+                rows = [
+                    {
+                        "occurred_at": e.occurred_at,
+                        "event_type": e.event_type,
+                        "subject_id": e.subject_id,
+                        "payload": e.payload,
+                    }
+                    for e in found
+                ]
         _print_rows(rows)
 
     @events.command("relay")

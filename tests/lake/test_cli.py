@@ -1,0 +1,82 @@
+"""``finbridge events``: ingest a file, query the lake, relay the outbox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finbridge.cli.main import app
+from finbridge.core import Settings
+from finbridge.lake import Event, emit
+from finbridge.store import make_engine, unit_of_work
+
+from .conftest import T0, card_payload
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(_sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "var"
+    data.mkdir()
+    shutil.copyfile(_sqlite_template, data / "finbridge.db")
+    monkeypatch.setenv("FINBRIDGE_DATA_DIR", str(data))
+    monkeypatch.delenv("FINBRIDGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("FINBRIDGE_LAKE_DIR", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    return data
+
+
+def test_ingest_then_query(data_dir: Path, tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": f"r{i}",
+            "event_type": "card.transaction",
+            "schema_version": 1,
+            "occurred_at": "2026-11-01T08:00:00+08:00",
+            "subject_id": "c7",
+            "payload": card_payload(f"r{i}", "c7", "3.50"),
+        }
+        for i in range(3)
+    ]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n")
+    result = runner.invoke(app, ["events", "ingest", str(feed), "--source", "acme"])
+    assert result.exit_code == 0, result.output
+    assert "accepted" in result.output and "malformed JSON" in result.output
+    assert "rejections" in result.output
+
+    result = runner.invoke(app, ["events", "query", "--type", "card.transaction"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("card.transaction") == 3
+    result = runner.invoke(
+        app, ["events", "query", "SELECT subject_id, count(*) AS n FROM events GROUP BY 1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "c7" in result.output and "3" in result.output
+
+
+def test_bad_input_exits_2_with_a_clear_message(data_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["events", "query", "DELETE FROM events"])
+    assert result.exit_code == 2
+    assert "only a single SELECT" in result.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    result = runner.invoke(app, ["events", "ingest", str(empty)])
+    assert result.exit_code == 2 and "no rows" in result.output
+
+
+def test_relay_drains_the_outbox(data_dir: Path) -> None:
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+    with unit_of_work(engine) as session:
+        emit(session, Event("app.opened", T0, {"app_version": "1.0", "platform": "ios"}, "t", "c1"))
+    engine.dispose()
+    result = runner.invoke(app, ["events", "relay"])
+    assert result.exit_code == 0, result.output
+    assert "published 1 event(s)" in result.output
+    result = runner.invoke(app, ["events", "query", "--subject", "c1", "--since", "2026-11-01"])
+    assert "app.opened" in result.output
