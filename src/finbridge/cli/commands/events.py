@@ -30,6 +30,17 @@ def _service(platform: Platform) -> EventService:
     )
 
 
+def _bar(verb: str) -> Progress:
+    return Progress(
+        TextColumn(f"{verb} {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 def _parse_since(value: str | None) -> datetime | None:
     """``2026-11-01`` (midnight UTC) or an ISO instant with an offset."""
     if value is None:
@@ -83,8 +94,12 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, dict):  # payloads: readable key=value pairs, nulls left out
+        return " ".join(
+            f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"
+            for k, v in value.items()
+            if v is not None
+        )
     return "" if value is None else str(value)
 
 
@@ -101,14 +116,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate a partner file and store its good rows; prints the rejection report."""
         with platform_context() as platform:
-            with Progress(
-                TextColumn("validating {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
+            with _bar("validating") as progress:
                 task = progress.add_task(file.name, total=None)
 
                 def advance(done: int, total: int) -> None:
@@ -158,15 +166,8 @@ def register(app: typer.Typer) -> None:
         """Publish every committed outbox event to the Parquet lake."""
         with platform_context() as platform:
             service = _service(platform)
-            with Progress(
-                TextColumn("relaying outbox"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("relay", total=service.pending(CLI_ACTOR))
+            with _bar("relaying") as progress:
+                task = progress.add_task("outbox", total=service.pending(CLI_ACTOR))
                 result = service.relay(
                     CLI_ACTOR, progress=lambda done: progress.update(task, completed=done)
                 )
