@@ -48,6 +48,10 @@ class IdentityConfig:
     face_threshold: float = 0.5
     face_max_side: int = 640
     liveness_ttl: timedelta = timedelta(minutes=2)
+    liveness_turns: int = 3  # random left/right turns, each followed by facing the camera
+    liveness_turn_yaw: float = 0.09  # |yaw| at or above: turned (see face.yaw)
+    liveness_center_yaw: float = 0.05  # |yaw| at or below: facing the camera
+    liveness_max_frames: int = 20
     totp_issuer: str = "finbridge"
 
     @classmethod

@@ -12,6 +12,7 @@ from finbridge.identity.audit import AuditLog
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.consent import ConsentService
 from finbridge.identity.credentials import PasswordService, TotpService
+from finbridge.identity.faceauth import FaceService
 from finbridge.identity.login import LoginService
 from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import CustomerFactory, PersonService
@@ -35,6 +36,7 @@ class IdentityServices:
     login: LoginService
     step_up: StepUpService
     passkeys: PasskeyService
+    face: FaceService
 
     @classmethod
     def build(
@@ -66,12 +68,13 @@ class IdentityServices:
         sessions = SessionService(engine, clock, signer, audit, config)
         step_up = StepUpService(engine, clock, totp, audit, config)
         passkeys = PasskeyService(engine, clock, audit, config, step_up)
+        consents = ConsentService(engine, clock, audit)
         return cls(
             config=config,
             vault=vault,
             audit=audit,
             persons=persons,
-            consents=ConsentService(engine, clock, audit),
+            consents=consents,
             passwords=passwords,
             totp=totp,
             signer=signer,
@@ -81,4 +84,5 @@ class IdentityServices:
             ),
             step_up=step_up,
             passkeys=passkeys,
+            face=FaceService(engine, clock, vault, audit, config, consents, step_up),
         )
