@@ -142,9 +142,7 @@ class WindowStats:
 EMPTY = WindowStats(0, 0, 0, 0, 0, ())
 
 
-def finish(
-    ent: EntityWindows, w: str, st: WindowStats, scale: int, out: dict[str, float]
-) -> None:
+def finish(ent: EntityWindows, w: str, st: WindowStats, scale: int, out: dict[str, float]) -> None:
     """Turn exact integer aggregates into features (major units). Shared by both backends."""
     p = f"{ent.entity}_"
     n = st.n
@@ -250,9 +248,7 @@ class InProcessVelocity:
         cfg = self.config
         out: dict[str, float] = {}
         with self._lock:
-            present = [
-                (spec, key) for spec in cfg.entities if (key := event.keys.get(spec.entity))
-            ]
+            present = [(spec, key) for spec in cfg.entities if (key := event.keys.get(spec.entity))]
             # Check every entity first so a refused event changes nothing anywhere.
             for spec, key in present:
                 ent = self._state.get((spec.entity, key))

@@ -1,0 +1,449 @@
+"""The decision engine: one call per event -> approve / review / step_up / decline.
+
+Order of work for one event: parse and check the request; return the stored decision if this
+event id was already decided (idempotent); read the lists; update and read the velocity windows;
+score with the ML model; evaluate the live rule set (and the shadow one, if any, on the very same
+features); combine; then store the decision, emit ``risk.decision`` and open a review case, all
+in one transaction.
+
+When the velocity store is unavailable the engine does not guess: it returns the configured safe
+outcome, says so in the reasons and marks the decision ``degraded``. A flood from one entity is
+declined with the reason. Events later than the allowed lateness are refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from finbridge.core.clock import Clock
+from finbridge.core.errors import ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.risk.derived import derive
+from finbridge.risk.events import SOURCE
+from finbridge.risk.lists import ListEntry, ListService
+from finbridge.risk.requests import DecisionRequest, DecisionRequestModel, parse_request
+from finbridge.risk.rules import (
+    OUTCOMES,
+    CompiledRuleSet,
+    FeatureCatalog,
+    RuleOutcome,
+    default_rule_set,
+    severity,
+)
+from finbridge.risk.rulesets import RuleSetService
+from finbridge.risk.tables import CaseRow, DecisionRow
+from finbridge.risk.velocity import (
+    EntityFlood,
+    VelocityEvent,
+    VelocityStore,
+    VelocityUnavailable,
+)
+from finbridge.store.engine import unit_of_work
+
+
+class Scorer(Protocol):
+    """An ML model as the engine sees it (see :mod:`finbridge.risk.model`)."""
+
+    version: str
+
+    def score(self, features: Mapping[str, float]) -> float: ...
+
+
+class DelayedFeatures(Protocol):
+    """Features known only after a feedback delay (e.g. terminal fraud rates from labels)."""
+
+    def lookup(self, request: DecisionRequest) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision_id: str
+    event_id: str
+    event_type: str
+    customer_id: str
+    outcome: str
+    score: float
+    ml_score: float | None
+    fired: tuple[str, ...]
+    reasons: tuple[str, ...]
+    rule_set: str
+    model_version: str
+    degraded: str | None = None
+    case_id: str | None = None
+    shadow: ShadowResult | None = None
+    features: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "decision_id": self.decision_id,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "customer_id": self.customer_id,
+            "outcome": self.outcome,
+            "score": self.score,
+            "ml_score": self.ml_score,
+            "fired": list(self.fired),
+            "reasons": list(self.reasons),
+            "rule_set": self.rule_set,
+            "model_version": self.model_version,
+            "degraded": self.degraded,
+            "case_id": self.case_id,
+        }
+        if self.shadow is not None:
+            out["shadow"] = {
+                "outcome": self.shadow.outcome,
+                "score": self.shadow.score,
+                "rule_set": self.shadow.rule_set,
+                "fired": list(self.shadow.fired),
+            }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowResult:
+    outcome: str
+    score: float
+    rule_set: str
+    fired: tuple[str, ...]
+
+
+@dataclass
+class EngineOptions:
+    safe_outcome: str = "step_up"  # what a degraded decision returns (velocity store down)
+    max_future_skew: timedelta = timedelta(minutes=5)
+    rules_refresh_s: float = 2.0
+    business_timezone: str = "Asia/Shanghai"
+    case_sla: timedelta = timedelta(hours=4)
+    urgent_case_sla: timedelta = timedelta(hours=1)
+
+
+class RiskEngine:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        velocity: VelocityStore,
+        *,
+        model: Scorer | None = None,
+        delayed: DelayedFeatures | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.velocity = velocity
+        self.model = model
+        self.delayed = delayed
+        self.options = options or EngineOptions()
+        if self.options.safe_outcome not in OUTCOMES:
+            raise ValueError(f"safe_outcome must be one of {OUTCOMES}")
+        self.catalog = FeatureCatalog.standard(velocity.config.feature_names())
+        if model is not None:
+            self.catalog.numeric |= set(getattr(model, "feature_names", ()))
+        self.rule_sets = RuleSetService(engine, clock, self.catalog)
+        self.lists = ListService(engine, clock)
+        self._tz = ZoneInfo(self.options.business_timezone)
+        self._builtin = CompiledRuleSet(default_rule_set(), self.catalog, version=0)
+        self._live: CompiledRuleSet = self._builtin
+        self._shadow: CompiledRuleSet | None = None
+        self._seen: tuple[str | None, str | None] = (None, None)
+        self._checked_at = -1e9
+        self._lock = threading.Lock()
+
+    # -- rule sets --------------------------------------------------------------------------
+    def refresh_rules(self, *, force: bool = False) -> None:
+        """Pick up a promoted rule set without a restart (checked every few seconds)."""
+        if not force and time.monotonic() - self._checked_at < self.options.rules_refresh_s:
+            return
+        with self._lock:
+            from finbridge.risk.tables import RuleSetRow
+
+            with unit_of_work(self.engine, write=False) as s:
+                rows = s.execute(
+                    select(RuleSetRow.id, RuleSetRow.status).where(
+                        RuleSetRow.status.in_(("active", "shadow"))
+                    )
+                ).all()
+            ids = {status: rid for rid, status in rows}
+            seen = (ids.get("active"), ids.get("shadow"))
+            if seen != self._seen:
+                live = self.rule_sets.compiled("active")
+                self._live = live or self._builtin
+                self._shadow = self.rule_sets.compiled("shadow")
+                self._seen = seen
+            self._checked_at = time.monotonic()
+
+    @property
+    def live_rule_set(self) -> CompiledRuleSet:
+        return self._live
+
+    @property
+    def shadow_rule_set(self) -> CompiledRuleSet | None:
+        return self._shadow
+
+    # -- decisions --------------------------------------------------------------------------
+    def decide(self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel) -> Decision:
+        if not (actor.has_scope("risk:decide") or actor.has_scope("risk:write")):
+            actor.require_scope("risk:decide")
+        req = parse_request(data)
+        now = self.clock.now()
+        if req.occurred_at > now + self.options.max_future_skew:
+            raise ValidationError(
+                f"occurred_at is {(req.occurred_at - now).total_seconds():.0f}s in the future",
+                field="occurred_at",
+            )
+        if req.event_id:
+            existing = self._stored(req.event_id)
+            if existing is not None:
+                return existing
+        self.refresh_rules()
+        event_id = req.event_id or new_id()
+        features, degraded, flood = self._features(req, event_id)
+        hits = self.lists.hits(req.entity_keys(), req.occurred_at)
+        features["on_blocklist"] = any(h.list_kind == "block" for h in hits)
+        features["on_watchlist"] = any(h.list_kind == "watch" for h in hits)
+        features["on_allowlist"] = any(h.list_kind == "allow" for h in hits)
+
+        ml_score: float | None = None
+        if self.model is not None and degraded is None and flood is None:
+            ml_score = float(self.model.score(features))
+            features["ml_score"] = ml_score
+        live = self._live
+        if degraded is None and flood is None:
+            result = live.evaluate(req.event_type, features)
+        else:
+            result = RuleOutcome("approve", 0.0, ())
+        outcome, reasons = combine(result, hits, degraded, flood, self.options.safe_outcome)
+        decision = Decision(
+            decision_id=new_id(),
+            event_id=event_id,
+            event_type=req.event_type,
+            customer_id=req.customer_id,
+            outcome=outcome,
+            score=result.score,
+            ml_score=ml_score,
+            fired=tuple(h.name for h in result.fired),
+            reasons=tuple(reasons),
+            rule_set=live.label,
+            model_version=self.model.version if self.model else "none",
+            degraded=degraded,
+            features=features,
+        )
+        shadow = None
+        if self._shadow is not None and degraded is None and flood is None:
+            sres = self._shadow.evaluate(req.event_type, features)
+            s_out, _ = combine(sres, hits, None, None, self.options.safe_outcome)
+            shadow = ShadowResult(
+                s_out, sres.score, self._shadow.label, tuple(h.name for h in sres.fired)
+            )
+        return self._record(req, decision, shadow)
+
+    def _features(
+        self, req: DecisionRequest, event_id: str
+    ) -> tuple[dict[str, Any], str | None, str | None]:
+        local = req.occurred_at.astimezone(self._tz)
+        amount = float(req.amount.amount)
+        features: dict[str, Any] = {
+            "amount": amount,
+            "hour": float(local.hour),
+            "is_night": local.hour < 6,
+            "is_weekend": local.weekday() >= 5,
+            "event_type": req.event_type,
+            "channel": req.channel,
+            "country": req.country,
+        }
+        fam = req.family
+        keys = {k: f"{fam}:{v}" for k, v in req.entity_keys().items() if v}
+        attrs = {
+            "device": req.device_id or "",
+            "payee": req.payee_id or "",
+            "customer": req.customer_id,
+        }
+        vev = VelocityEvent(
+            event_id=event_id,
+            ts_ms=int(req.occurred_at.timestamp() * 1000),
+            amount_minor=req.amount.minor,
+            keys=keys,
+            attrs={k: v for k, v in attrs.items() if v},
+        )
+        degraded = flood = None
+        try:
+            features.update(self.velocity.observe(vev))
+        except VelocityUnavailable as exc:
+            degraded = exc.detail
+        except EntityFlood as exc:
+            flood = exc.detail
+        derive(features)
+        if self.delayed is not None:
+            features.update(self.delayed.lookup(req))
+        return features, degraded, flood
+
+    def _stored(self, event_id: str) -> Decision | None:
+        with unit_of_work(self.engine, write=False) as s:
+            row = s.scalars(
+                select(DecisionRow).where(
+                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
+                )
+            ).first()
+            case_id = (
+                s.scalar(select(CaseRow.id).where(CaseRow.decision_id == row.id)) if row else None
+            )
+        if row is None:
+            return None
+        return Decision(
+            decision_id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            customer_id=row.customer_id or "",
+            outcome=row.outcome,
+            score=row.score,
+            ml_score=row.ml_score,
+            fired=tuple(row.fired),
+            reasons=tuple(row.reasons),
+            rule_set=row.rule_set,
+            model_version=row.model_version,
+            degraded=row.degraded,
+            case_id=case_id,
+        )
+
+    def _record(self, req: DecisionRequest, d: Decision, shadow: ShadowResult | None) -> Decision:
+        now = self.clock.now()
+        common = {
+            "event_id": d.event_id,
+            "event_type": d.event_type,
+            "customer_id": d.customer_id,
+            "occurred_at": req.occurred_at,
+            "decided_at": now,
+            "amount_minor": req.amount.minor,
+            "currency": req.amount.code,
+            "model_version": d.model_version,
+        }
+        case_id = new_id() if d.outcome == "review" else None
+        with unit_of_work(self.engine) as s:
+            s.add(
+                DecisionRow(
+                    id=d.decision_id,
+                    mode="live",
+                    outcome=d.outcome,
+                    score=d.score,
+                    ml_score=d.ml_score,
+                    rule_set=d.rule_set,
+                    fired=list(d.fired),
+                    reasons=list(d.reasons),
+                    degraded=d.degraded,
+                    **common,
+                )
+            )
+            if shadow is not None:
+                s.add(
+                    DecisionRow(
+                        id=new_id(),
+                        mode="shadow",
+                        outcome=shadow.outcome,
+                        score=shadow.score,
+                        ml_score=d.ml_score,
+                        rule_set=shadow.rule_set,
+                        fired=list(shadow.fired),
+                        reasons=[],
+                        degraded=None,
+                        **common,
+                    )
+                )
+            if case_id is not None:
+                urgent = d.score >= 60
+                sla = self.options.urgent_case_sla if urgent else self.options.case_sla
+                s.add(
+                    CaseRow(
+                        id=case_id,
+                        decision_id=d.decision_id,
+                        event_id=d.event_id,
+                        customer_id=d.customer_id,
+                        status="open",
+                        priority=1 if urgent else 2,
+                        opened_at=now,
+                        sla_due_at=now + sla,
+                    )
+                )
+            emit(s, decision_event(d, req, now))
+        return Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow})
+
+
+def _fields(d: Decision) -> dict[str, Any]:
+    return {name: getattr(d, name) for name in Decision.__dataclass_fields__}
+
+
+def decision_event(d: Decision, req: DecisionRequest, now: Any) -> Event:
+    return Event(
+        event_type="risk.decision",
+        occurred_at=now,
+        source=SOURCE,
+        subject_id=d.customer_id,
+        payload={
+            "decision_id": d.decision_id,
+            "event_id": d.event_id,
+            "event_type": d.event_type,
+            "customer_id": d.customer_id,
+            "outcome": d.outcome,
+            "score": d.score,
+            "ml_score": d.ml_score,
+            "amount": str(req.amount.amount),
+            "currency": req.amount.code,
+            "rule_set": d.rule_set,
+            "model_version": d.model_version,
+            "fired": list(d.fired),
+            "reasons": list(d.reasons),
+            "degraded": d.degraded,
+        },
+    )
+
+
+def combine(
+    result: RuleOutcome,
+    hits: list[ListEntry],
+    degraded: str | None,
+    flood: str | None,
+    safe_outcome: str,
+) -> tuple[str, list[str]]:
+    """Lists, rules and failure modes -> one outcome with reasons a person can read.
+
+    Precedence: a block-list hit or a flood declines; a degraded engine returns the safe outcome
+    (or worse, if a list says so); an allow-list hit approves what the rules would only review
+    or step up (never a hard rule decline); otherwise the rules decide.
+    """
+    reasons = [h.reason for h in result.fired]
+    reasons += [f"rule error: {e}" for e in result.errors]
+    outcome = result.outcome
+    blocks = [h for h in hits if h.list_kind == "block"]
+    allows = [h for h in hits if h.list_kind == "allow"]
+    watches = [h for h in hits if h.list_kind == "watch"]
+    for h in watches:
+        reasons.append(f"{h.entity_type} on watch list: {h.reason} (source: {h.source})")
+    if degraded is not None:
+        outcome = safe_outcome
+        reasons.append(f"safe decision '{safe_outcome}' by policy: {degraded}")
+    if flood is not None:
+        outcome = "decline"
+        reasons.append(f"flood from one entity: {flood}")
+    if allows and not blocks and outcome in ("review", "step_up") and degraded is None:
+        hard = any(h.action == outcome for h in result.fired)
+        if not hard:
+            outcome = "approve"
+            reasons.append(f"{allows[0].entity_type} on allow list: {allows[0].reason}")
+    if blocks:
+        outcome = "decline"
+        reasons += [
+            f"{h.entity_type} on block list: {h.reason} (source: {h.source})" for h in blocks
+        ]
+    if not reasons:
+        reasons.append("no risk signal fired")
+    assert severity(outcome) >= 0
+    return outcome, reasons

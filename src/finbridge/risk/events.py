@@ -1,0 +1,47 @@
+"""Payload schemas of the events risk publishes: decisions, labels, rule-set promotions."""
+
+from __future__ import annotations
+
+from finbridge.lake.events import EventPayload, register_schema
+
+SOURCE = "risk"
+
+
+@register_schema("risk.decision", 1)
+class RiskDecisionV1(EventPayload):
+    decision_id: str
+    event_id: str
+    event_type: str
+    customer_id: str | None
+    outcome: str  # approve, review, step_up, decline
+    score: float
+    ml_score: float | None
+    amount: str  # decimal string, never a JSON number
+    currency: str
+    rule_set: str
+    model_version: str
+    fired: list[str]
+    reasons: list[str]
+    degraded: str | None = None
+
+
+@register_schema("risk.label", 1)
+class RiskLabelV1(EventPayload):
+    """An analyst's verdict on an event: the training label of the learning loop."""
+
+    case_id: str
+    decision_id: str
+    event_id: str
+    customer_id: str | None
+    label: str  # fraud, not_fraud
+    analyst: str
+
+
+@register_schema("risk.rule_set_promoted", 1)
+class RuleSetPromotedV1(EventPayload):
+    rule_set_id: str
+    name: str
+    version: int
+    previous: str | None
+    promoted_by: str
+    mode: str  # live, shadow

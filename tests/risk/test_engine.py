@@ -1,0 +1,223 @@
+"""Decisions end to end on SQLite and PostgreSQL: storage, events, lists, degraded modes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from finbridge.core import ManualClock, Principal
+from finbridge.core.errors import PermissionDenied, ValidationError
+from finbridge.lake.tables import OutboxRow
+from finbridge.risk.engine import EngineOptions, RiskEngine
+from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
+from finbridge.risk.tables import CaseRow, DecisionRow
+from finbridge.risk.velocity import InProcessVelocity, VelocityConfig, default_config
+from finbridge.risk.velocity_redis import RedisVelocity
+from finbridge.store import unit_of_work
+
+from .conftest import payment, tick
+
+
+def test_decision_is_stored_and_emitted(risk: RiskEngine, system: Principal, clock) -> None:
+    d = risk.decide(system, payment(clock, event_id="evt-1"))
+    assert d.outcome == "approve" and d.reasons == ("no risk signal fired",)
+    assert d.rule_set == "baseline@v0" and d.model_version == "none"
+    with unit_of_work(risk.engine, write=False) as s:
+        row = s.scalars(select(DecisionRow)).one()
+        event = s.scalars(select(OutboxRow).where(OutboxRow.event_type == "risk.decision")).one()
+    assert row.event_id == "evt-1" and row.amount_minor == 12050 and row.mode == "live"
+    assert event.payload["outcome"] == "approve" and event.payload["amount"] == "120.50"
+    # Idempotent: the same event id returns the stored decision and changes nothing.
+    again = risk.decide(system, payment(clock, event_id="evt-1", amount="999999"))
+    assert again.decision_id == d.decision_id
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": 12.5}, "amount"),  # a float amount is refused
+        ({"amount": None}, "amount"),  # a payment needs an amount
+        ({"customer_id": None}, "customer_id"),
+        ({"occurred_at": "2026-11-02T01:30:00"}, "occurred_at"),  # naive time
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"event_type": "teleport"}, "event_type"),
+        ({"merchant_id": None}, "merchant_id"),
+        ({"currency": "XXX"}, "currency"),
+        ({"amount": "-5"}, "amount"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_events_get_a_clear_error(
+    sqlite_risk: RiskEngine, system: Principal, clock, change: dict, field: str
+) -> None:
+    body = payment(clock)
+    for k, v in change.items():
+        if v is None:
+            body.pop(k)
+        else:
+            body[k] = v
+    with pytest.raises(ValidationError) as err:
+        sqlite_risk.decide(system, body)
+    assert err.value.field == field
+
+
+def test_clock_out_of_order_policy(sqlite_risk: RiskEngine, system: Principal, clock) -> None:
+    sqlite_risk.decide(system, payment(clock))
+    late = payment(clock, occurred_at=(clock.now() - timedelta(minutes=3)).isoformat())
+    assert sqlite_risk.decide(system, late).outcome == "approve"  # within lateness: clamped
+    too_late = payment(clock, occurred_at=(clock.now() - timedelta(hours=2)).isoformat())
+    with pytest.raises(ValidationError, match="older than the latest customer event"):
+        sqlite_risk.decide(system, too_late)
+    future = payment(clock, occurred_at=(clock.now() + timedelta(hours=1)).isoformat())
+    with pytest.raises(ValidationError, match="in the future"):
+        sqlite_risk.decide(system, future)
+
+
+def test_velocity_rules_fire_and_review_opens_a_case(
+    risk: RiskEngine, system: Principal, clock
+) -> None:
+    outcomes = []
+    for _ in range(7):
+        outcomes.append(risk.decide(system, payment(clock)))
+        tick(clock, 2)
+    last = outcomes[-1]
+    assert "burst_1m" in last.fired and last.outcome == "review"
+    assert last.reasons[0] == "more than 5 events in a minute"
+    with unit_of_work(risk.engine, write=False) as s:
+        case = s.scalars(select(CaseRow).where(CaseRow.decision_id == last.decision_id)).one()
+    assert case.status == "open" and case.id == last.case_id
+
+
+def test_lists_block_watch_allow_with_expiry(
+    sqlite_risk: RiskEngine, system: Principal, analyst: Principal, clock: ManualClock
+) -> None:
+    lists = sqlite_risk.lists
+    lists.add(
+        analyst,
+        list_kind="watch",
+        entity_type="ip",
+        value="10.0.0.1",
+        reason="proxy range",
+        source="feed:abuseipdb",
+    )
+    d = sqlite_risk.decide(system, payment(clock))
+    assert d.outcome == "review" and "watchlisted" in d.fired
+    assert any("ip on watch list: proxy range (source: feed:abuseipdb)" in r for r in d.reasons)
+    lists.add(
+        analyst,
+        list_kind="allow",
+        entity_type="customer",
+        value="cust-1",
+        reason="VIP verified",
+        source="case:42",
+    )
+    tick(clock)
+    assert sqlite_risk.decide(system, payment(clock)).outcome == "approve"
+    lists.add(
+        analyst,
+        list_kind="block",
+        entity_type="device",
+        value="dev-1",
+        reason="malware",
+        source="case:43",
+        expires_at=clock.now() + timedelta(hours=1),
+    )
+    tick(clock)
+    d = sqlite_risk.decide(system, payment(clock))
+    assert d.outcome == "decline" and "device on block list: malware (source: case:43)" in d.reasons
+    clock.advance(timedelta(hours=2))  # the block expired
+    assert sqlite_risk.decide(system, payment(clock)).outcome == "approve"
+    with pytest.raises(ValidationError, match="provenance"):
+        lists.add(
+            analyst, list_kind="block", entity_type="ip", value="1.2.3.4", reason="x", source=" "
+        )
+    with pytest.raises(PermissionDenied):
+        lists.add(
+            Principal.customer("cust-1"),
+            list_kind="allow",
+            entity_type="customer",
+            value="cust-1",
+            reason="me",
+            source="me",
+        )
+
+
+def test_redis_down_gives_the_configured_safe_decision(
+    sqlite_engine, clock: ManualClock, system: Principal
+) -> None:
+    dead = RedisVelocity(default_config(), url="redis://127.0.0.1:1/0", timeout_s=0.1)
+    risk = RiskEngine(sqlite_engine, clock, dead, options=EngineOptions(safe_outcome="review"))
+    d = risk.decide(system, payment(clock))
+    assert d.outcome == "review" and d.degraded
+    assert (
+        "safe decision 'review' by policy: velocity store (Redis) did not answer" in d.reasons[-1]
+    )
+    with unit_of_work(sqlite_engine, write=False) as s:
+        assert s.scalars(select(DecisionRow.degraded)).one()
+
+
+def test_flood_from_one_entity_is_declined(
+    sqlite_engine, clock: ManualClock, system: Principal
+) -> None:
+    cfg = VelocityConfig(default_config().entities, max_events_per_entity=20)
+    risk = RiskEngine(sqlite_engine, clock, InProcessVelocity(cfg))
+    for i in range(20):
+        risk.decide(
+            system,
+            payment(
+                clock, customer_id=f"c{i}", device_id="bot", ip=f"10.1.0.{i}", merchant_id=f"m{i}"
+            ),
+        )
+    d = risk.decide(system, payment(clock, customer_id="c99", device_id="bot", merchant_id="m"))
+    assert d.outcome == "decline" and "flood from one entity" in d.reasons[-1]
+    other = payment(clock, customer_id="c100", device_id="ok", ip="10.2.0.1", merchant_id="m")
+    assert risk.decide(system, other).outcome == "approve"
+
+
+def test_promotion_and_shadow_without_restart(
+    risk: RiskEngine, system: Principal, analyst: Principal, clock
+) -> None:
+    strict = RuleSetSpec(
+        "strict",
+        (RuleSpec("any_amount", "amount > 100", 50, "amount over 100"),),
+        (Band(40, "review"),),
+    )
+    stored = risk.rule_sets.save_draft(analyst, strict)
+    risk.rule_sets.promote(analyst, stored.id, mode="shadow")
+    d = risk.decide(system, payment(clock))
+    assert d.outcome == "approve" and d.shadow is not None and d.shadow.outcome == "review"
+    with unit_of_work(risk.engine, write=False) as s:
+        modes = sorted(s.scalars(select(DecisionRow.mode)).all())
+    assert modes == ["live", "shadow"]
+    risk.rule_sets.promote(analyst, stored.id, mode="live")
+    tick(clock)
+    d = risk.decide(system, payment(clock))
+    assert d.outcome == "review" and d.rule_set == "strict@v1" and d.shadow is None
+    with unit_of_work(risk.engine, write=False) as s:
+        promoted = s.scalars(
+            select(OutboxRow).where(OutboxRow.event_type == "risk.rule_set_promoted")
+        ).all()
+    assert [e.payload["mode"] for e in promoted] == ["shadow", "live"]
+    assert promoted[-1].payload["promoted_by"] == "ana"
+
+
+def test_customer_cannot_ask_for_decisions(risk: RiskEngine, clock) -> None:
+    with pytest.raises(PermissionDenied, match="risk:decide"):
+        risk.decide(Principal.customer("cust-1"), payment(clock))
+
+
+def test_every_event_type_is_decided(sqlite_risk: RiskEngine, system: Principal, clock) -> None:
+    bodies = [
+        {"event_type": "login", "device_id": "d1"},
+        {"event_type": "transfer", "amount": "10", "payee_id": "p1"},
+        {"event_type": "withdrawal", "amount": "10"},
+        {"event_type": "credit_application", "amount": "50000"},
+        {"event_type": "profile_change", "changed_field": "phone"},
+    ]
+    for b in bodies:
+        d = sqlite_risk.decide(
+            system, {"customer_id": "c", "occurred_at": clock.now().isoformat(), **b}
+        )
+        assert d.outcome == "approve" and d.event_type == b["event_type"]
