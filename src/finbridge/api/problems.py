@@ -30,6 +30,10 @@ _STATUS: list[tuple[type[e.FinbridgeError], int]] = [
 ]
 
 
+# Members of the problem document itself; an error's extra data never overrides them.
+_RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "field", "errors"})
+
+
 def status_for(exc: e.FinbridgeError) -> int:
     for cls, status in _STATUS:
         if isinstance(exc, cls):
@@ -76,7 +80,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             code=exc.code,
             request=request,
             field=exc.field,
-            **{k: v for k, v in exc.extra.items() if _jsonable(v)},
+            **{k: v for k, v in exc.extra.items() if _jsonable(v) and k not in _RESERVED},
         )
 
     @app.exception_handler(RequestValidationError)
