@@ -145,7 +145,7 @@ def test_ordering_more_than_cash_allows(policy: str) -> None:
         on_insufficient_cash=policy,
     )
     if policy == "raise":
-        with pytest.raises(InsufficientFunds, match="cash is 50000.00"):
+        with pytest.raises(InsufficientFunds, match=r"cash is 50000\.00"):
             go()
         return
     result = go()

@@ -57,21 +57,35 @@ class LinearAlpha(RegressorMixin, BaseEstimator):
         return self.model_.predict(self._fill(np.asarray(X, dtype=np.float64)))  # type: ignore[no-any-return]
 
 
+# Qlib's published LightGBM settings for Alpha158 on CSI 300 (sklearn names). Their heavy L1/L2
+# penalties suit ~300k training rows; on a small slice they flatten every tree, so the
+# registry default below is milder and benchmarks pass these explicitly.
+QLIB_LGBM_PARAMS: dict[str, Any] = {
+    "objective": "regression",
+    "learning_rate": 0.2,
+    "colsample_bytree": 0.8879,
+    "subsample": 0.8789,
+    "subsample_freq": 1,
+    "reg_alpha": 205.6999,
+    "reg_lambda": 580.9768,
+    "max_depth": 8,
+    "num_leaves": 210,
+}
+
+
 def _lightgbm(**params: Any) -> BaseEstimator:
     import lightgbm as lgb
 
-    # Qlib's published LightGBM/Alpha158 settings, scaled to sklearn names.
     defaults: dict[str, Any] = {
         "objective": "regression",
-        "learning_rate": 0.2,
-        "colsample_bytree": 0.8879,
-        "subsample": 0.8789,
-        "subsample_freq": 1,
-        "reg_alpha": 205.6999,
-        "reg_lambda": 580.9768,
-        "max_depth": 8,
-        "num_leaves": 210,
+        "learning_rate": 0.05,
         "n_estimators": 200,
+        "num_leaves": 31,
+        "min_child_samples": 50,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "reg_lambda": 1.0,
         "n_jobs": 2,
         "verbose": -1,
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 CHINEXT_20PCT_FROM = dt.date(2020, 8, 24)
 STAMP_DUTY_CUT = dt.date(2023, 8, 28)
@@ -52,8 +52,8 @@ class MarketProfile:
             return 0.20
         return 0.10
 
-    def with_costs(self, **changes: float) -> MarketProfile:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_costs(self, **changes: Any) -> MarketProfile:
+        return replace(self, **changes)
 
 
 def at_up_limit(price: float, prev_close: float, limit: float) -> bool:

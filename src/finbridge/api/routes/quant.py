@@ -1,0 +1,89 @@
+"""``/v1/quant``: run backtests from a validated config, list runs, fetch tear sheets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.platform import Platform
+from finbridge.quant.config import BacktestConfig
+from finbridge.quant.service import QuantRun, QuantService
+
+router = APIRouter(prefix="/quant", tags=["quant"])
+
+
+class QuantRunPublic(BaseModel):
+    id: str
+    name: str
+    status: str
+    summary: dict[str, Any]
+    error: str | None
+    currency: str
+    created_at: datetime
+    config: dict[str, Any]
+    tearsheet_url: str | None
+
+    @classmethod
+    def of(cls, run: QuantRun) -> QuantRunPublic:
+        return cls(
+            id=run.id,
+            name=run.name,
+            status=run.status,
+            summary=run.summary,
+            error=run.error,
+            currency=run.currency,
+            created_at=run.created_at,
+            config=run.config,
+            tearsheet_url=f"/v1/quant/backtests/{run.id}/tearsheet"
+            if run.status == "succeeded"
+            else None,
+        )
+
+
+def _service(platform: Platform) -> QuantService:
+    # One factor cache per process: repeated runs on the same data reuse computed factors.
+    service = platform.state.get("quant")
+    if service is None:
+        service = platform.state["quant"] = QuantService(platform.engine, platform.clock)
+    return service  # type: ignore[no-any-return]
+
+
+@router.post("/backtests", response_model=QuantRunPublic, status_code=201, summary="Run a backtest")
+def run_backtest(
+    platform: PlatformDep, principal: PrincipalDep, config: BacktestConfig
+) -> QuantRunPublic:
+    return QuantRunPublic.of(_service(platform).run(principal, config))
+
+
+@router.get(
+    "/backtests", response_model=list[QuantRunPublic], summary="Backtest runs, newest first"
+)
+def list_backtests(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[QuantRunPublic]:
+    return [QuantRunPublic.of(r) for r in _service(platform).list_runs(principal, limit=limit)]
+
+
+@router.get("/backtests/{run_id}", response_model=QuantRunPublic, summary="One backtest run")
+def get_backtest(platform: PlatformDep, principal: PrincipalDep, run_id: str) -> QuantRunPublic:
+    return QuantRunPublic.of(_service(platform).get(principal, run_id))
+
+
+@router.get(
+    "/backtests/{run_id}/tearsheet",
+    response_class=HTMLResponse,
+    summary="The run's tear sheet (self-contained HTML, inline SVG charts)",
+)
+def get_tearsheet(platform: PlatformDep, principal: PrincipalDep, run_id: str) -> HTMLResponse:
+    page = _service(platform).tearsheet(principal, run_id)
+    # The page has no scripts; forbid any anyway.
+    return HTMLResponse(
+        page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    )

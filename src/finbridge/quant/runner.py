@@ -1,0 +1,124 @@
+"""Run a validated :class:`BacktestConfig` end to end: data -> signal -> backtest -> tear sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+
+from finbridge.quant.backtest import PROFILES, MarketData, make_strategy, run_backtest
+from finbridge.quant.backtest.engine import BacktestResult
+from finbridge.quant.config import BacktestConfig
+from finbridge.quant.data import SURVIVORSHIP_NOTE, Membership, load_cn_bars, load_us_bars
+from finbridge.quant.evaluation import ic_series, summarize
+from finbridge.quant.factors import (
+    ALPHA158,
+    ALPHA158_LABEL,
+    FactorEngine,
+    LookAheadError,
+    compute_label,
+    max_lookback,
+)
+from finbridge.quant.metrics import summarize as perf_summary
+from finbridge.quant.models import Dataset, fit_predict, make_model
+from finbridge.quant.tearsheet import render_tearsheet
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    result: BacktestResult
+    summary: dict[str, Any]
+    tearsheet_html: str
+
+
+def _load(config: BacktestConfig, start: dt.date) -> pl.DataFrame:
+    d = config.data
+    names = None if d.instruments is None else list(d.instruments)
+    if names is not None and config.benchmark and config.benchmark not in names:
+        names.append(config.benchmark)
+    if config.market == "cn":
+        return load_cn_bars(names, start, d.end, data_dir=d.data_dir, on_bad="drop")
+    return load_us_bars(names, start, d.end, kind=d.kind, data_dir=d.data_dir, on_bad="drop")
+
+
+def _signal(
+    config: BacktestConfig, bars: pl.DataFrame, factors_engine: FactorEngine
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    sig = config.signal
+    assert sig is not None
+    if sig.feature_window_end > 0:
+        raise LookAheadError(
+            f"feature window ends {sig.feature_window_end} session(s) after the decision time",
+            field="signal.feature_window_end",
+        )
+    factors = ALPHA158 if sig.factors == "alpha158" else dict(sig.factors)
+    stocks = bars.filter(pl.col("instrument") != (config.benchmark or ""))
+    features = factors_engine.compute(stocks, factors)  # refuses look-ahead expressions
+    data = Dataset.build(features, compute_label(stocks, ALPHA158_LABEL))
+    model = make_model(sig.model, **sig.model_params)
+    scores = fit_predict(
+        model,
+        data,
+        train=(sig.train.start, sig.train.end),
+        test=(config.data.start, config.data.end),
+    )
+    return scores, ic_series(scores, data.frame)
+
+
+def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = None) -> RunOutcome:
+    """Execute a config; raises finbridge errors for bad data, look-ahead or unknown names."""
+    start = config.data.start
+    if config.signal is not None:
+        factors = ALPHA158 if config.signal.factors == "alpha158" else config.signal.factors
+        warmup = dt.timedelta(days=int(max_lookback(factors) * 1.6) + 10)
+        start = config.signal.train.start - warmup
+    bars = _load(config, start)
+    scores = ic = None
+    if config.signal is not None:
+        scores, ic = _signal(config, bars, factors_engine or FactorEngine())
+    trade_bars = bars.filter(pl.col("date") >= config.data.start)
+    if config.data.universe == "csi300":
+        # Point in time: scores exist only for members on each date (a name that leaves the
+        # index can still be sold: its bars stay). Without a signal, the universe is the
+        # membership on the first backtest date.
+        members = Membership.csi300(config.data.data_dir)
+        if scores is not None:
+            scores = members.restrict(scores)
+        else:
+            first = trade_bars["date"].min()
+            allowed = {*members.members_on(first), config.benchmark or ""}  # type: ignore[arg-type]
+            trade_bars = trade_bars.filter(pl.col("instrument").is_in(list(allowed)))
+    market = MarketData.from_bars(trade_bars, benchmark=config.benchmark, signal=scores)
+    profile = PROFILES[config.market]
+    costs = {
+        k: v for k, v in config.costs.model_dump().items() if v is not None and k != "stamp_duty"
+    }
+    profile = profile.with_costs(**costs)
+    if not config.costs.stamp_duty:
+        profile = replace(profile, stamp_duty=())
+    strategy = make_strategy(config.strategy.name, **config.strategy.params)
+    result = run_backtest(
+        market,
+        strategy,
+        profile,
+        initial_cash=config.initial_cash,
+        fill=config.fill,
+        on_insufficient_cash=config.on_insufficient_cash,
+    )
+    perf = perf_summary(
+        result.returns, result.benchmark_returns, result.turnover, result.gross_exposure
+    )
+    summary: dict[str, Any] = {
+        **perf.as_dict(),
+        "final_equity": str(result.final_equity.amount),
+        "currency": result.currency,
+        "fills": result.trades.height,
+        "rejections": result.rejections.height,
+    }
+    if ic is not None:
+        summary.update({k.lower().replace(" ", "_"): v for k, v in summarize(ic).as_dict().items()})
+    notes = [SURVIVORSHIP_NOTE] if config.market == "cn" else []
+    html_page = render_tearsheet(result, title=config.name, ic=ic, notes=notes)
+    return RunOutcome(result, summary, html_page)

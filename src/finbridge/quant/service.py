@@ -1,0 +1,148 @@
+"""The authorised face of the quant engine for interfaces: run, list, fetch tear sheets.
+
+Scopes: ``quant:run`` to run a backtest, ``quant:read`` to list and read runs. A principal sees
+its own runs; one holding ``quant:admin`` (or ``*``) sees everyone's. A run that fails on bad
+input is still stored (status ``failed`` with the error) so the console shows what went wrong,
+and the error is raised to the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from finbridge.core.clock import Clock
+from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.quant import events as _events  # noqa: F401 - registers the event schema
+from finbridge.quant.config import BacktestConfig, parse_config
+from finbridge.quant.factors import FactorEngine
+from finbridge.quant.runner import run_config
+from finbridge.quant.tables import QuantRunRow
+from finbridge.store.engine import unit_of_work
+
+
+@dataclass(frozen=True)
+class QuantRun:
+    id: str
+    owner_id: str
+    name: str
+    status: str
+    summary: dict[str, Any]
+    error: str | None
+    currency: str
+    created_at: datetime
+    config: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: QuantRunRow) -> QuantRun:
+        return cls(
+            row.id, row.owner_id, row.name, row.status, row.summary, row.error,
+            row.currency, row.created_at, row.config,
+        )  # fmt: skip
+
+
+def _json_safe(summary: dict[str, Any]) -> dict[str, Any]:
+    # JSON has no NaN/inf; a metric that is undefined (no trades, flat returns) is null.
+    return {
+        k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+        for k, v in summary.items()
+    }
+
+
+class QuantService:
+    def __init__(self, engine: Engine, clock: Clock, factors: FactorEngine | None = None) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.factors = factors or FactorEngine()
+
+    def run(
+        self,
+        actor: Principal,
+        config: BacktestConfig | dict[str, Any] | str,
+        *,
+        allow_data_dir: bool = False,
+    ) -> QuantRun:
+        """Run and store a backtest. ``data.data_dir`` reads server files, so only trusted
+        local callers (the CLI) may pass ``allow_data_dir=True``; the API never does."""
+        actor.require_scope("quant:run")
+        cfg = config if isinstance(config, BacktestConfig) else parse_config(config)
+        if cfg.data.data_dir is not None and not allow_data_dir:
+            raise ValidationError(
+                "data.data_dir is only accepted from the command line", field="data.data_dir"
+            )
+        currency = "CNY" if cfg.market == "cn" else "USD"
+        row = QuantRunRow(
+            id=new_id(), owner_id=actor.id, name=cfg.name, config=cfg.to_json(), summary={},
+            currency=currency, created_at=self.clock.now(), error=None, tearsheet_html=None,
+            final_equity_minor=None,
+        )  # fmt: skip
+        failure: FinbridgeError | None = None
+        final_equity: str | None = None
+        try:
+            outcome = run_config(cfg, self.factors)
+        except FinbridgeError as exc:
+            failure = exc
+            row.status, row.error = "failed", str(exc)
+        else:
+            equity = outcome.result.final_equity
+            row.status = "succeeded"
+            row.summary = _json_safe(outcome.summary)
+            row.tearsheet_html = outcome.tearsheet_html
+            row.final_equity_minor = equity.minor
+            final_equity = str(equity.amount)
+        with unit_of_work(self.engine) as session:
+            session.add(row)
+            emit(
+                session,
+                Event(
+                    event_type="quant.backtest_completed",
+                    occurred_at=row.created_at,
+                    source="quant",
+                    subject_id=row.id,
+                    payload={
+                        "run_id": row.id,
+                        "name": row.name,
+                        "status": row.status,
+                        "market": cfg.market,
+                        "strategy": cfg.strategy.name,
+                        "final_equity": final_equity,
+                        "currency": currency,
+                    },
+                ),
+            )
+        if failure is not None:
+            raise failure
+        return QuantRun.of(row)
+
+    def _visible(self, actor: Principal, row: QuantRunRow | None, run_id: str) -> QuantRunRow:
+        if row is None or (row.owner_id != actor.id and not actor.has_scope("quant:admin")):
+            raise NotFound(f"no quant run {run_id}", field="run_id")
+        return row
+
+    def list_runs(self, actor: Principal, *, limit: int = 50) -> list[QuantRun]:
+        actor.require_scope("quant:read")
+        stmt = select(QuantRunRow).order_by(QuantRunRow.created_at.desc()).limit(limit)
+        if not actor.has_scope("quant:admin"):
+            stmt = stmt.where(QuantRunRow.owner_id == actor.id)
+        with unit_of_work(self.engine, write=False) as session:
+            return [QuantRun.of(r) for r in session.scalars(stmt)]
+
+    def get(self, actor: Principal, run_id: str) -> QuantRun:
+        actor.require_scope("quant:read")
+        with unit_of_work(self.engine, write=False) as session:
+            return QuantRun.of(self._visible(actor, session.get(QuantRunRow, run_id), run_id))
+
+    def tearsheet(self, actor: Principal, run_id: str) -> str:
+        actor.require_scope("quant:read")
+        with unit_of_work(self.engine, write=False) as session:
+            row = self._visible(actor, session.get(QuantRunRow, run_id), run_id)
+            if row.tearsheet_html is None:
+                raise NotFound(f"run {run_id} has no tear sheet ({row.status})", field="run_id")
+            return row.tearsheet_html
