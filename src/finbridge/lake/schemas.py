@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from finbridge.core.errors import ValidationError as FinbridgeValidationError
 from finbridge.core.money import Money
@@ -27,6 +28,11 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 Channel = Literal["web", "app", "api", "branch", "partner"]
 
 _AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    # A custom error keeps the message as written (ValueError gets a "Value error, " prefix).
+    return PydanticCustomError("invalid_value", message)
 
 
 class StrictPayload(EventPayload):
@@ -103,23 +109,23 @@ class CardTransactionV1(StrictPayload):
         try:
             Money.of("0", value)
         except FinbridgeValidationError as exc:
-            raise ValueError(exc.detail) from None
+            raise _invalid(exc.detail) from None
         return value
 
     @field_validator("amount")
     @classmethod
     def _exact_amount(cls, value: str, info: ValidationInfo) -> str:
         if not _AMOUNT.match(value):
-            raise ValueError("amount must be a positive decimal string such as '12.50'")
+            raise _invalid("amount must be a positive decimal string such as '12.50'")
         if Decimal(value) <= 0:
-            raise ValueError("amount must be greater than zero")
+            raise _invalid("amount must be greater than zero")
         code = info.data.get("currency")
         if code is None:  # currency itself was invalid; that error is reported on its own
             return value
         try:
             return str(Money.of(value, code).amount)
         except FinbridgeValidationError as exc:
-            raise ValueError(exc.detail) from None
+            raise _invalid(exc.detail) from None
 
 
 COMMON_EVENT_TYPES: tuple[str, ...] = (
