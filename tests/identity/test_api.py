@@ -214,3 +214,48 @@ def test_passkey_ceremonies_over_http(client: TestClient) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["access_token"].count(".") == 2
+
+
+def test_face_over_http(client: TestClient) -> None:
+    from .faces import frames_for, photo
+
+    token, _ = _register_and_login(client, ZHANG)
+    me = client.get("/v1/identity/me", headers=_bearer(token)).json()["customer_id"]
+    r = client.post(
+        f"/v1/identity/customers/{me}/consents",
+        headers=_bearer(token),
+        json={"purpose": "biometric_face", "scope": ["face_template"]},
+    )
+    assert r.status_code == 201, r.text
+    bad = [
+        (b"not an image at all", 422, "image"),
+        (photo("obama_a.jpg")[:5000], 422, "image"),
+        (photo("two_people.jpg"), 422, "image"),
+        (b"\xff\xd8\xff" + b"\0" * (9 * 1024 * 1024), 413, "image"),
+    ]
+    for data, code, field in bad:
+        r = client.post(
+            "/v1/identity/face/enrol",
+            headers=_bearer(token),
+            files={"image": ("f.jpg", data, "image/jpeg")},
+        )
+        assert r.status_code == code, r.text
+        assert r.json()["field"] == field
+    r = client.post(
+        "/v1/identity/face/enrol",
+        headers=_bearer(token),
+        files={"image": ("me.jpg", photo("obama_a.jpg"), "image/jpeg")},
+    )
+    assert r.status_code == 204, r.text
+    ch = client.post("/v1/identity/face/liveness/challenge", headers=_bearer(token)).json()
+    files = [
+        ("frames", (f"{i}.jpg", f, "image/jpeg")) for i, f in enumerate(frames_for(ch["steps"]))
+    ]
+    r = client.post(
+        "/v1/identity/face/verify",
+        headers=_bearer(token),
+        data={"challenge_id": ch["challenge_id"]},
+        files=files,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["passed"] and r.json()["observed"] == ch["steps"]

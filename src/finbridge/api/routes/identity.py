@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.identity import (
@@ -20,8 +21,11 @@ from finbridge.api.schemas.identity import (
     CodeRequest,
     ConsentPublic,
     ConsentRequest,
+    FaceMatchPublic,
     KycCheckPublic,
     KycCheckRequest,
+    LivenessChallengePublic,
+    LivenessResultPublic,
     LoginPublic,
     LoginRequest,
     PasskeyLoginRequest,
@@ -220,6 +224,65 @@ def passkey_step_up(body: AssertionRequest, actor: PrincipalDep, ids: IdsDep) ->
     ids.passkeys.step_up(actor, body.credential)
 
 
+async def read_image(upload: UploadFile, max_bytes: int, field: str = "image") -> bytes:
+    """Read an uploaded image with a hard size cap (the body limit is per request)."""
+    data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"image larger than {max_bytes} bytes", field=field)
+    if not data:
+        raise ValidationError("empty upload", field=field)
+    return data
+
+
+# -- face ----------------------------------------------------------------------------------------
+
+ImageUpload = Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 8 MB")]
+
+
+@router.post("/face/enrol", status_code=status.HTTP_204_NO_CONTENT)
+async def face_enrol(image: ImageUpload, actor: PrincipalDep, ids: IdsDep) -> None:
+    """Enrol the customer's face (needs consent ``biometric_face``)."""
+    data = await read_image(image, ids.face.model.max_bytes)
+    # dlib work is CPU-bound and blocking: keep it off the event loop.
+    await run_in_threadpool(ids.face.enrol, actor, data)
+
+
+@router.post("/face/match", response_model=FaceMatchPublic)
+async def face_match(image: ImageUpload, actor: PrincipalDep, ids: IdsDep) -> FaceMatchPublic:
+    """1:1 comparison with the enrolled face (informational; not a factor without liveness)."""
+    data = await read_image(image, ids.face.model.max_bytes)
+    result = await run_in_threadpool(ids.face.match, actor, data)
+    return FaceMatchPublic(
+        matched=result.matched, distance=result.distance, threshold=result.threshold
+    )
+
+
+@router.post("/face/liveness/challenge", response_model=LivenessChallengePublic)
+def face_challenge(actor: PrincipalDep, ids: IdsDep) -> LivenessChallengePublic:
+    ch = ids.face.challenge(actor)
+    return LivenessChallengePublic(
+        challenge_id=ch.id, steps=list(ch.steps), expires_at=ch.expires_at
+    )
+
+
+@router.post("/face/verify", response_model=LivenessResultPublic)
+async def face_verify(
+    actor: PrincipalDep,
+    ids: IdsDep,
+    challenge_id: Annotated[str, Form(max_length=64)],
+    frames: Annotated[list[UploadFile], File(description="frames in capture order")],
+) -> LivenessResultPublic:
+    """Answer a liveness challenge with frames; success steps the session up (face)."""
+    data = [
+        await read_image(f, ids.face.model.max_bytes, field=f"frames[{i}]")
+        for i, f in enumerate(frames[: ids.config.liveness_max_frames + 1])
+    ]
+    result = await run_in_threadpool(ids.face.verify_liveness, actor, challenge_id, data)
+    return LivenessResultPublic(
+        passed=result.passed, observed=list(result.observed), max_distance=result.max_distance
+    )
+
+
 # -- consents -------------------------------------------------------------------------------------
 
 
@@ -267,16 +330,3 @@ def audit_verify(actor: PrincipalDep, ids: IdsDep) -> AuditVerifyPublic:
     return AuditVerifyPublic(
         ok=report.ok, checked=report.checked, head_hash=report.head_hash, problems=report.problems
     )
-
-
-async def read_image(upload: UploadFile, max_bytes: int, field: str = "image") -> bytes:
-    """Read an uploaded image with a hard size cap (the body limit is per request)."""
-    data = await upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"image larger than {max_bytes} bytes", field=field)
-    if not data:
-        raise ValidationError("empty upload", field=field)
-    return data
-
-
-__all__ = ["File", "Form", "read_image", "router"]

@@ -199,3 +199,21 @@ class PasskeyLoginRequest(WireModel):
 
 class AssertionRequest(WireModel):
     credential: dict[str, Any]
+
+
+class LivenessChallengePublic(BaseModel):
+    challenge_id: str
+    steps: list[str]
+    expires_at: datetime
+
+
+class LivenessResultPublic(BaseModel):
+    passed: bool
+    observed: list[str]
+    max_distance: float
+
+
+class FaceMatchPublic(BaseModel):
+    matched: bool
+    distance: float
+    threshold: float
