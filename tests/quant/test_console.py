@@ -6,11 +6,11 @@ import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.api.conftest import issue_key
 
 from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.platform import Platform
-from tests.api.conftest import issue_key
 
 HX = {"HX-Request": "true"}
 
