@@ -243,6 +243,14 @@ class SessionService:
             raise AuthenticationFailed("session has ended; log in again")
         return Principal.customer(claims.subject, session_id=claims.session_id)
 
+    def principal_for(self, session_id: str) -> Principal:
+        """The customer principal of a live session (console sessions re-check this per page)."""
+        with unit_of_work(self._engine, write=False) as session:
+            row = session.get(SessionRow, session_id)
+        if row is None or row.revoked_at is not None or aware(row.expires_at) <= self._clock.now():
+            raise AuthenticationFailed("session has ended; log in again")
+        return Principal.customer(row.customer_id, session_id=row.id)
+
     def _own(self, actor: Principal, customer_id: str) -> None:
         if actor.kind is PrincipalKind.CUSTOMER:
             if not actor.can_act_for(customer_id):
@@ -251,7 +259,10 @@ class SessionService:
             actor.require_scope("customers:write")
 
     def list(self, actor: Principal, customer_id: str) -> list[SessionInfo]:
-        self._own(actor, customer_id)
+        if actor.kind is PrincipalKind.CUSTOMER:
+            self._own(actor, customer_id)
+        else:
+            actor.require_scope("customers:read")
         with unit_of_work(self._engine, write=False) as session:
             rows = session.scalars(
                 select(SessionRow)

@@ -1,0 +1,163 @@
+"""Console: customer login page (password then TOTP, and a failed login), the customer's own
+status page and the operator's masked view. Plus the same flow in headless Chromium."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pyotp
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from finbridge.api import create_app
+from finbridge.api.services import identity_services
+from finbridge.core import ManualClock, Principal, Role, Settings
+from finbridge.identity.apikeys import ApiKeyService
+from finbridge.platform import Platform
+
+from .conftest import PASSWORD, ZHANG
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Platform:
+    return Platform(settings=settings, engine=sqlite_engine, clock=clock)
+
+
+def _customer_with_totp(platform: Platform, clock: ManualClock) -> tuple[str, pyotp.TOTP]:
+    from datetime import timedelta
+
+    ids = identity_services(platform)
+    cid = ids.persons.register(ZHANG).customer_id
+    me = Principal.customer(cid)
+    ids.passwords.set_password(me, cid, PASSWORD)
+    setup = ids.totp.begin_setup(me, cid)
+    totp = pyotp.TOTP(setup.secret)
+    ids.totp.confirm_setup(me, cid, totp.at(clock.now()))
+    clock.advance(timedelta(seconds=30))
+    return cid, totp
+
+
+def test_customer_console_login_with_totp(platform: Platform, clock: ManualClock) -> None:
+    cid, totp = _customer_with_totp(platform, clock)
+    client = TestClient(create_app(platform=platform))
+    assert "Customer log in" in client.get("/console/identity/login").text
+    bad = client.post(
+        "/console/identity/login",
+        headers=HX,
+        data={"phone": ZHANG.phone, "password": "wrong password!"},
+    )
+    assert bad.status_code == 401 and "mobile number or password is wrong" in bad.text
+    step = client.post(
+        "/console/identity/login", headers=HX, data={"phone": ZHANG.phone, "password": PASSWORD}
+    )
+    assert step.status_code == 200 and 'name="challenge"' in step.text
+    challenge = step.text.split('name="challenge" value="')[1].split('"')[0]
+    done = client.post(
+        "/console/identity/login/totp",
+        headers=HX,
+        data={"challenge": challenge, "code": totp.at(clock.now())},
+    )
+    assert done.status_code == 204 and done.headers["HX-Redirect"] == "/console/identity/me"
+    page = client.get("/console/identity/me")
+    assert page.status_code == 200
+    assert "138****5678" in page.text and "110***********4477" in page.text
+    assert ZHANG.phone not in page.text and ZHANG.id_number not in page.text
+    # revoke-all through the API ends the console session too
+    identity_services(platform).sessions.revoke_all(Principal.customer(cid), cid)
+    assert client.get("/console/identity/me", follow_redirects=False).status_code == 303
+
+
+def test_operator_view_is_masked(platform: Platform, clock: ManualClock) -> None:
+    _customer_with_totp(platform, clock)
+    secret = platform.settings.secret_key.get_secret_value()
+    key = ApiKeyService(platform.engine, platform.clock, secret).issue("ops", [Role.ADMIN])
+    client = TestClient(create_app(platform=platform))
+    assert (
+        client.post("/console/login", data={"api_key": key.plaintext}, headers=HX).status_code
+        == 204
+    )
+    page = client.get("/console/identity", params={"q": ZHANG.phone})
+    assert page.status_code == 200
+    assert "138****5678" in page.text and "totp" in page.text and "password.set" in page.text
+    assert "13812345678" not in page.text.replace('value="13812345678"', "")
+    missing = client.get("/console/identity", params={"q": "no-such-customer"})
+    assert "no customer" in missing.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(platform: Platform) -> Iterator[str]:
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_customer_login_in_chromium(server: str, platform: Platform, clock: ManualClock) -> None:
+    from playwright.sync_api import sync_playwright
+
+    _, totp = _customer_with_totp(platform, clock)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{server}/console/identity/login")
+            # a failed login first
+            page.fill("#phone", ZHANG.phone)
+            page.fill("#password", "not my password")
+            page.click("button[type=submit]")
+            page.wait_for_selector("p.error")
+            assert "mobile number or password is wrong" in page.inner_text("p.error")
+            # then password + TOTP
+            page.fill("#phone", ZHANG.phone)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#code")
+            page.fill("#code", totp.at(clock.now()))
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console/identity/me")
+            text = page.inner_text("#identity-status")
+            assert "138****5678" in text and "totp" in text
+        finally:
+            browser.close()
+    assert errors == []
