@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +21,7 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def console(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> TestClient:
+def console(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Iterator[TestClient]:
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     EventLake(platform.lake_dir).append(
         [Event("card.transaction", T0, card_payload("x1", "c9", "4.20"), "t", "c9").validated()],
@@ -28,10 +29,10 @@ def console(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Te
     )
     keys = ApiKeyService(sqlite_engine, clock, settings.secret_key.get_secret_value())
     key = keys.issue("ops", [Role.ADMIN]).plaintext
-    client = TestClient(create_app(platform=platform))
-    response = client.post("/console/login", data={"api_key": key}, headers=HX)
-    assert response.status_code == 204, response.text
-    return client
+    with TestClient(create_app(platform=platform)) as client:
+        response = client.post("/console/login", data={"api_key": key}, headers=HX)
+        assert response.status_code == 204, response.text
+        yield client
 
 
 def test_page_lists_events_and_filters_by_fragment(console: TestClient) -> None:

@@ -118,7 +118,8 @@ class EventLake:
     """Append events to Parquet partitions under ``root``; query them with DuckDB."""
 
     def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+        # Resolved once: DuckDB's allowed_directories check compares real paths.
+        self.root = Path(root).resolve()
         self.events_dir = self.root / EVENTS_DIR
 
     # -- writing ----------------------------------------------------------------------------
