@@ -263,3 +263,104 @@ class PackedCodec:
             ((m >> (self.slot_bits * i)) & mask) / scale - count * self.offset / scale
             for i in range(n_values or self.slots)
         ]
+
+
+_WORKER: Encryptor | None = None
+
+
+def _init_worker(n: int, hs: int, randomness_bits: int) -> None:
+    global _WORKER
+    _WORKER = Encryptor(PublicKey(mpz(n), mpz(hs)), randomness_bits=randomness_bits)
+
+
+def _encrypt_chunk(ms: list[int]) -> bytes:
+    assert _WORKER is not None
+    enc = _WORKER
+    width = (enc.pk.n2.bit_length() + 7) // 8
+    return b"".join(int(enc.encrypt(m)).to_bytes(width, "big") for m in ms)
+
+
+class ParallelEncryptor:
+    """Encrypts batches in worker processes (each builds its own window table once).
+
+    Returns wire bytes (fixed-width big-endian ciphertexts) because that is what the protocols
+    send; ``workers=1`` encrypts in-process.
+    """
+
+    def __init__(self, pk: PublicKey, workers: int = 1) -> None:
+        self.pk = pk
+        self.width = (pk.n2.bit_length() + 7) // 8
+        self._local = Encryptor(pk) if workers <= 1 else None
+        self._pool = None
+        if workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(
+                workers,
+                initializer=_init_worker,
+                initargs=(int(pk.n), int(pk.hs), pk.bits // 2),
+            )
+            self._workers = workers
+
+    def encrypt_bytes(self, ms: Sequence[int]) -> bytes:
+        if self._local is not None:
+            enc = self._local
+            return b"".join(int(enc.encrypt(m)).to_bytes(self.width, "big") for m in ms)
+        assert self._pool is not None
+        chunk = -(-len(ms) // (self._workers * 4)) or 1
+        parts = [list(ms[i : i + chunk]) for i in range(0, len(ms), chunk)]
+        return b"".join(self._pool.map(_encrypt_chunk, parts))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def ciphertexts_from_bytes(pk: PublicKey, data: bytes) -> list[mpz]:
+    """Parse fixed-width ciphertexts, refusing any that is out of range for the key."""
+    width = (pk.n2.bit_length() + 7) // 8
+    if len(data) % width:
+        raise ValidationError("ciphertext block has a partial ciphertext", field="ciphertext")
+    return [pk.from_bytes(data[i : i + width]) for i in range(0, len(data), width)]
+
+
+def ciphertexts_to_bytes(pk: PublicKey, cs: Iterable[mpz]) -> bytes:
+    width = (pk.n2.bit_length() + 7) // 8
+    return b"".join(int(c).to_bytes(width, "big") for c in cs)
+
+
+def repack(pk: PublicKey, cs: Sequence[mpz], shift_bits: int) -> list[mpz]:
+    """Fold several ciphertexts into one by homomorphic shifting (Horner), so one decryption
+    returns many sums. Each input's plaintext must be below 2^shift_bits."""
+    per = (pk.bits - 8) // shift_bits
+    if per < 1:
+        raise ValidationError("shift wider than the key's plaintext space", field="shift_bits")
+    out = []
+    n2 = pk.n2
+    step = mpz(1) << shift_bits
+    for i in range(0, len(cs), per):
+        group = cs[i : i + per]
+        acc = group[-1]
+        for c in reversed(group[:-1]):
+            acc = gmpy2.powmod(acc, step, n2) * c % n2
+        out.append(acc)
+    return out
+
+
+def unpack_repacked(
+    sk: PrivateKey, packed: Sequence[mpz], count: int, shift_bits: int
+) -> list[int]:
+    """Decrypt repacked ciphertexts back into ``count`` plaintext integers."""
+    per = (sk.public.bits - 8) // shift_bits
+    mask = (1 << shift_bits) - 1
+    out: list[int] = []
+    for c in packed:
+        m = int(sk.decrypt_int(c))
+        for _ in range(per):
+            if len(out) == count:
+                break
+            out.append(m & mask)
+            m >>= shift_bits
+    if len(out) != count:
+        raise ValidationError("repacked block has the wrong number of values", field="count")
+    return out

@@ -128,6 +128,10 @@ class PsiResult:
     shared: list[str] | None
     bytes_sent: int
     seconds: float
+    # receiver: for each shared id, its position in the sender's shuffled list (to align rows)
+    peer_positions: list[int] | None = None
+    # sender: its shuffled position -> index in its own id list (kept private)
+    order: list[int] | None = None
 
 
 def _batches(points: Sequence[bytes], size: int) -> Iterator[bytes]:
@@ -207,27 +211,45 @@ def run_psi(
             out.close()
             report("done", 1.0)
             return PsiResult(
-                role, len(ids), peer_n, None, channel.bytes_sent, time.perf_counter() - started
+                role,
+                len(ids),
+                peer_n,
+                None,
+                channel.bytes_sent,
+                time.perf_counter() - started,
+                order=order,
             )
-        peer_set: set[bytes] = set()
+        peer_pos: dict[bytes, int] = {}
+        base = 0
         for k, twice in enumerate(blinder.blind_stream(incoming, MATCH_BYTES)):
-            peer_set.update(twice[i : i + MATCH_BYTES] for i in range(0, len(twice), MATCH_BYTES))
+            for i in range(0, len(twice), MATCH_BYTES):
+                peer_pos[twice[i : i + MATCH_BYTES]] = base + i // MATCH_BYTES
+            base += len(twice) // MATCH_BYTES
             report("blind peer", 1 / 3 + (k + 1) / max(peer_batches, 1) / 3)
         out.close()
         shared: list[str] = []
+        positions: list[int] = []
         pos = 0
         for k in range(n_batches):
             mine = channel.recv("psi.double")
             for i in range(0, len(mine), MATCH_BYTES):
-                if mine[i : i + MATCH_BYTES] in peer_set:
+                hit = peer_pos.get(mine[i : i + MATCH_BYTES])
+                if hit is not None:
                     shared.append(str(ids[pos]))
+                    positions.append(hit)
                 pos += 1
             report("match", 2 / 3 + (k + 1) / max(n_batches, 1) / 3)
         if pos != len(ids):
             raise ValidationError("the peer returned the wrong number of points", field="points")
         report("done", 1.0)
         return PsiResult(
-            role, len(ids), peer_n, shared, channel.bytes_sent, time.perf_counter() - started
+            role,
+            len(ids),
+            peer_n,
+            shared,
+            channel.bytes_sent,
+            time.perf_counter() - started,
+            peer_positions=positions,
         )
     finally:
         blinder.close()
