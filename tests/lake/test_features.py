@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,11 +41,34 @@ def history(lake: EventLake, card_event: Callable[..., Event]) -> EventLake:
         card_event("b2", "bob", "0.02", AS_OF - 11 * d),
         card_event("b3", "bob", "0.02", AS_OF - 12 * d),
     ]
-    lake.append(events, batch="history")
+    ledger = [
+        posted("l1", "alice", "card_payment", "4.45", AS_OF - 4 * h),  # counts: in every window
+        posted("l2", "alice", "transfer", "500.00", AS_OF - 4 * h),  # a transfer is not spend
+        posted("l3", None, "card_payment", "9.00", AS_OF - 4 * h),  # no paying customer
+    ]
+    lake.append(events + ledger, batch="history")
     lake.append(events[:2], batch="retried")  # the same events in a second file
     login = Event("login", AS_OF - h, {"method": "totp", "success": True}, "t", "alice")
     lake.append([login.validated()], batch="other")
     return lake
+
+
+def posted(entry: str, payer: str | None, kind: str, amount: str, at: datetime) -> Event:
+    """A ``transaction.posted`` event as banking emits it (schema registered by banking)."""
+    payload = {
+        "entry_id": entry,
+        "kind": kind,
+        "amount": amount,
+        "currency": "CNY",
+        "from_account_id": "acc-1",
+        "to_account_id": "acc-2",
+        "from_customer_id": payer,
+        "to_customer_id": None,
+        "description": 'a "quoted" note: "kind":"card_payment"',
+        "channel": None,
+        "merchant": "terminal 7",
+    }
+    return Event("transaction.posted", at, payload, "banking", payer)
 
 
 def by_key(table: pa.Table) -> dict[tuple[str, str], dict[str, Any]]:
@@ -56,13 +79,14 @@ def test_spend_features_on_duckdb_are_exact_and_point_in_time(history: EventLake
     rows = by_key(spend_features_duckdb(history, AS_OF))
     assert set(rows) == {("alice", "CNY"), ("alice", "USD"), ("bob", "CNY")}
     alice = rows[("alice", "CNY")]
-    assert (alice["spend_count_1d"], alice["spend_sum_1d"]) == (1, Decimal("10.0000"))
-    assert alice["spend_avg_1d"] == alice["spend_max_1d"] == Decimal("10.0000")
-    assert (alice["spend_count_7d"], alice["spend_sum_7d"]) == (2, Decimal("15.5500"))
-    assert alice["spend_avg_7d"] == Decimal("7.7750")
-    assert (alice["spend_count_30d"], alice["spend_sum_30d"]) == (3, Decimal("115.5600"))
+    assert (alice["spend_count_1d"], alice["spend_sum_1d"]) == (2, Decimal("14.4500"))
+    assert alice["spend_avg_1d"] == Decimal("7.2250")
+    assert alice["spend_max_1d"] == Decimal("10.0000")
+    assert (alice["spend_count_7d"], alice["spend_sum_7d"]) == (3, Decimal("20.0000"))
+    assert alice["spend_avg_7d"] == Decimal("6.6667")  # 20 / 3, rounded to 4 places
+    assert (alice["spend_count_30d"], alice["spend_sum_30d"]) == (4, Decimal("120.0100"))
     assert alice["spend_max_30d"] == Decimal("100.0100")
-    assert alice["spend_avg_30d"] == Decimal("38.5200")
+    assert alice["spend_avg_30d"] == Decimal("30.0025")
     bob = rows[("bob", "CNY")]
     assert (bob["spend_count_7d"], bob["spend_sum_7d"], bob["spend_avg_7d"]) == (
         0,
@@ -73,9 +97,19 @@ def test_spend_features_on_duckdb_are_exact_and_point_in_time(history: EventLake
     assert rows[("alice", "USD")]["spend_sum_7d"] == Decimal("3.0000")
 
 
+def test_sources_select_the_feeds(history: EventLake) -> None:
+    partner_only = by_key(spend_features_duckdb(history, AS_OF, sources=("card.transaction",)))
+    assert partner_only[("alice", "CNY")]["spend_count_30d"] == 3
+    ledger_only = by_key(spend_features_duckdb(history, AS_OF, sources=("transaction.posted",)))
+    assert set(ledger_only) == {("alice", "CNY")}
+    assert ledger_only[("alice", "CNY")]["spend_sum_30d"] == Decimal("4.4500")
+    with pytest.raises(ValueError, match="sources must be among"):
+        spend_features_duckdb(history, AS_OF, sources=("login",))
+
+
 def test_as_of_moves_the_windows(history: EventLake) -> None:
     later = by_key(spend_features_duckdb(history, AS_OF + timedelta(hours=2)))
-    assert later[("alice", "CNY")]["spend_count_1d"] == 3  # a1, a5 and a6 are now in the past
+    assert later[("alice", "CNY")]["spend_count_1d"] == 4  # a1, l1, a5 and a6 are now past
     earlier = by_key(spend_features_duckdb(history, AS_OF - timedelta(days=25)))
     assert set(earlier) == {("alice", "CNY")}  # only a4 had happened by then
     assert earlier[("alice", "CNY")]["spend_count_30d"] == 1

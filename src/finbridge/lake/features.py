@@ -1,15 +1,17 @@
 """Feature pipelines, written once with Ibis: DuckDB on one machine, Spark at scale.
 
 :func:`card_spend_features` is the first one: per customer and currency, the count, sum, average
-and maximum of card purchases over trailing 1/7/30-day windows, as of a given instant. It is
+and maximum of card spending (partner-reported purchases and card payments on our own ledger)
+over trailing 1/7/30-day windows, as of a given instant. It is
 point-in-time correct: only events that occurred strictly before ``as_of`` are seen, so the same
 call replayed later (or in a backtest) gives the same numbers.
 
 The input is the lake's event table (envelope columns, payload as canonical JSON). The payload
 fields are read with regular expressions rather than Ibis' JSON operations because those are
 not portable (on PySpark they run as Python UDFs that fail on string payloads); the lake writes
-payloads in one canonical spelling (sorted keys, no spaces) and ``card.transaction`` fields are
-restricted to characters that need no JSON escaping, so the patterns are exact.
+payloads in one canonical spelling (sorted keys, no spaces), the fields read hold identifiers,
+codes and decimal strings that need no JSON escaping, and a quote inside any other string value
+is escaped (``\\"``), so a pattern ``"key":"`` can only match the real key.
 
 Money stays decimal end to end: amounts are ``decimal(20, 4)``, sums ``decimal(38, 4)``, and the
 average is the decimal sum over the count rounded to 4 places, identical on both engines.
@@ -32,6 +34,8 @@ from finbridge.lake.eventlake import EVENTS_DIR, EventLake
 SPEND_WINDOWS_DAYS: tuple[int, ...] = (1, 7, 30)
 AMOUNT = dt.Decimal(20, 4)
 CARD_EVENT = "card.transaction"
+LEDGER_EVENT = "transaction.posted"
+SPEND_SOURCES: tuple[str, ...] = (CARD_EVENT, LEDGER_EVENT)
 
 
 def _field(payload: ir.StringValue, name: str, chars: str) -> ir.StringValue:
@@ -39,24 +43,36 @@ def _field(payload: ir.StringValue, name: str, chars: str) -> ir.StringValue:
 
 
 def card_spend_features(
-    events: ir.Table, as_of: datetime, windows: Sequence[int] = SPEND_WINDOWS_DAYS
+    events: ir.Table,
+    as_of: datetime,
+    windows: Sequence[int] = SPEND_WINDOWS_DAYS,
+    *,
+    sources: Sequence[str] = SPEND_SOURCES,
 ) -> ir.Table:
     """Per-customer spending aggregates over trailing windows, as of ``as_of`` (exclusive).
 
+    Spend is a card purchase reported by a partner (``card.transaction`` with
+    ``kind="purchase"``; refunds are not spend) or a card payment posted on our own ledger
+    (``transaction.posted`` with ``kind="card_payment"``, paid by ``from_customer_id``);
+    ``sources`` picks which of the two feeds count (use one if both carry the same payments).
+
     ``events`` needs the lake columns ``event_id``, ``event_type``, ``schema_version``,
-    ``occurred_at`` and ``payload``. Returns one row per (customer_id, currency) with purchases
-    in the longest window, columns ``spend_{count,sum,avg,max}_{N}d`` for each window; sums are 0
-    and avg/max are null for a window without purchases.
+    ``occurred_at`` and ``payload``. Returns one row per (customer_id, currency) with spend in
+    the longest window, columns ``spend_{count,sum,avg,max}_{N}d`` for each window; sums are 0
+    and avg/max are null for a window without spend.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     if not windows or any(w < 1 for w in windows):
         raise ValueError("windows must be positive day counts")
+    unknown = set(sources) - set(SPEND_SOURCES)
+    if not sources or unknown:
+        raise ValueError(f"sources must be among {SPEND_SOURCES}")
     as_of = as_of.astimezone(UTC)
     start = as_of - timedelta(days=max(windows))
 
     t = events.filter(
-        (events.event_type == CARD_EVENT)
+        events.event_type.isin(list(sources))
         & (events.schema_version == 1)
         & (events.occurred_at < as_of)
         & (events.occurred_at >= start)
@@ -64,12 +80,18 @@ def card_spend_features(
     # The lake may hold one event in two files after a retried write: keep one row per id.
     first = ibis.row_number().over(group_by=t.event_id, order_by=t.occurred_at)
     t = t.mutate(_n=first).filter(lambda x: x._n == 0).drop("_n")
+    partner = t.event_type == CARD_EVENT
+    kind = _field(t.payload, "kind", "[a-z_]+")
     t = t.mutate(
-        customer_id=_field(t.payload, "customer_id", r"[^\"]+"),
+        customer_id=ibis.ifelse(
+            partner,
+            _field(t.payload, "customer_id", r"[^\"]+"),
+            _field(t.payload, "from_customer_id", r"[^\"]+"),
+        ),
         currency=_field(t.payload, "currency", "[A-Z]{3}"),
         amount=_field(t.payload, "amount", r"[0-9.]+").cast(AMOUNT),
-        kind=_field(t.payload, "kind", "[a-z]+"),
-    ).filter(lambda x: x.kind == "purchase")
+        is_spend=ibis.ifelse(partner, kind == "purchase", kind == "card_payment"),
+    ).filter(lambda x: x.is_spend & x.customer_id.notnull() & (x.customer_id != ""))
 
     aggs: dict[str, Any] = {}
     for days in sorted(windows):
@@ -100,23 +122,37 @@ def spark_events(
     session: Any,
     lake_root: Path,
     *,
-    event_type: str | None = CARD_EVENT,
+    event_types: Sequence[str] | None = SPEND_SOURCES,
     name: str = "finbridge_events",
 ) -> ir.Table:
-    """The lake's Parquet partitions (one event type's, by default) as an Ibis table on Spark.
+    """The lake's Parquet partitions (of ``event_types``; all if None) as an Ibis table on Spark.
 
     The session should run with ``spark.sql.session.timeZone=UTC`` so instants compare as in
-    DuckDB. Reading only the needed type's directory keeps Spark's partition discovery short.
+    DuckDB. Reading only the needed types' directories keeps Spark's partition discovery short.
     """
-    root = (Path(lake_root) / EVENTS_DIR).resolve().as_posix()
-    types = f"event_type={event_type}" if event_type else "event_type=*"
-    frame = session.read.option("basePath", root).parquet(f"{root}/{types}/date=*")
+    root = (Path(lake_root) / EVENTS_DIR).resolve()
+    if event_types is None:
+        paths = [f"{root.as_posix()}/event_type=*/date=*"]
+    else:
+        paths = [
+            f"{(root / f'event_type={t}').as_posix()}/date=*"
+            for t in event_types
+            if (root / f"event_type={t}").is_dir()
+        ]
+    if not paths:
+        raise ValueError(f"the lake at {lake_root} holds none of {list(event_types or [])}")
+    frame = session.read.option("basePath", root.as_posix()).parquet(*paths)
     frame.createOrReplaceTempView(name)
     return ibis.pyspark.connect(session).table(name)
 
 
 def spend_features_duckdb(
-    lake: EventLake, as_of: datetime, windows: Sequence[int] = SPEND_WINDOWS_DAYS
+    lake: EventLake,
+    as_of: datetime,
+    windows: Sequence[int] = SPEND_WINDOWS_DAYS,
+    *,
+    sources: Sequence[str] = SPEND_SOURCES,
 ) -> pa.Table:
     """Run :func:`card_spend_features` on the local lake; an Arrow table of features."""
-    return card_spend_features(duckdb_events(lake), as_of, windows).to_pyarrow()
+    expr = card_spend_features(duckdb_events(lake), as_of, windows, sources=sources)
+    return expr.to_pyarrow()
