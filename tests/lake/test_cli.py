@@ -59,6 +59,14 @@ def test_ingest_then_query(data_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "c7" in result.output and "3" in result.output
 
+    result = runner.invoke(
+        app, ["events", "features", "--as-of", "2026-11-02T00:00:00Z", "--customer", "c7"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "10.5000" in result.output and "3.5000" in result.output  # sum and avg of 3 x 3.50
+    result = runner.invoke(app, ["events", "features", "--as-of", "2026-11-02T00:00:00"])
+    assert result.exit_code == 2 and "UTC offset" in result.output
+
 
 def test_bad_input_exits_2_with_a_clear_message(data_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["events", "query", "DELETE FROM events"])

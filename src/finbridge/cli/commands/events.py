@@ -41,17 +41,17 @@ def _bar(verb: str) -> Progress:
     )
 
 
-def _parse_since(value: str | None) -> datetime | None:
+def _parse_since(value: str | None, field: str = "since") -> datetime | None:
     """``2026-11-01`` (midnight UTC) or an ISO instant with an offset."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{value!r} is not an ISO date or datetime", field="since") from None
+        raise ValidationError(f"{value!r} is not an ISO date or datetime", field=field) from None
     if parsed.tzinfo is None:
         if "T" in value or " " in value:
-            raise ValidationError("give the instant a UTC offset, e.g. +08:00 or Z", field="since")
+            raise ValidationError("give the instant a UTC offset, e.g. +08:00 or Z", field=field)
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
@@ -77,14 +77,14 @@ def print_report(report: IngestReport) -> None:
             console.print(f"… and {hidden} more (GET /v1/events/ingestions/{report.id})")
 
 
-def _print_rows(rows: list[dict[str, Any]]) -> None:
+def _print_rows(rows: list[dict[str, Any]], wrap: tuple[str, ...] = ("payload",)) -> None:
+    """A Rich table; the ``wrap`` columns fold onto several lines, the others stay whole."""
     if not rows:
         console.print("[dim]no rows[/]")
         return
     table = Table()
     for name in rows[0]:
-        # Identifiers and types stay whole; long payloads wrap instead of being cut.
-        table.add_column(name, no_wrap=name != "payload", overflow="fold")
+        table.add_column(name, no_wrap=name not in wrap, overflow="fold")
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
     console.print(table)
@@ -173,6 +173,37 @@ def register(app: typer.Typer) -> None:
                 )
         console.print(
             f"[green]published[/] {result.published} event(s) in {result.batches} batch(es)"
+        )
+
+    @events.command("features")
+    def features_cmd(
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="ISO instant with offset (default: now); spend before it."
+        ),
+        customer: str | None = typer.Option(None, "--customer", help="Only this customer."),
+        limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000),
+    ) -> None:
+        """Per-customer card spend over 1/7/30 days (the Ibis pipeline, run on DuckDB)."""
+        from finbridge.lake.features import spend_features_duckdb  # Ibis loads only when used
+
+        with platform_context(migrate=False) as platform:
+            CLI_ACTOR.require_scope("events:read")
+            instant = _parse_since(as_of, field="as_of") or platform.clock.now()
+            table = spend_features_duckdb(EventLake(platform.lake_dir), instant)
+        rows = [r for r in table.to_pylist() if customer is None or r["customer_id"] == customer]
+        console.print(f"[dim]as of {instant.isoformat()}[/]")
+        _print_rows(
+            [
+                {
+                    "customer": r["customer_id"],
+                    "ccy": r["currency"],
+                    "window": f"{d}d",
+                    **{m: r[f"spend_{m}_{d}d"] for m in ("count", "sum", "avg", "max")},
+                }
+                for r in rows[:limit]
+                for d in (1, 7, 30)
+            ],
+            wrap=("customer",),
         )
 
     app.add_typer(events, name="events")
