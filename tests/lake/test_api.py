@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -175,3 +178,31 @@ def test_unknown_ingestion_is_404(api: Api) -> None:
     response = api.client.get("/v1/events/ingestions/nope", headers=api.headers("teller"))
     assert response.status_code == 404
     assert response.json()["field"] == "ingestion_id"
+
+
+def test_parquet_upload_is_recognised_by_its_name(api: Api) -> None:
+    table = pa.table(
+        {
+            "id": ["pq1"],
+            "event_type": ["page.viewed"],
+            "schema_version": [1],
+            "occurred_at": pa.array([T0], pa.timestamp("us", tz="UTC")),
+            "subject_id": ["c1"],
+            "payload": ['{"page": "/cards"}'],
+        }
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    response = api.client.post(
+        "/v1/events/ingest",
+        headers=api.headers("partner"),
+        files={"file": ("pages.parquet", sink.getvalue(), "application/octet-stream")},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["format"], body["accepted"], body["rejected"]) == ("parquet", 1, 0)
+
+
+def test_routes_are_documented(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    assert {"/v1/events", "/v1/events/ingest", "/v1/events/ingestions/{ingestion_id}"} <= set(paths)
