@@ -31,15 +31,18 @@ def test_password_policy(sqlite_ids: IdentityServices, password: str, message: s
     assert info.value.field == "password"
 
 
-def test_password_stored_as_argon2id(ids: IdentityServices) -> None:
+def test_password_stored_as_argon2id(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     cid = enrol_customer(ids)
     stored = ids.passwords.stored_hash(cid)
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
 def test_password_only_login_issues_tokens_and_events(
-    ids: IdentityServices, engine: Engine
+    sqlite_ids: IdentityServices, sqlite_engine: Engine
 ) -> None:
+    ids = sqlite_ids
+    engine = sqlite_engine
     cid = enrol_customer(ids)
     result = ids.login.start("138 1234 5678", PASSWORD, device="pytest")
     assert result.tokens is not None and result.challenge is None
@@ -50,7 +53,8 @@ def test_password_only_login_issues_tokens_and_events(
     assert "login" in types and "identity.auth" in types
 
 
-def test_unknown_user_and_wrong_password_look_the_same(ids: IdentityServices) -> None:
+def test_unknown_user_and_wrong_password_look_the_same(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     enrol_customer(ids)
     with pytest.raises(AuthenticationFailed) as wrong:
         ids.login.start(ZHANG.phone, "wrong password 123")
@@ -106,7 +110,8 @@ def test_brute_force_locks_with_exponential_backoff(
     assert "locked" in reasons
 
 
-def test_rehash_on_parameter_change(ids: IdentityServices) -> None:
+def test_rehash_on_parameter_change(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     cid = enrol_customer(ids)
     old = ids.passwords.stored_hash(cid)
     stronger = IdentityConfig(argon2_time_cost=2, argon2_memory_kib=2048, argon2_parallelism=1)
@@ -152,8 +157,9 @@ def test_totp_login_replay_and_recovery_codes(ids: IdentityServices, clock: Manu
 
 
 def test_second_factor_guessing_burns_the_challenge(
-    ids: IdentityServices, clock: ManualClock
+    sqlite_ids: IdentityServices, clock: ManualClock
 ) -> None:
+    ids = sqlite_ids
     cid = enrol_customer(ids)
     secret, _ = enrol_totp(ids, clock, cid)
     step = ids.login.start(ZHANG.phone, PASSWORD)

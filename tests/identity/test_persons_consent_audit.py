@@ -58,7 +58,8 @@ def test_duplicates_refused_and_audited(ids: IdentityServices, engine: Engine) -
     assert len(refused) == 2
 
 
-def test_bad_registration_names_field_and_changes_nothing(ids: IdentityServices) -> None:
+def test_bad_registration_names_field_and_changes_nothing(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     with pytest.raises(ValidationError, match="check digit") as info:
         ids.persons.register(dataclasses.replace(ZHANG, id_number="110101199003074478"))
     assert info.value.field == "id_number"
@@ -69,7 +70,8 @@ def test_bad_registration_names_field_and_changes_nothing(ids: IdentityServices)
     assert [e.outcome for e in ids.audit.entries()] == ["refused", "refused"]
 
 
-def test_object_level_access_and_audited_reveal(ids: IdentityServices) -> None:
+def test_object_level_access_and_audited_reveal(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     zhang = ids.persons.register(ZHANG)
     li = ids.persons.register(LI)
     me = Principal.customer(zhang.customer_id)
@@ -86,7 +88,8 @@ def test_object_level_access_and_audited_reveal(ids: IdentityServices) -> None:
     assert sorted(e.outcome for e in reveals) == ["refused", "success", "success"]
 
 
-def test_kyc_verify_and_adult_check(ids: IdentityServices) -> None:
+def test_kyc_verify_and_adult_check(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     zhang = ids.persons.register(ZHANG)
     with pytest.raises(PermissionDenied):
         ids.persons.verify_kyc(Principal.customer(zhang.customer_id), zhang.customer_id)
@@ -98,7 +101,8 @@ def test_kyc_verify_and_adult_check(ids: IdentityServices) -> None:
         ids.persons.require_adult(young_id)
 
 
-def test_hk_and_passport_customers(ids: IdentityServices) -> None:
+def test_hk_and_passport_customers(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     from datetime import date
 
     hk = ids.persons.register(
@@ -127,7 +131,8 @@ def test_hk_and_passport_customers(ids: IdentityServices) -> None:
     assert pp.id_country == "DEU" and pp.name == "A*** M*****"
 
 
-def test_consents(ids: IdentityServices) -> None:
+def test_consents(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     zhang = ids.persons.register(ZHANG)
     me = Principal.customer(zhang.customer_id)
     with pytest.raises(ConsentRequired, match="credit_scoring"):
@@ -167,7 +172,8 @@ def _five_records(ids: IdentityServices) -> None:
         ids.audit.record(actor="t", action=f"a{i}", subject="s", outcome="success", detail={"n": i})
 
 
-def test_audit_chain_verifies(ids: IdentityServices) -> None:
+def test_audit_chain_verifies(sqlite_ids: IdentityServices) -> None:
+    ids = sqlite_ids
     _five_records(ids)
     report = ids.audit.verify()
     assert report.ok and report.checked == 5 and report.first_bad_seq is None
