@@ -182,6 +182,10 @@ class RiskEngine:
                 self._seen = seen
             self._checked_at = time.monotonic()
 
+    def close(self) -> None:
+        """Release the velocity store (``Platform.close`` calls this)."""
+        self.velocity.close()
+
     @property
     def live_rule_set(self) -> CompiledRuleSet:
         return self._live
@@ -250,39 +254,7 @@ class RiskEngine:
     def _features(
         self, req: DecisionRequest, event_id: str
     ) -> tuple[dict[str, Any], str | None, str | None]:
-        local = req.occurred_at.astimezone(self._tz)
-        amount = float(req.amount.amount)
-        features: dict[str, Any] = {
-            "amount": amount,
-            "hour": float(local.hour),
-            "is_night": local.hour < 6,
-            "is_weekend": local.weekday() >= 5,
-            "event_type": req.event_type,
-            "channel": req.channel,
-            "country": req.country,
-        }
-        fam = req.family
-        keys = {k: f"{fam}:{v}" for k, v in req.entity_keys().items() if v}
-        attrs = {
-            "device": req.device_id or "",
-            "payee": req.payee_id or "",
-            "customer": req.customer_id,
-        }
-        vev = VelocityEvent(
-            event_id=event_id,
-            ts_ms=int(req.occurred_at.timestamp() * 1000),
-            amount_minor=req.amount.minor,
-            keys=keys,
-            attrs={k: v for k, v in attrs.items() if v},
-        )
-        degraded = flood = None
-        try:
-            features.update(self.velocity.observe(vev))
-        except VelocityUnavailable as exc:
-            degraded = exc.detail
-        except EntityFlood as exc:
-            flood = exc.detail
-        derive(features)
+        features, degraded, flood = event_features(req, event_id, self.velocity, self._tz)
         if self.delayed is not None:
             features.update(self.delayed.lookup(req))
         return features, degraded, flood
@@ -340,6 +312,7 @@ class RiskEngine:
                     fired=list(d.fired),
                     reasons=list(d.reasons),
                     degraded=d.degraded,
+                    request={**req.to_json(), "event_id": d.event_id},
                     **common,
                 )
             )
@@ -375,6 +348,49 @@ class RiskEngine:
                 )
             emit(s, decision_event(d, req, now))
         return Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow})
+
+
+def event_features(
+    req: DecisionRequest, event_id: str, velocity: VelocityStore, tz: ZoneInfo
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """Features of one event as of its own time: event fields, velocity windows, ratios.
+
+    Returns the features and, when the velocity store failed or refused a flood, why.
+    """
+    local = req.occurred_at.astimezone(tz)
+    amount = float(req.amount.amount)
+    features: dict[str, Any] = {
+        "amount": amount,
+        "hour": float(local.hour),
+        "is_night": local.hour < 6,
+        "is_weekend": local.weekday() >= 5,
+        "event_type": req.event_type,
+        "channel": req.channel,
+        "country": req.country,
+    }
+    fam = req.family
+    keys = {k: f"{fam}:{v}" for k, v in req.entity_keys().items() if v}
+    attrs = {
+        "device": req.device_id or "",
+        "payee": req.payee_id or "",
+        "customer": req.customer_id,
+    }
+    vev = VelocityEvent(
+        event_id=event_id,
+        ts_ms=int(req.occurred_at.timestamp() * 1000),
+        amount_minor=req.amount.minor,
+        keys=keys,
+        attrs={k: v for k, v in attrs.items() if v},
+    )
+    degraded = flood = None
+    try:
+        features.update(velocity.observe(vev))
+    except VelocityUnavailable as exc:
+        degraded = exc.detail
+    except EntityFlood as exc:
+        flood = exc.detail
+    derive(features)
+    return features, degraded, flood
 
 
 def _fields(d: Decision) -> dict[str, Any]:

@@ -240,7 +240,8 @@ def model_frame(df: pl.DataFrame, business_offset_h: int = 0) -> pl.DataFrame:
     cols |= delayed_rates(term, ts, df["label"].to_numpy())
     out = df.with_columns(pl.Series(name, values) for name, values in cols.items())
     local = pl.col("ts") + pl.duration(hours=business_offset_h)
-    out = out.with_columns((pl.col("amount_minor") / 100).alias("amount"))
+    # numpy divides exactly like Python; Polars turns "/ 100" into "* 0.01" (off by an ulp).
+    out = out.with_columns(pl.Series("amount", amount / 100))
     return out.with_columns(
         (local.dt.weekday() >= 6).cast(pl.Float64).alias("is_weekend"),
         (local.dt.hour() < 6).cast(pl.Float64).alias("is_night"),

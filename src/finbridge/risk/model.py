@@ -205,3 +205,11 @@ def handbook_benchmark(
             "lightgbm (velocity + delayed terminal risk)", split, model.score_frame(split.test)
         ),
     ]
+
+
+ARTIFACT = Path(__file__).parent / "artifacts" / "fraud_lgbm.json"
+
+
+def load_default_model() -> FraudModel | None:
+    """The shipped model (trained by ``finbridge risk train`` on the handbook's training week)."""
+    return FraudModel.load(ARTIFACT) if ARTIFACT.exists() else None

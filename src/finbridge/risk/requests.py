@@ -69,6 +69,28 @@ class DecisionRequest:
     payee_id: str | None = None
     channel: str = ""
     country: str = ""
+    changed_field: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form, as stored with the decision for point-in-time replays."""
+        out: dict[str, Any] = {
+            "event_type": self.event_type,
+            "occurred_at": self.occurred_at.isoformat(),
+            "customer_id": self.customer_id,
+            "event_id": self.event_id,
+            "amount": str(self.amount.amount),
+            "currency": self.amount.code,
+        }
+        for name in ("device_id", "ip", "card_id", "account_id", "terminal_id", "payee_id"):
+            if value := getattr(self, name):
+                out[name] = value
+        if self.channel:
+            out["channel"] = self.channel
+        if self.country:
+            out["country"] = self.country
+        if self.changed_field:
+            out["changed_field"] = self.changed_field
+        return out
 
     @property
     def family(self) -> str:
@@ -132,4 +154,5 @@ def parse_request(data: Mapping[str, Any] | DecisionRequestModel) -> DecisionReq
         payee_id=m.payee_id,
         channel=m.channel or "",
         country=(m.country or "").upper(),
+        changed_field=m.changed_field,
     )

@@ -72,6 +72,7 @@ class DecisionRow(Base):
     fired: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
     reasons: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
     degraded: Mapped[str | None] = mapped_column(Text)  # why a safe fallback decided
+    request: Mapped[dict | None] = mapped_column(JSON)  # type: ignore[type-arg]  # for replays
 
     __table_args__ = (
         Index("uq_risk_decisions_event_mode", "event_id", "mode", unique=True),

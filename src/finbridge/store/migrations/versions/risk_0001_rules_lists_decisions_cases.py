@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("fired", sa.JSON(), nullable=False),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("degraded", sa.Text(), nullable=True),
+        sa.Column("request", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_risk_decisions")),
     )
     op.create_index(

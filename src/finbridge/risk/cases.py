@@ -1,0 +1,193 @@
+"""Case management: the review queue, assignment, notes, decisions, SLA timers and labels.
+
+Closing a case records the analyst's verdict and emits ``risk.label`` (fraud / not_fraud) in the
+same transaction: the learning loop's training labels come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from finbridge.core.clock import Clock
+from finbridge.core.errors import Conflict, NotFound, ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.risk.events import SOURCE
+from finbridge.risk.lists import ensure_aware_db
+from finbridge.risk.tables import CaseNoteRow, CaseRow, DecisionRow
+from finbridge.store.engine import unit_of_work
+
+RESOLUTIONS = {"confirm": "fraud", "release": "not_fraud"}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseNote:
+    author: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    decision_id: str
+    event_id: str
+    customer_id: str | None
+    status: str
+    priority: int
+    assignee: str | None
+    opened_at: datetime
+    sla_due_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
+    label: str | None
+    overdue: bool
+    minutes_left: int
+    reasons: tuple[str, ...] = ()
+    score: float = 0.0
+    notes: tuple[CaseNote, ...] = ()
+
+
+class CaseService:
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def _case(self, row: CaseRow, d: DecisionRow | None, notes: tuple[CaseNote, ...] = ()) -> Case:
+        now = self.clock.now()
+        due = ensure_aware_db(row.sla_due_at)
+        end = ensure_aware_db(row.closed_at) if row.closed_at else now
+        return Case(
+            row.id,
+            row.decision_id,
+            row.event_id,
+            row.customer_id,
+            row.status,
+            row.priority,
+            row.assignee,
+            ensure_aware_db(row.opened_at),
+            due,
+            ensure_aware_db(row.closed_at) if row.closed_at else None,
+            row.resolution,
+            row.label,
+            end > due,
+            int((due - now).total_seconds() // 60),
+            tuple(d.reasons) if d else (),
+            d.score if d else 0.0,
+            notes,
+        )
+
+    def queue(self, actor: Principal, *, status: str = "open", limit: int = 100) -> list[Case]:
+        """Open (or assigned / closed) cases, most urgent first: priority, then SLA due time."""
+        actor.require_scope("risk:read")
+        if status not in ("open", "assigned", "closed", "active"):
+            raise ValidationError("status must be open, assigned, closed or active", field="status")
+        wanted = ("open", "assigned") if status == "active" else (status,)
+        with unit_of_work(self.engine, write=False) as s:
+            rows = s.execute(
+                select(CaseRow, DecisionRow)
+                .join(DecisionRow, DecisionRow.id == CaseRow.decision_id)
+                .where(CaseRow.status.in_(wanted))
+                .order_by(CaseRow.priority, CaseRow.sla_due_at)
+                .limit(max(1, min(limit, 500)))
+            ).all()
+        return [self._case(c, d) for c, d in rows]
+
+    def get(self, actor: Principal, case_id: str) -> Case:
+        actor.require_scope("risk:read")
+        with unit_of_work(self.engine, write=False) as s:
+            row = s.get(CaseRow, case_id)
+            if row is None:
+                raise NotFound(f"case {case_id} not found")
+            d = s.get(DecisionRow, row.decision_id)
+            notes = tuple(
+                CaseNote(n.author, n.body, ensure_aware_db(n.created_at))
+                for n in s.scalars(
+                    select(CaseNoteRow)
+                    .where(CaseNoteRow.case_id == case_id)
+                    .order_by(CaseNoteRow.created_at)
+                )
+            )
+        return self._case(row, d, notes)
+
+    def assign(self, actor: Principal, case_id: str, assignee: str | None = None) -> Case:
+        actor.require_scope("risk:write")
+        with unit_of_work(self.engine) as s:
+            row = self._open_row(s, case_id)
+            row.assignee = assignee or actor.id
+            row.status = "assigned"
+        return self.get(actor, case_id)
+
+    def note(self, actor: Principal, case_id: str, body: str) -> Case:
+        actor.require_scope("risk:write")
+        if not body.strip() or len(body) > 4000:
+            raise ValidationError("note must be 1..4000 characters", field="body")
+        with unit_of_work(self.engine) as s:
+            if s.get(CaseRow, case_id) is None:
+                raise NotFound(f"case {case_id} not found")
+            s.add(
+                CaseNoteRow(
+                    id=new_id(),
+                    case_id=case_id,
+                    author=actor.id,
+                    body=body.strip(),
+                    created_at=self.clock.now(),
+                )
+            )
+        return self.get(actor, case_id)
+
+    def close(self, actor: Principal, case_id: str, resolution: str, note: str = "") -> Case:
+        """``confirm`` (it was fraud) or ``release`` (it was not); emits the training label."""
+        actor.require_scope("risk:write")
+        if resolution not in RESOLUTIONS:
+            raise ValidationError("resolution must be confirm or release", field="resolution")
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            row = self._open_row(s, case_id)
+            row.status = "closed"
+            row.closed_at = now
+            row.resolution = resolution
+            row.label = RESOLUTIONS[resolution]
+            if row.assignee is None:
+                row.assignee = actor.id
+            if note.strip():
+                s.add(
+                    CaseNoteRow(
+                        id=new_id(), case_id=case_id, author=actor.id, body=note.strip(),
+                        created_at=now,
+                    )
+                )  # fmt: skip
+            emit(
+                s,
+                Event(
+                    event_type="risk.label",
+                    occurred_at=now,
+                    source=SOURCE,
+                    subject_id=row.customer_id,
+                    payload={
+                        "case_id": row.id,
+                        "decision_id": row.decision_id,
+                        "event_id": row.event_id,
+                        "customer_id": row.customer_id,
+                        "label": row.label,
+                        "analyst": actor.id,
+                    },
+                ),
+            )
+        return self.get(actor, case_id)
+
+    @staticmethod
+    def _open_row(s: object, case_id: str) -> CaseRow:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(s, Session)
+        row = s.get(CaseRow, case_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"case {case_id} not found")
+        if row.status == "closed":
+            raise Conflict(f"case {case_id} is already closed")
+        return row

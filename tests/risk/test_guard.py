@@ -1,0 +1,75 @@
+"""The ledger honours risk: transfers are declined, stepped up or posted as the engine decides."""
+
+from __future__ import annotations
+
+import pytest
+
+from finbridge.banking import BankingService, PostingGuard
+from finbridge.banking.guard import PostingDeclined
+from finbridge.core import ManualClock, Money, Principal
+from finbridge.core.errors import StepUpRequired
+from finbridge.risk.engine import RiskEngine
+from finbridge.risk.guard import RiskGuard
+
+
+@pytest.fixture
+def bank(sqlite_risk: RiskEngine, clock: ManualClock) -> BankingService:
+    return BankingService(sqlite_risk.engine, clock, guard=RiskGuard(sqlite_risk))
+
+
+def _funded(bank: BankingService, system: Principal, balance: str = "10000") -> str:
+    cust = bank.create_customer(system, kind="personal", display_name="Guarded").id
+    acc = bank.open_account(system, cust, kind="current", currency_code="CNY")
+    bank.deposit(system, acc.id, Money.of(balance, "CNY"), idempotency_key=f"fund-{acc.id}")
+    return acc.id
+
+
+def test_guard_implements_the_protocol(sqlite_risk: RiskEngine) -> None:
+    assert isinstance(RiskGuard(sqlite_risk), PostingGuard)
+
+
+def test_transfer_declined_stepped_up_and_approved(
+    bank: BankingService, sqlite_risk: RiskEngine, system: Principal, analyst: Principal
+) -> None:
+    src, dst = _funded(bank, system), _funded(bank, system)
+    ok = bank.transfer(system, src, dst, Money.of("10", "CNY"), idempotency_key="t1")
+    assert ok.amount == Money.of("10", "CNY")
+
+    owner = bank.get_account(system, src).customer_id
+    sqlite_risk.lists.add(
+        analyst,
+        list_kind="block",
+        entity_type="customer",
+        value=owner,
+        reason="confirmed mule",
+        source="case:7",
+    )
+    with pytest.raises(PostingDeclined, match="customer on block list: confirmed mule"):
+        bank.transfer(system, src, dst, Money.of("10", "CNY"), idempotency_key="t2")
+    assert bank.get_account(system, src).balance == Money.of("9990", "CNY")  # nothing posted
+
+
+def test_step_up_is_honoured_and_passes_after_second_factor(
+    bank: BankingService, sqlite_risk: RiskEngine, system: Principal, analyst: Principal
+) -> None:
+    from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
+
+    rules = RuleSetSpec(
+        "stepup", (RuleSpec("big", "amount >= 5000", 70, "large transfer"),), (Band(60, "step_up"),)
+    )
+    stored = sqlite_risk.rule_sets.save_draft(analyst, rules)
+    sqlite_risk.rule_sets.promote(analyst, stored.id)
+    src, dst = _funded(bank, system), _funded(bank, system)
+    with pytest.raises(StepUpRequired, match="large transfer"):
+        bank.transfer(system, src, dst, Money.of("6000", "CNY"), idempotency_key="big-1")
+    # The client completes the identity step-up and retries the same posting.
+    done = bank.transfer(
+        system,
+        src,
+        dst,
+        Money.of("6000", "CNY"),
+        idempotency_key="big-1",
+        metadata={"step_up": "passed"},
+    )
+    assert done.amount == Money.of("6000", "CNY")
+    assert bank.get_account(system, dst).balance == Money.of("16000", "CNY")
