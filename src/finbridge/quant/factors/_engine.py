@@ -12,6 +12,8 @@ import polars as pl
 
 from finbridge.core.errors import ValidationError
 from finbridge.quant.factors._expr import (
+    GROUP_LENGTH,
+    POSITION,
     LookAheadError,
     compile_expression,
     lookahead,
@@ -26,7 +28,10 @@ def _with_derived(bars: pl.DataFrame) -> pl.DataFrame:
     # The data sets carry no traded VWAP; the typical price stands in (documented in alpha158).
     if "vwap" not in bars.columns:
         bars = bars.with_columns(vwap=(pl.col("high") + pl.col("low") + pl.col("close")) / 3)
-    return bars.sort(*KEYS)
+    return bars.sort(*KEYS).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("instrument").alias(POSITION),
+        pl.len().over("instrument").cast(pl.Int64).alias(GROUP_LENGTH),
+    )
 
 
 def fingerprint(bars: pl.DataFrame) -> str:
@@ -64,7 +69,7 @@ class FactorEngine:
             self._cache.move_to_end(key)
             return self._cache[key]
         data = _with_derived(bars)
-        columns = set(data.columns) - set(KEYS)
+        columns = set(data.columns) - set(KEYS) - {POSITION, GROUP_LENGTH}
         exprs = [
             compile_expression(text, columns=columns, allow_lookahead=allow_lookahead, name=name)
             for name, text in factors.items()
@@ -102,6 +107,9 @@ def compute_label(bars: pl.DataFrame, text: str, name: str = "label") -> pl.Data
     """Labels may (and usually do) read the future; features never may."""
     data = _with_derived(bars)
     expr = compile_expression(
-        text, columns=set(data.columns) - set(KEYS), allow_lookahead=True, name=name
+        text,
+        columns=set(data.columns) - set(KEYS) - {POSITION, GROUP_LENGTH},
+        allow_lookahead=True,
+        name=name,
     )
     return data.lazy().select(*KEYS, expr).collect()

@@ -263,23 +263,50 @@ def fields(node: Node) -> set[str]:
     return set().union(*(fields(a) for a in node.args))
 
 
-_KERNELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+_KERNELS: dict[str, Callable[[np.ndarray, np.ndarray, int], np.ndarray]] = {
     "slope": _kernels.slope,
     "rsquare": _kernels.rsquare,
     "resi": _kernels.resi,
     "idxmax": _kernels.idxmax,
     "idxmin": _kernels.idxmin,
+    "rank": _kernels.rank_pct,
 }
 
 
-def _kernel_expr(inner: pl.Expr, func: str, window: int, group: str) -> pl.Expr:
+# Row position inside its instrument (0 on the first day), added by the factor engine. Rolling
+# operators run over the whole (instrument, date)-sorted column, which is much faster than a
+# window function per instrument, and ``_within`` blanks the rows whose window would reach into
+# the previous instrument: exactly those with position < window - 1.
+POSITION = "__pos"
+
+
+GROUP_LENGTH = "__len"  # rows of the row's instrument, added by the factor engine
+
+
+def _within(expr: pl.Expr, need: int) -> pl.Expr:
+    return pl.when(pl.col(POSITION) >= need).then(expr)
+
+
+def _shifted(x: pl.Expr, k: int) -> pl.Expr:
+    if k >= 0:
+        return _within(x.shift(k), k)
+    # A future reference (labels only): the last -k rows of an instrument have no future.
+    return pl.when(pl.col(POSITION) < pl.col(GROUP_LENGTH) + k).then(x.shift(k))
+
+
+def _kernel_expr(inner: pl.Expr, func: str, window: int) -> pl.Expr:
     kernel = _KERNELS[func]
 
-    def run(series: pl.Series) -> pl.Series:
-        values = series.cast(pl.Float64).fill_null(np.nan).to_numpy()
-        return pl.Series(series.name, kernel(values, window), dtype=pl.Float64)
+    def run(packed: pl.Series) -> pl.Series:
+        values = packed.struct.field("v").cast(pl.Float64).fill_null(np.nan).to_numpy()
+        pos = packed.struct.field("p").to_numpy()
+        return pl.Series(packed.name, kernel(values, pos, window), dtype=pl.Float64)
 
-    return inner.map_batches(run, return_dtype=pl.Float64).over(group)
+    # One call over the whole (instrument, date)-sorted column; ``p`` keeps windows inside
+    # one instrument.
+    return pl.struct(inner.alias("v"), pl.col(POSITION).alias("p")).map_batches(
+        run, return_dtype=pl.Float64
+    )
 
 
 def compile_node(
@@ -329,23 +356,21 @@ def compile_node(
         return (x - x.mean().over(date)) / x.std().over(date)
     window = _window(node)
     if func == "ref":
-        return x.shift(window).over(group)
+        return _shifted(x, window)
     if func == "delta":
-        return x - x.shift(window).over(group)
+        return x - _shifted(x, window)
     if func in {"corr", "cov"}:
         y = c(args[1])
         op = pl.rolling_corr if func == "corr" else pl.rolling_cov
-        return op(x, y, window_size=window).over(group)
+        return _within(op(x, y, window_size=window), window - 1)
     if func == "quantile":
         q = args[2]
         assert isinstance(q, Num)
-        return x.rolling_quantile(q.value, "linear", window_size=window).over(group)
-    if func == "rank":
-        return x.rolling_rank(window).over(group) / window
+        return _within(x.rolling_quantile(q.value, "linear", window_size=window), window - 1)
     if func == "ema":
         return x.ewm_mean(span=window, adjust=False, min_samples=window).over(group)
     if func in _KERNELS:
-        return _kernel_expr(x, func, window, group)
+        return _kernel_expr(x, func, window)
     rolling: dict[str, Callable[[int], pl.Expr]] = {
         "mean": x.rolling_mean,
         "std": x.rolling_std,
@@ -356,7 +381,7 @@ def compile_node(
         "skew": x.rolling_skew,
         "median": x.rolling_median,
     }
-    return rolling[func](window).over(group)
+    return _within(rolling[func](window), window - 1)
 
 
 def compile_expression(
