@@ -53,6 +53,8 @@ GOOD_AND_BAD = jsonl(
     "[1, 2, 3]",  # line 12: not an object
     "",  # blank line: not a row
     row(None, event_type="login", payload={"method": "totp", "success": True}),  # line 14: good
+    row("r15", occurred_at="2026-11-02T01:40:00Z"),  # line 15: 10 minutes after the clock
+    row("r16", occurred_at="2026-11-02T01:33:00Z"),  # line 16: within clock skew, good
 )
 EXPECTED_REJECTIONS = [
     (2, "row", "malformed JSON"),
@@ -66,6 +68,7 @@ EXPECTED_REJECTIONS = [
     (10, "colour", "unknown field"),
     (11, "id", "duplicate of row 1"),
     (12, "row", "must be a JSON object"),
+    (15, "occurred_at", "in the future"),
 ]
 
 
@@ -78,7 +81,7 @@ def test_every_row_is_accepted_or_rejected_with_its_reason(
     ingestor: Ingestor, lake: EventLake
 ) -> None:
     report = ingestor.ingest_file(GOOD_AND_BAD, fmt="jsonl", source="acme", filename="a.jsonl")
-    assert (report.total, report.accepted, report.rejected) == (13, 2, 11)
+    assert (report.total, report.accepted, report.rejected) == (15, 3, 12)
     got = [(r.row, r.field, r.reason) for r in report.rejections]
     assert len(got) == len(EXPECTED_REJECTIONS)
     for (row_no, field, reason), (e_row, e_field, e_reason) in zip(
@@ -88,8 +91,8 @@ def test_every_row_is_accepted_or_rejected_with_its_reason(
         assert e_reason in reason, (row_no, reason)
     assert report.rejections[2].row_id == "r4"
     stored = lake.events(limit=10)
-    assert sorted(e.event_type for e in stored) == ["card.transaction", "login"]
-    card = next(e for e in stored if e.event_type == "card.transaction")
+    assert sorted(e.event_type for e in stored) == ["card.transaction", "card.transaction", "login"]
+    card = next(e for e in stored if e.payload.get("transaction_id") == "r1")
     assert card.source == "acme"
     assert card.occurred_at == datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
     assert card.payload["amount"] == "12.50"
@@ -103,7 +106,7 @@ def test_reingesting_the_same_file_is_idempotent(ingestor: Ingestor, lake: Event
     assert again.id == first.id
     assert (again.accepted, again.rejections) == (first.accepted, first.rejections)
     assert lake.files() == files
-    assert lake.count() == 2
+    assert lake.count() == 3
     assert len(ingestor.list()) == 1
 
 
@@ -226,6 +229,6 @@ def test_ingestion_record_is_stored_on_both_backends(
     stored = ingestor.get(report.id)
     assert stored.rejections == report.rejections
     assert stored.created_at == clock.now()
-    assert (stored.total, stored.accepted, stored.rejected) == (13, 2, 11)
+    assert (stored.total, stored.accepted, stored.rejected) == (15, 3, 12)
     assert [r.id for r in ingestor.list(with_rejections_only=True)] == [report.id]
     assert ingest_file(engine, lake, GOOD_AND_BAD, fmt="jsonl", source="acme").replayed

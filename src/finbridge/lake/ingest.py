@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,6 +46,7 @@ FORMATS: tuple[str, ...] = ("jsonl", "parquet")
 EVENT_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-5e7f-9a0b-1c2d3e4f5a6b")
 _SOURCE = re.compile(r"^[\w.:@/\-]{1,64}$")
 ProgressFn = Callable[[int, int], None]
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
 class IngestRowModel(BaseModel):
@@ -110,6 +111,7 @@ class _Batch:
     rejections: list[Rejection] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # event_id -> first row number
     total: int = 0
+    not_after: datetime | None = None  # rows dated later than this are refused
 
 
 def guess_format(filename: str | None, default: Format = "jsonl") -> Format:
@@ -173,7 +175,8 @@ class Ingestor:
         if previous is not None:
             return previous
         parse = _parse_parquet if fmt == "parquet" else _parse_jsonl
-        batch = parse(data, source, progress)
+        batch = _Batch(not_after=self._clock.now() + FUTURE_TOLERANCE)
+        parse(batch, data, source, progress)
         if batch.total == 0:
             raise ValidationError("the file holds no rows", field="file")
         accepted, rejected = len(batch.events), len(batch.rejections)
@@ -259,8 +262,7 @@ def ingest_file(
 # -- parsing and validation ------------------------------------------------------------------
 
 
-def _parse_jsonl(data: bytes, source: str, progress: ProgressFn | None) -> _Batch:
-    batch = _Batch()
+def _parse_jsonl(batch: _Batch, data: bytes, source: str, progress: ProgressFn | None) -> None:
     lines = data.split(b"\n")
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -276,15 +278,13 @@ def _parse_jsonl(data: bytes, source: str, progress: ProgressFn | None) -> _Batc
             progress(number, len(lines))
     if progress is not None:
         progress(len(lines), len(lines))
-    return batch
 
 
-def _parse_parquet(data: bytes, source: str, progress: ProgressFn | None) -> _Batch:
+def _parse_parquet(batch: _Batch, data: bytes, source: str, progress: ProgressFn | None) -> None:
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
         raise ValidationError(f"not a readable Parquet file: {exc}", field="file") from None
-    batch = _Batch()
     total = table.num_rows
     number = 0
     for record_batch in table.to_batches(max_chunksize=2000):
@@ -308,7 +308,6 @@ def _parse_parquet(data: bytes, source: str, progress: ProgressFn | None) -> _Ba
             _validate_row(batch, number, text, source)
         if progress is not None:
             progress(number, total)
-    return batch
 
 
 def _validate_row(batch: _Batch, number: int, text: str, source: str) -> None:
@@ -334,6 +333,13 @@ def _validate_row(batch: _Batch, number: int, text: str, source: str) -> None:
         )
         return
     occurred_at = env.occurred_at.astimezone(UTC)
+    if batch.not_after is not None and occurred_at > batch.not_after:
+        # A future-dated event would be "known" before it happened and break point-in-time
+        # features and replays; a few minutes of partner clock skew are tolerated.
+        batch.rejections.append(
+            Rejection(number, "occurred_at", "is in the future (beyond clock skew)", env.id)
+        )
+        return
     identity = {
         "event_type": env.event_type,
         "schema_version": env.schema_version,
