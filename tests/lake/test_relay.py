@@ -147,3 +147,23 @@ def test_concurrent_emitters_and_relays_publish_each_event_once(
         [str(lake.events_dir / "*" / "*" / "*.parquet")],
     )
     assert files_rows == [{"n": total}]
+
+
+def test_purge_keeps_unpublished_and_recent_rows(
+    engine: Engine, lake: EventLake, clock: ManualClock
+) -> None:
+    relay = OutboxRelay(engine, lake, clock=clock)
+    with unit_of_work(engine) as session:
+        emit(session, login("old"))
+    relay.drain()
+    clock.advance(timedelta(days=8))
+    with unit_of_work(engine) as session:
+        emit(session, login("recent"))
+    relay.drain()
+    with unit_of_work(engine) as session:
+        emit(session, login("waiting"))
+    assert relay.purge_published(timedelta(days=7)) == 1
+    with unit_of_work(engine, write=False) as session:
+        left = sorted(r.subject_id or "" for r in session.scalars(select(OutboxRow)))
+    assert left == ["recent", "waiting"]
+    assert lake.count() == 2  # the lake keeps what was published

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from finbridge.core.clock import Clock, SystemClock
 from finbridge.lake.eventlake import EventLake
@@ -105,6 +105,21 @@ class OutboxRelay:
             if progress is not None:
                 progress(published)
         return RelayResult(published=published, batches=batches)
+
+    def purge_published(self, older_than: timedelta) -> int:
+        """Delete outbox rows published more than ``older_than`` ago; returns how many.
+
+        Once published, the lake is the record; the outbox only needs to keep recent rows for
+        inspection. Unpublished rows are never touched.
+        """
+        cutoff = self._clock.now() - older_than
+        with unit_of_work(self._engine) as session:
+            result = session.execute(
+                delete(OutboxRow).where(
+                    OutboxRow.published_at.is_not(None), OutboxRow.published_at < cutoff
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _before_mark_published(self) -> None:
         """Hook between writing the file and marking rows published (crash tests use it)."""
