@@ -17,8 +17,7 @@ YEAR = 252
 
 
 def cumulative(returns: F64) -> F64:
-    out: F64 = np.cumprod(1.0 + np.nan_to_num(returns)) - 1.0
-    return out
+    return np.asarray(np.cumprod(1.0 + np.nan_to_num(returns)) - 1.0, dtype=np.float64)
 
 
 def annual_return(returns: F64) -> float:

@@ -56,6 +56,14 @@ def _json_safe(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def shared_service(state: dict[str, Any], engine: Engine, clock: Clock) -> QuantService:
+    """The process-wide service kept in ``Platform.state``, so its factor cache is reused."""
+    service = state.get("quant")
+    if service is None:
+        service = state["quant"] = QuantService(engine, clock)
+    return service  # type: ignore[no-any-return]
+
+
 class QuantService:
     def __init__(self, engine: Engine, clock: Clock, factors: FactorEngine | None = None) -> None:
         self.engine = engine

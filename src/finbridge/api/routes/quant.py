@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.platform import Platform
 from finbridge.quant.config import BacktestConfig
-from finbridge.quant.service import QuantRun, QuantService
+from finbridge.quant.service import QuantRun, QuantService, shared_service
 
 router = APIRouter(prefix="/quant", tags=["quant"])
 
@@ -46,11 +46,7 @@ class QuantRunPublic(BaseModel):
 
 
 def _service(platform: Platform) -> QuantService:
-    # One factor cache per process: repeated runs on the same data reuse computed factors.
-    service = platform.state.get("quant")
-    if service is None:
-        service = platform.state["quant"] = QuantService(platform.engine, platform.clock)
-    return service  # type: ignore[no-any-return]
+    return shared_service(platform.state, platform.engine, platform.clock)
 
 
 @router.post("/backtests", response_model=QuantRunPublic, status_code=201, summary="Run a backtest")

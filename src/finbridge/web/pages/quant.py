@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from finbridge.platform import Platform
-from finbridge.quant.service import QuantRun, QuantService
+from finbridge.quant.service import QuantRun, QuantService, shared_service
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -29,10 +29,7 @@ DEMO_CONFIG: dict[str, Any] = {
 
 
 def _service(platform: Platform) -> QuantService:
-    service = platform.state.get("quant")
-    if service is None:
-        service = platform.state["quant"] = QuantService(platform.engine, platform.clock)
-    return service  # type: ignore[no-any-return]
+    return shared_service(platform.state, platform.engine, platform.clock)
 
 
 def _rows(runs: list[QuantRun]) -> list[dict[str, Any]]:
