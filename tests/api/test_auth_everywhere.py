@@ -34,6 +34,7 @@ PUBLIC_PREFIXES = (
     "/v1/identity/login",
     "/v1/identity/token/refresh",
     "/v1/identity/jwks",
+    "/console/identity/login",  # customer password (+ TOTP) login form and its posts
     "/console/static",
 )
 
