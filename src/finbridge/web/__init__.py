@@ -33,7 +33,11 @@ How a package adds console pages (the convention)
 4. Every page depends on ``ConsolePrincipalDep``: anonymous visitors are redirected to
    ``/console/login`` (HTMX requests get ``HX-Redirect``). Authorisation stays in the services:
    pass the principal to them exactly as the API routes do.
-5. State-changing requests (POST/PUT/PATCH/DELETE under ``/console``) must be sent by HTMX
+5. Errors: raise the platform's errors (``NotFound``, ``PermissionDenied``...) or let the
+   services raise them; under ``/console`` they render as an HTML page (``_error.html``) or, for
+   HTMX requests, a fragment (``_error_fragment.html``) with the right status code, while
+   ``/v1`` keeps problem+json. Form validation errors render the same way.
+6. State-changing requests (POST/PUT/PATCH/DELETE under ``/console``) must be sent by HTMX
    (``hx-post`` etc.): the middleware refuses them without the ``HX-Request`` header or with a
    foreign ``Origin`` (CSRF defence on top of the SameSite=Strict session cookie).
 
