@@ -25,10 +25,10 @@ import polars as pl
 
 from finbridge.quant.backtest import CN_ASHARE, MarketData, TopKDropout, run_backtest
 from finbridge.quant.data import CSI300_INDEX, SURVIVORSHIP_NOTE, Membership, load_cn_bars
-from finbridge.quant.evaluation import ic_series, summarize
+from finbridge.quant.evaluation import ic_decay, ic_series, quantile_returns, summarize
 from finbridge.quant.factors import ALPHA158, ALPHA158_LABEL, FactorEngine, compute_label
-from finbridge.quant.factors.processors import CSRankNorm
-from finbridge.quant.models import QLIB_LGBM_PARAMS
+from finbridge.quant.factors.processors import CSRankNorm, FillNa, ProcessorChain, ZScore
+from finbridge.quant.models import QLIB_LGBM_PARAMS, LinearAlpha
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = (dt.date(2010, 1, 1), dt.date(2014, 12, 31))
@@ -97,46 +97,74 @@ def main() -> None:
     )  # fmt: skip
     print(f"LightGBM: {model.best_iteration_} trees, {time.perf_counter() - t0:.1f} s")
 
-    scores = te.select("instrument", "date").with_columns(
+    lgb_scores = te.select("instrument", "date").with_columns(
         score=pl.Series(model.predict(te.select(names).to_numpy().astype(np.float32)))
     )
-    sig = summarize(ic_series(scores, te))
-
+    # The linear model on the same features, z-scored with training moments (missing -> 0).
     t0 = time.perf_counter()
+    chain = ProcessorChain([ZScore(), FillNa()]).fit(tr.drop("label"), start=TRAIN[0], end=TRAIN[1])
+    linear = LinearAlpha(alpha=10.0).fit(
+        chain.transform(tr.drop("label")).select(names).to_numpy(), tr["label"].to_numpy()
+    )
+    lin_scores = te.select("instrument", "date").with_columns(
+        score=pl.Series(linear.predict(chain.transform(te.drop("label")).select(names).to_numpy()))
+    )
+    print(f"linear (ridge): {time.perf_counter() - t0:.1f} s")
+
     test_bars = bars.filter(pl.col("date").is_between(TEST[0], TEST[1]))
-    data = MarketData.from_bars(test_bars, benchmark=CSI300_INDEX, signal=scores)
     # Qlib's costs: 5 bp buy, 15 bp sell (stamp duty included), minimum 5 CNY.
     profile = CN_ASHARE.with_costs(
         commission_buy=0.0005, commission_sell=0.0015, min_commission=5.0, stamp_duty=()
     )
-    result = run_backtest(
-        data, TopKDropout(topk=50, n_drop=5), profile, initial_cash=1e8, fill="close"
-    )
-    t_bt = time.perf_counter() - t0
-    excess = result.returns - result.benchmark_returns  # type: ignore[operator]
-    excess = excess[1:]  # the first session only buys
-    ex = risk(excess)
-    geo = (result.equity[-1] / 1e8) ** (252 / len(result.equity)) - 1
-    bench_geo = (result.benchmark[-1] / result.benchmark[0]) ** (252 / len(result.equity)) - 1  # type: ignore[index]
-    print(
-        f"backtest: {len(result.dates)} sessions, {result.trades.height:,} fills, "
-        f"{result.rejections.height:,} rejected, {t_bt:.1f} s; mean daily turnover "
-        f"{result.turnover.mean():.2%}"
-    )
+    reports = {}
+    for label, scores in (("LightGBM", lgb_scores), ("linear", lin_scores)):
+        sig = summarize(ic_series(scores, te))
+        t0 = time.perf_counter()
+        data = MarketData.from_bars(test_bars, benchmark=CSI300_INDEX, signal=scores)
+        result = run_backtest(
+            data, TopKDropout(topk=50, n_drop=5), profile, initial_cash=1e8, fill="close"
+        )
+        t_bt = time.perf_counter() - t0
+        excess = (result.returns - result.benchmark_returns)[1:]  # type: ignore[operator]
+        n = len(result.equity)
+        geo = (result.equity[-1] / 1e8) ** (252 / n) - 1
+        bench_geo = (result.benchmark[-1] / result.benchmark[0]) ** (252 / n) - 1  # type: ignore[index]
+        q = quantile_returns(scores, te, top_k=50)
+        decay = ic_decay(scores, test_bars.filter(pl.col("instrument") != CSI300_INDEX))
+        print(
+            f"\n[{label}] backtest: {n} sessions, {result.trades.height:,} fills, "
+            f"{result.rejections.height:,} rejected ({t_bt:.1f} s); mean daily turnover "
+            f"{result.turnover.mean():.2%}; CAGR {geo:.2%} vs CSI 300 {bench_geo:.2%}"
+        )
+        print(f"  rejections: {dict(result.rejections.group_by('reason').len().iter_rows())}")
+        print(
+            f"  daily mean label return: long-short (top-bottom quintile) "
+            f"{q['long_short'].mean():.4%}, top-50 {q['topk'].mean():.4%}, "
+            f"universe {q['market'].mean():.4%}"
+        )
+        print("  IC decay (horizon: IC): " + ", ".join(
+            f"{h}d {v:.4f}" for h, v in zip(decay["horizon"], decay["ic"], strict=True)
+        ))  # fmt: skip
+        reports[label] = (sig, risk(excess))
+
     rows = [
-        ("IC", sig.ic, QLIB["IC"]),
-        ("ICIR", sig.icir, QLIB["ICIR"]),
-        ("Rank IC", sig.rank_ic, None),
-        ("Rank ICIR", sig.rank_icir, None),
-        ("annualised excess return (x238, with cost)", ex["annualised"], QLIB["excess"]),
-        ("information ratio", ex["IR"], QLIB["IR"]),
-        ("max drawdown (excess, cumsum)", ex["MDD"], QLIB["MDD"]),
+        ("IC", lambda s, e: s.ic, QLIB["IC"]),
+        ("ICIR", lambda s, e: s.icir, QLIB["ICIR"]),
+        ("Rank IC", lambda s, e: s.rank_ic, None),
+        ("Rank ICIR", lambda s, e: s.rank_icir, None),
+        (
+            "annualised excess return (x238, with cost)",
+            lambda s, e: e["annualised"],
+            QLIB["excess"],
+        ),
+        ("information ratio", lambda s, e: e["IR"], QLIB["IR"]),
+        ("max drawdown (excess, cumsum)", lambda s, e: e["MDD"], QLIB["MDD"]),
     ]
-    print(f"\n{'metric':45s} {'finbridge':>10s} {'Qlib':>8s}")
-    for name, ours, theirs in rows:
-        print(f"{name:45s} {ours:10.4f} {theirs if theirs is not None else '-':>8}")
-    print(f"\nportfolio CAGR {geo:.2%} vs CSI 300 CAGR {bench_geo:.2%} over the test window")
-    print(f"rejections by reason: {dict(result.rejections.group_by('reason').len().iter_rows())}")
+    print(f"\n{'metric':45s} {'LightGBM':>10s} {'linear':>10s} {'Qlib LGB':>9s}")
+    for name, get, theirs in rows:
+        ours = [get(*reports[k]) for k in ("LightGBM", "linear")]
+        shown = "-" if theirs is None else f"{theirs:.4f}"
+        print(f"{name:45s} {ours[0]:10.4f} {ours[1]:10.4f} {shown:>9s}")
     print(f"load average at end: {os.getloadavg()}")
 
 

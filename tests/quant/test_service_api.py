@@ -36,6 +36,7 @@ benchmark: SH000300
 strategy: {name: topk_dropout, params: {topk: 8, n_drop: 2}}
 signal:
   model: linear
+  processors: [winsorize, zscore, fillna]
   factors: {mom5: "ref(close, 5) / close", vol10: "std(close, 10) / close"}
   train: {start: 2016-01-01, end: 2018-12-20}
 fill: close

@@ -59,6 +59,10 @@ class SignalConfig(_Strict):
     model_params: dict[str, float | int | str] = Field(default_factory=dict)
     factors: Literal["alpha158"] | dict[str, str] = "alpha158"
     train: Window
+    # Feature processors by name, applied in order; stateful ones fit on the training window.
+    processors: list[Literal["winsorize", "zscore", "cs_zscore", "cs_rank", "fillna"]] = Field(
+        default_factory=list
+    )
     # Sessions between the decision and the end of the feature window; > 0 would read the
     # future and is refused.
     feature_window_end: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,9 +22,26 @@ from finbridge.quant.factors import (
     compute_label,
     max_lookback,
 )
+from finbridge.quant.factors.processors import (
+    CSRankNorm,
+    CSZScore,
+    FillNa,
+    Processor,
+    ProcessorChain,
+    Winsorize,
+    ZScore,
+)
 from finbridge.quant.metrics import summarize as perf_summary
 from finbridge.quant.models import Dataset, fit_predict, make_model
 from finbridge.quant.tearsheet import render_tearsheet
+
+PROCESSORS: dict[str, Callable[[], Processor]] = {
+    "winsorize": Winsorize,
+    "zscore": ZScore,
+    "cs_zscore": CSZScore,
+    "cs_rank": CSRankNorm,
+    "fillna": FillNa,
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,10 @@ def _signal(
     factors = ALPHA158 if sig.factors == "alpha158" else dict(sig.factors)
     stocks = bars.filter(pl.col("instrument") != (config.benchmark or ""))
     features = factors_engine.compute(stocks, factors)  # refuses look-ahead expressions
+    if sig.processors:
+        steps = [PROCESSORS[name]() for name in sig.processors]
+        chain = ProcessorChain(steps).fit(features, start=sig.train.start, end=sig.train.end)
+        features = chain.transform(features)
     data = Dataset.build(features, compute_label(stocks, ALPHA158_LABEL))
     model = make_model(sig.model, **sig.model_params)
     scores = fit_predict(
