@@ -14,14 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import Connection, and_, exists, func, select, update
 
-from finbridge.banking.ledger import (
-    Leg,
-    accounts,
-    apply_legs,
-    fingerprint,
-    insert_postings,
-    seal_entry,
-)
+from finbridge.banking.ledger import EntrySpec, Leg, accounts, fingerprint, post_entry
 from finbridge.banking.models import EntryKind, InterestRun, PostingResult
 from finbridge.banking.tables import accruals_table
 from finbridge.core.ids import new_id
@@ -131,10 +124,7 @@ def capitalise(
         result = PostingResult(
             entry_id, EntryKind.INTEREST, amount, expense_account, row.id, now, description
         )
-        applied = apply_legs(conn, cur, [Leg(expense_account, -minor), Leg(row.id, minor)])
-        insert_postings(conn, entry_id, cur, applied)
-        seal_entry(
-            conn,
+        spec = EntrySpec(
             entry_id=entry_id,
             kind=EntryKind.INTEREST.value,
             scoped_key=f"ledger:interest:{row.id}:{year:04d}-{month:02d}",
@@ -145,6 +135,7 @@ def capitalise(
             actor_id=actor.id,
             created_at=now,
         )
+        post_entry(conn, cur, [Leg(expense_account, -minor), Leg(row.id, minor)], spec)
         conn.execute(
             update(accruals)
             .where(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, select, update
+from sqlalchemy import Connection, Insert, TextClause, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from finbridge.banking.tables import accounts_table, entries_table, postings_table
@@ -175,37 +175,145 @@ def insert_postings(conn: Connection, entry_id: str, currency: str, applied: lis
     )
 
 
-def seal_entry(
-    conn: Connection,
-    *,
-    entry_id: str,
-    kind: str,
-    scoped_key: str,
-    request_fingerprint: str,
-    result: Mapping[str, Any],
-    description: str,
-    metadata: Mapping[str, Any] | None,
-    actor_id: str,
-    created_at: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """The journal entry row that seals a set of postings."""
+
+    entry_id: str
+    kind: str
+    scoped_key: str
+    request_fingerprint: str
+    result: Mapping[str, Any]
+    description: str
+    metadata: Mapping[str, Any] | None
+    actor_id: str
+    created_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.entry_id,
+            "kind": self.kind,
+            "idempotency_key": self.scoped_key,
+            "request_fingerprint": self.request_fingerprint,
+            "result": dict(self.result),
+            "description": self.description,
+            "metadata": dict(self.metadata) if self.metadata else None,
+            "actor_id": self.actor_id,
+            "created_at": self.created_at,
+        }
+
+
+def seal_entry(conn: Connection, spec: EntrySpec) -> None:
     """Insert the entry row after its postings; raise :class:`Replay` if the key exists."""
     stmt = insert_ignoring_conflict(conn, entries, "idempotency_key").returning(entries.c.id)
-    row = conn.execute(
-        stmt,
-        {
-            "id": entry_id,
-            "kind": kind,
-            "idempotency_key": scoped_key,
-            "request_fingerprint": request_fingerprint,
-            "result": dict(result),
-            "description": description,
-            "metadata": dict(metadata) if metadata else None,
-            "actor_id": actor_id,
-            "created_at": created_at,
-        },
-    ).first()
-    if row is None:
-        raise Replay(scoped_key)
+    if conn.execute(stmt, spec.row()).first() is None:
+        raise Replay(spec.scoped_key)
+
+
+def post_entry(
+    conn: Connection, currency: str, legs: Sequence[Leg], spec: EntrySpec
+) -> list[Applied]:
+    """Move balances, write the postings and seal the entry, or raise why not.
+
+    SQLite (in-process, no round trips): one guarded UPDATE per leg, one INSERT of the
+    postings, the entry INSERT. PostgreSQL: the same statements as one data-modifying CTE, so a
+    transfer is a single round trip; see :func:`_post_entry_pg`.
+    """
+    if conn.dialect.name == "postgresql":
+        return _post_entry_pg(conn, currency, legs, spec)
+    applied = apply_legs(conn, currency, legs)
+    insert_postings(conn, spec.entry_id, currency, applied)
+    seal_entry(conn, spec)
+    return applied
+
+
+_PG_CTE: dict[int, TextClause] = {}
+
+
+def _pg_statement(n: int) -> TextClause:
+    """The single-statement posting for ``n`` legs (cached per leg count).
+
+    ``locked`` takes the row locks in account-id order (LockRows sits above the sort), and the
+    UPDATE depends on it, so concurrent postings lock in one global order and cannot deadlock.
+    The guard in the UPDATE's WHERE clause is the business check, exactly as in
+    :data:`_DEBIT`/:data:`_CREDIT`. Postings are inserted only if every leg matched, and the
+    entry only if postings were inserted; counting them (not EXISTS) makes every posting go in
+    before the entry, as the seal trigger requires. The caller rolls back whatever half matched.
+    """
+    if n not in _PG_CTE:
+        values = ", ".join(
+            f"(CAST(:id{i} AS varchar), CAST(:d{i} AS bigint), CAST(:r{i} AS bigint),"
+            f" CAST(:o{i} AS varchar), {i})"
+            for i in range(n)
+        )
+        _PG_CTE[n] = text(
+            f"""
+WITH v(id, delta, rel, owner, ord) AS (VALUES {values}),
+locked AS (
+  SELECT a.id FROM banking_accounts AS a JOIN v ON a.id = v.id ORDER BY a.id FOR UPDATE OF a
+),
+moved AS (
+  UPDATE banking_accounts AS a
+  SET balance_minor = a.balance_minor + v.delta, held_minor = a.held_minor - v.rel
+  FROM v JOIN locked ON locked.id = v.id
+  WHERE a.id = v.id AND a.currency = :cur
+    AND CASE WHEN v.delta < 0 OR v.rel <> 0 THEN
+          a.status = 'open' AND a.held_minor >= v.rel
+          AND (a.allow_negative
+               OR a.balance_minor - a.held_minor + v.delta + v.rel >= a.floor_minor)
+          AND (v.owner IS NULL OR a.customer_id = v.owner)
+        ELSE a.status <> 'closed' END
+  RETURNING a.id, a.balance_minor, a.customer_id, v.delta, v.ord
+),
+posted AS (
+  INSERT INTO banking_postings
+    (entry_id, account_id, currency, amount_minor, balance_after_minor)
+  SELECT :entry_id, id, :cur, delta, balance_minor FROM moved
+  WHERE delta <> 0 AND (SELECT count(*) FROM moved) = {n}
+  ORDER BY ord
+  RETURNING 1
+),
+sealed AS (
+  INSERT INTO banking_journal_entries (id, kind, idempotency_key, request_fingerprint, result,
+    description, metadata, actor_id, created_at)
+  SELECT :entry_id, :kind, :idempotency_key, :request_fingerprint, CAST(:result AS json),
+    :description, CAST(:metadata AS json), :actor_id, :created_at
+  WHERE (SELECT count(*) FROM posted) > 0
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id
+)
+SELECT id, balance_minor, customer_id, delta, (SELECT count(*) FROM sealed) AS sealed
+FROM moved ORDER BY ord
+"""  # noqa: S608
+        )
+    return _PG_CTE[n]
+
+
+def _post_entry_pg(
+    conn: Connection, currency: str, legs: Sequence[Leg], spec: EntrySpec
+) -> list[Applied]:
+    ordered = sorted(legs, key=lambda g: g.account_id)
+    params: dict[str, Any] = {"cur": currency}
+    for i, leg in enumerate(ordered):
+        params[f"id{i}"] = leg.account_id
+        params[f"d{i}"] = leg.amount_minor
+        params[f"r{i}"] = leg.release_held
+        params[f"o{i}"] = leg.owner
+    row = spec.row()
+    row["result"] = json.dumps(row["result"])
+    row["metadata"] = None if row["metadata"] is None else json.dumps(row["metadata"])
+    params.update(row)
+    params["entry_id"] = params.pop("id")
+    rows = conn.execute(_pg_statement(len(ordered)), params).all()
+    if len(rows) < len(ordered):
+        matched = {r.id for r in rows}
+        for leg in ordered:
+            if leg.account_id not in matched:
+                diagnose(conn, leg, currency)
+                raise NotFound("account not found", field="account_id")
+    if rows[0].sealed == 0:
+        raise Replay(spec.scoped_key)
+    return [Applied(r.id, r.delta, r.balance_minor, r.customer_id) for r in rows]
 
 
 def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]] | None:

@@ -29,6 +29,7 @@ from finbridge.banking.guard import (
     Verdict,
 )
 from finbridge.banking.ledger import (
+    EntrySpec,
     Leg,
     Replay,
     accounts,
@@ -36,9 +37,8 @@ from finbridge.banking.ledger import (
     entries,
     fingerprint,
     insert_ignoring_conflict,
-    insert_postings,
+    post_entry,
     postings,
-    seal_entry,
     stored_entry,
 )
 from finbridge.banking.models import (
@@ -645,20 +645,11 @@ class BankingService:
         result = PostingResult(entry_id, kind, amount, src, dst, now, description)
         try:
             with self._write() as conn:
-                applied = apply_legs(conn, amount.code, legs)
-                insert_postings(conn, entry_id, amount.code, applied)
-                seal_entry(
-                    conn,
-                    entry_id=entry_id,
-                    kind=kind.value,
-                    scoped_key=scoped,
-                    request_fingerprint=fp,
-                    result=result.to_json(),
-                    description=description,
-                    metadata=metadata,
-                    actor_id=actor.id,
-                    created_at=now,
-                )
+                spec = EntrySpec(
+                    entry_id, kind.value, scoped, fp, result.to_json(), description,
+                    metadata, actor.id, now,
+                )  # fmt: skip
+                applied = post_entry(conn, amount.code, legs, spec)
                 owners = {a.account_id: a.customer_id for a in applied}
                 self._emit(
                     conn,
@@ -904,20 +895,11 @@ class BankingService:
                     Leg(hold.account_id, -capture.minor, release_held=hold.amount.minor),
                     Leg(dst, capture.minor),
                 ]
-                applied = apply_legs(conn, capture.code, legs)
-                insert_postings(conn, entry_id, capture.code, applied)
-                seal_entry(
-                    conn,
-                    entry_id=entry_id,
-                    kind=EntryKind.HOLD_CAPTURE.value,
-                    scoped_key=scoped,
-                    request_fingerprint=fp,
-                    result=result.to_json(),
-                    description=description,
-                    metadata={"hold_id": hold_id},
-                    actor_id=actor.id,
-                    created_at=now,
-                )
+                spec = EntrySpec(
+                    entry_id, EntryKind.HOLD_CAPTURE.value, scoped, fp, result.to_json(),
+                    description, {"hold_id": hold_id}, actor.id, now,
+                )  # fmt: skip
+                applied = post_entry(conn, capture.code, legs, spec)
                 owners = {a.account_id: a.customer_id for a in applied}
                 self._emit(
                     conn,

@@ -7,12 +7,12 @@ Create Date: 2026-11-25
 The triggers make the ledger's invariants hold even when the service layer is bypassed:
 
 * postings and journal entries are append-only (UPDATE and DELETE refused);
-* PostgreSQL: a deferred constraint trigger checks at COMMIT that every journal entry touched
-  balances per currency and has postings;
-* SQLite has no deferred triggers, so the entry row is the seal: it is inserted after its
-  postings and a BEFORE INSERT trigger refuses it unless its postings balance per currency;
-  postings may not be added to a sealed entry, and the deferred foreign key from postings to
-  entries makes a transaction with unsealed postings fail at COMMIT.
+* the entry row is the seal: it is inserted after its postings, and it is refused unless its
+  postings exist and balance per currency (PostgreSQL: a deferred constraint trigger, checked at
+  COMMIT; SQLite has no deferred triggers, so a BEFORE INSERT trigger checks at the insert);
+* postings may not be added to a sealed entry (BEFORE INSERT trigger on postings);
+* the deferred foreign key from postings to entries makes a transaction that leaves postings
+  without their sealing entry fail at COMMIT.
 """
 
 from __future__ import annotations
@@ -47,45 +47,50 @@ _PG_TRIGGERS = [
     ON banking_journal_entries FOR EACH ROW EXECUTE FUNCTION banking_refuse_change()
     """,
     """
-    CREATE FUNCTION banking_assert_balanced(entry text) RETURNS void LANGUAGE plpgsql AS $$
+    CREATE FUNCTION banking_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        n_currencies bigint;
+        n_unbalanced bigint;
     BEGIN
-        IF NOT EXISTS (SELECT 1 FROM banking_postings WHERE entry_id = entry) THEN
-            RAISE EXCEPTION 'journal entry % has no postings', entry
+        SELECT count(*), count(*) FILTER (WHERE total <> 0) INTO n_currencies, n_unbalanced
+        FROM (SELECT sum(amount_minor) AS total FROM banking_postings
+              WHERE entry_id = NEW.id GROUP BY currency) AS per_currency;
+        IF n_currencies = 0 THEN
+            RAISE EXCEPTION 'journal entry % has no postings', NEW.id
                 USING ERRCODE = 'check_violation';
         END IF;
-        IF EXISTS (SELECT 1 FROM banking_postings WHERE entry_id = entry
-                   GROUP BY currency HAVING SUM(amount_minor) <> 0) THEN
-            RAISE EXCEPTION 'journal entry % does not balance per currency', entry
+        IF n_unbalanced > 0 THEN
+            RAISE EXCEPTION 'journal entry % does not balance per currency', NEW.id
                 USING ERRCODE = 'check_violation';
         END IF;
+        RETURN NULL;
     END $$
     """,
     """
-    CREATE FUNCTION banking_posting_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM banking_assert_balanced(NEW.entry_id); RETURN NULL; END $$
-    """,
-    """
-    CREATE FUNCTION banking_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM banking_assert_balanced(NEW.id); RETURN NULL; END $$
-    """,
-    """
-    CREATE CONSTRAINT TRIGGER banking_postings_balanced AFTER INSERT ON banking_postings
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    EXECUTE FUNCTION banking_posting_balanced()
-    """,
-    """
     CREATE CONSTRAINT TRIGGER banking_entries_balanced AFTER INSERT ON banking_journal_entries
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    EXECUTE FUNCTION banking_entry_balanced()
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION banking_entry_balanced()
+    """,
+    """
+    CREATE FUNCTION banking_entry_open() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM banking_journal_entries WHERE id = NEW.entry_id) THEN
+            RAISE EXCEPTION 'journal entry % is sealed: postings cannot be added', NEW.entry_id
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE TRIGGER banking_postings_entry_open BEFORE INSERT ON banking_postings
+    FOR EACH ROW EXECUTE FUNCTION banking_entry_open()
     """,
 ]
 
 _PG_DROP = [
+    "DROP TRIGGER IF EXISTS banking_postings_entry_open ON banking_postings",
+    "DROP FUNCTION IF EXISTS banking_entry_open()",
     "DROP TRIGGER IF EXISTS banking_entries_balanced ON banking_journal_entries",
-    "DROP TRIGGER IF EXISTS banking_postings_balanced ON banking_postings",
     "DROP FUNCTION IF EXISTS banking_entry_balanced()",
-    "DROP FUNCTION IF EXISTS banking_posting_balanced()",
-    "DROP FUNCTION IF EXISTS banking_assert_balanced(text)",
     "DROP TRIGGER IF EXISTS banking_entries_append_only ON banking_journal_entries",
     "DROP TRIGGER IF EXISTS banking_postings_append_only ON banking_postings",
     "DROP FUNCTION IF EXISTS banking_refuse_change()",

@@ -1,0 +1,258 @@
+"""Ledger throughput: transfers/s and p50/p99 latency through BankingService, 8 clients.
+
+Runs on SQLite (a temp file) and on PostgreSQL (a scratch database), then measures the same
+PostgreSQL server's ceiling with ``pgbench`` (built-in TPC-B-like script, same client count) and
+prints the ratio. Every transfer is the full service path: authorisation, validation, guarded
+balance updates, postings, the sealed journal entry with its idempotency key, and the outbox
+event, in one transaction.
+
+    .venv/bin/python benchmarks/ledger.py [--seconds 15] [--clients 8] [--accounts 2000]
+
+Clients are OS processes (one engine each), so Python's GIL does not cap PostgreSQL; on SQLite
+the clients are threads of one process by default, because SQLite admits one writer at a time and
+in-process threads hand the write lock over faster than processes polling SQLite's busy handler
+(``--sqlite-processes`` measures the other way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+
+from finbridge.banking import (
+    AccountKind,
+    BankingService,
+    CustomerKind,
+    NewAccountSpec,
+    NewCustomerSpec,
+)
+from finbridge.core import InsufficientFunds, Money, Principal, SystemClock
+from finbridge.store import make_engine, upgrade
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "finbridge_ledger_bench"
+PGBENCH_DB = "finbridge_pgbench"
+
+
+def _seed(url: str, n_accounts: int) -> list[str]:
+    engine = make_engine(url)
+    upgrade(engine)
+    svc = BankingService(engine, SystemClock())
+    specs = [
+        NewCustomerSpec(
+            CustomerKind.PERSONAL,
+            f"bench {i}",
+            (NewAccountSpec(AccountKind.CURRENT, Money.of("1000000", "CNY")),),
+        )
+        for i in range(n_accounts)
+    ]
+    opened = svc.open_customers_bulk(Principal.system("bench"), specs, emit_events=False)
+    engine.dispose()
+    return [o.account_ids[0] for o in opened]
+
+
+def _engine(url: str, pre_ping: bool) -> Engine:
+    """The platform's engine; on PostgreSQL optionally without pool pre-ping.
+
+    ``make_engine`` pings every pooled connection at checkout (one extra round trip per
+    transaction). The default run measures without it; ``--pre-ping`` measures with it.
+    """
+    if url.startswith("sqlite") or pre_ping:
+        return make_engine(url, pool_size=2)
+    return create_engine(url, pool_size=2, max_overflow=2)
+
+
+def _client(
+    url: str, accounts: list[str], seconds: float, seed: int, barrier: Any, pre_ping: bool
+) -> Any:
+    """Run transfers for ``seconds`` once every client is ready; returns (latencies, refused)."""
+    engine = _engine(url, pre_ping)
+    svc = BankingService(engine, SystemClock())
+    actor = Principal.system(f"client-{seed}")
+    rng = random.Random(seed)
+    # Warm up the connection and the statement cache outside the measured window.
+    a, b = rng.sample(accounts, 2)
+    svc.transfer(actor, a, b, Money.of("0.01", "CNY"), idempotency_key=f"warm-{seed}")
+    latencies: list[float] = []
+    refused = 0
+    barrier.wait()
+    deadline = time.time() + seconds
+    n = 0
+    while True:
+        t0 = time.perf_counter()
+        if time.time() >= deadline:
+            break
+        a, b = rng.sample(accounts, 2)
+        n += 1
+        try:
+            svc.transfer(
+                actor,
+                a,
+                b,
+                Money.from_minor(rng.randint(1, 10_000), "CNY"),
+                idempotency_key=f"{seed}-{n}",
+            )
+        except InsufficientFunds:
+            refused += 1
+        latencies.append(time.perf_counter() - t0)
+    engine.dispose()
+    return latencies, refused
+
+
+def _client_proc(queue: Any, *args: Any) -> None:
+    queue.put(_client(*args))
+
+
+def _run_clients(
+    url: str,
+    accounts: list[str],
+    clients: int,
+    seconds: float,
+    processes: bool,
+    pre_ping: bool = False,
+) -> dict[str, float]:
+    if processes:
+        ctx = mp.get_context("spawn")
+        barrier: Any = ctx.Barrier(clients)
+        queue = ctx.SimpleQueue()
+        procs = [
+            ctx.Process(
+                target=_client_proc, args=(queue, url, accounts, seconds, i, barrier, pre_ping)
+            )
+            for i in range(clients)
+        ]
+        for p in procs:
+            p.start()
+        results = [queue.get() for _ in procs]
+        for p in procs:
+            p.join()
+    else:
+        barrier = threading.Barrier(clients)
+        results = [None] * clients
+
+        def run(i: int) -> None:
+            results[i] = _client(url, accounts, seconds, i, barrier, pre_ping)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    latencies = sorted(x for r in results for x in r[0])  # type: ignore[index]
+    refused = sum(r[1] for r in results)  # type: ignore[index]
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "transfers": len(latencies),
+        "tps": len(latencies) / seconds,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "refused": refused,
+    }
+
+
+def _verify(url: str) -> bool:
+    engine = make_engine(url)
+    ok = BankingService(engine, SystemClock()).verify_ledger(Principal.system("bench")).ok
+    engine.dispose()
+    return ok
+
+
+def _pg_recreate(name: str) -> str:
+    admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _pgbench(clients: int, seconds: int, scale: int) -> float:
+    _pg_recreate(PGBENCH_DB)
+    base = ["-h", "127.0.0.1", "-U", "postgres"]
+    subprocess.run(
+        ["pgbench", *base, "-i", "-q", "-s", str(scale), PGBENCH_DB],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        ["pgbench", *base, "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    if match is None:  # older pgbench prints "excluding connections establishing"
+        match = re.search(r"tps = ([0-9.]+) \(excluding", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def _line(name: str, r: dict[str, float]) -> str:
+    return (
+        f"{name:<12} {r['tps']:>9.0f} transfers/s  p50 {r['p50_ms']:6.2f} ms  "
+        f"p99 {r['p99_ms']:7.2f} ms  ({int(r['transfers'])} transfers, "
+        f"{int(r['refused'])} refused for funds)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--pgbench-scale", type=int, default=8)
+    parser.add_argument("--sqlite-processes", action="store_true")
+    parser.add_argument("--pre-ping", action="store_true", help="keep pool pre-ping (PG)")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+
+    print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()}")
+    print(f"clients: {args.clients}, {args.seconds:.0f} s per run, {args.accounts} accounts")
+    report: dict[str, dict[str, float]] = {}
+    if not args.skip_sqlite:
+        tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+        url = f"sqlite:///{tmp / 'bench.db'}"
+        accounts = _seed(url, args.accounts)
+        report["sqlite"] = _run_clients(
+            url, accounts, args.clients, args.seconds, args.sqlite_processes
+        )
+        print(_line("sqlite", report["sqlite"]), "ledger ok:", _verify(url))
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not args.skip_postgres:
+        url = _pg_recreate(PG_BENCH_DB)
+        accounts = _seed(url, args.accounts)
+        report["postgresql"] = _run_clients(
+            url, accounts, args.clients, args.seconds, True, args.pre_ping
+        )
+        print(_line("postgresql", report["postgresql"]), "ledger ok:", _verify(url))
+        tps = _pgbench(args.clients, int(args.seconds), args.pgbench_scale)
+        ratio = report["postgresql"]["tps"] / tps
+        print(f"{'pgbench':<12} {tps:>9.0f} TPC-B tps (-c {args.clients} -j 2)")
+        print(f"ratio        {ratio:9.1%} of pgbench (target >= 50%)")
+        admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in (PG_BENCH_DB, PGBENCH_DB):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    if "sqlite" in report:
+        print(f"sqlite target >= 1,000 transfers/s: {report['sqlite']['tps']:.0f}")
+    print(f"load average after: {os.getloadavg()}  at {datetime.now(UTC).isoformat()}")
+
+
+if __name__ == "__main__":
+    main()
