@@ -78,6 +78,28 @@ def test_other_owners_runs_are_not_found(sqlite_engine: Engine, clock: ManualClo
         ({"data": {"start": "2016-01-01", "end": "2015-01-01"}}, "data", "after data.start"),
         ({"initial_cash": -5}, "initial_cash", "greater than 0"),
         ({"surprise": 1}, "surprise", "Extra inputs"),
+        (
+            {
+                "signal": {
+                    "model": "lightgbm",
+                    "model_params": {"n_estimators": 10**9},
+                    "train": {"start": "2010-01-01", "end": "2012-01-01"},
+                }
+            },
+            "signal",
+            "must be a number in",
+        ),
+        (
+            {
+                "signal": {
+                    "model": "linear",
+                    "model_params": {"device": "gpu"},
+                    "train": {"start": "2010-01-01", "end": "2012-01-01"},
+                }
+            },
+            "signal",
+            "is not allowed",
+        ),
     ],
 )
 def test_bad_configs_name_the_field(change: dict[str, Any], field: str, message: str) -> None:

@@ -29,6 +29,24 @@ from finbridge.core.errors import ValidationError
 from finbridge.quant.backtest.strategies import STRATEGIES
 from finbridge.quant.models import MODELS
 
+# Tunable model parameters and their bounds: a config (possibly from the API) must not be able
+# to ask for a million trees or every core of the server.
+MODEL_PARAMS: dict[str, dict[str, tuple[float, float]]] = {
+    "lightgbm": {
+        "n_estimators": (1, 2000),
+        "learning_rate": (1e-4, 1.0),
+        "num_leaves": (2, 1024),
+        "max_depth": (-1, 64),
+        "min_child_samples": (1, 100_000),
+        "subsample": (0.1, 1.0),
+        "colsample_bytree": (0.1, 1.0),
+        "reg_alpha": (0.0, 10_000.0),
+        "reg_lambda": (0.0, 10_000.0),
+        "n_jobs": (1, 2),
+    },
+    "linear": {"alpha": (0.0, 1e6)},
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -71,6 +89,13 @@ class SignalConfig(_Strict):
     def _known_model(self) -> SignalConfig:
         if self.model not in MODELS:
             raise ValueError(f"unknown model {self.model!r}; choose from {sorted(MODELS)}")
+        allowed = MODEL_PARAMS[self.model]
+        for key, value in self.model_params.items():
+            if key not in allowed:
+                raise ValueError(f"model_params.{key} is not allowed; allowed: {sorted(allowed)}")
+            lo, hi = allowed[key]
+            if isinstance(value, str) or not lo <= value <= hi:
+                raise ValueError(f"model_params.{key} must be a number in [{lo}, {hi}]")
         return self
 
 
