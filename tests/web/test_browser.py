@@ -79,7 +79,9 @@ def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Plat
             # Script exceptions and CSP refusals are failures; the 401 of the wrong key is not.
             page.on(
                 "console",
-                lambda msg: errors.append(msg.text) if "Refused to" in msg.text else None,
+                lambda msg: (
+                    errors.append(msg.text) if "Content Security Policy" in msg.text else None
+                ),
             )
             page.goto(f"{server}/console")
             assert "/console/login" in page.url  # anonymous: sent to the login page
@@ -108,6 +110,15 @@ def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Plat
             page.click("text=Verify ledger")
             page.wait_for_selector("#ledger-ok")
             assert "every balance equals the sum" in page.inner_text("#ledger-report")
+
+            # Every package's console page loads in the shell without script errors or CSP
+            # refusals (collected in ``errors``).
+            hrefs = page.eval_on_selector_all("header nav a", "els => els.map(e => e.href)")
+            assert f"{server}/console/banking" in hrefs
+            for href in hrefs:
+                response = page.goto(href)
+                assert response is not None and response.status == 200, href
+                page.wait_for_load_state("load")
 
             cookies = page.context.cookies()
             session = next(c for c in cookies if c["name"] == "finbridge_session")
