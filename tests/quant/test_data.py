@@ -77,7 +77,7 @@ def test_calendar_gaps_list_sessions_without_a_bar() -> None:
 
 def test_point_in_time_membership() -> None:
     members = Membership.csi300()
-    # SH600004 left CSI 300 on 2011-12-12 and rejoined on 2018-12-17 (see the TSV).
+    # SZ300003 joined CSI 300 inside the slice's window (see the TSV): in from that day only.
     spans = members.intervals.filter(pl.col("instrument") == "SZ300003")
     assert spans.height >= 1
     first = spans.row(0, named=True)

@@ -182,3 +182,14 @@ def test_cli_backtest_and_factors(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert bad.exit_code == 2 and "reads 1 day" in bad.output
     missing = runner.invoke(app, ["quant", "backtest", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_shipped_example_configs_validate_and_the_us_one_runs() -> None:
+    from finbridge.quant.config import load_config
+    from finbridge.quant.runner import run_config
+
+    folder = Path(__file__).resolve().parents[2] / "src" / "finbridge" / "quant" / "examples"
+    configs = {p.name: load_config(p) for p in sorted(folder.glob("*.yaml"))}
+    assert set(configs) == {"csi300_topk_lightgbm.yaml", "us_ma_crossover.yaml"}
+    outcome = run_config(configs["us_ma_crossover.yaml"])
+    assert outcome.summary["fills"] > 20 and outcome.tearsheet_html.startswith("<!doctype html>")
