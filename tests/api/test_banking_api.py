@@ -129,3 +129,13 @@ def test_customer_sees_own_accounts_only(api_app, api_platform, admin: Api) -> N
     assert as_ada.get("/v1/customers").status_code == 403
     mine = as_ada.get("/v1/accounts").json()["items"]
     assert [a["id"] for a in mine] == [ada]
+
+
+def test_openapi_documents_string_amounts_and_the_idempotency_header(admin: Api) -> None:
+    spec = admin.client.get("/openapi.json").json()
+    transfer = spec["paths"]["/v1/transfers"]["post"]
+    headers = [p["name"] for p in transfer["parameters"] if p["in"] == "header"]
+    assert "Idempotency-Key" in headers
+    schema = spec["components"]["schemas"]["TransferCreate"]["properties"]["amount"]
+    assert schema["type"] == "string"
+    assert admin.client.get("/docs").status_code == 200

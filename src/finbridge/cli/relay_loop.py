@@ -13,11 +13,15 @@ log = logging.getLogger("finbridge.relay")
 
 
 class RelayLoop:
-    """A daemon thread that publishes committed outbox rows to the Parquet lake."""
+    """A daemon thread that publishes committed outbox rows to the Parquet lake.
+
+    Batches stay small (2,000 events) because on SQLite each batch holds the write lock while
+    its Parquet files are written, and API writes queue behind it.
+    """
 
     def __init__(self, platform: Platform, *, interval_seconds: float = 2.0) -> None:
         self._relay = OutboxRelay(
-            platform.engine, EventLake(platform.lake_dir), clock=platform.clock, batch_size=5000
+            platform.engine, EventLake(platform.lake_dir), clock=platform.clock, batch_size=2000
         )
         self._interval = interval_seconds
         self._stop = threading.Event()

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, status
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.banking import (
     AccountCreate,
-    AccountList,
+    AccountPage,
     AccountPublic,
     BalancePublic,
     CustomerCreate,
@@ -110,16 +110,18 @@ def open_account(body: AccountCreate, actor: PrincipalDep, banking: Banking) -> 
     return AccountPublic.of(account)
 
 
-@router.get("/accounts", response_model=AccountList)
+@router.get("/accounts", response_model=AccountPage)
 def list_accounts(
     actor: PrincipalDep,
     banking: Banking,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> AccountList:
+) -> AccountPage:
     page = banking.list_accounts(actor, customer_id=customer_id, limit=limit, cursor=cursor)
-    return AccountList(items=[AccountPublic.of(a) for a in page.items])
+    return AccountPage(
+        items=[AccountPublic.of(a) for a in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/accounts/{account_id}", response_model=AccountPublic)

@@ -142,8 +142,9 @@ class CustomerPage(BaseModel):
     next_cursor: str | None
 
 
-class AccountList(BaseModel):
+class AccountPage(BaseModel):
     items: list[AccountPublic]
+    next_cursor: str | None
 
 
 class TransferCreate(WireModel):
