@@ -107,3 +107,12 @@ def test_log_lines_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     assert "11010519491231002X" not in text and "13812345678" not in text
     assert "110***********002X" in text and "138****5678" in text and "622202*********0128" in text
     assert mask_text("order 12345 ok") == "order 12345 ok"
+
+
+def test_access_log_lines_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_masking()
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET", "/console/identity?q=13812345678", 200
+        )
+    assert "13812345678" not in caplog.text and "q=138****5678" in caplog.text

@@ -10,6 +10,7 @@ from __future__ import annotations
 from finbridge.banking import BankingService
 from finbridge.core.principal import Principal
 from finbridge.identity.services import IdentityServices
+from finbridge.identity.vault import install_log_masking
 from finbridge.platform import Platform
 
 
@@ -30,6 +31,7 @@ def identity_services(platform: Platform) -> IdentityServices:
     """Identity's services; registration creates the banking customer (masked name only)."""
     services = platform.state.get("identity")
     if services is None:
+        install_log_masking()  # access logs carry URLs; no mobile or ID number may reach them
 
         def create_customer(display_name: str) -> str:
             actor = Principal.system("identity")

@@ -109,6 +109,9 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> int:
         """Add one record inside the caller's transaction; returns its ``seq``."""
+        # Flush the caller's pending row changes first, so every transaction takes its row locks
+        # before the chain lock: one lock order everywhere, no deadlock between them.
+        session.flush()
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
         last = session.execute(

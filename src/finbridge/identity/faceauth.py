@@ -181,7 +181,17 @@ class FaceService:
         """1:1 comparison of one image with the enrolled template (no liveness: not a factor)."""
         customer_id = _customer(actor)
         template = self._template(customer_id)
-        sample = self.model.analyse(image)
+        try:
+            sample = self.model.analyse(image)
+        except ValidationError as exc:
+            self._audit.record(
+                actor=customer_id,
+                action="face.match",
+                subject=customer_id,
+                outcome="refused",
+                detail={"reason": exc.detail},
+            )
+            raise
         d = distance(sample.descriptor, template)
         self._audit.record(
             actor=customer_id,
@@ -255,7 +265,17 @@ class FaceService:
                 .order_by(ChallengeRow.expires_at.desc())
                 .limit(HISTORY)
             ).all()
-        result, prints = self._check(customer_id, steps, frames, history)
+        try:
+            result, prints = self._check(customer_id, steps, frames, history)
+        except ValidationError as exc:  # unreadable frame, no face, two faces, too few frames
+            self._audit.record(
+                actor=customer_id,
+                action="face.liveness",
+                subject=customer_id,
+                outcome="refused",
+                detail={"field": exc.field or "", "reason": exc.detail},
+            )
+            raise
         with unit_of_work(self._engine) as session:
             stored = session.get(ChallengeRow, challenge_id)
             assert stored is not None

@@ -213,6 +213,13 @@ class PersonService:
                 )
         except IntegrityError:
             # Two registrations of the same person raced past the duplicate check.
+            self._audit.record(
+                actor=actor_name,
+                action="person.register",
+                subject=None,
+                outcome="refused",
+                detail={"field": "id_number", "reason": "duplicate (concurrent)"},
+            )
             raise Conflict("this identity is already registered", field="id_number") from None
         except Conflict as exc:
             self._audit.record(

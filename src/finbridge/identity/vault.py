@@ -208,15 +208,35 @@ def mask_text(text: str) -> str:
 
 
 class PiiMaskingFilter(logging.Filter):
-    """Logging filter: renders the message and masks PII in it before any handler sees it."""
+    """Logging filter: masks PII in the message and its arguments before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
+        # Mask the template and each argument but keep the args tuple: formatters such as
+        # uvicorn's access formatter unpack ``record.args`` themselves.
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {
+                k: mask_text(v) if isinstance(v, str) else v for k, v in record.args.items()
+            }
         return True
 
 
-def install_log_masking(logger_name: str = "finbridge") -> None:
-    logger = logging.getLogger(logger_name)
-    if not any(isinstance(f, PiiMaskingFilter) for f in logger.filters):
-        logger.addFilter(PiiMaskingFilter())
+LOGGERS_TO_MASK = ("finbridge", "uvicorn.access", "uvicorn.error", "fastapi")
+
+
+def install_log_masking(*logger_names: str) -> None:
+    """Mask PII in log lines of these loggers and of every root handler (idempotent).
+
+    A logger's filter only sees records created on that logger, so the root handlers get the
+    filter too: that covers child loggers (``finbridge.banking...``) whose records propagate.
+    """
+    targets: list[logging.Filterer] = [
+        logging.getLogger(n) for n in logger_names or LOGGERS_TO_MASK
+    ]
+    targets += logging.getLogger().handlers
+    for target in targets:
+        if not any(isinstance(f, PiiMaskingFilter) for f in target.filters):
+            target.addFilter(PiiMaskingFilter())

@@ -41,7 +41,7 @@ from finbridge.api.schemas.identity import (
     TotpSetupPublic,
 )
 from finbridge.api.services import identity_services
-from finbridge.core.errors import NotFound, PayloadTooLarge, ValidationError
+from finbridge.core.errors import NotFound
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.identity import kyc
 from finbridge.identity.consent import Consent
@@ -225,13 +225,8 @@ def passkey_step_up(body: AssertionRequest, actor: PrincipalDep, ids: IdsDep) ->
 
 
 async def read_image(upload: UploadFile, max_bytes: int, field: str = "image") -> bytes:
-    """Read an uploaded image with a hard size cap (the body limit is per request)."""
-    data = await upload.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(f"image larger than {max_bytes} bytes", field=field)
-    if not data:
-        raise ValidationError("empty upload", field=field)
-    return data
+    """Read at most one byte more than the image cap; the service refuses (and audits) the rest."""
+    return await upload.read(max_bytes + 1)
 
 
 # -- face ----------------------------------------------------------------------------------------
