@@ -221,10 +221,56 @@ def post_entry(
     """
     if conn.dialect.name == "postgresql":
         return _post_entry_pg(conn, currency, legs, spec)
-    applied = apply_legs(conn, currency, legs)
+    applied = _apply_legs_sqlite(conn, currency, legs)
     insert_postings(conn, spec.entry_id, currency, applied)
     seal_entry(conn, spec)
     return applied
+
+
+_SQLITE_UPDATE: dict[int, TextClause] = {}
+
+
+def _apply_legs_sqlite(conn: Connection, currency: str, legs: Sequence[Leg]) -> list[Applied]:
+    """All legs in one ``UPDATE ... FROM`` (SQLite 3.33+); same guard as :data:`_DEBIT`.
+
+    The transaction already holds SQLite's write lock, so the order of rows does not matter.
+    """
+    n = len(legs)
+    if n not in _SQLITE_UPDATE:
+        values = " UNION ALL ".join(
+            f"SELECT :id{i} AS id, :d{i} AS delta, :r{i} AS rel, :o{i} AS owner" for i in range(n)
+        )
+        # Only the leg count is formatted into the SQL; every value is a bound parameter.
+        _SQLITE_UPDATE[n] = text(
+            f"""
+UPDATE banking_accounts AS a
+SET balance_minor = a.balance_minor + v.delta, held_minor = a.held_minor - v.rel
+FROM ({values}) AS v
+WHERE a.id = v.id AND a.currency = :cur
+  AND CASE WHEN v.delta < 0 OR v.rel <> 0 THEN
+        a.status = 'open' AND a.held_minor >= v.rel
+        AND (a.allow_negative
+             OR a.balance_minor - a.held_minor + v.delta + v.rel >= a.floor_minor)
+        AND (v.owner IS NULL OR a.customer_id = v.owner)
+      ELSE a.status <> 'closed' END
+RETURNING id, balance_minor, customer_id
+"""  # noqa: S608
+        )
+    params: dict[str, Any] = {"cur": currency}
+    for i, leg in enumerate(legs):
+        params.update(
+            {f"id{i}": leg.account_id, f"d{i}": leg.amount_minor, f"r{i}": leg.release_held}
+        )
+        params[f"o{i}"] = leg.owner
+    rows = {r.id: r for r in conn.execute(_SQLITE_UPDATE[n], params)}
+    out = []
+    for leg in legs:
+        row = rows.get(leg.account_id)
+        if row is None:
+            diagnose(conn, leg, currency)
+            raise NotFound("account not found", field="account_id")
+        out.append(Applied(leg.account_id, leg.amount_minor, row.balance_minor, row.customer_id))
+    return out
 
 
 _PG_CTE: dict[int, TextClause] = {}
