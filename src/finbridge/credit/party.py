@@ -30,11 +30,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import FinbridgeError, ValidationError
 from finbridge.credit.transport import Channel, Mailbox, PartyUnreachable
 
 ROLES = ("bank", "partner")
 MAX_FRAME = 64 * 1024 * 1024
+PUBLIC_STATUS = ("job_id", "state", "stage", "progress", "role", "initiator", "peer")
 
 
 def peer_of(role: str) -> str:
@@ -167,6 +168,9 @@ class PartyServer:
                         snapshot = dict(job) if job else None
                     if snapshot is None:
                         return self._reply(404, {"detail": "no such job"})
+                    if self._caller() != server.role:
+                        # The other party sees progress only; results stay with their owner.
+                        snapshot = {k: snapshot.get(k) for k in PUBLIC_STATUS}
                     return self._reply(200, snapshot)
                 return self._reply(404, {"detail": "not found"})
 
@@ -183,14 +187,18 @@ class PartyServer:
                     server.mailbox.put(parts[1], parts[2], body)
                     return self._reply(202, {})
                 if len(parts) == 3 and parts[0] == "jobs" and parts[2] == "progress":
+                    if caller != server.peer_role:
+                        return self._reply(403, {"detail": f"{caller} may not post here"})
                     server.update(parts[1], peer=json.loads(body))
                     return self._reply(202, {})
                 if parts == ["jobs"] and server.start_job is not None:
                     # The local operator (own certificate) or the peer may start a job.
                     try:
                         job_id = server.start_job({**json.loads(body), "requested_by": caller})
-                    except ValidationError as exc:
+                    except (ValidationError, ValueError, TypeError) as exc:
                         return self._reply(422, {"detail": str(exc)})
+                    except FinbridgeError as exc:
+                        return self._reply(503, {"detail": str(exc)})
                     return self._reply(202, {"job_id": job_id})
                 return self._reply(404, {"detail": "not found"})
 

@@ -26,6 +26,8 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 from finbridge.credit import events as _events  # noqa: F401 - registers event schemas
 from finbridge.credit.data import fingerprint
+from finbridge.credit.monitoring import stability
+from finbridge.credit.report import render_html
 from finbridge.credit.tables import ModelVersionRow, ScoreRow
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
@@ -320,6 +322,44 @@ class ModelRegistry:
             )
         return decision
 
+    def monitoring(
+        self, actor: Principal, name: str, current: pd.DataFrame, version: int | None = None
+    ) -> dict[str, Any]:
+        """PSI of the score and each feature of ``current`` applicants against training."""
+        actor.require_scope("credit:read")
+        meta, model = self.load(name, version)
+        return {"model_name": name, "version": meta.version, **stability(model, current).as_dict()}
+
+    def report_html(
+        self,
+        actor: Principal,
+        name: str,
+        version: int | None = None,
+        current: pd.DataFrame | None = None,
+    ) -> str:
+        """The self-contained HTML report of a version (live by default)."""
+        actor.require_scope("credit:read")
+        meta = self.get(actor, name, version)
+        evaluation = meta.metrics.get("evaluation")
+        if not evaluation:
+            raise NotFound(f"{name} v{meta.version} has no stored evaluation", field="version")
+        drift = None
+        if current is not None:
+            drift = self.monitoring(actor, name, current, meta.version)
+        info = {
+            "model": name,
+            "version": meta.version,
+            "kind": meta.kind,
+            "status": meta.status,
+            "trained_by": meta.trained_by,
+            "trained_at": meta.created_at.isoformat(),
+            "training rows": meta.n_train,
+            "data fingerprint (sha256)": meta.data_fingerprint,
+            "artifact sha256": meta.artifact_sha256,
+            "features": ", ".join(meta.features),
+        }
+        return render_html(f"Credit model {name} v{meta.version}", info, evaluation, drift)
+
     def scores_for(self, actor: Principal, subject_id: str) -> list[dict[str, Any]]:
         actor.require_scope("credit:read")
         with unit_of_work(self._engine, write=False) as s:
@@ -360,3 +400,12 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def registry_for(state: dict[str, Any], engine: Engine, clock: Clock) -> ModelRegistry:
+    """One registry per platform, so loaded models stay cached across requests."""
+    registry = state.get("credit.registry")
+    if registry is None:
+        registry = ModelRegistry(engine, clock)
+        state["credit.registry"] = registry
+    return registry  # type: ignore[no-any-return]

@@ -7,11 +7,13 @@ bin edges, split thresholds and its logistic-regression weights to itself.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import gmpy2
 import numpy as np
 import pandas as pd
 from gmpy2 import mpz
@@ -43,6 +45,10 @@ MASK_BITS = 100
 LR_SHIFT = 112
 
 
+def _rows_key(rows: np.ndarray) -> bytes:
+    return hashlib.sha256(rows.astype(np.int64).tobytes()).digest()
+
+
 def encrypted_histogram(
     pk: PublicKey, cts: list[Any], rows: np.ndarray, col: np.ndarray, n_bins: int
 ) -> list[mpz]:
@@ -65,6 +71,7 @@ class PartnerSession:
     binner: QuantileBinner | None = None
     bins: dict[str, np.ndarray] = field(default_factory=dict)
     cts: list[Any] = field(default_factory=list)
+    hist_cache: dict[bytes, list[Any]] = field(default_factory=dict)
     records: list[tuple[int, int]] = field(default_factory=list)
     weights: np.ndarray | None = None
     adam: Adam | None = None
@@ -132,6 +139,7 @@ class PartnerSession:
         for r, c in zip(rows.tolist(), cts, strict=True):
             full[r] = c
         self.cts = full
+        self.hist_cache = {}
         if self.progress:
             self.progress("secureboost tree", 0.0)
         return {}, None, b""
@@ -140,13 +148,37 @@ class PartnerSession:
         pk = self._key()
         bins = self._bins("train")
         assert self.binner is not None
-        sums: list[mpz] = []
-        for k in range(int(head["nodes"])):
-            rows = arrays[f"n{k}"].astype(np.int64)
-            if any(self.cts[r] is None for r in rows[:1].tolist()):
+        nodes = [arrays[f"n{k}"].astype(np.int64) for k in range(int(head["nodes"]))]
+        for rows in nodes:
+            if rows.size and self.cts[int(rows[0])] is None:
                 raise ValidationError("rows outside this tree's sample", field="rows")
-            for j, nb in enumerate(self.binner.n_bins):
-                sums += encrypted_histogram(pk, self.cts, rows, bins[:, j], nb)
+
+        def direct(rows: np.ndarray) -> list[mpz]:
+            out: list[mpz] = []
+            for j, nb in enumerate(self.binner.n_bins):  # type: ignore[union-attr]
+                out += encrypted_histogram(pk, self.cts, rows, bins[:, j], nb)
+            return out
+
+        per_node: list[list[mpz]] = []
+        if head.get("pairs"):
+            # Siblings: sum the smaller child, derive the larger as parent / smaller.
+            for k in range(0, len(nodes), 2):
+                left, right = nodes[k], nodes[k + 1]
+                parent = self.hist_cache.get(_rows_key(np.sort(np.concatenate([left, right]))))
+                if parent is None:
+                    per_node += [direct(left), direct(right)]
+                    continue
+                small_first = left.size <= right.size
+                small = direct(left if small_first else right)
+                n2 = pk.n2
+                big = [p * gmpy2.invert(c, n2) % n2 for p, c in zip(parent, small, strict=True)]
+                per_node += [small, big] if small_first else [big, small]
+        else:
+            per_node = [direct(rows) for rows in nodes]
+        sums: list[mpz] = []
+        for rows, hist in zip(nodes, per_node, strict=True):
+            self.hist_cache[_rows_key(rows)] = hist
+            sums += hist
         return {}, None, ciphertexts_to_bytes(pk, repack(pk, sums, TRIPLE_BITS))
 
     def op_sb_split(self, head: dict[str, Any], arrays: dict[str, np.ndarray], _b: bytes) -> Any:

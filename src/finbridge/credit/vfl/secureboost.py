@@ -77,7 +77,9 @@ class RemotePartner:
 
     def histograms(self, node_rows: list[np.ndarray]) -> list[Histograms]:
         arrays = {f"n{k}": r.astype("<u4") for k, r in enumerate(node_rows)}
-        _, _, blob = call(self.channel, "sb.hist", {"nodes": len(node_rows)}, arrays)
+        # Below the root, grow_tree's frontier always lists sibling pairs (left, right).
+        header = {"nodes": len(node_rows), "pairs": len(node_rows) > 1}
+        _, _, blob = call(self.channel, "sb.hist", header, arrays)
         self.bytes_received += len(blob)
         packed = ciphertexts_from_bytes(self.sk.public, blob)
         total = len(node_rows) * sum(self.n_bins)

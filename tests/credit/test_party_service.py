@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from finbridge.credit.datasets import (
+    TAIWAN_BANK_COLUMNS,
+    TAIWAN_PARTNER_COLUMNS,
+    TAIWAN_TARGET,
+    taiwan,
+)
+from finbridge.credit.party import PeerLink, make_certificates
+from finbridge.credit.transport import PartyUnreachable
+from finbridge.credit.vfl import vertical_split
+from finbridge.credit.vfl.service import PartyService
+
+SPEC = {"models": ["secureboost"], "key_bits": 512, "boost": {"n_trees": 2, "max_depth": 2}}
+
+
+def _wait(link: PeerLink, job_id: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = link.get(f"/jobs/{job_id}")
+        if status.get("state") in ("succeeded", "failed"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
+    certs = tmp_path / "certs"
+    make_certificates(certs, clock)
+    bank_data, partner_data = vertical_split(
+        taiwan().head(800), id_column="ID", target=TAIWAN_TARGET,
+        bank_columns=TAIWAN_BANK_COLUMNS, partner_columns=TAIWAN_PARTNER_COLUMNS,
+    )  # fmt: skip
+    # Ports are bound before the peers know each other's URL: start bank with a placeholder.
+    bank = PartyService("bank", bank_data, certs, "https://127.0.0.1:1", min_key_bits=512)
+    partner = PartyService("partner", partner_data, certs, bank.url, min_key_bits=512)
+    bank.peer = PeerLink(partner.url, certs, "bank")
+    bank.serve_in_background()
+    partner.serve_in_background()
+    try:
+        operator = PeerLink(partner.url, certs, "partner")  # the partner's own operator
+        job_id = operator.post("/jobs", json.dumps(SPEC).encode())["job_id"]
+        bank_view = PeerLink(bank.url, certs, "bank")
+        done = _wait(bank_view, job_id)
+        assert done["state"] == "succeeded", done
+        assert done["metrics"]["secureboost"]["coverage"] > 0.5
+        assert done["initiator"] == "partner"
+        partner_done = _wait(operator, job_id)
+        assert partner_done["state"] == "succeeded"
+        # The partner sees the bank's progress, not the bank's results.
+        peer_view = PeerLink(bank.url, certs, "partner").get(f"/jobs/{job_id}")
+        assert peer_view["state"] == "succeeded" and "metrics" not in peer_view
+        assert partner_done["peer"]["role"] == "bank"
+    finally:
+        bank.close()
+        partner.close()
+
+
+def test_starting_a_job_with_the_partner_down_is_a_clear_error(tmp_path: Path, clock):
+    certs = tmp_path / "certs"
+    make_certificates(certs, clock)
+    bank_data, _ = vertical_split(
+        taiwan().head(200), id_column="ID", target=TAIWAN_TARGET,
+        bank_columns=TAIWAN_BANK_COLUMNS, partner_columns=TAIWAN_PARTNER_COLUMNS,
+    )  # fmt: skip
+    bank = PartyService("bank", bank_data, certs, "https://127.0.0.1:9", min_key_bits=512)
+    bank.serve_in_background()
+    try:
+        with pytest.raises(PartyUnreachable, match="answered 503.*unreachable"):
+            PeerLink(bank.url, certs, "bank").post("/jobs", json.dumps(SPEC).encode())
+    finally:
+        bank.close()
