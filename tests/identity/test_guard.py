@@ -1,0 +1,93 @@
+"""Identity's posting guard on the real banking service: large transfers and risk-demanded
+step-ups need a fresh second factor held by the session, not claimed by the client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from finbridge.banking import BankingService
+from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
+from finbridge.core import ManualClock, Money, Principal, Role, Settings
+from finbridge.core.errors import StepUpRequired
+from finbridge.identity.guard import StepUpGuard
+from finbridge.identity.services import IdentityServices
+
+from .conftest import PASSWORD, ZHANG, enrol_totp, totp_code
+
+TELLER = Principal.operator("teller", [Role.TELLER])
+
+
+class RiskSaysStepUp:
+    """A stand-in risk guard (a real PostingGuard implementation) that always asks for step-up."""
+
+    def check(self, intent: PostingIntent) -> GuardDecision:
+        return GuardDecision(Verdict.STEP_UP, ("new payee, unusual hour",), "rules-v7")
+
+
+def _setup(engine, clock: ManualClock, settings: Settings, inner=None):  # type: ignore[no-untyped-def]
+    holder: dict[str, BankingService] = {}
+
+    def create_customer(name: str) -> str:
+        return (
+            holder["bank"]
+            .create_customer(Principal.system("identity"), kind="personal", display_name=name)
+            .id
+        )
+
+    ids = IdentityServices.build(engine, clock, settings, customer_factory=create_customer)
+    bank = BankingService(engine, clock, guard=StepUpGuard(ids.step_up, inner))
+    holder["bank"] = bank
+    cid = ids.persons.register(ZHANG).customer_id
+    ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
+    secret, _ = enrol_totp(ids, clock, cid)
+    a = bank.open_account(TELLER, cid, kind="current", currency_code="CNY").id
+    b = bank.open_account(TELLER, cid, kind="savings", currency_code="CNY").id
+    bank.deposit(TELLER, a, Money.of("100000", "CNY"), idempotency_key="seed")
+    tokens = ids.login.start(ZHANG.phone, PASSWORD).tokens
+    assert tokens is None  # TOTP enrolled: password alone gives no session
+    step = ids.login.start(ZHANG.phone, PASSWORD)
+    assert step.challenge is not None
+    clock.advance(timedelta(seconds=30))
+    tokens = ids.login.complete(step.challenge, "totp", totp_code(secret, clock))
+    me = ids.sessions.authenticate(tokens.access_token)
+    return ids, bank, me, secret, a, b
+
+
+def test_large_transfer_needs_fresh_factor(
+    sqlite_engine,
+    clock: ManualClock,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    ids, bank, me, secret, a, b = _setup(sqlite_engine, clock, settings)
+    bank.transfer(me, a, b, Money.of("60000", "CNY"), idempotency_key="k1")  # login TOTP fresh
+    clock.advance(timedelta(minutes=10))
+    bank.transfer(me, a, b, Money.of("100", "CNY"), idempotency_key="k2")  # small: no step-up
+    with pytest.raises(StepUpRequired, match=r"50,000\.00 CNY or more"):
+        bank.transfer(me, b, a, Money.of("50000", "CNY"), idempotency_key="k3")
+    ids.step_up.with_totp(me, totp_code(secret, clock))
+    bank.transfer(me, b, a, Money.of("50000", "CNY"), idempotency_key="k3")
+    # the client cannot claim a step-up in the metadata
+    clock.advance(timedelta(minutes=10))
+    with pytest.raises(StepUpRequired):
+        bank.transfer(
+            me, a, b, Money.of("50000", "CNY"), idempotency_key="k4", metadata={"step_up": "passed"}
+        )
+
+
+def test_risk_demanded_step_up_is_satisfied_by_identity(
+    sqlite_engine,
+    clock: ManualClock,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    ids, bank, me, secret, a, b = _setup(sqlite_engine, clock, settings, RiskSaysStepUp())
+    clock.advance(timedelta(minutes=10))
+    with pytest.raises(StepUpRequired, match="new payee"):
+        bank.transfer(me, a, b, Money.of("10", "CNY"), idempotency_key="r1")
+    ids.step_up.with_totp(me, totp_code(secret, clock))
+    result = bank.transfer(me, a, b, Money.of("10", "CNY"), idempotency_key="r1")
+    assert result is not None
+    # operators are not subject to customer step-up, the inner guard decides for them
+    with pytest.raises(StepUpRequired):
+        bank.transfer(TELLER, a, b, Money.of("10", "CNY"), idempotency_key="r2")
