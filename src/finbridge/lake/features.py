@@ -14,13 +14,15 @@ codes and decimal strings that need no JSON escaping, and a quote inside any oth
 is escaped (``\\"``), so a pattern ``"key":"`` can only match the real key.
 
 Money stays decimal end to end: amounts are ``decimal(20, 4)``, sums ``decimal(38, 4)``, and the
-average is the decimal sum over the count rounded to 4 places, identical on both engines.
+average is the exact quotient rounded half-to-even to 4 places, computed in integers so that
+DuckDB and Spark agree even on ties.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from finbridge.lake.eventlake import EVENTS_DIR, EventLake
 
 SPEND_WINDOWS_DAYS: tuple[int, ...] = (1, 7, 30)
 AMOUNT = dt.Decimal(20, 4)
+_UNITS = 10_000  # amounts are decimal(20, 4): this many units per currency unit
 CARD_EVENT = "card.transaction"
 LEDGER_EVENT = "transaction.posted"
 SPEND_SOURCES: tuple[str, ...] = (CARD_EVENT, LEDGER_EVENT)
@@ -92,6 +95,7 @@ def card_spend_features(
         amount=_field(t.payload, "amount", r"[0-9.]+").cast(AMOUNT),
         is_spend=ibis.ifelse(partner, kind == "purchase", kind == "card_payment"),
     ).filter(lambda x: x.is_spend & x.customer_id.notnull() & (x.customer_id != ""))
+    t = t.mutate(units=(t.amount * _UNITS).cast("int64"))  # exact: amounts have 4 places
 
     aggs: dict[str, Any] = {}
     for days in sorted(windows):
@@ -101,8 +105,8 @@ def card_spend_features(
         total = amount.sum()
         aggs[f"spend_count_{days}d"] = count
         aggs[f"spend_sum_{days}d"] = total.coalesce(ibis.literal(0, AMOUNT)).cast(dt.Decimal(38, 4))
-        aggs[f"spend_avg_{days}d"] = (
-            ibis.ifelse(count > 0, total / count, ibis.null()).round(4).cast(AMOUNT)
+        aggs[f"spend_avg_{days}d"] = _exact_mean(
+            ibis.ifelse(inside, t.units, ibis.null("int64")).sum(), count
         )
         aggs[f"spend_max_{days}d"] = amount.max().cast(AMOUNT)
     return (
@@ -110,6 +114,26 @@ def card_spend_features(
         .aggregate(**aggs)
         .order_by(["customer_id", "currency"])
     )
+
+
+def _exact_mean(units_sum: ir.IntegerValue, count: ir.IntegerValue) -> ir.DecimalValue:
+    """``units_sum / count`` in 1/10,000ths, rounded half-to-even, as ``decimal(20, 4)``.
+
+    Both engines would divide decimals differently (DuckDB through a double, where 0.00375
+    rounds down; Spark in decimal), so the quotient is built from integers: remainder, exact
+    quotient of the remainder-free sum, and the banker's rounding step. Exact while a window's
+    sum stays under 2**53 ten-thousandths (about 900 billion currency units).
+    """
+    divisor = count.nullif(0)  # no purchases: null, and no division by zero (ANSI Spark)
+    rest = units_sum % divisor
+    quotient = (units_sum - rest) // divisor
+    twice = rest * 2
+    up = (twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))
+    rounded = quotient + up.cast("int64")
+    # Multiplying by 0.0001 is exact in decimal on both engines (unlike dividing by 10,000).
+    scaled = dt.Decimal(24, 4)
+    unit = ibis.literal(Decimal("0.0001"), scaled)
+    return (rounded.cast(scaled) * unit).cast(AMOUNT)
 
 
 def duckdb_events(lake: EventLake) -> ir.Table:
