@@ -51,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache-dir", type=Path, default=None, help="reuse computed factors")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     print(SURVIVORSHIP_NOTE)
@@ -64,7 +65,7 @@ def main() -> None:
     )
 
     t0, c0 = time.perf_counter(), time.process_time()
-    features = FactorEngine().compute(stocks, ALPHA158)
+    features = FactorEngine(cache_dir=args.cache_dir).compute(stocks, ALPHA158)
     t_factors, c_factors = time.perf_counter() - t0, time.process_time() - c0
     print(
         f"Alpha158: {len(ALPHA158)} factors x {features.height:,} rows in {t_factors:.1f} s "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -175,6 +176,16 @@ def test_engine_caches_identical_requests(bars: pl.DataFrame) -> None:
     assert engine.hits == 1 and a is b
     engine.compute(bars.head(100), {"m": "mean(close, 5)"})
     assert engine.hits == 1
+
+
+def test_disk_cache_survives_a_new_engine(bars: pl.DataFrame, tmp_path: Path) -> None:
+    first = FactorEngine(cache_dir=tmp_path).compute(bars, {"m": "mean(close, 5)"})
+    assert len(list(tmp_path.glob("factors-*.parquet"))) == 1
+    fresh = FactorEngine(cache_dir=tmp_path)
+    again = fresh.compute(bars, {"m": "mean(close, 5)"})
+    assert fresh.hits == 1 and again.equals(first)
+    other = fresh.compute(bars, {"m": "mean(close, 6)"})
+    assert not other.equals(first) and len(list(tmp_path.glob("factors-*.parquet"))) == 2
 
 
 def test_processors_learn_only_from_the_training_window() -> None:

@@ -61,6 +61,9 @@ def factors(
     expr: Annotated[
         list[str] | None, typer.Option(help="NAME=EXPRESSION; repeatable; default: Alpha158")
     ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Keep computed factors here and reuse them")
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Full data sets; default bundled slice")
     ] = None,
@@ -89,7 +92,7 @@ def factors(
         bars = loader(names, day(start, "start"), day(end, "end"), data_dir=data_dir, on_bad="drop")
         with _spinner() as bar:
             bar.add_task(f"{len(chosen)} factors x {bars.height:,} bars", total=None)
-            frame = FactorEngine().compute(bars, chosen)
+            frame = FactorEngine(cache_dir=cache_dir).compute(bars, chosen)
         frame.write_parquet(out)
         console.print(f"{frame.width - 2} factors x {frame.height:,} rows written to {out}")
 

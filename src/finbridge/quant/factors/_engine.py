@@ -7,6 +7,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -22,6 +23,7 @@ from finbridge.quant.factors._expr import (
 )
 
 KEYS = ("instrument", "date")
+_Key = tuple[str, tuple[tuple[str, str], ...], bool]
 
 
 def _with_derived(bars: pl.DataFrame) -> pl.DataFrame:
@@ -45,12 +47,16 @@ def fingerprint(bars: pl.DataFrame) -> str:
 
 @dataclass
 class FactorEngine:
-    """Computes factor sets; identical (data, expressions) requests come from the cache."""
+    """Computes factor sets; identical (data, expressions) requests come from the cache.
+
+    The cache is in memory (``max_entries`` results, least recently used evicted) and, with
+    ``cache_dir``, also on disk as Parquet named by a hash of the data fingerprint and the
+    expressions, so a research session or a benchmark re-run skips recomputation.
+    """
 
     max_entries: int = 8
-    _cache: OrderedDict[tuple[str, tuple[tuple[str, str], ...], bool], pl.DataFrame] = field(
-        default_factory=OrderedDict
-    )
+    cache_dir: Path | None = None
+    _cache: OrderedDict[_Key, pl.DataFrame] = field(default_factory=OrderedDict)
     hits: int = 0
 
     def compute(
@@ -68,6 +74,12 @@ class FactorEngine:
             self.hits += 1
             self._cache.move_to_end(key)
             return self._cache[key]
+        disk = self._disk_path(key)
+        if disk is not None and disk.exists():
+            self.hits += 1
+            out = pl.read_parquet(disk)
+            self._remember(key, out)
+            return out
         data = _with_derived(bars)
         columns = set(data.columns) - set(KEYS) - {POSITION, GROUP_LENGTH}
         exprs = [
@@ -75,10 +87,24 @@ class FactorEngine:
             for name, text in factors.items()
         ]
         out = data.lazy().select(*KEYS, *exprs).collect()
+        if disk is not None:
+            disk.parent.mkdir(parents=True, exist_ok=True)
+            partial = disk.with_suffix(".tmp")
+            out.write_parquet(partial)
+            partial.replace(disk)  # atomic: a reader never sees half a file
+        self._remember(key, out)
+        return out
+
+    def _remember(self, key: _Key, out: pl.DataFrame) -> None:
         self._cache[key] = out
         if len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
-        return out
+
+    def _disk_path(self, key: _Key) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+        return self.cache_dir / f"factors-{digest}.parquet"
 
 
 def max_lookback(factors: Mapping[str, str]) -> int:
