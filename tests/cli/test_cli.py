@@ -31,7 +31,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _run(env: dict[str, str], *args: str) -> str:
     result = CliRunner().invoke(app, list(args), env=env)
     assert result.exit_code == 0, result.output
-    return result.output
+    return " ".join(result.output.split())  # Rich may wrap lines at the terminal width
 
 
 def _keys(env: dict[str, str]) -> ApiKeyService:

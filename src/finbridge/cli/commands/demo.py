@@ -44,7 +44,8 @@ def _summary(result: LoadResult) -> None:
         f"[green]loaded[/] {result.customers_opened:,} customers with TWD accounts, "
         f"{result.card_posted:,} card payments posted "
         f"({result.card_duplicates:,} already there, {result.card_declined:,} declined), "
-        f"{result.events_published:,} events to the lake in {result.seconds:.1f} s"
+        f"{result.events_published:,} events to the lake in {result.seconds:.1f} s",
+        soft_wrap=True,
     )
 
 
