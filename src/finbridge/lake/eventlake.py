@@ -184,8 +184,13 @@ class EventLake:
         pattern = f"event_type={event_type}/*/*.parquet" if event_type else "*/*/*.parquet"
         return sorted(self.events_dir.glob(pattern))
 
-    def _source_sql(self, event_type: str | None = None) -> str:
-        """A SELECT over the (optionally one type's) files, deduplicated by event_id."""
+    def _source_sql(self, event_type: str | None = None, where: Sequence[str] = ()) -> str:
+        """A SELECT over the (optionally one type's) files, deduplicated by event_id.
+
+        ``where`` conditions (with ``?`` placeholders) apply before deduplicating, which is
+        safe because one event id always lands in one type/date partition; filtering first
+        lets DuckDB prune directories and files. Returns :data:`_EMPTY` when there are no files.
+        """
         if event_type is not None and not _EVENT_TYPE.match(event_type):
             raise ValidationError(f"invalid event type {event_type!r}", field="event_type")
         if not self.files(event_type):
@@ -193,9 +198,10 @@ class EventLake:
         sub = f"event_type={event_type}" if event_type else "*"
         glob = (self.events_dir / sub / "*" / "*.parquet").as_posix().replace("'", "''")
         cols = ", ".join(VIEW_COLUMNS)
+        filters = f" WHERE {' AND '.join(where)}" if where else ""
         return (
-            # Only our own path and constants are interpolated; event_type was checked above.
-            f"SELECT {cols} FROM read_parquet('{glob}', {_HIVE}, union_by_name=true)"  # noqa: S608
+            # Only our own path, constants and fixed conditions are interpolated.
+            f"SELECT {cols} FROM read_parquet('{glob}', {_HIVE}, union_by_name=true){filters}"  # noqa: S608
             " QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY occurred_at) = 1"
         )
 
@@ -263,17 +269,16 @@ class EventLake:
             until = _aware(until, "until")
             where += ["date <= ?", "occurred_at < ?"]
             params += [until.date(), until]
-        # Filter before deduplicating: one event_id always lands in one type/date partition.
-        source = self._source_sql(event_type)
-        if where:
-            source = source.replace(" QUALIFY", f" WHERE {' AND '.join(where)} QUALIFY", 1)
+        source = self._source_sql(event_type, where)
+        if source == _EMPTY:
+            return []
         order = "DESC" if newest_first else "ASC"
         # Values are bound parameters; only fixed SQL fragments are interpolated.
         sql = f"SELECT * FROM ({source}) ORDER BY occurred_at {order}, event_id {order} LIMIT ?"  # noqa: S608
         params.append(limit)
         con = self.connect()
         try:
-            rows = con.execute(sql, params if source != _EMPTY else [limit]).fetchall()
+            rows = con.execute(sql, params).fetchall()
         finally:
             con.close()
         return [_stored(row) for row in rows]
