@@ -146,7 +146,8 @@ def main() -> None:
         print(
             f"    held-out: bank-only AUC {m['bank_only']['auc']:.4f} KS {m['bank_only']['ks']:.4f}"
             f" | partnership AUC {m['partnership']['auc']:.4f} KS {m['partnership']['ks']:.4f}"
-            f" | coverage {m['coverage']:.1%} | lift AUC {m['lift_auc']:+.4f} KS {m['lift_ks']:+.4f}"
+            f" | coverage {m['coverage']:.1%} | lift AUC {m['lift_auc']:+.4f}"
+            f" KS {m['lift_ks']:+.4f}"
         )
         print(
             f"    shared customers: federated AUC {tw['federated']['auc']:.4f} KS "

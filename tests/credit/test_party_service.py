@@ -72,7 +72,7 @@ def test_starting_a_job_with_the_partner_down_is_a_clear_error(tmp_path: Path, c
     bank = PartyService("bank", bank_data, certs, "https://127.0.0.1:9", min_key_bits=512)
     bank.serve_in_background()
     try:
-        with pytest.raises(PartyUnreachable, match="answered 503.*unreachable"):
+        with pytest.raises(PartyUnreachable, match=r"answered 503.*unreachable"):
             PeerLink(bank.url, certs, "bank").post("/jobs", json.dumps(SPEC).encode())
     finally:
         bank.close()

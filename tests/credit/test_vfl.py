@@ -26,9 +26,9 @@ from finbridge.credit.vfl import (
     vertical_split,
 )
 from finbridge.credit.vfl.partner import JobAborted
-from finbridge.credit.vfl.wire import decode as wire_decode
 from finbridge.credit.vfl.secureboost import RemoteRouter
 from finbridge.credit.vfl.twin import centralised_twins
+from finbridge.credit.vfl.wire import decode as wire_decode
 
 KEY = b"job-hash-key-0123456789abcdef..."
 # Small keys here: these tests are about protocol logic; the 2048-bit check is its own test.

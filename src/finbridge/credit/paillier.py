@@ -293,10 +293,14 @@ class ParallelEncryptor:
         self._local = Encryptor(pk) if workers <= 1 else None
         self._pool = None
         if workers > 1:
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            # spawn, not fork: party processes run server threads, and forking a process while
+            # another thread holds a lock can deadlock the child.
             self._pool = ProcessPoolExecutor(
                 workers,
+                mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(int(pk.n), int(pk.hs), pk.bits // 2),
             )

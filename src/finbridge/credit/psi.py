@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import queue
 import random
 import re
@@ -98,7 +99,9 @@ class Blinder:
 
     def __init__(self, workers: int = 1) -> None:
         self._private = X25519PrivateKey.generate().private_bytes_raw()
-        self._pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        # spawn, not fork: a party process runs server threads (see paillier.ParallelEncryptor)
+        ctx = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else None
 
     def blind_stream(self, batches: Iterable[bytes], truncate: int = POINT) -> Iterator[bytes]:
         if self._pool is None:
