@@ -155,6 +155,7 @@ class EventLake:
         final = folder / f"part-{batch}-{digest}.parquet"
         if final.exists():
             return False
+        created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pydict(
             {
@@ -171,12 +172,19 @@ class EventLake:
         # hard link, which (unlike rename) refuses to replace a file another writer published.
         tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
         pq.write_table(table, tmp, compression="zstd")
+        # Durable before visible: the relay marks outbox rows published right after this
+        # returns, so the bytes and the directory entry must survive a power cut.
+        _fsync(tmp)
         try:
             os.link(tmp, final)
         except FileExistsError:
             return False
         finally:
             tmp.unlink()
+        _fsync(folder)
+        if created:  # new partition directories must survive too
+            _fsync(folder.parent)
+            _fsync(folder.parent.parent)
         return True
 
     # -- reading ----------------------------------------------------------------------------
@@ -295,6 +303,14 @@ class EventLake:
     def counts_by_type(self) -> dict[str, int]:
         rows = self.query("SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 1")
         return {r["event_type"]: int(r["n"]) for r in rows}
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _aware(value: datetime, field: str) -> datetime:
