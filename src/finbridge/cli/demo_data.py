@@ -73,7 +73,8 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def opening_balance(limit_bal: int, payments: list[int]) -> Money:
-    return Money.of(int(limit_bal) + sum(int(p) for p in payments), CURRENCY)
+    """Whole NT$ from integer columns: build from minor units (cents), no parsing needed."""
+    return Money.from_minor((int(limit_bal) + sum(int(p) for p in payments)) * 100, CURRENCY)
 
 
 def replay_shift(now: datetime, business_timezone: str) -> timedelta:
