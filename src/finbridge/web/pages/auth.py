@@ -65,7 +65,9 @@ def logout(request: Request, platform: ConsolePlatformDep) -> Response:
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    """HttpOnly (no script reads it), SameSite=Strict (no cross-site sends), Secure on HTTPS."""
+    """HttpOnly (no script reads it), SameSite=Strict (no cross-site sends), Secure on HTTPS
+    and always in production (where TLS usually ends at a proxy in front of us)."""
+    production = request.app.state.platform.settings.env == "production"
     response.set_cookie(
         COOKIE_NAME,
         token,
@@ -73,5 +75,5 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
         path="/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=production or request.url.scheme == "https",
     )
