@@ -49,6 +49,9 @@ def test_service_runs_stores_and_scopes_runs(engine: Engine, clock: ManualClock)
     run = service.run(alice, TOPK_YAML)
     assert run.status == "succeeded" and run.summary["fills"] > 8
     assert run.summary["ic"] is not None
+    assert {"ic_1d", "ic_20d", "long_short_daily", "top8_daily", "universe_daily"} <= set(
+        run.summary
+    )
     assert "<svg" in service.tearsheet(alice, run.id)
     assert [r.id for r in service.list_runs(alice)] == [run.id]
     teller = Principal.operator("bob", [Role.TELLER])
@@ -193,3 +196,14 @@ def test_shipped_example_configs_validate_and_the_us_one_runs() -> None:
     assert set(configs) == {"csi300_topk_lightgbm.yaml", "us_ma_crossover.yaml"}
     outcome = run_config(configs["us_ma_crossover.yaml"])
     assert outcome.summary["fills"] > 20 and outcome.tearsheet_html.startswith("<!doctype html>")
+
+
+def test_walk_forward_signal_retrains_inside_the_backtest() -> None:
+    from finbridge.quant.runner import run_config
+
+    text = TOPK_YAML.replace(
+        "  train: {", "  walk_forward: {mode: rolling, train_years: 2, step_months: 6}\n  train: {"
+    )
+    outcome = run_config(parse_config(text))
+    assert outcome.summary["days"] > 200 and outcome.summary["fills"] > 8
+    assert "<h3>Signal</h3>" in outcome.tearsheet_html and "IC over time" in outcome.tearsheet_html

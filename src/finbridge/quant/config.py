@@ -72,11 +72,20 @@ class Window(_Strict):
     end: dt.date
 
 
+class WalkForwardConfig(_Strict):
+    mode: Literal["rolling", "expanding"] = "expanding"
+    train_years: int = Field(default=3, ge=1, le=20)
+    step_months: int = Field(default=6, ge=1, le=60)
+
+
 class SignalConfig(_Strict):
     model: str = "lightgbm"
     model_params: dict[str, float | int | str] = Field(default_factory=dict)
     factors: Literal["alpha158"] | dict[str, str] = "alpha158"
     train: Window
+    # Retrain during the backtest on a rolling or expanding window instead of fitting once on
+    # ``train`` (which then only sets the earliest training date).
+    walk_forward: WalkForwardConfig | None = None
     # Feature processors by name, applied in order; stateful ones fit on the training window.
     processors: list[Literal["winsorize", "zscore", "cs_zscore", "cs_rank", "fillna"]] = Field(
         default_factory=list

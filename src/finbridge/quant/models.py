@@ -166,9 +166,12 @@ class WalkForward:
     gap_days: int = 2  # label horizon: training labels must end before the first prediction
     params: tuple[tuple[str, Any], ...] = ()
 
-    def run(self, data: Dataset, start: dt.date, end: dt.date) -> pl.DataFrame:
+    def run(
+        self, data: Dataset, start: dt.date, end: dt.date, *, earliest: dt.date | None = None
+    ) -> pl.DataFrame:
+        """Scores for ``start..end``; no training row before ``earliest`` (default: all)."""
         dates: Sequence[dt.date] = data.frame["date"].unique().sort().to_list()
-        first = dates[0]
+        first = max(dates[0], earliest) if earliest else dates[0]
         if start <= first:
             raise ValidationError("walk-forward start leaves no training data", field="start")
         parts: list[pl.DataFrame] = []

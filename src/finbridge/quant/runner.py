@@ -13,7 +13,7 @@ from finbridge.quant.backtest import PROFILES, MarketData, make_strategy, run_ba
 from finbridge.quant.backtest.engine import BacktestResult
 from finbridge.quant.config import BacktestConfig
 from finbridge.quant.data import SURVIVORSHIP_NOTE, Membership, load_cn_bars, load_us_bars
-from finbridge.quant.evaluation import ic_series, summarize
+from finbridge.quant.evaluation import ic_decay, ic_series, quantile_returns, summarize
 from finbridge.quant.factors import (
     ALPHA158,
     ALPHA158_LABEL,
@@ -32,7 +32,7 @@ from finbridge.quant.factors.processors import (
     ZScore,
 )
 from finbridge.quant.metrics import summarize as perf_summary
-from finbridge.quant.models import Dataset, fit_predict, make_model
+from finbridge.quant.models import Dataset, WalkForward, fit_predict, make_model
 from finbridge.quant.tearsheet import render_tearsheet
 
 PROCESSORS: dict[str, Callable[[], Processor]] = {
@@ -79,6 +79,16 @@ def _signal(
         chain = ProcessorChain(steps).fit(features, start=sig.train.start, end=sig.train.end)
         features = chain.transform(features)
     data = Dataset.build(features, compute_label(stocks, ALPHA158_LABEL))
+    if sig.walk_forward is not None:
+        wf = WalkForward(
+            model=sig.model,
+            mode=sig.walk_forward.mode,
+            train_years=sig.walk_forward.train_years,
+            step_months=sig.walk_forward.step_months,
+            params=tuple(sig.model_params.items()),
+        )
+        scores = wf.run(data, config.data.start, config.data.end, earliest=sig.train.start)
+        return scores, data.frame.select("instrument", "date", "label")
     model = make_model(sig.model, **sig.model_params)
     scores = fit_predict(
         model,
@@ -86,7 +96,28 @@ def _signal(
         train=(sig.train.start, sig.train.end),
         test=(config.data.start, config.data.end),
     )
-    return scores, ic_series(scores, data.frame)
+    return scores, data.frame.select("instrument", "date", "label")
+
+
+def _signal_stats(
+    config: BacktestConfig,
+    scores: pl.DataFrame,
+    labels: pl.DataFrame,
+    ic: pl.DataFrame,
+    bars: pl.DataFrame,
+) -> dict[str, float]:
+    """IC summary, IC decay and quantile returns of the signal, flat for JSON."""
+    stats = {k.lower().replace(" ", "_"): v for k, v in summarize(ic).as_dict().items()}
+    top_k = int(config.strategy.params.get("topk") or 10)  # type: ignore[arg-type]
+    q = quantile_returns(scores, labels, top_k=top_k)
+    stats["long_short_daily"] = float(q["long_short"].mean() or float("nan"))  # type: ignore[arg-type]
+    stats[f"top{top_k}_daily"] = float(q["topk"].mean() or float("nan"))  # type: ignore[arg-type]
+    stats["universe_daily"] = float(q["market"].mean() or float("nan"))  # type: ignore[arg-type]
+    stocks = bars.filter(pl.col("instrument") != (config.benchmark or ""))
+    decay = ic_decay(scores, stocks, horizons=(1, 2, 5, 10, 20))
+    for h, v in zip(decay["horizon"], decay["ic"], strict=True):
+        stats[f"ic_{h}d"] = float(v)
+    return stats
 
 
 def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = None) -> RunOutcome:
@@ -97,9 +128,9 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
         warmup = dt.timedelta(days=int(max_lookback(factors) * 1.6) + 10)
         start = config.signal.train.start - warmup
     bars = _load(config, start)
-    scores = ic = None
+    scores = labels = None
     if config.signal is not None:
-        scores, ic = _signal(config, bars, factors_engine or FactorEngine())
+        scores, labels = _signal(config, bars, factors_engine or FactorEngine())
     trade_bars = bars.filter(pl.col("date") >= config.data.start)
     if config.data.universe == "csi300":
         # Point in time: scores exist only for members on each date (a name that leaves the
@@ -139,8 +170,12 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
         "fills": result.trades.height,
         "rejections": result.rejections.height,
     }
-    if ic is not None:
-        summary.update({k.lower().replace(" ", "_"): v for k, v in summarize(ic).as_dict().items()})
+    ic = signal_stats = None
+    if scores is not None and labels is not None:
+        # Measured on the traded universe (after the point-in-time restriction).
+        ic = ic_series(scores, labels)
+        signal_stats = _signal_stats(config, scores, labels, ic, trade_bars)
+        summary.update(signal_stats)
     notes = [SURVIVORSHIP_NOTE] if config.market == "cn" else []
-    html_page = render_tearsheet(result, title=config.name, ic=ic, notes=notes)
+    html_page = render_tearsheet(result, title=config.name, ic=ic, notes=notes, signal=signal_stats)
     return RunOutcome(result, summary, html_page)

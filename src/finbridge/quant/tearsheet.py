@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -81,8 +81,10 @@ def render_tearsheet(
     title: str = "Backtest",
     ic: pl.DataFrame | None = None,
     notes: Sequence[str] = (),
+    signal: Mapping[str, float] | None = None,
 ) -> str:
-    """HTML tear sheet of a backtest; ``ic`` is a frame of (date, ic) from evaluation."""
+    """HTML tear sheet of a backtest; ``ic`` is a frame of (date, ic) from evaluation and
+    ``signal`` a flat table of signal statistics (IC, decay, quantile returns)."""
     r = result.returns
     bench = result.benchmark_returns
     summary = metrics.summarize(r, bench, result.turnover, result.gross_exposure)
@@ -121,6 +123,12 @@ def render_tearsheet(
         for k, v in summary.as_dict().items()
     )
     extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    if signal:
+        cells = "".join(
+            f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{_fmt(v)}</td></tr>"
+            for k, v in signal.items()
+        )
+        rows += f"<tr><th colspan=2><h3>Signal</h3></th></tr>{cells}"
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>"
