@@ -58,3 +58,30 @@ def test_panels_are_refused_by_scope_not_hidden_errors(web_platform: Platform) -
     assert "lacks scope &#39;accounts:read&#39;" in page.text
     verify = client.post("/console/ledger/verify", headers=HX)
     assert "lacks scope" in verify.text
+
+
+def test_overview_lists_ingestion_rejections(web_platform: Platform) -> None:
+    from finbridge.core import Principal
+    from finbridge.lake import EventLake, EventService
+
+    good = {
+        "event_type": "app.opened",
+        "schema_version": 1,
+        "occurred_at": "2026-11-01T08:00:00+00:00",
+        "subject_id": "c-1",
+        "payload": {"app_version": "5.1.0", "platform": "android"},
+    }
+    bad = {**good, "payload": {"app_version": "5.1.0", "platform": "symbian"}}
+    lines = "\n".join(json.dumps(row) for row in (good, bad, good | {"id": "x"})) + "\n"
+    events = EventService(web_platform.engine, EventLake(web_platform.lake_dir), web_platform.clock)
+    report = events.ingest(
+        Principal.system("partner-feed"), lines.encode(), fmt="jsonl", filename="feed.jsonl"
+    )
+    assert report.rejected == 1
+    client = TestClient(create_app(platform=web_platform))
+    log_in(client, _key(web_platform, Role.ADMIN))
+    html = client.get("/console").text
+    table = re.search(r'<table class="grid" id="rejections">(.*?)</table>', html, re.S)
+    assert table is not None
+    assert "feed.jsonl" in table.group(1)
+    assert "row 2 payload.platform" in table.group(1)
