@@ -68,7 +68,8 @@ class QuantService:
     def __init__(self, engine: Engine, clock: Clock, factors: FactorEngine | None = None) -> None:
         self.engine = engine
         self.clock = clock
-        self.factors = factors or FactorEngine()
+        # A few factor sets only: Alpha158 on the bundled slice is ~55 MB in memory.
+        self.factors = factors or FactorEngine(max_entries=4)
 
     def run(
         self,

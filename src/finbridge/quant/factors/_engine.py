@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class FactorEngine:
     max_entries: int = 8
     cache_dir: Path | None = None
     _cache: OrderedDict[_Key, pl.DataFrame] = field(default_factory=OrderedDict)
+    # The API shares one engine between request threads; the lock guards the LRU bookkeeping
+    # (computation itself runs unlocked, so two identical first requests may both compute).
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     hits: int = 0
 
     def compute(
@@ -70,14 +74,16 @@ class FactorEngine:
         if not factors:
             raise ValidationError("no factors requested", field="factors")
         key = (fingerprint(bars), tuple(factors.items()), allow_lookahead)
-        if key in self._cache:
-            self.hits += 1
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        with self._lock:
+            if key in self._cache:
+                self.hits += 1
+                self._cache.move_to_end(key)
+                return self._cache[key]
         disk = self._disk_path(key)
         if disk is not None and disk.exists():
-            self.hits += 1
             out = pl.read_parquet(disk)
+            with self._lock:
+                self.hits += 1
             self._remember(key, out)
             return out
         data = _with_derived(bars)
@@ -96,9 +102,10 @@ class FactorEngine:
         return out
 
     def _remember(self, key: _Key, out: pl.DataFrame) -> None:
-        self._cache[key] = out
-        if len(self._cache) > self.max_entries:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = out
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
 
     def _disk_path(self, key: _Key) -> Path | None:
         if self.cache_dir is None:
