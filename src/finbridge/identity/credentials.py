@@ -39,7 +39,13 @@ from finbridge.identity._time import aware_or_none
 from finbridge.identity.audit import AuditLog
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.events import emit_auth
-from finbridge.identity.tables import PasswordRow, PersonRow, RecoveryCodeRow, TotpRow
+from finbridge.identity.tables import (
+    PasswordRow,
+    PersonRow,
+    RecoveryCodeRow,
+    ThrottleRow,
+    TotpRow,
+)
 from finbridge.identity.vault import PiiVault
 from finbridge.store.engine import unit_of_work
 
@@ -114,19 +120,33 @@ class PasswordService:
                 outcome="success",
             )
 
-    def check(self, session: Session, customer_id: str | None, password: str) -> bool:
+    def check(
+        self,
+        session: Session,
+        customer_id: str | None,
+        password: str,
+        identifier_key: str = "",
+    ) -> bool:
         """Verify inside the caller's transaction; updates failure counters and lockout.
 
-        Raises :class:`RateLimited` while the account is locked. Returns False for unknown
-        customers after spending the same time as a real check.
+        Raises :class:`RateLimited` while locked. Unknown customers cost the same time (dummy
+        hash) and are throttled the same way, by ``identifier_key`` (the blind index of what was
+        typed), so a lockout does not reveal whether a mobile number is registered.
         """
         if not isinstance(password, str) or len(password) > MAX_PASSWORD:
             password = ""
         row = session.get(PasswordRow, customer_id) if customer_id else None
-        if row is not None and session.get_bind().dialect.name == "postgresql":
-            session.refresh(row, with_for_update=True)  # serialise concurrent guesses
+        counter: PasswordRow | ThrottleRow | None = row
+        if row is None and identifier_key:
+            counter = session.get(ThrottleRow, identifier_key)
+            if counter is None:
+                counter = ThrottleRow(key=identifier_key, failed_count=0, locked_until=None)
+                session.add(counter)
+        if counter is not None and session.get_bind().dialect.name == "postgresql":
+            session.flush()
+            session.refresh(counter, with_for_update=True)  # serialise concurrent guesses
         now = self._clock.now()
-        locked_until = aware_or_none(row.locked_until) if row is not None else None
+        locked_until = aware_or_none(counter.locked_until) if counter is not None else None
         if locked_until is not None and locked_until > now:
             seconds = int((locked_until - now).total_seconds()) + 1
             raise RateLimited(
@@ -139,19 +159,18 @@ class PasswordService:
             ok = self._hasher.verify(row.hash if row is not None else self._dummy, password)
         except (VerificationError, InvalidHashError):
             ok = False
-        if row is None:
-            return False
-        if ok:
+        if row is not None and ok:
             row.failed_count = 0
             row.locked_until = None
             if self._hasher.check_needs_rehash(row.hash):
                 row.hash = self._hasher.hash(password)
             return True
-        row.failed_count += 1
-        excess = row.failed_count - self._config.lockout_after
-        if excess >= 0:
-            delay = min(self._config.lockout_base * (2**excess), self._config.lockout_max)
-            row.locked_until = now + delay
+        if counter is not None:
+            counter.failed_count += 1
+            excess = counter.failed_count - self._config.lockout_after
+            if excess >= 0:
+                delay = min(self._config.lockout_base * (2**excess), self._config.lockout_max)
+                counter.locked_until = now + delay
         return False
 
     def lock_state(self, customer_id: str) -> tuple[int, datetime | None]:

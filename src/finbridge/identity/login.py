@@ -104,12 +104,13 @@ class LoginService:
     def start(self, phone: str, password: str, device: str = "") -> LoginResult:
         """First step. Raises AuthenticationFailed (same message for every cause) or RateLimited."""
         customer_id = self._persons.find_by_phone(phone)
+        identifier = self._persons.login_key(phone)
         self._sessions.prepare()
         result: LoginResult | None = None
         locked: RateLimited | None = None
         with unit_of_work(self._engine) as session:
             try:
-                ok = self._passwords.check(session, customer_id, password)
+                ok = self._passwords.check(session, customer_id, password, identifier)
             except RateLimited as exc:
                 locked, ok = exc, False
             if not ok:

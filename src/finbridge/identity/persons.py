@@ -291,6 +291,14 @@ class PersonService:
         with unit_of_work(self._engine, write=False) as session:
             return session.scalar(select(PersonRow.customer_id).where(PersonRow.phone_bidx == bidx))
 
+    def login_key(self, phone: str) -> str:
+        """Blind index of a typed login identifier (normalised when it is a valid mobile)."""
+        try:
+            value = kyc.validate_mobile(phone)
+        except ValidationError:
+            value = str(phone)[:64].strip()
+        return self._vault.blind_index(value, kind="login")
+
     def find_by_document(self, id_type: str, number: str) -> str | None:
         """Customer id for an identity document, via the blind index (duplicate checks)."""
         try:

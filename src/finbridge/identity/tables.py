@@ -103,6 +103,16 @@ class PasswordRow(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ThrottleRow(Base):
+    """Failed-login counter for identifiers that belong to nobody (same back-off as accounts)."""
+
+    __tablename__ = "identity_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # blind index of the input
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class TotpRow(Base):
     __tablename__ = "identity_totp"
 
@@ -250,5 +260,6 @@ __all__ = [
     "RefreshTokenRow",
     "SessionRow",
     "SigningKeyRow",
+    "ThrottleRow",
     "TotpRow",
 ]
