@@ -117,6 +117,21 @@ def test_suspension_no_bar_or_zero_volume_means_no_trade() -> None:
     assert result.trades["date"].to_list() == [result.dates[3]]
 
 
+def test_an_exchange_session_without_any_bar_is_a_day_without_trading() -> None:
+    # 2024-03-04..08 are XSHG sessions; the bars skip Wednesday 03-06 for everyone.
+    bars = make_bars({"A": [10.0, 10.0, 10.0, 10.0]}, start=dt.date(2024, 3, 4))
+    bars = bars.with_columns(
+        date=pl.when(pl.col("date") >= dt.date(2024, 3, 6))
+        .then(pl.col("date") + pl.duration(days=1))
+        .otherwise(pl.col("date"))
+    )
+    data = MarketData.from_bars(bars, calendar="cn")
+    assert dt.date(2024, 3, 6) in data.dates and len(data.dates) == 5
+    result = run_backtest(data, Script({1: [("A", 100)], 2: [("A", 100)]}), NO_COSTS)
+    assert reasons(result) == ["suspended"]  # ordered on 03-05, the next session had no bar
+    assert result.trades["date"].to_list() == [dt.date(2024, 3, 7)]
+
+
 def test_commission_minimum_and_stamp_duty_before_and_after_the_2023_cut() -> None:
     plan = Script({0: [("A", 1000)], 1: [("A", -1000)]})
     old = run(make_bars({"A": [10.0] * 3}, start=dt.date(2023, 8, 23)), plan)

@@ -143,7 +143,9 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
             first = trade_bars["date"].min()
             allowed = {*members.members_on(first), config.benchmark or ""}  # type: ignore[arg-type]
             trade_bars = trade_bars.filter(pl.col("instrument").is_in(list(allowed)))
-    market = MarketData.from_bars(trade_bars, benchmark=config.benchmark, signal=scores)
+    market = MarketData.from_bars(
+        trade_bars, benchmark=config.benchmark, signal=scores, calendar=config.market
+    )
     profile = PROFILES[config.market]
     costs = {
         k: v for k, v in config.costs.model_dump().items() if v is not None and k != "stamp_duty"

@@ -11,7 +11,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from finbridge.core.errors import NotFound, ValidationError
-from finbridge.quant.data import validate_bars
+from finbridge.quant.data import trading_days, validate_bars
 
 F64 = NDArray[np.float64]
 
@@ -47,9 +47,11 @@ class MarketData:
         benchmark: str | pl.DataFrame | None = None,
         signal: pl.DataFrame | None = None,
         st: Sequence[str] = (),
+        calendar: str | None = None,
     ) -> MarketData:
         """``benchmark`` is an instrument in ``bars`` (kept out of the tradable set) or a frame
-        of (date, close); ``signal`` a frame of (instrument, date, score)."""
+        of (date, close); ``signal`` a frame of (instrument, date, score); ``calendar`` (cn, us,
+        XSHG, XSHE, XNYS) adds exchange sessions on which no instrument has a bar."""
         bars = validate_bars(bars) if "tradable" not in bars.columns else bars
         bench_close: F64 | None = None
         if isinstance(benchmark, str):
@@ -64,6 +66,12 @@ class MarketData:
         if bars.is_empty():
             raise ValidationError("no bars to trade", field="bars")
         dates_s = bars["date"].unique().sort()
+        if calendar is not None:
+            # Sessions of the exchange with no bar at all still exist: nothing trades on them.
+            sessions = pl.Series(
+                "date", trading_days(calendar, dates_s[0], dates_s[-1]), dtype=pl.Date
+            )
+            dates_s = pl.concat([dates_s, sessions]).unique().sort()
         instruments = tuple(bars["instrument"].unique().sort().to_list())
         index = pl.DataFrame({"date": dates_s})
 
