@@ -221,3 +221,35 @@ def test_every_event_type_is_decided(sqlite_risk: RiskEngine, system: Principal,
             system, {"customer_id": "c", "occurred_at": clock.now().isoformat(), **b}
         )
         assert d.outcome == "approve" and d.event_type == b["event_type"]
+
+
+def test_group_commit_stores_every_concurrent_decision_once(
+    sqlite_engine, clock: ManualClock, system: Principal
+) -> None:
+    import threading
+
+    risk = RiskEngine(
+        sqlite_engine,
+        clock,
+        InProcessVelocity(default_config()),
+        options=EngineOptions(group_commit=True),
+    )
+    results: list[str] = []
+
+    def work(k: int) -> None:
+        for i in range(25):
+            # Every event id is sent twice (a client retry racing the original).
+            d = risk.decide(system, payment(clock, event_id=f"e{k}-{i % 13}", customer_id=f"c{k}"))
+            results.append(d.decision_id)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    risk.close()
+    with unit_of_work(sqlite_engine, write=False) as s:
+        stored = s.scalars(select(DecisionRow.id)).all()
+        events = s.scalars(select(OutboxRow.event_id).where(OutboxRow.event_type == "risk.decision"))
+        assert len(events.all()) == len(stored) == 4 * 13
+    assert set(results) == set(stored)

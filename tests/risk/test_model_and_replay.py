@@ -132,3 +132,15 @@ def test_replay_and_backtest_match_row_by_row_rules(features: pl.DataFrame) -> N
     vector = backtest_frame(rs, labelled)
     assert vector.outcomes == {o: outcomes.count(o) for o in set(outcomes)}
     assert vector.flagged == sum(o != "approve" for o in outcomes)
+
+
+def test_flattened_trees_score_exactly_like_lightgbm(features: pl.DataFrame) -> None:
+    from finbridge.risk.model import load_default_model
+
+    model = load_default_model()
+    assert model is not None, "the shipped model artifact is missing"
+    x = features.select(model.feature_names).head(5000).to_numpy().astype(np.float64)
+    x[::97, 3] = np.nan  # missing values follow LightGBM's default direction
+    ours = model.score_matrix(x)
+    theirs = model.booster.predict(x, num_threads=1)
+    assert np.abs(ours - theirs).max() < 1e-12

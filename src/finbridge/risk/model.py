@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
+import numba
 import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
@@ -132,6 +133,111 @@ def evaluate(name: str, split: Split, scores: np.ndarray) -> Metrics:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FlatTrees:
+    """A LightGBM model flattened into arrays, evaluated by a numba kernel.
+
+    LightGBM's own ``predict`` pays a fixed cost per call (about 0.1 ms for one row) and is slow
+    for millions of rows on a contended machine; the same trees as arrays score one row in
+    microseconds and a table at memory speed. A test checks the scores equal ``predict``'s.
+    """
+
+    roots: np.ndarray
+    feature: np.ndarray  # -1 marks a leaf
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    default_left: np.ndarray
+    value: np.ndarray
+
+    @classmethod
+    def of(cls, booster: lgb.Booster) -> FlatTrees:
+        dump = booster.dump_model()
+        if not str(dump.get("objective", "")).startswith("binary"):
+            raise ValueError("only binary LightGBM models are supported")
+        feature: list[int] = []
+        threshold: list[float] = []
+        left: list[int] = []
+        right: list[int] = []
+        default_left: list[bool] = []
+        value: list[float] = []
+        roots: list[int] = []
+
+        def add(node: dict[str, Any]) -> int:
+            i = len(feature)
+            feature.append(-1)
+            threshold.append(0.0)
+            left.append(-1)
+            right.append(-1)
+            default_left.append(True)
+            value.append(float(node.get("leaf_value", 0.0)))
+            if "split_feature" in node:
+                if node.get("decision_type") != "<=" or node.get("missing_type") not in (
+                    "None",
+                    "NaN",
+                ):
+                    raise ValueError("unsupported split type in the model")
+                feature[i] = int(node["split_feature"])
+                threshold[i] = float(node["threshold"])
+                default_left[i] = bool(node.get("default_left", True))
+                left[i] = add(node["left_child"])
+                right[i] = add(node["right_child"])
+            return i
+
+        for tree in dump["tree_info"]:
+            roots.append(add(tree["tree_structure"]))
+        return cls(
+            np.array(roots, np.int64),
+            np.array(feature, np.int64),
+            np.array(threshold, np.float64),
+            np.array(left, np.int64),
+            np.array(right, np.int64),
+            np.array(default_left, np.bool_),
+            np.array(value, np.float64),
+        )
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        xt = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
+        raw = np.zeros(xt.shape[1])
+        trees = (self.roots, self.feature, self.threshold, self.left, self.right)
+        if xt.shape[1] >= PARALLEL_FROM_ROWS:
+            _trees_parallel(xt, *trees, self.default_left, self.value, raw)
+        else:
+            _trees_block(xt, 0, xt.shape[1], *trees, self.default_left, self.value, raw)
+        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _trees_block(xt, lo, hi, roots, feature, threshold, left, right, default_left, value, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Raw scores of rows [lo, hi); trees in the outer loop so each tree's nodes stay in cache."""
+    for t in range(roots.shape[0]):
+        root = roots[t]
+        for r in range(lo, hi):
+            node = root
+            while feature[node] >= 0:
+                v = xt[feature[node], r]
+                if v <= threshold[node]:
+                    node = left[node]
+                elif np.isnan(v):
+                    node = left[node] if default_left[node] else right[node]
+                else:
+                    node = right[node]
+            out[r] += value[node]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _trees_parallel(xt, roots, feature, threshold, left, right, default_left, value, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    n = xt.shape[1]
+    block = 16384
+    for b in numba.prange((n + block - 1) // block):
+        lo = b * block
+        hi = min(n, lo + block)
+        _trees_block(xt, lo, hi, roots, feature, threshold, left, right, default_left, value, out)
+
+
+PARALLEL_FROM_ROWS = 100_000  # below this, starting worker threads costs more than it saves
+
+
 class FraudModel:
     """A trained LightGBM booster with its feature list and version; scores feature maps."""
 
@@ -139,6 +245,7 @@ class FraudModel:
         self.booster = booster
         self.feature_names = list(feature_names)
         self.version = version
+        self.trees = FlatTrees.of(booster)
 
     @classmethod
     def fit(
@@ -158,7 +265,7 @@ class FraudModel:
         return cls(booster, features, version or f"lgbm-{last}-{rounds}r")
 
     def score_matrix(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+        return self.trees.predict(x)
 
     def score_frame(self, frame: pl.DataFrame) -> np.ndarray:
         return self.score_matrix(frame.select(self.feature_names).to_numpy().astype(np.float64))

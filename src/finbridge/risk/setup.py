@@ -31,6 +31,7 @@ class RiskSettings(BaseSettings):
     safe_outcome: Literal["approve", "review", "step_up", "decline"] = "step_up"
     model_path: Path | None = None  # default: the shipped artifact
     use_model: bool = True
+    group_commit: bool = True  # share commits among concurrent decisions (see risk.writer)
 
 
 def build_velocity(settings: Settings, risk: RiskSettings) -> VelocityStore:
@@ -59,7 +60,9 @@ def build_risk_engine(
         build_velocity(settings, risk),
         model=model,
         options=EngineOptions(
-            safe_outcome=risk.safe_outcome, business_timezone=settings.business_timezone
+            safe_outcome=risk.safe_outcome,
+            business_timezone=settings.business_timezone,
+            group_commit=risk.group_commit,
         ),
     )
 

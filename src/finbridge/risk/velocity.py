@@ -142,22 +142,36 @@ class WindowStats:
 EMPTY = WindowStats(0, 0, 0, 0, 0, ())
 
 
+_NAMES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _names(ent: EntityWindows, w: str) -> tuple[str, ...]:
+    key = (ent.entity, w, ent.distinct_of)
+    names = _NAMES.get(key)
+    if names is None:
+        p = ent.entity
+        names = _NAMES[key] = tuple(f"{p}_{agg}_{w}" for agg in AGGREGATES) + tuple(
+            f"{p}_distinct_{a}_{w}" for a in ent.distinct_of
+        )
+    return names
+
+
 def finish(ent: EntityWindows, w: str, st: WindowStats, scale: int, out: dict[str, float]) -> None:
     """Turn exact integer aggregates into features (major units). Shared by both backends."""
-    p = f"{ent.entity}_"
+    count, total, avg, mn, mx, std, *distinct = _names(ent, w)
     n = st.n
-    out[f"{p}count_{w}"] = float(n)
-    out[f"{p}sum_{w}"] = st.s / scale
+    out[count] = float(n)
+    out[total] = st.s / scale
     if n:
-        out[f"{p}avg_{w}"] = st.s / (n * scale)
-        out[f"{p}min_{w}"] = st.mn / scale
-        out[f"{p}max_{w}"] = st.mx / scale
+        out[avg] = st.s / (n * scale)
+        out[mn] = st.mn / scale
+        out[mx] = st.mx / scale
         # n*ss - s^2 is an exact integer (never negative), so std is correctly rounded.
-        out[f"{p}std_{w}"] = math.sqrt(n * st.ss - st.s * st.s) / (n * scale)
+        out[std] = math.sqrt(n * st.ss - st.s * st.s) / (n * scale)
     else:
-        out[f"{p}avg_{w}"] = out[f"{p}min_{w}"] = out[f"{p}max_{w}"] = out[f"{p}std_{w}"] = 0.0
-    for i, a in enumerate(ent.distinct_of):
-        out[f"{p}distinct_{a}_{w}"] = float(st.distinct[i]) if st.distinct else 0.0
+        out[avg] = out[mn] = out[mx] = out[std] = 0.0
+    for i, name in enumerate(distinct):
+        out[name] = float(st.distinct[i]) if st.distinct else 0.0
 
 
 class VelocityStore(Protocol):

@@ -1,0 +1,270 @@
+"""Online risk decisions over HTTP: sustained rate, latency percentiles, ratio to a trivial
+endpoint.
+
+The server (uvicorn + the real app on a SQLite file, in-process velocity windows, the shipped
+LightGBM model, group commit) runs in its own process; this process generates the load on
+loopback with a small asyncio HTTP/1.1 keep-alive client. The sustained phase is open-loop:
+requests are *scheduled* at a fixed rate and latency is measured from the scheduled instant, so
+a stalled server cannot hide queueing (no coordinated omission).
+
+    .venv/bin/python benchmarks/risk_online.py [--rate 1000] [--seconds 60] [--velocity redis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQ = itertools.count()  # event ids unique across every phase
+
+
+def serve(data_dir: str, port: int) -> None:
+    import uvicorn
+
+    from finbridge.api import create_app
+    from finbridge.core import Settings
+    from finbridge.platform import Platform
+
+    settings = Settings(env="development", data_dir=Path(data_dir))
+    platform = Platform.build(settings, migrate=False)
+    uvicorn.run(
+        create_app(platform=platform),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+def prepare(data_dir: str) -> str:
+    from finbridge.core import Role, Settings
+    from finbridge.identity.apikeys import ApiKeyService
+    from finbridge.platform import Platform
+
+    settings = Settings(env="development", data_dir=Path(data_dir))
+    platform = Platform.build(settings)
+    key = ApiKeyService(
+        platform.engine, platform.clock, settings.secret_key.get_secret_value()
+    ).issue("bench", [Role.RISK_ANALYST])
+    platform.close()
+    return key.plaintext
+
+
+class Conn:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def request(self, raw: bytes) -> int:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+
+def raw_request(method: str, path: str, body: bytes, key: str) -> bytes:
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def decision_body(rng: random.Random, seq: int) -> bytes:
+    kind = rng.random()
+    c = rng.randint(1, 5000)
+    body: dict[str, object] = {
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "customer_id": f"c{c}",
+        "device_id": f"d{c if rng.random() < 0.95 else rng.randint(1, 9000)}",
+        "ip": f"10.{c % 250}.{rng.randint(0, 3)}.{rng.randint(1, 250)}",
+        "card_id": f"k{c}",
+        "event_id": f"bench-{os.getpid()}-{seq}",
+    }
+    if kind < 0.7:
+        body |= {
+            "event_type": "payment",
+            "amount": f"{rng.lognormvariate(3.5, 1.0):.2f}",
+            "merchant_id": f"m{rng.randint(1, 2000)}",
+        }
+    elif kind < 0.9:
+        body |= {
+            "event_type": "transfer",
+            "amount": f"{rng.lognormvariate(5, 1.2):.2f}",
+            "payee_id": f"p{rng.randint(1, 20000)}",
+        }
+    else:
+        body |= {"event_type": "login"}
+    return json.dumps(body).encode()
+
+
+async def open_pool(port: int, n: int) -> asyncio.Queue[Conn]:
+    pool: asyncio.Queue[Conn] = asyncio.Queue()
+    for _ in range(n):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        pool.put_nowait(Conn(r, w))
+    return pool
+
+
+async def closed_loop(port: int, make: object, seconds: float, conns: int) -> dict[str, float]:
+    """As fast as the server answers, ``conns`` requests in flight: the capacity."""
+    pool = await open_pool(port, conns)
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done, errors
+        conn = await pool.get()
+        while time.perf_counter() < deadline:
+            status = await conn.request(make(next(SEQ)))  # type: ignore[operator]
+            done += 1
+            errors += status >= 400
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(conns)))
+    elapsed = time.perf_counter() - started
+    return {"requests": done, "errors": errors, "per_second": done / elapsed}
+
+
+async def open_loop(
+    port: int, make: object, rate: float, seconds: float, conns: int
+) -> dict[str, float]:
+    """Requests scheduled at ``rate``/s; latency from the scheduled instant."""
+    pool = await open_pool(port, conns)
+    latencies: list[float] = []
+    errors = 0
+    statuses: dict[int, int] = {}
+    tasks = []
+    start = time.perf_counter() + 0.2
+    total = int(rate * seconds)
+
+    async def one(i: int, due: float) -> None:
+        nonlocal errors
+        conn = await pool.get()
+        try:
+            status = await conn.request(make(i))  # type: ignore[operator]
+        except Exception:
+            errors += 1
+            return
+        finally:
+            pool.put_nowait(conn)
+        latencies.append(time.perf_counter() - due)
+        statuses[status] = statuses.get(status, 0) + 1
+        errors += status >= 400
+
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(next(SEQ), due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    lat = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    return {
+        "scheduled": total,
+        "completed": len(lat),
+        "errors": errors,
+        "statuses": statuses,  # type: ignore[dict-item]
+        "achieved_per_second": len(lat) / elapsed,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
+    }
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--rate", type=float, default=1000)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--capacity-seconds", type=float, default=10)
+    ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--velocity", choices=["memory", "redis"], default="memory")
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tempfile.mkdtemp(prefix="risk-online-")
+    key = prepare(data)
+    env = {**os.environ, "FINBRIDGE_RISK_VELOCITY": args.velocity}
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", data, "--port", str(port)], env=env, cwd=ROOT
+    )
+    try:
+        ready_by = time.monotonic() + 180  # the app imports every engine: slow on a busy box
+        while time.monotonic() < ready_by:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        rng = random.Random(7)
+        health = raw_request("GET", "/health", b"", key)
+
+        def decision(seq: int) -> bytes:
+            return raw_request("POST", "/v1/risk/decisions", decision_body(rng, seq), key)
+
+        # Warm up: first decision loads the model and compiles rule sets.
+        asyncio.run(closed_loop(port, decision, 3, 8))
+        load_before = loadavg()
+        trivial = asyncio.run(closed_loop(port, lambda _: health, args.capacity_seconds, 32))
+        capacity = asyncio.run(closed_loop(port, decision, args.capacity_seconds, 32))
+        sustained = asyncio.run(open_loop(port, decision, args.rate, args.seconds, args.conns))
+        load_after = loadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores (shared)",
+        "velocity": args.velocity,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "trivial_endpoint_per_second": round(trivial["per_second"], 1),
+        "decision_capacity_per_second": round(capacity["per_second"], 1),
+        "ratio_decision_to_trivial": round(capacity["per_second"] / trivial["per_second"], 3),
+        "sustained": {
+            k: (round(v, 2) if isinstance(v, float) else v) for k, v in sustained.items()
+        },
+        "target": f"{args.rate:.0f}/s for {args.seconds:.0f}s, p99 <= 50 ms, no errors",
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
