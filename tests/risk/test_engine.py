@@ -250,6 +250,7 @@ def test_group_commit_stores_every_concurrent_decision_once(
     risk.close()
     with unit_of_work(sqlite_engine, write=False) as s:
         stored = s.scalars(select(DecisionRow.id)).all()
-        events = s.scalars(select(OutboxRow.event_id).where(OutboxRow.event_type == "risk.decision"))
-        assert len(events.all()) == len(stored) == 4 * 13
+        kind = OutboxRow.event_type == "risk.decision"
+        events = s.scalars(select(OutboxRow.event_id).where(kind)).all()
+        assert len(events) == len(stored) == 4 * 13
     assert set(results) == set(stored)
