@@ -149,9 +149,22 @@ def test_bola_and_token_attacks(client: TestClient, platform: Platform, clock: M
     for url in (f"/v1/identity/customers/{li_id}", f"/v1/identity/customers/{li_id}/consents"):
         r = client.get(url, headers=_bearer(token))
         assert r.status_code == 404, (url, r.text)
-    # banking with a customer token: own customer record yes, another's no
+    # banking with a customer token: own customer record and accounts yes, another's no
     assert client.get(f"/v1/customers/{me_id}", headers=_bearer(token)).status_code == 200
     assert client.get(f"/v1/customers/{li_id}", headers=_bearer(token)).status_code in (403, 404)
+    teller = ApiKeyService(
+        platform.engine, platform.clock, platform.settings.secret_key.get_secret_value()
+    ).issue("t", [Role.TELLER])
+    li_account = client.post(
+        "/v1/accounts",
+        headers=_bearer(teller.plaintext),
+        json={"customer_id": li_id, "kind": "current", "currency": "CNY"},
+    )
+    assert li_account.status_code == 201, li_account.text
+    account_id = li_account.json()["id"]
+    assert client.get(f"/v1/accounts/{account_id}", headers=_bearer(li_token)).status_code == 200
+    r = client.get(f"/v1/accounts/{account_id}", headers=_bearer(token))
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     # tampered and expired tokens
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     assert client.get("/v1/identity/me", headers=_bearer(tampered)).status_code == 401
