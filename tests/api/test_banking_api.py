@@ -139,3 +139,25 @@ def test_openapi_documents_string_amounts_and_the_idempotency_header(admin: Api)
     schema = spec["components"]["schemas"]["TransferCreate"]["properties"]["amount"]
     assert schema["type"] == "string"
     assert admin.client.get("/docs").status_code == 200
+
+
+def test_racing_retries_over_http_post_once(both: Api) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ada = both.account(both.customer("Ada"))
+    bob = both.account(both.customer("Bob"))
+    both.deposit(ada, "100.00")
+    body = {"from_account_id": ada, "to_account_id": bob, "amount": "7.00", "currency": "CNY"}
+
+    def attempt(_: int) -> tuple[int, str]:
+        r = both.post("/v1/transfers", json=body, headers={"Idempotency-Key": "race-1"})
+        return r.status_code, r.json().get("entry_id", r.text)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(attempt, range(16)))
+    assert {status for status, _ in results} == {201}
+    assert len({entry for _, entry in results}) == 1  # every retry got the first result
+    assert both.balance(ada) == "93.00"
+    assert both.balance(bob) == "7.00"
+    history = both.get(f"/v1/accounts/{ada}/transactions").json()["items"]
+    assert [i["kind"] for i in history] == ["transfer", "deposit"]
