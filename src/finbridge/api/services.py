@@ -11,6 +11,7 @@ from finbridge.banking import BankingService
 from finbridge.core.principal import Principal
 from finbridge.identity.services import IdentityServices
 from finbridge.identity.vault import install_log_masking
+from finbridge.lake import EventLake, EventService
 from finbridge.platform import Platform
 
 
@@ -46,3 +47,17 @@ def identity_services(platform: Platform) -> IdentityServices:
         )
         platform.state["identity"] = services
     return services  # type: ignore[no-any-return]
+
+
+def events_service(platform: Platform) -> EventService:
+    """The event lake's service (ingestion with the settings' upload limit, reads, relay)."""
+    service = platform.state.get("lake.events")
+    if service is None:
+        service = EventService(
+            platform.engine,
+            EventLake(platform.lake_dir),
+            platform.clock,
+            max_upload_bytes=platform.settings.max_upload_bytes,
+        )
+        platform.state["lake.events"] = service
+    return service  # type: ignore[no-any-return]

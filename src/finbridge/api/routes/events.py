@@ -9,20 +9,10 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.events import EventPublic, IngestionPublic
+from finbridge.api.services import events_service
 from finbridge.core.errors import PayloadTooLarge
-from finbridge.lake import EventLake, EventService
-from finbridge.platform import Platform
 
 router = APIRouter(prefix="/events", tags=["events"])
-
-
-def _service(platform: Platform) -> EventService:
-    return EventService(
-        platform.engine,
-        EventLake(platform.lake_dir),
-        platform.clock,
-        max_upload_bytes=platform.settings.max_upload_bytes,
-    )
 
 
 @router.post(
@@ -42,7 +32,7 @@ def ingest(
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"upload exceeds the limit of {limit} bytes", field="file")
-    report = _service(platform).ingest(
+    report = events_service(platform).ingest(
         principal, data, fmt=format, source=source, filename=file.filename
     )
     return IngestionPublic.of(report)
@@ -58,7 +48,7 @@ def list_events(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventPublic]:
-    events = _service(platform).list_events(
+    events = events_service(platform).list_events(
         principal, event_type=type, subject_id=subject, since=since, until=until, limit=limit
     )
     return [EventPublic.of(e) for e in events]
@@ -73,7 +63,9 @@ def list_ingestions(
     rejected_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[IngestionPublic]:
-    reports = _service(platform).ingestions(principal, limit=limit, rejected_only=rejected_only)
+    reports = events_service(platform).ingestions(
+        principal, limit=limit, rejected_only=rejected_only
+    )
     return [IngestionPublic.of(r, with_rejections=False) for r in reports]
 
 
@@ -85,4 +77,4 @@ def list_ingestions(
 def get_ingestion(
     platform: PlatformDep, principal: PrincipalDep, ingestion_id: str
 ) -> IngestionPublic:
-    return IngestionPublic.of(_service(platform).ingestion(principal, ingestion_id))
+    return IngestionPublic.of(events_service(platform).ingestion(principal, ingestion_id))

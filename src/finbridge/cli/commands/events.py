@@ -11,23 +11,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from finbridge.api.services import events_service
 from finbridge.cli.context import console, platform_context
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
-from finbridge.lake import EventLake, EventService, IngestReport
-from finbridge.platform import Platform
+from finbridge.lake import IngestReport
 
 CLI_ACTOR = Principal.system("cli")
 MAX_SHOWN_REJECTIONS = 50
-
-
-def _service(platform: Platform) -> EventService:
-    return EventService(
-        platform.engine,
-        EventLake(platform.lake_dir),
-        platform.clock,
-        max_upload_bytes=platform.settings.max_upload_bytes,
-    )
 
 
 def _bar(verb: str) -> Progress:
@@ -122,7 +113,7 @@ def register(app: typer.Typer) -> None:
                 def advance(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                report = _service(platform).ingest(
+                report = events_service(platform).ingest(
                     CLI_ACTOR, file, fmt=fmt, source=source, progress=advance
                 )
         print_report(report)
@@ -139,11 +130,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Query the lake with SQL, or list the latest events matching the filters."""
         with platform_context(migrate=False) as platform:
-            lake = EventLake(platform.lake_dir)
             if sql:
-                rows = lake.query(sql)
+                rows = events_service(platform).lake.query(sql)
             else:
-                found = _service(platform).list_events(
+                found = events_service(platform).list_events(
                     CLI_ACTOR,
                     event_type=event_type,
                     subject_id=subject,
@@ -165,7 +155,7 @@ def register(app: typer.Typer) -> None:
     def relay_cmd() -> None:
         """Publish every committed outbox event to the Parquet lake."""
         with platform_context() as platform:
-            service = _service(platform)
+            service = events_service(platform)
             with _bar("relaying") as progress:
                 task = progress.add_task("outbox", total=service.pending(CLI_ACTOR))
                 result = service.relay(
@@ -189,7 +179,7 @@ def register(app: typer.Typer) -> None:
         with platform_context(migrate=False) as platform:
             CLI_ACTOR.require_scope("events:read")
             instant = _parse_since(as_of, field="as_of") or platform.clock.now()
-            table = spend_features_duckdb(EventLake(platform.lake_dir), instant)
+            table = spend_features_duckdb(events_service(platform).lake, instant)
         rows = [r for r in table.to_pylist() if customer is None or r["customer_id"] == customer]
         console.print(f"[dim]as of {instant.isoformat()}[/]")
         _print_rows(

@@ -12,24 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
+from finbridge.api.services import events_service
 from finbridge.core.errors import FinbridgeError, PayloadTooLarge
-from finbridge.lake import EventLake, EventService, known_event_types
-from finbridge.platform import Platform
+from finbridge.lake import known_event_types
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
 router = APIRouter(prefix="/console/lake", include_in_schema=False)
 NAV = ("Events", "/console/lake")
 NAV_ORDER = 20
-
-
-def _service(platform: Platform) -> EventService:
-    return EventService(
-        platform.engine,
-        EventLake(platform.lake_dir),
-        platform.clock,
-        max_upload_bytes=platform.settings.max_upload_bytes,
-    )
 
 
 def _since(value: str | None) -> datetime | None:
@@ -48,7 +39,7 @@ def index(
     subject: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    service = _service(platform)
+    service = events_service(platform)
     filters = {"type": type or "", "subject": subject or "", "since": since or ""}
     error = None
     try:
@@ -83,7 +74,7 @@ def ingestion(
     request: Request, ingestion_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     try:
-        report = _service(platform).ingestion(actor, ingestion_id)
+        report = events_service(platform).ingestion(actor, ingestion_id)
     except FinbridgeError as exc:
         return render(request, "lake/_report.html", {"report": None, "error": str(exc)})
     return render(request, "lake/_report.html", {"report": report, "error": None})
@@ -102,7 +93,7 @@ def ingest(
         data = file.file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"upload exceeds the limit of {limit} bytes", field="file")
-        report = _service(platform).ingest(
+        report = events_service(platform).ingest(
             actor, data, source=source.strip() or None, filename=file.filename
         )
     except FinbridgeError as exc:
