@@ -47,7 +47,8 @@ def sqlite_engine(_sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def _pg_database_url() -> Iterator[str]:
-    name = f"finbridge_test_{_worker()}"
+    # The pid keeps concurrent runs on one machine out of each other's way.
+    name = f"finbridge_test_{_worker()}_{os.getpid()}"
     admin = make_engine(PG_ADMIN_URL).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
