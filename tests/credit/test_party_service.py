@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -57,9 +58,22 @@ def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
         peer_view = PeerLink(bank.url, certs, "partner").get(f"/jobs/{job_id}")
         assert peer_view["state"] == "succeeded" and "metrics" not in peer_view
         assert partner_done["peer"]["role"] == "bank"
+        # Online joint scoring: a shared customer gets the joint model, a stranger the bank-only
+        # model, and with the partner gone the bank still answers and says why.
+        shared = next(k for k in bank_data.ids if k in set(partner_data.ids))
+        features = bank_data.features.iloc[bank_data.ids.index(shared)].to_dict()
+        joint = bank.score_online(job_id, shared, features)
+        assert joint["mode"] == "joint" and 0 < joint["probability_bad"] < 1
+        stranger = next(k for k in bank_data.ids if k not in set(partner_data.ids))
+        alone = bank.score_online(job_id, stranger, features)
+        assert alone["mode"] == "bank_only" and "unknown to the partner" in alone["note"]
+        partner.close()
+        down = bank.score_online(job_id, shared, features)
+        assert down["mode"] == "bank_only" and "partner unreachable" in down["note"]
     finally:
         bank.close()
-        partner.close()
+        with contextlib.suppress(Exception):
+            partner.close()
 
 
 def test_starting_a_job_with_the_partner_down_is_a_clear_error(tmp_path: Path, clock):

@@ -12,10 +12,12 @@ engine layer must not import one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -126,13 +128,16 @@ class PartyServer:
         host: str = "127.0.0.1",
         port: int = 0,
         start_job: JobStarter | None = None,
+        score: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.role = role
+        self.score = score
         self.peer_role = peer_of(role)
         self.mailbox = Mailbox()
         self.jobs: dict[str, dict[str, Any]] = {}
         self.jobs_lock = threading.Lock()
         self.start_job = start_job
+        self.connections: set[Any] = set()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -140,6 +145,16 @@ class PartyServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
+
+            def setup(self) -> None:
+                super().setup()
+                with server.jobs_lock:
+                    server.connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server.jobs_lock:
+                    server.connections.discard(self.connection)
+                super().finish()
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -191,6 +206,13 @@ class PartyServer:
                         return self._reply(403, {"detail": f"{caller} may not post here"})
                     server.update(parts[1], peer=json.loads(body))
                     return self._reply(202, {})
+                if len(parts) == 2 and parts[0] == "score" and server.score is not None:
+                    if caller != server.peer_role:
+                        return self._reply(403, {"detail": f"{caller} may not score here"})
+                    try:
+                        return self._reply(200, server.score(parts[1], json.loads(body)))
+                    except FinbridgeError as exc:
+                        return self._reply(404, {"detail": str(exc)})
                 if parts == ["jobs"] and server.start_job is not None:
                     # The local operator (own certificate) or the peer may start a job.
                     try:
@@ -226,8 +248,14 @@ class PartyServer:
         self._httpd.serve_forever()
 
     def close(self) -> None:
+        """Stop serving and drop open keep-alive connections (as a dead process would)."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self.jobs_lock:
+            open_connections = list(self.connections)
+        for conn in open_connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass

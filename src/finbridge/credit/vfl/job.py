@@ -234,8 +234,13 @@ def run_partner(
     *,
     hash_key: bytes,
     progress: Progress | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The partner's side: blind for the PSI, then answer until the bank is done."""
+    """The partner's side: blind for the PSI, then answer until the bank is done.
+
+    ``keep`` (if given) receives the finished session, the partner's half of the models, so the
+    partner can answer online joint-scoring requests afterwards.
+    """
     report = progress or (lambda _s, _f: None)
     t0 = time.perf_counter()
     psi = run_psi(
@@ -248,6 +253,8 @@ def run_partner(
         progress=lambda s, f: report(s, 0.5),
     )  # fmt: skip
     serve(channel, session)
+    if keep is not None:
+        keep["session"] = session
     report("done", 1.0)
     return {"seconds": time.perf_counter() - t0, "bytes_sent": channel.bytes_sent,
             "split_records": len(session.records)}  # fmt: skip

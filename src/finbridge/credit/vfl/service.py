@@ -17,13 +17,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from finbridge.core.errors import FinbridgeError, ValidationError
+import numpy as np
+import pandas as pd
+
+from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.credit.party import PartyServer, PeerLink, https_channel
+from finbridge.credit.psi import hash_points
 from finbridge.credit.vfl.data import PartyData
-from finbridge.credit.vfl.gbdt import BoostParams
+from finbridge.credit.vfl.gbdt import BoostParams, Node
 from finbridge.credit.vfl.job import JointConfig, JointResult, run_bank, run_partner
 from finbridge.credit.vfl.lr import LRParams
+from finbridge.credit.vfl.partner import PartnerSession
 
 
 def config_from(spec: dict[str, Any]) -> JointConfig:
@@ -66,9 +71,15 @@ class PartyService:
         self.role = role
         self.data = data
         self.min_key_bits = min_key_bits
-        self.server = PartyServer(role, cert_dir, host=host, port=port, start_job=self._start)
+        self.server = PartyServer(
+            role, cert_dir, host=host, port=port, start_job=self._start,
+            score=self._answer_score if role == "partner" else None,
+        )  # fmt: skip
         self.peer = PeerLink(peer_url, cert_dir, role)
         self.results: dict[str, JointResult | dict[str, Any]] = {}
+        self._hash_keys: dict[str, bytes] = {}
+        self._sessions: dict[str, PartnerSession] = {}
+        self._lookup: dict[str, dict[str, int]] = {}
 
     @property
     def url(self) -> str:
@@ -112,6 +123,7 @@ class PartyService:
     def _run(self, job_id: str, spec: dict[str, Any], config: JointConfig) -> None:
         key = base64.b64decode(spec["job_key"])
         hash_key = base64.b64decode(spec["hash_key"])
+        self._hash_keys[job_id] = hash_key
         config = JointConfig(**{**config.__dict__, "min_key_bits": self.min_key_bits})
         channel = https_channel(self.server, self.peer, job_id, key, timeout=config.timeout)
         try:
@@ -126,11 +138,13 @@ class PartyService:
                     shared=result.shared,
                 )  # fmt: skip
             else:
+                kept: dict[str, Any] = {}
                 info = run_partner(
                     channel, self.data, config, hash_key=hash_key,
-                    progress=lambda s, f: self._progress(job_id, s, f),
+                    progress=lambda s, f: self._progress(job_id, s, f), keep=kept,
                 )  # fmt: skip
                 self.results[job_id] = info
+                self._sessions[job_id] = kept["session"]
                 self.server.update(job_id, state="succeeded", summary=info)
         except FinbridgeError as exc:
             self.server.update(job_id, state="failed", error=f"{exc.code}: {exc}")
@@ -139,6 +153,60 @@ class PartyService:
             traceback.print_exc()
         finally:
             self.server.mailbox.drop_job(job_id)
+
+    # -- online joint scoring ------------------------------------------------------------------
+    def _answer_score(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Partner: this customer's share for the bank (split directions and/or u_p)."""
+        session = self._sessions.get(job_id)
+        if session is None or session.binner is None:
+            raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
+        lookup = self._lookup.get(job_id)
+        if lookup is None:
+            hashes = hash_points(self._hash_keys[job_id], self.data.ids, "phone")
+            lookup = {h.hex(): i for i, h in enumerate(hashes)}
+            self._lookup[job_id] = lookup
+        row = lookup.get(str(body.get("key", "")))
+        if row is None:
+            return {"found": False}
+        bins = session.binner.transform(self.data.features.iloc[[row]])
+        left = [bool(bins[0, f] <= t) for f, t in session.records]
+        out: dict[str, Any] = {"found": True, "left": left}
+        if session.weights is not None:
+            out["u"] = float((session.binner.one_hot(bins) @ session.weights)[0])
+        return out
+
+    def score_online(
+        self, job_id: str, customer_key: str, features: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Bank: score one applicant with the joint model; bank-only if the partner cannot help."""
+        result = self.results.get(job_id)
+        if not isinstance(result, JointResult):
+            raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
+        binner = result.models["bank_binner"]
+        row = binner.transform(pd.DataFrame([features]))
+        kind = "secureboost" if "secureboost" in result.models else "lr"
+        key = hash_points(self._hash_keys[job_id], [customer_key], "phone")[0].hex()
+        note = None
+        share: dict[str, Any] = {"found": False}
+        try:
+            share = self.peer.post(f"/score/{job_id}", json.dumps({"key": key}).encode())
+        except FinbridgeError as exc:
+            note = f"partner unreachable ({exc}); bank-only model used"
+        if share.get("found"):
+            if kind == "secureboost":
+                router = _AnswerRouter(share["left"])
+                p = result.models[kind].predict_proba(row, binner.n_bins, router)[0]
+            else:
+                raw = result.models[kind].raw(binner.one_hot(row))[0] + float(share["u"])
+                p = 1.0 / (1.0 + np.exp(-raw))
+            return {"probability_bad": float(p), "mode": "joint", "model": kind, "note": None}
+        note = note or "customer unknown to the partner; bank-only model used"
+        bank_only = result.models[f"{kind}_bank_only"]
+        if kind == "secureboost":
+            p = bank_only.predict_proba(row, binner.n_bins)[0]
+        else:
+            p = 1.0 / (1.0 + np.exp(-bank_only.raw(binner.one_hot(row))[0]))
+        return {"probability_bad": float(p), "mode": "bank_only", "model": kind, "note": note}
 
     def serve_in_background(self) -> PartyService:
         self.server.serve_in_background()
@@ -149,3 +217,15 @@ class PartyService:
 
     def close(self) -> None:
         self.server.close()
+
+
+class _AnswerRouter:
+    """Split directions the partner returned for one applicant, by split record."""
+
+    def __init__(self, left: list[bool]) -> None:
+        self._left = left
+
+    def directions(self, rows: np.ndarray, node: Node) -> np.ndarray:
+        if not 0 <= node.record < len(self._left):
+            raise ValidationError("the partner's answer lacks a split record", field="record")
+        return np.full(len(rows), self._left[node.record], dtype=bool)
