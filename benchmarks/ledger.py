@@ -90,6 +90,7 @@ def _client(
     latencies: list[float] = []
     refused = 0
     barrier.wait()
+    cpu0 = time.thread_time()  # this client only (SQLite clients are threads of one process)
     deadline = time.time() + seconds
     n = 0
     while True:
@@ -109,8 +110,9 @@ def _client(
         except InsufficientFunds:
             refused += 1
         latencies.append(time.perf_counter() - t0)
+    cpu = time.thread_time() - cpu0
     engine.dispose()
-    return latencies, refused
+    return latencies, refused, cpu
 
 
 def _client_proc(queue: Any, *args: Any) -> None:
@@ -154,6 +156,7 @@ def _run_clients(
             t.join()
     latencies = sorted(x for r in results for x in r[0])  # type: ignore[index]
     refused = sum(r[1] for r in results)  # type: ignore[index]
+    cpu = sum(r[2] for r in results)  # type: ignore[index]
     q = statistics.quantiles(latencies, n=100)
     return {
         "transfers": len(latencies),
@@ -161,6 +164,7 @@ def _run_clients(
         "p50_ms": q[49] * 1000,
         "p99_ms": q[98] * 1000,
         "refused": refused,
+        "client_cpu_ms": cpu / max(len(latencies), 1) * 1000,
     }
 
 
@@ -205,7 +209,7 @@ def _line(name: str, r: dict[str, float]) -> str:
     return (
         f"{name:<12} {r['tps']:>9.0f} transfers/s  p50 {r['p50_ms']:6.2f} ms  "
         f"p99 {r['p99_ms']:7.2f} ms  ({int(r['transfers'])} transfers, "
-        f"{int(r['refused'])} refused for funds)"
+        f"{int(r['refused'])} refused for funds; client CPU {r['client_cpu_ms']:.2f} ms each)"
     )
 
 
