@@ -151,6 +151,19 @@ def test_unknown_or_other_peoples_accounts_are_not_found(
         lite.history(me, src)
 
 
+def test_only_the_platform_moves_the_banks_own_accounts_by_transfer(
+    lite: BankingService, teller: Principal, open_lite: OpenFn
+) -> None:
+    a = open_lite("10")
+    cash = lite.internal_account_id("cash", CNY)  # -10 after the funding deposit
+    with pytest.raises(NotFound, match="not found"):
+        lite.transfer(teller, cash, a.id, Money.of("1000", CNY), idempotency_key="mint")
+    with pytest.raises(NotFound, match="not found"):
+        lite.transfer(teller, a.id, cash, Money.of("1", CNY), idempotency_key="sink")
+    assert lite.balance(teller, a.id).balance == Money.of("10", CNY)
+    lite.transfer(Principal.system(), cash, a.id, Money.of("1", CNY), idempotency_key="sys")
+
+
 def test_same_account_transfer_is_refused(lite: BankingService, open_lite: OpenFn) -> None:
     a = open_lite("10")
     with pytest.raises(ValidationError, match="same account"):

@@ -651,6 +651,12 @@ class BankingService:
                 )  # fmt: skip
                 applied = post_entry(conn, amount.code, legs, spec)
                 owners = {a.account_id: a.customer_id for a in applied}
+                if kind is EntryKind.TRANSFER and actor.kind is not PrincipalKind.SYSTEM:
+                    # The bank's own accounts may go negative: only the platform itself may
+                    # move money in or out of them by transfer (tellers use deposit/withdraw).
+                    for account_id, field in ((src, "from_account_id"), (dst, "to_account_id")):
+                        if owners.get(account_id) is None:
+                            raise NotFound(f"account {account_id} not found", field=field)
                 self._emit(
                     conn,
                     self._posted_event(result, owners.get(src), owners.get(dst), channel, metadata),
