@@ -213,3 +213,15 @@ def test_audit_detects_tampering(
     assert not report.ok
     assert report.first_bad_seq == bad_seq
     assert problem in report.problems[0]
+
+
+def test_audit_truncation_detected_against_recorded_head(
+    ids: IdentityServices, engine: Engine
+) -> None:
+    _five_records(ids)
+    head = ids.audit.head()
+    assert head[0] == 5 and ids.audit.verify(anchor=head).ok
+    _tamper(engine, "DELETE FROM identity_audit_log WHERE seq >= 4")
+    assert ids.audit.verify().ok  # a shorter chain is still a valid chain...
+    report = ids.audit.verify(anchor=head)  # ...but not against the head kept elsewhere
+    assert not report.ok and "cut off the end" in report.problems[0]

@@ -9,9 +9,9 @@ but does not hold the secret cannot forge a consistent chain after tampering. Th
 database triggers refusing UPDATE and DELETE.
 
 Appends are serialised (PostgreSQL transaction advisory lock; SQLite's write lock) so two
-concurrent writers never fork the chain. Known limit: cutting records off the *end* is only
-visible against an externally kept head (``AuditReport.head_hash``), e.g. the daily copy in the
-lake.
+concurrent writers never fork the chain. Cutting records off the *end* leaves a valid shorter
+chain, so it is only visible against a head kept elsewhere: ``finbridge audit head`` prints
+``seq:hash`` and ``finbridge audit verify --anchor seq:hash`` checks against it.
 """
 
 from __future__ import annotations
@@ -142,8 +142,11 @@ class AuditLog:
         with unit_of_work(self._engine) as session:
             return self.append(session, **kwargs)
 
-    def verify(self) -> AuditReport:
+    def verify(self, anchor: tuple[int, str] | None = None) -> AuditReport:
+        """Walk the chain. ``anchor`` = a (seq, hash) head recorded earlier elsewhere (printed by
+        ``finbridge audit head``): records cut off the end since then are reported too."""
         problems: list[str] = []
+        anchored = False
         expected_seq, prev, count = 1, GENESIS, 0
         with unit_of_work(self._engine, write=False) as session:
             rows = session.execute(select(AuditRow).order_by(AuditRow.seq)).scalars()
@@ -167,8 +170,25 @@ class AuditLog:
                 )
                 if not hmac.compare_digest(digest, row.hash):
                     problems.append(f"seq {row.seq}: content does not match its hash (modified)")
+                if anchor is not None and row.seq == anchor[0]:
+                    anchored = True
+                    if not hmac.compare_digest(row.hash, anchor[1]):
+                        problems.append(f"seq {row.seq}: differs from the recorded head")
                 expected_seq, prev = row.seq + 1, row.hash
+        if anchor is not None and not anchored:
+            problems.append(
+                f"seq {expected_seq}: the log ends before the recorded head seq {anchor[0]}"
+                " (records cut off the end)"
+            )
         return AuditReport(not problems, count, prev, problems)
+
+    def head(self) -> tuple[int, str]:
+        """The newest (seq, hash): keep it outside the database to detect later truncation."""
+        with unit_of_work(self._engine, write=False) as session:
+            last = session.execute(
+                select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+            ).first()
+        return (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
     def entries(self, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:
         stmt = select(AuditRow).order_by(AuditRow.seq.desc()).limit(limit)

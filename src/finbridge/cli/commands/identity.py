@@ -89,11 +89,28 @@ def register(app: typer.Typer) -> None:
         """Print a fresh AES-256 key entry to put first in FINBRIDGE_PII_KEYS."""
         console.print(generate_key_spec(key_id), soft_wrap=True, highlight=False)
 
-    @audit.command("verify")
-    def audit_verify() -> None:
-        """Walk the audit chain; exit code 1 if any record was modified, deleted or reordered."""
+    @audit.command("head")
+    def audit_head() -> None:
+        """Print the newest record as seq:hash, to keep outside the database."""
         with platform_context() as platform:
-            report = _services(platform).audit.verify()
+            seq, digest = _services(platform).audit.head()
+        console.print(f"{seq}:{digest}", highlight=False)
+
+    @audit.command("verify")
+    def audit_verify(
+        anchor: str | None = typer.Option(
+            None, help="seq:hash printed earlier by `finbridge audit head` (detects truncation)."
+        ),
+    ) -> None:
+        """Walk the audit chain; exit code 1 if any record was modified, deleted or reordered."""
+        parsed: tuple[int, str] | None = None
+        if anchor:
+            seq_text, _, digest = anchor.partition(":")
+            if not seq_text.isdigit() or len(digest) != 64:
+                raise typer.BadParameter("expected seq:hash", param_hint="--anchor")
+            parsed = (int(seq_text), digest)
+        with platform_context() as platform:
+            report = _services(platform).audit.verify(parsed)
         if report.ok:
             console.print(
                 f"[green]audit log intact[/]: {report.checked} records, head {report.head_hash}"
