@@ -583,16 +583,9 @@ class BankingService:
         metadata: Mapping[str, Any] | None = None,
     ) -> PostingResult:
         """Cash in at a teller (operators only): credit the account from the bank's cash."""
-        self._require_teller(actor)
-        key = _key(idempotency_key)
-        amount = _positive(amount)
-        dst = _account_id(account_id)
-        cash = self.internal_account_id(InternalAccount.CASH, amount.code)
-        legs = [Leg(cash, -amount.minor), Leg(dst, amount.minor)]
-        return self._move(
-            actor, EntryKind.DEPOSIT, key, amount, cash, dst, legs,
-            _text(description, "description"), "branch", metadata,
-        )  # fmt: skip
+        return self._cash(
+            actor, EntryKind.DEPOSIT, account_id, amount, idempotency_key, description, metadata
+        )
 
     def withdraw(
         self,
@@ -605,16 +598,29 @@ class BankingService:
         metadata: Mapping[str, Any] | None = None,
     ) -> PostingResult:
         """Cash out at a teller (operators only): debit the account into the bank's cash."""
+        return self._cash(
+            actor, EntryKind.WITHDRAWAL, account_id, amount, idempotency_key, description, metadata
+        )
+
+    def _cash(
+        self,
+        actor: Principal,
+        kind: EntryKind,
+        account_id: str,
+        amount: Money,
+        idempotency_key: str,
+        description: str,
+        metadata: Mapping[str, Any] | None,
+    ) -> PostingResult:
         self._require_teller(actor)
         key = _key(idempotency_key)
         amount = _positive(amount)
-        src = _account_id(account_id)
+        account = _account_id(account_id)
         cash = self.internal_account_id(InternalAccount.CASH, amount.code)
-        legs = [Leg(src, -amount.minor), Leg(cash, amount.minor)]
-        return self._move(
-            actor, EntryKind.WITHDRAWAL, key, amount, src, cash, legs,
-            _text(description, "description"), "branch", metadata,
-        )  # fmt: skip
+        src, dst = (cash, account) if kind is EntryKind.DEPOSIT else (account, cash)
+        legs = [Leg(src, -amount.minor), Leg(dst, amount.minor)]
+        description = _text(description, "description")
+        return self._move(actor, kind, key, amount, src, dst, legs, description, "branch", metadata)
 
     def _require_teller(self, actor: Principal) -> None:
         actor.require_scope("transfers:write")
