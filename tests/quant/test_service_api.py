@@ -52,6 +52,7 @@ def test_service_runs_stores_and_scopes_runs(engine: Engine, clock: ManualClock)
     assert {"ic_1d", "ic_20d", "long_short_daily", "top8_daily", "universe_daily"} <= set(
         run.summary
     )
+    assert "delisted names are absent" in run.summary["data_note"]
     assert "<svg" in service.tearsheet(alice, run.id)
     assert [r.id for r in service.list_runs(alice)] == [run.id]
     teller = Principal.operator("bob", [Role.TELLER])

@@ -179,5 +179,7 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
         signal_stats = _signal_stats(config, scores, labels, ic, trade_bars)
         summary.update(signal_stats)
     notes = [SURVIVORSHIP_NOTE] if config.market == "cn" else []
+    if notes:
+        summary["data_note"] = " ".join(notes)
     html_page = render_tearsheet(result, title=config.name, ic=ic, notes=notes, signal=signal_stats)
     return RunOutcome(result, summary, html_page)
