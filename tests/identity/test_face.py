@@ -52,6 +52,32 @@ def test_bad_images_refused_naming_field(data: bytes, error: type, message: str)
     assert info.value.field == "image"
 
 
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG that claims huge dimensions (a decompression bomb's calling card)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("side", [12_000, 30_000])
+def test_decompression_bombs_refused_before_decoding(side: int) -> None:
+    with pytest.raises(PayloadTooLarge, match="too many pixels") as info:
+        decode_image(_png_header_only(side, side))
+    assert info.value.field == "image"
+
+
 def test_gif_refused() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (50, 50)).save(buf, format="GIF")

@@ -97,3 +97,25 @@ def test_step_up_assertions_wrong_origin_clone_and_replay(sqlite_ids: IdentitySe
         ids.passkeys.step_up(me, auth.get(opts, count=False))
     failures = [e for e in ids.audit.entries() if e.action == "step_up" and e.outcome == "failure"]
     assert len(failures) == 3
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: {**c, "response": {**c["response"], "attestationObject": "AAAA"}},
+        lambda c: {**c, "response": {**c["response"], "clientDataJSON": "not base64 json"}},
+        lambda c: {**c, "response": {}},
+        lambda c: {"id": 5},
+    ],
+    ids=["bad-cbor", "bad-client-data", "no-response", "garbage"],
+)
+def test_malformed_registrations_are_refusals_not_errors(
+    sqlite_ids: IdentityServices, mangle
+) -> None:  # type: ignore[no-untyped-def]
+    from finbridge.core.errors import ValidationError
+
+    me = _me(sqlite_ids)
+    credential = SoftAuthenticator().create(sqlite_ids.passkeys.registration_options(me))
+    with pytest.raises((AuthenticationFailed, ValidationError)):
+        sqlite_ids.passkeys.register(me, mangle(credential))
+    assert sqlite_ids.passkeys.list(me) == []

@@ -64,7 +64,9 @@ def decode_image(
                 image.draft("RGB", (max_side, max_side))  # decode at reduced scale: fast
             image.load()
             image = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise PayloadTooLarge("image has too many pixels", field=field) from None
+    except UnidentifiedImageError:
         raise ValidationError("not a readable image", field=field) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ValidationError(f"image is corrupt or truncated ({exc})", field=field) from None

@@ -24,12 +24,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers.exceptions import (
-    InvalidAuthenticationResponse,
-    InvalidCBORData,
-    InvalidJSONStructure,
-    InvalidRegistrationResponse,
-)
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -52,15 +47,8 @@ from finbridge.store.engine import unit_of_work
 REGISTER = "webauthn.register"
 LOGIN = "webauthn.login"
 STEP_UP = "webauthn.step_up"
-_WEBAUTHN_ERRORS = (
-    InvalidAuthenticationResponse,
-    InvalidRegistrationResponse,
-    InvalidCBORData,
-    InvalidJSONStructure,
-    KeyError,
-    TypeError,
-    ValueError,
-)
+# Anything malformed or failing verification ends up as a refusal, never a server error.
+_WEBAUTHN_ERRORS = (WebAuthnException, KeyError, TypeError, ValueError)
 
 
 def _b64d(text: str) -> bytes:
