@@ -119,6 +119,10 @@ class PasswordService:
                 subject=customer_id,
                 outcome="success",
             )
+            emit_auth(
+                session, now, action="password.set", outcome="success", customer_id=customer_id,
+                method="password",
+            )  # fmt: skip
 
     def check(
         self,
