@@ -117,7 +117,9 @@ def test_accrual_and_monthly_capitalisation(
     first = svc.accrue_interest(system, date(2026, 11, 1))
     assert first.accounts == 1 and first.total_micro["CNY"] == 100 * 1_000_000
     assert svc.accrue_interest(system, date(2026, 11, 1)).accounts == 0  # idempotent per day
-    for day in range(2, 31):
+    # The default day is today in Asia/Shanghai: the test clock's 2026-11-02 01:30 UTC.
+    assert svc.accrue_interest(system).business_day == date(2026, 11, 2)
+    for day in range(3, 31):
         svc.accrue_interest(system, date(2026, 11, day))
     assert svc.capitalise_interest(system, 2026, 11) == 1
     assert svc.capitalise_interest(system, 2026, 11) == 0  # idempotent per month

@@ -67,7 +67,7 @@ from finbridge.banking.tables import (
     customers_table,
     holds_table,
 )
-from finbridge.core.clock import Clock
+from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import (
     Conflict,
     FinbridgeError,
@@ -1097,11 +1097,15 @@ class BankingService:
         )
 
     # ------------------------------------------------------------------ interest
-    def accrue_interest(self, actor: Principal, business_day: date) -> InterestRun:
-        """Accrue one day (ACT/365) on every interest-bearing savings account; idempotent."""
+    def accrue_interest(self, actor: Principal, business_day: date | None = None) -> InterestRun:
+        """Accrue one day (ACT/365) on every interest-bearing savings account; idempotent.
+
+        ``business_day`` defaults to today in the business time zone.
+        """
         self._require_batch(actor)
+        day = business_day or business_date(self.clock.now(), self.business_timezone)
         with self._write() as conn:
-            return interest.accrue(conn, business_day)
+            return interest.accrue(conn, day)
 
     def capitalise_interest(self, actor: Principal, year: int, month: int) -> int:
         """Post a month's accrued interest to each savings account; returns entries posted."""
