@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQ = itertools.count()  # event ids unique across every phase
+GIVE_UP_S = 5.0
 
 
 def serve(data_dir: str, port: int) -> None:
@@ -151,15 +152,22 @@ async def open_loop(
     """Requests scheduled at ``rate``/s; latency from the scheduled instant."""
     pool = await open_pool(port, conns)
     latencies: list[float] = []
-    errors = 0
+    errors = dropped = 0
     statuses: dict[int, int] = {}
     tasks = []
     start = time.perf_counter() + 0.2
     total = int(rate * seconds)
 
     async def one(i: int, due: float) -> None:
-        nonlocal errors
+        nonlocal errors, dropped
         conn = await pool.get()
+        if time.perf_counter() - due > GIVE_UP_S:
+            # Waited too long for a free connection: the server is saturated. Counted as an
+            # error (and not sent) so an overloaded run ends instead of queueing for minutes.
+            pool.put_nowait(conn)
+            dropped += 1
+            errors += 1
+            return
         try:
             status = await conn.request(make(i))  # type: ignore[operator]
         except Exception:
@@ -188,6 +196,7 @@ async def open_loop(
         "scheduled": total,
         "completed": len(lat),
         "errors": errors,
+        "dropped_after_5s_wait": dropped,
         "statuses": statuses,  # type: ignore[dict-item]
         "achieved_per_second": len(lat) / elapsed,
         "p50_ms": pct(0.50),

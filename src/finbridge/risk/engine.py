@@ -273,6 +273,15 @@ class RiskEngine:
         return features, degraded, flood
 
     def _stored(self, event_id: str) -> Decision | None:
+        # Cheap probe first (a Core query on the unique index): almost every event is new.
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(DecisionRow.id).where(
+                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
+                )
+            ).first()
+        if found is None:
+            return None
         with unit_of_work(self.engine, write=False) as s:
             row = s.scalars(
                 select(DecisionRow).where(

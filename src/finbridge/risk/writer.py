@@ -38,9 +38,9 @@ def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
     events = [e for b in bundles for e in b.events]
     with unit_of_work(engine) as s:
         if decisions:
-            s.execute(insert(DecisionRow), decisions)
+            s.execute(insert(DecisionRow.__table__), decisions)
         if cases:
-            s.execute(insert(CaseRow), cases)
+            s.execute(insert(CaseRow.__table__), cases)
         emit_many(s, events)
 
 
