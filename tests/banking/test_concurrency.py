@@ -106,3 +106,22 @@ def test_holds_and_transfers_racing_on_one_account_never_overdraw(
     assert succeeded == 14  # floor(100 / 7) reservations or payments fit, no more
     assert bal.available == Money.of("2", "CNY")
     assert svc.verify_ledger(system).ok
+
+
+def test_sqlite_writer_lock_excludes_other_processes(tmp_path) -> None:
+    from finbridge.banking.writelock import SQLiteWriterLock
+
+    # Two lock objects have two open file descriptions, exactly like two processes.
+    first, second = (SQLiteWriterLock(str(tmp_path / "x.db")) for _ in range(2))
+    entered = threading.Event()
+
+    def other_process() -> None:
+        with second:
+            entered.set()
+
+    with first:
+        t = threading.Thread(target=other_process)
+        t.start()
+        assert not entered.wait(0.3), "the second writer got in while the first held the lock"
+    t.join(5)
+    assert entered.is_set()

@@ -8,8 +8,6 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime
@@ -67,6 +65,7 @@ from finbridge.banking.tables import (
     customers_table,
     holds_table,
 )
+from finbridge.banking.writelock import writer_lock
 from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import (
     Conflict,
@@ -92,11 +91,6 @@ MAX_KEY_LENGTH = 200
 MAX_DESCRIPTION = 500
 MAX_PAGE = 200
 _SESSION_KEY = "finbridge.banking.session"
-
-# One writer lock per SQLite engine: threads queue here (fast hand-off) instead of sleeping in
-# SQLite's busy handler. PostgreSQL needs none: row locks do the work.
-_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
 
 
 def _is_customer(actor: Principal) -> bool:
@@ -165,8 +159,8 @@ class BankingService:
         self._internal: dict[tuple[str, str], str] = {}
         self._write_lock: AbstractContextManager[Any] = nullcontext()
         if is_sqlite(engine):
-            with _LOCKS_GUARD:
-                self._write_lock = _SQLITE_WRITE_LOCKS.setdefault(engine, threading.Lock())
+            # Writers queue on a lock that wakes the next one (see writelock.py).
+            self._write_lock = writer_lock(engine)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
