@@ -161,3 +161,99 @@ def test_customer_login_in_chromium(server: str, platform: Platform, clock: Manu
         finally:
             browser.close()
     assert errors == []
+
+
+@pytest.fixture
+def localhost_server(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> Iterator[tuple[str, Platform]]:
+    """WebAuthn needs the RP id (localhost) to match the page's host, so serve as localhost."""
+    port = _free_port()
+    platform = Platform(
+        settings=settings.model_copy(update={"host": "localhost", "port": port}),
+        engine=sqlite_engine,
+        clock=clock,
+    )
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://localhost:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base, platform
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_passkey_register_and_login_in_chromium(
+    localhost_server: tuple[str, Platform], clock: ManualClock
+) -> None:
+    """Chromium's virtual authenticator (DevTools WebAuthn domain) plays the security key."""
+    from playwright.sync_api import sync_playwright
+
+    base, platform = localhost_server
+    ids = identity_services(platform)
+    cid = ids.persons.register(ZHANG).customer_id
+    ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("WebAuthn.enable")
+            cdp.send(
+                "WebAuthn.addVirtualAuthenticator",
+                {
+                    "options": {
+                        "protocol": "ctap2",
+                        "transport": "internal",
+                        "hasResidentKey": True,
+                        "hasUserVerification": True,
+                        "isUserVerified": True,
+                        "automaticPresenceSimulation": True,
+                    }
+                },
+            )
+            # password-only customer: logs straight in, then adds a passkey
+            page.goto(f"{base}/console/identity/login")
+            page.fill("#phone", ZHANG.phone)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/console/identity/me")
+            page.click("[data-passkey-register]")
+            page.wait_for_selector("dd:has-text('password, passkey')")  # page reloaded
+            # log out, log in again: password, then the passkey
+            page.context.clear_cookies()
+            page.goto(f"{base}/console/identity/login")
+            page.fill("#phone", ZHANG.phone)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.click("[data-passkey-login]")
+            page.wait_for_url("**/console/identity/me")
+            assert "138****5678" in page.inner_text("#identity-status")
+        finally:
+            browser.close()
+    assert errors == []
+    sessions = ids.sessions.list(Principal.customer(cid), cid)
+    assert any("hwk" in s.amr for s in sessions)

@@ -4,9 +4,10 @@ of a customer's identity status. Everything shown is masked; authorisation is th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.api.services import identity_services
@@ -90,6 +91,20 @@ def login_totp(
             {"error": exc.detail, "challenge": challenge, "methods": ("totp",)},
             status_code=401,
         )
+    return _signed_in(request, platform, tokens)
+
+
+class PasskeyLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge: str = Field(max_length=200)
+    credential: dict[str, Any]
+
+
+@router.post("/login/passkey")
+def login_passkey(request: Request, platform: ConsolePlatformDep, body: PasskeyLogin) -> Response:
+    """Second step with a passkey assertion (sent by static/identity/passkey.js)."""
+    ids = identity_services(platform)
+    tokens = ids.login.complete_passkey(body.challenge, body.credential)
     return _signed_in(request, platform, tokens)
 
 
