@@ -404,3 +404,25 @@ def test_events_are_written_in_the_same_transaction(
         }
     ]
     assert dict(kinds)["customer.created"] == 2 and dict(kinds)["account.opened"] == 2
+
+
+def test_refusals_on_the_single_statement_path_name_the_reason(
+    svc: BankingService, system: Principal, open_account: OpenFn
+) -> None:
+    """PostgreSQL posts in one statement; a refusal must still say exactly why, on both."""
+    a, b, usd = open_account("10"), open_account("10"), open_account("10", currency="USD")
+    me = Principal.customer(a.customer_id or "")
+    cases = [
+        (me, b.id, a.id, Money.of("1", CNY), NotFound, "not found"),  # someone else's
+        (system, a.id, usd.id, Money.of("1", CNY), CurrencyMismatch, "holds USD"),
+        (system, a.id, b.id, Money.of("10.01", CNY), InsufficientFunds, "10.00 CNY available"),
+    ]
+    for n, (actor, src, dst, amount, error, match) in enumerate(cases):
+        with pytest.raises(error, match=match):
+            svc.transfer(actor, src, dst, amount, idempotency_key=f"r{n}")
+    svc.transfer(system, b.id, a.id, Money.of("10", CNY), idempotency_key="empty-b")
+    svc.close_account(system, b.id)
+    with pytest.raises(AccountNotActive, match="closed"):
+        svc.transfer(system, a.id, b.id, Money.of("1", CNY), idempotency_key="to-closed")
+    assert svc.balance(system, a.id).balance == Money.of("20", CNY)
+    assert svc.verify_ledger(system).ok
