@@ -67,3 +67,31 @@ def test_rotate_keys_and_audit_verify(tmp_path: Path, clock: ManualClock, monkey
     assert result.exit_code == 1
     assert "seq 1: content does not match its hash" in result.output
     engine.dispose()
+
+
+def test_register_command_creates_a_customer_who_can_log_in(
+    tmp_path: Path, clock: ManualClock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FINBRIDGE_ENV", "test")
+    monkeypatch.setenv("FINBRIDGE_DATA_DIR", str(tmp_path))
+    args = [
+        "identity",
+        "register",
+        "--name",
+        "张三丰",
+        "--id-number",
+        ZHANG.id_number,
+        "--phone",
+        ZHANG.phone,
+        "--password",
+        "correct horse battery",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "110***********4477" in result.output and ZHANG.id_number not in result.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "already registered" in again.output
+    engine = make_engine(Settings().resolved_database_url)
+    ids = IdentityServices.build(engine, clock, Settings())
+    assert ids.login.start(ZHANG.phone, "correct horse battery").tokens is not None
+    engine.dispose()

@@ -84,6 +84,35 @@ def register(app: typer.Typer) -> None:
                     f"[green]new token-signing key[/] {kid}; old keys verify until expiry"
                 )
 
+    @identity.command("register")
+    def register_cmd(
+        name: str = typer.Option(..., help="Full name (Chinese or Latin)."),
+        id_number: str = typer.Option(..., help="18-digit resident ID (15-digit accepted)."),
+        phone: str = typer.Option(..., help="Mainland mobile number, used to log in."),
+        password: str = typer.Option(
+            ..., prompt=True, hide_input=True, confirmation_prompt=True, help="Login password."
+        ),
+    ) -> None:
+        """Register a personal customer (resident ID) with a password; prints the masked record."""
+        from finbridge.api.services import identity_services
+        from finbridge.core.principal import Principal
+        from finbridge.identity.credentials import check_password_policy
+        from finbridge.identity.persons import RegistrationRequest
+
+        with platform_context() as platform:
+            check_password_policy(password)
+            ids = identity_services(platform)  # creates the banking customer too
+            view = ids.persons.register(
+                RegistrationRequest(name, "prc_resident_id", id_number, phone),
+                Principal.system("cli"),
+            )
+            ids.passwords.set_password(Principal.system("cli"), view.customer_id, password)
+        console.print(
+            f"[green]registered[/] {view.customer_id}: {view.name} {view.id_number} {view.phone};"
+            " log in at /console/identity/login",
+            highlight=False,
+        )
+
     @identity.command("new-pii-key")
     def new_pii_key(key_id: str = typer.Argument(..., help="Short id for the new key.")) -> None:
         """Print a fresh AES-256 key entry to put first in FINBRIDGE_PII_KEYS."""
