@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,8 +25,12 @@ KEY = re.compile(r"fbk_[0-9a-f]{12}_[A-Za-z0-9_\-]+")
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"FINBRIDGE_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+def env(tmp_path: Path, _sqlite_template: Path) -> dict[str, str]:
+    # Start from the session's migrated template so each command's upgrade is a no-op.
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(_sqlite_template, data / "finbridge.db")
+    return {"FINBRIDGE_DATA_DIR": str(data), "COLUMNS": "200"}
 
 
 def _run(env: dict[str, str], *args: str) -> str:
@@ -126,3 +131,35 @@ def test_serve_runs_uvicorn_and_stops_on_interrupt(env: dict[str, str]) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+
+
+@pytest.mark.slow
+def test_demo_serves_seeded_data_with_the_printed_key(env: dict[str, str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "finbridge.cli.main", "demo", "--limit", "5", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("serving after"):
+                break
+        output = "".join(seen)
+        assert "serving after" in output, output
+        key = KEY.search(output)
+        assert key is not None
+        assert f"http://127.0.0.1:{port}/console" in output
+        auth = {"Authorization": f"Bearer {key.group(0)}"}
+        customers = httpx.get(f"http://127.0.0.1:{port}/v1/customers", headers=auth, timeout=10)
+        assert customers.status_code == 200
+        assert len(customers.json()["items"]) == 5
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, rest

@@ -14,8 +14,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from finbridge.cli.context import console, platform_context
+from finbridge.cli.commands.serve import BackgroundServer
+from finbridge.cli.context import console, err_console, platform_context
 from finbridge.cli.demo_data import LoadResult, is_seeded, load_demo_data
+from finbridge.cli.relay_loop import RelayLoop
 from finbridge.core.principal import Role
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
@@ -74,23 +76,41 @@ def register(app: typer.Typer) -> None:
         """Seed real demo data if the database is empty, issue an admin key, serve."""
         started = time.perf_counter()
         with platform_context() as platform:
-            if is_seeded(platform):
-                console.print("database already seeded; skipping the data load")
-            else:
-                # The server's relay publishes the events, so the console is up sooner.
-                _summary(_load_with_bars(platform, limit=limit, relay=not serve))
-            secret = platform.settings.secret_key.get_secret_value()
-            issued = ApiKeyService(platform.engine, platform.clock, secret).issue(
-                "demo admin", [Role.ADMIN]
-            )
-            settings = platform.settings
-            base = f"http://{host or settings.host}:{port or settings.port}"
-            console.print()
-            console.print(f"[bold]Console:[/] {base}/console   [bold]API docs:[/] {base}/docs")
-            console.print("[bold]Log in with this admin API key[/] (shown once):")
-            console.print(issued.plaintext, soft_wrap=True, highlight=False)
-            console.print(f"ready to serve after {time.perf_counter() - started:.1f} s")
-            if serve:
-                from finbridge.cli.commands.serve import serve_platform
-
-                serve_platform(platform, host=host, port=port)
+            # The app is built and bound while the data loads (imports and seeding overlap);
+            # the server's relay thread publishes the seeding events afterwards.
+            server = BackgroundServer(platform, host=host, port=port).start() if serve else None
+            try:
+                if is_seeded(platform):
+                    console.print("database already seeded; skipping the data load")
+                else:
+                    _summary(_load_with_bars(platform, limit=limit, relay=not serve))
+                secret = platform.settings.secret_key.get_secret_value()
+                issued = ApiKeyService(platform.engine, platform.clock, secret).issue(
+                    "demo admin", [Role.ADMIN]
+                )
+                if server is not None:
+                    try:
+                        server.wait_started()
+                    except RuntimeError as exc:
+                        err_console.print(f"[bold red]error[/]: {exc}")
+                        raise typer.Exit(1) from None
+                settings = platform.settings
+                base = f"http://{host or settings.host}:{port or settings.port}"
+                console.print()
+                console.print(f"[bold]Console:[/] {base}/console   [bold]API docs:[/] {base}/docs")
+                console.print("[bold]Log in with this admin API key[/] (shown once):")
+                console.print(issued.plaintext, soft_wrap=True, highlight=False)
+                elapsed = time.perf_counter() - started
+                if server is None:
+                    console.print(f"ready to serve after {elapsed:.1f} s")
+                else:
+                    console.print(f"serving after {elapsed:.1f} s (Ctrl+C stops)")
+                if server is not None:
+                    relay = RelayLoop(platform).start()
+                    try:
+                        server.wait()
+                    finally:
+                        relay.stop()
+            finally:
+                if server is not None:
+                    server.stop()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 import typer
 
 from finbridge.cli.context import console
@@ -28,6 +32,68 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         )
     finally:
         relay.stop()
+
+
+class BackgroundServer:
+    """uvicorn in a worker thread, so the demo can seed the database while the app starts.
+
+    Not in the main thread, uvicorn installs no signal handlers: :meth:`wait` turns Ctrl+C in
+    the main thread into a graceful shutdown.
+    """
+
+    def __init__(
+        self, platform: Platform, *, host: str | None = None, port: int | None = None
+    ) -> None:
+        self._platform = platform
+        self._host = host or platform.settings.host
+        self._port = port or platform.settings.port
+        self._server: Any = None
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import uvicorn
+
+        from finbridge.api import create_app
+
+        try:
+            config = uvicorn.Config(
+                create_app(platform=self._platform),
+                host=self._host,
+                port=self._port,
+                log_level="warning",
+                server_header=False,
+            )
+            self._server = uvicorn.Server(config)
+            self._server.run()
+        except BaseException as exc:  # reported to the main thread by wait_started()
+            self._failed = exc
+
+    def wait_started(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not (self._server is not None and self._server.started):
+            if self._failed is not None or not self._thread.is_alive():
+                raise RuntimeError(f"the server did not start: {self._failed!r}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start in time")
+            time.sleep(0.05)
+
+    def wait(self) -> None:
+        """Block until the server stops; Ctrl+C stops it gracefully."""
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        self._thread.join(timeout=30)
 
 
 def register(app: typer.Typer) -> None:
