@@ -144,3 +144,25 @@ def test_flattened_trees_score_exactly_like_lightgbm(features: pl.DataFrame) -> 
     ours = model.score_matrix(x)
     theirs = model.booster.predict(x, num_threads=1)
     assert np.abs(ours - theirs).max() < 1e-12
+
+
+def test_online_delayed_terminal_rates_match_the_batch_definition(features: pl.DataFrame) -> None:
+    """The online table as of an instant equals the batch feature of an event at that instant."""
+    from datetime import UTC
+
+    from finbridge.risk.delayed import terminal_rates
+
+    frame = features.filter(pl.col("TX_TIME_DAYS") < 60)
+    busy = frame.filter(pl.col("terminal_delayed_risk_30d") > 0).sort("ts_ms")
+    last = busy.row(busy.height - 1, named=True)  # a terminal with labelled fraud history
+    asof = datetime.fromtimestamp(last["ts_ms"] / 1000, tz=UTC)
+    rows = [
+        (r["terminal"], datetime.fromtimestamp(r["ts_ms"] / 1000, tz=UTC), bool(r["label"]))
+        for r in frame.select("terminal", "ts_ms", "label").iter_rows(named=True)
+    ]
+    table = terminal_rates(rows, asof)
+    online = table.get(last["terminal"], {})
+    for w in (1, 7, 30):
+        for name in (f"terminal_delayed_count_{w}d", f"terminal_delayed_risk_{w}d"):
+            assert online.get(name, 0.0) == last[name], name
+    assert last["terminal_delayed_risk_30d"] > 0

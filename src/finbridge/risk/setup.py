@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
 from finbridge.core.settings import Settings
+from finbridge.risk.delayed import TerminalRiskTable
 from finbridge.risk.engine import EngineOptions, RiskEngine
 from finbridge.risk.model import ARTIFACT, FraudModel
 from finbridge.risk.velocity import InProcessVelocity, VelocityStore, default_config
@@ -59,6 +60,7 @@ def build_risk_engine(
         clock,
         build_velocity(settings, risk),
         model=model,
+        delayed=TerminalRiskTable(engine, clock) if model is not None else None,
         options=EngineOptions(
             safe_outcome=risk.safe_outcome,
             business_timezone=settings.business_timezone,
