@@ -82,6 +82,7 @@ class FaceModel:
     """The three dlib models, loaded once per process on first use (thread-safe)."""
 
     _lock = threading.Lock()
+    _infer_lock = threading.Lock()
     _models: tuple[Any, Any, Any] | None = None
 
     @classmethod
@@ -110,17 +111,20 @@ class FaceModel:
         self, img: np.ndarray, *, sha256: str = "", field: str = "image"
     ) -> FaceSample:
         detector, predictor, encoder = self._load()
-        # Small images need one upsampling pass for the HOG detector to see ~40 px faces.
-        rects = detector(img, 1 if max(img.shape[:2]) < 500 else 0)
-        if len(rects) == 0:
-            raise ValidationError("no face found in the image", field=field)
-        if len(rects) > 1:
-            raise ValidationError(
-                f"{len(rects)} faces in the image; exactly one is required", field=field
-            )
-        shape = predictor(img, rects[0])
+        # dlib's DNN keeps layer outputs inside the network object, so two threads must not run
+        # it at once; with two cores little is lost by serialising the whole analysis.
+        with self._infer_lock:
+            # Small images need one upsampling pass for the HOG detector to see ~40 px faces.
+            rects = detector(img, 1 if max(img.shape[:2]) < 500 else 0)
+            if len(rects) == 0:
+                raise ValidationError("no face found in the image", field=field)
+            if len(rects) > 1:
+                raise ValidationError(
+                    f"{len(rects)} faces in the image; exactly one is required", field=field
+                )
+            shape = predictor(img, rects[0])
+            descriptor = np.array(encoder.compute_face_descriptor(img, shape), dtype=float)
         landmarks = np.array([[shape.part(i).x, shape.part(i).y] for i in range(5)], dtype=float)
-        descriptor = np.array(encoder.compute_face_descriptor(img, shape), dtype=float)
         return FaceSample(descriptor, landmarks, img.shape[1], img.shape[0], sha256)
 
 
