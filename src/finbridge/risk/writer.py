@@ -15,7 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 
 from finbridge.core.errors import ServiceUnavailable
 from finbridge.lake import Event, emit_many
@@ -23,6 +23,9 @@ from finbridge.risk.tables import CaseRow, DecisionRow
 from finbridge.store.engine import unit_of_work
 
 COMMIT_TIMEOUT_S = 10.0
+# Core tables: executemany through Core skips the ORM's per-row bookkeeping.
+DECISIONS = Table("risk_decisions", DecisionRow.metadata, extend_existing=True)
+CASES = Table("risk_cases", CaseRow.metadata, extend_existing=True)
 
 
 @dataclass
@@ -38,9 +41,9 @@ def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
     events = [e for b in bundles for e in b.events]
     with unit_of_work(engine) as s:
         if decisions:
-            s.execute(insert(DecisionRow.__table__), decisions)
+            s.execute(insert(DECISIONS), decisions)
         if cases:
-            s.execute(insert(CaseRow.__table__), cases)
+            s.execute(insert(CASES), cases)
         emit_many(s, events)
 
 
