@@ -3,6 +3,7 @@ status page and the operator's masked view. Plus the same flow in headless Chrom
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -98,9 +99,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(platform: Platform) -> Iterator[str]:
-    port = _free_port()
+@contextlib.contextmanager
+def _serve(platform: Platform, port: int, host: str) -> Iterator[str]:
+    """The real app under uvicorn on a loopback port, for the browser."""
     srv = uvicorn.Server(
         uvicorn.Config(
             create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
@@ -108,16 +109,24 @@ def server(platform: Platform) -> Iterator[str]:
     )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     for _ in range(200):
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(platform: Platform) -> Iterator[str]:
+    with _serve(platform, _free_port(), "127.0.0.1") as base:
+        yield base
 
 
 @pytest.mark.browser
@@ -174,23 +183,8 @@ def localhost_server(
         engine=sqlite_engine,
         clock=clock,
     )
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://localhost:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base, platform
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with _serve(platform, port, "localhost") as base:
+        yield base, platform
 
 
 @pytest.mark.browser

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -87,10 +88,22 @@ def _ctx(column: str, customer_id: str) -> str:
     return f"identity_persons.{column}:{customer_id}"
 
 
-# Columns sealed in the vault, with how their AAD context is built: used by key rotation.
-SEALED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "identity_persons": ("id_number_enc", "name_enc", "phone_enc", "birth_date_enc"),
-}
+# Every vault ciphertext in identity's tables, with how its AAD context is built: the list key
+# rotation walks. A new sealed column must be added here.
+SEALED_COLUMNS: list[tuple[type[Any], str, Callable[[Any], str]]] = [
+    (PersonRow, "id_number_enc", lambda r: _ctx("id_number", r.customer_id)),
+    (PersonRow, "name_enc", lambda r: _ctx("name", r.customer_id)),
+    (PersonRow, "phone_enc", lambda r: _ctx("phone", r.customer_id)),
+    (PersonRow, "birth_date_enc", lambda r: _ctx("birth_date", r.customer_id)),
+    (BankCardRow, "card_enc", lambda r: f"identity_bank_cards.card:{r.id}"),
+    (
+        FaceTemplateRow,
+        "template_enc",
+        lambda r: f"identity_face_templates.template:{r.customer_id}",
+    ),
+    (SigningKeyRow, "private_key_enc", lambda r: f"identity_signing_keys.private:{r.kid}"),
+    (TotpRow, "secret_enc", lambda r: f"identity_totp.secret:{r.customer_id}"),
+]
 
 
 def check_registration(req: RegistrationRequest, today: date) -> CheckedRegistration:
@@ -460,37 +473,16 @@ class PersonService:
         return self.view(actor, customer_id)
 
     def reencrypt_all(self, batch: int = 500) -> int:
-        """Re-seal every PII ciphertext not under the newest key; returns how many changed."""
+        """Re-seal every vault ciphertext not under the newest key; returns how many changed."""
         changed = 0
         v = self._vault
         with unit_of_work(self._engine) as session:
-            for row in session.scalars(select(PersonRow)).yield_per(batch):
-                for column in ("id_number", "name", "phone", "birth_date"):
-                    value = getattr(row, f"{column}_enc")
+            for model, column, context in SEALED_COLUMNS:
+                for row in session.scalars(select(model)).yield_per(batch):
+                    value = getattr(row, column)
                     if v.needs_reencryption(value):
-                        ctx = _ctx(column, row.customer_id)
-                        setattr(row, f"{column}_enc", v.reencrypt(value, context=ctx))
+                        setattr(row, column, v.reencrypt(value, context=context(row)))
                         changed += 1
-            for card in session.scalars(select(BankCardRow)).yield_per(batch):
-                if v.needs_reencryption(card.card_enc):
-                    ctx = f"identity_bank_cards.card:{card.id}"
-                    card.card_enc = v.reencrypt(card.card_enc, context=ctx)
-                    changed += 1
-            for face in session.scalars(select(FaceTemplateRow)).yield_per(batch):
-                if v.needs_reencryption(face.template_enc):
-                    ctx = f"identity_face_templates.template:{face.customer_id}"
-                    face.template_enc = v.reencrypt(face.template_enc, context=ctx)
-                    changed += 1
-            for key in session.scalars(select(SigningKeyRow)).yield_per(batch):
-                if v.needs_reencryption(key.private_key_enc):
-                    ctx = f"identity_signing_keys.private:{key.kid}"
-                    key.private_key_enc = v.reencrypt(key.private_key_enc, context=ctx)
-                    changed += 1
-            for totp in session.scalars(select(TotpRow)).yield_per(batch):
-                if v.needs_reencryption(totp.secret_enc):
-                    ctx = f"identity_totp.secret:{totp.customer_id}"
-                    totp.secret_enc = v.reencrypt(totp.secret_enc, context=ctx)
-                    changed += 1
             self._audit.append(
                 session,
                 actor="system",
