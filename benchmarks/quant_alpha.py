@@ -2,7 +2,8 @@
 
 Train 2010-01-01..2014-12-31, validate 2015-01-01..2016-12-31 (early stopping), test
 2017-01-01..2020-08-01. Features: finbridge's Alpha158 expressions; label
-Ref(close,-2)/Ref(close,-1)-1 (cross-sectionally rank-normalised for training, raw for IC).
+Ref(close,-2)/Ref(close,-1)-1 (cross-sectionally z-scored for training as Alpha158's
+default learn processors do, raw for IC).
 Universe: point-in-time CSI 300 members. Backtest: TopK-Dropout 50/5 on the event engine, deal
 at the close, 5 bp buy / 15 bp sell, minimum 5 CNY, 100-share lots, price limits, T+1, 1e8 CNY,
 vs the CSI 300 index. Metrics use Qlib's conventions (daily mean x 238, IR = mean/std x
@@ -27,7 +28,13 @@ from finbridge.quant.backtest import CN_ASHARE, MarketData, TopKDropout, run_bac
 from finbridge.quant.data import CSI300_INDEX, SURVIVORSHIP_NOTE, Membership, load_cn_bars
 from finbridge.quant.evaluation import ic_decay, ic_series, quantile_returns, summarize
 from finbridge.quant.factors import ALPHA158, ALPHA158_LABEL, FactorEngine, compute_label
-from finbridge.quant.factors.processors import CSRankNorm, FillNa, ProcessorChain, ZScore
+from finbridge.quant.factors.processors import (
+    CSRankNorm,
+    CSZScore,
+    FillNa,
+    ProcessorChain,
+    ZScore,
+)
 from finbridge.quant.models import QLIB_LGBM_PARAMS, LinearAlpha
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +59,14 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache-dir", type=Path, default=None, help="reuse computed factors")
+    parser.add_argument(
+        "--label-norm",
+        choices=["zscore", "rank"],
+        default="zscore",
+        help="training-label normalisation per day: zscore is Alpha158's default (the protocol)",
+    )
     args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()}")
+    print(f"load average at start: {os.getloadavg()}; training label norm: {args.label_norm}")
     print(SURVIVORSHIP_NOTE)
 
     t0 = time.perf_counter()
@@ -78,9 +91,10 @@ def main() -> None:
 
     def part(window: tuple[dt.date, dt.date], *, train: bool) -> pl.DataFrame:
         out = frame.filter(pl.col("date").is_between(*window))
-        if train:  # Qlib's learn processors: DropnaLabel, CSRankNorm(label)
+        if train:  # Alpha158's default learn processors: DropnaLabel, CSZScoreNorm(label)
             out = out.filter(pl.col("label").is_finite())
-            out = CSRankNorm(columns=("label",)).transform(out)
+            norm = CSZScore if args.label_norm == "zscore" else CSRankNorm
+            out = norm(columns=("label",)).transform(out)
         return out
 
     tr, va, te = part(TRAIN, train=True), part(VALID, train=True), part(TEST, train=False)
