@@ -250,3 +250,31 @@ def test_region_table_has_historic_and_current_codes() -> None:
     codes = kyc.region_codes()
     assert {"110105", "440300", "652201"} <= codes
     assert len(codes) > 6000
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    body=st.text("0123456789", min_size=17, max_size=17),
+    pos=st.integers(0, 16),
+    delta=st.integers(1, 9),
+)
+def test_check_digit_catches_every_single_digit_error(body: str, pos: int, delta: int) -> None:
+    """ISO 7064 MOD 11-2 detects any one mistyped digit (weights are non-zero mod 11)."""
+    mutated = body[:pos] + str((int(body[pos]) + delta) % 10) + body[pos + 1 :]
+    assert kyc.prc_check_digit(mutated) != kyc.prc_check_digit(body)
+
+
+@given(
+    digits=st.text("0123456789", min_size=12, max_size=18),
+    pos=st.integers(0, 11),
+    delta=st.integers(1, 9),
+)
+def test_luhn_catches_every_single_digit_error(digits: str, pos: int, delta: int) -> None:
+    check = next(d for d in "0123456789" if kyc.luhn_ok(digits + d))
+    card = digits + check
+    mutated = card[:pos] + str((int(card[pos]) + delta) % 10) + card[pos + 1 :]
+    assert kyc.validate_bank_card(card) == card
+    assert not kyc.luhn_ok(mutated)
