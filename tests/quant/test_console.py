@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.api.conftest import issue_key
+from tests.web.conftest import log_in
 
 from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
@@ -21,10 +22,7 @@ def test_console_lists_runs_and_serves_tear_sheets(
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     client = TestClient(create_app(platform=platform))
     assert client.get("/console/quant", follow_redirects=False).status_code in (302, 303, 307)
-    login = client.post(
-        "/console/login", data={"api_key": issue_key(platform, [Role.ADMIN])}, headers=HX
-    )
-    assert login.status_code == 204, login.text
+    log_in(client, issue_key(platform, [Role.ADMIN]))
     page = client.get("/console/quant")
     assert page.status_code == 200 and "No backtest yet." in page.text
     assert client.post("/console/quant/demo").status_code in (400, 403)  # not HTMX: refused
