@@ -17,10 +17,16 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from finbridge.credit.data import FeatureSchema, binary_target, conform, feature_schema
 from finbridge.credit.metrics import discrimination
-from finbridge.credit.scorecard import REFERENCE_ROWS, Reason, ScoreResult, score_bands
+from finbridge.credit.scorecard import (
+    REFERENCE_ROWS,
+    PointsScaleMixin,
+    Reason,
+    ScoreResult,
+    score_bands,
+)
 
 
-class LightGBMChallenger(ClassifierMixin, BaseEstimator):
+class LightGBMChallenger(PointsScaleMixin, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees for the same frames the scorecard takes."""
 
     def __init__(
@@ -77,8 +83,7 @@ class LightGBMChallenger(ClassifierMixin, BaseEstimator):
         self.model_.fit(self._matrix(frame), target)
         self.features_ = list(self.schema_.columns)
         self.classes_ = np.array([0, 1])
-        self.factor_ = self.pdo / math.log(2)
-        self.offset_ = self.base_score - self.factor_ * math.log(self.base_odds)
+        self._set_scale()
         scores = self.credit_score(frame)
         self.bands_ = score_bands(scores)
         self.train_metrics_ = discrimination(target, self.predict_proba(frame)[:, 1]).as_dict()
@@ -95,18 +100,9 @@ class LightGBMChallenger(ClassifierMixin, BaseEstimator):
         p = 1.0 / (1.0 + np.exp(-raw))
         return np.column_stack([1 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
-
     def credit_score(self, X: pd.DataFrame) -> np.ndarray:
         raw = self._raw(conform(X, self.schema_, unseen=self.unseen))
         return np.asarray(self.offset_ - self.factor_ * raw, dtype=float)
-
-    def band(self, score: float) -> str:
-        for label, floor in self.bands_:
-            if score >= floor:
-                return label
-        return self.bands_[-1][0]
 
     def explain(self, X: pd.DataFrame) -> list[ScoreResult]:
         frame = conform(X, self.schema_, unseen=self.unseen)

@@ -89,7 +89,31 @@ def score_bands(
     return [*zip(labels[:-1], [float(q) for q in qs], strict=True), (labels[-1], -math.inf)]
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):
+class PointsScaleMixin:
+    """Shared by the credit estimators: points scaling, bands and the 0/1 prediction."""
+
+    pdo: float
+    base_odds: float
+    base_score: float
+    bands_: list[tuple[str, float]]
+
+    def _set_scale(self) -> None:
+        if self.pdo <= 0 or self.base_odds <= 0:
+            raise ValidationError("pdo and base_odds must be positive", field="pdo")
+        self.factor_ = self.pdo / math.log(2)
+        self.offset_ = self.base_score - self.factor_ * math.log(self.base_odds)
+
+    def band(self, score: float) -> str:
+        for label, floor in self.bands_:
+            if score >= floor:
+                return label
+        return self.bands_[-1][0]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)  # type: ignore[attr-defined, no-any-return]
+
+
+class Scorecard(PointsScaleMixin, ClassifierMixin, BaseEstimator):
     """Binning + WoE + logistic regression + points, for any frame with a binary target."""
 
     def __init__(
@@ -125,8 +149,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: Any) -> Scorecard:
-        if self.pdo <= 0 or self.base_odds <= 0:
-            raise ValidationError("pdo and base_odds must be positive", field="pdo")
+        self._set_scale()
         if self.unseen not in ("error", "missing"):
             raise ValidationError("unseen must be 'error' or 'missing'", field="unseen")
         target = binary_target(y, bad_label=self.bad_label)
@@ -158,8 +181,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         woe = self._woe(frame)
         self.lr_ = LogisticRegression(C=self.C, max_iter=1000)
         self.lr_.fit(woe, target)
-        self.factor_ = self.pdo / math.log(2)
-        self.offset_ = self.base_score - self.factor_ * math.log(self.base_odds)
         self._best_points = {f: float(np.max(self._bin_points(f)[0])) for f in self.features_}
         self.classes_ = np.array([0, 1])
         scores = self.credit_score(frame)
@@ -195,15 +216,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         frame = conform(X, self.schema_, unseen=self.unseen)
         p = self.lr_.predict_proba(self._woe(frame))[:, 1]
         return np.column_stack([1 - p, p])
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
-
-    def band(self, score: float) -> str:
-        for label, floor in self.bands_:
-            if score >= floor:
-                return label
-        return self.bands_[-1][0]
 
     def explain(self, X: pd.DataFrame) -> list[ScoreResult]:
         """Score, probability, band and the features that cost each applicant most points."""
