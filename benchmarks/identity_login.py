@@ -60,12 +60,8 @@ def main() -> None:
         f" load {os.getloadavg()}, argon2id t={config.argon2_time_cost} "
         f"m={config.argon2_memory_kib} KiB p={config.argon2_parallelism}, {args.rounds} rounds"
     )
-    print(
-        f"wrong password   median {med(wrong):.0f} ms (min {min(wrong):.0f}, max {max(wrong):.0f})"
-    )
-    print(
-        f"unknown number   median {med(unknown):.0f} ms (min {min(unknown):.0f}, max {max(unknown):.0f})"
-    )
+    for label, xs in (("wrong password", wrong), ("unknown number", unknown)):
+        print(f"{label:16} median {med(xs):.0f} ms (min {min(xs):.0f}, max {max(xs):.0f})")
     print(f"correct password median {med(ok):.0f} ms (includes opening a session and signing)")
     print(f"unknown / wrong ratio {med(unknown) / med(wrong):.2f}")
 
