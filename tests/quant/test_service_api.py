@@ -126,8 +126,9 @@ def test_look_ahead_configs_are_refused(sqlite_engine: Engine, clock: ManualCloc
         service.run(actor, overlap)
     failed = service.list_runs(actor)
     assert [r.status for r in failed] == ["failed", "failed"]  # bad input is stored as failed
-    with pytest.raises(NotFound, match="unknown instruments: NOPE"):
+    with pytest.raises(ValidationError, match="unknown instruments: NOPE") as err:
         service.run(actor, {**MA_CONFIG, "data": {**MA_CONFIG["data"], "instruments": ["NOPE"]}})
+    assert err.value.field == "data.instruments"
 
 
 def test_api_runs_a_backtest_and_serves_its_tear_sheet(
@@ -147,6 +148,11 @@ def test_api_runs_a_backtest_and_serves_its_tear_sheet(
     )
     listed = client.get("/v1/quant/backtests", headers=auth).json()
     assert [r["id"] for r in listed] == [body["id"]]
+    unknown = {**MA_CONFIG, "data": {**MA_CONFIG["data"], "instruments": ["ZZZZ"]}}
+    refused_sym = client.post("/v1/quant/backtests", json=unknown, headers=auth)
+    assert (
+        refused_symbol.status_code == 422 and refused_symbol.json()["field"] == "data.instruments"
+    )
     bad = client.post(
         "/v1/quant/backtests", json={**MA_CONFIG, "strategy": {"name": "x.y.Z"}}, headers=auth
     )

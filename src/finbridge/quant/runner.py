@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from finbridge.core.errors import NotFound, ValidationError
 from finbridge.quant.backtest import PROFILES, MarketData, make_strategy, run_backtest
 from finbridge.quant.backtest.engine import BacktestResult
 from finbridge.quant.config import BacktestConfig
@@ -56,9 +57,13 @@ def _load(config: BacktestConfig, start: dt.date) -> pl.DataFrame:
     names = None if d.instruments is None else list(d.instruments)
     if names is not None and config.benchmark and config.benchmark not in names:
         names.append(config.benchmark)
-    if config.market == "cn":
-        return load_cn_bars(names, start, d.end, data_dir=d.data_dir, on_bad="drop")
-    return load_us_bars(names, start, d.end, kind=d.kind, data_dir=d.data_dir, on_bad="drop")
+    try:
+        if config.market == "cn":
+            return load_cn_bars(names, start, d.end, data_dir=d.data_dir, on_bad="drop")
+        return load_us_bars(names, start, d.end, kind=d.kind, data_dir=d.data_dir, on_bad="drop")
+    except NotFound as exc:
+        # In a run config an unknown symbol is bad input (422 naming the field), not a 404.
+        raise ValidationError(exc.detail, field="data.instruments") from None
 
 
 def _signal(
