@@ -150,9 +150,7 @@ def test_api_runs_a_backtest_and_serves_its_tear_sheet(
     assert [r["id"] for r in listed] == [body["id"]]
     unknown = {**MA_CONFIG, "data": {**MA_CONFIG["data"], "instruments": ["ZZZZ"]}}
     refused_sym = client.post("/v1/quant/backtests", json=unknown, headers=auth)
-    assert (
-        refused_symbol.status_code == 422 and refused_symbol.json()["field"] == "data.instruments"
-    )
+    assert refused_sym.status_code == 422 and refused_sym.json()["field"] == "data.instruments"
     bad = client.post(
         "/v1/quant/backtests", json={**MA_CONFIG, "strategy": {"name": "x.y.Z"}}, headers=auth
     )
