@@ -131,3 +131,21 @@ def test_static_vendor_files_are_served_from_the_package(web_app: FastAPI) -> No
         response = client.get(f"/console/static/{name}")
         assert response.status_code == 200, name
         assert len(response.content) > 500
+
+
+def test_sign_in_attempts_become_login_events(web_app: FastAPI, admin_key: str) -> None:
+    from sqlalchemy import select
+
+    from finbridge.lake.tables import OutboxRow
+    from finbridge.store import unit_of_work
+
+    client = TestClient(web_app)
+    client.post("/console/login", data={"api_key": "fbk_000000000000_nope"}, headers=HX)
+    log_in(client, admin_key)
+    platform = web_app.state.platform
+    with unit_of_work(platform.engine, write=False) as session:
+        rows = session.scalars(select(OutboxRow).where(OutboxRow.event_type == "login")).all()
+    outcomes = [(r.payload["success"], r.payload["method"], r.subject_id is None) for r in rows]
+    assert outcomes == [(False, "api_key", True), (True, "api_key", False)]
+    assert rows[0].payload["failure_reason"] == "invalid or revoked API key"
+    assert admin_key not in str([r.payload for r in rows])  # never the key itself

@@ -13,6 +13,9 @@ from starlette.responses import Response
 from finbridge.api.deps import api_keys
 from finbridge.core.errors import AuthenticationFailed
 from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.platform import Platform
+from finbridge.store.engine import unit_of_work
 from finbridge.web.security import ConsolePlatformDep, safe_next
 from finbridge.web.sessions import COOKIE_NAME, IDLE_TIMEOUT, sessions_of, start_session
 from finbridge.web.templating import render
@@ -38,6 +41,7 @@ def login(
     try:
         principal = keys.authenticate(key)
     except AuthenticationFailed:
+        _record_login(request, platform, None, failure="invalid or revoked API key")
         return render(
             request,
             "auth/_login_form.html",
@@ -48,6 +52,7 @@ def login(
     def reauthenticate() -> Principal:
         return keys.authenticate(key)
 
+    _record_login(request, platform, principal.id)
     token = start_session(platform, principal, reauthenticate)
     response = Response(status_code=204, headers={"HX-Redirect": safe_next(next)})
     set_session_cookie(request, response, token)
@@ -62,6 +67,23 @@ def logout(request: Request, platform: ConsolePlatformDep) -> Response:
     response = Response(status_code=204, headers={"HX-Redirect": "/console/login"})
     response.delete_cookie(COOKIE_NAME, path="/", samesite="strict", httponly=True)
     return response
+
+
+def _record_login(
+    request: Request, platform: Platform, key_id: str | None, *, failure: str | None = None
+) -> None:
+    """Every console sign-in attempt becomes a ``login`` event (outbox -> lake)."""
+    payload = {
+        "method": "api_key",
+        "success": failure is None,
+        "channel": "web",
+        "ip": request.client.host[:45] if request.client else None,
+        "user_agent": (request.headers.get("user-agent") or "")[:512] or None,
+        "failure_reason": failure,
+    }
+    event = Event("login", platform.clock.now(), payload, "console", subject_id=key_id)
+    with unit_of_work(platform.engine) as session:
+        emit(session, event)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
