@@ -41,3 +41,10 @@ def test_operator_scopes_come_from_roles() -> None:
     assert teller.has_scope("transfers:write")
     assert not teller.has_scope("risk:write")
     assert Principal.operator("op-2", [Role.ADMIN]).has_scope("anything:at-all")
+
+
+def test_quant_researcher_runs_backtests_but_moves_no_money() -> None:
+    researcher = Principal.operator("op-3", [Role.QUANT_RESEARCHER])
+    assert researcher.has_scope("quant:run")
+    assert not researcher.has_scope("quant:admin")
+    assert not researcher.has_scope("transfers:write")

@@ -24,6 +24,7 @@ class Role(StrEnum):
     RISK_ANALYST = "risk_analyst"
     ADMIN = "admin"
     PARTNER = "partner"
+    QUANT_RESEARCHER = "quant_researcher"
 
 
 # Scopes an operator role carries. Scopes are strings "<area>:<verb>".
@@ -49,6 +50,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "identity:read",
         }
     ),
+    Role.QUANT_RESEARCHER: frozenset({"quant:run", "quant:read", "events:read"}),
     Role.PARTNER: frozenset({"events:write", "events:read"}),
     Role.ADMIN: frozenset({"*"}),
 }
