@@ -9,7 +9,9 @@ from finbridge.credit.paillier import (
     Encryptor,
     FixedPoint,
     PackedCodec,
+    ParallelEncryptor,
     PublicKey,
+    ciphertexts_from_bytes,
     generate_keypair,
 )
 
@@ -69,3 +71,15 @@ def test_key_size_check_with_real_2048_bit_key() -> None:
     assert sk.decrypt_int(Encryptor(same).encrypt(42)) == 42
     with pytest.raises(ValidationError, match="512 bits is below the required 2048"):
         PublicKey.from_ints(int(PK.n), int(PK.hs))
+
+
+def test_parallel_encryptor_with_prefetched_randomness() -> None:
+    pe = ParallelEncryptor(PK, workers=2)
+    try:
+        first = ciphertexts_from_bytes(PK, pe.encrypt_bytes(list(range(50))))
+        pe.prefetch(300)
+        second = ciphertexts_from_bytes(PK, pe.encrypt_bytes(list(range(50, 400))))
+    finally:
+        pe.close()
+    assert [SK.decrypt_int(c) for c in first + second] == list(range(400))
+    assert len({int(c) for c in first + second}) == 400  # randomness never reused

@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import gmpy2
 from gmpy2 import mpz
@@ -273,11 +274,27 @@ def _init_worker(n: int, hs: int, randomness_bits: int) -> None:
     _WORKER = Encryptor(PublicKey(mpz(n), mpz(hs)), randomness_bits=randomness_bits)
 
 
+_PREPARED: list[mpz] = []  # this worker's randomness computed ahead, each used exactly once
+PREFETCH_CHUNK = 256
+PREFETCH_CAP = 20_000
+
+
+def _prefetch(k: int) -> int:
+    assert _WORKER is not None
+    if len(_PREPARED) < PREFETCH_CAP:
+        _PREPARED.extend(_WORKER.randomness() for _ in range(k))
+    return len(_PREPARED)
+
+
 def _encrypt_chunk(ms: list[int]) -> bytes:
     assert _WORKER is not None
     enc = _WORKER
     width = (enc.pk.n2.bit_length() + 7) // 8
-    return b"".join(int(enc.encrypt(m)).to_bytes(width, "big") for m in ms)
+    out = []
+    for m in ms:
+        r = _PREPARED.pop() if _PREPARED else None
+        out.append(int(enc.encrypt(m, r)).to_bytes(width, "big"))
+    return b"".join(out)
 
 
 class ParallelEncryptor:
@@ -292,6 +309,7 @@ class ParallelEncryptor:
         self.width = (pk.n2.bit_length() + 7) // 8
         self._local = Encryptor(pk) if workers <= 1 else None
         self._pool = None
+        self._pending: list[Any] = []
         if workers > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -306,7 +324,22 @@ class ParallelEncryptor:
             )
             self._workers = workers
 
+    def prefetch(self, k: int) -> None:
+        """Let idle workers compute ``k`` random factors ahead (e.g. while the peer works).
+
+        Pending prefetch work is cancelled when the next batch arrives, so it never delays
+        an encryption by more than one small chunk per worker.
+        """
+        if self._pool is None:
+            return
+        self._pending = [
+            self._pool.submit(_prefetch, PREFETCH_CHUNK) for _ in range(-(-k // PREFETCH_CHUNK))
+        ]
+
     def encrypt_bytes(self, ms: Sequence[int]) -> bytes:
+        for f in self._pending:
+            f.cancel()
+        self._pending = []
         if self._local is not None:
             enc = self._local
             return b"".join(int(enc.encrypt(m)).to_bytes(self.width, "big") for m in ms)

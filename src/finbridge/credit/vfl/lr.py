@@ -101,6 +101,7 @@ def train_federated(
         _, _, blob = call(
             channel, "lr.grad", arrays={"rows": r}, blob=encryptor.encrypt_bytes(plain)
         )
+        encryptor.prefetch(len(rows))
         packed = ciphertexts_from_bytes(sk.public, blob)
         values = unpack_repacked(sk, packed, width, LR_SHIFT)
         size = LR_SHIFT // 8

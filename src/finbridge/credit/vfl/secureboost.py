@@ -74,6 +74,9 @@ class RemotePartner:
     def start_tree(self, g: np.ndarray, h: np.ndarray, rows: np.ndarray) -> None:
         blob = self.encryptor.encrypt_bytes(pack_gh(g[rows], h[rows]))
         call(self.channel, "sb.tree", arrays={"rows": rows.astype("<u4")}, blob=blob)
+        # The workers are idle while the partner sums histograms: prepare the next tree's
+        # randomness meanwhile.
+        self.encryptor.prefetch(len(rows))
 
     def histograms(self, node_rows: list[np.ndarray]) -> list[Histograms]:
         arrays = {f"n{k}": r.astype("<u4") for k, r in enumerate(node_rows)}
