@@ -8,14 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from finbridge.cli.context import console, platform_context
-from finbridge.core.errors import ValidationError
+from finbridge.cli.context import console, err_console, platform_context
+from finbridge.core.errors import FinbridgeError, ValidationError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "datasets"
 HANDBOOK_FILE = "fraud/fdh_simulated_transactions_183d.parquet"
 
 
-def _rule_set(path: Path | None, platform_engine: object | None = None):  # type: ignore[no-untyped-def]
+def _rule_set(path: Path | None):  # type: ignore[no-untyped-def]
     from finbridge.risk.features import MODEL_FEATURES
     from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, RuleSetSpec, default_rule_set
     from finbridge.risk.velocity import default_config
@@ -29,6 +29,15 @@ def _rule_set(path: Path | None, platform_engine: object | None = None):  # type
     except (OSError, json.JSONDecodeError) as exc:
         raise ValidationError(f"cannot read rule set {path}: {exc}", field="rules") from None
     return CompiledRuleSet(spec, catalog, version=0)
+
+
+def _load_rules(path: Path | None):  # type: ignore[no-untyped-def]
+    """The rule set, or a plain error and exit code 2 (not a traceback) when it is invalid."""
+    try:
+        return _rule_set(path)
+    except FinbridgeError as exc:
+        err_console.print(f"[bold red]error[/]: {exc}")
+        raise typer.Exit(2) from None
 
 
 def _report_table(report: dict) -> Table:  # type: ignore[type-arg]
@@ -86,8 +95,12 @@ def register(app: typer.Typer) -> None:
         if not file.exists():
             console.print(f"[red]no such file {file}[/]")
             raise typer.Exit(2)
-        rs = _rule_set(rules)
-        result = replay_file(str(file), rs, load_default_model())
+        rs = _load_rules(rules)
+        try:
+            result = replay_file(str(file), rs, load_default_model())
+        except FinbridgeError as exc:
+            err_console.print(f"[bold red]error[/]: {exc}")
+            raise typer.Exit(2) from None
         console.print(_report_table(result.report.to_json()))
         console.print(
             f"{result.events:,} events in {result.seconds:.2f}s = "
@@ -107,7 +120,7 @@ def register(app: typer.Typer) -> None:
         from finbridge.risk.model import load_default_model
         from finbridge.risk.setup import build_risk_engine
 
-        draft = _rule_set(rules)
+        draft = _load_rules(rules)
         if file is not None:
             result = replay_file(str(file), draft, load_default_model())
             console.print(_report_table(result.report.to_json()))
