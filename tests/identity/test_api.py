@@ -272,3 +272,24 @@ def test_face_over_http(client: TestClient) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["passed"] and r.json()["observed"] == ch["steps"]
+
+
+def test_kyc_check_for_operators(client: TestClient, platform: Platform) -> None:
+    key = (
+        ApiKeyService(
+            platform.engine, platform.clock, platform.settings.secret_key.get_secret_value()
+        )
+        .issue("teller", [Role.TELLER])
+        .plaintext
+    )
+    body = {k: v for k, v in ZHANG.items() if k != "password"}
+    r = client.post("/v1/identity/kyc/check", headers=_bearer(key), json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["id_number"] == "110***********4477" and r.json()["adult"] is True
+    minor = {**body, "id_number": "110101201001010015", "credit_product": True}
+    r = client.post("/v1/identity/kyc/check", headers=_bearer(key), json=minor)
+    assert r.status_code == 422 and r.json()["field"] == "birth_date"
+    r = client.post("/v1/identity/kyc/check", json=body)  # no credentials
+    assert r.status_code == 401
+    r = client.post("/v1/identity/kyc/check", headers=_bearer(key), json={**body, "extra": 1})
+    assert r.status_code == 422 and r.json()["field"] == "extra"
