@@ -111,3 +111,9 @@ def test_lists_over_http(client: TestClient, clock: ManualClock) -> None:
     assert client.get("/v1/risk/lists").json()[0]["source"] == "case:1"
     assert client.delete(f"/v1/risk/lists/{entry_id}").status_code == 204
     assert client.delete(f"/v1/risk/lists/{entry_id}").status_code == 404
+
+
+def test_models_endpoints(client: TestClient) -> None:
+    assert client.get("/v1/risk/models").json() == {"live": None, "shadow": None}
+    r = client.post("/v1/risk/models/promote-shadow")
+    assert r.status_code == 409 and "no shadow model" in r.json()["detail"]

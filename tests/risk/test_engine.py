@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from finbridge.core import ManualClock, Principal
-from finbridge.core.errors import PermissionDenied, ValidationError
+from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
 from finbridge.lake.tables import OutboxRow
 from finbridge.risk.engine import EngineOptions, RiskEngine
 from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
@@ -254,3 +254,43 @@ def test_group_commit_stores_every_concurrent_decision_once(
         events = s.scalars(select(OutboxRow.event_id).where(kind)).all()
         assert len(events) == len(stored) == 4 * 13
     assert set(results) == set(stored)
+
+
+class _Fixed:
+    """A stand-in scorer with a fixed score (the real LightGBM model is tested elsewhere)."""
+
+    def __init__(self, version: str, value: float) -> None:
+        self.version, self.value = version, value
+
+    def score(self, features) -> float:
+        return self.value
+
+
+def test_shadow_model_then_one_step_promotion(
+    sqlite_engine, clock: ManualClock, system: Principal, analyst: Principal
+) -> None:
+    risk = RiskEngine(
+        sqlite_engine, clock, InProcessVelocity(default_config()), model=_Fixed("m1", 0.1)
+    )
+    risk.set_shadow_model(analyst, _Fixed("m2", 0.9))
+    d = risk.decide(system, payment(clock))
+    assert d.outcome == "approve" and d.model_version == "m1" and d.ml_score == 0.1
+    assert d.shadow is not None and d.shadow.model_version == "m2"
+    assert d.shadow.outcome == "step_up" and "ml_high" in d.shadow.fired  # not enforced
+    with unit_of_work(sqlite_engine, write=False) as s:
+        rows = {r.mode: (r.model_version, r.ml_score) for r in s.scalars(select(DecisionRow))}
+    assert rows == {"live": ("m1", 0.1), "shadow": ("m2", 0.9)}
+
+    with pytest.raises(PermissionDenied):
+        risk.promote_shadow_model(Principal.customer("cust-1"))
+    assert risk.promote_shadow_model(analyst) == "m2"
+    tick(clock)
+    d = risk.decide(system, payment(clock))
+    assert d.model_version == "m2" and d.outcome == "step_up" and d.shadow is None
+    with unit_of_work(sqlite_engine, write=False) as s:
+        event = s.scalars(
+            select(OutboxRow).where(OutboxRow.event_type == "risk.model_promoted")
+        ).one()
+    assert event.payload == {"version": "m2", "previous": "m1", "promoted_by": "ana"}
+    with pytest.raises(Conflict, match="no shadow model"):
+        risk.promote_shadow_model(analyst)

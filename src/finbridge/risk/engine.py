@@ -25,10 +25,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import Conflict, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
-from finbridge.lake import Event
+from finbridge.lake import Event, emit
 from finbridge.risk.derived import derive
 from finbridge.risk.events import SOURCE
 from finbridge.risk.lists import ListEntry, ListService
@@ -107,6 +107,8 @@ class Decision:
                 "score": self.shadow.score,
                 "rule_set": self.shadow.rule_set,
                 "fired": list(self.shadow.fired),
+                "ml_score": self.shadow.ml_score,
+                "model_version": self.shadow.model_version,
             }
         return out
 
@@ -117,6 +119,8 @@ class ShadowResult:
     score: float
     rule_set: str
     fired: tuple[str, ...]
+    ml_score: float | None = None
+    model_version: str = ""
 
 
 @dataclass
@@ -160,6 +164,7 @@ class RiskEngine:
         self._builtin = CompiledRuleSet(default_rule_set(), self.catalog, version=0)
         self._live: CompiledRuleSet = self._builtin
         self._shadow: CompiledRuleSet | None = None
+        self._shadow_model: Scorer | None = None
         self._seen: tuple[str | None, str | None] = (None, None)
         self._checked_at = -1e9
         self._lock = threading.Lock()
@@ -199,6 +204,43 @@ class RiskEngine:
     @property
     def shadow_rule_set(self) -> CompiledRuleSet | None:
         return self._shadow
+
+    # -- models -----------------------------------------------------------------------------
+    @property
+    def shadow_model(self) -> Scorer | None:
+        return self._shadow_model
+
+    def set_shadow_model(self, actor: Principal, model: Scorer | None) -> None:
+        """Run ``model`` beside the live one (scores stored with shadow decisions only)."""
+        actor.require_scope("risk:write")
+        self._shadow_model = model
+
+    def promote_shadow_model(self, actor: Principal) -> str:
+        """Make the shadow model live in one audited step (event ``risk.model_promoted``)."""
+        actor.require_scope("risk:write")
+        candidate = self._shadow_model
+        if candidate is None:
+            raise Conflict("there is no shadow model to promote")
+        previous = self.model.version if self.model is not None else None
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            emit(
+                s,
+                Event(
+                    event_type="risk.model_promoted",
+                    occurred_at=now,
+                    source=SOURCE,
+                    subject_id=candidate.version,
+                    payload={
+                        "version": candidate.version,
+                        "previous": previous,
+                        "promoted_by": actor.id,
+                    },
+                ),
+            )
+        self.model, self._shadow_model = candidate, None
+        self.catalog.numeric |= set(getattr(candidate, "feature_names", ()))
+        return candidate.version
 
     # -- decisions --------------------------------------------------------------------------
     def decide(self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel) -> Decision:
@@ -249,11 +291,26 @@ class RiskEngine:
             features=features,
         )
         shadow = None
-        if self._shadow is not None and degraded is None and flood is None:
-            sres = self._shadow.evaluate(req.event_type, features)
+        candidate = self._shadow_model
+        healthy = degraded is None and flood is None
+        if healthy and (self._shadow is not None or candidate is not None):
+            # The candidate (rule set and/or model) sees the very same features; only the
+            # candidate model's score differs. Stored, never enforced.
+            s_features = features
+            s_ml = ml_score
+            if candidate is not None:
+                s_ml = float(candidate.score(features))
+                s_features = {**features, "ml_score": s_ml}
+            s_rules = self._shadow or live
+            sres = s_rules.evaluate(req.event_type, s_features)
             s_out, _ = combine(sres, hits, None, None, self.options.safe_outcome)
             shadow = ShadowResult(
-                s_out, sres.score, self._shadow.label, tuple(h.name for h in sres.fired)
+                s_out,
+                sres.score,
+                s_rules.label,
+                tuple(h.name for h in sres.fired),
+                s_ml,
+                candidate.version if candidate is not None else decision.model_version,
             )
         try:
             return self._record(req, decision, shadow)
@@ -345,13 +402,13 @@ class RiskEngine:
                     "mode": "shadow",
                     "outcome": shadow.outcome,
                     "score": shadow.score,
-                    "ml_score": d.ml_score,
+                    "ml_score": shadow.ml_score,
                     "rule_set": shadow.rule_set,
                     "fired": list(shadow.fired),
                     "reasons": [],
                     "degraded": None,
                     "request": None,
-                    **common,
+                    **{**common, "model_version": shadow.model_version or d.model_version},
                 }
             )
         if case_id is not None:

@@ -45,3 +45,10 @@ class RuleSetPromotedV1(EventPayload):
     previous: str | None
     promoted_by: str
     mode: str  # live, shadow
+
+
+@register_schema("risk.model_promoted", 1)
+class ModelPromotedV1(EventPayload):
+    version: str
+    previous: str | None
+    promoted_by: str

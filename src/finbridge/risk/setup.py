@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
+from finbridge.core.principal import Principal
 from finbridge.core.settings import Settings
 from finbridge.risk.delayed import TerminalRiskTable
 from finbridge.risk.engine import EngineOptions, RiskEngine
@@ -31,6 +32,7 @@ class RiskSettings(BaseSettings):
     redis_timeout_ms: int = 200
     safe_outcome: Literal["approve", "review", "step_up", "decline"] = "step_up"
     model_path: Path | None = None  # default: the shipped artifact
+    shadow_model_path: Path | None = None  # a candidate model scored beside the live one
     use_model: bool = True
     group_commit: bool = True  # share commits among concurrent decisions (see risk.writer)
 
@@ -55,7 +57,7 @@ def build_risk_engine(
         path = risk.model_path or ARTIFACT
         if path.exists():
             model = FraudModel.load(path)
-    return RiskEngine(
+    built = RiskEngine(
         engine,
         clock,
         build_velocity(settings, risk),
@@ -67,6 +69,11 @@ def build_risk_engine(
             group_commit=risk.group_commit,
         ),
     )
+    if risk.shadow_model_path is not None:
+        built.set_shadow_model(
+            Principal.system("risk-setup"), FraudModel.load(risk.shadow_model_path)
+        )
+    return built
 
 
 def risk_engine_for(

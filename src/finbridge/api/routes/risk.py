@@ -165,6 +165,22 @@ def promote(set_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict:  #
     return _stored(stored)
 
 
+# -- models -----------------------------------------------------------------------------------
+@router.get("/models", summary="The live model and the shadow (candidate) model, if any")
+def models(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
+    actor.require_scope("risk:read")
+    engine = risk_engine(platform)
+    return {
+        "live": engine.model.version if engine.model else None,
+        "shadow": engine.shadow_model.version if engine.shadow_model else None,
+    }
+
+
+@router.post("/models/promote-shadow", summary="Make the shadow model live (audited, no restart)")
+def promote_model(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
+    return {"live": risk_engine(platform).promote_shadow_model(actor)}
+
+
 # -- lists -------------------------------------------------------------------------------------
 @router.get("/lists")
 def lists(actor: PrincipalDep, platform: PlatformDep, include_expired: bool = False) -> list[dict]:  # type: ignore[type-arg]
