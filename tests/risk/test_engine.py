@@ -294,3 +294,25 @@ def test_shadow_model_then_one_step_promotion(
     assert event.payload == {"version": "m2", "previous": "m1", "promoted_by": "ana"}
     with pytest.raises(Conflict, match="no shadow model"):
         risk.promote_shadow_model(analyst)
+
+
+def test_terminal_risk_table_learns_from_case_labels_after_the_delay(
+    sqlite_engine, clock: ManualClock, system: Principal, analyst: Principal
+) -> None:
+    from finbridge.risk.cases import CaseService
+    from finbridge.risk.delayed import TerminalRiskTable
+    from finbridge.risk.requests import parse_request
+
+    risk = RiskEngine(sqlite_engine, clock, InProcessVelocity(default_config()))
+    risk.lists.add(analyst, list_kind="watch", entity_type="terminal", value="t-9",
+                   reason="probe", source="test")  # fmt: skip
+    decided = [risk.decide(system, payment(clock, terminal_id="t-9", merchant_id=None))]
+    decided.append(risk.decide(system, payment(clock, terminal_id="t-9", merchant_id=None)))
+    CaseService(sqlite_engine, clock).close(analyst, decided[0].case_id, "confirm")
+    table = TerminalRiskTable(sqlite_engine, clock)
+    req = parse_request(payment(clock, terminal_id="t-9", merchant_id=None))
+    assert table.lookup(req) == {}  # labels younger than the 7-day delay are not used
+    clock.advance(timedelta(days=8))
+    table.rebuild()
+    feats = table.lookup(req)
+    assert feats["terminal_delayed_count_7d"] == 2 and feats["terminal_delayed_risk_7d"] == 0.5

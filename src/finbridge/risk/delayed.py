@@ -74,6 +74,13 @@ class TerminalRiskTable:
         self._table: dict[str, dict[str, float]] = {}
         self._built_at: datetime | None = None
         self._lock = threading.Lock()
+        self._rebuilding = False
+
+    def _rebuild_in_background(self) -> None:
+        try:
+            self.rebuild()
+        finally:
+            self._rebuilding = False
 
     def rebuild(self) -> int:
         asof = self.clock.now()
@@ -100,9 +107,12 @@ class TerminalRiskTable:
         return len(table)
 
     def lookup(self, request: DecisionRequest) -> dict[str, float]:
-        now = self.clock.now()
-        if self._built_at is None or now - self._built_at >= self.refresh:
-            self.rebuild()
+        if self._built_at is None:
+            self.rebuild()  # the first build is inline: there is nothing to serve yet
+        elif self.clock.now() - self._built_at >= self.refresh and not self._rebuilding:
+            # Later rebuilds run beside the traffic; decisions keep the previous table meanwhile.
+            self._rebuilding = True
+            threading.Thread(target=self._rebuild_in_background, daemon=True).start()
         if not request.terminal_id:
             return {}
         return dict(self._table.get(request.terminal_id, ()))
