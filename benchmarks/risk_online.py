@@ -31,17 +31,25 @@ SEQ = itertools.count()  # event ids unique across every phase
 GIVE_UP_S = 5.0
 
 
-def serve(data_dir: str, port: int) -> None:
-    import uvicorn
-
+def app_factory():  # type: ignore[no-untyped-def]
+    """One app per server process (``--workers`` > 1 needs an importable factory)."""
     from finbridge.api import create_app
     from finbridge.core import Settings
     from finbridge.platform import Platform
 
-    settings = Settings(env="development", data_dir=Path(data_dir))
-    platform = Platform.build(settings, migrate=False)
+    settings = Settings(env="development", data_dir=Path(os.environ["RISK_BENCH_DATA"]))
+    return create_app(platform=Platform.build(settings, migrate=False))
+
+
+def serve(data_dir: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    os.environ["RISK_BENCH_DATA"] = data_dir
     uvicorn.run(
-        create_app(platform=platform),
+        "risk_online:app_factory",
+        factory=True,
+        app_dir=str(Path(__file__).parent),
+        workers=workers,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -220,9 +228,14 @@ def main() -> None:
     ap.add_argument("--capacity-seconds", type=float, default=10)
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--velocity", choices=["memory", "redis"], default="memory")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="server processes (> 1 needs --velocity redis)"
+    )
     args = ap.parse_args()
+    if args.workers > 1 and args.velocity != "redis" and not args.serve:
+        ap.error("several server processes must share velocity state: use --velocity redis")
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.workers)
         return
 
     with socket.socket() as s:
@@ -232,7 +245,18 @@ def main() -> None:
     key = prepare(data)
     env = {**os.environ, "FINBRIDGE_RISK_VELOCITY": args.velocity}
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", data, "--port", str(port)], env=env, cwd=ROOT
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            data,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        cwd=ROOT,
     )
     try:
         ready_by = time.monotonic() + 180  # the app imports every engine: slow on a busy box
@@ -262,6 +286,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores (shared)",
         "velocity": args.velocity,
+        "server_processes": args.workers,
         "load_average_before": load_before,
         "load_average_after": load_after,
         "trivial_endpoint_per_second": round(trivial["per_second"], 1),
