@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 from sqlalchemy import BigInteger, MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -33,12 +34,11 @@ def load_all_tables() -> MetaData:
     import finbridge
 
     for info in pkgutil.iter_modules(finbridge.__path__):
-        if not info.ispkg:
-            continue
-        name = f"finbridge.{info.name}.tables"
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        package_dir = Path(finbridge.__path__[0]) / info.name
+        # Look before importing: importing a package without tables (api, web, cli) would run its
+        # __init__ and drag web frameworks into every migration run.
+        if info.ispkg and (
+            (package_dir / "tables.py").exists() or (package_dir / "tables").is_dir()
+        ):
+            importlib.import_module(f"finbridge.{info.name}.tables")
     return Base.metadata
