@@ -48,3 +48,10 @@ def test_quant_researcher_runs_backtests_but_moves_no_money() -> None:
     assert researcher.has_scope("quant:run")
     assert not researcher.has_scope("quant:admin")
     assert not researcher.has_scope("transfers:write")
+
+
+def test_credit_officer_scores_and_promotes_models_only() -> None:
+    officer = Principal.operator("op-4", [Role.CREDIT_OFFICER])
+    assert officer.has_scope("credit:score")
+    assert officer.has_scope("credit:write")
+    assert not officer.has_scope("accounts:write")

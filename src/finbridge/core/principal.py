@@ -25,6 +25,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     PARTNER = "partner"
     QUANT_RESEARCHER = "quant_researcher"
+    CREDIT_OFFICER = "credit_officer"
 
 
 # Scopes an operator role carries. Scopes are strings "<area>:<verb>".
@@ -51,6 +52,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         }
     ),
     Role.QUANT_RESEARCHER: frozenset({"quant:run", "quant:read", "events:read"}),
+    Role.CREDIT_OFFICER: frozenset(
+        {"customers:read", "credit:read", "credit:score", "credit:write"}
+    ),
     Role.PARTNER: frozenset({"events:write", "events:read"}),
     Role.ADMIN: frozenset({"*"}),
 }
