@@ -128,9 +128,10 @@ def _debit_outcome(available: int, amount: int, frozen: bool) -> type[Exception]
     return InsufficientFunds if amount > available else None
 
 
-def _capture(svc: BankingService, hold_id: str, to: str, key: str) -> object:
+def _capture(svc: BankingService, hold_id: str, to: str, *, idempotency_key: str) -> object:
+    # Called through _attempt, which passes the key by name.
     return svc.capture_hold(
-        Principal.system("test"), hold_id, to_account_id=to, idempotency_key=key
+        Principal.system("test"), hold_id, to_account_id=to, idempotency_key=idempotency_key
     )
 
 

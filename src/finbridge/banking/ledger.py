@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, TextClause, bindparam, select, text, update
+import psycopg
+from psycopg.types.numeric import Int8
+from sqlalchemy import Connection, Engine, Insert, TextClause, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from finbridge.banking.tables import accounts_table, entries_table, postings_table
 from finbridge.core.errors import (
@@ -370,3 +373,76 @@ def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]
         )
     ).first()
     return None if row is None else (row.request_fingerprint, row.result)
+
+
+# ---------------------------------------------------------------------- PostgreSQL two-leg path
+# One statement, run in autocommit so it is its own transaction: one network round trip per
+# transfer instead of BEGIN + posting + outbox INSERT + COMMIT (see banking_0002_post_pair.py).
+_POST_PAIR_SQL = (
+    "SELECT banking_post_pair(%s, %s, %s, %s, %s::json, %s, %s::json, %s, %s, %s, %s, %s,"
+    " %s::bigint, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PairEvent:
+    """What the function needs to write the ``transaction.posted`` outbox row itself."""
+
+    event_id: str
+    occurred_at: datetime
+    amount_text: str
+    channel: str | None
+    merchant: str | None
+
+
+def post_pair_pg(
+    engine: Engine,
+    currency: str,
+    debit: Leg,
+    credit: Leg,
+    spec: EntrySpec,
+    customers_only: bool,
+    event: PairEvent,
+) -> None:
+    """Post ``debit``/``credit`` with :func:`banking_post_pair`, or raise the business error.
+
+    Raises :class:`Replay` when the idempotency key is already used, the same errors as
+    :func:`diagnose` when a guarded UPDATE matched nothing, and ``NotFound`` for the bank's own
+    accounts when ``customers_only``. Anything else comes back as SQLAlchemy's DBAPIError.
+    """
+    params = (
+        spec.entry_id, spec.kind, spec.scoped_key, spec.request_fingerprint,
+        json.dumps(dict(spec.result)), spec.description,
+        None if not spec.metadata else json.dumps(dict(spec.metadata)),
+        spec.actor_id, spec.created_at, currency, debit.account_id, credit.account_id,
+        Int8(credit.amount_minor), debit.owner, customers_only, event.event_id,
+        event.occurred_at, event.amount_text, event.channel, event.merchant,
+    )  # fmt: skip
+    raw = engine.raw_connection()
+    try:
+        dbapi: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+        dbapi.autocommit = True
+        try:
+            dbapi.execute(_POST_PAIR_SQL, params).fetchall()
+        except psycopg.Error as exc:
+            state = exc.sqlstate
+            if state == "FBDUP":
+                raise Replay(spec.scoped_key) from None
+            if state == "FBINT":
+                field = exc.diag.message_detail or "account_id"
+                raise NotFound(
+                    f"account {exc.diag.message_primary} not found", field=field
+                ) from None
+            if state == "FBLEG":
+                failed = debit if exc.diag.message_primary == debit.account_id else credit
+                with engine.connect() as conn:
+                    diagnose(conn, failed, currency)
+                raise NotFound("account not found", field="account_id") from None
+            if isinstance(exc, psycopg.OperationalError) and dbapi.closed:
+                raw.invalidate(exc)
+            raise DBAPIError.instance(_POST_PAIR_SQL, params, exc, psycopg.Error) from exc
+        finally:
+            if not dbapi.closed:
+                dbapi.autocommit = False
+    finally:
+        raw.close()

@@ -29,6 +29,7 @@ from finbridge.banking.guard import (
 from finbridge.banking.ledger import (
     EntrySpec,
     Leg,
+    PairEvent,
     Replay,
     accounts,
     apply_legs,
@@ -36,6 +37,7 @@ from finbridge.banking.ledger import (
     fingerprint,
     insert_ignoring_conflict,
     post_entry,
+    post_pair_pg,
     postings,
     stored_entry,
 )
@@ -161,6 +163,8 @@ class BankingService:
         if is_sqlite(engine):
             # Writers queue on a lock that wakes the next one (see writelock.py).
             self._write_lock = writer_lock(engine)
+        # Two-leg movements on PostgreSQL go through one stored-function call (banking_0002).
+        self._pair_function = engine.dialect.name == "postgresql"
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
@@ -644,6 +648,9 @@ class BankingService:
         entry_id = new_id()
         result = PostingResult(entry_id, kind, amount, src, dst, now, description)
         try:
+            if self._pair_function:
+                self._move_pg(actor, kind, scoped, fp, result, legs, channel, metadata)
+                return result
             with self._write() as conn:
                 spec = EntrySpec(
                     entry_id, kind.value, scoped, fp, result.to_json(), description,
@@ -671,6 +678,38 @@ class BankingService:
                 raise Conflict("idempotency key vanished", field="idempotency_key") from None
             raise
         return result
+
+    def _move_pg(
+        self,
+        actor: Principal,
+        kind: EntryKind,
+        scoped: str,
+        fp: str,
+        result: PostingResult,
+        legs: list[Leg],
+        channel: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> None:
+        """PostgreSQL: the whole movement as one autocommit call of ``banking_post_pair``.
+
+        Same checks, rows and ``transaction.posted`` payload as the generic path below; the
+        function builds the payload because the customer ids are known only after the UPDATEs.
+        """
+        debit, credit = legs
+        spec = EntrySpec(
+            result.entry_id, kind.value, scoped, fp, result.to_json(), result.description,
+            metadata, actor.id, result.created_at,
+        )  # fmt: skip
+        merchant = (metadata or {}).get("merchant")
+        event = PairEvent(
+            new_id(),
+            self.clock.now(),
+            str(result.amount.amount),
+            channel,
+            None if merchant is None else str(merchant),
+        )
+        customers_only = kind is EntryKind.TRANSFER and actor.kind is not PrincipalKind.SYSTEM
+        post_pair_pg(self.engine, result.amount.code, debit, credit, spec, customers_only, event)
 
     def _replay(self, scoped_key: str, fp: str) -> PostingResult | None:
         with self._read() as conn:
