@@ -1,27 +1,68 @@
 """Engine services built once per platform for the interfaces (API routes, console pages).
 
 Services are cached in ``platform.state`` so per-instance caches (the banking service's internal
-account ids) survive across requests. Other engines can plug in: a posting guard registered in
-``platform.state["banking.guard"]`` before the first request is used by the banking service.
+account ids) survive across requests. Every posting goes through the risk engine and identity's
+step-up (``default_posting_guard``) unless another guard was put in
+``platform.state["banking.guard"]`` before the first request.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from finbridge.banking import BankingService
+from finbridge.banking.guard import GuardDecision, PostingGuard, PostingIntent
 from finbridge.core.principal import Principal
+from finbridge.identity.guard import StepUpGuard
 from finbridge.identity.services import IdentityServices
 from finbridge.identity.vault import install_log_masking
 from finbridge.lake import EventLake, EventService
 from finbridge.platform import Platform
+from finbridge.risk.guard import RiskGuard
+from finbridge.risk.setup import risk_engine_for
+
+
+class _LazyGuard:
+    """Builds the real guard on the first posting, so reads never pay for loading the model."""
+
+    def __init__(self, build: Callable[[], PostingGuard]) -> None:
+        self._build = build
+        self._guard: PostingGuard | None = None
+        self._lock = threading.Lock()
+
+    def check(self, intent: PostingIntent) -> GuardDecision:
+        if self._guard is None:
+            with self._lock:
+                if self._guard is None:
+                    self._guard = self._build()
+        return self._guard.check(intent)
+
+
+def default_posting_guard(platform: Platform) -> PostingGuard:
+    """Risk decides every posting; identity turns its step-up into a fresh second factor.
+
+    Identity wraps risk (not the reverse) so a step-up is only ever satisfied by server-side
+    session state, never by anything the client claims.
+    """
+
+    def build() -> PostingGuard:
+        risk = risk_engine_for(platform.state, platform.engine, platform.clock, platform.settings)
+        return StepUpGuard(identity_services(platform).step_up, inner=RiskGuard(risk))
+
+    return _LazyGuard(build)
 
 
 def banking_service(platform: Platform) -> BankingService:
     service = platform.state.get("banking")
     if service is None:
+        guard = platform.state.get("banking.guard")
+        if guard is None:
+            guard = platform.state["banking.guard"] = default_posting_guard(platform)
         service = BankingService(
             platform.engine,
             platform.clock,
-            guard=platform.state.get("banking.guard"),
+            guard=guard,
             business_timezone=platform.settings.business_timezone,
         )
         platform.state["banking"] = service
