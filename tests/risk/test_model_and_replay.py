@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from importlib import resources
 
 import numpy as np
@@ -132,6 +133,14 @@ def test_replay_and_backtest_match_row_by_row_rules(features: pl.DataFrame) -> N
     vector = backtest_frame(rs, labelled)
     assert vector.outcomes == {o: outcomes.count(o) for o in set(outcomes)}
     assert vector.flagged == sum(o != "approve" for o in outcomes)
+    # Money caught is exact: the flagged frauds' amounts summed in cents.
+    flagged_frauds = [
+        r["amount"]
+        for r, o in zip(labelled.iter_rows(named=True), outcomes, strict=True)
+        if o != "approve" and r["label"]
+    ]
+    assert vector.money_caught == sum(Decimal(str(round(a, 2))) for a in flagged_frauds)
+    assert Decimal(0) <= vector.money_caught <= vector.money_fraud_total
 
 
 def test_flattened_trees_score_exactly_like_lightgbm(features: pl.DataFrame) -> None:

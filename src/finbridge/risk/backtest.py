@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,8 +60,8 @@ class BacktestReport:
     true_positives: int
     precision: float
     recall: float
-    money_caught: float  # amount of flagged frauds (major units of the event currency)
-    money_fraud_total: float
+    money_caught: Decimal  # amount of flagged frauds (major units of the event currency)
+    money_fraud_total: Decimal
     customers_disturbed: int  # distinct customers with a flagged legitimate event
     outcomes: dict[str, int]
     rules: tuple[RuleHits, ...]
@@ -76,8 +77,8 @@ class BacktestReport:
             "true_positives": self.true_positives,
             "precision": round(self.precision, 4),
             "recall": round(self.recall, 4),
-            "money_caught": round(self.money_caught, 2),
-            "money_fraud_total": round(self.money_fraud_total, 2),
+            "money_caught": str(self.money_caught),
+            "money_fraud_total": str(self.money_fraud_total),
             "customers_disturbed": self.customers_disturbed,
             "outcomes": self.outcomes,
             "rules": [
@@ -103,7 +104,9 @@ def backtest_frame(rs: CompiledRuleSet, frame: pl.DataFrame) -> BacktestReport:
     started = time.perf_counter()
     res = evaluate_frame(rs, rules_ready(frame))
     label = frame["label"].to_numpy().astype(bool)
-    amount = frame["amount"].to_numpy().astype(float)
+    # History amounts arrive as floats (the handbook's Parquet); sum them as integer cents so the
+    # reported money is exact Decimal, not an accumulated float.
+    cents = np.rint(frame["amount"].to_numpy().astype(np.float64) * 100).astype(np.int64)
     flagged = res["outcome"].to_numpy() != "approve"
     tp = flagged & label
     disturbed = frame.filter(pl.Series(flagged & ~label))["customer_id"].n_unique()
@@ -134,8 +137,8 @@ def backtest_frame(rs: CompiledRuleSet, frame: pl.DataFrame) -> BacktestReport:
         true_positives=int(tp.sum()),
         precision=float(tp.sum() / flagged.sum()) if flagged.sum() else 0.0,
         recall=float(tp.sum() / label.sum()) if label.sum() else 0.0,
-        money_caught=float(amount[tp].sum()),
-        money_fraud_total=float(amount[label].sum()),
+        money_caught=Decimal(int(cents[tp].sum())).scaleb(-2),
+        money_fraud_total=Decimal(int(cents[label].sum())).scaleb(-2),
         customers_disturbed=int(disturbed),
         outcomes={str(k): int(v) for k, v in outcomes.items()},
         rules=hits,
