@@ -1,6 +1,7 @@
 """Ledger throughput: transfers/s and p50/p99 latency through BankingService, 8 clients.
 
-Runs on SQLite (a temp file) and on PostgreSQL (a scratch database), then measures the same
+Runs on SQLite (a temp file) and on PostgreSQL (a scratch database; two-leg movements there are
+one call of the ``banking_post_pair`` function, see banking_0002), then measures the same
 PostgreSQL server's ceiling with ``pgbench`` (built-in TPC-B-like script, same client count) and
 prints the ratio. Every transfer is the full service path: authorisation, validation, guarded
 balance updates, postings, the sealed journal entry with its idempotency key, and the outbox
@@ -238,12 +239,15 @@ def main() -> None:
         print(_line("sqlite", report["sqlite"]), "ledger ok:", _verify(url))
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.skip_postgres:
+        print(f"load average before postgresql: {os.getloadavg()}")
         url = _pg_recreate(PG_BENCH_DB)
         accounts = _seed(url, args.accounts)
         report["postgresql"] = _run_clients(
             url, accounts, args.clients, args.seconds, True, args.pre_ping
         )
         print(_line("postgresql", report["postgresql"]), "ledger ok:", _verify(url))
+        # Other work on a shared machine moves between the two runs: show the load each saw.
+        print(f"load average before pgbench: {os.getloadavg()}")
         tps = _pgbench(args.clients, int(args.seconds), args.pgbench_scale)
         ratio = report["postgresql"]["tps"] / tps
         print(f"{'pgbench':<12} {tps:>9.0f} TPC-B tps (-c {args.clients} -j 2)")
