@@ -18,6 +18,7 @@ from finbridge.banking import (
     PostingIntent,
     Verdict,
 )
+from finbridge.banking.events import TransactionPosted
 from finbridge.core import (
     AccountNotActive,
     Conflict,
@@ -425,4 +426,37 @@ def test_refusals_on_the_single_statement_path_name_the_reason(
     with pytest.raises(AccountNotActive, match="closed"):
         svc.transfer(system, a.id, b.id, Money.of("1", CNY), idempotency_key="to-closed")
     assert svc.balance(system, a.id).balance == Money.of("20", CNY)
+    assert svc.verify_ledger(system).ok
+
+
+def test_posted_event_and_bank_account_refusal_on_both_backends(
+    svc: BankingService, system: Principal, teller: Principal, open_account: OpenFn
+) -> None:
+    """PostgreSQL builds the event and refuses the bank's accounts inside banking_post_pair."""
+    a, b = open_account("10"), open_account()
+    svc.transfer(
+        system, a.id, b.id, Money.of("2.5", CNY), idempotency_key="ev", description="rent",
+        channel="api", metadata={"merchant": 42},
+    )  # fmt: skip
+    with svc.engine.connect() as conn:
+        row = conn.execute(
+            select(OutboxRow.payload, OutboxRow.subject_id, OutboxRow.source).where(
+                OutboxRow.event_type == "transaction.posted",
+                OutboxRow.schema_version == 1,
+            )
+        ).all()[-1]
+    assert TransactionPosted.model_validate(row.payload).model_dump(mode="json") == row.payload
+    assert {k: v for k, v in row.payload.items() if k != "entry_id"} == {
+        "kind": "transfer", "amount": "2.50", "currency": CNY, "from_account_id": a.id,
+        "to_account_id": b.id, "from_customer_id": a.customer_id,
+        "to_customer_id": b.customer_id, "description": "rent", "channel": "api",
+        "merchant": "42",
+    }  # fmt: skip
+    assert (row.subject_id, row.source) == (a.customer_id, "banking")
+    cash = svc.internal_account_id("cash", CNY)
+    for src, dst, field in ((cash, a.id, "from_account_id"), (a.id, cash, "to_account_id")):
+        with pytest.raises(NotFound, match="not found") as caught:
+            svc.transfer(teller, src, dst, Money.of("1", CNY), idempotency_key=f"bank-{field}")
+        assert caught.value.field == field
+    assert svc.balance(system, a.id).balance == Money.of("7.5", CNY)
     assert svc.verify_ledger(system).ok
