@@ -109,10 +109,45 @@ class ModelRegistry:
         params: dict[str, Any] | None = None,
     ) -> ModelVersion:
         actor.require_scope("credit:write")
-        if not name or len(name) > 80 or not name.replace("-", "").replace("_", "").isalnum():
-            raise ValidationError("model name must be 1-80 letters, digits, - or _", field="name")
+        _check_name(name)
         if not hasattr(model, "explain") or not hasattr(model, "features_"):
             raise ValidationError("model must be a fitted credit estimator", field="model")
+        return self._insert(
+            actor, name, model,
+            data_fingerprint=fingerprint(X_train, np.asarray(y_train)), n_train=len(X_train),
+            metrics=metrics, params=params if params is not None else _params(model),
+        )  # fmt: skip
+
+    def register_joint(
+        self,
+        actor: Principal,
+        name: str,
+        model: Any,
+        *,
+        data_fingerprint: str,
+        n_train: int,
+        metrics: dict[str, Any],
+        params: dict[str, Any],
+    ) -> ModelVersion:
+        """Register the bank's half of a joint model (its training data stays with the job)."""
+        actor.require_scope("credit:write")
+        _check_name(name)
+        if not hasattr(model, "features_") or not str(_kind(model)).startswith("joint_"):
+            raise ValidationError("model must be the bank's half of a joint model", field="model")
+        return self._insert(actor, name, model, data_fingerprint=data_fingerprint,
+                            n_train=n_train, metrics=metrics, params=params)  # fmt: skip
+
+    def _insert(
+        self,
+        actor: Principal,
+        name: str,
+        model: Any,
+        *,
+        data_fingerprint: str,
+        n_train: int,
+        metrics: dict[str, Any],
+        params: dict[str, Any],
+    ) -> ModelVersion:
         blob = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.sha256(blob).hexdigest()
         now = self._clock.now()
@@ -129,11 +164,11 @@ class ModelRegistry:
                 is_live=False,
                 artifact=blob,
                 artifact_sha256=digest,
-                data_fingerprint=fingerprint(X_train, np.asarray(y_train)),
-                n_train=len(X_train),
+                data_fingerprint=data_fingerprint,
+                n_train=n_train,
                 metrics=_jsonable(metrics),
                 features=list(model.features_),
-                params=_jsonable(params if params is not None else _params(model)),
+                params=_jsonable(params),
                 trained_by=actor.display or actor.id,
                 created_at=now,
                 promoted_at=None,
@@ -260,6 +295,10 @@ class ModelRegistry:
             if consent is not None:
                 consent(subject_id, SCORING_PURPOSE)
         meta, model = self.load(name, version)
+        if meta.kind.startswith("joint_"):
+            raise ValidationError(
+                f"{name} is a joint model: score it with POST /v1/credit/joint/score", field="name"
+            )
         frame = applicant if isinstance(applicant, pd.DataFrame) else pd.DataFrame([applicant])
         if len(frame) != 1:
             raise ValidationError("score one applicant at a time", field="applicant")
@@ -381,6 +420,11 @@ class ModelRegistry:
                 }
                 for r in rows
             ]
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > 80 or not name.replace("-", "").replace("_", "").isalnum():
+        raise ValidationError("model name must be 1-80 letters, digits, - or _", field="name")
 
 
 def _params(model: Any) -> dict[str, Any]:

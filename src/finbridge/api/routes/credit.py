@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.services import identity_services
 from finbridge.credit.registry import ModelRegistry, ModelVersion, registry_for
+from finbridge.credit.vfl.online import PartnerShare, https_partner, score_joint_online
 from finbridge.platform import Platform
 
 router = APIRouter(prefix="/credit", tags=["credit"])
@@ -85,6 +87,39 @@ class ScorePublic(BaseModel):
     mode: str
 
 
+class JointScoreRequest(BaseModel):
+    model_name: str = Field("joint", max_length=80, description="A registered joint model")
+    customer_key: str = Field(
+        min_length=1, max_length=64, description="Join key (phone or ID number); hashed with "
+        "the job's key before it is sent to the partner",
+    )  # fmt: skip
+    subject_id: str = Field(min_length=1, max_length=64, description="Customer id (consent)")
+    applicant: dict[str, Any] = Field(description="The bank's feature values by column name")
+    version: int | None = Field(None, ge=1, description="Default: the live version")
+
+
+class JointScorePublic(ScorePublic):
+    job_id: str
+    partner_reachable: bool
+    bank_only_fallback: bool = Field(
+        description="True when the bank-only model answered (partner unreachable, customer "
+        "unknown to the partner, or no partner link configured); ``note`` says which"
+    )
+    note: str | None
+
+
+def _partner(platform: Platform) -> PartnerShare | None:
+    """The partner link: set in ``platform.state["credit.partner_share"]`` (tests, embedding)
+    or from FINBRIDGE_CREDIT_PARTNER_URL + FINBRIDGE_CREDIT_CERTS (the bank's mTLS certs)."""
+    share = platform.state.get("credit.partner_share")
+    if share is None:
+        share = https_partner(os.environ.get("FINBRIDGE_CREDIT_PARTNER_URL"),
+                              os.environ.get("FINBRIDGE_CREDIT_CERTS"))  # fmt: skip
+        if share is not None:
+            platform.state["credit.partner_share"] = share
+    return share  # type: ignore[no-any-return]
+
+
 class MonitoringRequest(BaseModel):
     applicants: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
     version: int | None = Field(None, ge=1)
@@ -120,6 +155,25 @@ def score(name: str, body: ScoreRequest, actor: PrincipalDep, platform: Platform
         consent=consents.require_consent,
     )  # fmt: skip
     return ScorePublic(**asdict(decision))
+
+
+@router.post(
+    "/joint/score",
+    response_model=JointScorePublic,
+    summary="Joint (bank + partner) score of one applicant; bank-only fallback, said explicitly",
+)
+def joint_score(body: JointScoreRequest, actor: PrincipalDep, platform: PlatformDep
+                ) -> JointScorePublic:  # fmt: skip
+    consents = identity_services(platform).consents
+    d = score_joint_online(
+        _registry(platform), actor, body.model_name, body.customer_key, body.applicant,
+        partner=_partner(platform), subject_id=body.subject_id, version=body.version,
+        consent=consents.require_consent,
+    )  # fmt: skip
+    return JointScorePublic(
+        **asdict(d.decision), job_id=d.job_id, partner_reachable=d.partner_reachable,
+        bank_only_fallback=d.bank_only_fallback, note=d.note,
+    )  # fmt: skip
 
 
 @router.get("/models/{name}/report", response_class=HTMLResponse, summary="HTML model report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import asdict
@@ -13,6 +14,7 @@ from rich.table import Table
 from finbridge.cli.context import console, err_console, platform_context
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.principal import Principal
+from finbridge.core.settings import Settings
 
 CLI_ACTOR = Principal.system("cli")
 
@@ -191,6 +193,36 @@ def register(app: typer.Typer) -> None:
         """Show a job's state on your side (and the other party's progress)."""
         console.print_json(json.dumps(_link(via, certs, role).get(f"/jobs/{job_id}")))
 
+    @joint.command("score")
+    def joint_score_cmd(
+        customer_key: str = typer.Option(..., help="Join key (phone or ID number)."),
+        subject_id: str = typer.Option(..., help="Customer id (its consent is checked)."),
+        applicant: str = typer.Option(..., help="The bank's features as JSON."),
+        name: str = typer.Option("joint", help="Registered joint model."),
+        version: int | None = typer.Option(None, help="Version (default: live)."),
+        partner: str | None = typer.Option(None, help="The partner's party URL."),
+        certs: Path | None = typer.Option(None, help="Certificate folder (bank's cert)."),
+    ) -> None:
+        """Joint score of one applicant; says when the bank-only model answered and why."""
+        from finbridge.api.services import identity_services
+        from finbridge.credit.vfl.online import https_partner, score_joint_online
+
+        try:
+            row = json.loads(applicant)
+        except json.JSONDecodeError as exc:
+            err_console.print(f"[red]applicant is not JSON: {exc}[/]")
+            raise typer.Exit(2) from None
+        with platform_context() as platform:
+            d = score_joint_online(
+                _registry(platform), CLI_ACTOR, name, customer_key, row,
+                partner=https_partner(partner, certs), subject_id=subject_id, version=version,
+                consent=identity_services(platform).consents.require_consent,
+            )  # fmt: skip
+            out = {**asdict(d.decision), "job_id": d.job_id, "note": d.note,
+                   "partner_reachable": d.partner_reachable,
+                   "bank_only_fallback": d.bank_only_fallback}  # fmt: skip
+            console.print_json(json.dumps(out, default=str))
+
     @party.command("serve")
     def serve_cmd(
         role: str = typer.Option(..., help="bank | partner"),
@@ -202,9 +234,16 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1"),
         target: str | None = typer.Option(None, help="Label column (the bank only)."),
         columns: str = typer.Option("", help="Comma-separated feature columns (default: all)."),
+        model_name: str = typer.Option("joint", help="Registry name of the bank's half."),
+        register: bool = typer.Option(
+            True, help="Bank: register each finished job's half in the platform's registry."
+        ),
     ) -> None:
-        """Serve this party's endpoint (HTTPS, mutual TLS) and run joint jobs."""
-        from finbridge.core.clock import SystemClock
+        """Serve this party's endpoint (HTTPS, mutual TLS) and run joint jobs.
+
+        The bank registers its half of each finished job in the model registry (platform
+        database); the partner keeps its half under FINBRIDGE_DATA_DIR/credit-joint/.
+        """
         from finbridge.credit.vfl.data import PartyData
         from finbridge.credit.vfl.service import PartyService
 
@@ -212,12 +251,27 @@ def register(app: typer.Typer) -> None:
         keep = [c for c in columns.split(",") if c]
         if keep:
             frame = frame[[id_column, *keep, *([target] if target else [])]]
-        try:
-            party_data = PartyData.from_frame(frame, id_column, target if role == "bank" else None)
-            service = PartyService(role, party_data, certs, peer, host=host, port=port)
-        except FinbridgeError as exc:
-            err_console.print(f"[red]error[/]: {exc}")
-            raise typer.Exit(2) from None
+        with contextlib.ExitStack() as stack:
+            registry = None
+            if role == "bank" and register:
+                registry = _registry(stack.enter_context(platform_context()))
+            settings_dir = Settings().data_dir
+            try:
+                party_data = PartyData.from_frame(
+                    frame, id_column, target if role == "bank" else None
+                )
+                service = PartyService(
+                    role, party_data, certs, peer, host=host, port=port, registry=registry,
+                    actor=CLI_ACTOR, model_name=model_name, data_dir=settings_dir,
+                )  # fmt: skip
+            except FinbridgeError as exc:
+                err_console.print(f"[red]error[/]: {exc}")
+                raise typer.Exit(2) from None
+            _serve(service, role, party_data, peer)
+
+    def _serve(service, role: str, party_data, peer: str) -> None:  # type: ignore[no-untyped-def]
+        from finbridge.core.clock import SystemClock
+
         console.print(
             f"[green]{role}[/] serving {len(party_data.ids):,} customers at "
             f"{service.url} (mutual TLS), peer {peer}; started {SystemClock().now():%H:%M:%S} UTC"

@@ -235,11 +235,13 @@ def run_partner(
     hash_key: bytes,
     progress: Progress | None = None,
     keep: dict[str, Any] | None = None,
+    on_done: Callable[[PartnerSession], None] | None = None,
 ) -> dict[str, Any]:
     """The partner's side: blind for the PSI, then answer until the bank is done.
 
     ``keep`` (if given) receives the finished session, the partner's half of the models, so the
-    partner can answer online joint-scoring requests afterwards.
+    partner can answer online joint-scoring requests afterwards; ``on_done`` persists it before
+    the bank's 'done' is acknowledged.
     """
     report = progress or (lambda _s, _f: None)
     t0 = time.perf_counter()
@@ -252,7 +254,7 @@ def run_partner(
         _Reordered(partner, order).features, min_key_bits=config.min_key_bits,
         progress=lambda s, f: report(s, 0.5),
     )  # fmt: skip
-    serve(channel, session)
+    serve(channel, session, on_done)
     if keep is not None:
         keep["session"] = session
     report("done", 1.0)

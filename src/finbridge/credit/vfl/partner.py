@@ -253,14 +253,30 @@ class PartnerSession:
         return {}, None, b""
 
 
-def serve(channel: Channel, session: PartnerSession) -> None:
-    """Answer requests until the bank says 'done'; a refused request is reported, not fatal."""
+def serve(
+    channel: Channel,
+    session: PartnerSession,
+    on_done: Callable[[PartnerSession], None] | None = None,
+) -> None:
+    """Answer requests until the bank says 'done'; a refused request is reported, not fatal.
+
+    ``on_done`` (persisting the partner's half) runs *before* 'done' is acknowledged, so a bank
+    that registers its half after the acknowledgement knows the partner's half exists; if it
+    fails, the bank gets a refusal and registers nothing.
+    """
     while True:
         head, arrays, blob = wire.decode(channel.recv(CMD))
         op = str(head.get("op"))
         if op == "abort":
             raise JobAborted(f"the bank aborted the job: {head.get('reason', '')}")
         if op == "done":
+            if on_done is not None:
+                try:
+                    on_done(session)
+                except (FinbridgeError, OSError) as exc:
+                    detail = f"could not keep the partner's model: {exc}"
+                    channel.send(REPLY, wire.encode({"error": detail, "field": "done"}))
+                    raise
             channel.send(REPLY, wire.encode({}))
             return
         try:

@@ -4,6 +4,10 @@
 job: fresh job secrets are generated and forwarded to the other party over mutual TLS, and both
 sides run their role in a background thread. Each side records progress locally and mirrors it
 to the other (``POST /jobs/<id>/progress``), so ``GET /jobs/<id>`` shows both on either side.
+
+A finished job leaves each half where it survives a restart: the bank registers its half in the
+model registry (when the service is given one), the partner writes its half under its
+``data_dir``; both are keyed by the job id.
 """
 
 from __future__ import annotations
@@ -15,20 +19,32 @@ import threading
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal
 from finbridge.credit.party import PartyServer, PeerLink, https_channel
 from finbridge.credit.psi import hash_points
 from finbridge.credit.vfl.data import PartyData
-from finbridge.credit.vfl.gbdt import BoostParams, Node
+from finbridge.credit.vfl.gbdt import BoostParams
 from finbridge.credit.vfl.job import JointConfig, JointResult, run_bank, run_partner
 from finbridge.credit.vfl.lr import LRParams
+from finbridge.credit.vfl.online import (
+    JointBankModel,
+    PartnerHalf,
+    bank_model_of,
+    load_partner_half,
+    partner_share,
+    register_joint,
+    save_partner_half,
+)
 from finbridge.credit.vfl.partner import PartnerSession
+
+if TYPE_CHECKING:
+    from finbridge.credit.registry import ModelRegistry
 
 
 def config_from(spec: dict[str, Any]) -> JointConfig:
@@ -67,18 +83,26 @@ class PartyService:
         host: str = "127.0.0.1",
         port: int = 0,
         min_key_bits: int = 2048,
+        data_dir: Path | None = None,
+        registry: ModelRegistry | None = None,
+        actor: Principal | None = None,
+        model_name: str = "joint",
     ) -> None:
         self.role = role
         self.data = data
         self.min_key_bits = min_key_bits
+        self.data_dir = data_dir
+        self.registry = registry
+        self.actor = actor or Principal.system(f"party-{role}")
+        self.model_name = model_name
         self.server = PartyServer(
             role, cert_dir, host=host, port=port, start_job=self._start,
             score=self._answer_score if role == "partner" else None,
         )  # fmt: skip
         self.peer = PeerLink(peer_url, cert_dir, role)
         self.results: dict[str, JointResult | dict[str, Any]] = {}
-        self._hash_keys: dict[str, bytes] = {}
-        self._sessions: dict[str, PartnerSession] = {}
+        self._bank_models: dict[str, JointBankModel] = {}
+        self._halves: dict[str, PartnerHalf] = {}
         self._lookup: dict[str, dict[str, int]] = {}
 
     @property
@@ -123,7 +147,6 @@ class PartyService:
     def _run(self, job_id: str, spec: dict[str, Any], config: JointConfig) -> None:
         key = base64.b64decode(spec["job_key"])
         hash_key = base64.b64decode(spec["hash_key"])
-        self._hash_keys[job_id] = hash_key
         config = JointConfig(**{**config.__dict__, "min_key_bits": self.min_key_bits})
         channel = https_channel(self.server, self.peer, job_id, key, timeout=config.timeout)
         try:
@@ -132,19 +155,33 @@ class PartyService:
                     channel, self.data, config, hash_key=hash_key,
                     progress=lambda s, f: self._progress(job_id, s, f),
                 )  # fmt: skip
+                registered: dict[str, Any] = {}
+                if self.registry is not None:
+                    # One insert: a job that failed before this point registered nothing.
+                    v = register_joint(
+                        self.registry, self.actor, self.model_name, job_id, result, config,
+                        self.data, hash_key,
+                    )  # fmt: skip
+                    registered = {"model_name": v.model_name, "version": v.version}
+                self._bank_models[job_id] = bank_model_of(job_id, result, config, hash_key)
                 self.results[job_id] = result
                 self.server.update(
                     job_id, state="succeeded", metrics=result.metrics, timings=result.timings,
-                    shared=result.shared,
+                    shared=result.shared, registered=registered or None,
                 )  # fmt: skip
             else:
-                kept: dict[str, Any] = {}
+
+                def keep_half(session: PartnerSession) -> None:
+                    half = PartnerHalf.of(job_id, hash_key, config.join_kind, session)
+                    if self.data_dir is not None:
+                        save_partner_half(self.data_dir, half)
+                    self._halves[job_id] = half
+
                 info = run_partner(
                     channel, self.data, config, hash_key=hash_key,
-                    progress=lambda s, f: self._progress(job_id, s, f), keep=kept,
+                    progress=lambda s, f: self._progress(job_id, s, f), on_done=keep_half,
                 )  # fmt: skip
                 self.results[job_id] = info
-                self._sessions[job_id] = kept["session"]
                 self.server.update(job_id, state="succeeded", summary=info)
         except FinbridgeError as exc:
             self.server.update(job_id, state="failed", error=f"{exc.code}: {exc}")
@@ -155,58 +192,56 @@ class PartyService:
             self.server.mailbox.drop_job(job_id)
 
     # -- online joint scoring ------------------------------------------------------------------
-    def _answer_score(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Partner: this customer's share for the bank (split directions and/or u_p)."""
-        session = self._sessions.get(job_id)
-        if session is None or session.binner is None:
+    def _half(self, job_id: str) -> PartnerHalf:
+        half = self._halves.get(job_id)
+        if half is None and self.data_dir is not None:
+            half = load_partner_half(self.data_dir, job_id)  # NotFound if never finished
+            self._halves[job_id] = half
+        if half is None:
             raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
+        return half
+
+    def share(self, job_id: str, key_hash: str) -> dict[str, Any]:
+        """Partner: this customer's share for the bank (split directions and/or u_p)."""
+        half = self._half(job_id)
         lookup = self._lookup.get(job_id)
         if lookup is None:
-            hashes = hash_points(self._hash_keys[job_id], self.data.ids, "phone")
+            hashes = hash_points(half.hash_key, self.data.ids, half.join_kind)
             lookup = {h.hex(): i for i, h in enumerate(hashes)}
             self._lookup[job_id] = lookup
-        row = lookup.get(str(body.get("key", "")))
-        if row is None:
-            return {"found": False}
-        bins = session.binner.transform(self.data.features.iloc[[row]])
-        left = [bool(bins[0, f] <= t) for f, t in session.records]
-        out: dict[str, Any] = {"found": True, "left": left}
-        if session.weights is not None:
-            out["u"] = float((session.binner.one_hot(bins) @ session.weights)[0])
-        return out
+        return half.share(self.data, lookup, key_hash)
+
+    def _answer_score(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.share(job_id, str(body.get("key", "")))
+
+    def https_share(self, job_id: str, key_hash: str) -> dict[str, Any]:
+        """Bank: ask the partner over mutual TLS (PartyUnreachable when it cannot answer)."""
+        return self.peer.post(f"/score/{job_id}", json.dumps({"key": key_hash}).encode())
+
+    def _bank_model(self, job_id: str) -> JointBankModel:
+        model = self._bank_models.get(job_id)
+        if model is None and self.registry is not None:
+            for v in self.registry.list_versions(self.actor, self.model_name):
+                if v.params.get("job_id") == job_id:
+                    model = self.registry.load(v.model_name, v.version)[1]
+                    self._bank_models[job_id] = model
+                    break
+        if model is None:
+            raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
+        return model
 
     def score_online(
         self, job_id: str, customer_key: str, features: dict[str, Any]
     ) -> dict[str, Any]:
         """Bank: score one applicant with the joint model; bank-only if the partner cannot help."""
-        result = self.results.get(job_id)
-        if not isinstance(result, JointResult):
-            raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
-        binner = result.models["bank_binner"]
-        row = binner.transform(pd.DataFrame([features]))
-        kind = "secureboost" if "secureboost" in result.models else "lr"
-        key = hash_points(self._hash_keys[job_id], [customer_key], "phone")[0].hex()
-        note = None
-        share: dict[str, Any] = {"found": False}
-        try:
-            share = self.peer.post(f"/score/{job_id}", json.dumps({"key": key}).encode())
-        except FinbridgeError as exc:
-            note = f"partner unreachable ({exc}); bank-only model used"
-        if share.get("found"):
-            if kind == "secureboost":
-                router = _AnswerRouter(share["left"])
-                p = result.models[kind].predict_proba(row, binner.n_bins, router)[0]
-            else:
-                raw = result.models[kind].raw(binner.one_hot(row))[0] + float(share["u"])
-                p = 1.0 / (1.0 + np.exp(-raw))
-            return {"probability_bad": float(p), "mode": "joint", "model": kind, "note": None}
-        note = note or "customer unknown to the partner; bank-only model used"
-        bank_only = result.models[f"{kind}_bank_only"]
-        if kind == "secureboost":
-            p = bank_only.predict_proba(row, binner.n_bins)[0]
-        else:
-            p = 1.0 / (1.0 + np.exp(-bank_only.raw(binner.one_hot(row))[0]))
-        return {"probability_bad": float(p), "mode": "bank_only", "model": kind, "note": note}
+        model = self._bank_model(job_id)
+        share, reachable, note = partner_share(
+            self.https_share, job_id, model.customer_hash(customer_key)
+        )
+        out = model.explain(pd.DataFrame([features]), share)
+        mode = "joint" if share is not None else "bank_only"
+        return {**out, "mode": mode, "model": model.kind, "note": note,
+                "partner_reachable": reachable}  # fmt: skip
 
     def serve_in_background(self) -> PartyService:
         self.server.serve_in_background()
@@ -217,15 +252,3 @@ class PartyService:
 
     def close(self) -> None:
         self.server.close()
-
-
-class _AnswerRouter:
-    """Split directions the partner returned for one applicant, by split record."""
-
-    def __init__(self, left: list[bool]) -> None:
-        self._left = left
-
-    def directions(self, rows: np.ndarray, node: Node) -> np.ndarray:
-        if not 0 <= node.record < len(self._left):
-            raise ValidationError("the partner's answer lacks a split record", field="record")
-        return np.full(len(rows), self._left[node.record], dtype=bool)
