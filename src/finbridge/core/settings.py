@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 20 * 1024 * 1024
     api_key_prefix: str = "fbk"
+    credit_partner_url: str | None = Field(
+        default=None, description="The partner's party endpoint for online joint scoring"
+    )
+    credit_certs: Path | None = Field(
+        default=None, description="Folder with the bank's mTLS certificates for the partner link"
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

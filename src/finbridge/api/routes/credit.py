@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -110,11 +109,11 @@ class JointScorePublic(ScorePublic):
 
 def _partner(platform: Platform) -> PartnerShare | None:
     """The partner link: set in ``platform.state["credit.partner_share"]`` (tests, embedding)
-    or from FINBRIDGE_CREDIT_PARTNER_URL + FINBRIDGE_CREDIT_CERTS (the bank's mTLS certs)."""
+    or from the settings ``credit_partner_url`` + ``credit_certs`` (FINBRIDGE_CREDIT_*)."""
     share = platform.state.get("credit.partner_share")
     if share is None:
-        share = https_partner(os.environ.get("FINBRIDGE_CREDIT_PARTNER_URL"),
-                              os.environ.get("FINBRIDGE_CREDIT_CERTS"))  # fmt: skip
+        settings = platform.settings
+        share = https_partner(settings.credit_partner_url, settings.credit_certs)
         if share is not None:
             platform.state["credit.partner_share"] = share
     return share  # type: ignore[no-any-return]
