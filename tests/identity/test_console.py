@@ -3,18 +3,13 @@ status page and the operator's masked view. Plus the same flow in headless Chrom
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
-import httpx
 import pyotp
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.browser_support import free_port, launch_chromium, serve
 
 from finbridge.api import create_app
 from finbridge.api.services import identity_services
@@ -93,39 +88,9 @@ def test_operator_view_is_masked(platform: Platform, clock: ManualClock) -> None
     assert "no customer" in missing.text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(platform: Platform, port: int, host: str) -> Iterator[str]:
-    """The real app under uvicorn on a loopback port, for the browser."""
-    srv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://{host}:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def server(platform: Platform) -> Iterator[str]:
-    with _serve(platform, _free_port(), "127.0.0.1") as base:
+    with serve(platform) as base:
         yield base
 
 
@@ -136,17 +101,7 @@ def test_customer_login_in_chromium(server: str, platform: Platform, clock: Manu
     _, totp = _customer_with_totp(platform, clock)
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -177,13 +132,13 @@ def localhost_server(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> Iterator[tuple[str, Platform]]:
     """WebAuthn needs the RP id (localhost) to match the page's host, so serve as localhost."""
-    port = _free_port()
+    port = free_port()
     platform = Platform(
         settings=settings.model_copy(update={"host": "localhost", "port": port}),
         engine=sqlite_engine,
         clock=clock,
     )
-    with _serve(platform, port, "localhost") as base:
+    with serve(platform, port, "localhost") as base:
         yield base, platform
 
 
@@ -200,17 +155,7 @@ def test_passkey_register_and_login_in_chromium(
     ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -6,61 +6,22 @@ demo data, and drives Debian's chromium through Playwright (no browser download)
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-import uvicorn
+from tests.browser_support import launch_chromium, serve
 
-from finbridge.api import create_app
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 @pytest.fixture
 def server(seeded_platform: Platform) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(platform=seeded_platform), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("uvicorn did not start")
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(seeded_platform) as base:
+        yield base
 
 
 def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Platform) -> None:
@@ -72,7 +33,7 @@ def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Plat
     )
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page()
             page.on("pageerror", lambda exc: errors.append(str(exc)))

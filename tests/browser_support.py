@@ -1,0 +1,69 @@
+"""Shared plumbing for browser tests: the real app under uvicorn, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from finbridge.api import create_app
+from finbridge.platform import Platform
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts, which
+# this machine's closed network refuses; never `playwright install` (it downloads a browser).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launch_chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(platform: Platform, port: int | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """The real app under uvicorn on a loopback port; yields its base URL (``host`` as named)."""
+    port = port or free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(
+            create_app(platform=platform), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://{host}:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            srv.should_exit = True
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
