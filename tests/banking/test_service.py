@@ -249,6 +249,17 @@ def test_teller_deposit_and_withdraw_against_cash(
     assert lite.deposits_by_currency(teller)[CNY] == Money.of("15", CNY)
 
 
+def test_customer_count_is_for_operators_only(
+    lite: BankingService, teller: Principal, open_lite: OpenFn
+) -> None:
+    before = lite.count_customers(teller)
+    a = open_lite()
+    open_lite()
+    assert lite.count_customers(teller) == before + 2
+    with pytest.raises(PermissionDenied, match="lacks scope 'customers:read'"):
+        lite.count_customers(Principal.customer(a.customer_id or ""))
+
+
 @pytest.mark.parametrize(
     ("call", "field"),
     [

@@ -400,6 +400,12 @@ class BankingService:
             floor=acc.floor,
         )
 
+    def count_customers(self, actor: Principal) -> int:
+        """How many customers the bank has (the console's overview figure)."""
+        actor.require_scope("customers:read")  # customers hold only customers:read:self
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(customers_table)).scalar_one())
+
     def deposits_by_currency(self, actor: Principal) -> dict[str, Money]:
         """Total customer balances per currency (the console's overview figure)."""
         actor.require_scope("accounts:read")

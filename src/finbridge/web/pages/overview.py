@@ -106,7 +106,7 @@ def overview(
     events = _events(platform)
     volume = _panel(lambda: daily_volume(events, actor))
     context = {
-        "customers": _panel(lambda: events.lake.count("customer.created")),
+        "customers": _panel(lambda: banking.count_customers(actor)),
         "deposits": _panel(lambda: banking.deposits_by_currency(actor)),
         "volume": volume,
         "volume_chart": volume_chart(volume.data) if volume.data else None,
