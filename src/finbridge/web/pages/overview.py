@@ -13,11 +13,10 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from finbridge.api.services import banking_service
+from finbridge.api.services import banking_service, events_service
 from finbridge.core.errors import PermissionDenied
 from finbridge.core.principal import Principal
-from finbridge.lake import EventLake, EventService
-from finbridge.platform import Platform
+from finbridge.lake import EventService
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -55,10 +54,6 @@ def _panel(fetch: Callable[[], T]) -> Panel:
         return Panel(fetch())
     except PermissionDenied as exc:
         return Panel(refused=str(exc))
-
-
-def _events(platform: Platform) -> EventService:
-    return EventService(platform.engine, EventLake(platform.lake_dir), platform.clock)
 
 
 def daily_volume(events: EventService, actor: Principal) -> list[dict[str, Any]]:
@@ -103,7 +98,7 @@ def overview(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     banking = banking_service(platform)
-    events = _events(platform)
+    events = events_service(platform)
     volume = _panel(lambda: daily_volume(events, actor))
     context = {
         "customers": _panel(lambda: banking.count_customers(actor)),
