@@ -52,3 +52,18 @@ class ModelPromotedV1(EventPayload):
     version: str
     previous: str | None
     promoted_by: str
+
+
+@register_schema("risk.shadow_model_started", 1)
+class ShadowModelStartedV1(EventPayload):
+    """A registered model now scores beside the live one (its scores stored, not enforced)."""
+
+    version: str
+    previous: str | None  # the shadow model it replaced, if any
+    started_by: str
+
+
+@register_schema("risk.shadow_model_stopped", 1)
+class ShadowModelStoppedV1(EventPayload):
+    version: str
+    stopped_by: str

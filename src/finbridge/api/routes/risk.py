@@ -15,6 +15,13 @@ from finbridge.platform import Platform
 from finbridge.risk.backtest import backtest_stored
 from finbridge.risk.cases import CaseService
 from finbridge.risk.engine import RiskEngine
+from finbridge.risk.registry import (
+    list_registered,
+    load_registered,
+    registry_dir,
+    start_shadow_model,
+    stop_shadow_model,
+)
 from finbridge.risk.requests import DecisionRequestModel
 from finbridge.risk.rules import RuleSetSpec
 from finbridge.risk.setup import risk_engine_for
@@ -179,6 +186,38 @@ def models(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
 @router.post("/models/promote-shadow", summary="Make the shadow model live (audited, no restart)")
 def promote_model(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
     return {"live": risk_engine(platform).promote_shadow_model(actor)}
+
+
+class ShadowModelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/models/registered", summary="Models in the registry directory, newest first")
+def registered_models(actor: PrincipalDep, platform: PlatformDep) -> list[dict[str, Any]]:
+    actor.require_scope("risk:read")
+    directory = registry_dir(platform.settings.data_dir)
+    return [m.to_json() for m in list_registered(directory)]
+
+
+@router.post("/models/shadow", summary="Score a registered model beside the live one (audited)")
+def set_shadow_model(
+    body: ShadowModelBody, actor: PrincipalDep, platform: PlatformDep
+) -> dict[str, Any]:
+    actor.require_scope("risk:write")  # before the file system is consulted at all
+    model = load_registered(registry_dir(platform.settings.data_dir), body.version)
+    engine = risk_engine(platform)
+    previous = start_shadow_model(engine, actor, model)
+    live = engine.model.version if engine.model else None
+    return {"live": live, "shadow": model.version, "replaced": previous}
+
+
+@router.delete("/models/shadow", summary="Stop the shadow model (audited)")
+def stop_shadow(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
+    engine = risk_engine(platform)
+    stopped = stop_shadow_model(engine, actor)
+    live = engine.model.version if engine.model else None
+    return {"live": live, "shadow": None, "stopped": stopped}
 
 
 # -- lists -------------------------------------------------------------------------------------

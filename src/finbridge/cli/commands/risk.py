@@ -58,11 +58,38 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(DEFAULT_DATA, help="Folder holding fraud/ (shared data)."),
         out: Path | None = typer.Option(None, help="Model file (default: the shipped artifact)."),
         rounds: int = typer.Option(400, help="LightGBM boosting rounds."),
+        register: bool = typer.Option(
+            False,
+            "--register",
+            help="Store it in the model registry (<data dir>/risk/models/<version>.json), not the "
+            "shipped artifact; put it in shadow with POST /v1/risk/models/shadow.",
+        ),
+        version: str | None = typer.Option(
+            None, help="Registry version name with --register (default: the model's own)."
+        ),
     ) -> None:
         """Train LightGBM on the handbook protocol; print it beside the logistic baseline."""
+        from finbridge.core.settings import Settings
         from finbridge.risk.features import load_handbook, model_frame
         from finbridge.risk.model import ARTIFACT, handbook_benchmark
+        from finbridge.risk.registry import check_version, register_model, registry_dir
 
+        problem = None
+        if register and out is not None:
+            problem = "--out and --register exclude each other"
+        elif version is not None and not register:
+            problem = "--version names a registry entry: add --register"
+        elif version is not None:
+            try:
+                check_version(version)
+            except FinbridgeError as exc:
+                problem = str(exc)
+        directory = registry_dir(Settings().data_dir)
+        if not problem and version is not None and (directory / f"{version}.json").exists():
+            problem = f"model version {version} is already registered"
+        if problem:
+            err_console.print(f"[bold red]error[/]: {problem}")
+            raise typer.Exit(2)
         path = data_dir / HANDBOOK_FILE
         if not path.exists():
             console.print(f"[red]no data at {path}[/]")
@@ -79,6 +106,14 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         table.add_row("handbook Ch.3 best", "0.871 (LR)", "0.658 (RF)", "0.291 (LR)", "", "")
         console.print(table)
+        if register:
+            try:
+                target = register_model(directory, model, version)
+            except FinbridgeError as exc:
+                err_console.print(f"[bold red]error[/]: {exc}")
+                raise typer.Exit(2) from None
+            console.print(f"[green]registered[/] {model.version} at {target}")
+            return
         target = out or ARTIFACT
         model.save(target)
         console.print(f"[green]saved[/] {model.version} to {target}")

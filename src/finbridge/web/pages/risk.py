@@ -1,20 +1,36 @@
-"""Console: risk rule editor with validation, backtest and shadow comparison charts, case queue."""
+"""Console: risk control in four pages under one sub-navigation.
+
+``/console/risk`` rule editor with validation and the stored versions; ``/console/risk/backtest``
+a stored version replayed against the live one (table + ECharts); ``/console/risk/shadow`` live
+vs shadow decisions (agreement, outcome matrix, daily chart), the live and shadow rule sets and
+models, putting a registered model in shadow and the two promotions; ``/console/risk/cases`` the
+review queue (take, note, fraud / not fraud). Every page needs ``risk:read``; every change goes
+through the risk services with the signed-in principal, which check ``risk:write``.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from finbridge.core.errors import FinbridgeError, ValidationError
+from finbridge.api.problems import status_for
+from finbridge.core.errors import Conflict, FinbridgeError, ValidationError
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 from finbridge.risk.backtest import backtest_stored
 from finbridge.risk.cases import CaseService
 from finbridge.risk.engine import RiskEngine
+from finbridge.risk.registry import (
+    list_registered,
+    load_registered,
+    registry_dir,
+    start_shadow_model,
+    stop_shadow_model,
+)
 from finbridge.risk.rules import RuleSetSpec
 from finbridge.risk.setup import risk_engine_for
 from finbridge.risk.shadow import compare_shadow
@@ -24,6 +40,8 @@ from finbridge.web.templating import render
 router = APIRouter(prefix="/console/risk", include_in_schema=False)
 NAV = ("Risk", "/console/risk")
 NAV_ORDER = 50
+
+SetId = Annotated[str | None, Query(max_length=64)]
 
 
 def _risk(platform: Platform) -> RiskEngine:
@@ -42,47 +60,30 @@ def _cases(platform: Platform, actor: Principal) -> list[Any]:
     return CaseService(platform.engine, platform.clock).queue(actor, status="active", limit=50)
 
 
-def _shadow_chart(cmp_: dict[str, Any]) -> dict[str, Any]:
-    days = [d["day"] for d in cmp_["daily"]]
+def _summary(risk: RiskEngine) -> dict[str, Any]:
+    """What runs now: the header every risk page shows."""
+    risk.refresh_rules(force=True)
     return {
-        "tooltip": {"trigger": "axis"},
-        "legend": {"data": ["live flagged", "shadow flagged"]},
-        "xAxis": {"type": "category", "data": days},
-        "yAxis": {"type": "value"},
-        "series": [
-            {
-                "name": "live flagged",
-                "type": "bar",
-                "data": [d["live_flagged"] for d in cmp_["daily"]],
-            },
-            {
-                "name": "shadow flagged",
-                "type": "bar",
-                "data": [d["shadow_flagged"] for d in cmp_["daily"]],
-            },
-        ],
+        "live": risk.live_rule_set.label,
+        "shadow": risk.shadow_rule_set.label if risk.shadow_rule_set else None,
+        "model": risk.model.version if risk.model else "none",
+        "shadow_model": risk.shadow_model.version if risk.shadow_model else None,
     }
 
 
+# -- rules: editor, validation, versions -------------------------------------------------------
 @router.get("", response_class=HTMLResponse)
 def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
     actor.require_scope("risk:read")
     risk = _risk(platform)
-    risk.refresh_rules(force=True)
-    live = risk.live_rule_set
-    cmp_ = compare_shadow(platform.engine, actor).to_json()
+    summary = _summary(risk)
     return render(
         request,
         "risk/index.html",
         {
-            "live": live.label,
-            "shadow": risk.shadow_rule_set.label if risk.shadow_rule_set else None,
-            "editor": json.dumps(live.spec.to_json(), indent=2),
+            **summary,
+            "editor": json.dumps(risk.live_rule_set.spec.to_json(), indent=2),
             "versions": _versions(platform, actor),
-            "cases": _cases(platform, actor),
-            "shadow_cmp": cmp_,
-            "shadow_chart": _shadow_chart(cmp_),
-            "model": risk.model.version if risk.model else "none",
         },
     )
 
@@ -151,6 +152,7 @@ def act(
     )
 
 
+# -- backtest ----------------------------------------------------------------------------------
 def _backtest_context(result: dict[str, Any]) -> dict[str, Any]:
     live, draft = result["live"], result["draft"]
     days = [d["day"] for d in draft["daily"]]
@@ -175,20 +177,174 @@ def _backtest_context(result: dict[str, Any]) -> dict[str, Any]:
     return {"rows": rows, "chart": chart, "live": live, "draft": draft}
 
 
+@router.get("/backtest", response_class=HTMLResponse)
+def backtest_page(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep,
+    set_id: SetId = None,
+) -> Response:  # fmt: skip
+    """Pick a stored version; with ``?set_id=`` the replay runs and its result is on the page."""
+    actor.require_scope("risk:read")
+    risk = _risk(platform)
+    summary = _summary(risk)
+    candidates = [v for v in _versions(platform, actor) if v["status"] != "active"]
+    context: dict[str, Any] = {**summary, "candidates": candidates, "selected": set_id}
+    if set_id:
+        try:
+            context["result"] = _backtest_context(backtest_stored(risk, actor, set_id))
+        except FinbridgeError as exc:
+            context["error"] = str(exc)
+    return render(request, "risk/backtest.html", context)
+
+
+@router.post("/backtest", response_class=HTMLResponse)
+def run_backtest(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep,
+    set_id: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:  # fmt: skip
+    result = backtest_stored(_risk(platform), actor, set_id)  # errors render as a fragment
+    return render(request, "risk/_backtest.html", _backtest_context(result))
+
+
+# -- shadow ------------------------------------------------------------------------------------
+def _shadow_chart(cmp_: dict[str, Any]) -> dict[str, Any]:
+    days = [d["day"] for d in cmp_["daily"]]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": ["live flagged", "shadow flagged"]},
+        "xAxis": {"type": "category", "data": days},
+        "yAxis": {"type": "value"},
+        "series": [
+            {
+                "name": "live flagged",
+                "type": "bar",
+                "data": [d["live_flagged"] for d in cmp_["daily"]],
+            },
+            {
+                "name": "shadow flagged",
+                "type": "bar",
+                "data": [d["shadow_flagged"] for d in cmp_["daily"]],
+            },
+        ],
+    }
+
+
+def _shadow_state(platform: Platform, risk: RiskEngine) -> dict[str, Any]:
+    return {
+        **_summary(risk),
+        "registered": list_registered(registry_dir(platform.settings.data_dir)),
+    }
+
+
+def _shadow_panel(
+    request: Request, platform: Platform, risk: RiskEngine, *, done: str | None = None,
+    error: FinbridgeError | None = None,
+) -> Response:  # fmt: skip
+    context = {**_shadow_state(platform, risk), "done": done, "error": error}
+    code = status_for(error) if error is not None else 200
+    return render(request, "risk/_shadow_models.html", context, status_code=code)
+
+
+@router.get("/shadow", response_class=HTMLResponse)
+def shadow_page(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    actor.require_scope("risk:read")
+    risk = _risk(platform)
+    cmp_ = compare_shadow(platform.engine, actor).to_json()
+    return render(
+        request,
+        "risk/shadow.html",
+        {
+            **_shadow_state(platform, risk),
+            "shadow_cmp": cmp_,
+            "shadow_chart": _shadow_chart(cmp_),
+            "done": None,
+            "error": None,
+        },
+    )
+
+
+@router.post("/shadow/promote-rules", response_class=HTMLResponse)
+def promote_shadow_rules(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    actor.require_scope("risk:read")  # the panel shows state: no render for outsiders
+    risk = _risk(platform)
+    try:
+        actor.require_scope("risk:write")
+        current = risk.rule_sets.current("shadow")
+        if current is None:
+            raise Conflict("there is no shadow rule set to promote")
+        promoted = risk.rule_sets.promote(actor, current.id, mode="live")
+        risk.refresh_rules(force=True)
+    except FinbridgeError as exc:
+        return _shadow_panel(request, platform, risk, error=exc)
+    return _shadow_panel(request, platform, risk, done=f"{promoted.label} is now live.")
+
+
+@router.post("/shadow/promote-model", response_class=HTMLResponse)
+def promote_shadow_model(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    actor.require_scope("risk:read")  # the panel shows state: no render for outsiders
+    risk = _risk(platform)
+    try:
+        version = risk.promote_shadow_model(actor)
+    except FinbridgeError as exc:
+        return _shadow_panel(request, platform, risk, error=exc)
+    return _shadow_panel(request, platform, risk, done=f"Model {version} is now live.")
+
+
+@router.post("/shadow/model", response_class=HTMLResponse)
+def shadow_model(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep,
+    version: Annotated[str, Form(max_length=200)] = "",
+) -> Response:  # fmt: skip
+    """Put a registered model in shadow (``version``), or stop the shadow model (empty)."""
+    actor.require_scope("risk:read")
+    risk = _risk(platform)
+    try:
+        actor.require_scope("risk:write")  # before the registry directory is consulted
+        if version:
+            model = load_registered(registry_dir(platform.settings.data_dir), version)
+            start_shadow_model(risk, actor, model)
+            done = f"Model {model.version} now scores in shadow."
+        else:
+            stopped = stop_shadow_model(risk, actor)
+            done = f"Stopped shadow model {stopped}." if stopped else "No shadow model was running."
+    except FinbridgeError as exc:
+        return _shadow_panel(request, platform, risk, error=exc)
+    return _shadow_panel(request, platform, risk, done=done)
+
+
+# -- cases -------------------------------------------------------------------------------------
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(
+    request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    actor.require_scope("risk:read")
+    summary = _summary(_risk(platform))
+    return render(request, "risk/cases.html", {**summary, "cases": _cases(platform, actor)})
+
+
 @router.post("/cases/{case_id}/{action}", response_class=HTMLResponse)
 def case_action(
     request: Request, case_id: str, action: str, actor: ConsolePrincipalDep,
-    platform: ConsolePlatformDep,
+    platform: ConsolePlatformDep, body: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:  # fmt: skip
     svc = CaseService(platform.engine, platform.clock)
-    error = None
+    error = done = None
     try:
         if action == "assign":
             svc.assign(actor, case_id)
+        elif action == "note":
+            noted = svc.note(actor, case_id, body)
+            done = f"Note added to case {case_id[:8]} ({len(noted.notes)} in all)."
         elif action in ("confirm", "release"):
-            svc.close(actor, case_id, action)
+            svc.close(actor, case_id, action, body)
         else:
             raise ValidationError("unknown action", field="action")
     except FinbridgeError as exc:
         error = str(exc)
-    return render(request, "risk/_cases.html", {"cases": _cases(platform, actor), "error": error})
+    context = {"cases": _cases(platform, actor), "error": error, "done": done}
+    return render(request, "risk/_cases.html", context)

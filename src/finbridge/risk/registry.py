@@ -1,0 +1,171 @@
+"""The risk model registry: trained fraud models as files ``<data_dir>/risk/models/<version>.json``.
+
+The file name is the version the registry answers to. Files are ``FraudModel.save`` JSON (the
+LightGBM text dump, never pickle), written atomically (temporary file, then rename). Versions are
+plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no leading dot, no
+``..``), so a version can never name a path outside the directory.
+
+``start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live one (or take
+it away) on a running engine without a restart, each as one audited step (events
+``risk.shadow_model_started`` / ``risk.shadow_model_stopped``); ``RiskEngine.promote_shadow_model``
+then makes it live. The choice is held by the process's engine: it does not survive a restart
+(``FINBRIDGE_RISK_SHADOW_MODEL_PATH`` sets one at start-up) and, with several worker processes,
+applies to the process that served the request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from finbridge.core.errors import Conflict, NotFound, ValidationError
+from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.risk.engine import RiskEngine
+from finbridge.risk.events import SOURCE
+from finbridge.risk.model import FraudModel
+from finbridge.store.engine import unit_of_work
+
+VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+SUFFIX = ".json"
+_SWITCH = threading.Lock()  # one shadow-model change at a time per process
+
+
+def registry_dir(data_dir: Path) -> Path:
+    """Where registered models live for a platform whose ``Settings.data_dir`` is ``data_dir``."""
+    return data_dir / "risk" / "models"
+
+
+def check_version(version: str) -> str:
+    """``version`` if it is a safe registry name, else ``ValidationError(field="version")``."""
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version) or ".." in version:
+        raise ValidationError(
+            "a model version is 1-100 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit, without '..'",
+            field="version",
+        )
+    return version
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    version: str
+    size_bytes: int
+    registered_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "size_bytes": self.size_bytes,
+            "registered_at": self.registered_at,
+        }
+
+
+def _path(directory: Path, version: str) -> Path:
+    return directory / f"{check_version(version)}{SUFFIX}"
+
+
+def list_registered(directory: Path) -> list[RegisteredModel]:
+    """Every registered model, newest first (files that are not valid version names are skipped)."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in directory.iterdir():
+        stem = entry.name.removesuffix(SUFFIX)
+        if not entry.name.endswith(SUFFIX) or not entry.is_file():
+            continue
+        if not VERSION_PATTERN.fullmatch(stem) or ".." in stem:
+            continue
+        st = entry.stat()
+        found.append(RegisteredModel(stem, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC)))
+    return sorted(found, key=lambda m: (m.registered_at, m.version), reverse=True)
+
+
+def register_model(
+    directory: Path, model: FraudModel, version: str | None = None, *, replace: bool = False
+) -> Path:
+    """Store ``model`` as ``version`` (default: its own); refuses to overwrite unless asked."""
+    name = check_version(version or model.version)
+    target = _path(directory, name)
+    if target.exists() and not replace:
+        raise Conflict(f"model version {name} is already registered", field="version")
+    directory.mkdir(parents=True, exist_ok=True)
+    model.version = name
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        model.save(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load_registered(directory: Path, version: str) -> FraudModel:
+    """The registered model ``version`` (``NotFound`` if there is none; 422 if unreadable)."""
+    path = _path(directory, version)
+    if not path.is_file():
+        raise NotFound(f"no registered model version {version}", field="version")
+    try:
+        model = FraudModel.load(path)
+    except Exception as exc:  # bad JSON, missing keys, LightGBM's own error: all unreadable
+        raise ValidationError(
+            f"registered model {version} cannot be loaded: {type(exc).__name__}", field="version"
+        ) from None
+    model.version = version  # the registry's name is the version decisions record
+    return model
+
+
+def start_shadow_model(risk: RiskEngine, actor: Principal, model: FraudModel) -> str | None:
+    """Score ``model`` beside the live one from the next decision on; audited. Returns the
+    version of the shadow model it replaced, if any."""
+    actor.require_scope("risk:write")
+    with _SWITCH:
+        previous = risk.shadow_model.version if risk.shadow_model is not None else None
+        with unit_of_work(risk.engine) as s:
+            emit(
+                s,
+                Event(
+                    event_type="risk.shadow_model_started",
+                    occurred_at=risk.clock.now(),
+                    source=SOURCE,
+                    subject_id=model.version,
+                    payload={
+                        "version": model.version,
+                        "previous": previous,
+                        "started_by": actor.id,
+                    },
+                ),
+            )
+        risk.set_shadow_model(actor, model)
+    return previous
+
+
+def stop_shadow_model(risk: RiskEngine, actor: Principal) -> str | None:
+    """Stop scoring the shadow model; audited. Returns the stopped version (None: there was none,
+    nothing changes and nothing is recorded)."""
+    actor.require_scope("risk:write")
+    with _SWITCH:
+        current = risk.shadow_model
+        if current is None:
+            return None
+        with unit_of_work(risk.engine) as s:
+            emit(
+                s,
+                Event(
+                    event_type="risk.shadow_model_stopped",
+                    occurred_at=risk.clock.now(),
+                    source=SOURCE,
+                    subject_id=current.version,
+                    payload={"version": current.version, "stopped_by": actor.id},
+                ),
+            )
+        risk.set_shadow_model(actor, None)
+    return current.version
