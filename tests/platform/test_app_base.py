@@ -56,3 +56,27 @@ def test_oversized_body_gets_413_problem(
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_oversized_chunked_body_without_length_gets_413(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    # No Content-Length: the limit is enforced while the body streams in.
+    small = settings.model_copy(update={"max_upload_bytes": 64})
+    platform = Platform(settings=small, engine=sqlite_engine, clock=clock)
+    key = ApiKeyService(platform.engine, platform.clock, small.secret_key.get_secret_value()).issue(
+        "ops", [Role.ADMIN]
+    )
+    client = TestClient(create_app(platform=platform))
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b'{"kind": "personal", "display_name": "' + b"x" * 20
+
+    response = client.post(
+        "/v1/customers",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {key.plaintext}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "payload_too_large"

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from finbridge.api import create_app
+from finbridge.api.deps import api_keys
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
@@ -27,8 +28,8 @@ def web_app(web_platform: Platform) -> FastAPI:
 
 @pytest.fixture
 def key_service(web_platform: Platform) -> ApiKeyService:
-    s = web_platform.settings
-    return ApiKeyService(web_platform.engine, web_platform.clock, s.secret_key.get_secret_value())
+    # The server process's own service (with its verified-key cache), as the console uses it.
+    return api_keys(web_platform)
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ def problem(
     *,
     code: str,
     request: Request | None = None,
+    instance: str | None = None,
     field: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     **extra: Any,
@@ -59,8 +60,8 @@ def problem(
         "detail": detail,
         "code": code,
     }
-    if request is not None:
-        body["instance"] = request.url.path
+    if request is not None or instance is not None:
+        body["instance"] = instance if instance is not None else request.url.path  # type: ignore[union-attr]
     if field is not None:
         body["field"] = field
     if errors:
@@ -70,18 +71,23 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_for(exc: e.FinbridgeError, instance: str) -> JSONResponse:
+    """The problem document for one of our errors (also used by ``api.hot``)."""
+    return problem(
+        status_for(exc),
+        exc.title,
+        exc.detail,
+        code=exc.code,
+        instance=instance,
+        field=exc.field,
+        **{k: v for k, v in exc.extra.items() if _jsonable(v) and k not in _RESERVED},
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.FinbridgeError)
     async def _finbridge(request: Request, exc: e.FinbridgeError) -> JSONResponse:
-        return problem(
-            status_for(exc),
-            exc.title,
-            exc.detail,
-            code=exc.code,
-            request=request,
-            field=exc.field,
-            **{k: v for k, v in exc.extra.items() if _jsonable(v) and k not in _RESERVED},
-        )
+        return problem_for(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

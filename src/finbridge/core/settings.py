@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     port: int = 8000
     max_upload_bytes: int = 20 * 1024 * 1024
     api_key_prefix: str = "fbk"
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is trusted without a database lookup; a key "
+        "revoked in another process stops working within this time (0 turns the cache off)",
+    )
     credit_partner_url: str | None = Field(
         default=None, description="The partner's party endpoint for online joint scoring"
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,11 +43,48 @@ class IssuedKey:
     plaintext: str  # shown once, never stored
 
 
+class VerifiedKeys:
+    """API keys verified in the last few seconds, so a busy caller is not looked up per request.
+
+    Keyed by the HMAC of the whole presented key (the plaintext is never kept). Only successful
+    verifications are remembered; a revocation through this process forgets the key at once,
+    one made elsewhere (the CLI, another server process) takes effect within ``ttl_s``.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, str, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[2]
+
+    def put(self, digest: str, key_id: str, principal: Principal) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()  # crude but bounded; the next requests refill it
+            self._entries[digest] = (time.monotonic() + self.ttl_s, key_id, principal)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, e in self._entries.items() if e[1] == key_id]:
+                del self._entries[digest]
+
+
 class ApiKeyService:
-    def __init__(self, engine: Engine, clock: Clock, secret: str) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, secret: str, cache: VerifiedKeys | None = None
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._secret = secret.encode()
+        self._cache = cache
 
     def _hash(self, secret: str) -> str:
         return hmac.new(self._secret, secret.encode(), hashlib.sha256).hexdigest()
@@ -70,7 +109,16 @@ class ApiKeyService:
             session.add(row)
         return IssuedKey(_to_key(row), f"{KEY_PREFIX}_{prefix}_{secret}")
 
+    def cached(self, presented: str) -> Principal | None:
+        """The principal of a key verified moments ago, without touching the database."""
+        if self._cache is None:
+            return None
+        return self._cache.get(self._hash(presented))
+
     def authenticate(self, presented: str) -> Principal:
+        principal = self.cached(presented)
+        if principal is not None:
+            return principal
         parts = presented.split("_", 2)
         prefix = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
         secret = parts[2] if len(parts) == 3 else presented
@@ -81,7 +129,10 @@ class ApiKeyService:
         matches = hmac.compare_digest(self._hash(secret), expected)
         if row is None or not matches or row.revoked_at is not None:
             raise AuthenticationFailed("invalid or revoked API key")
-        return Principal.operator(row.id, [Role(r) for r in row.roles], display=row.name)
+        principal = Principal.operator(row.id, [Role(r) for r in row.roles], display=row.name)
+        if self._cache is not None:
+            self._cache.put(self._hash(presented), row.id, principal)
+        return principal
 
     def revoke(self, key_id: str) -> None:
         with unit_of_work(self._engine) as session:
@@ -92,6 +143,8 @@ class ApiKeyService:
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"no active API key {key_id}", field="key_id")
+        if self._cache is not None:
+            self._cache.forget(key_id)
 
     def list(self) -> list[ApiKey]:
         with unit_of_work(self._engine, write=False) as session:

@@ -13,6 +13,7 @@ declined with the reason. Events later than the allowed lateness are refused wit
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from finbridge.lake import Event, emit
 from finbridge.risk.derived import derive
 from finbridge.risk.events import SOURCE
 from finbridge.risk.lists import ListEntry, ListService
+from finbridge.risk.probe import DecidedProbe
 from finbridge.risk.requests import DecisionRequest, DecisionRequestModel, parse_request
 from finbridge.risk.rules import (
     OUTCOMES,
@@ -123,6 +125,14 @@ class ShadowResult:
     model_version: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A decision made but not yet stored, with the rows that will store it."""
+
+    decision: Decision
+    writes: Writes
+
+
 @dataclass
 class EngineOptions:
     safe_outcome: str = "step_up"  # what a degraded decision returns (velocity store down)
@@ -168,6 +178,7 @@ class RiskEngine:
         self._seen: tuple[str | None, str | None] = (None, None)
         self._checked_at = -1e9
         self._lock = threading.Lock()
+        self._probe = DecidedProbe(engine)
         self._writer = (
             GroupCommitWriter(lambda batch: write_bundles(engine, batch))
             if self.options.group_commit
@@ -244,6 +255,51 @@ class RiskEngine:
 
     # -- decisions --------------------------------------------------------------------------
     def decide(self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel) -> Decision:
+        """Decide on one event and store the decision before returning it."""
+        made = self._evaluate(actor, data)
+        if isinstance(made, Decision):
+            return made  # this event id was decided before
+        pending = made
+        try:
+            if self._writer is not None:
+                self._writer.submit(pending.writes)
+            else:
+                write_bundles(self.engine, [pending.writes])
+        except IntegrityError:
+            return self._first_stored(pending.decision.event_id)
+        return pending.decision
+
+    async def decide_async(
+        self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel
+    ) -> Decision:
+        """:meth:`decide` for an event loop (the API's hot path).
+
+        The decision itself is pure computation on in-memory state and runs on the loop; only
+        the wait for the group commit is asynchronous, so no worker thread is held per request.
+        Without group commit the write runs on a worker thread.
+        """
+        made = self._evaluate(actor, data)
+        if isinstance(made, Decision):
+            return made
+        try:
+            if self._writer is not None:
+                await self._writer.submit_async(made.writes)
+            else:
+                await asyncio.to_thread(write_bundles, self.engine, [made.writes])
+        except IntegrityError:
+            return await asyncio.to_thread(self._first_stored, made.decision.event_id)
+        return made.decision
+
+    def _first_stored(self, event_id: str) -> Decision:
+        # The same event id raced in from two callers: the first stored decision wins.
+        existing = self._stored(event_id)
+        if existing is None:
+            raise Conflict(f"event {event_id} could not be stored; retry it")
+        return existing
+
+    def _evaluate(
+        self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel
+    ) -> Decision | _Pending:
         if not (actor.has_scope("risk:decide") or actor.has_scope("risk:write")):
             actor.require_scope("risk:decide")
         req = parse_request(data)
@@ -312,14 +368,7 @@ class RiskEngine:
                 s_ml,
                 candidate.version if candidate is not None else decision.model_version,
             )
-        try:
-            return self._record(req, decision, shadow)
-        except IntegrityError:
-            # The same event id raced in from two callers: the first stored decision wins.
-            existing = self._stored(event_id)
-            if existing is None:
-                raise
-            return existing
+        return self._writes(req, decision, shadow)
 
     def _features(
         self, req: DecisionRequest, event_id: str
@@ -330,14 +379,8 @@ class RiskEngine:
         return features, degraded, flood
 
     def _stored(self, event_id: str) -> Decision | None:
-        # Cheap probe first (a Core query on the unique index): almost every event is new.
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(DecisionRow.id).where(
-                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
-                )
-            ).first()
-        if found is None:
+        # Cheap probe first (see risk.probe): almost every event is new.
+        if not self._probe.decided(event_id):
             return None
         with unit_of_work(self.engine, write=False) as s:
             row = s.scalars(
@@ -366,7 +409,8 @@ class RiskEngine:
             case_id=case_id,
         )
 
-    def _record(self, req: DecisionRequest, d: Decision, shadow: ShadowResult | None) -> Decision:
+    def _writes(self, req: DecisionRequest, d: Decision, shadow: ShadowResult | None) -> _Pending:
+        """The rows that make ``d`` durable: decision(s), a review case, the event."""
         now = self.clock.now()
         common = {
             "event_id": d.event_id,
@@ -428,16 +472,13 @@ class RiskEngine:
                 }
             )
         bundle.events.append(decision_event(d, req, now))
-        if self._writer is not None:
-            self._writer.submit(bundle)
-        else:
-            write_bundles(self.engine, [bundle])
-        return Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow})
+        return _Pending(Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow}), bundle)
 
     def close(self) -> None:
         """Flush pending writes and release the velocity store (``Platform.close`` calls it)."""
         if self._writer is not None:
             self._writer.close()
+        self._probe.close()
         self.velocity.close()
 
 

@@ -8,8 +8,9 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
-from finbridge.api.deps import get_platform, get_principal
+from finbridge.api.deps import authenticate, get_platform, presented_credential
 from finbridge.core.errors import AuthenticationFailed
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
@@ -36,12 +37,7 @@ class LoginRequired(Exception):
 
 def console_principal(request: Request, platform: ConsolePlatformDep) -> Principal:
     try:
-        principal = get_principal(
-            request,
-            platform,
-            authorization=request.headers.get("authorization"),
-            x_api_key=request.headers.get("x-api-key"),
-        )
+        principal = authenticate(platform, presented_credential(request))
     except AuthenticationFailed:
         raise LoginRequired(request.url.path) from None
     request.state.principal = principal
@@ -78,9 +74,14 @@ class ConsoleGuard(BaseHTTPMiddleware):
     they come from, from our own origin. The session cookie is SameSite=Strict on top.
     """
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The API never pays for this middleware's per-request task and stream machinery.
+        if scope["type"] != "http" or not scope["path"].startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if not request.url.path.startswith("/console"):
-            return await call_next(request)
         if request.method in _UNSAFE:
             if request.headers.get("hx-request") != "true":
                 return PlainTextResponse("console forms must be sent by htmx", status_code=403)

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.api.hot import json_object
+from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 from finbridge.risk.backtest import backtest_stored
 from finbridge.risk.cases import CaseService
@@ -24,7 +28,7 @@ from finbridge.risk.registry import (
 )
 from finbridge.risk.requests import DecisionRequestModel
 from finbridge.risk.rules import RuleSetSpec
-from finbridge.risk.setup import risk_engine_for
+from finbridge.risk.setup import STATE_KEY, risk_engine_for
 from finbridge.risk.shadow import compare_shadow
 
 router = APIRouter(prefix="/risk", tags=["risk"])
@@ -99,9 +103,22 @@ def _stored(s: Any) -> dict[str, Any]:
 
 
 # -- decisions ---------------------------------------------------------------------------------
+async def decide_json(platform: Platform, actor: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """One decision, as JSON: shared by the route below and its hot path (``api.hot``).
+
+    async: the decision is in-memory computation and only the commit is awaited, so no
+    worker-thread hop; the body is checked by the engine's own parser so every error names
+    the plain field."""
+    engine: RiskEngine | None = platform.state.get(STATE_KEY)
+    if engine is None:  # the first call loads the model and rule sets: not on the event loop
+        engine = await run_in_threadpool(risk_engine, platform)
+    return (await engine.decide_async(actor, data)).to_json()
+
+
 @router.post(
     "/decisions",
     summary="Decide on one event (login, payment, transfer, ...)",
+    description="Served by a hot path (finbridge.api.hot) for recently verified API keys.",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -109,11 +126,12 @@ def _stored(s: Any) -> dict[str, Any]:
         }
     },
 )
-def decide(
-    actor: PrincipalDep, platform: PlatformDep, body: dict[str, Any] = Body(...)
-) -> dict[str, Any]:
-    # The body is checked by the engine's own parser so every error names the plain field.
-    return risk_engine(platform).decide(actor, body).to_json()
+async def decide(actor: PrincipalDep, platform: PlatformDep, request: Request) -> JSONResponse:
+    data = json_object(await request.body())
+    return JSONResponse(await decide_json(platform, actor, data))
+
+
+HOT_PATHS = {("POST", "/risk/decisions"): decide_json}
 
 
 @router.get("/decisions/shadow-comparison", summary="Live vs shadow decisions, side by side")
