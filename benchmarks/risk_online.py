@@ -245,6 +245,12 @@ def main() -> None:
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--velocity", choices=["memory", "redis"], default="memory")
     ap.add_argument(
+        "--writer",
+        choices=["process", "thread"],
+        default="process",
+        help="where decisions are committed (FINBRIDGE_RISK_WRITER_PROCESS)",
+    )
+    ap.add_argument(
         "--workers", type=int, default=1, help="server processes (> 1 needs --velocity redis)"
     )
     args = ap.parse_args()
@@ -259,7 +265,11 @@ def main() -> None:
         port = s.getsockname()[1]
     data = tempfile.mkdtemp(prefix="risk-online-")
     key = prepare(data)
-    env = {**os.environ, "FINBRIDGE_RISK_VELOCITY": args.velocity}
+    env = {
+        **os.environ,
+        "FINBRIDGE_RISK_VELOCITY": args.velocity,
+        "FINBRIDGE_RISK_WRITER_PROCESS": str(args.writer == "process").lower(),
+    }
     server = subprocess.Popen(
         [
             sys.executable,
@@ -302,6 +312,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores (shared)",
         "velocity": args.velocity,
+        "writer": args.writer,
         "server_processes": args.workers,
         "load_average_before": load_before,
         "load_average_after": load_after,

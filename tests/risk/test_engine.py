@@ -223,16 +223,18 @@ def test_every_event_type_is_decided(sqlite_risk: RiskEngine, system: Principal,
         assert d.outcome == "approve" and d.event_type == b["event_type"]
 
 
+@pytest.mark.parametrize("in_process", [True, False], ids=["writer-thread", "writer-process"])
 def test_group_commit_stores_every_concurrent_decision_once(
-    sqlite_engine, clock: ManualClock, system: Principal
+    engine, clock: ManualClock, system: Principal, in_process: bool
 ) -> None:
     import threading
 
+    sqlite_engine = engine  # both databases; the writer process opens its own connection
     risk = RiskEngine(
         sqlite_engine,
         clock,
         InProcessVelocity(default_config()),
-        options=EngineOptions(group_commit=True),
+        options=EngineOptions(group_commit=True, writer_process=not in_process),
     )
     results: list[str] = []
 
@@ -316,3 +318,35 @@ def test_terminal_risk_table_learns_from_case_labels_after_the_delay(
     table.rebuild()
     feats = table.lookup(req)
     assert feats["terminal_delayed_count_7d"] == 2 and feats["terminal_delayed_risk_7d"] == 0.5
+
+
+def test_a_dead_writer_process_fails_decisions_fast(
+    sqlite_engine, clock: ManualClock, system: Principal
+) -> None:
+    import asyncio
+    import os
+    import signal
+    import time
+
+    from finbridge.core.errors import ServiceUnavailable
+
+    risk = RiskEngine(
+        sqlite_engine,
+        clock,
+        InProcessVelocity(default_config()),
+        options=EngineOptions(group_commit=True, writer_process=True),
+    )
+    try:
+        first = asyncio.run(risk.decide_async(system, payment(clock, event_id="w-1")))
+        assert first.outcome == "approve"
+        pid = risk._writer_process.pid  # type: ignore[union-attr]
+        assert pid is not None and pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="writer process"):
+            risk.decide(system, payment(clock, event_id="w-2"))
+        assert time.monotonic() - started < 5
+    finally:
+        risk.close()
+    with unit_of_work(sqlite_engine, write=False) as s:
+        assert s.scalars(select(DecisionRow.event_id)).all() == ["w-1"]

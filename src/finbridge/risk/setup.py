@@ -35,6 +35,7 @@ class RiskSettings(BaseSettings):
     shadow_model_path: Path | None = None  # a candidate model scored beside the live one
     use_model: bool = True
     group_commit: bool = True  # share commits among concurrent decisions (see risk.writer)
+    writer_process: bool = False  # commit them in a child process (risk.writer_process)
 
 
 def build_velocity(settings: Settings, risk: RiskSettings) -> VelocityStore:
@@ -67,6 +68,7 @@ def build_risk_engine(
             safe_outcome=risk.safe_outcome,
             business_timezone=settings.business_timezone,
             group_commit=risk.group_commit,
+            writer_process=risk.writer_process,
         ),
     )
     if risk.shadow_model_path is not None:

@@ -59,9 +59,14 @@ _Waiter = Future[None] | asyncio.Future[None]
 
 
 class GroupCommitWriter:
-    def __init__(self, write: Callable[[list[Writes]], None], max_batch: int = 256) -> None:
+    def __init__(
+        self, write: Callable[[list[Writes]], None], max_batch: int = 256, linger_s: float = 0.0
+    ) -> None:
         self._write = write
         self._max = max_batch
+        # How long a batch waits for company before it is written (a commit delay): worth a
+        # few milliseconds when each write has a fixed cost, e.g. a round trip to a process.
+        self._linger_s = linger_s
         self._queue: queue.SimpleQueue[tuple[Writes, _Waiter] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="risk-writer", daemon=True)
         self._thread.start()
@@ -91,9 +96,11 @@ class GroupCommitWriter:
             if item is None:
                 return
             batch = [item]
+            until = time.monotonic() + self._linger_s
             while len(batch) < self._max:
                 try:
-                    nxt = self._queue.get_nowait()
+                    left = until - time.monotonic()
+                    nxt = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:

@@ -1,0 +1,120 @@
+"""Decision writes in a child process: its own interpreter, so its own GIL and its own core.
+
+With the writer as a thread, the event loop and the writer share one GIL. The SQLite driver
+releases the GIL around every row it steps, and winning it back from a busy event loop took
+longer than the work itself: at 1,000 decisions/s the writer thread was busy 98 % of the time
+for commits whose own CPU was a small fraction of that (measured with py-spy and commit timers),
+and decisions queued behind it. Here the parent sends each batch down a pipe (one pickling, one
+blocking receive that releases the GIL) and the child commits it on the otherwise idle core.
+
+The contract is the writer's: a batch returns once committed; a duplicate event id raises
+``IntegrityError`` (so the engine answers with the first stored decision); a child that died
+or stopped answering raises ``ServiceUnavailable`` instead of hanging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from finbridge.core.errors import ServiceUnavailable
+from finbridge.risk.writer import COMMIT_TIMEOUT_S, Writes, write_bundles
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+class ProcessWriter:
+    """A ``write(bundles)`` callable for :class:`GroupCommitWriter`, run in a child process."""
+
+    def __init__(self, engine: Engine) -> None:
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            raise ValueError("a writer process needs a database file or server, not :memory:")
+        context = multiprocessing.get_context("spawn")  # no inherited threads or connections
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve,
+            args=(child, url.render_as_string(hide_password=False)),
+            name="risk-decision-writer",
+            daemon=True,
+        )
+        self._process.start()
+        child.close()
+        self._lock = threading.Lock()
+        self._closed = False
+        # Wait for the child to have imported and connected, so the first decisions do not
+        # sit out its start-up (seconds on a busy machine) behind a commit.
+        try:
+            ready = self._conn.poll(STARTUP_TIMEOUT_S) and self._conn.recv() == ("ready", None)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self.close()
+            raise ServiceUnavailable("the decision writer process did not start")
+
+    def __call__(self, bundles: list[Writes]) -> None:
+        with self._lock:
+            if self._closed:
+                raise ServiceUnavailable("the decision writer has been closed")
+            try:
+                self._conn.send(bundles)
+                if not self._conn.poll(COMMIT_TIMEOUT_S):
+                    raise ServiceUnavailable("the decision writer process did not answer in time")
+                status, detail = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                raise ServiceUnavailable(f"the decision writer process is gone ({exc!r})") from None
+        if status == "integrity":
+            raise IntegrityError(detail, None, Exception(detail))
+        if status != "ok":
+            raise ServiceUnavailable(f"the decision writer failed: {detail}")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(OSError):  # already gone: nothing to tell it
+                self._conn.send(None)
+            self._conn.close()
+        self._process.join(timeout=COMMIT_TIMEOUT_S)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+
+
+def _serve(conn: Connection, url: str) -> None:
+    import finbridge.risk.events  # noqa: F401  (registers risk's event schemas, checked on write)
+    from finbridge.store.engine import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect():
+            pass  # fail here, not on the first batch, if the database is unreachable
+        conn.send(("ready", None))
+        while True:
+            try:
+                bundles: Any = conn.recv()
+            except EOFError:
+                return  # the parent went away
+            if bundles is None:
+                return
+            try:
+                write_bundles(engine, bundles)
+            except IntegrityError as exc:
+                conn.send(("integrity", str(exc.orig)))
+            except Exception as exc:  # reported to the waiting decisions, never swallowed
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            else:
+                conn.send(("ok", None))
+    finally:
+        engine.dispose()
