@@ -58,7 +58,7 @@ def main() -> None:
                 "outcomes": r.outcomes,
                 "precision": round(r.precision, 4),
                 "recall": round(r.recall, 4),
-                "money_caught": round(r.money_caught, 2),
+                "money_caught": str(r.money_caught),  # exact Decimal
                 "customers_disturbed": r.customers_disturbed,
                 "load_average_before": load_before,
                 "load_average_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
