@@ -67,3 +67,13 @@ def serve(platform: Platform, port: int | None = None, host: str = "127.0.0.1") 
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+def watch_errors(page: Any, errors: list[str]) -> None:
+    """Collect ``page``'s script exceptions and CSP refusals into ``errors`` (other console
+    messages, such as the 401 of a wrong key, are not failures)."""
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tests.browser_support import launch_chromium, serve
+from tests.browser_support import launch_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.identity.apikeys import ApiKeyService
@@ -44,13 +44,7 @@ def test_shadow_chart_renders_in_chromium(
             browser = launch_chromium(p)
             try:
                 page = browser.new_page()
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.on(
-                    "console",
-                    lambda msg: (
-                        errors.append(msg.text) if "Content Security Policy" in msg.text else None
-                    ),
-                )
+                watch_errors(page, errors)
                 page.goto(f"{base}/console/login?next=/console/risk/shadow")
                 page.fill("#api_key", key)
                 page.click("button[type=submit]")

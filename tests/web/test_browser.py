@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.browser_support import launch_chromium, serve
+from tests.browser_support import launch_chromium, serve, watch_errors
 
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
@@ -36,14 +36,7 @@ def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Plat
         browser = launch_chromium(p)
         try:
             page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            # Script exceptions and CSP refusals are failures; the 401 of the wrong key is not.
-            page.on(
-                "console",
-                lambda msg: (
-                    errors.append(msg.text) if "Content Security Policy" in msg.text else None
-                ),
-            )
+            watch_errors(page, errors)
             page.goto(f"{server}/console")
             assert "/console/login" in page.url  # anonymous: sent to the login page
 

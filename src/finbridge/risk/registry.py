@@ -129,21 +129,8 @@ def start_shadow_model(risk: RiskEngine, actor: Principal, model: FraudModel) ->
     actor.require_scope("risk:write")
     with _SWITCH:
         previous = risk.shadow_model.version if risk.shadow_model is not None else None
-        with unit_of_work(risk.engine) as s:
-            emit(
-                s,
-                Event(
-                    event_type="risk.shadow_model_started",
-                    occurred_at=risk.clock.now(),
-                    source=SOURCE,
-                    subject_id=model.version,
-                    payload={
-                        "version": model.version,
-                        "previous": previous,
-                        "started_by": actor.id,
-                    },
-                ),
-            )
+        payload = {"version": model.version, "previous": previous, "started_by": actor.id}
+        _audit(risk, "risk.shadow_model_started", payload)
         risk.set_shadow_model(actor, model)
     return previous
 
@@ -156,16 +143,23 @@ def stop_shadow_model(risk: RiskEngine, actor: Principal) -> str | None:
         current = risk.shadow_model
         if current is None:
             return None
-        with unit_of_work(risk.engine) as s:
-            emit(
-                s,
-                Event(
-                    event_type="risk.shadow_model_stopped",
-                    occurred_at=risk.clock.now(),
-                    source=SOURCE,
-                    subject_id=current.version,
-                    payload={"version": current.version, "stopped_by": actor.id},
-                ),
-            )
+        _audit(
+            risk, "risk.shadow_model_stopped", {"version": current.version, "stopped_by": actor.id}
+        )
         risk.set_shadow_model(actor, None)
     return current.version
+
+
+def _audit(risk: RiskEngine, event_type: str, payload: dict[str, str | None]) -> None:
+    """Record a shadow-model switch as an event (subject: the model version)."""
+    with unit_of_work(risk.engine) as s:
+        emit(
+            s,
+            Event(
+                event_type=event_type,
+                occurred_at=risk.clock.now(),
+                source=SOURCE,
+                subject_id=payload["version"],
+                payload=payload,
+            ),
+        )
