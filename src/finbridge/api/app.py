@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import importlib
 import pkgutil
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -108,10 +107,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         # then freed by reference counting before any collection sees them, instead of being
         # promoted and triggering a full pass every few seconds at 1,000 requests/s.
         gc.set_threshold(50_000, 20, 10)
-        # A thread waiting for the GIL (the risk decision writer, between SQLite steps) gets
-        # it after 0.05 ms instead of 5 ms: with the default, every row of a batch waited out a
-        # full interval behind the busy event loop (commits of 20-45 rows took 0.25-0.6 s).
-        sys.setswitchinterval(0.00005)
         yield
         if owns_platform:
             app.state.platform.close()
