@@ -4,11 +4,11 @@ joint scoring over /v1/credit/joint/score with consent, reasons, version and the
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.credit.joint_support import SPEC, wait_for_job
 
 from finbridge.api import create_app
 from finbridge.api.services import identity_services
@@ -30,17 +30,6 @@ from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
 
 ADMIN = Principal.system("joint-test")
-SPEC = {"models": ["secureboost"], "key_bits": 512, "boost": {"n_trees": 2, "max_depth": 2}}
-
-
-def _wait(link: PeerLink, job_id: str, seconds: float = 60) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        status = link.get(f"/jobs/{job_id}")
-        if status.get("state") in ("succeeded", "failed"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def _pair(tmp_path: Path, clock, bank_data, partner_data, registry, partner_dir: Path):  # type: ignore[no-untyped-def]
@@ -59,7 +48,7 @@ def _pair(tmp_path: Path, clock, bank_data, partner_data, registry, partner_dir:
 def _run_job(certs: Path, bank: PartyService) -> dict:
     operator = PeerLink(bank.url, certs, "bank")
     job_id = operator.post("/jobs", json.dumps(SPEC).encode())["job_id"]
-    return _wait(operator, job_id)
+    return wait_for_job(operator, job_id)
 
 
 def _split(rows: int = 800):  # type: ignore[no-untyped-def]

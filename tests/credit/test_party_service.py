@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 
 import pytest
+from tests.credit.joint_support import SPEC, wait_for_job
 
 from finbridge.credit.datasets import (
     TAIWAN_BANK_COLUMNS,
@@ -17,18 +17,6 @@ from finbridge.credit.party import PeerLink, make_certificates
 from finbridge.credit.transport import PartyUnreachable
 from finbridge.credit.vfl import vertical_split
 from finbridge.credit.vfl.service import PartyService
-
-SPEC = {"models": ["secureboost"], "key_bits": 512, "boost": {"n_trees": 2, "max_depth": 2}}
-
-
-def _wait(link: PeerLink, job_id: str, seconds: float = 60) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        status = link.get(f"/jobs/{job_id}")
-        if status.get("state") in ("succeeded", "failed"):
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
 
 
 def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
@@ -48,11 +36,11 @@ def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
         operator = PeerLink(partner.url, certs, "partner")  # the partner's own operator
         job_id = operator.post("/jobs", json.dumps(SPEC).encode())["job_id"]
         bank_view = PeerLink(bank.url, certs, "bank")
-        done = _wait(bank_view, job_id)
+        done = wait_for_job(bank_view, job_id)
         assert done["state"] == "succeeded", done
         assert done["metrics"]["secureboost"]["coverage"] > 0.5
         assert done["initiator"] == "partner"
-        partner_done = _wait(operator, job_id)
+        partner_done = wait_for_job(operator, job_id)
         assert partner_done["state"] == "succeeded"
         # The partner sees the bank's progress, not the bank's results.
         peer_view = PeerLink(bank.url, certs, "partner").get(f"/jobs/{job_id}")

@@ -47,7 +47,8 @@ def api_keys(platform: Platform) -> ApiKeyService:
 _KEY_SERVICE = "identity.api_keys"
 
 
-def _presented_credential(authorization: str | None, x_api_key: str | None) -> str | None:
+def credential_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The credential in ``X-API-Key`` or ``Authorization: Bearer`` (the former wins)."""
     if x_api_key:
         return x_api_key.strip()
     if authorization:
@@ -59,7 +60,7 @@ def _presented_credential(authorization: str | None, x_api_key: str | None) -> s
 
 def presented_credential(request: Request) -> str:
     """The caller's credential: a header, or the console's HttpOnly session cookie."""
-    credential = _presented_credential(
+    credential = credential_from_headers(
         request.headers.get("authorization"), request.headers.get("x-api-key")
     )
     if credential is None:

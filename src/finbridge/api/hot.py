@@ -16,10 +16,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from finbridge.api.deps import KEY_PREFIX, api_keys
+from finbridge.api.deps import KEY_PREFIX, api_keys, credential_from_headers
 from finbridge.api.problems import problem_for
 from finbridge.core.errors import FinbridgeError, PayloadTooLarge, ValidationError
 from finbridge.core.principal import Principal
@@ -67,15 +68,8 @@ class HotPaths:
 
 
 def _recently_verified(platform: Platform, scope: Scope) -> Principal | None:
-    credential = None
-    for name, value in scope["headers"]:
-        if name == b"x-api-key":
-            credential = value.decode("latin-1").strip()
-            break
-        if name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer":
-                credential = rest.strip()
+    headers = Headers(scope=scope)
+    credential = credential_from_headers(headers.get("authorization"), headers.get("x-api-key"))
     if not credential or not credential.startswith(f"{KEY_PREFIX}_"):
         return None
     return api_keys(platform).cached(credential)

@@ -1,10 +1,10 @@
 """Has this event already been decided? One indexed point read, kept off SQLAlchemy's
 per-statement machinery because the decision hot path asks it for every event.
 
-Through a pooled ``Connection`` the read cost ~0.25 ms (checkout, our ``BEGIN`` listener, the
-statement, rollback, check-in), more than the velocity features of the event. Here each thread
-keeps one DBAPI connection in autocommit for this single prepared statement: a read with no
-transaction left open, ~20 us on SQLite.
+Through a pooled ``Connection`` with the statement built per call the read cost 148 us on SQLite
+(checkout, our ``BEGIN`` listener, statement construction, rollback, check-in; measured idle).
+Here each thread keeps one DBAPI connection in autocommit for this single prepared statement:
+a read with no transaction left open, 4 us on SQLite (same measurement).
 """
 
 from __future__ import annotations
