@@ -100,8 +100,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         # Young collections every 50,000 allocations instead of 700: a request's objects are
         # then freed by reference counting before any collection sees them, instead of being
         # promoted and triggering a full pass every few seconds at 1,000 requests/s; and a full
-        # pass (which walks the whole start-up heap, ~0.15 s) after 100 middle ones, not 10, so
-        # roughly every 100,000 requests instead of several times a minute. gc.freeze() of the
+        # pass (it walks the whole start-up heap, ~0.15 s) after 100 middle ones, not 10: ten
+        # times rarer (with 10 they came every few seconds at 1,000/s, measured). gc.freeze() of the
         # start-up heap was tried instead: the process then crashed at SIGINT now and then under
         # CPU contention (3 of 8 demo shutdowns; 0 of 8 without it).
         gc.set_threshold(50_000, 20, 100)
