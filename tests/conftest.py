@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from finbridge.core import ManualClock, Settings
 from finbridge.store import load_all_tables, make_engine, upgrade
+from tests.settings_support import test_settings
 
 PG_ADMIN_URL = os.environ.get(
     "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -99,4 +100,4 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(env="test", data_dir=tmp_path / "data")
+    return test_settings(tmp_path / "data")

@@ -1,20 +1,108 @@
-"""Settings from the environment (FINBRIDGE_*), built once at the entry point and passed down."""
+"""One settings tree, parsed once at the entry point and passed down.
+
+``Settings()`` reads ``FINBRIDGE_*`` from the environment; nested sections use a double
+underscore (``FINBRIDGE_RISK__VELOCITY=redis``, ``FINBRIDGE_IDENTITY__RP_ID=bank.example``).
+This module is the only place in finbridge that reads the environment: everything else receives
+a ``Settings`` object (or the section it needs), and tests build one directly.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEV_SECRET = "dev-only-secret-change-me-0000000000000000"  # noqa: S105 - refused in production
 
 
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiSettings(_Section):
+    """The HTTP interfaces: request limits, API keys, documentation."""
+
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    key_prefix: str = "fbk"
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is trusted without a database lookup; a key "
+        "revoked in another process stops working within this time (0 turns the cache off)",
+    )
+
+
+class ServeSettings(_Section):
+    """How ``finbridge serve`` runs the processes."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    gateway_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve the risk decision gateway in its own process on this port",
+    )
+    risk_writer_process: bool = Field(
+        default=True,
+        description="Commit risk decisions in a child process when serving (see risk.store)",
+    )
+
+
+class IdentitySettings(_Section):
+    """Identity policy knobs an operator may set; unset ones keep the policy defaults."""
+
+    face_threshold: float | None = Field(default=None, gt=0.0, lt=2.0)
+    step_up_window_seconds: int | None = Field(default=None, gt=0, le=3600)
+    access_token_ttl_seconds: int | None = Field(default=None, gt=0, le=3600)
+    lockout_after: int | None = Field(default=None, ge=1, le=100)
+    rp_id: str | None = None
+    origins: tuple[str, ...] | None = Field(default=None, description="WebAuthn origins")
+    password_hashing: Literal["standard", "fast"] = Field(
+        default="standard",
+        description="'fast' uses tiny argon2id costs: for test suites only, refused in "
+        "production",
+    )
+
+
+class RiskSettings(_Section):
+    """The risk engine: velocity state, fail-safe outcome, models, decision storage."""
+
+    velocity: Literal["memory", "redis"] = "memory"
+    redis_timeout_ms: int = Field(default=200, gt=0)
+    safe_outcome: Literal["approve", "review", "step_up", "decline"] = "step_up"
+    model_path: Path | None = None  # default: the shipped artifact
+    shadow_model_path: Path | None = None  # a candidate model scored beside the live one
+    use_model: bool = True
+    group_commit: bool = True  # share commits among concurrent decisions
+    writer_process: bool = False  # commit them in a child process
+
+
+class CreditSettings(_Section):
+    """The joint credit model's partner link and its certificates."""
+
+    partner_url: str | None = Field(
+        default=None, description="The partner's party endpoint for online joint scoring"
+    )
+    certs: Path | None = Field(
+        default=None, description="Folder with the bank's mTLS certificates for the partner link"
+    )
+    cert_validity_days: int = Field(default=365, ge=1, le=3650)
+    cert_warn_days: int = Field(default=30, ge=0)
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
-    model_config = SettingsConfigDict(env_prefix="FINBRIDGE_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FINBRIDGE_",
+        env_nested_delimiter="__",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
 
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and lake live")
@@ -31,29 +119,23 @@ class Settings(BaseSettings):
         description="Comma-separated key-id:base64 AES keys for the PII vault, newest first",
     )
     business_timezone: str = "Asia/Shanghai"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_upload_bytes: int = 20 * 1024 * 1024
-    api_key_prefix: str = "fbk"
-    api_key_cache_seconds: float = Field(
-        default=5.0,
-        ge=0,
-        description="How long a verified API key is trusted without a database lookup; a key "
-        "revoked in another process stops working within this time (0 turns the cache off)",
-    )
-    credit_partner_url: str | None = Field(
-        default=None, description="The partner's party endpoint for online joint scoring"
-    )
-    credit_certs: Path | None = Field(
-        default=None, description="Folder with the bank's mTLS certificates for the partner link"
-    )
+
+    api: ApiSettings = ApiSettings()
+    serve: ServeSettings = ServeSettings()
+    identity: IdentitySettings = IdentitySettings()
+    risk: RiskSettings = RiskSettings()
+    credit: CreditSettings = CreditSettings()
 
     @model_validator(mode="after")
-    def _refuse_dev_secrets_in_production(self) -> Settings:
-        if self.env == "production" and self.secret_key.get_secret_value() == _DEV_SECRET:
+    def _refuse_dev_settings_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.secret_key.get_secret_value() == _DEV_SECRET:
             raise ValueError("FINBRIDGE_SECRET_KEY must be set in production")
-        if self.env == "production" and self.pii_keys is None:
+        if self.pii_keys is None:
             raise ValueError("FINBRIDGE_PII_KEYS must be set in production")
+        if self.identity.password_hashing != "standard":
+            raise ValueError("FINBRIDGE_IDENTITY__PASSWORD_HASHING=fast is refused in production")
         return self
 
     @property
@@ -65,3 +147,31 @@ class Settings(BaseSettings):
     @property
     def resolved_lake_dir(self) -> Path:
         return (self.lake_dir or self.data_dir / "lake").resolve()
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with top-level fields or whole sections replaced (settings are frozen).
+
+        ``settings.with_changes(risk=settings.risk.model_copy(update={"velocity": "redis"}))``
+        """
+        return self.model_copy(update=changes)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets replaced by ``**********``."""
+        return _mask(self.model_dump(mode="json"), self)
+
+
+def _mask(data: dict[str, Any], model: BaseModel) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        attr = getattr(model, name, None)
+        if isinstance(attr, SecretStr):
+            out[name] = "**********" if attr.get_secret_value() else ""
+        elif isinstance(attr, BaseModel) and isinstance(value, dict):
+            out[name] = _mask(value, attr)
+        elif name == "database_url" and isinstance(value, str) and "@" in value:
+            # A URL may carry a password: keep the scheme and host, hide the credentials.
+            scheme, _, rest = value.partition("://")
+            out[name] = f"{scheme}://**********@{rest.rsplit('@', 1)[1]}"
+        else:
+            out[name] = value
+    return out

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from finbridge.core.settings import Settings
+from finbridge.core.settings import IdentitySettings, Settings
 
 # Actions that need a fresh second factor (issue 3: large transfers, changing phone, buying above
 # one's risk level, adding a payee). Engines tag their actions with these names.
@@ -24,19 +21,6 @@ HIGH_RISK_ACTIONS: frozenset[str] = frozenset(
 
 
 _DEFAULT_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
-
-
-class IdentityEnv(BaseSettings):
-    """The policy knobs an operator sets from the environment (FINBRIDGE_IDENTITY_*)."""
-
-    model_config = SettingsConfigDict(env_prefix="FINBRIDGE_IDENTITY_", extra="ignore")
-
-    face_threshold: float | None = Field(default=None, gt=0.0, lt=2.0)
-    step_up_window_seconds: int | None = Field(default=None, gt=0, le=3600)
-    access_token_ttl_seconds: int | None = Field(default=None, gt=0, le=3600)
-    lockout_after: int | None = Field(default=None, ge=1, le=100)
-    rp_id: str | None = None
-    origins: str | None = Field(default=None, description="comma-separated WebAuthn origins")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +56,28 @@ class IdentityConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IdentityConfig:
-        config = cls(origins=(f"http://{settings.host}:{settings.port}", *_DEFAULT_ORIGINS))
-        if settings.env == "test":
-            # Test runs only: argon2id with tiny cost so the suite stays fast. Never in production
-            # (Settings cannot be env=test and production at once).
+        serve = settings.serve
+        config = cls(origins=(f"http://{serve.host}:{serve.port}", *_DEFAULT_ORIGINS))
+        if settings.identity.password_hashing == "fast":
+            # Tiny argon2id costs keep a test suite fast; Settings refuses this in production.
             config = replace(
                 config, argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1
             )
-        return config.with_env(IdentityEnv())
+        return config.with_overrides(settings.identity)
 
-    def with_env(self, env: IdentityEnv) -> IdentityConfig:
-        """Apply the operator's overrides; unset knobs keep their defaults."""
+    def with_overrides(self, knobs: IdentitySettings) -> IdentityConfig:
+        """Apply the operator's knobs; unset ones keep their defaults."""
         changes: dict[str, object] = {}
-        if env.face_threshold is not None:
-            changes["face_threshold"] = env.face_threshold
-        if env.step_up_window_seconds is not None:
-            changes["step_up_window"] = timedelta(seconds=env.step_up_window_seconds)
-        if env.access_token_ttl_seconds is not None:
-            changes["access_token_ttl"] = timedelta(seconds=env.access_token_ttl_seconds)
-        if env.lockout_after is not None:
-            changes["lockout_after"] = env.lockout_after
-        if env.rp_id:
-            changes["rp_id"] = env.rp_id
-        if env.origins:
-            changes["origins"] = tuple(o.strip() for o in env.origins.split(",") if o.strip())
+        if knobs.face_threshold is not None:
+            changes["face_threshold"] = knobs.face_threshold
+        if knobs.step_up_window_seconds is not None:
+            changes["step_up_window"] = timedelta(seconds=knobs.step_up_window_seconds)
+        if knobs.access_token_ttl_seconds is not None:
+            changes["access_token_ttl"] = timedelta(seconds=knobs.access_token_ttl_seconds)
+        if knobs.lockout_after is not None:
+            changes["lockout_after"] = knobs.lockout_after
+        if knobs.rp_id:
+            changes["rp_id"] = knobs.rp_id
+        if knobs.origins:
+            changes["origins"] = tuple(o.strip() for o in knobs.origins if o.strip())
         return replace(self, **changes)  # type: ignore[arg-type]
