@@ -1,5 +1,6 @@
 """Big-data risk control: exact velocity windows, safe rules, lists, ML scores and decisions."""
 
+from finbridge.risk._service import RiskService
 from finbridge.risk.velocity import (
     EntityFlood,
     EntityWindows,
@@ -17,6 +18,7 @@ __all__ = [
     "EntityWindows",
     "InProcessVelocity",
     "LateEvent",
+    "RiskService",
     "VelocityConfig",
     "VelocityEvent",
     "VelocityStore",

@@ -151,7 +151,9 @@ class EngineOptions:
     commit_linger_s: float = 0.003  # with the writer process: gather a batch for up to 3 ms
 
 
-class RiskEngine:
+class DecisionMaker:
+    """Makes and stores decisions; built once per platform by :class:`RiskService`."""
+
     def __init__(
         self,
         engine: Engine,
@@ -486,6 +488,11 @@ class RiskEngine:
             )
         bundle.events.append(decision_event(d, req, now))
         return _Pending(Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow}), bundle)
+
+    def warm(self) -> None:
+        """Read the rule sets and lists now rather than on the first decision."""
+        self.refresh_rules(force=True)
+        self.lists.hits({}, self.clock.now())
 
     def close(self) -> None:
         """Flush pending writes and release the velocity store (``Platform.close`` calls it)."""

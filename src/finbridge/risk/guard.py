@@ -20,12 +20,14 @@ engine's configured safe outcome and says so: it never lets an unchecked posting
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.principal import Principal
-from finbridge.risk.engine import RiskEngine
+
+if TYPE_CHECKING:
+    from finbridge.risk._service import RiskService
 
 _KINDS = {
     "transfer": "transfer",
@@ -45,7 +47,7 @@ _META_KEYS = ("device_id", "ip", "card_id", "terminal_id", "merchant_id", "count
 class RiskGuard:
     """Implements banking's ``PostingGuard`` protocol with the risk engine."""
 
-    def __init__(self, risk: RiskEngine) -> None:
+    def __init__(self, risk: RiskService) -> None:
         self.risk = risk
         self._actor = Principal.system("risk-guard")
 
@@ -75,7 +77,7 @@ class RiskGuard:
         try:
             d = self.risk.decide(self._actor, self.request_for(intent))
         except FinbridgeError as exc:
-            safe = self.risk.options.safe_outcome
+            safe = self.risk.settings.safe_outcome
             return GuardDecision(
                 _VERDICT[safe],
                 (f"risk check could not run ({exc}); safe decision '{safe}' by policy",),

@@ -7,7 +7,7 @@ plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no le
 
 ``start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live one (or take
 it away) on a running engine without a restart, each as one audited step (events
-``risk.shadow_model_started`` / ``risk.shadow_model_stopped``); ``RiskEngine.promote_shadow_model``
+``risk.shadow_model_started`` / ``risk.shadow_model_stopped``); ``DecisionMaker.promote_shadow_model``
 then makes it live. The choice is held by the process's engine: it does not survive a restart
 (``FINBRIDGE_RISK_SHADOW_MODEL_PATH`` sets one at start-up) and, with several worker processes,
 applies to the process that served the request.
@@ -27,7 +27,7 @@ from typing import Any
 from finbridge.core.errors import Conflict, NotFound, ValidationError
 from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
-from finbridge.risk.engine import RiskEngine
+from finbridge.risk.engine import DecisionMaker
 from finbridge.risk.events import SOURCE
 from finbridge.risk.model import FraudModel
 from finbridge.store.engine import unit_of_work
@@ -123,7 +123,7 @@ def load_registered(directory: Path, version: str) -> FraudModel:
     return model
 
 
-def start_shadow_model(risk: RiskEngine, actor: Principal, model: FraudModel) -> str | None:
+def start_shadow_model(risk: DecisionMaker, actor: Principal, model: FraudModel) -> str | None:
     """Score ``model`` beside the live one from the next decision on; audited. Returns the
     version of the shadow model it replaced, if any."""
     actor.require_scope("risk:write")
@@ -135,7 +135,7 @@ def start_shadow_model(risk: RiskEngine, actor: Principal, model: FraudModel) ->
     return previous
 
 
-def stop_shadow_model(risk: RiskEngine, actor: Principal) -> str | None:
+def stop_shadow_model(risk: DecisionMaker, actor: Principal) -> str | None:
     """Stop scoring the shadow model; audited. Returns the stopped version (None: there was none,
     nothing changes and nothing is recorded)."""
     actor.require_scope("risk:write")
@@ -150,7 +150,7 @@ def stop_shadow_model(risk: RiskEngine, actor: Principal) -> str | None:
     return current.version
 
 
-def _audit(risk: RiskEngine, event_type: str, payload: dict[str, str | None]) -> None:
+def _audit(risk: DecisionMaker, event_type: str, payload: dict[str, str | None]) -> None:
     """Record a shadow-model switch as an event (subject: the model version)."""
     with unit_of_work(risk.engine) as s:
         emit(
