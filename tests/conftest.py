@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from finbridge.core import ManualClock, Settings
-from finbridge.store import load_all_tables, make_engine, upgrade
+from finbridge.platform import load_tables, upgrade_database
+from finbridge.store import make_engine
 from tests.settings_support import test_settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -32,7 +33,7 @@ def _worker() -> str:
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
+    upgrade_database(engine)
     engine.dispose()
     return path
 
@@ -59,7 +60,7 @@ def _pg_database_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is required for the test suite and is not reachable: {exc}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade_database(engine)
     engine.dispose()
     yield url
     with admin.connect() as conn:
@@ -76,7 +77,7 @@ def pg_engine(_pg_database_url: str) -> Iterator[Engine]:
 
 
 def _truncate_all(url: str) -> None:
-    metadata = load_all_tables()
+    metadata = load_tables()
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     if not names:
         return

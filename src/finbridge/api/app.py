@@ -1,28 +1,34 @@
 """The FastAPI application factory. No import-time state: everything hangs off ``create_app``.
 
-Routers are discovered: every module in ``finbridge.api.routes`` that defines ``router`` is
-mounted under ``/v1``; the console (``finbridge.web``) is mounted at ``/console`` when present.
+Routers are listed in :data:`ROUTERS`, one line each, mounted under ``/v1``. This is the API
+alone; ``finbridge.site`` mounts the console beside it for serving.
 """
 
 from __future__ import annotations
 
-import gc
-import importlib
-import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import finbridge
-from finbridge.api import routes
-from finbridge.api.hot import HotHandler, HotPaths
 from finbridge.api.problems import install_problem_handlers, problem
+from finbridge.api.routes import banking, credit, events, identity, quant, risk
 from finbridge.core.settings import Settings
 from finbridge.platform import Platform
+
+# Every router of the API, in OpenAPI order.
+ROUTERS: tuple[APIRouter, ...] = (
+    banking.router,
+    identity.router,
+    events.router,
+    credit.router,
+    risk.router,
+    quant.router,
+)
 
 
 class BodySizeLimit:
@@ -92,19 +98,12 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
-    settings = settings or (platform.settings if platform else Settings())
+    """The API on ``platform`` (or on a platform built from ``settings``, closed at shutdown)."""
     owns_platform = platform is None
+    platform = platform or Platform.build(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Young collections every 50,000 allocations instead of 700: a request's objects are
-        # then freed by reference counting before any collection sees them, instead of being
-        # promoted and triggering a full pass every few seconds at 1,000 requests/s; and a full
-        # pass (it walks the whole start-up heap, ~0.15 s) after 100 middle ones, not 10: ten
-        # times rarer (with 10 they came every few seconds at 1,000/s, measured). gc.freeze() of the
-        # start-up heap was tried instead: the process then crashed at SIGINT now and then under
-        # CPU contention (3 of 8 demo shutdowns; 0 of 8 without it).
-        gc.set_threshold(50_000, 20, 100)
         yield
         if owns_platform:
             app.state.platform.close()
@@ -116,22 +115,12 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         "advisory, quant, acquisition and open banking.",
         lifespan=lifespan,
     )
-    app.state.platform = platform or Platform.build(settings)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.state.platform = platform
+    app.add_middleware(BodySizeLimit, max_bytes=platform.settings.api.max_upload_bytes)
     install_problem_handlers(app)
     _mount_health(app)
-    hot: dict[tuple[str, str], HotHandler] = {}
-    for module_info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{routes.__name__}.{module_info.name}")
-        router = getattr(module, "router", None)
-        if router is not None:
-            app.include_router(router, prefix="/v1")
-        # (method, path under /v1) -> handler: served by api.hot ahead of the framework.
-        for (method, path), handler in getattr(module, "HOT_PATHS", {}).items():
-            hot[(method, f"/v1{path}")] = handler
-    if hot:
-        app.add_middleware(HotPaths, routes=hot)  # added last: the outermost of ours
-    _mount_console(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/v1")
     return app
 
 
@@ -151,13 +140,3 @@ def _mount_health(app: FastAPI) -> None:
                 {"status": "unavailable", "database": type(exc).__name__}, status_code=503
             )
         return JSONResponse({"status": "ready", "database": platform.engine.dialect.name})
-
-
-def _mount_console(app: FastAPI) -> None:
-    try:
-        web = importlib.import_module("finbridge.web")
-    except ModuleNotFoundError as exc:
-        if exc.name != "finbridge.web":
-            raise
-        return
-    web.mount(app)

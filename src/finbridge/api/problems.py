@@ -13,32 +13,12 @@ from finbridge.core import errors as e
 
 PROBLEM_JSON = "application/problem+json"
 
-# Most specific first: the first matching class decides the status.
-_STATUS: list[tuple[type[e.FinbridgeError], int]] = [
-    (e.PayloadTooLarge, 413),
-    (e.IdempotencyConflict, 409),
-    (e.CurrencyMismatch, 422),
-    (e.ValidationError, 422),
-    (e.NotFound, 404),
-    (e.Conflict, 409),
-    (e.BusinessRuleViolation, 422),
-    (e.AuthenticationFailed, 401),
-    (e.StepUpRequired, 403),
-    (e.PermissionDenied, 403),
-    (e.RateLimited, 429),
-    (e.ServiceUnavailable, 503),
-]
-
-
 # Members of the problem document itself; an error's extra data never overrides them.
 _RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "field", "errors"})
 
 
 def status_for(exc: e.FinbridgeError) -> int:
-    for cls, status in _STATUS:
-        if isinstance(exc, cls):
-            return status
-    return 400
+    return e.http_status(exc)
 
 
 def problem(

@@ -1,9 +1,10 @@
-"""Shared CLI plumbing: build the platform from settings, print errors plainly."""
+"""Shared CLI plumbing: the settings parsed once, the platform built from them, plain errors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import typer
 from rich.console import Console
@@ -16,10 +17,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@cache
+def cli_settings() -> Settings:
+    """The one settings tree of this CLI process, parsed from FINBRIDGE_* on first use."""
+    return Settings()
+
+
 @contextmanager
-def platform_context(*, migrate: bool = True) -> Iterator[Platform]:
-    """Build the platform from FINBRIDGE_* settings; turn domain errors into exit code 2."""
-    platform = Platform.build(Settings(), migrate=migrate)
+def platform_context(settings: Settings | None = None) -> Iterator[Platform]:
+    """Build the platform; turn domain errors into exit code 2; close it afterwards.
+
+    The schema is not migrated here: ``finbridge db upgrade`` (and the demo) do that.
+    """
+    platform = Platform.build(settings or cli_settings())
     try:
         yield platform
     except FinbridgeError as exc:

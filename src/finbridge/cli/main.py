@@ -1,18 +1,25 @@
 """The ``finbridge`` command line (Typer + Rich).
 
-Command groups are discovered: every module in ``finbridge.cli.commands`` defines
-``register(app)`` and adds its commands or sub-apps, so engines add CLI verbs without editing
-this file.
+Command groups are listed here, one line each, in help order. Command modules import engines
+inside their commands, never at module level: ``finbridge --help`` imports no engine.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import typer
 
-from finbridge.cli import commands
+from finbridge.cli.commands import (
+    apikeys,
+    config,
+    credit,
+    db,
+    demo,
+    events,
+    identity,
+    quant,
+    risk,
+    serve,
+)
 
 app = typer.Typer(
     name="finbridge",
@@ -21,11 +28,21 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-    _module = importlib.import_module(f"{commands.__name__}.{_info.name}")
-    _register = getattr(_module, "register", None)
-    if callable(_register):
-        _register(app)
+COMMAND_GROUPS = (
+    serve.register,
+    demo.register,
+    db.register,
+    config.register,
+    apikeys.register,
+    events.register,
+    identity.register,
+    credit.register,
+    risk.register,
+    quant.register,
+)
+
+for _register in COMMAND_GROUPS:
+    _register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from finbridge.lake.eventlake import EventLake
-from finbridge.lake.relay import OutboxRelay
 from finbridge.platform import Platform
 
 log = logging.getLogger("finbridge.relay")
@@ -20,6 +18,8 @@ class RelayLoop:
     """
 
     def __init__(self, platform: Platform, *, interval_seconds: float = 2.0) -> None:
+        from finbridge.lake import EventLake, OutboxRelay
+
         self._relay = OutboxRelay(
             platform.engine, EventLake(platform.lake_dir), clock=platform.clock, batch_size=2000
         )

@@ -111,3 +111,29 @@ class ServiceUnavailable(FinbridgeError):
 
     code = "service_unavailable"
     title = "Service unavailable"
+
+
+# The one mapping of errors to HTTP statuses, shared by every interface (API problem documents,
+# console pages, the gateway). Most specific first: the first matching class decides.
+_HTTP_STATUS: tuple[tuple[type[FinbridgeError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (IdempotencyConflict, 409),
+    (CurrencyMismatch, 422),
+    (ValidationError, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (BusinessRuleViolation, 422),
+    (AuthenticationFailed, 401),
+    (StepUpRequired, 403),
+    (PermissionDenied, 403),
+    (RateLimited, 429),
+    (ServiceUnavailable, 503),
+)
+
+
+def http_status(exc: FinbridgeError) -> int:
+    """The HTTP status an interface answers ``exc`` with (400 for anything unlisted)."""
+    for cls, status in _HTTP_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400

@@ -1,54 +1,257 @@
-"""The composition root: settings, database engine, clock and lake location, built once.
+"""The composition root: one :class:`Platform` per process, with typed engine faces.
 
-Interfaces (API, CLI, console) build one :class:`Platform` at their entry point and pass it
-down. Engines never import this module; they receive the plain parts they need.
+Interfaces (API, console, gateway, CLI) build one platform at their entry point from one
+:class:`Settings` and reach every engine through its face here. Each face is built once, on
+first use, under a lock, and closed in reverse build order. Engines never import this module:
+where one engine needs another (banking needs a posting guard, identity needs to open a banking
+customer, credit needs identity's consent records) it declares a port and the platform wires
+the other engine's face into it here, and only here.
+
+Nothing heavy happens in :meth:`Platform.build`: no migration (``finbridge db upgrade`` and the
+demo run :func:`upgrade_database`; N server workers must not race to migrate) and no model
+loading (faces import LightGBM, scikit-learn or dlib when they are first used; :meth:`warm`
+does it ahead of ``/ready`` when serving).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock, SystemClock
+from finbridge.core.principal import Principal
 from finbridge.core.settings import Settings
 from finbridge.store.engine import make_engine
-from finbridge.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from finbridge.banking import BankingService, PostingGuard
+    from finbridge.credit import CreditService
+    from finbridge.identity import ApiKeyService, IdentityServices
+    from finbridge.lake import EventService
+    from finbridge.quant import QuantService
+    from finbridge.risk import RiskService
+
+_T = TypeVar("_T")
 
 
-@dataclass
 class Platform:
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    # Long-lived, engine-specific state (model caches, in-process velocity windows...), keyed by
-    # package name, created lazily by that package's interface code.
-    state: dict[str, Any] = field(default_factory=dict)
+    """Settings, database engine and clock, plus one lazily built face per engine."""
+
+    def __init__(self, settings: Settings, engine: Engine, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.clock: Clock = clock or SystemClock()
+        # Re-entrant: building one face may build another (banking's guard asks for risk).
+        self._lock = threading.RLock()
+        self._faces: dict[str, object] = {}
+        self._closed = False
+        self._posting_guard: PostingGuard | None = None
 
     @classmethod
     def build(
-        cls,
-        settings: Settings,
-        *,
-        clock: Clock | None = None,
-        engine: Engine | None = None,
-        migrate: bool = True,
+        cls, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
     ) -> Platform:
+        """A platform on ``settings``' database; cheap, migrates nothing, loads no model."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = engine or make_engine(settings.resolved_database_url)
-        if migrate:
-            upgrade(engine)
-        return cls(settings=settings, engine=engine, clock=clock or SystemClock())
+        return cls(settings, engine or make_engine(settings.resolved_database_url), clock)
 
     @property
     def lake_dir(self) -> Path:
         return self.settings.resolved_lake_dir
 
+    # -- faces ---------------------------------------------------------------------------
+
+    def _face(self, name: str, build: Callable[[], _T]) -> _T:
+        face = self._faces.get(name)
+        if face is None:
+            with self._lock:
+                face = self._faces.get(name)
+                if face is None:
+                    if self._closed:
+                        raise RuntimeError("the platform is closed")
+                    face = build()
+                    self._faces[name] = face  # dict order is build order, used by close()
+        return face  # type: ignore[return-value]
+
+    @property
+    def banking(self) -> BankingService:
+        """Customers, accounts, the ledger; every posting passes :attr:`posting_guard`."""
+
+        def build() -> BankingService:
+            from finbridge.banking import BankingService
+
+            return BankingService(
+                self.engine,
+                self.clock,
+                guard=self.posting_guard,
+                business_timezone=self.settings.business_timezone,
+            )
+
+        return self._face("banking", build)
+
+    @property
+    def identity(self) -> IdentityServices:
+        """KYC, PII vault, credentials, sessions, step-up, consent, audit."""
+
+        def build() -> IdentityServices:
+            from finbridge.identity import IdentityServices, install_log_masking
+
+            install_log_masking()  # access logs carry URLs; no mobile or ID number may reach them
+            return IdentityServices.build(
+                self.engine, self.clock, self.settings, customer_factory=self._open_customer
+            )
+
+        return self._face("identity", build)
+
+    @property
+    def api_keys(self) -> ApiKeyService:
+        """Operator API keys, with the verified-key cache shared by every interface."""
+
+        def build() -> ApiKeyService:
+            from finbridge.identity import ApiKeyService, VerifiedKeys
+
+            return ApiKeyService(
+                self.engine,
+                self.clock,
+                self.settings.secret_key.get_secret_value(),
+                VerifiedKeys(self.settings.api.key_cache_seconds),
+            )
+
+        return self._face("api_keys", build)
+
+    @property
+    def risk(self) -> RiskService:
+        """Real-time decisions, rule sets, models and shadow, cases, backtests."""
+
+        def build() -> RiskService:
+            from finbridge.risk import RiskService
+
+            return RiskService.build(self.engine, self.clock, self.settings)
+
+        return self._face("risk", build)
+
+    @property
+    def credit(self) -> CreditService:
+        """Scorecards, the model registry, joint scoring with the partner."""
+
+        def build() -> CreditService:
+            from finbridge.credit import CreditService
+
+            return CreditService.build(
+                self.engine, self.clock, self.settings, consent=self.identity.consents
+            )
+
+        return self._face("credit", build)
+
+    @property
+    def quant(self) -> QuantService:
+        """Market data, factors, alpha models, backtests and tear sheets."""
+
+        def build() -> QuantService:
+            from finbridge.quant import QuantService
+
+            return QuantService.build(self.engine, self.clock, self.settings)
+
+        return self._face("quant", build)
+
+    @property
+    def events(self) -> EventService:
+        """The event lake: ingestion, reads, the outbox relay."""
+
+        def build() -> EventService:
+            from finbridge.lake import EventLake, EventService
+
+            return EventService(
+                self.engine,
+                EventLake(self.lake_dir),
+                self.clock,
+                max_upload_bytes=self.settings.api.max_upload_bytes,
+            )
+
+        return self._face("events", build)
+
+    # -- ports wired between engines ----------------------------------------------------
+
+    @property
+    def posting_guard(self) -> PostingGuard:
+        """Risk decides every posting; identity turns its step-up into a fresh second factor.
+
+        Identity wraps risk (not the reverse) so a step-up is only ever satisfied by server-side
+        session state, never by anything the client claims. Built on the first posting, so
+        reads never pay for loading the risk model. Tests and embedders may replace it with
+        :meth:`use_posting_guard` before banking is first used.
+        """
+        if self._posting_guard is None:
+            with self._lock:
+                if self._posting_guard is None:
+                    self._posting_guard = _DeferredGuard(self._default_guard)
+        return self._posting_guard
+
+    def use_posting_guard(self, guard: PostingGuard) -> None:
+        with self._lock:
+            if "banking" in self._faces:
+                raise RuntimeError("set the posting guard before banking is first used")
+            self._posting_guard = guard
+
+    def _default_guard(self) -> PostingGuard:
+        from finbridge.identity import StepUpGuard
+
+        return StepUpGuard(self.identity.step_up, inner=self.risk.posting_guard())
+
+    def _open_customer(self, display_name: str) -> str:
+        """Identity's customer-factory port: registration opens the banking customer."""
+        actor = Principal.system("identity")
+        return self.banking.create_customer(actor, kind="personal", display_name=display_name).id
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Build what the first request needs (faces, models, writer processes) up front, so
+        the first request after ``/ready`` is as fast as the second."""
+        _ = self.api_keys, self.identity, self.banking, self.events, self.risk
+        guard = self.posting_guard
+        if isinstance(guard, _DeferredGuard):
+            guard.resolve()
+        for face in list(self._faces.values()):
+            warm = getattr(face, "warm", None)
+            if callable(warm):
+                warm()
+
+    def built_faces(self) -> list[str]:
+        return list(self._faces)
+
     def close(self) -> None:
-        for value in self.state.values():
-            closer = getattr(value, "close", None)
+        """Close faces in reverse build order, then the database engine. Idempotent."""
+        with self._lock:
+            self._closed = True
+            faces = list(self._faces.values())
+            self._faces.clear()
+        for face in reversed(faces):
+            closer: Any = getattr(face, "close", None)
             if callable(closer):
                 closer()
         self.engine.dispose()
+
+
+class _DeferredGuard:
+    """A posting guard built on first use (loading the risk model costs seconds)."""
+
+    def __init__(self, build: Callable[[], PostingGuard]) -> None:
+        self._build = build
+        self._guard: PostingGuard | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self) -> PostingGuard:
+        if self._guard is None:
+            with self._lock:
+                if self._guard is None:
+                    self._guard = self._build()
+        return self._guard
+
+    def __getattr__(self, name: str) -> Any:
+        # check, check_many, settle...: whatever the PostingGuard protocol offers.
+        return getattr(self.resolve(), name)

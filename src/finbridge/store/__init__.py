@@ -1,14 +1,13 @@
 """Persistence: engine and unit-of-work factory, shared metadata, Alembic migrations."""
 
 from finbridge.store.engine import is_sqlite, make_engine, unit_of_work
-from finbridge.store.metadata import Base, load_all_tables
+from finbridge.store.metadata import Base
 from finbridge.store.migrate import current_heads, upgrade
 
 __all__ = [
     "Base",
     "current_heads",
     "is_sqlite",
-    "load_all_tables",
     "make_engine",
     "unit_of_work",
     "upgrade",

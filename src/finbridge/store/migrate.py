@@ -1,31 +1,40 @@
-"""Alembic, driven from Python: ``upgrade`` brings any database to the newest schema.
+"""Alembic, driven from Python: ``upgrade`` brings a database to the newest schema.
 
-Each package owns an Alembic branch (``branch_labels``) in ``store/migrations/versions`` so
-packages add migrations without fighting over one linear history; ``heads`` upgrades them all.
+``store`` knows no engine package: the composition root hands over the version locations (one
+folder per package, each package an Alembic branch with ``branch_labels``) and the metadata.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, MetaData
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SCRIPT_DIR = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, version_locations: Sequence[Path], metadata: MetaData) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    cfg.set_main_option("script_location", str(SCRIPT_DIR))
+    # Alembic splits this option on the separator it is told; paths never contain a newline.
+    cfg.set_main_option("path_separator", "newline")
+    cfg.set_main_option("version_locations", "\n".join(str(p) for p in version_locations))
     cfg.attributes["engine"] = engine
+    cfg.attributes["metadata"] = metadata
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Apply every pending migration of every package branch."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(
+    engine: Engine,
+    version_locations: Sequence[Path],
+    metadata: MetaData,
+    revision: str = "heads",
+) -> None:
+    """Apply every pending migration of every branch found in ``version_locations``."""
+    command.upgrade(alembic_config(engine, version_locations, metadata), revision)
 
 
 def current_heads(engine: Engine) -> set[str]:

@@ -13,15 +13,14 @@ How a package adds console pages (the convention)
        from finbridge.web import ConsolePrincipalDep, ConsolePlatformDep, render
 
        router = APIRouter(prefix="/console/<pkg>", include_in_schema=False)
-       NAV = ("Label", "/console/<pkg>")      # shown in the top navigation; None to hide
 
        @router.get("", response_class=HTMLResponse)
        def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep):
-           data = SomeService(platform.engine, platform.clock).something(actor)
+           data = platform.<pkg>.something(actor)   # the engine's face on the platform
            return render(request, "<pkg>/index.html", {"data": data})
 
-   Modules in ``finbridge.web.pages`` are discovered by :func:`mount`; nothing else to edit.
-   Optional ``NAV_ORDER: int`` (default 100; the overview is 0) orders the navigation.
+   Then add one line to ``PAGES`` in :mod:`finbridge.web.mount` (router and menu entry, in
+   menu order). Pages reach engines only through the platform's faces.
 2. Templates go in ``src/finbridge/web/templates/<pkg>/`` and start with
    ``{% extends "base.html" %}``, filling ``{% block title %}`` and ``{% block content %}``.
    Fragments for HTMX swaps are plain templates without ``extends``.

@@ -1,44 +1,43 @@
-"""Attach the console to an API app: static files, discovered pages, auth and the guard."""
+"""Attach the console to an app: static files, the listed pages, auth and the guard."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import pkgutil
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from finbridge.api.problems import status_for
-from finbridge.core.errors import FinbridgeError, ValidationError
-from finbridge.web import pages
+from finbridge.core.errors import FinbridgeError, ValidationError, http_status
+from finbridge.web.pages import auth, banking, credit, identity, lake, overview, quant, risk
 from finbridge.web.security import ConsoleGuard, LoginRequired, login_redirect
-from finbridge.web.sessions import sessions_of
 from finbridge.web.templating import NavEntry, render
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+# Every console page, in menu order: (router, menu label or None for pages outside the menu).
+PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
+    (auth.router, None),
+    (overview.router, NavEntry("Overview", "/console", 0)),
+    (banking.router, NavEntry("Customers", "/console/banking", 10)),
+    (lake.router, NavEntry("Events", "/console/lake", 20)),
+    (identity.router, NavEntry("Identity", "/console/identity", 30)),
+    (credit.router, NavEntry("Credit", "/console/credit", 40)),
+    (risk.router, NavEntry("Risk", "/console/risk", 50)),
+    (quant.router, NavEntry("Quant", "/console/quant", 70)),
+)
+
+
 def mount(app: FastAPI) -> None:
-    """Mount ``/console``: called by :func:`finbridge.api.create_app`."""
-    sessions_of(app.state.platform)
+    """Mount ``/console`` on ``app`` (whose ``state.platform`` the pages use)."""
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
-    nav: list[NavEntry] = []
-    for info in sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{pages.__name__}.{info.name}")
-        router = getattr(module, "router", None)
-        if router is None:
-            continue
+    for router, _entry in PAGES:
         app.include_router(router)
-        entry = getattr(module, "NAV", None)
-        if entry is not None:
-            label, href = entry
-            nav.append(NavEntry(label, href, int(getattr(module, "NAV_ORDER", 100))))
-    app.state.console_nav = sorted(nav, key=lambda n: (n.order, n.label))
+    app.state.console_nav = [entry for _router, entry in PAGES if entry is not None]
     app.add_middleware(ConsoleGuard)
 
     @app.exception_handler(LoginRequired)
@@ -63,7 +62,7 @@ def mount(app: FastAPI) -> None:
             request,
             "_error_fragment.html" if fragment else "_error.html",
             {"error": error},
-            status_code=status_for(error),
+            status_code=http_status(error),
         )
 
     app.add_exception_handler(FinbridgeError, _console_error)

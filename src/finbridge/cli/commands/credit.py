@@ -123,10 +123,9 @@ def register(app: typer.Typer) -> None:
     def certs_cmd(out: Path = typer.Option(..., help="Folder for the CA and both certificates.")
                   ) -> None:  # fmt: skip
         """Create the partnership CA and the bank/partner certificates (mutual TLS)."""
-        from finbridge.core.clock import SystemClock
-        from finbridge.credit.party import make_certificates
+        from finbridge.credit.pki import make_certificates
 
-        paths = make_certificates(out, SystemClock())
+        paths = make_certificates(out)
         console.print(
             f"[green]certificates written[/]: {', '.join(str(p) for p in paths.values())}"
         )
@@ -204,7 +203,6 @@ def register(app: typer.Typer) -> None:
         certs: Path | None = typer.Option(None, help="Certificate folder (bank's cert)."),
     ) -> None:
         """Joint score of one applicant; says when the bank-only model answered and why."""
-        from finbridge.api.services import identity_services
         from finbridge.credit.vfl.online import https_partner, score_joint_online
 
         try:
@@ -216,7 +214,7 @@ def register(app: typer.Typer) -> None:
             d = score_joint_online(
                 _registry(platform), CLI_ACTOR, name, customer_key, row,
                 partner=https_partner(partner, certs), subject_id=subject_id, version=version,
-                consent=identity_services(platform).consents.require_consent,
+                consent=platform.identity.consents.require_consent,
             )  # fmt: skip
             out = {**asdict(d.decision), "job_id": d.job_id, "note": d.note,
                    "partner_reachable": d.partner_reachable,

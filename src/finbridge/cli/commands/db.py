@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from finbridge.cli.context import console, platform_context
-from finbridge.store.migrate import current_heads
 
 
 def register(app: typer.Typer) -> None:
@@ -14,8 +13,11 @@ def register(app: typer.Typer) -> None:
     @db.command("upgrade")
     def upgrade_cmd() -> None:
         """Apply every pending migration (SQLite default; PostgreSQL via FINBRIDGE_DATABASE_URL)."""
-        with platform_context(migrate=True) as platform:
-            heads = sorted(current_heads(platform.engine))
+        from finbridge.platform import schema_heads, upgrade_database
+
+        with platform_context() as platform:
+            upgrade_database(platform)
+            heads = sorted(schema_heads(platform.engine))
             console.print(
                 f"[green]schema up to date[/] on {platform.engine.dialect.name}: {', '.join(heads)}"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -14,16 +15,18 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from finbridge.cli.commands.serve import BackgroundServer
-from finbridge.cli.context import console, err_console, platform_context
-from finbridge.cli.demo_data import LoadResult, is_seeded, load_demo_data
-from finbridge.cli.relay_loop import RelayLoop
+from finbridge.cli.commands.serve import BackgroundServer, serving_settings
+from finbridge.cli.context import cli_settings, console, err_console, platform_context
 from finbridge.core.principal import Role
-from finbridge.identity.apikeys import ApiKeyService
-from finbridge.platform import Platform
+from finbridge.platform import Platform, upgrade_database
+
+if TYPE_CHECKING:
+    from finbridge.cli.demo_data import LoadResult
 
 
 def _load_with_bars(platform: Platform, *, limit: int | None, relay: bool) -> LoadResult:
+    from finbridge.cli.demo_data import load_demo_data
+
     columns = (
         TextColumn("{task.description:<16}"),
         BarColumn(),
@@ -60,6 +63,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Load the shipped real data slices (Taiwan clients, replayed card payments)."""
         with platform_context() as platform:
+            upgrade_database(platform)
             _summary(_load_with_bars(platform, limit=limit, relay=True))
 
     app.add_typer(data, name="data")
@@ -70,12 +74,16 @@ def register(app: typer.Typer) -> None:
             None, min=1, help="Seed only the first N of the 30,000 clients (faster)."
         ),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding."),
-        host: str = typer.Option(None, help="Interface to bind (default FINBRIDGE_HOST)."),
-        port: int = typer.Option(None, help="Port (default FINBRIDGE_PORT, 8000)."),
+        host: str = typer.Option(None, help="Interface to bind (default FINBRIDGE_SERVE__HOST)."),
+        port: int = typer.Option(None, help="Port (default FINBRIDGE_SERVE__PORT, 8000)."),
     ) -> None:
         """Seed real demo data if the database is empty, issue an admin key, serve."""
+        from finbridge.cli.demo_data import is_seeded
+        from finbridge.cli.relay_loop import RelayLoop
+
         started = time.perf_counter()
-        with platform_context() as platform:
+        with platform_context(serving_settings(cli_settings()) if serve else None) as platform:
+            upgrade_database(platform)
             # The app is built and bound while the data loads (imports and seeding overlap);
             # the server's relay thread publishes the seeding events afterwards.
             server = BackgroundServer(platform, host=host, port=port).start() if serve else None
@@ -84,10 +92,7 @@ def register(app: typer.Typer) -> None:
                     console.print("database already seeded; skipping the data load")
                 else:
                     _summary(_load_with_bars(platform, limit=limit, relay=not serve))
-                secret = platform.settings.secret_key.get_secret_value()
-                issued = ApiKeyService(platform.engine, platform.clock, secret).issue(
-                    "demo admin", [Role.ADMIN]
-                )
+                issued = platform.api_keys.issue("demo admin", [Role.ADMIN])
                 if server is not None:
                     try:
                         server.wait_started()
@@ -95,7 +100,7 @@ def register(app: typer.Typer) -> None:
                         err_console.print(f"[bold red]error[/]: {exc}")
                         raise typer.Exit(1) from None
                 settings = platform.settings
-                base = f"http://{host or settings.host}:{port or settings.port}"
+                base = f"http://{host or settings.serve.host}:{port or settings.serve.port}"
                 console.print()
                 console.print(f"[bold]Console:[/] {base}/console   [bold]API docs:[/] {base}/docs")
                 console.print("[bold]Log in with this admin API key[/] (shown once):")

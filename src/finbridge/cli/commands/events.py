@@ -10,8 +10,6 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from finbridge.api.services import events_service
 from finbridge.cli.context import console, platform_context
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
@@ -113,7 +111,7 @@ def register(app: typer.Typer) -> None:
                 def advance(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                report = events_service(platform).ingest(
+                report = platform.events.ingest(
                     CLI_ACTOR, file, fmt=fmt, source=source, progress=advance
                 )
         print_report(report)
@@ -129,11 +127,11 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000),
     ) -> None:
         """Query the lake with SQL, or list the latest events matching the filters."""
-        with platform_context(migrate=False) as platform:
+        with platform_context() as platform:
             if sql:
-                rows = events_service(platform).lake.query(sql)
+                rows = platform.events.lake.query(sql)
             else:
-                found = events_service(platform).list_events(
+                found = platform.events.list_events(
                     CLI_ACTOR,
                     event_type=event_type,
                     subject_id=subject,
@@ -155,7 +153,7 @@ def register(app: typer.Typer) -> None:
     def relay_cmd() -> None:
         """Publish every committed outbox event to the Parquet lake."""
         with platform_context() as platform:
-            service = events_service(platform)
+            service = platform.events
             with _bar("relaying") as progress:
                 task = progress.add_task("outbox", total=service.pending(CLI_ACTOR))
                 result = service.relay(
@@ -176,10 +174,10 @@ def register(app: typer.Typer) -> None:
         """Per-customer card spend over 1/7/30 days (the Ibis pipeline, run on DuckDB)."""
         from finbridge.lake.features import spend_features_duckdb  # Ibis loads only when used
 
-        with platform_context(migrate=False) as platform:
+        with platform_context() as platform:
             CLI_ACTOR.require_scope("events:read")
             instant = _parse_since(as_of, field="as_of") or platform.clock.now()
-            table = spend_features_duckdb(events_service(platform).lake, instant)
+            table = spend_features_duckdb(platform.events.lake, instant)
         rows = [r for r in table.to_pylist() if customer is None or r["customer_id"] == customer]
         console.print(f"[dim]as of {instant.isoformat()}[/]")
         _print_rows(

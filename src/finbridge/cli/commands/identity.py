@@ -94,14 +94,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Register a personal customer (resident ID) with a password; prints the masked record."""
-        from finbridge.api.services import identity_services
         from finbridge.core.principal import Principal
         from finbridge.identity.credentials import check_password_policy
         from finbridge.identity.persons import RegistrationRequest
 
         with platform_context() as platform:
             check_password_policy(password)
-            ids = identity_services(platform)  # creates the banking customer too
+            ids = platform.identity  # creates the banking customer too
             view = ids.persons.register(
                 RegistrationRequest(name, "prc_resident_id", id_number, phone),
                 Principal.system("cli"),

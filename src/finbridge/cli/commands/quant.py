@@ -78,7 +78,7 @@ def factors(
         except ValueError:
             raise ValidationError(f"not a date: {value!r}", field=field) from None
 
-    with platform_context(migrate=False):
+    with platform_context():
         if market not in {"cn", "us"}:
             raise ValidationError("market must be cn or us", field="market")
         chosen = ALPHA158

@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import Any
 
 import typer
 
-from finbridge.cli.context import console
+from finbridge.cli.context import cli_settings, console
 from finbridge.core.settings import Settings
 from finbridge.platform import Platform
 
 
+def serving_settings(settings: Settings) -> Settings:
+    """The settings a served process runs with: risk decisions are committed in a child
+    process when ``serve.risk_writer_process`` says so (what sustains 1,000 decisions/s on two
+    cores); library use and the tests keep the in-process writer thread."""
+    if not settings.serve.risk_writer_process or settings.risk.writer_process:
+        return settings
+    return settings.with_changes(risk=settings.risk.model_copy(update={"writer_process": True}))
+
+
 def serve_platform(platform: Platform, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve ``create_app(platform=...)`` until interrupted, relaying events to the lake."""
+    """Serve the site on ``platform`` until interrupted, relaying events to the lake.
+
+    The platform is warmed first (faces built, risk model loaded, writer process started), so
+    the server answers nothing, ``/ready`` included, before the first request can be served
+    as fast as the second.
+    """
     import uvicorn
 
-    from finbridge.api import create_app
     from finbridge.cli.relay_loop import RelayLoop
+    from finbridge.site import create_app
 
-    settings = platform.settings
-    # A served platform commits risk decisions in a child process (risk.writer_process), which
-    # is what sustains 1,000 decisions/s on two cores; an explicit setting still wins. Library
-    # use and the tests keep the in-process writer thread.
-    os.environ.setdefault("FINBRIDGE_RISK_WRITER_PROCESS", "true")
+    serve = platform.settings.serve
+    platform.warm()
     relay = RelayLoop(platform).start()
     try:
         uvicorn.run(
             create_app(platform=platform),
-            host=host or settings.host,
-            port=port or settings.port,
+            host=host or serve.host,
+            port=port or serve.port,
             log_level="info",
             server_header=False,
         )
@@ -50,8 +60,8 @@ class BackgroundServer:
         self, platform: Platform, *, host: str | None = None, port: int | None = None
     ) -> None:
         self._platform = platform
-        self._host = host or platform.settings.host
-        self._port = port or platform.settings.port
+        self._host = host or platform.settings.serve.host
+        self._port = port or platform.settings.serve.port
         self._server: Any = None
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
@@ -63,9 +73,10 @@ class BackgroundServer:
     def _run(self) -> None:
         import uvicorn
 
-        from finbridge.api import create_app
+        from finbridge.site import create_app
 
         try:
+            self._platform.warm()  # before binding: nothing is answered until it can be served
             config = uvicorn.Config(
                 create_app(platform=self._platform),
                 host=self._host,
@@ -104,12 +115,12 @@ class BackgroundServer:
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
-        host: str = typer.Option(None, help="Interface to bind (default FINBRIDGE_HOST)."),
-        port: int = typer.Option(None, help="Port (default FINBRIDGE_PORT, 8000)."),
+        host: str = typer.Option(None, help="Interface to bind (default FINBRIDGE_SERVE__HOST)."),
+        port: int = typer.Option(None, help="Port (default FINBRIDGE_SERVE__PORT, 8000)."),
     ) -> None:
         """Serve the API (/v1, /docs) and the console (/console)."""
-        settings = Settings()
-        base = f"http://{host or settings.host}:{port or settings.port}"
+        settings = serving_settings(cli_settings())
+        base = f"http://{host or settings.serve.host}:{port or settings.serve.port}"
         console.print(f"[bold]finbridge[/] on {base}  docs {base}/docs  console {base}/console")
         platform = Platform.build(settings)
         try:

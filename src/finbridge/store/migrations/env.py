@@ -5,10 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from finbridge.store.metadata import load_all_tables
 
 config = context.config
-target_metadata = load_all_tables()
+target_metadata = config.attributes["metadata"]
 
 
 def run_migrations_online() -> None:
