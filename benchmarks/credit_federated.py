@@ -16,13 +16,11 @@ import multiprocessing as mp
 import os
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from finbridge.core import ManualClock
 from finbridge.credit.challenger import LightGBMChallenger
 from finbridge.credit.datasets import (
     TAIWAN_BANK_COLUMNS,
@@ -31,7 +29,8 @@ from finbridge.credit.datasets import (
     taiwan,
 )
 from finbridge.credit.metrics import discrimination
-from finbridge.credit.party import PeerLink, make_certificates
+from finbridge.credit.party import PeerLink
+from finbridge.credit.pki import make_certificates
 from finbridge.credit.scorecard import Scorecard
 from finbridge.credit.vfl import vertical_split
 from finbridge.credit.vfl.service import PartyService, config_from
@@ -76,7 +75,7 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     report: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        make_certificates(Path(tmp), ManualClock(datetime.now(UTC)))
+        make_certificates(Path(tmp))
         bank = PartyService("bank", bank_data, Path(tmp), "https://127.0.0.1:1")
         bank.serve_in_background()
         urls = ctx.Manager().dict()

@@ -15,10 +15,7 @@ import os
 import secrets
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-
-from finbridge.core import ManualClock
 
 
 def _ids(start: int, n: int) -> list[str]:
@@ -86,9 +83,9 @@ def main() -> None:
     )
 
     with tempfile.TemporaryDirectory() as tmp:
-        from finbridge.credit.party import make_certificates
+        from finbridge.credit.pki import make_certificates
 
-        make_certificates(Path(tmp), ManualClock(datetime.now(UTC)))
+        make_certificates(Path(tmp))
         manager = ctx.Manager()
         urls = manager.dict()
         ready, go = ctx.Event(), ctx.Event()

@@ -13,7 +13,8 @@ from finbridge.credit.datasets import (
     TAIWAN_TARGET,
     taiwan,
 )
-from finbridge.credit.party import PeerLink, make_certificates
+from finbridge.credit.party import PeerLink
+from finbridge.credit.pki import make_certificates
 from finbridge.credit.transport import PartyUnreachable
 from finbridge.credit.vfl import vertical_split
 from finbridge.credit.vfl.service import PartyService
@@ -21,7 +22,7 @@ from finbridge.credit.vfl.service import PartyService
 
 def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
     certs = tmp_path / "certs"
-    make_certificates(certs, clock)
+    make_certificates(certs)
     bank_data, partner_data = vertical_split(
         taiwan().head(800), id_column="ID", target=TAIWAN_TARGET,
         bank_columns=TAIWAN_BANK_COLUMNS, partner_columns=TAIWAN_PARTNER_COLUMNS,
@@ -66,7 +67,7 @@ def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock):
 
 def test_starting_a_job_with_the_partner_down_is_a_clear_error(tmp_path: Path, clock):
     certs = tmp_path / "certs"
-    make_certificates(certs, clock)
+    make_certificates(certs)
     bank_data, _ = vertical_split(
         taiwan().head(200), id_column="ID", target=TAIWAN_TARGET,
         bank_columns=TAIWAN_BANK_COLUMNS, partner_columns=TAIWAN_PARTNER_COLUMNS,

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from finbridge.core.errors import ValidationError
-from finbridge.credit.party import PartyServer, PeerLink, https_channel, make_certificates
+from finbridge.credit.party import PartyServer, PeerLink, https_channel
+from finbridge.credit.pki import make_certificates
 from finbridge.credit.psi import NoOverlap, normalise, require_overlap, run_psi
 from finbridge.credit.transport import PartyUnreachable, TamperedMessage, channel_pair
 
@@ -81,9 +82,9 @@ def test_partner_disconnecting_mid_job_fails_cleanly():
 
 
 def test_psi_over_https_with_mutual_tls(tmp_path: Path, clock):
-    make_certificates(tmp_path / "certs", clock)
+    make_certificates(tmp_path / "certs")
     other = tmp_path / "other"
-    make_certificates(other, clock)  # a different CA: must not be trusted
+    make_certificates(other)  # a different CA: must not be trusted
     bank = PartyServer("bank", tmp_path / "certs").serve_in_background()
     partner = PartyServer("partner", tmp_path / "certs").serve_in_background()
     try:

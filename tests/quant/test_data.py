@@ -69,6 +69,19 @@ def test_exchange_calendars_skip_holidays() -> None:
         trading_days("mars", dt.date(2024, 1, 1), dt.date(2024, 1, 5))
 
 
+def test_calendars_are_built_for_the_asked_range_not_around_today() -> None:
+    # exchange_calendars' default window is [today - 20 years, today + 1 year]: a range
+    # before it used to be clamped silently, and the answer depended on the day of the run.
+    old = trading_days("us", dt.date(1995, 7, 3), dt.date(1995, 7, 7))
+    assert old == [dt.date(1995, 7, d) for d in (3, 5, 6, 7)]  # 4 July 1995 closed
+    assert trading_days("xshe", dt.date(2024, 2, 5), dt.date(2024, 2, 9)) == trading_days(
+        "cn", dt.date(2024, 2, 5), dt.date(2024, 2, 9)
+    )  # Shenzhen trades on Shanghai's calendar
+    # Past the holidays the calendar records, the range is clipped, never an error.
+    late = trading_days("cn", dt.date(2026, 12, 28), dt.date(2031, 1, 10))
+    assert late and max(late) <= dt.date(2026, 12, 31)
+
+
 def test_calendar_gaps_list_sessions_without_a_bar() -> None:
     bars = make_bars({"A": [10.0, None, 10.2, 10.3]}, start=dt.date(2024, 3, 4))
     gaps = calendar_gaps(bars, "cn")

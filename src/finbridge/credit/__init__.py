@@ -46,7 +46,7 @@ _EXPORTS = {
     "TamperedMessage": "transport",
     "PartyServer": "party",
     "PeerLink": "party",
-    "make_certificates": "party",
+    "make_certificates": "pki",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -3,7 +3,7 @@
 Each party (bank, partner) runs one :class:`PartyServer`. The other party POSTs protocol frames
 to ``/mailbox/<job>/<topic>``; jobs are started with ``POST /jobs`` and report progress at
 ``GET /jobs/<id>`` on both sides. Both ends present certificates signed by the partnership's CA
-(:func:`make_certificates`), and the server checks that the client's certificate names the
+(:mod:`finbridge.credit.pki`), and the server checks that the client's certificate names the
 expected peer role, so only the partner can speak to the bank's endpoint and vice versa.
 
 Plain ``http.server`` on purpose: the protocol needs a byte mailbox, not a web framework, and the
@@ -13,9 +13,7 @@ engine layer must not import one.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import http.client
-import ipaddress
 import json
 import socket
 import ssl
@@ -26,16 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from finbridge.core.clock import Clock
 from finbridge.core.errors import FinbridgeError, ValidationError
+from finbridge.credit.pki import ROLES, tls_context
 from finbridge.credit.transport import Channel, Mailbox, PartyUnreachable
 
-ROLES = ("bank", "partner")
 MAX_FRAME = 64 * 1024 * 1024
 PUBLIC_STATUS = ("job_id", "state", "stage", "progress", "role", "initiator", "peer")
 
@@ -44,66 +36,6 @@ def peer_of(role: str) -> str:
     if role not in ROLES:
         raise ValidationError(f"role must be one of {ROLES}", field="role")
     return "partner" if role == "bank" else "bank"
-
-
-def make_certificates(directory: Path, clock: Clock, *, days: int = 30) -> dict[str, Path]:
-    """A partnership CA and one certificate per role (SAN 127.0.0.1 and localhost)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    now = clock.now()
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "finbridge partnership CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    paths = {"ca": directory / "ca.pem"}
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for role in ROLES:
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, role)]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=days))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        (directory / f"{role}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path = directory / f"{role}.key"
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        key_path.chmod(0o600)
-        paths[role] = directory / f"{role}.pem"
-    return paths
-
-
-def _context(cert_dir: Path, role: str, server: bool) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(cert_dir / f"{role}.pem", cert_dir / f"{role}.key")
-    ctx.load_verify_locations(cert_dir / "ca.pem")
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
 
 
 def _common_name(cert: dict[str, Any] | None) -> str | None:
@@ -226,7 +158,7 @@ class PartyServer:
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
-        ctx = _context(cert_dir, role, server=True)
+        ctx = tls_context(cert_dir, role, server=True)
         self._httpd.socket = ctx.wrap_socket(self._httpd.socket, server_side=True)
         self._thread: threading.Thread | None = None
 
@@ -268,7 +200,7 @@ class PeerLink:
     timeout: float = 30.0
 
     def __post_init__(self) -> None:
-        self._ctx = _context(self.cert_dir, self.role, server=False)
+        self._ctx = tls_context(self.cert_dir, self.role, server=False)
         self._local = threading.local()
         target = self.url.removeprefix("https://").rstrip("/")
         host, _, port = target.rpartition(":")

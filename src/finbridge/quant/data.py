@@ -206,20 +206,46 @@ class BarStore:
 # --- calendars and universes ----------------------------------------------------------------
 
 _CALENDAR_OF_MARKET = {"cn": "XSHG", "xshg": "XSHG", "xshe": "XSHE", "us": "XNYS", "xnys": "XNYS"}
+_PAD = dt.timedelta(days=10)  # so the asked range's ends are always inside the calendar
+
+
+def _calendar_class(code: str) -> type:
+    # Shenzhen trades on Shanghai's calendar (exchange_calendars ships only XSHG).
+    if code == "XNYS":
+        from exchange_calendars.exchange_calendar_xnys import XNYSExchangeCalendar
+
+        return XNYSExchangeCalendar
+    from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
+
+    return XSHGExchangeCalendar
 
 
 @lru_cache(maxsize=8)
 def _calendar(code: str, start: str, end: str) -> tuple[dt.date, ...]:
-    import exchange_calendars as xc
+    """Sessions in [start, end] from a calendar built for that range only.
 
-    cal = xc.get_calendar(code)
-    lo = max(dt.date.fromisoformat(start), cal.first_session.date())
-    hi = min(dt.date.fromisoformat(end), cal.last_session.date())
+    Always with explicit bounds: by default exchange_calendars builds [today - 20 years,
+    today + 1 year] from the wall clock, so the answer (or an error past the holidays it
+    records) would depend on the day the code runs. A range past what the calendar records is
+    clipped to it, as the sessions there are unknown.
+    """
+    cls = _calendar_class(code)
+    lo, hi = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    bound_min, bound_max = cls.bound_min(), cls.bound_max()  # type: ignore[attr-defined]
+    first = max(lo - _PAD, bound_min.date()) if bound_min is not None else lo - _PAD
+    last = min(hi + _PAD, bound_max.date()) if bound_max is not None else hi + _PAD
+    if first > last:
+        return ()
+    cal = cls(start=first.isoformat(), end=last.isoformat())
+    lo = max(lo, cal.first_session.date())
+    hi = min(hi, cal.last_session.date())
+    if lo > hi:
+        return ()
     return tuple(ts.date() for ts in cal.sessions_in_range(lo.isoformat(), hi.isoformat()))
 
 
 def trading_days(market: str, start: dt.date, end: dt.date) -> list[dt.date]:
-    """Exchange sessions (exchange_calendars: XSHG/XSHE for cn, XNYS for us) in [start, end]."""
+    """Exchange sessions (XSHG's calendar for cn/XSHE, XNYS for us) in [start, end]."""
     code = _CALENDAR_OF_MARKET.get(market.lower(), market.upper())
     if code not in {"XSHG", "XSHE", "XNYS"}:
         raise ValidationError(f"unknown market calendar {market!r}", field="market")
