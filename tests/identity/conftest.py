@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from finbridge.core import ManualClock, Settings
-from finbridge.identity.persons import RegistrationRequest
-from finbridge.identity.services import IdentityServices
+from finbridge.identity import IdentityServices, RegistrationRequest
 
 ZHANG = RegistrationRequest(
     name="张三丰",
@@ -35,12 +34,8 @@ PASSWORD = "correct horse battery"
 
 
 def enrol_customer(ids: IdentityServices, req: RegistrationRequest = ZHANG) -> str:
-    """Register a person and give them a password; returns the customer id."""
-    from finbridge.core import Principal
-
-    customer_id = ids.persons.register(req).customer_id
-    ids.passwords.set_password(Principal.customer(customer_id), customer_id, PASSWORD)
-    return customer_id
+    """Register a person with a password (one call); returns the customer id."""
+    return ids.persons.register(req, password=PASSWORD).customer_id
 
 
 def totp_code(secret: str, clock: ManualClock, offset_steps: int = 0) -> str:

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 ZHANG = {
     "name": "张三丰",
@@ -171,9 +171,8 @@ def test_bola_and_token_attacks(client: TestClient, platform: Platform, clock: M
     clock.advance(timedelta(minutes=10))
     r = client.get("/v1/identity/me", headers=_bearer(token))
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    from finbridge.api.services import identity_services
 
-    audit = identity_services(platform).audit
+    audit = platform.identity.audit
     actions = {(e.action, e.outcome) for e in audit.entries(limit=50)}
     assert ("access.denied", "refused") in actions and ("token.verify", "refused") in actions
     assert audit.verify().ok

@@ -12,7 +12,8 @@ from finbridge.cli.main import app
 from finbridge.core import ManualClock, Settings
 from finbridge.identity.services import IdentityServices
 from finbridge.identity.vault import generate_key_spec
-from finbridge.store import make_engine, upgrade
+from finbridge.platform import upgrade_database
+from finbridge.store import make_engine
 
 from .conftest import ZHANG
 from .faces import DATA
@@ -43,7 +44,7 @@ def test_rotate_keys_and_audit_verify(tmp_path: Path, clock: ManualClock, monkey
         monkeypatch.setenv(k, v)
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    upgrade_database(engine)
     ids = IdentityServices.build(engine, clock, settings)
     customer = ids.persons.register(ZHANG).customer_id
     runner = CliRunner()

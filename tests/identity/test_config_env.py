@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from tests.settings_support import test_settings as make_settings
 
 from finbridge.core.settings import IdentitySettings, ServeSettings, Settings
 from finbridge.identity import IdentityConfig
-from tests.settings_support import test_settings as make_settings
 
 
 def test_environment_fills_the_identity_section(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,11 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.browser_support import free_port, launch_chromium, serve
 
-from finbridge.api import create_app
-from finbridge.api.services import identity_services
 from finbridge.core import ManualClock, Principal, Role, Settings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 from .conftest import PASSWORD, ZHANG
 
@@ -30,7 +29,7 @@ def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> P
 def _customer_with_totp(platform: Platform, clock: ManualClock) -> tuple[str, pyotp.TOTP]:
     from datetime import timedelta
 
-    ids = identity_services(platform)
+    ids = platform.identity
     cid = ids.persons.register(ZHANG).customer_id
     me = Principal.customer(cid)
     ids.passwords.set_password(me, cid, PASSWORD)
@@ -67,7 +66,7 @@ def test_customer_console_login_with_totp(platform: Platform, clock: ManualClock
     assert "138****5678" in page.text and "110***********4477" in page.text
     assert ZHANG.phone not in page.text and ZHANG.id_number not in page.text
     # revoke-all through the API ends the console session too
-    identity_services(platform).sessions.revoke_all(Principal.customer(cid), cid)
+    platform.identity.sessions.revoke_all(Principal.customer(cid), cid)
     assert client.get("/console/identity/me", follow_redirects=False).status_code == 303
 
 
@@ -150,7 +149,7 @@ def test_passkey_register_and_login_in_chromium(
     from playwright.sync_api import sync_playwright
 
     base, platform = localhost_server
-    ids = identity_services(platform)
+    ids = platform.identity
     cid = ids.persons.register(ZHANG).customer_id
     ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
     errors: list[str] = []

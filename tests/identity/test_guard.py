@@ -20,27 +20,42 @@ TELLER = Principal.operator("teller", [Role.TELLER])
 
 
 class RiskSaysStepUp:
-    """A stand-in risk guard (a real PostingGuard implementation) that always asks for step-up."""
+    """A stand-in risk guard (a real PostingGuard implementation) that always asks for step-up,
+    and keeps what banking tells it about each posting's outcome."""
+
+    def __init__(self) -> None:
+        self.settled: list[tuple[str, GuardDecision, bool, str | None]] = []
 
     def check(self, intent: PostingIntent) -> GuardDecision:
-        return GuardDecision(Verdict.STEP_UP, ("new payee, unusual hour",), "rules-v7")
+        return GuardDecision(Verdict.STEP_UP, ("new payee, unusual hour",), "rules-v7/m1/d-42")
+
+    def settle(
+        self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None
+    ) -> None:
+        self.settled.append((intent.idempotency_key, decision, posted, reason))
+
+
+class BankCustomers:
+    """Identity's customer-factory port over the real banking service (as the platform wires)."""
+
+    def __init__(self) -> None:
+        self.bank: BankingService | None = None
+
+    def create(self, display_name: str) -> str:
+        assert self.bank is not None
+        actor = Principal.system("identity")
+        return self.bank.create_customer(actor, kind="personal", display_name=display_name).id
+
+    def discard(self, customer_id: str) -> None:
+        raise AssertionError("registration did not fail")
 
 
 def _setup(engine, clock: ManualClock, settings: Settings, inner=None):  # type: ignore[no-untyped-def]
-    holder: dict[str, BankingService] = {}
-
-    def create_customer(name: str) -> str:
-        return (
-            holder["bank"]
-            .create_customer(Principal.system("identity"), kind="personal", display_name=name)
-            .id
-        )
-
-    ids = IdentityServices.build(engine, clock, settings, customer_factory=create_customer)
+    customers = BankCustomers()
+    ids = IdentityServices.build(engine, clock, settings, customers=customers)
     bank = BankingService(engine, clock, guard=StepUpGuard(ids.step_up, inner))
-    holder["bank"] = bank
-    cid = ids.persons.register(ZHANG).customer_id
-    ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
+    customers.bank = bank
+    cid = ids.persons.register(ZHANG, password=PASSWORD).customer_id
     secret, _ = enrol_totp(ids, clock, cid)
     a = bank.open_account(TELLER, cid, kind="current", currency_code="CNY").id
     b = bank.open_account(TELLER, cid, kind="savings", currency_code="CNY").id
@@ -81,13 +96,49 @@ def test_risk_demanded_step_up_is_satisfied_by_identity(
     clock: ManualClock,
     settings: Settings,  # type: ignore[no-untyped-def]
 ) -> None:
-    ids, bank, me, secret, a, b = _setup(sqlite_engine, clock, settings, RiskSaysStepUp())
+    risk = RiskSaysStepUp()
+    ids, bank, me, secret, a, b = _setup(sqlite_engine, clock, settings, risk)
     clock.advance(timedelta(minutes=10))
     with pytest.raises(StepUpRequired, match="new payee"):
         bank.transfer(me, a, b, Money.of("10", "CNY"), idempotency_key="r1")
     ids.step_up.with_totp(me, totp_code(secret, clock))
     result = bank.transfer(me, a, b, Money.of("10", "CNY"), idempotency_key="r1")
     assert result is not None
+    # risk hears the outcome with the decision it made itself (identity's approval unwrapped)
+    own = GuardDecision(Verdict.STEP_UP, ("new payee, unusual hour",), "rules-v7/m1/d-42")
+    assert risk.settled == [("r1", own, True, None)]
     # operators are not subject to customer step-up, the inner guard decides for them
     with pytest.raises(StepUpRequired):
         bank.transfer(TELLER, a, b, Money.of("10", "CNY"), idempotency_key="r2")
+
+
+def test_settle_passes_the_inner_decision_through(
+    sqlite_engine,
+    clock: ManualClock,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    risk = RiskSaysStepUp()
+    guard = StepUpGuard(IdentityServices.build(sqlite_engine, clock, settings).step_up, risk)
+    intent = PostingIntent(
+        actor=TELLER,
+        kind="transfer",
+        from_account_id="a",
+        to_account_id="b",
+        from_customer_id=None,
+        to_customer_id=None,
+        amount=Money.of("10", "CNY"),
+        occurred_at=clock.now(),
+        idempotency_key="s1",
+    )
+    plain = GuardDecision(Verdict.APPROVE, ("ok",), "rules-v7/m1/d-7")
+    guard.settle(intent, plain, posted=False, reason="insufficient funds")
+    confirmed = GuardDecision(
+        Verdict.APPROVE, ("why", "second factor confirmed"), "rules-v7/m1/d-8+identity-step-up-v1"
+    )
+    guard.settle(intent, confirmed, posted=True, reason=None)
+    own_refusal = GuardDecision(Verdict.STEP_UP, ("large",), "identity-step-up-v1")
+    guard.settle(intent, own_refusal, posted=False, reason="step-up")
+    assert risk.settled == [
+        ("s1", plain, False, "insufficient funds"),
+        ("s1", GuardDecision(Verdict.STEP_UP, ("why",), "rules-v7/m1/d-8"), True, None),
+    ]

@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Settings
 from finbridge.core.principal import Principal, Role
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.lake import Event, EventLake
 from finbridge.platform import Platform
+from finbridge.site import create_app
 from finbridge.store import make_engine
 
 from .conftest import T0, card_payload

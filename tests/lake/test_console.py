@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.lake import Event, EventLake
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 from .conftest import T0, card_payload
 

@@ -58,7 +58,7 @@ class IdentityConfig:
     def from_settings(cls, settings: Settings) -> IdentityConfig:
         serve = settings.serve
         config = cls(origins=(f"http://{serve.host}:{serve.port}", *_DEFAULT_ORIGINS))
-        if settings.identity.password_hashing == "fast":
+        if settings.identity.password_hashing == "fast":  # noqa: S105 - a mode, not a secret
             # Tiny argon2id costs keep a test suite fast; Settings refuses this in production.
             config = replace(
                 config, argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1

@@ -91,38 +91,42 @@ class PasswordService:
         # Same parameters as real hashes, so verifying against it takes the same time.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
 
+    def hash_new(self, password: str) -> str:
+        """Policy-check and hash a new password (slow on purpose: before any transaction)."""
+        check_password_policy(password)
+        return self._hasher.hash(password)
+
     def set_password(self, actor: Principal, customer_id: str, password: str) -> None:
         _own(actor, customer_id)
-        check_password_policy(password)
-        digest = self._hasher.hash(password)
-        now = self._clock.now()
+        digest = self.hash_new(password)
         with unit_of_work(self._engine) as session:
             if session.get(PersonRow, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}", field="customer_id")
-            row = session.get(PasswordRow, customer_id)
-            if row is None:
-                session.add(
-                    PasswordRow(
-                        customer_id=customer_id,
-                        hash=digest,
-                        failed_count=0,
-                        locked_until=None,
-                        changed_at=now,
-                    )
+            self.store(session, actor.id, customer_id, digest)
+
+    def store(self, session: Session, actor_id: str, customer_id: str, digest: str) -> None:
+        """Write a hash from :meth:`hash_new` inside the caller's transaction (registration)."""
+        now = self._clock.now()
+        row = session.get(PasswordRow, customer_id)
+        if row is None:
+            session.add(
+                PasswordRow(
+                    customer_id=customer_id,
+                    hash=digest,
+                    failed_count=0,
+                    locked_until=None,
+                    changed_at=now,
                 )
-            else:
-                row.hash, row.failed_count, row.locked_until, row.changed_at = digest, 0, None, now
-            self._audit.append(
-                session,
-                actor=actor.id,
-                action="password.set",
-                subject=customer_id,
-                outcome="success",
             )
-            emit_auth(
-                session, now, action="password.set", outcome="success", customer_id=customer_id,
-                method="password",
-            )  # fmt: skip
+        else:
+            row.hash, row.failed_count, row.locked_until, row.changed_at = digest, 0, None, now
+        self._audit.append(
+            session, actor=actor_id, action="password.set", subject=customer_id, outcome="success"
+        )
+        emit_auth(
+            session, now, action="password.set", outcome="success", customer_id=customer_id,
+            method="password",
+        )  # fmt: skip
 
     def check(
         self,

@@ -89,7 +89,7 @@ def example_pairs(root: Path) -> list[Pair]:
     ]
 
 
-def evaluate(
+def evaluate_faces(
     pairs: list[Pair],
     *,
     threshold: float = 0.52,
@@ -149,7 +149,7 @@ def _pair_distance(pair: Pair, embeddings: dict[str, np.ndarray | None]) -> floa
     return distance(a, b)
 
 
-def default_sets(data_dir: Path) -> dict[str, list[Pair]]:
+def face_eval_sets(data_dir: Path) -> dict[str, list[Pair]]:
     faces = data_dir / "faces"
     return {
         "deepface_pairs": deepface_pairs(faces / "deepface_unit_dataset"),
@@ -157,7 +157,7 @@ def default_sets(data_dir: Path) -> dict[str, list[Pair]]:
     }
 
 
-def format_report(name: str, r: EvalReport) -> Iterable[str]:
+def format_face_report(name: str, r: EvalReport) -> Iterable[str]:
     yield (
         f"{name}: {r.pairs} pairs ({r.genuine} same, {r.impostor} different) at threshold "
         f"{r.threshold}: FAR {r.far:.2%} ({r.false_accepts}), FRR {r.frr:.2%} "

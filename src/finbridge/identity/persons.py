@@ -6,6 +6,7 @@ except through :meth:`PersonService.reveal`, which is scope-checked and audited.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,9 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.identity import kyc
 from finbridge.identity.audit import AuditLog, foreign_object
+from finbridge.identity.credentials import PasswordService
 from finbridge.identity.events import SOURCE
+from finbridge.identity.ports import CustomerFactory, MintedCustomerIds
 from finbridge.identity.tables import (
     BankCardRow,
     FaceTemplateRow,
@@ -41,9 +44,7 @@ from finbridge.identity.vault import (
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
 
-# display name (masked) -> banking customer id. Wired by the composition root to banking's
-# create_customer; without it (engine-level tests) identity mints the id itself.
-CustomerFactory = Callable[[str], str]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,22 @@ class PersonView:
     kyc_status: str
     cards: tuple[str, ...]
     factors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KycCheck:
+    """A registration's data validated but not stored: normalised and masked."""
+
+    id_type: str
+    id_number: str
+    id_country: str
+    phone: str
+    birth_year: int
+    age: int
+
+    @property
+    def adult(self) -> bool:
+        return self.age >= 18
 
 
 def _ctx(column: str, customer_id: str) -> str:
@@ -130,120 +147,163 @@ class PersonService:
         vault: PiiVault,
         audit: AuditLog,
         *,
-        customer_factory: CustomerFactory | None = None,
+        passwords: PasswordService,
+        customers: CustomerFactory | None = None,
         business_timezone: str = "Asia/Shanghai",
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._vault = vault
         self._audit = audit
-        self._customer_factory = customer_factory
+        self._passwords = passwords
+        self._customers: CustomerFactory = customers or MintedCustomerIds()
         self._tz = business_timezone
 
     def today(self) -> date:
         return business_date(self._clock.now(), self._tz)
 
-    def register(self, req: RegistrationRequest, actor: Principal | None = None) -> PersonView:
-        """Self-registration (``actor`` None) or onboarding by an operator with customers:write."""
+    def check_kyc(
+        self, actor: Principal, req: RegistrationRequest, *, credit_product: bool = False
+    ) -> KycCheck:
+        """Validate KYC data without storing it (and, for a credit product, the age rule)."""
+        actor.require_scope("customers:read")
+        today = self.today()
+        checked = check_registration(req, today)
+        if credit_product:
+            kyc.require_adult(checked.document.birth_date, today=today)
+        return KycCheck(
+            id_type=checked.document.type.value,
+            id_number=mask_id_number(checked.document.number),
+            id_country=checked.document.country,
+            phone=mask_phone(checked.phone),
+            birth_year=checked.document.birth_date.year,
+            age=kyc.age_on(checked.document.birth_date, today),
+        )
+
+    def register(
+        self,
+        req: RegistrationRequest,
+        actor: Principal | None = None,
+        *,
+        password: str | None = None,
+    ) -> PersonView:
+        """Register a person, with their login password when given, as one atomic call.
+
+        Self-registration (``actor`` None) or onboarding by an operator with customers:write.
+        Everything that can be refused is checked (and the password hashed) before anything is
+        written; then the banking customer is opened through the :class:`CustomerFactory` port
+        and the person, card, password, audit record and event are written in ONE transaction.
+        If that transaction fails, the customer is discarded again: no person without a
+        password, no customer without a person.
+        """
         if actor is not None and actor.kind is not PrincipalKind.SYSTEM:
             actor.require_scope("customers:write")
         actor_name = actor.id if actor else "anonymous"
         try:
             checked = check_registration(req, self.today())
+            digest = self._passwords.hash_new(password) if password is not None else None
         except ValidationError as exc:
-            self._audit.record(
-                actor=actor_name,
-                action="person.register",
-                subject=None,
-                outcome="refused",
-                detail={"field": exc.field or "", "reason": exc.detail},
-            )
+            self._refused(actor_name, exc.field or "", exc.detail)
             raise
         doc = checked.document
         id_bidx = self._vault.blind_index(doc.number, kind=f"id:{doc.type.value}")
         phone_bidx = self._vault.blind_index(checked.phone, kind="phone")
-        now = self._clock.now()
         try:
             with unit_of_work(self._engine, write=False) as session:
                 self._refuse_duplicates(session, doc.type.value, id_bidx, phone_bidx)
-            # The banking customer is created first, in banking's own transaction, under the
-            # masked name only: the ledger side never holds plaintext PII. A registration that
-            # loses a race after this point leaves an unused banking customer (no accounts).
-            if self._customer_factory is not None:
-                customer_id = self._customer_factory(mask_name(checked.name))
-            else:
-                customer_id = new_id()
-            with unit_of_work(self._engine) as session:
-                self._refuse_duplicates(session, doc.type.value, id_bidx, phone_bidx)
-                v = self._vault
-                row = PersonRow(
-                    customer_id=customer_id,
-                    id_type=doc.type.value,
-                    id_country=doc.country,
-                    id_number_enc=v.encrypt(doc.number, context=_ctx("id_number", customer_id)),
-                    id_number_bidx=id_bidx,
-                    id_number_masked=mask_id_number(doc.number),
-                    name_enc=v.encrypt(checked.name, context=_ctx("name", customer_id)),
-                    name_masked=mask_name(checked.name),
-                    phone_enc=v.encrypt(checked.phone, context=_ctx("phone", customer_id)),
-                    phone_bidx=phone_bidx,
-                    phone_masked=mask_phone(checked.phone),
-                    birth_date_enc=v.encrypt(
-                        doc.birth_date.isoformat(), context=_ctx("birth_date", customer_id)
-                    ),
-                    birth_year=doc.birth_date.year,
-                    kyc_status="pending",
-                    kyc_checked_at=None,
-                    created_at=now,
-                )
-                session.add(row)
-                session.flush()
-                if checked.card_number:
-                    self._add_card(session, customer_id, checked.card_number)
-                self._audit.append(
-                    session,
-                    actor=actor_name,
-                    action="person.register",
-                    subject=customer_id,
-                    outcome="success",
-                    detail={"id_type": doc.type.value, "id_number": row.id_number_masked},
-                )
-                payload = {
-                    "id_type": doc.type.value,
-                    "id_country": doc.country,
-                    "birth_year": doc.birth_date.year,
-                    "kyc_status": "pending",
-                }
-                emit(
-                    session,
-                    Event(
-                        "identity.customer_registered",
-                        now,
-                        payload,
-                        SOURCE,
-                        subject_id=customer_id,
-                    ),
-                )
-        except IntegrityError:
-            # Two registrations of the same person raced past the duplicate check.
-            self._audit.record(
-                actor=actor_name,
-                action="person.register",
-                subject=None,
-                outcome="refused",
-                detail={"field": "id_number", "reason": "duplicate (concurrent)"},
-            )
-            raise Conflict("this identity is already registered", field="id_number") from None
         except Conflict as exc:
-            self._audit.record(
-                actor=actor_name,
-                action="person.register",
-                subject=None,
-                outcome="refused",
-                detail={"field": exc.field or "", "reason": "duplicate"},
-            )
+            self._refused(actor_name, exc.field or "", "duplicate")
+            raise
+        # Banking's customer is created in banking's own transaction, under the masked name
+        # only: the ledger side never holds plaintext PII.
+        customer_id = self._customers.create(mask_name(checked.name))
+        try:
+            self._write_person(checked, customer_id, id_bidx, phone_bidx, digest, actor_name)
+        except BaseException as exc:
+            self._discard(customer_id)
+            if isinstance(exc, IntegrityError):
+                # Two registrations of the same person raced past the duplicate check.
+                self._refused(actor_name, "id_number", "duplicate (concurrent)")
+                raise Conflict("this identity is already registered", field="id_number") from None
+            if isinstance(exc, Conflict):
+                self._refused(actor_name, exc.field or "", "duplicate")
             raise
         return self.view(Principal.system(), customer_id)
+
+    def _write_person(
+        self,
+        checked: CheckedRegistration,
+        customer_id: str,
+        id_bidx: str,
+        phone_bidx: str,
+        digest: str | None,
+        actor_name: str,
+    ) -> None:
+        doc = checked.document
+        now = self._clock.now()
+        with unit_of_work(self._engine) as session:
+            self._refuse_duplicates(session, doc.type.value, id_bidx, phone_bidx)
+            v = self._vault
+            row = PersonRow(
+                customer_id=customer_id,
+                id_type=doc.type.value,
+                id_country=doc.country,
+                id_number_enc=v.encrypt(doc.number, context=_ctx("id_number", customer_id)),
+                id_number_bidx=id_bidx,
+                id_number_masked=mask_id_number(doc.number),
+                name_enc=v.encrypt(checked.name, context=_ctx("name", customer_id)),
+                name_masked=mask_name(checked.name),
+                phone_enc=v.encrypt(checked.phone, context=_ctx("phone", customer_id)),
+                phone_bidx=phone_bidx,
+                phone_masked=mask_phone(checked.phone),
+                birth_date_enc=v.encrypt(
+                    doc.birth_date.isoformat(), context=_ctx("birth_date", customer_id)
+                ),
+                birth_year=doc.birth_date.year,
+                kyc_status="pending",
+                kyc_checked_at=None,
+                created_at=now,
+            )
+            session.add(row)
+            session.flush()
+            if checked.card_number:
+                self._add_card(session, customer_id, checked.card_number)
+            self._audit.append(
+                session,
+                actor=actor_name,
+                action="person.register",
+                subject=customer_id,
+                outcome="success",
+                detail={"id_type": doc.type.value, "id_number": row.id_number_masked},
+            )
+            if digest is not None:
+                self._passwords.store(session, actor_name, customer_id, digest)
+            payload = {
+                "id_type": doc.type.value,
+                "id_country": doc.country,
+                "birth_year": doc.birth_date.year,
+                "kyc_status": "pending",
+            }
+            event = Event(
+                "identity.customer_registered", now, payload, SOURCE, subject_id=customer_id
+            )
+            emit(session, event)
+
+    def _discard(self, customer_id: str) -> None:
+        """Compensate a failed registration; a failing discard must not hide the first error."""
+        try:
+            self._customers.discard(customer_id)
+        except Exception:
+            _log.exception("could not discard customer %s after a failed registration", customer_id)
+
+    def _refused(self, actor_name: str, field: str, reason: str) -> None:
+        self._audit.record(
+            actor=actor_name,
+            action="person.register",
+            subject=None,
+            outcome="refused",
+            detail={"field": field, "reason": reason},
+        )
 
     def _refuse_duplicates(
         self, session: Session, id_type: str, id_bidx: str, phone_bidx: str

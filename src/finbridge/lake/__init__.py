@@ -11,6 +11,7 @@
 """
 
 from finbridge.lake import schemas as _schemas  # noqa: F401 - registers the common schemas
+from finbridge.lake.event_service import DailyVolume, EventService
 from finbridge.lake.eventlake import AppendResult, EventLake, StoredEvent, canonical_json
 from finbridge.lake.events import (
     Event,
@@ -30,11 +31,11 @@ from finbridge.lake.ingest import (
 from finbridge.lake.outbox import emit, emit_many
 from finbridge.lake.relay import OutboxRelay, RelayResult
 from finbridge.lake.schemas import COMMON_EVENT_TYPES, StrictPayload
-from finbridge.lake.service import EventService
 
 __all__ = [
     "COMMON_EVENT_TYPES",
     "AppendResult",
+    "DailyVolume",
     "Event",
     "EventLake",
     "EventPayload",

@@ -7,12 +7,16 @@
   whose subject is that customer, whatever filter it asks for.
 - Ingestion reports (partner files, rejection reasons) are operator data: ``events:read`` and not
   a customer principal.
+- Analytics over all customers' events (:meth:`EventService.daily_volume`) likewise: operators
+  with ``events:read`` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,6 +29,30 @@ from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
 from finbridge.lake.relay import OutboxRelay, RelayResult
 
 _CUSTOMER_KINDS = (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY)
+
+# Per day and currency: how many money movements and their total, from the lake's
+# transaction.posted events (opening balances are seeding, not activity, so they are left out).
+_DAILY_VOLUME_SQL = """
+SELECT date,
+       json_extract_string(payload, '$.currency') AS currency,
+       count(*) AS n,
+       sum(CAST(json_extract_string(payload, '$.amount') AS DECIMAL(38, 4))) AS total
+FROM events
+WHERE event_type = 'transaction.posted'
+  AND json_extract_string(payload, '$.kind') <> 'opening_balance'
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DailyVolume:
+    """Money movements posted on one day in one currency."""
+
+    day: date
+    currency: str
+    movements: int
+    total: Decimal
 
 
 class EventService:
@@ -42,6 +70,11 @@ class EventService:
         self.lake = lake
         self.clock = clock
         self.ingestor = Ingestor(engine, lake, clock=clock, max_upload_bytes=max_upload_bytes)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest partner file accepted; interfaces read at most one byte more."""
+        return self.ingestor.max_upload_bytes
 
     def ingest(
         self,
@@ -102,6 +135,19 @@ class EventService:
     def ingestion(self, actor: Principal, ingestion_id: str) -> IngestReport:
         self._require_operator_read(actor)
         return self.ingestor.get(ingestion_id)
+
+    def daily_volume(self, actor: Principal) -> list[DailyVolume]:
+        """Movements and amounts per day and currency (``transaction.posted``, seeding excluded)."""
+        self._require_operator_read(actor)
+        return [
+            DailyVolume(
+                day=r["date"],  # a DATE partition column
+                currency=r["currency"],
+                movements=int(r["n"]),
+                total=Decimal(r["total"]),
+            )
+            for r in self.lake.query(_DAILY_VOLUME_SQL)
+        ]
 
     def pending(self, actor: Principal) -> int:
         actor.require_scope("events:read")

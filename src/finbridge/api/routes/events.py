@@ -9,7 +9,6 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.events import EventPublic, IngestionPublic
-from finbridge.api.services import events_service
 from finbridge.core.errors import PayloadTooLarge
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -27,12 +26,12 @@ def ingest(
     source: Annotated[str | None, Form(max_length=64)] = None,
     format: Annotated[Literal["jsonl", "parquet"] | None, Form()] = None,
 ) -> IngestionPublic:
-    limit = platform.settings.max_upload_bytes
+    limit = platform.events.max_upload_bytes
     # Read one byte past the limit: a chunked upload has no Content-Length to refuse up front.
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"upload exceeds the limit of {limit} bytes", field="file")
-    report = events_service(platform).ingest(
+    report = platform.events.ingest(
         principal, data, fmt=format, source=source, filename=file.filename
     )
     return IngestionPublic.of(report)
@@ -48,7 +47,7 @@ def list_events(
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventPublic]:
-    events = events_service(platform).list_events(
+    events = platform.events.list_events(
         principal, event_type=type, subject_id=subject, since=since, until=until, limit=limit
     )
     return [EventPublic.of(e) for e in events]
@@ -63,9 +62,7 @@ def list_ingestions(
     rejected_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[IngestionPublic]:
-    reports = events_service(platform).ingestions(
-        principal, limit=limit, rejected_only=rejected_only
-    )
+    reports = platform.events.ingestions(principal, limit=limit, rejected_only=rejected_only)
     return [IngestionPublic.of(r, with_rejections=False) for r in reports]
 
 
@@ -77,4 +74,4 @@ def list_ingestions(
 def get_ingestion(
     platform: PlatformDep, principal: PrincipalDep, ingestion_id: str
 ) -> IngestionPublic:
-    return IngestionPublic.of(events_service(platform).ingestion(principal, ingestion_id))
+    return IngestionPublic.of(platform.events.ingestion(principal, ingestion_id))

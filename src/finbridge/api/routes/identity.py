@@ -40,21 +40,17 @@ from finbridge.api.schemas.identity import (
     TokenPublic,
     TotpSetupPublic,
 )
-from finbridge.api.services import identity_services
 from finbridge.core.errors import NotFound
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.identity import kyc
 from finbridge.identity.consent import Consent
-from finbridge.identity.credentials import check_password_policy
-from finbridge.identity.persons import RegistrationRequest, check_registration
+from finbridge.identity.persons import RegistrationRequest
 from finbridge.identity.services import IdentityServices
-from finbridge.identity.vault import mask_id_number, mask_phone
 
 router = APIRouter(prefix="/identity", tags=["identity"])
 
 
 def _ids(platform: PlatformDep) -> IdentityServices:
-    return identity_services(platform)
+    return platform.identity
 
 
 IdsDep = Annotated[IdentityServices, Depends(_ids)]
@@ -71,35 +67,25 @@ def _me(actor: Principal) -> str:
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=PersonPublic)
 def register(body: RegisterRequest, ids: IdsDep) -> PersonPublic:
-    """Self-registration of a personal customer (public)."""
-    check_password_policy(body.password)  # before anything is stored
+    """Self-registration of a personal customer with their password (public, one atomic call)."""
     req = RegistrationRequest(**body.model_dump(exclude={"password"}))
-    view = ids.persons.register(req)
-    ids.passwords.set_password(
-        Principal.customer(view.customer_id), view.customer_id, body.password
-    )
-    return PersonPublic.of(ids.persons.view(Principal.system(), view.customer_id))
+    return PersonPublic.of(ids.persons.register(req, password=body.password))
 
 
 @router.post("/kyc/check", response_model=KycCheckPublic)
 def kyc_check(body: KycCheckRequest, actor: PrincipalDep, ids: IdsDep) -> KycCheckPublic:
     """Validate KYC data without storing it; answers with masked, normalised values."""
-    actor.require_scope("customers:read")
-    today = ids.persons.today()
     req = RegistrationRequest(**body.model_dump(exclude={"credit_product"}))
-    checked = check_registration(req, today)
-    age = kyc.age_on(checked.document.birth_date, today)
-    if body.credit_product:
-        kyc.require_adult(checked.document.birth_date, today=today)
+    checked = ids.persons.check_kyc(actor, req, credit_product=body.credit_product)
     return KycCheckPublic(
         valid=True,
-        id_type=checked.document.type.value,
-        id_number=mask_id_number(checked.document.number),
-        id_country=checked.document.country,
-        phone=mask_phone(checked.phone),
-        birth_year=checked.document.birth_date.year,
-        age=age,
-        adult=age >= 18,
+        id_type=checked.id_type,
+        id_number=checked.id_number,
+        id_country=checked.id_country,
+        phone=checked.phone,
+        birth_year=checked.birth_year,
+        age=checked.age,
+        adult=checked.adult,
     )
 
 

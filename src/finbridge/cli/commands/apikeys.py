@@ -7,14 +7,6 @@ from rich.table import Table
 
 from finbridge.cli.context import console, platform_context
 from finbridge.core.principal import Role
-from finbridge.identity.apikeys import ApiKeyService
-from finbridge.platform import Platform
-
-
-def key_service(platform: Platform) -> ApiKeyService:
-    return ApiKeyService(
-        platform.engine, platform.clock, platform.settings.secret_key.get_secret_value()
-    )
 
 
 def register(app: typer.Typer) -> None:
@@ -31,7 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Issue a key. The secret is printed once and never stored."""
         with platform_context() as platform:
-            issued = key_service(platform).issue(name, role)
+            issued = platform.api_keys.issue(name, role)
         roles = ", ".join(r.value for r in issued.key.roles)
         console.print(f"[green]created[/] key {issued.key.id} ({roles})")
         console.print("Store it now, it is not shown again:")
@@ -41,7 +33,7 @@ def register(app: typer.Typer) -> None:
     def list_cmd() -> None:
         """List keys (prefixes only; secrets are never shown again)."""
         with platform_context() as platform:
-            rows = key_service(platform).list()
+            rows = platform.api_keys.list()
         table = Table("id", "prefix", "name", "roles", "created", "revoked")
         for k in rows:
             table.add_row(
@@ -60,7 +52,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a key; requests and console sessions using it fail from now on."""
         with platform_context() as platform:
-            key_service(platform).revoke(key_id)
+            platform.api_keys.revoke(key_id)
         console.print(f"[yellow]revoked[/] {key_id}")
 
     app.add_typer(keys, name="apikeys")

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
 from finbridge.cli.context import console, platform_context
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal

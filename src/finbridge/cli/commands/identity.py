@@ -8,17 +8,9 @@ import typer
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from finbridge.cli.context import console, err_console, platform_context
-from finbridge.identity.face_eval import default_sets, evaluate, format_report
-from finbridge.identity.services import IdentityServices
-from finbridge.identity.vault import generate_key_spec
-from finbridge.platform import Platform
+from finbridge.cli.context import cli_settings, console, err_console, platform_context
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "datasets"
-
-
-def _services(platform: Platform) -> IdentityServices:
-    return IdentityServices.build(platform.engine, platform.clock, platform.settings)
 
 
 def register(app: typer.Typer) -> None:
@@ -36,15 +28,19 @@ def register(app: typer.Typer) -> None:
         sweep: bool = typer.Option(False, help="Also print FAR/FRR for thresholds 0.30-0.70."),
     ) -> None:
         """False accept / false reject rates and time per image on the labelled face pairs."""
-        from finbridge.core.settings import Settings
-        from finbridge.identity.config import IdentityConfig
+        from finbridge.identity import (
+            IdentityConfig,
+            evaluate_faces,
+            face_eval_sets,
+            format_face_report,
+        )
 
         thr = (
             threshold
             if threshold is not None
-            else IdentityConfig.from_settings(Settings()).face_threshold
+            else IdentityConfig.from_settings(cli_settings()).face_threshold
         )
-        sets = default_sets(data_dir.resolve())
+        sets = face_eval_sets(data_dir.resolve())
         table = Table("set", "pairs", "same", "FAR", "FRR", "ms/image", "p95 ms")
         for name, pairs in sets.items():
             with Progress(console=console, transient=True) as bar:
@@ -55,8 +51,8 @@ def register(app: typer.Typer) -> None:
                 ) -> None:
                     bar.update(task, completed=done, total=total)
 
-                report = evaluate(pairs, threshold=thr, progress=advance)
-            for line in format_report(name, report):
+                report = evaluate_faces(pairs, threshold=thr, progress=advance)
+            for line in format_face_report(name, report):
                 console.print(line, highlight=False, soft_wrap=True)
             table.add_row(
                 name, str(report.pairs), str(report.genuine), f"{report.far:.2%}",
@@ -73,7 +69,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-encrypt all PII under the newest FINBRIDGE_PII_KEYS key (list it first)."""
         with platform_context() as platform:
-            ids = _services(platform)
+            ids = platform.identity
             changed = ids.persons.reencrypt_all()
             console.print(
                 f"[green]re-encrypted[/] {changed} value(s) under key {ids.vault.current_key_id!r}"
@@ -95,17 +91,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Register a personal customer (resident ID) with a password; prints the masked record."""
         from finbridge.core.principal import Principal
-        from finbridge.identity.credentials import check_password_policy
-        from finbridge.identity.persons import RegistrationRequest
+        from finbridge.identity import RegistrationRequest
 
         with platform_context() as platform:
-            check_password_policy(password)
-            ids = platform.identity  # creates the banking customer too
-            view = ids.persons.register(
+            # One atomic call: the banking customer, the person and the password, or nothing.
+            view = platform.identity.persons.register(
                 RegistrationRequest(name, "prc_resident_id", id_number, phone),
                 Principal.system("cli"),
+                password=password,
             )
-            ids.passwords.set_password(Principal.system("cli"), view.customer_id, password)
         console.print(
             f"[green]registered[/] {view.customer_id}: {view.name} {view.id_number} {view.phone};"
             " log in at /console/identity/login",
@@ -115,13 +109,15 @@ def register(app: typer.Typer) -> None:
     @identity.command("new-pii-key")
     def new_pii_key(key_id: str = typer.Argument(..., help="Short id for the new key.")) -> None:
         """Print a fresh AES-256 key entry to put first in FINBRIDGE_PII_KEYS."""
+        from finbridge.identity import generate_key_spec
+
         console.print(generate_key_spec(key_id), soft_wrap=True, highlight=False)
 
     @audit.command("head")
     def audit_head() -> None:
         """Print the newest record as seq:hash, to keep outside the database."""
         with platform_context() as platform:
-            seq, digest = _services(platform).audit.head()
+            seq, digest = platform.identity.audit.head()
         console.print(f"{seq}:{digest}", highlight=False)
 
     @audit.command("verify")
@@ -138,7 +134,7 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter("expected seq:hash", param_hint="--anchor")
             parsed = (int(seq_text), digest)
         with platform_context() as platform:
-            report = _services(platform).audit.verify(parsed)
+            report = platform.identity.audit.verify(parsed)
         if report.ok:
             console.print(
                 f"[green]audit log intact[/]: {report.checked} records, head {report.head_hash}"

@@ -10,14 +10,12 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse, Response
 
-from finbridge.api.services import identity_services
 from finbridge.core.errors import AuthenticationFailed, FinbridgeError, RateLimited
-from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.identity.sessions import TokenPair
+from finbridge.core.principal import PrincipalKind
+from finbridge.identity import CustomerStatus, TokenPair
 from finbridge.platform import Platform
 from finbridge.web.pages.auth import set_session_cookie
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
-from finbridge.web.sessions import start_session
 from finbridge.web.templating import render
 
 router = APIRouter(prefix="/console/identity", include_in_schema=False)
@@ -32,16 +30,9 @@ def login_page(request: Request) -> Response:
 
 
 def _signed_in(request: Request, platform: Platform, tokens: TokenPair) -> Response:
-    sessions = identity_services(platform).sessions
-    principal = sessions.principal_for(tokens.session_id)
-
-    def reauthenticate() -> Principal:
-        # Logout, revoke-all or refresh-token reuse elsewhere ends the console session too.
-        return sessions.principal_for(tokens.session_id)
-
-    cookie = start_session(platform, principal, reauthenticate)
+    signed_in = platform.identity.authenticator.sign_in_customer(tokens.session_id)
     response = Response(status_code=204, headers={"HX-Redirect": ME})
-    set_session_cookie(request, response, cookie)
+    set_session_cookie(request, response, signed_in.token)
     return response
 
 
@@ -52,7 +43,7 @@ def login(
     phone: Annotated[str, Form(max_length=32)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    ids = identity_services(platform)
+    ids = platform.identity
     try:
         result = ids.login.start(
             phone, password, device=request.headers.get("user-agent", "")[:200]
@@ -81,7 +72,7 @@ def login_totp(
     code: Annotated[str, Form(max_length=64)] = "",
     method: Annotated[str, Form(max_length=20)] = "totp",
 ) -> Response:
-    ids = identity_services(platform)
+    ids = platform.identity
     try:
         tokens = ids.login.complete(challenge, method, code.strip())
     except (AuthenticationFailed, RateLimited) as exc:
@@ -103,27 +94,26 @@ class PasskeyLogin(BaseModel):
 @router.post("/login/passkey")
 def login_passkey(request: Request, platform: ConsolePlatformDep, body: PasskeyLogin) -> Response:
     """Second step with a passkey assertion (sent by static/identity/passkey.js)."""
-    ids = identity_services(platform)
+    ids = platform.identity
     tokens = ids.login.complete_passkey(body.challenge, body.credential)
     return _signed_in(request, platform, tokens)
 
 
-def _status(platform: Platform, actor: Principal, customer_id: str) -> dict[str, object]:
-    ids = identity_services(platform)
-    person = ids.persons.view(actor, customer_id)
-    sessions = ids.sessions.list(actor, customer_id)
-    consents = ids.consents.list(actor, customer_id)
-    audit = (
-        ids.audit.entries(subject=customer_id, limit=15) if actor.has_scope("audit:read") else []
-    )
-    return {"person": person, "sessions": sessions, "consents": consents, "audit": audit}
+def _context(status: CustomerStatus) -> dict[str, object]:
+    return {
+        "person": status.person,
+        "sessions": status.sessions,
+        "consents": status.consents,
+        "audit": status.audit,
+    }
 
 
 @router.get("/me")
 def me(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
     if actor.kind is not PrincipalKind.CUSTOMER or actor.customer_id is None:
         return RedirectResponse("/console/identity", status_code=303)
-    return render(request, "identity/status.html", _status(platform, actor, actor.customer_id))
+    status = platform.identity.status.of(actor, actor.customer_id)
+    return render(request, "identity/status.html", _context(status))
 
 
 @router.get("")
@@ -138,10 +128,8 @@ def index(
         return RedirectResponse(ME, status_code=303)
     context: dict[str, object] = {"q": q or "", "error": None}
     if q:
-        ids = identity_services(platform)
-        customer_id = ids.persons.find_by_phone(q) or q.strip()
         try:
-            context.update(_status(platform, actor, customer_id))
+            context.update(_context(platform.identity.status.look_up(actor, q)))
         except FinbridgeError as exc:
             context["error"] = exc.detail
     return render(request, "identity/index.html", context)

@@ -12,7 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
-from finbridge.api.services import events_service
 from finbridge.core.errors import FinbridgeError, PayloadTooLarge
 from finbridge.lake import known_event_types
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
@@ -39,7 +38,7 @@ def index(
     subject: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    service = events_service(platform)
+    service = platform.events
     filters = {"type": type or "", "subject": subject or "", "since": since or ""}
     error = None
     try:
@@ -74,7 +73,7 @@ def ingestion(
     request: Request, ingestion_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     try:
-        report = events_service(platform).ingestion(actor, ingestion_id)
+        report = platform.events.ingestion(actor, ingestion_id)
     except FinbridgeError as exc:
         return render(request, "lake/_report.html", {"report": None, "error": str(exc)})
     return render(request, "lake/_report.html", {"report": report, "error": None})
@@ -88,12 +87,12 @@ def ingest(
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    limit = platform.settings.max_upload_bytes
+    limit = platform.events.max_upload_bytes
     try:
         data = file.file.read(limit + 1)
         if len(data) > limit:
             raise PayloadTooLarge(f"upload exceeds the limit of {limit} bytes", field="file")
-        report = events_service(platform).ingest(
+        report = platform.events.ingest(
             actor, data, source=source.strip() or None, filename=file.filename
         )
     except FinbridgeError as exc:

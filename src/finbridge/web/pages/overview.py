@@ -13,10 +13,8 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from finbridge.api.services import banking_service, events_service
 from finbridge.core.errors import PermissionDenied
-from finbridge.core.principal import Principal
-from finbridge.lake import EventService
+from finbridge.lake import DailyVolume
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -25,20 +23,6 @@ NAV = ("Overview", "/console")
 NAV_ORDER = 0
 
 T = TypeVar("T")
-
-# Per day and currency: how many money movements and their total, from the lake's
-# transaction.posted events (opening balances are seeding, not activity, so they are left out).
-_DAILY_VOLUME_SQL = """
-SELECT date,
-       json_extract_string(payload, '$.currency') AS currency,
-       count(*) AS n,
-       sum(CAST(json_extract_string(payload, '$.amount') AS DECIMAL(38, 4))) AS total
-FROM events
-WHERE event_type = 'transaction.posted'
-  AND json_extract_string(payload, '$.kind') <> 'opening_balance'
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,19 +40,14 @@ def _panel(fetch: Callable[[], T]) -> Panel:
         return Panel(refused=str(exc))
 
 
-def daily_volume(events: EventService, actor: Principal) -> list[dict[str, Any]]:
-    actor.require_scope("events:read")  # the same scope EventService asks for reading events
-    return events.lake.query(_DAILY_VOLUME_SQL)
-
-
-def volume_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def volume_chart(rows: list[DailyVolume]) -> dict[str, Any]:
     """ECharts option: bars = movements per day, lines = amount per currency (right axis)."""
-    days = sorted({str(r["date"]) for r in rows})
+    days = sorted({r.day.isoformat() for r in rows})
     counts = {d: 0 for d in days}
     totals: dict[str, dict[str, str]] = {}
     for r in rows:
-        counts[str(r["date"])] += int(r["n"])
-        totals.setdefault(r["currency"], {})[str(r["date"])] = str(r["total"])
+        counts[r.day.isoformat()] += r.movements
+        totals.setdefault(r.currency, {})[r.day.isoformat()] = str(r.total)
     series: list[dict[str, Any]] = [
         {"name": "movements", "type": "bar", "data": [counts[d] for d in days]}
     ]
@@ -97,9 +76,9 @@ def volume_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def overview(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
-    banking = banking_service(platform)
-    events = events_service(platform)
-    volume = _panel(lambda: daily_volume(events, actor))
+    banking = platform.banking
+    events = platform.events
+    volume = _panel(lambda: events.daily_volume(actor))
     context = {
         "customers": _panel(lambda: banking.count_customers(actor)),
         "deposits": _panel(lambda: banking.deposits_by_currency(actor)),
@@ -117,5 +96,5 @@ def verify_ledger(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     """Recompute every balance from its postings (HTMX fragment)."""
-    report = _panel(lambda: banking_service(platform).verify_ledger(actor))
+    report = _panel(lambda: platform.banking.verify_ledger(actor))
     return render(request, "overview/_ledger_report.html", {"report": report})
