@@ -7,6 +7,7 @@ are private to this package.
 from finbridge.banking import events as events
 from finbridge.banking.guard import (
     ApproveAll,
+    BatchPostingGuard,
     GuardDecision,
     PostingDeclined,
     PostingGuard,
@@ -45,6 +46,7 @@ __all__ = [
     "ApproveAll",
     "Balance",
     "BankingService",
+    "BatchPostingGuard",
     "CardBatchResult",
     "CardTransaction",
     "Customer",

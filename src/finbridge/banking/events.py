@@ -1,11 +1,16 @@
-"""Payload schemas of the events banking publishes through the outbox.
+"""Payload schemas of the events banking publishes through the outbox, and their builders.
 
-Amounts are decimal strings with their currency, never JSON numbers.
+Amounts are decimal strings with their currency, never JSON numbers. ``transaction.posted`` is
+built by :func:`transaction_posted` on every posting path (single, batch, interest, capture).
 """
 
 from __future__ import annotations
 
-from finbridge.lake.events import EventPayload, register_schema
+from collections.abc import Mapping
+from typing import Any
+
+from finbridge.banking.models import PostingResult
+from finbridge.lake.events import Event, EventPayload, register_schema
 
 SOURCE = "banking"
 
@@ -76,3 +81,35 @@ class HoldReleased(EventPayload):
     amount: str
     currency: str
     reason: str  # released | expired
+
+
+def transaction_posted(
+    result: PostingResult,
+    *,
+    from_customer_id: str | None,
+    to_customer_id: str | None,
+    channel: str | None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Event:
+    """The ``transaction.posted`` event of a posted entry (validated by the outbox on emit)."""
+    merchant = (metadata or {}).get("merchant")
+    payload = {
+        "entry_id": result.entry_id,
+        "kind": result.kind.value,
+        "amount": str(result.amount.amount),
+        "currency": result.amount.code,
+        "from_account_id": result.from_account_id,
+        "to_account_id": result.to_account_id,
+        "from_customer_id": from_customer_id,
+        "to_customer_id": to_customer_id,
+        "description": result.description,
+        "channel": channel,
+        "merchant": None if merchant is None else str(merchant),
+    }
+    return Event(
+        "transaction.posted",
+        result.created_at,
+        payload,
+        SOURCE,
+        subject_id=from_customer_id or to_customer_id,
+    )

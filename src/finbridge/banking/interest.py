@@ -14,14 +14,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from sqlalchemy import Connection, and_, exists, func, select, update
 
-from finbridge.banking.ledger import EntrySpec, Leg, accounts, fingerprint, post_entry
+from finbridge.banking.ledger import EntrySpec, Leg, fingerprint, post_entry
 from finbridge.banking.models import EntryKind, InterestRun, PostingResult
-from finbridge.banking.tables import accruals_table
+from finbridge.banking.tables import accounts_table, accruals_table
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 
 accruals = accruals_table
+accounts = accounts_table
 MICRO = 1_000_000
 DAYS_IN_YEAR = Decimal(365)  # ACT/365 Fixed: every day is 1/365 of a year, leap years too
 
@@ -135,7 +136,7 @@ def capitalise(
             actor_id=actor.id,
             created_at=now,
         )
-        post_entry(conn, cur, [Leg(expense_account, -minor), Leg(row.id, minor)], spec)
+        post_entry(conn, [Leg(expense_account, cur, -minor), Leg(row.id, cur, minor)], spec)
         conn.execute(
             update(accruals)
             .where(

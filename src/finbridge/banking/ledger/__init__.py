@@ -1,0 +1,40 @@
+"""The posting core: one rule for every balance change, one way to post an entry.
+
+Private to banking: the service modules use it, interfaces and other engines never do.
+"""
+
+from finbridge.banking.ledger._posting import (
+    Applied,
+    EntrySpec,
+    Replay,
+    apply_legs,
+    fingerprint,
+    insert_ignoring_conflict,
+    leg_params,
+    post_entry,
+    post_standalone,
+    seal_entry,
+    stored_entry,
+    update_many,
+)
+from finbridge.banking.ledger._rule import RULE, Condition, Leg, explain, refusal
+
+__all__ = [
+    "RULE",
+    "Applied",
+    "Condition",
+    "EntrySpec",
+    "Leg",
+    "Replay",
+    "apply_legs",
+    "explain",
+    "fingerprint",
+    "insert_ignoring_conflict",
+    "leg_params",
+    "post_entry",
+    "post_standalone",
+    "refusal",
+    "seal_entry",
+    "stored_entry",
+    "update_many",
+]

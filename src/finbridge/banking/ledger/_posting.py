@@ -1,0 +1,243 @@
+"""Posting journal entries: Core statements on an open connection, no ORM in the hot path.
+
+Two ways to run the same statements of :mod:`._statements`:
+
+* :func:`post_entry` inside the caller's transaction (both dialects): guarded update, postings,
+  sealing entry; the caller writes its events through the outbox in the same transaction.
+* :func:`post_standalone` (PostgreSQL only): the entry *and* its ``transaction.posted`` outbox
+  row as one autocommit statement, one network round trip.
+
+Both raise :class:`Replay` when the idempotency key is already used, and the rule's precise
+error (:func:`~._rule.explain`) when a leg is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from finbridge.banking.ledger._rule import Leg, explain, refusal
+from finbridge.banking.ledger._statements import guarded_update, posting_statement
+from finbridge.banking.tables import entries_table, postings_table
+from finbridge.core.errors import Conflict
+from finbridge.lake import Event
+
+entries = entries_table
+postings = postings_table
+_ATTEMPTS = 3  # a refusal the rule cannot explain afterwards is a race: post again
+
+
+class Replay(Exception):
+    """The idempotency key was already used: roll back and return the stored result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    account_id: str
+    amount_minor: int
+    balance_after: int
+    customer_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """The journal entry row that seals a set of postings."""
+
+    entry_id: str
+    kind: str
+    scoped_key: str
+    request_fingerprint: str
+    result: Mapping[str, Any]
+    description: str
+    metadata: Mapping[str, Any] | None
+    actor_id: str
+    created_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": self.entry_id,
+            "kind": self.kind,
+            "idempotency_key": self.scoped_key,
+            "request_fingerprint": self.request_fingerprint,
+            "result": dict(self.result),
+            "description": self.description,
+            "metadata": dict(self.metadata) if self.metadata else None,
+            "actor_id": self.actor_id,
+            "created_at": self.created_at,
+        }
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of a request, to tell a retry from a different request with the same key."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def insert_ignoring_conflict(conn: Connection, table: Any, key_column: str | None = None) -> Insert:
+    """``INSERT ... ON CONFLICT [(key)] DO NOTHING`` in the connection's dialect."""
+    target = None if key_column is None else [key_column]
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=target)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=target)
+
+
+def leg_params(legs: Sequence[Leg]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for i, leg in enumerate(legs):
+        params[f"id{i}"] = leg.account_id
+        params[f"cur{i}"] = leg.currency
+        params[f"d{i}"] = leg.amount_minor
+        params[f"r{i}"] = leg.release_held
+        params[f"o{i}"] = leg.owner
+        params[f"c{i}"] = leg.customers_only
+    return params
+
+
+def update_many(conn: Connection, legs: Sequence[Leg]) -> dict[str, tuple[int, str | None]]:
+    """Apply the legs the rule admits (accounts must be distinct); refused ones change nothing.
+
+    Returns ``{account_id: (balance_after, customer_id)}`` for the admitted legs.
+    """
+    if not legs:
+        return {}
+    rows = conn.execute(guarded_update(conn.dialect, len(legs)), leg_params(legs))
+    return {r.id: (int(r.balance_minor), r.customer_id) for r in rows}
+
+
+def apply_legs(conn: Connection, legs: Sequence[Leg]) -> list[Applied]:
+    """Move balances for ``legs`` all or nothing, or raise the business error why not."""
+    moved = update_many(conn, legs)
+    out = []
+    if len(moved) < len(legs):
+        # The caller's rollback undoes the legs that did move.
+        explain(conn, *(leg for leg in legs if leg.account_id not in moved))
+    for leg in legs:
+        balance, owner = moved[leg.account_id]
+        out.append(Applied(leg.account_id, leg.amount_minor, balance, owner))
+    return out
+
+
+def insert_postings(conn: Connection, entry_id: str, applied: Sequence[Applied], cur: str) -> None:
+    conn.execute(
+        postings.insert(),
+        [
+            {
+                "entry_id": entry_id,
+                "account_id": x.account_id,
+                "currency": cur,
+                "amount_minor": x.amount_minor,
+                "balance_after_minor": x.balance_after,
+            }
+            for x in applied
+            if x.amount_minor != 0
+        ],
+    )
+
+
+def seal_entry(conn: Connection, spec: EntrySpec) -> None:
+    """Insert the entry row after its postings; raise :class:`Replay` if the key exists."""
+    stmt = insert_ignoring_conflict(conn, entries, "idempotency_key").returning(entries.c.id)
+    if conn.execute(stmt, spec.row()).first() is None:
+        raise Replay(spec.scoped_key)
+
+
+def _single_currency(legs: Sequence[Leg]) -> str:
+    currencies = {leg.currency for leg in legs}
+    if len(currencies) != 1:
+        raise ValueError("a journal entry's legs share one currency")
+    return currencies.pop()
+
+
+def post_entry(conn: Connection, legs: Sequence[Leg], spec: EntrySpec) -> list[Applied]:
+    """Move balances, write the postings and seal the entry in the caller's transaction."""
+    cur = _single_currency(legs)
+    if conn.dialect.name == "postgresql":
+        params = {**leg_params(legs), **_entry_params(spec)}
+        rows = conn.execute(posting_statement(conn.dialect, len(legs), outbox=False), params).all()
+        if len(rows) < len(legs):
+            matched = {r.id for r in rows}
+            explain(conn, *(leg for leg in legs if leg.account_id not in matched))
+        if rows[0].sealed == 0:
+            raise Replay(spec.scoped_key)
+        return [Applied(r.id, int(r.delta), int(r.balance_minor), r.customer_id) for r in rows]
+    applied = apply_legs(conn, legs)
+    insert_postings(conn, spec.entry_id, applied, cur)
+    seal_entry(conn, spec)
+    return applied
+
+
+def _entry_params(spec: EntrySpec) -> dict[str, Any]:
+    row = spec.row()
+    row["result"] = json.dumps(row["result"])
+    row["metadata"] = None if row["metadata"] is None else json.dumps(row["metadata"])
+    row["entry_id"] = row.pop("id")
+    return row
+
+
+def post_standalone(
+    engine: Engine,
+    legs: Sequence[Leg],
+    spec: EntrySpec,
+    event: Event,
+    event_legs: tuple[str, str],
+) -> list[Applied]:
+    """PostgreSQL: post the entry and its outbox ``event`` as one autocommit statement.
+
+    ``event`` is validated here; the statement adds ``from_customer_id``/``to_customer_id``
+    (and the subject) from the locked rows of the accounts ``event_legs`` names.
+    """
+    _single_currency(legs)
+    event = event.validated()
+    params = {**leg_params(legs), **_entry_params(spec)}
+    params.update(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        source=event.source,
+        payload=json.dumps(event.payload),
+        event_from=event_legs[0],
+        event_to=event_legs[1],
+    )
+    statement = posting_statement(engine.dialect, len(legs), outbox=True)
+    for _ in range(_ATTEMPTS):
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                rows = conn.execute(statement, params).all()
+        except DBAPIError as exc:
+            state = getattr(exc.orig, "sqlstate", None)
+            if state == "FBDUP":
+                raise Replay(spec.scoped_key) from None
+            if state != "FBLEG":
+                raise
+            rows = []
+        if len(rows) == len(legs):
+            return [Applied(r.id, int(r.delta), int(r.balance_minor), r.customer_id) for r in rows]
+        # The statement changed nothing. Explain against the committed state; if the rule
+        # admits every leg now, a concurrent posting changed an account in between: post again.
+        with engine.connect() as conn:
+            for leg in legs:
+                error = refusal(conn, leg)
+                if error is not None:
+                    raise error
+    raise Conflict(
+        "the accounts kept changing while posting; retry with the same idempotency key",
+        field="idempotency_key",
+    )
+
+
+def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]] | None:
+    """(fingerprint, result) stored under ``scoped_key``, if that key was used."""
+    row = conn.execute(
+        select(entries.c.request_fingerprint, entries.c.result).where(
+            entries.c.idempotency_key == scoped_key
+        )
+    ).first()
+    return None if row is None else (row.request_fingerprint, row.result)

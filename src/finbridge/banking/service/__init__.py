@@ -1,0 +1,30 @@
+"""The banking service, split by concept behind one class.
+
+Every public method takes the acting :class:`~finbridge.core.Principal` first. Customers (and
+third parties acting for one) see and debit only their own accounts; someone else's account is
+reported as not found. Operators act by scope (``customers:read|write``, ``accounts:read|write``,
+``transfers:write``). Every money-moving command takes an idempotency key, scoped to the actor.
+
+- :mod:`._customers` customers; :mod:`._accounts` accounts, history, the ledger audit;
+- :mod:`._movements` transfers and teller cash; :mod:`._holds` holds;
+- :mod:`._batch` bulk onboarding, card replay and interest;
+- :mod:`._core` what they share: transactions, events, the posting guard.
+"""
+
+from finbridge.banking.service._accounts import AccountCommands
+from finbridge.banking.service._batch import BatchCommands
+from finbridge.banking.service._customers import CustomerCommands
+from finbridge.banking.service._holds import HoldCommands
+from finbridge.banking.service._movements import MovementCommands
+
+
+class BankingService(
+    CustomerCommands, AccountCommands, MovementCommands, HoldCommands, BatchCommands
+):
+    """The banking core's only public entry point for interfaces and other engines.
+
+    ``BankingService(engine, clock, *, guard=None, business_timezone="Asia/Shanghai")``.
+    """
+
+
+__all__ = ["BankingService"]

@@ -1,0 +1,207 @@
+"""What every concept of the banking service shares: transactions, events, the guard."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from finbridge.banking.events import SOURCE
+from finbridge.banking.guard import (
+    ApproveAll,
+    GuardDecision,
+    PostingDeclined,
+    PostingGuard,
+    PostingIntent,
+    Verdict,
+)
+from finbridge.banking.ledger import insert_ignoring_conflict, stored_entry
+from finbridge.banking.models import Account, InternalAccount, PostingResult
+from finbridge.banking.service._checks import account_from, is_customer
+from finbridge.banking.tables import accounts_table
+from finbridge.banking.writelock import writer_lock
+from finbridge.core.clock import Clock
+from finbridge.core.errors import IdempotencyConflict, NotFound, StepUpRequired
+from finbridge.core.ids import new_id
+from finbridge.core.money import currency
+from finbridge.core.principal import Principal
+from finbridge.lake import Event, emit
+from finbridge.store.engine import is_sqlite, unit_of_work
+
+accounts = accounts_table
+_SESSION_KEY = "finbridge.banking.session"
+log = logging.getLogger("finbridge.banking")
+
+
+class ServiceCore:
+    """Engine, clock, guard and the helpers the concept modules build on."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        guard: PostingGuard | None = None,
+        business_timezone: str = "Asia/Shanghai",
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.guard: PostingGuard = guard or ApproveAll()
+        self.business_timezone = business_timezone
+        self._internal: dict[tuple[str, str], str] = {}
+        self._write_lock: AbstractContextManager[Any] = nullcontext()
+        if is_sqlite(engine):
+            # Writers queue on a lock that wakes the next one (see writelock.py).
+            self._write_lock = writer_lock(engine)
+        # PostgreSQL posts a movement and its event as one autocommit statement.
+        self._standalone = engine.dialect.name == "postgresql"
+
+    # ------------------------------------------------------------------ transactions
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._write_lock, unit_of_work(self.engine, write=True) as session:
+            conn = session.connection()
+            # Kept so _emit() writes the outbox through the same session and transaction.
+            conn.info[_SESSION_KEY] = session
+            try:
+                yield conn
+            finally:
+                conn.info.pop(_SESSION_KEY, None)
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _emit(self, conn: Connection, *events: Event) -> None:
+        emit(conn.info[_SESSION_KEY], *events)
+
+    def _event(self, event_type: str, payload: Mapping[str, Any], subject: str | None) -> Event:
+        return Event(
+            event_type=event_type,
+            occurred_at=self.clock.now(),
+            payload=dict(payload),
+            source=SOURCE,
+            subject_id=subject,
+        )
+
+    # ------------------------------------------------------------------ shared reads
+    def _load_account(
+        self, actor: Principal, account_id: str, conn: Connection | None = None
+    ) -> Account:
+        if not is_customer(actor):
+            actor.require_scope("accounts:read")
+        stmt = select(accounts).where(accounts.c.id == account_id)
+        if conn is None:
+            with self._read() as c:
+                row = c.execute(stmt).first()
+        else:
+            row = conn.execute(stmt).first()
+        if row is None or (is_customer(actor) and row.customer_id != actor.customer_id):
+            raise NotFound(f"account {account_id} not found", field="account_id")
+        return account_from(row._mapping)
+
+    def _stored(self, conn: Connection, scoped_key: str, fp: str) -> PostingResult | None:
+        """The first result posted under ``scoped_key``, if any; a different request is refused."""
+        found = stored_entry(conn, scoped_key)
+        if found is None:
+            return None
+        stored_fp, stored_result = found
+        if stored_fp != fp:
+            raise IdempotencyConflict(
+                "this idempotency key was used for a different request", field="idempotency_key"
+            )
+        return PostingResult.from_json(stored_result, replayed=True)
+
+    def _replay(self, scoped_key: str, fp: str) -> PostingResult | None:
+        with self._read() as conn:
+            return self._stored(conn, scoped_key, fp)
+
+    def _owners(self, conn: Connection, *account_ids: str | None) -> dict[str, str | None]:
+        ids = [a for a in account_ids if a]
+        rows = conn.execute(
+            select(accounts.c.id, accounts.c.customer_id).where(accounts.c.id.in_(ids))
+        )
+        return {r.id: r.customer_id for r in rows}
+
+    # ------------------------------------------------------------------ the guard
+    @property
+    def _guarded(self) -> bool:
+        # Approve-all decides nothing: skipping it keeps the unguarded path to one statement.
+        return not isinstance(self.guard, ApproveAll)
+
+    def _decide(self, intent: PostingIntent) -> GuardDecision:
+        """Ask the guard; raise if it refuses (nothing was attempted, so nothing to settle)."""
+        decision = self.guard.check(intent)
+        _raise_if_refused(decision)
+        return decision
+
+    def _settle(
+        self,
+        intent: PostingIntent,
+        decision: GuardDecision,
+        *,
+        posted: bool,
+        reason: str | None = None,
+    ) -> None:
+        try:
+            self.guard.settle(intent, decision, posted=posted, reason=reason)
+        except Exception:
+            log.exception("posting guard could not record the outcome of %s", intent.kind)
+
+    # ------------------------------------------------------------------ internal accounts
+    def internal_account_id(self, code: InternalAccount | str, currency_code: str) -> str:
+        """The bank's own account ``code`` in ``currency_code``, created on first use."""
+        code = InternalAccount(code).value
+        cur = currency(currency_code).code
+        cached = self._internal.get((code, cur))
+        if cached:
+            return cached
+        with self._write() as conn:
+            stmt = insert_ignoring_conflict(conn, accounts)
+            found = conn.execute(
+                select(accounts.c.id).where(
+                    accounts.c.internal_code == code, accounts.c.currency == cur
+                )
+            ).scalar()
+            if found is None:
+                conn.execute(
+                    stmt,
+                    {
+                        "id": new_id(),
+                        "customer_id": None,
+                        "kind": "internal",
+                        "internal_code": code,
+                        "currency": cur,
+                        "status": "open",
+                        "balance_minor": 0,
+                        "held_minor": 0,
+                        "floor_minor": 0,
+                        "allow_negative": code != InternalAccount.CARD_SETTLEMENT.value,
+                        "interest_rate": None,
+                        "created_at": self.clock.now(),
+                    },
+                )
+        # A racing creator may have won the (internal_code, currency) key: read back the winner.
+        with self._read() as conn:
+            winner = conn.execute(
+                select(accounts.c.id).where(
+                    accounts.c.internal_code == code, accounts.c.currency == cur
+                )
+            ).scalar_one()
+        self._internal[(code, cur)] = winner
+        return str(winner)
+
+
+def _raise_if_refused(decision: GuardDecision) -> None:
+    if decision.verdict is Verdict.DECLINE:
+        raise PostingDeclined(decision.reasons, decision.version)
+    if decision.verdict is Verdict.STEP_UP:
+        raise StepUpRequired(
+            "; ".join(decision.reasons) or "confirm this payment with a second factor",
+            reasons=list(decision.reasons),
+            version=decision.version,
+        )
