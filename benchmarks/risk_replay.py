@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from finbridge.risk.backtest import replay_handbook
-from finbridge.risk.features import MODEL_FEATURES, load_handbook
-from finbridge.risk.model import load_default_model
+from finbridge.risk.models import MODEL_FEATURES, load_handbook
+from finbridge.risk.models import load_default_model
 from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
-from finbridge.risk.velocity import default_config
+from finbridge.risk.decisions import default_config
 
 
 def main() -> None:

@@ -1,14 +1,38 @@
-"""Risk fixtures: an engine over a real migrated database with in-process velocity state."""
+"""Risk fixtures: a decision maker over a real migrated database with in-process velocity."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from finbridge.core import ManualClock, Principal, Role
-from finbridge.risk.engine import EngineOptions, RiskEngine
-from finbridge.risk.velocity import InProcessVelocity, default_config
+from finbridge.risk.decisions import (
+    DecisionMaker,
+    DecisionOptions,
+    InProcessVelocity,
+    VelocityStore,
+    default_config,
+)
+from finbridge.risk.store import SqlDecisionStore
+
+
+def make_maker(
+    engine: Engine,
+    clock: ManualClock,
+    velocity: VelocityStore | None = None,
+    *,
+    group_commit: bool = False,
+    writer_process: bool = False,
+    **kwargs: Any,
+) -> DecisionMaker:
+    """A decision maker over ``engine`` with a SQL decision store (options as given)."""
+    store = SqlDecisionStore(engine, group_commit=group_commit, writer_process=writer_process)
+    return DecisionMaker(
+        engine, clock, velocity or InProcessVelocity(default_config()), store, **kwargs
+    )
 
 
 @pytest.fixture
@@ -22,23 +46,13 @@ def system() -> Principal:
 
 
 @pytest.fixture
-def risk(engine, clock: ManualClock) -> RiskEngine:
-    return RiskEngine(
-        engine,
-        clock,
-        InProcessVelocity(default_config()),
-        options=EngineOptions(rules_refresh_s=0.0),
-    )
+def risk(engine, clock: ManualClock) -> DecisionMaker:
+    return make_maker(engine, clock, options=DecisionOptions(rules_refresh_s=0.0))
 
 
 @pytest.fixture
-def sqlite_risk(sqlite_engine, clock: ManualClock) -> RiskEngine:
-    return RiskEngine(
-        sqlite_engine,
-        clock,
-        InProcessVelocity(default_config()),
-        options=EngineOptions(rules_refresh_s=0.0),
-    )
+def sqlite_risk(sqlite_engine, clock: ManualClock) -> DecisionMaker:
+    return make_maker(sqlite_engine, clock, options=DecisionOptions(rules_refresh_s=0.0))
 
 
 def payment(clock: ManualClock, **over: object) -> dict[str, object]:

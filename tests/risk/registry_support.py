@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from finbridge.risk.features import MODEL_FEATURES
-from finbridge.risk.model import FraudModel
-from finbridge.risk.registry import register_model, registry_dir
+from finbridge.risk.models import MODEL_FEATURES, FraudModel, register_model, registry_dir
 
 
 def tiny_model(version: str = "tiny-v1", rows: int = 400, seed: int = 3) -> FraudModel:

@@ -7,15 +7,16 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import RiskSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 
 @pytest.fixture
-def client(settings: Settings, sqlite_engine, clock: ManualClock, monkeypatch) -> TestClient:
-    monkeypatch.setenv("FINBRIDGE_RISK_USE_MODEL", "false")
+def client(settings: Settings, sqlite_engine, clock: ManualClock) -> TestClient:
+    settings = settings.with_changes(risk=RiskSettings(use_model=False))
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     secret = settings.secret_key.get_secret_value()
     key = ApiKeyService(sqlite_engine, clock, secret).issue("ana", [Role.RISK_ANALYST]).plaintext

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from finbridge.cli.commands.risk import HANDBOOK_FILE
 from finbridge.cli.main import app
-from finbridge.risk.registry import list_registered, load_registered, registry_dir
+from finbridge.risk.models import list_registered, load_registered, registry_dir
 
 
 def test_train_register(tmp_path: Path) -> None:

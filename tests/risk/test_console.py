@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.risk.registry_support import register_tiny
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import RiskSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 HX = {"HX-Request": "true"}
 BIG = {
@@ -24,8 +25,8 @@ BIG = {
 
 
 @pytest.fixture
-def platform(settings: Settings, sqlite_engine, clock: ManualClock, monkeypatch) -> Platform:
-    monkeypatch.setenv("FINBRIDGE_RISK_USE_MODEL", "false")
+def platform(settings: Settings, sqlite_engine, clock: ManualClock) -> Platform:
+    settings = settings.with_changes(risk=RiskSettings(use_model=False))
     return Platform(settings=settings, engine=sqlite_engine, clock=clock)
 
 

@@ -9,6 +9,7 @@ import pytest
 from tests.browser_support import launch_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import RiskSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
 
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.browser
 
 
 def test_shadow_chart_renders_in_chromium(
-    settings: Settings, sqlite_engine, clock: ManualClock, monkeypatch
+    settings: Settings, sqlite_engine, clock: ManualClock
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    monkeypatch.setenv("FINBRIDGE_RISK_USE_MODEL", "false")
+    settings = settings.with_changes(risk=RiskSettings(use_model=False))
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     secret = settings.secret_key.get_secret_value()
     key = ApiKeyService(sqlite_engine, clock, secret).issue("ana", [Role.RISK_ANALYST]).plaintext

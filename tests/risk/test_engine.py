@@ -9,18 +9,25 @@ from sqlalchemy import select
 
 from finbridge.core import ManualClock, Principal
 from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
+from finbridge.core.settings import RiskSettings
 from finbridge.lake.tables import OutboxRow
-from finbridge.risk.engine import EngineOptions, RiskEngine
+from finbridge.risk import RiskService
+from finbridge.risk.decisions import (
+    DecisionMaker,
+    DecisionOptions,
+    InProcessVelocity,
+    VelocityConfig,
+    default_config,
+)
 from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
+from finbridge.risk.store import RedisVelocity
 from finbridge.risk.tables import CaseRow, DecisionRow
-from finbridge.risk.velocity import InProcessVelocity, VelocityConfig, default_config
-from finbridge.risk.velocity_redis import RedisVelocity
 from finbridge.store import unit_of_work
 
-from .conftest import payment, tick
+from .conftest import make_maker, payment, tick
 
 
-def test_decision_is_stored_and_emitted(risk: RiskEngine, system: Principal, clock) -> None:
+def test_decision_is_stored_and_emitted(risk: DecisionMaker, system: Principal, clock) -> None:
     d = risk.decide(system, payment(clock, event_id="evt-1"))
     assert d.outcome == "approve" and d.reasons == ("no risk signal fired",)
     assert d.rule_set == "baseline@v0" and d.model_version == "none"
@@ -50,7 +57,7 @@ def test_decision_is_stored_and_emitted(risk: RiskEngine, system: Principal, clo
     ],
 )
 def test_bad_events_get_a_clear_error(
-    sqlite_risk: RiskEngine, system: Principal, clock, change: dict, field: str
+    sqlite_risk: DecisionMaker, system: Principal, clock, change: dict, field: str
 ) -> None:
     body = payment(clock)
     for k, v in change.items():
@@ -63,7 +70,7 @@ def test_bad_events_get_a_clear_error(
     assert err.value.field == field
 
 
-def test_clock_out_of_order_policy(sqlite_risk: RiskEngine, system: Principal, clock) -> None:
+def test_clock_out_of_order_policy(sqlite_risk: DecisionMaker, system: Principal, clock) -> None:
     sqlite_risk.decide(system, payment(clock))
     late = payment(clock, occurred_at=(clock.now() - timedelta(minutes=3)).isoformat())
     assert sqlite_risk.decide(system, late).outcome == "approve"  # within lateness: clamped
@@ -76,7 +83,7 @@ def test_clock_out_of_order_policy(sqlite_risk: RiskEngine, system: Principal, c
 
 
 def test_velocity_rules_fire_and_review_opens_a_case(
-    risk: RiskEngine, system: Principal, clock
+    risk: DecisionMaker, system: Principal, clock
 ) -> None:
     outcomes = []
     for _ in range(7):
@@ -91,7 +98,7 @@ def test_velocity_rules_fire_and_review_opens_a_case(
 
 
 def test_lists_block_watch_allow_with_expiry(
-    sqlite_risk: RiskEngine, system: Principal, analyst: Principal, clock: ManualClock
+    sqlite_risk: DecisionMaker, system: Principal, analyst: Principal, clock: ManualClock
 ) -> None:
     lists = sqlite_risk.lists
     lists.add(
@@ -148,7 +155,7 @@ def test_redis_down_gives_the_configured_safe_decision(
     sqlite_engine, clock: ManualClock, system: Principal
 ) -> None:
     dead = RedisVelocity(default_config(), url="redis://127.0.0.1:1/0", timeout_s=0.1)
-    risk = RiskEngine(sqlite_engine, clock, dead, options=EngineOptions(safe_outcome="review"))
+    risk = make_maker(sqlite_engine, clock, dead, options=DecisionOptions(safe_outcome="review"))
     d = risk.decide(system, payment(clock))
     assert d.outcome == "review" and d.degraded
     assert (
@@ -162,7 +169,7 @@ def test_flood_from_one_entity_is_declined(
     sqlite_engine, clock: ManualClock, system: Principal
 ) -> None:
     cfg = VelocityConfig(default_config().entities, max_events_per_entity=20)
-    risk = RiskEngine(sqlite_engine, clock, InProcessVelocity(cfg))
+    risk = make_maker(sqlite_engine, clock, InProcessVelocity(cfg))
     for i in range(20):
         risk.decide(
             system,
@@ -177,7 +184,7 @@ def test_flood_from_one_entity_is_declined(
 
 
 def test_promotion_and_shadow_without_restart(
-    risk: RiskEngine, system: Principal, analyst: Principal, clock
+    risk: DecisionMaker, system: Principal, analyst: Principal, clock
 ) -> None:
     strict = RuleSetSpec(
         "strict",
@@ -203,12 +210,12 @@ def test_promotion_and_shadow_without_restart(
     assert promoted[-1].payload["promoted_by"] == "ana"
 
 
-def test_customer_cannot_ask_for_decisions(risk: RiskEngine, clock) -> None:
+def test_customer_cannot_ask_for_decisions(risk: DecisionMaker, clock) -> None:
     with pytest.raises(PermissionDenied, match="risk:decide"):
         risk.decide(Principal.customer("cust-1"), payment(clock))
 
 
-def test_every_event_type_is_decided(sqlite_risk: RiskEngine, system: Principal, clock) -> None:
+def test_every_event_type_is_decided(sqlite_risk: DecisionMaker, system: Principal, clock) -> None:
     bodies = [
         {"event_type": "login", "device_id": "d1"},
         {"event_type": "transfer", "amount": "10", "payee_id": "p1"},
@@ -230,12 +237,7 @@ def test_group_commit_stores_every_concurrent_decision_once(
     import threading
 
     sqlite_engine = engine  # both databases; the writer process opens its own connection
-    risk = RiskEngine(
-        sqlite_engine,
-        clock,
-        InProcessVelocity(default_config()),
-        options=EngineOptions(group_commit=True, writer_process=not in_process),
-    )
+    risk = make_maker(sqlite_engine, clock, group_commit=True, writer_process=not in_process)
     results: list[str] = []
 
     def work(k: int) -> None:
@@ -271,10 +273,9 @@ class _Fixed:
 def test_shadow_model_then_one_step_promotion(
     sqlite_engine, clock: ManualClock, system: Principal, analyst: Principal
 ) -> None:
-    risk = RiskEngine(
-        sqlite_engine, clock, InProcessVelocity(default_config()), model=_Fixed("m1", 0.1)
-    )
-    risk.set_shadow_model(analyst, _Fixed("m2", 0.9))
+    maker = make_maker(sqlite_engine, clock, model=_Fixed("m1", 0.1))
+    risk = RiskService(sqlite_engine, clock, RiskSettings(), decisions=maker)
+    maker.set_shadow_model(_Fixed("m2", 0.9))
     d = risk.decide(system, payment(clock))
     assert d.outcome == "approve" and d.model_version == "m1" and d.ml_score == 0.1
     assert d.shadow is not None and d.shadow.model_version == "m2"
@@ -302,10 +303,9 @@ def test_terminal_risk_table_learns_from_case_labels_after_the_delay(
     sqlite_engine, clock: ManualClock, system: Principal, analyst: Principal
 ) -> None:
     from finbridge.risk.cases import CaseService
-    from finbridge.risk.delayed import TerminalRiskTable
-    from finbridge.risk.requests import parse_request
+    from finbridge.risk.decisions import TerminalRiskTable, parse_request
 
-    risk = RiskEngine(sqlite_engine, clock, InProcessVelocity(default_config()))
+    risk = make_maker(sqlite_engine, clock)
     risk.lists.add(analyst, list_kind="watch", entity_type="terminal", value="t-9",
                    reason="probe", source="test")  # fmt: skip
     decided = [risk.decide(system, payment(clock, terminal_id="t-9", merchant_id=None))]
@@ -330,16 +330,11 @@ def test_a_dead_writer_process_fails_decisions_fast(
 
     from finbridge.core.errors import ServiceUnavailable
 
-    risk = RiskEngine(
-        sqlite_engine,
-        clock,
-        InProcessVelocity(default_config()),
-        options=EngineOptions(group_commit=True, writer_process=True),
-    )
+    risk = make_maker(sqlite_engine, clock, group_commit=True, writer_process=True)
     try:
         first = asyncio.run(risk.decide_async(system, payment(clock, event_id="w-1")))
         assert first.outcome == "approve"
-        pid = risk._writer_process.pid  # type: ignore[union-attr]
+        pid = risk.store._process.pid  # type: ignore[attr-defined]
         assert pid is not None and pid != os.getpid()
         os.kill(pid, signal.SIGKILL)
         started = time.monotonic()

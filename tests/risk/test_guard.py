@@ -8,12 +8,12 @@ from finbridge.banking import BankingService, PostingGuard
 from finbridge.banking.guard import PostingDeclined
 from finbridge.core import ManualClock, Money, Principal
 from finbridge.core.errors import StepUpRequired
-from finbridge.risk.engine import RiskEngine
-from finbridge.risk.guard import RiskGuard
+from finbridge.risk.decisions import DecisionMaker
+from finbridge.risk.posting import RiskGuard
 
 
 @pytest.fixture
-def bank(sqlite_risk: RiskEngine, clock: ManualClock) -> BankingService:
+def bank(sqlite_risk: DecisionMaker, clock: ManualClock) -> BankingService:
     return BankingService(sqlite_risk.engine, clock, guard=RiskGuard(sqlite_risk))
 
 
@@ -24,12 +24,12 @@ def _funded(bank: BankingService, system: Principal, balance: str = "10000") -> 
     return acc.id
 
 
-def test_guard_implements_the_protocol(sqlite_risk: RiskEngine) -> None:
+def test_guard_implements_the_protocol(sqlite_risk: DecisionMaker) -> None:
     assert isinstance(RiskGuard(sqlite_risk), PostingGuard)
 
 
 def test_transfer_declined_stepped_up_and_approved(
-    bank: BankingService, sqlite_risk: RiskEngine, system: Principal, analyst: Principal
+    bank: BankingService, sqlite_risk: DecisionMaker, system: Principal, analyst: Principal
 ) -> None:
     src, dst = _funded(bank, system), _funded(bank, system)
     ok = bank.transfer(system, src, dst, Money.of("10", "CNY"), idempotency_key="t1")
@@ -50,7 +50,7 @@ def test_transfer_declined_stepped_up_and_approved(
 
 
 def test_step_up_is_honoured_and_passes_after_second_factor(
-    bank: BankingService, sqlite_risk: RiskEngine, system: Principal, analyst: Principal
+    bank: BankingService, sqlite_risk: DecisionMaker, system: Principal, analyst: Principal
 ) -> None:
     from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
 

@@ -11,23 +11,25 @@ import polars as pl
 import pytest
 
 from finbridge.risk.backtest import backtest_frame, replay_handbook
-from finbridge.risk.derived import derive
-from finbridge.risk.features import (
-    CUSTOMER_WINDOWS,
-    MODEL_FEATURES,
-    TERMINAL_WINDOWS,
-    model_frame,
-    prepare,
-)
-from finbridge.risk.model import FraudModel, card_precision_at_k, evaluate, handbook_split
-from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
-from finbridge.risk.velocity import (
+from finbridge.risk.decisions import (
     EntityWindows,
     InProcessVelocity,
     VelocityConfig,
     VelocityEvent,
     default_config,
 )
+from finbridge.risk.models import (
+    CUSTOMER_WINDOWS,
+    MODEL_FEATURES,
+    TERMINAL_WINDOWS,
+    FraudModel,
+    card_precision_at_k,
+    evaluate,
+    handbook_split,
+    model_frame,
+    prepare,
+)
+from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set, derive
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,7 @@ def test_replay_and_backtest_match_row_by_row_rules(features: pl.DataFrame) -> N
 
 
 def test_flattened_trees_score_exactly_like_lightgbm(features: pl.DataFrame) -> None:
-    from finbridge.risk.model import load_default_model
+    from finbridge.risk.models import load_default_model
 
     model = load_default_model()
     assert model is not None, "the shipped model artifact is missing"
@@ -159,7 +161,7 @@ def test_online_delayed_terminal_rates_match_the_batch_definition(features: pl.D
     """The online table as of an instant equals the batch feature of an event at that instant."""
     from datetime import UTC
 
-    from finbridge.risk.delayed import terminal_rates
+    from finbridge.risk.decisions import terminal_rates
 
     frame = features.filter(pl.col("TX_TIME_DAYS") < 60)
     busy = frame.filter(pl.col("terminal_delayed_risk_30d") > 0).sort("ts_ms")

@@ -7,17 +7,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.risk.registry_support import register_tiny
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import RiskSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.lake.tables import OutboxRow
 from finbridge.platform import Platform
+from finbridge.site import create_app
 from finbridge.store.engine import unit_of_work
 
 
 @pytest.fixture
-def platform(settings: Settings, sqlite_engine, clock: ManualClock, monkeypatch) -> Platform:
-    monkeypatch.setenv("FINBRIDGE_RISK_USE_MODEL", "false")
+def platform(settings: Settings, sqlite_engine, clock: ManualClock) -> Platform:
+    settings = settings.with_changes(risk=RiskSettings(use_model=False))
     return Platform(settings=settings, engine=sqlite_engine, clock=clock)
 
 

@@ -13,16 +13,16 @@ from tests.risk.registry_support import tiny_model
 from finbridge.core import ManualClock, Principal
 from finbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from finbridge.core.principal import PrincipalKind
+from finbridge.core.settings import RiskSettings
 from finbridge.lake.tables import OutboxRow
-from finbridge.risk.engine import RiskEngine
-from finbridge.risk.registry import (
+from finbridge.risk import RiskService
+from finbridge.risk.decisions import DecisionMaker
+from finbridge.risk.models import (
     check_version,
     list_registered,
     load_registered,
     register_model,
     registry_dir,
-    start_shadow_model,
-    stop_shadow_model,
 )
 from finbridge.store.engine import unit_of_work
 
@@ -80,30 +80,33 @@ def test_register_list_load_round_trip(tmp_path: Path) -> None:
 
 
 def test_shadowing_a_registered_model_is_audited_and_scores_beside_live(
-    sqlite_risk: RiskEngine, sqlite_engine, clock: ManualClock, analyst: Principal,
+    sqlite_risk: DecisionMaker, sqlite_engine, clock: ManualClock, analyst: Principal,
     system: Principal, tmp_path: Path,
 ) -> None:  # fmt: skip
     directory = registry_dir(tmp_path)
     register_model(directory, tiny_model("cand-1"))
     model = load_registered(directory, "cand-1")
+    service = RiskService(
+        sqlite_engine, clock, RiskSettings(), data_dir=tmp_path, decisions=sqlite_risk
+    )
 
     read_only = Principal(PrincipalKind.OPERATOR, "viewer", frozenset({"risk:read"}))
     with pytest.raises(PermissionDenied):
-        start_shadow_model(sqlite_risk, read_only, model)
+        service.start_shadow_model(read_only, "cand-1")
     with pytest.raises(PermissionDenied):
-        stop_shadow_model(sqlite_risk, read_only)
+        service.stop_shadow_model(read_only)
     assert sqlite_risk.shadow_model is None
 
-    assert start_shadow_model(sqlite_risk, analyst, model) is None
+    assert service.start_shadow_model(analyst, "cand-1") is None
     d = sqlite_risk.decide(system, payment(clock, amount="550.00"))
     assert d.model_version == "none" and d.ml_score is None  # live: no model, nothing changes
     assert d.shadow is not None and d.shadow.model_version == "cand-1"
     assert d.shadow.ml_score == pytest.approx(model.score(d.features))
 
-    replacement = tiny_model("cand-2", seed=5)
-    assert start_shadow_model(sqlite_risk, analyst, replacement) == "cand-1"
-    assert stop_shadow_model(sqlite_risk, analyst) == "cand-2"
-    assert stop_shadow_model(sqlite_risk, analyst) is None  # nothing running: no event
+    register_model(directory, tiny_model("cand-2", seed=5))
+    assert service.start_shadow_model(analyst, "cand-2") == "cand-1"
+    assert service.stop_shadow_model(analyst) == "cand-2"
+    assert service.stop_shadow_model(analyst) is None  # nothing running: no event
     assert sqlite_risk.shadow_model is None
 
     with unit_of_work(sqlite_engine, write=False) as s:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from finbridge.core.errors import ValidationError
+from finbridge.risk.decisions import default_config
 from finbridge.risk.rules import (
     Band,
     CompiledRuleSet,
@@ -14,7 +15,6 @@ from finbridge.risk.rules import (
     default_rule_set,
     validate,
 )
-from finbridge.risk.velocity import default_config
 
 CATALOG = FeatureCatalog.standard(default_config().feature_names())
 

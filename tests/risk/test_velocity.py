@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from finbridge.core.errors import ValidationError
-from finbridge.risk.velocity import (
+from finbridge.risk.decisions import (
     EntityFlood,
     EntityWindows,
     InProcessVelocity,
@@ -23,7 +23,7 @@ from finbridge.risk.velocity import (
     default_config,
     parse_span,
 )
-from finbridge.risk.velocity_redis import RedisVelocity
+from finbridge.risk.store import RedisVelocity
 
 CONFIG = VelocityConfig(
     entities=(

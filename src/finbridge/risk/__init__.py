@@ -1,27 +1,33 @@
-"""Big-data risk control: exact velocity windows, safe rules, lists, ML scores and decisions."""
+"""Big-data risk control: real-time decisions (rules, lists, velocity windows, ML scores), rule
+sets and lists, models and shadow, review cases, backtests.
+
+Interfaces and the platform use :class:`RiskService`; the concept folders (``decisions``,
+``rules``, ``models``, ``cases``, ``backtest``) hold the implementation, and ``store`` the
+decision-store and velocity adapters. Importing this package loads no ML or data-frame library:
+``models`` and ``backtest`` (polars, numpy; LightGBM, scikit-learn and numba on first use) load
+when a service method needs them.
+"""
 
 from finbridge.risk._service import RiskService
-from finbridge.risk.velocity import (
-    EntityFlood,
-    EntityWindows,
-    InProcessVelocity,
-    LateEvent,
-    VelocityConfig,
-    VelocityEvent,
-    VelocityStore,
-    VelocityUnavailable,
-    default_config,
+from finbridge.risk.cases import Case, CaseNote
+from finbridge.risk.decisions import (
+    Decision,
+    DecisionRequestModel,
+    ShadowResult,
+    json_body,
 )
+from finbridge.risk.rules import ListEntry, Problem, RuleSetSpec, StoredRuleSet
 
 __all__ = [
-    "EntityFlood",
-    "EntityWindows",
-    "InProcessVelocity",
-    "LateEvent",
+    "Case",
+    "CaseNote",
+    "Decision",
+    "DecisionRequestModel",
+    "ListEntry",
+    "Problem",
     "RiskService",
-    "VelocityConfig",
-    "VelocityEvent",
-    "VelocityStore",
-    "VelocityUnavailable",
-    "default_config",
+    "RuleSetSpec",
+    "ShadowResult",
+    "StoredRuleSet",
+    "json_body",
 ]

@@ -5,17 +5,22 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
-from finbridge.core.principal import Principal
 from finbridge.core.settings import RiskSettings
-from finbridge.risk.delayed import TerminalRiskTable
-from finbridge.risk.engine import DecisionMaker, EngineOptions
-from finbridge.risk.velocity import InProcessVelocity, VelocityStore, default_config
+from finbridge.risk.decisions import (
+    DecisionMaker,
+    DecisionOptions,
+    InProcessVelocity,
+    TerminalRiskTable,
+    VelocityStore,
+    default_config,
+)
+from finbridge.risk.store import SqlDecisionStore
 
 
 def build_velocity(risk: RiskSettings, redis_url: str | None) -> VelocityStore:
     config = default_config()
     if risk.velocity == "redis":
-        from finbridge.risk.velocity_redis import RedisVelocity
+        from finbridge.risk.store import RedisVelocity
 
         return RedisVelocity(
             config, redis_url or "redis://127.0.0.1:6379/0", timeout_s=risk.redis_timeout_ms / 1000
@@ -31,7 +36,8 @@ def build_decision_maker(
     redis_url: str | None = None,
     business_timezone: str = "Asia/Shanghai",
 ) -> DecisionMaker:
-    from finbridge.risk.model import ARTIFACT, FraudModel
+    """The decision maker ``settings.risk`` describes: model loaded, store chosen."""
+    from finbridge.risk.models import ARTIFACT, FraudModel
 
     model = None
     if risk.use_model:
@@ -42,17 +48,15 @@ def build_decision_maker(
         engine,
         clock,
         build_velocity(risk, redis_url),
+        SqlDecisionStore(
+            engine, group_commit=risk.group_commit, writer_process=risk.writer_process
+        ),
         model=model,
         delayed=TerminalRiskTable(engine, clock) if model is not None else None,
-        options=EngineOptions(
-            safe_outcome=risk.safe_outcome,
-            business_timezone=business_timezone,
-            group_commit=risk.group_commit,
-            writer_process=risk.writer_process,
+        options=DecisionOptions(
+            safe_outcome=risk.safe_outcome, business_timezone=business_timezone
         ),
     )
     if risk.shadow_model_path is not None:
-        built.set_shadow_model(
-            Principal.system("risk-setup"), FraudModel.load(risk.shadow_model_path)
-        )
+        built.set_shadow_model(FraudModel.load(risk.shadow_model_path))
     return built

@@ -1,7 +1,7 @@
 """The risk engine's face: one ``RiskService`` per platform, built from the settings tree.
 
 Interfaces (API, console, CLI, the decision gateway) and the platform talk to risk only through
-this class. It owns the workflows that change what runs (promote a rule set, start or stop a
+this class. It owns the workflows that change what decides (promote a rule set, start or stop a
 shadow model, promote it), each one audited, so no interface copies them.
 
 Building it is cheap: the decision maker (model, velocity state, decision store) is made on first
@@ -10,8 +10,11 @@ use or by :meth:`warm`, which a server calls before it reports ready.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -20,15 +23,22 @@ from finbridge.core.clock import Clock
 from finbridge.core.errors import Conflict
 from finbridge.core.principal import Principal
 from finbridge.core.settings import RiskSettings, Settings
+from finbridge.lake import Event, emit
+from finbridge.risk.cases import CaseService
+from finbridge.risk.decisions import Decision, DecisionMaker
+from finbridge.risk.events import SOURCE
+from finbridge.risk.rules import (
+    CompiledRuleSet,
+    ListService,
+    RuleSetService,
+    RuleSetSpec,
+    StoredRuleSet,
+)
+from finbridge.store.engine import unit_of_work
 
-if TYPE_CHECKING:  # the implementations load on first use (the model pulls in LightGBM)
-    from finbridge.risk.cases import CaseService
-    from finbridge.risk.engine import Decision, DecisionMaker
-    from finbridge.risk.guard import RiskGuard
-    from finbridge.risk.lists import ListService
-    from finbridge.risk.registry import RegisteredModel
-    from finbridge.risk.rulesets import RuleSetService, StoredRuleSet
-    from finbridge.risk.shadow import ShadowComparison
+if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods load them
+    from finbridge.risk.models import RegisteredModel, ShadowComparison
+    from finbridge.risk.posting import RiskGuard
 
 
 class RiskService:
@@ -42,19 +52,21 @@ class RiskService:
         *,
         redis_url: str | None = None,
         business_timezone: str = "Asia/Shanghai",
-        data_dir: Any = None,
+        data_dir: Path = Path("var"),
+        decisions: DecisionMaker | None = None,
     ) -> None:
+        """``decisions``: a decision maker made by the caller (an embedder's own model or
+        store, a test's stand-in scorer) instead of the one ``settings`` describe."""
         self.engine = engine
         self.clock = clock
         self.settings = settings
+        self.cases = CaseService(engine, clock)
         self._redis_url = redis_url
         self._timezone = business_timezone
         self._data_dir = data_dir
         self._lock = threading.Lock()
         self._switch = threading.Lock()  # one model switch at a time
-        self._maker: DecisionMaker | None = None
-        self._cases: CaseService | None = None
-        self._closed = False
+        self._maker: DecisionMaker | None = decisions
 
     @classmethod
     def build(cls, engine: Engine, clock: Clock, settings: Settings) -> RiskService:
@@ -71,12 +83,12 @@ class RiskService:
     # -- life cycle --------------------------------------------------------------------------
     @property
     def decisions(self) -> DecisionMaker:
-        """The decision maker, made once (model loaded, writer started) on first use."""
+        """The decision maker, made once (model loaded, store opened) on first use."""
         maker = self._maker
         if maker is None:
             with self._lock:
                 if self._maker is None:
-                    from finbridge.risk.setup import build_decision_maker
+                    from finbridge.risk._build import build_decision_maker
 
                     self._maker = build_decision_maker(
                         self.engine,
@@ -89,43 +101,63 @@ class RiskService:
         return maker
 
     def warm(self) -> None:
-        """Load the model and rule sets and start the decision store, so the first decision
-        after a server reports ready costs what the second does."""
+        """Load the model, rule sets and lists and start the decision store (the writer process,
+        if configured), so the first decision after a server reports ready costs what the
+        second does."""
         self.decisions.warm()
 
     def close(self) -> None:
-        """Flush pending decisions and release the velocity store and the writer."""
+        """Flush pending decisions and release the store, its writer and the velocity state."""
         with self._lock:
             maker, self._maker = self._maker, None
         if maker is not None:
             maker.close()
 
     # -- decisions ---------------------------------------------------------------------------
-    def decide(self, actor: Principal, data: Any) -> Decision:
+    def decide(self, actor: Principal, data: Mapping[str, Any]) -> Decision:
+        """Decide on one event and store the decision before returning it."""
         return self.decisions.decide(actor, data)
 
-    async def decide_async(self, actor: Principal, data: Any) -> Decision:
-        return await self.decisions.decide_async(actor, data)
+    async def decide_async(self, actor: Principal, data: Mapping[str, Any]) -> Decision:
+        """:meth:`decide` for an event loop: only the commit is awaited. A service that was not
+        warmed is built on a worker thread (loading the model must not block the loop)."""
+        maker = self._maker
+        if maker is None:
+            maker = await asyncio.to_thread(lambda: self.decisions)
+        return await maker.decide_async(actor, data)
 
     def posting_guard(self) -> RiskGuard:
-        """Banking's ``PostingGuard`` backed by this service's decisions."""
-        from finbridge.risk.guard import RiskGuard
+        """Banking's ``PostingGuard`` (``check`` and ``settle``) over this service's decisions.
 
-        return RiskGuard(self)
+        The adapter imports banking's protocol, so it loads only when a guard is asked for."""
+        from finbridge.risk.posting import RiskGuard
 
-    @staticmethod
-    def request_schema() -> dict[str, Any]:
-        """The JSON schema of a decision request (for the API's documentation)."""
-        from finbridge.risk.requests import DecisionRequestModel
+        return RiskGuard(self.decisions)
 
-        return DecisionRequestModel.model_json_schema()
+    def decision(self, actor: Principal, event_id: str) -> Decision | None:
+        """The stored live decision on ``event_id`` (with its posting outcome), if any."""
+        actor.require_scope("risk:read")
+        return self.decisions.store.stored(event_id)
 
     def shadow_comparison(
         self, actor: Principal, *, since: datetime | None = None
     ) -> ShadowComparison:
-        from finbridge.risk.shadow import compare_shadow
+        """Live and shadow decisions on the same events, side by side."""
+        from finbridge.risk.models import compare_shadow
 
         return compare_shadow(self.engine, actor, since=since)
+
+    def running(self) -> dict[str, str | None]:
+        """What decides now: live and shadow rule sets and models (fresh from the database)."""
+        maker = self.decisions
+        maker.refresh_rules(force=True)
+        shadow_rules = maker.shadow_rule_set
+        return {
+            "live": maker.live_rule_set.label,
+            "shadow": shadow_rules.label if shadow_rules else None,
+            "model": maker.model.version if maker.model else "none",
+            "shadow_model": maker.shadow_model.version if maker.shadow_model else None,
+        }
 
     # -- rule sets and lists -----------------------------------------------------------------
     @property
@@ -139,12 +171,13 @@ class RiskService:
     def promote_rule_set(
         self, actor: Principal, set_id: str, *, mode: str = "live"
     ) -> StoredRuleSet:
-        """Make a stored version live or shadow (audited) and use it from the next decision."""
+        """Make a stored version live or shadow (audited); it decides from the next event."""
         stored = self.rule_sets.promote(actor, set_id, mode=mode)
         self.decisions.refresh_rules(force=True)
         return stored
 
     def promote_shadow_rule_set(self, actor: Principal) -> StoredRuleSet:
+        """Make the shadow rule set live (audited)."""
         actor.require_scope("risk:write")
         current = self.rule_sets.current("shadow")
         if current is None:
@@ -159,8 +192,19 @@ class RiskService:
 
         return backtest_stored(self.decisions, actor, set_id, since=since)
 
+    def backtest_spec(
+        self, actor: Principal, spec: RuleSetSpec, *, since: datetime | None = None
+    ) -> dict[str, Any]:
+        """The live rule set and an unsaved draft (checked first) replayed on the history."""
+        from finbridge.risk.backtest import backtest_history
+
+        actor.require_scope("risk:read")
+        maker = self.decisions
+        return backtest_history(maker, CompiledRuleSet(spec, maker.catalog), since=since)
+
     # -- models ------------------------------------------------------------------------------
     def models(self, actor: Principal) -> dict[str, str | None]:
+        """The live model's and the shadow model's versions."""
         actor.require_scope("risk:read")
         maker = self.decisions
         return {
@@ -168,45 +212,72 @@ class RiskService:
             "shadow": maker.shadow_model.version if maker.shadow_model else None,
         }
 
+    @property
+    def registry_dir(self) -> Path:
+        from finbridge.risk.models import registry_dir
+
+        return registry_dir(self._data_dir)
+
     def registered_models(self, actor: Principal) -> list[RegisteredModel]:
-        from finbridge.risk.registry import list_registered
+        """Models in the registry directory, newest first."""
+        from finbridge.risk.models import list_registered
 
         actor.require_scope("risk:read")
         return list_registered(self.registry_dir)
 
-    @property
-    def registry_dir(self) -> Any:
-        from pathlib import Path
-
-        from finbridge.risk.registry import registry_dir
-
-        return registry_dir(Path(self._data_dir or "var"))
-
     def start_shadow_model(self, actor: Principal, version: str) -> str | None:
-        """Score registered model ``version`` beside the live one (audited); returns the
-        version it replaced."""
-        from finbridge.risk.registry import load_registered, start_shadow_model
+        """Score registered model ``version`` beside the live one from the next decision on;
+        audited (``risk.shadow_model_started``). Returns the version it replaced, if any."""
+        from finbridge.risk.models import load_registered
 
         actor.require_scope("risk:write")  # before the registry directory is consulted
         model = load_registered(self.registry_dir, version)
+        maker = self.decisions
         with self._switch:
-            return start_shadow_model(self.decisions, actor, model)
+            previous = maker.shadow_model.version if maker.shadow_model is not None else None
+            payload = {"version": model.version, "previous": previous, "started_by": actor.id}
+            self._audit("risk.shadow_model_started", payload)
+            maker.set_shadow_model(model)
+        return previous
 
     def stop_shadow_model(self, actor: Principal) -> str | None:
-        from finbridge.risk.registry import stop_shadow_model
-
+        """Stop scoring the shadow model; audited. Returns the stopped version (None: there was
+        none, and nothing is recorded)."""
+        actor.require_scope("risk:write")
+        maker = self.decisions
         with self._switch:
-            return stop_shadow_model(self.decisions, actor)
+            current = maker.shadow_model
+            if current is None:
+                return None
+            payload = {"version": current.version, "stopped_by": actor.id}
+            self._audit("risk.shadow_model_stopped", payload)
+            maker.set_shadow_model(None)
+        return current.version
 
     def promote_shadow_model(self, actor: Principal) -> str:
+        """Make the shadow model live in one audited step (``risk.model_promoted``)."""
+        actor.require_scope("risk:write")
+        maker = self.decisions
         with self._switch:
-            return self.decisions.promote_shadow_model(actor)
+            candidate = maker.shadow_model
+            if candidate is None:
+                raise Conflict("there is no shadow model to promote")
+            previous = maker.model.version if maker.model is not None else None
+            payload = {"version": candidate.version, "previous": previous, "promoted_by": actor.id}
+            self._audit("risk.model_promoted", payload)
+            maker.use_model(candidate)
+        return candidate.version
 
-    # -- cases -------------------------------------------------------------------------------
-    @property
-    def cases(self) -> CaseService:
-        if self._cases is None:
-            from finbridge.risk.cases import CaseService
-
-            self._cases = CaseService(self.engine, self.clock)
-        return self._cases
+    def _audit(self, event_type: str, payload: Mapping[str, str | None]) -> None:
+        """A model switch as an event (subject: the model version), committed before it acts."""
+        with unit_of_work(self.engine) as s:
+            emit(
+                s,
+                Event(
+                    event_type=event_type,
+                    occurred_at=self.clock.now(),
+                    source=SOURCE,
+                    subject_id=payload["version"],
+                    payload=dict(payload),
+                ),
+            )

@@ -1,4 +1,7 @@
-"""Risk as banking's posting guard: transfers and payments ask the engine before posting.
+"""Risk as banking's posting guard: transfers and payments ask for a decision before posting.
+
+This module is the only one in risk that imports banking (its guard protocol and values); the
+platform loads it through ``RiskService.posting_guard()``.
 
 Banking defines :class:`~finbridge.banking.guard.PostingGuard`; this adapter turns a
 ``PostingIntent`` into a decision request, asks the engine, and maps the outcome:
@@ -15,6 +18,11 @@ The decision's event id is derived from the posting's idempotency key, so a retr
 not counted twice in the velocity windows and gets the same decision. If the engine refuses the
 request itself (a clock far out of order, a malformed intent), the guard answers with the
 engine's configured safe outcome and says so: it never lets an unchecked posting through silently.
+
+A decision is kept whatever happens to the posting it was taken for: banking calls :meth:`settle`
+once the posting committed or failed, and the decision records that (``posting_outcome``
+"posted" or "failed" with the reason), so an analyst sees a declined-by-the-ledger transfer
+beside the risk decision that let it through, and a backtest can tell the two apart.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from finbridge.core.errors import FinbridgeError
 from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
-    from finbridge.risk._service import RiskService
+    from finbridge.risk.decisions._maker import DecisionMaker
 
 _KINDS = {
     "transfer": "transfer",
@@ -47,7 +55,7 @@ _META_KEYS = ("device_id", "ip", "card_id", "terminal_id", "merchant_id", "count
 class RiskGuard:
     """Implements banking's ``PostingGuard`` protocol with the risk engine."""
 
-    def __init__(self, risk: RiskService) -> None:
+    def __init__(self, risk: DecisionMaker) -> None:
         self.risk = risk
         self._actor = Principal.system("risk-guard")
 
@@ -77,7 +85,7 @@ class RiskGuard:
         try:
             d = self.risk.decide(self._actor, self.request_for(intent))
         except FinbridgeError as exc:
-            safe = self.risk.settings.safe_outcome
+            safe = self.risk.options.safe_outcome
             return GuardDecision(
                 _VERDICT[safe],
                 (f"risk check could not run ({exc}); safe decision '{safe}' by policy",),
@@ -88,3 +96,17 @@ class RiskGuard:
         if verdict is Verdict.STEP_UP and (intent.metadata or {}).get("step_up") == "passed":
             return GuardDecision(Verdict.APPROVE, (*d.reasons, "step-up passed"), version)
         return GuardDecision(verdict, d.reasons, version)
+
+    def settle(
+        self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None
+    ) -> None:
+        """Record on the risk decision whether its posting went through (and if not, why)."""
+        decision_id = decision_id_of(decision)
+        if decision_id is not None:
+            self.risk.record_posting(decision_id, posted=posted, reason=reason)
+
+
+def decision_id_of(decision: GuardDecision) -> str | None:
+    """The risk decision behind a guard decision (``rule set/model/decision id``), if any."""
+    parts = decision.version.rsplit("/", 2)
+    return parts[2] if len(parts) == 3 and parts[2] else None

@@ -73,6 +73,10 @@ class DecisionRow(Base):
     reasons: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
     degraded: Mapped[str | None] = mapped_column(Text)  # why a safe fallback decided
     request: Mapped[dict | None] = mapped_column(JSON)  # type: ignore[type-arg]  # for replays
+    # A decision taken for a ledger posting is kept whatever the posting's fate; when banking
+    # settles it we record that fate: "posted" or "failed" (with the reason), else NULL.
+    posting_outcome: Mapped[str | None] = mapped_column(String(8))
+    posting_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("uq_risk_decisions_event_mode", "event_id", "mode", unique=True),

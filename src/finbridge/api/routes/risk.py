@@ -10,32 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
-from finbridge.api.hot import json_object
-from finbridge.core.principal import Principal
-from finbridge.platform import Platform
-from finbridge.risk.backtest import backtest_stored
-from finbridge.risk.cases import CaseService
-from finbridge.risk.engine import RiskEngine
-from finbridge.risk.registry import (
-    list_registered,
-    load_registered,
-    registry_dir,
-    start_shadow_model,
-    stop_shadow_model,
-)
-from finbridge.risk.requests import DecisionRequestModel
-from finbridge.risk.rules import RuleSetSpec
-from finbridge.risk.setup import STATE_KEY, risk_engine_for
-from finbridge.risk.shadow import compare_shadow
+from finbridge.core.errors import NotFound
+from finbridge.risk import DecisionRequestModel, RuleSetSpec, json_body
 
 router = APIRouter(prefix="/risk", tags=["risk"])
-
-
-def risk_engine(platform: Platform) -> RiskEngine:
-    return risk_engine_for(platform.state, platform.engine, platform.clock, platform.settings)
 
 
 class RuleBody(BaseModel):
@@ -103,22 +83,10 @@ def _stored(s: Any) -> dict[str, Any]:
 
 
 # -- decisions ---------------------------------------------------------------------------------
-async def decide_json(platform: Platform, actor: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    """One decision, as JSON: shared by the route below and its hot path (``api.hot``).
-
-    async: the decision is in-memory computation and only the commit is awaited, so no
-    worker-thread hop; the body is checked by the engine's own parser so every error names
-    the plain field."""
-    engine: RiskEngine | None = platform.state.get(STATE_KEY)
-    if engine is None:  # the first call loads the model and rule sets: not on the event loop
-        engine = await run_in_threadpool(risk_engine, platform)
-    return (await engine.decide_async(actor, data)).to_json()
-
-
 @router.post(
     "/decisions",
     summary="Decide on one event (login, payment, transfer, ...)",
-    description="Served by a hot path (finbridge.api.hot) for recently verified API keys.",
+    description="The same decision the decision gateway (finbridge.gateway) answers at volume.",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -127,30 +95,36 @@ async def decide_json(platform: Platform, actor: Principal, data: dict[str, Any]
     },
 )
 async def decide(actor: PrincipalDep, platform: PlatformDep, request: Request) -> JSONResponse:
-    data = json_object(await request.body())
-    return JSONResponse(await decide_json(platform, actor, data))
-
-
-HOT_PATHS = {("POST", "/risk/decisions"): decide_json}
+    # The body is checked by the engine's own parser, so every error names the plain field.
+    data = json_body(await request.body())
+    return JSONResponse((await platform.risk.decide_async(actor, data)).to_json())
 
 
 @router.get("/decisions/shadow-comparison", summary="Live vs shadow decisions, side by side")
 def shadow_comparison(
     actor: PrincipalDep, platform: PlatformDep, since: datetime | None = None
 ) -> dict:  # type: ignore[type-arg]
-    return compare_shadow(platform.engine, actor, since=since).to_json()
+    return platform.risk.shadow_comparison(actor, since=since).to_json()
+
+
+@router.get("/decisions/{event_id}", summary="The stored decision on one event")
+def get_decision(event_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
+    decision = platform.risk.decision(actor, event_id)
+    if decision is None:
+        raise NotFound(f"no decision on event {event_id}", field="event_id")
+    return decision.to_json()
 
 
 # -- rule sets ---------------------------------------------------------------------------------
 @router.get("/rule-sets", summary="Every stored rule-set version")
 def list_rule_sets(actor: PrincipalDep, platform: PlatformDep) -> list[dict]:  # type: ignore[type-arg]
-    return [_stored(s) for s in risk_engine(platform).rule_sets.list(actor)]
+    return [_stored(s) for s in platform.risk.rule_sets.list(actor)]
 
 
 @router.post("/rule-sets/validate", summary="Check a draft without saving it")
 def validate_rule_set(body: RuleSetBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
     actor.require_scope("risk:read")
-    problems = risk_engine(platform).rule_sets.check(body.spec())
+    problems = platform.risk.rule_sets.check(body.spec())
     return {
         "valid": not problems,
         "problems": [{"field": p.field, "message": p.message} for p in problems],
@@ -159,51 +133,40 @@ def validate_rule_set(body: RuleSetBody, actor: PrincipalDep, platform: Platform
 
 @router.post("/rule-sets", status_code=status.HTTP_201_CREATED, summary="Save a validated draft")
 def save_rule_set(body: RuleSetBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _stored(risk_engine(platform).rule_sets.save_draft(actor, body.spec()))
+    return _stored(platform.risk.rule_sets.save_draft(actor, body.spec()))
 
 
 @router.get("/rule-sets/{set_id}")
 def get_rule_set(set_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _stored(risk_engine(platform).rule_sets.get(actor, set_id))
+    return _stored(platform.risk.rule_sets.get(actor, set_id))
 
 
 @router.post("/rule-sets/{set_id}/backtest", summary="Replay history: live vs this draft")
 def backtest(
     set_id: str, actor: PrincipalDep, platform: PlatformDep, since: datetime | None = None
 ) -> dict:  # type: ignore[type-arg]
-    return backtest_stored(risk_engine(platform), actor, set_id, since=since)
+    return platform.risk.backtest(actor, set_id, since=since)
 
 
 @router.post("/rule-sets/{set_id}/shadow", summary="Run this version beside live, not enforced")
 def shadow(set_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    engine = risk_engine(platform)
-    stored = engine.rule_sets.promote(actor, set_id, mode="shadow")
-    engine.refresh_rules(force=True)
-    return _stored(stored)
+    return _stored(platform.risk.promote_rule_set(actor, set_id, mode="shadow"))
 
 
 @router.post("/rule-sets/{set_id}/promote", summary="Make this version live (audited)")
 def promote(set_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    engine = risk_engine(platform)
-    stored = engine.rule_sets.promote(actor, set_id, mode="live")
-    engine.refresh_rules(force=True)
-    return _stored(stored)
+    return _stored(platform.risk.promote_rule_set(actor, set_id, mode="live"))
 
 
 # -- models -----------------------------------------------------------------------------------
 @router.get("/models", summary="The live model and the shadow (candidate) model, if any")
 def models(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
-    actor.require_scope("risk:read")
-    engine = risk_engine(platform)
-    return {
-        "live": engine.model.version if engine.model else None,
-        "shadow": engine.shadow_model.version if engine.shadow_model else None,
-    }
+    return platform.risk.models(actor)
 
 
 @router.post("/models/promote-shadow", summary="Make the shadow model live (audited, no restart)")
 def promote_model(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
-    return {"live": risk_engine(platform).promote_shadow_model(actor)}
+    return {"live": platform.risk.promote_shadow_model(actor)}
 
 
 class ShadowModelBody(BaseModel):
@@ -213,35 +176,29 @@ class ShadowModelBody(BaseModel):
 
 @router.get("/models/registered", summary="Models in the registry directory, newest first")
 def registered_models(actor: PrincipalDep, platform: PlatformDep) -> list[dict[str, Any]]:
-    actor.require_scope("risk:read")
-    directory = registry_dir(platform.settings.data_dir)
-    return [m.to_json() for m in list_registered(directory)]
+    return [m.to_json() for m in platform.risk.registered_models(actor)]
 
 
 @router.post("/models/shadow", summary="Score a registered model beside the live one (audited)")
 def set_shadow_model(
     body: ShadowModelBody, actor: PrincipalDep, platform: PlatformDep
 ) -> dict[str, Any]:
-    actor.require_scope("risk:write")  # before the file system is consulted at all
-    model = load_registered(registry_dir(platform.settings.data_dir), body.version)
-    engine = risk_engine(platform)
-    previous = start_shadow_model(engine, actor, model)
-    live = engine.model.version if engine.model else None
-    return {"live": live, "shadow": model.version, "replaced": previous}
+    risk = platform.risk
+    previous = risk.start_shadow_model(actor, body.version)
+    return {**risk.models(actor), "replaced": previous}
 
 
 @router.delete("/models/shadow", summary="Stop the shadow model (audited)")
 def stop_shadow(actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
-    engine = risk_engine(platform)
-    stopped = stop_shadow_model(engine, actor)
-    live = engine.model.version if engine.model else None
-    return {"live": live, "shadow": None, "stopped": stopped}
+    risk = platform.risk
+    stopped = risk.stop_shadow_model(actor)
+    return {**risk.models(actor), "stopped": stopped}
 
 
 # -- lists -------------------------------------------------------------------------------------
 @router.get("/lists")
 def lists(actor: PrincipalDep, platform: PlatformDep, include_expired: bool = False) -> list[dict]:  # type: ignore[type-arg]
-    entries = risk_engine(platform).lists.entries(actor, include_expired=include_expired)
+    entries = platform.risk.lists.entries(actor, include_expired=include_expired)
     return [_entry(e) for e in entries]
 
 
@@ -251,20 +208,16 @@ def _entry(e: Any) -> dict[str, Any]:
 
 @router.post("/lists", status_code=status.HTTP_201_CREATED)
 def add_list_entry(body: ListEntryBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    entry = risk_engine(platform).lists.add(actor, **body.model_dump())
+    entry = platform.risk.lists.add(actor, **body.model_dump())
     return _entry(entry)
 
 
 @router.delete("/lists/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_list_entry(entry_id: str, actor: PrincipalDep, platform: PlatformDep) -> None:
-    risk_engine(platform).lists.remove(actor, entry_id)
+    platform.risk.lists.remove(actor, entry_id)
 
 
 # -- cases -------------------------------------------------------------------------------------
-def _cases(platform: Platform) -> CaseService:
-    return CaseService(platform.engine, platform.clock)
-
-
 def _case(c: Any) -> dict[str, Any]:
     out = {name: getattr(c, name) for name in c.__slots__ if name != "notes"}
     out["notes"] = [
@@ -280,24 +233,24 @@ def cases(
     status_: str = Query("active", alias="status"),
     limit: int = Query(100, ge=1, le=500),
 ) -> list[dict]:  # type: ignore[type-arg]
-    return [_case(c) for c in _cases(platform).queue(actor, status=status_, limit=limit)]
+    return [_case(c) for c in platform.risk.cases.queue(actor, status=status_, limit=limit)]
 
 
 @router.get("/cases/{case_id}")
 def get_case(case_id: str, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _case(_cases(platform).get(actor, case_id))
+    return _case(platform.risk.cases.get(actor, case_id))
 
 
 @router.post("/cases/{case_id}/assign")
 def assign_case(case_id: str, body: AssignBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _case(_cases(platform).assign(actor, case_id, body.assignee))
+    return _case(platform.risk.cases.assign(actor, case_id, body.assignee))
 
 
 @router.post("/cases/{case_id}/notes")
 def note_case(case_id: str, body: NoteBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _case(_cases(platform).note(actor, case_id, body.body))
+    return _case(platform.risk.cases.note(actor, case_id, body.body))
 
 
 @router.post("/cases/{case_id}/close", summary="Decide the case; emits the risk.label event")
 def close_case(case_id: str, body: CloseBody, actor: PrincipalDep, platform: PlatformDep) -> dict:  # type: ignore[type-arg]
-    return _case(_cases(platform).close(actor, case_id, body.resolution, body.note))
+    return _case(platform.risk.cases.close(actor, case_id, body.resolution, body.note))

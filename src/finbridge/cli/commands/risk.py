@@ -8,27 +8,32 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from finbridge.cli.context import console, err_console, platform_context
+from finbridge.cli.context import cli_settings, console, err_console, platform_context
 from finbridge.core.errors import FinbridgeError, ValidationError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "datasets"
 HANDBOOK_FILE = "fraud/fdh_simulated_transactions_183d.parquet"
 
 
+def _spec(path: Path):  # type: ignore[no-untyped-def]
+    from finbridge.risk import RuleSetSpec
+
+    try:
+        return RuleSetSpec.from_json(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"cannot read rule set {path}: {exc}", field="rules") from None
+
+
 def _rule_set(path: Path | None):  # type: ignore[no-untyped-def]
-    from finbridge.risk.features import MODEL_FEATURES
-    from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, RuleSetSpec, default_rule_set
-    from finbridge.risk.velocity import default_config
+    from finbridge.risk.decisions import default_config
+    from finbridge.risk.models import MODEL_FEATURES
+    from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
 
     catalog = FeatureCatalog.standard(default_config().feature_names())
     catalog.numeric |= set(MODEL_FEATURES)
     if path is None:
         return CompiledRuleSet(default_rule_set(), catalog)
-    try:
-        spec = RuleSetSpec.from_json(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValidationError(f"cannot read rule set {path}: {exc}", field="rules") from None
-    return CompiledRuleSet(spec, catalog, version=0)
+    return CompiledRuleSet(_spec(path), catalog, version=0)
 
 
 def _load_rules(path: Path | None):  # type: ignore[no-untyped-def]
@@ -69,10 +74,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train LightGBM on the handbook protocol; print it beside the logistic baseline."""
-        from finbridge.core.settings import Settings
-        from finbridge.risk.features import load_handbook, model_frame
-        from finbridge.risk.model import ARTIFACT, handbook_benchmark
-        from finbridge.risk.registry import check_version, register_model, registry_dir
+        from finbridge.risk.models import (
+            ARTIFACT,
+            check_version,
+            handbook_benchmark,
+            load_handbook,
+            model_frame,
+            register_model,
+            registry_dir,
+        )
 
         problem = None
         if register and out is not None:
@@ -84,7 +94,7 @@ def register(app: typer.Typer) -> None:
                 check_version(version)
             except FinbridgeError as exc:
                 problem = str(exc)
-        directory = registry_dir(Settings().data_dir)
+        directory = registry_dir(cli_settings().data_dir)
         if not problem and version is not None and (directory / f"{version}.json").exists():
             problem = f"model version {version} is already registered"
         if problem:
@@ -125,7 +135,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay every transaction through features, the model and the rules (batch)."""
         from finbridge.risk.backtest import replay_file
-        from finbridge.risk.model import load_default_model
+        from finbridge.risk.models import load_default_model
 
         if not file.exists():
             console.print(f"[red]no such file {file}[/]")
@@ -151,23 +161,29 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Backtest a draft rule set point in time on history; compare with the live one."""
-        from finbridge.risk.backtest import backtest_frame, history_frame, replay_file
-        from finbridge.risk.model import load_default_model
-        from finbridge.risk.setup import build_risk_engine
+        from finbridge.core.principal import Principal
+        from finbridge.risk.backtest import replay_file
+        from finbridge.risk.models import load_default_model
 
-        draft = _load_rules(rules)
         if file is not None:
+            draft = _load_rules(rules)
             result = replay_file(str(file), draft, load_default_model())
             console.print(_report_table(result.report.to_json()))
             return
+        try:
+            spec = _spec(rules)
+        except FinbridgeError as exc:
+            err_console.print(f"[bold red]error[/]: {exc}")
+            raise typer.Exit(2) from None
         with platform_context() as platform:
-            engine = build_risk_engine(platform.engine, platform.clock, platform.settings)
-            engine.refresh_rules(force=True)
-            frame = history_frame(platform.engine, engine.velocity.config)
-            if frame.is_empty():
+            try:
+                reports = platform.risk.backtest_spec(Principal.system("risk-cli"), spec)
+            except ValidationError as exc:
+                if exc.field != "since":
+                    raise
                 console.print("no stored decisions to replay yet")
                 return
-            for rs in (engine.live_rule_set, draft):
-                console.print(_report_table(backtest_frame(rs, frame).to_json()))
+            for report in (reports["live"], reports["draft"]):
+                console.print(_report_table(report))
 
     app.add_typer(risk, name="risk")

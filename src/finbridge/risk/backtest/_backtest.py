@@ -7,8 +7,8 @@ Two sources of history:
   sees only what came before it), with the list entries as they were at that instant, the model
   score recorded at the time, and analysts' labels from closed cases;
 * a file of card transactions in the fraud handbook's layout - :func:`replay_file` computes the
-  same features column-wise (:mod:`finbridge.risk.features`), scores the whole table with one
-  batch LightGBM call and evaluates the rules as Polars expressions (:mod:`finbridge.risk.vector`).
+  same features column-wise (``models._features``), scores the whole table with one batch call
+  and evaluates the rules as Polars expressions (``backtest._vector``).
 
 :func:`backtest_frame` then reports hits, precision against known labels, money caught and
 customers disturbed (distinct customers with a flagged event that was not fraud).
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -28,16 +28,20 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from finbridge.core.errors import ValidationError
-from finbridge.risk.engine import event_features
-from finbridge.risk.features import load_handbook, model_frame, prepare
-from finbridge.risk.lists import ensure_aware_db
-from finbridge.risk.model import FraudModel
-from finbridge.risk.requests import parse_request
-from finbridge.risk.rules import BASE_BOOLEAN, CompiledRuleSet
+from finbridge.risk.backtest._vector import evaluate_frame
+from finbridge.risk.decisions._maker import event_features
+from finbridge.risk.decisions._requests import parse_request
+from finbridge.risk.decisions._velocity import InProcessVelocity, VelocityConfig
+from finbridge.risk.models._features import load_handbook, model_frame, prepare
+from finbridge.risk.models._fraud import FraudModel
+from finbridge.risk.rules._lists import ensure_aware_db
+from finbridge.risk.rules._spec import BASE_BOOLEAN, CompiledRuleSet
 from finbridge.risk.tables import CaseRow, DecisionRow, ListEntryRow
-from finbridge.risk.vector import evaluate_frame
-from finbridge.risk.velocity import InProcessVelocity, VelocityConfig
 from finbridge.store.engine import unit_of_work
+
+if TYPE_CHECKING:
+    from finbridge.core.principal import Principal
+    from finbridge.risk.decisions import DecisionMaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +245,19 @@ def replay_file(path: str, rs: CompiledRuleSet, model: FraudModel | None) -> Rep
 
 
 def backtest_stored(
-    risk: Any, actor: Any, set_id: str, *, since: datetime | None = None
+    risk: DecisionMaker, actor: Principal, set_id: str, *, since: datetime | None = None
 ) -> dict[str, Any]:
     """Replay this platform's history for the live rule set and a stored draft, side by side."""
     actor.require_scope("risk:read")
     stored = risk.rule_sets.get(actor, set_id)
     draft = CompiledRuleSet(stored.spec, risk.catalog, version=stored.version, set_id=stored.id)
+    return backtest_history(risk, draft, since=since)
+
+
+def backtest_history(
+    risk: DecisionMaker, draft: CompiledRuleSet, *, since: datetime | None = None
+) -> dict[str, Any]:
+    """The live rule set and ``draft`` replayed on the stored decisions, as JSON reports."""
     risk.refresh_rules(force=True)
     frame = history_frame(
         risk.engine, risk.velocity.config, since=since, timezone=risk.options.business_timezone

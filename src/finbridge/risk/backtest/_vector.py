@@ -23,7 +23,7 @@ import polars as pl
 import rule_engine
 import rule_engine.ast as ast
 
-from finbridge.risk.rules import OUTCOMES, CompiledRuleSet
+from finbridge.risk.rules._spec import OUTCOMES, CompiledRuleSet
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,

@@ -17,7 +17,7 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
 from finbridge.risk.events import SOURCE
-from finbridge.risk.lists import ensure_aware_db
+from finbridge.risk.rules._lists import ensure_aware_db
 from finbridge.risk.tables import CaseNoteRow, CaseRow, DecisionRow
 from finbridge.store.engine import unit_of_work
 

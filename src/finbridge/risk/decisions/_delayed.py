@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from finbridge.core.clock import Clock
-from finbridge.risk.lists import ensure_aware_db
-from finbridge.risk.requests import DecisionRequest
+from finbridge.risk.decisions._requests import DecisionRequest
+from finbridge.risk.rules._lists import ensure_aware_db
 from finbridge.risk.tables import CaseRow, DecisionRow
 from finbridge.store.engine import unit_of_work
 

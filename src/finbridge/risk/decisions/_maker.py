@@ -13,29 +13,34 @@ declined with the reason. Events later than the allowed lateness are refused wit
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
 from finbridge.core.errors import Conflict, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
-from finbridge.lake import Event, emit
-from finbridge.risk.derived import derive
+from finbridge.lake import Event
+from finbridge.risk.decisions._decision import Decision, ShadowResult
+from finbridge.risk.decisions._port import DecisionStore, DuplicateEvent, Writes
+from finbridge.risk.decisions._requests import DecisionRequest, DecisionRequestModel, parse_request
+from finbridge.risk.decisions._velocity import (
+    EntityFlood,
+    VelocityEvent,
+    VelocityStore,
+    VelocityUnavailable,
+)
 from finbridge.risk.events import SOURCE
-from finbridge.risk.lists import ListEntry, ListService
-from finbridge.risk.probe import DecidedProbe
-from finbridge.risk.requests import DecisionRequest, DecisionRequestModel, parse_request
-from finbridge.risk.rules import (
+from finbridge.risk.rules._derived import derive
+from finbridge.risk.rules._lists import ListEntry, ListService
+from finbridge.risk.rules._spec import (
     OUTCOMES,
     CompiledRuleSet,
     FeatureCatalog,
@@ -43,21 +48,11 @@ from finbridge.risk.rules import (
     default_rule_set,
     severity,
 )
-from finbridge.risk.rulesets import RuleSetService
-from finbridge.risk.tables import CaseRow, DecisionRow
-from finbridge.risk.velocity import (
-    EntityFlood,
-    VelocityEvent,
-    VelocityStore,
-    VelocityUnavailable,
-)
-from finbridge.risk.writer import GroupCommitWriter, Writes, write_bundles
-from finbridge.risk.writer_process import ProcessWriter
-from finbridge.store.engine import unit_of_work
+from finbridge.risk.rules._stored import RuleSetService
 
 
 class Scorer(Protocol):
-    """An ML model as the engine sees it (see :mod:`finbridge.risk.model`)."""
+    """An ML model as the engine sees it (see :mod:`finbridge.risk.models._fraud`)."""
 
     version: str
 
@@ -71,62 +66,6 @@ class DelayedFeatures(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    decision_id: str
-    event_id: str
-    event_type: str
-    customer_id: str
-    outcome: str
-    score: float
-    ml_score: float | None
-    fired: tuple[str, ...]
-    reasons: tuple[str, ...]
-    rule_set: str
-    model_version: str
-    degraded: str | None = None
-    case_id: str | None = None
-    shadow: ShadowResult | None = None
-    features: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {
-            "decision_id": self.decision_id,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "customer_id": self.customer_id,
-            "outcome": self.outcome,
-            "score": self.score,
-            "ml_score": self.ml_score,
-            "fired": list(self.fired),
-            "reasons": list(self.reasons),
-            "rule_set": self.rule_set,
-            "model_version": self.model_version,
-            "degraded": self.degraded,
-            "case_id": self.case_id,
-        }
-        if self.shadow is not None:
-            out["shadow"] = {
-                "outcome": self.shadow.outcome,
-                "score": self.shadow.score,
-                "rule_set": self.shadow.rule_set,
-                "fired": list(self.shadow.fired),
-                "ml_score": self.shadow.ml_score,
-                "model_version": self.shadow.model_version,
-            }
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class ShadowResult:
-    outcome: str
-    score: float
-    rule_set: str
-    fired: tuple[str, ...]
-    ml_score: float | None = None
-    model_version: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class _Pending:
     """A decision made but not yet stored, with the rows that will store it."""
 
@@ -135,20 +74,13 @@ class _Pending:
 
 
 @dataclass
-class EngineOptions:
+class DecisionOptions:
     safe_outcome: str = "step_up"  # what a degraded decision returns (velocity store down)
     max_future_skew: timedelta = timedelta(minutes=5)
     rules_refresh_s: float = 2.0
     business_timezone: str = "Asia/Shanghai"
     case_sla: timedelta = timedelta(hours=4)
     urgent_case_sla: timedelta = timedelta(hours=1)
-    # Share one transaction among decisions made at the same moment (each caller still waits
-    # for its own commit); worth it under load, where one commit per decision dominates.
-    group_commit: bool = False
-    # Commit those batches in a child process (risk.writer_process) instead of this one: the
-    # choice for sustained high rates, where a writer thread starves for the GIL.
-    writer_process: bool = False
-    commit_linger_s: float = 0.003  # with the writer process: gather a batch for up to 3 ms
 
 
 class DecisionMaker:
@@ -159,17 +91,19 @@ class DecisionMaker:
         engine: Engine,
         clock: Clock,
         velocity: VelocityStore,
+        store: DecisionStore,
         *,
         model: Scorer | None = None,
         delayed: DelayedFeatures | None = None,
-        options: EngineOptions | None = None,
+        options: DecisionOptions | None = None,
     ) -> None:
-        self.engine = engine
+        self.engine = engine  # the database engine: rule sets, lists and events live there
         self.clock = clock
         self.velocity = velocity
+        self.store = store
         self.model = model
         self.delayed = delayed
-        self.options = options or EngineOptions()
+        self.options = options or DecisionOptions()
         if self.options.safe_outcome not in OUTCOMES:
             raise ValueError(f"safe_outcome must be one of {OUTCOMES}")
         self.catalog = FeatureCatalog.standard(velocity.config.feature_names())
@@ -185,20 +119,6 @@ class DecisionMaker:
         self._seen: tuple[str | None, str | None] = (None, None)
         self._checked_at = -1e9
         self._lock = threading.Lock()
-        self._probe = DecidedProbe(engine)
-        self._writer_process = (
-            ProcessWriter(engine)
-            if self.options.group_commit and self.options.writer_process
-            else None
-        )
-        self._writer = (
-            GroupCommitWriter(
-                self._writer_process or (lambda batch: write_bundles(engine, batch)),
-                linger_s=self.options.commit_linger_s if self._writer_process else 0.0,
-            )
-            if self.options.group_commit
-            else None
-        )
 
     # -- rule sets --------------------------------------------------------------------------
     def refresh_rules(self, *, force: bool = False) -> None:
@@ -206,15 +126,7 @@ class DecisionMaker:
         if not force and time.monotonic() - self._checked_at < self.options.rules_refresh_s:
             return
         with self._lock:
-            from finbridge.risk.tables import RuleSetRow
-
-            with unit_of_work(self.engine, write=False) as s:
-                rows = s.execute(
-                    select(RuleSetRow.id, RuleSetRow.status).where(
-                        RuleSetRow.status.in_(("active", "shadow"))
-                    )
-                ).all()
-            ids = {status: rid for rid, status in rows}
+            ids = self.rule_sets.running_ids()
             seen = (ids.get("active"), ids.get("shadow"))
             if seen != self._seen:
                 live = self.rule_sets.compiled("active")
@@ -236,37 +148,14 @@ class DecisionMaker:
     def shadow_model(self) -> Scorer | None:
         return self._shadow_model
 
-    def set_shadow_model(self, actor: Principal, model: Scorer | None) -> None:
-        """Run ``model`` beside the live one (scores stored with shadow decisions only)."""
-        actor.require_scope("risk:write")
+    def set_shadow_model(self, model: Scorer | None) -> None:
+        """Score ``model`` beside the live one from the next decision (``None``: stop)."""
         self._shadow_model = model
 
-    def promote_shadow_model(self, actor: Principal) -> str:
-        """Make the shadow model live in one audited step (event ``risk.model_promoted``)."""
-        actor.require_scope("risk:write")
-        candidate = self._shadow_model
-        if candidate is None:
-            raise Conflict("there is no shadow model to promote")
-        previous = self.model.version if self.model is not None else None
-        now = self.clock.now()
-        with unit_of_work(self.engine) as s:
-            emit(
-                s,
-                Event(
-                    event_type="risk.model_promoted",
-                    occurred_at=now,
-                    source=SOURCE,
-                    subject_id=candidate.version,
-                    payload={
-                        "version": candidate.version,
-                        "previous": previous,
-                        "promoted_by": actor.id,
-                    },
-                ),
-            )
-        self.model, self._shadow_model = candidate, None
-        self.catalog.numeric |= set(getattr(candidate, "feature_names", ()))
-        return candidate.version
+    def use_model(self, model: Scorer) -> None:
+        """Make ``model`` the live one from the next decision (the shadow slot is emptied)."""
+        self.model, self._shadow_model = model, None
+        self.catalog.numeric |= set(getattr(model, "feature_names", ()))
 
     # -- decisions --------------------------------------------------------------------------
     def decide(self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel) -> Decision:
@@ -274,40 +163,32 @@ class DecisionMaker:
         made = self._evaluate(actor, data)
         if isinstance(made, Decision):
             return made  # this event id was decided before
-        pending = made
         try:
-            if self._writer is not None:
-                self._writer.submit(pending.writes)
-            else:
-                write_bundles(self.engine, [pending.writes])
-        except IntegrityError:
-            return self._first_stored(pending.decision.event_id)
-        return pending.decision
+            self.store.save(made.writes)
+        except DuplicateEvent:
+            return self._first_stored(made.decision.event_id)
+        return made.decision
 
     async def decide_async(
         self, actor: Principal, data: Mapping[str, Any] | DecisionRequestModel
     ) -> Decision:
-        """:meth:`decide` for an event loop (the API's hot path).
+        """:meth:`decide` for an event loop (the decision gateway, the API's route).
 
-        The decision itself is pure computation on in-memory state and runs on the loop; only
-        the wait for the group commit is asynchronous, so no worker thread is held per request.
-        Without group commit the write runs on a worker thread.
+        The decision itself is computation on in-memory state and runs on the loop; only the
+        wait for the store's commit is asynchronous, so no worker thread is held per request.
         """
         made = self._evaluate(actor, data)
         if isinstance(made, Decision):
             return made
         try:
-            if self._writer is not None:
-                await self._writer.submit_async(made.writes)
-            else:
-                await asyncio.to_thread(write_bundles, self.engine, [made.writes])
-        except IntegrityError:
-            return await asyncio.to_thread(self._first_stored, made.decision.event_id)
+            await self.store.save_async(made.writes)
+        except DuplicateEvent:
+            return self._first_stored(made.decision.event_id)
         return made.decision
 
     def _first_stored(self, event_id: str) -> Decision:
         # The same event id raced in from two callers: the first stored decision wins.
-        existing = self._stored(event_id)
+        existing = self.store.stored(event_id)
         if existing is None:
             raise Conflict(f"event {event_id} could not be stored; retry it")
         return existing
@@ -325,7 +206,7 @@ class DecisionMaker:
                 field="occurred_at",
             )
         if req.event_id:
-            existing = self._stored(req.event_id)
+            existing = self.store.stored(req.event_id)
             if existing is not None:
                 return existing
         self.refresh_rules()
@@ -393,37 +274,6 @@ class DecisionMaker:
             features.update(self.delayed.lookup(req))
         return features, degraded, flood
 
-    def _stored(self, event_id: str) -> Decision | None:
-        # Cheap probe first (see risk.probe): almost every event is new.
-        if not self._probe.decided(event_id):
-            return None
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.scalars(
-                select(DecisionRow).where(
-                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
-                )
-            ).first()
-            case_id = (
-                s.scalar(select(CaseRow.id).where(CaseRow.decision_id == row.id)) if row else None
-            )
-        if row is None:
-            return None
-        return Decision(
-            decision_id=row.id,
-            event_id=row.event_id,
-            event_type=row.event_type,
-            customer_id=row.customer_id or "",
-            outcome=row.outcome,
-            score=row.score,
-            ml_score=row.ml_score,
-            fired=tuple(row.fired),
-            reasons=tuple(row.reasons),
-            rule_set=row.rule_set,
-            model_version=row.model_version,
-            degraded=row.degraded,
-            case_id=case_id,
-        )
-
     def _writes(self, req: DecisionRequest, d: Decision, shadow: ShadowResult | None) -> _Pending:
         """The rows that make ``d`` durable: decision(s), a review case, the event."""
         now = self.clock.now()
@@ -490,17 +340,18 @@ class DecisionMaker:
         return _Pending(Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow}), bundle)
 
     def warm(self) -> None:
-        """Read the rule sets and lists now rather than on the first decision."""
+        """Read rule sets and lists and start the store now rather than on the first decision."""
         self.refresh_rules(force=True)
         self.lists.hits({}, self.clock.now())
+        self.store.warm()
+
+    def record_posting(self, decision_id: str, *, posted: bool, reason: str | None) -> None:
+        """Keep the fate of the ledger posting a decision was taken for (see ``RiskGuard``)."""
+        self.store.record_posting(decision_id, posted=posted, reason=reason)
 
     def close(self) -> None:
-        """Flush pending writes and release the velocity store (``Platform.close`` calls it)."""
-        if self._writer is not None:
-            self._writer.close()
-        if self._writer_process is not None:
-            self._writer_process.close()
-        self._probe.close()
+        """Flush pending writes and release the store and the velocity state."""
+        self.store.close()
         self.velocity.close()
 
 

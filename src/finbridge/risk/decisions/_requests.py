@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
-from finbridge.risk.rules import EVENT_TYPES
+from finbridge.risk.rules._spec import EVENT_TYPES
 
 EventType = Literal[
     "login", "payment", "transfer", "withdrawal", "credit_application", "profile_change"
@@ -156,3 +157,15 @@ def parse_request(data: Mapping[str, Any] | DecisionRequestModel) -> DecisionReq
         country=(m.country or "").upper(),
         changed_field=m.changed_field,
     )
+
+
+def json_body(body: bytes) -> dict[str, Any]:
+    """A decision request's raw body as a JSON object, or a 422 naming ``body``: the one parser
+    the API route and the decision gateway share, so both answer bad input alike."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the body must be a JSON object", field="body")
+    return data

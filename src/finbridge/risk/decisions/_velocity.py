@@ -8,7 +8,7 @@ min/max and a counter map per distinct-counted attribute, so an update costs O(1
 
 Amounts are integer minor units, so sums are exact; averages and standard deviations are derived
 from the exact integers by one shared function (:func:`finish`), which is why the in-process and
-the Redis backend (:mod:`finbridge.risk.velocity_redis`) return bit-identical features.
+the Redis backend (:mod:`finbridge.risk.store._redis_velocity`) return bit-identical features.
 
 Out-of-order clocks (the policy, identical in both backends): every entity instance keeps a
 watermark, the latest event time it has seen. An event up to ``max_lateness_ms`` older than the

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numba
 import numpy as np
 import polars as pl
 
-from finbridge.risk.derived import DERIVED_NAMES, RATIOS, ZSCORE
-from finbridge.risk.velocity import parse_span
+from finbridge.risk.decisions._velocity import parse_span
+from finbridge.risk.rules._derived import DERIVED_NAMES, RATIOS, ZSCORE
 
 DAY_MS = 86_400_000
 CUSTOMER_WINDOWS = ("1h", "1d", "7d", "30d", "180d")
@@ -118,58 +117,6 @@ def _starts(key: np.ndarray, span_ms: int) -> np.ndarray:
     return np.searchsorted(key, key - span_ms, side="right")
 
 
-@numba.njit(cache=True)
-def _window_kernel(key, a, spans, dest):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Exact (t - span, t] aggregates for rows sorted by (entity, time).
-
-    Two pointers per window (the window start only moves forward) and monotonic deques for the
-    min and max: O(rows x windows), the batch twin of ``velocity._Window``. Results are written
-    at ``dest[i]``, the row's position in the caller's original order.
-    """
-    n_rows = a.shape[0]
-    n_w = spans.shape[0]
-    cnt = np.empty((n_w, n_rows), np.int64)
-    tot = np.empty((n_w, n_rows), np.int64)
-    sq = np.empty((n_w, n_rows), np.int64)
-    mins = np.empty((n_w, n_rows), np.int64)
-    maxs = np.empty((n_w, n_rows), np.int64)
-    qmin = np.empty(n_rows, np.int64)
-    qmax = np.empty(n_rows, np.int64)
-    for w in range(n_w):
-        span = spans[w]
-        lo = 0
-        s = 0
-        ss = 0
-        h1 = t1 = h2 = t2 = 0
-        for i in range(n_rows):
-            v = a[i]
-            s += v
-            ss += v * v
-            while key[lo] <= key[i] - span:
-                s -= a[lo]
-                ss -= a[lo] * a[lo]
-                lo += 1
-            while t1 > h1 and a[qmin[t1 - 1]] >= v:
-                t1 -= 1
-            qmin[t1] = i
-            t1 += 1
-            while t2 > h2 and a[qmax[t2 - 1]] <= v:
-                t2 -= 1
-            qmax[t2] = i
-            t2 += 1
-            while qmin[h1] < lo:
-                h1 += 1
-            while qmax[h2] < lo:
-                h2 += 1
-            j = dest[i]
-            cnt[w, j] = i + 1 - lo
-            tot[w, j] = s
-            sq[w, j] = ss
-            mins[w, j] = a[qmin[h1]]
-            maxs[w, j] = a[qmax[h2]]
-    return cnt, tot, sq, mins, maxs
-
-
 def entity_windows(
     codes: np.ndarray,
     ts_ms: np.ndarray,
@@ -187,7 +134,9 @@ def entity_windows(
     perm, key = _order(codes, ts_ms)
     a = np.ascontiguousarray(amount_minor[perm].astype(np.int64))
     spans = np.array([parse_span(w) for w in windows], np.int64)
-    cnt, tot, sq, mins, maxs = _window_kernel(key, a, spans, perm)
+    from finbridge.risk.models._kernels import window_kernel
+
+    cnt, tot, sq, mins, maxs = window_kernel(key, a, spans, perm)
     out: dict[str, np.ndarray] = {}
     for k, w in enumerate(windows):
         n, s, ss = cnt[k], tot[k], sq[k]

@@ -15,18 +15,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
-import numba
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from finbridge.risk.features import HANDBOOK_FEATURES, MODEL_FEATURES
+from finbridge.risk.models._features import HANDBOOK_FEATURES, MODEL_FEATURES
+
+if TYPE_CHECKING:  # LightGBM, scikit-learn and numba load when a model is trained or loaded
+    import lightgbm as lgb
 
 # The handbook's timestamps are naive (simulated local time); so is its split date.
 HANDBOOK_START = datetime(2018, 7, 25)  # noqa: DTZ001
@@ -122,6 +119,8 @@ class Metrics:
 
 
 def evaluate(name: str, split: Split, scores: np.ndarray) -> Metrics:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     y = split.test["TX_FRAUD"].to_numpy()
     return Metrics(
         name,
@@ -197,42 +196,16 @@ class FlatTrees:
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        from finbridge.risk.models._kernels import trees_block, trees_parallel
+
         xt = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
         raw = np.zeros(xt.shape[1])
         trees = (self.roots, self.feature, self.threshold, self.left, self.right)
         if xt.shape[1] >= PARALLEL_FROM_ROWS:
-            _trees_parallel(xt, *trees, self.default_left, self.value, raw)
+            trees_parallel(xt, *trees, self.default_left, self.value, raw)
         else:
-            _trees_block(xt, 0, xt.shape[1], *trees, self.default_left, self.value, raw)
+            trees_block(xt, 0, xt.shape[1], *trees, self.default_left, self.value, raw)
         return np.asarray(1.0 / (1.0 + np.exp(-raw)))
-
-
-@numba.njit(cache=True, nogil=True)
-def _trees_block(xt, lo, hi, roots, feature, threshold, left, right, default_left, value, out):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Raw scores of rows [lo, hi); trees in the outer loop so each tree's nodes stay in cache."""
-    for t in range(roots.shape[0]):
-        root = roots[t]
-        for r in range(lo, hi):
-            node = root
-            while feature[node] >= 0:
-                v = xt[feature[node], r]
-                if v <= threshold[node]:
-                    node = left[node]
-                elif np.isnan(v):
-                    node = left[node] if default_left[node] else right[node]
-                else:
-                    node = right[node]
-            out[r] += value[node]
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _trees_parallel(xt, roots, feature, threshold, left, right, default_left, value, out):  # type: ignore[no-untyped-def]  # pragma: no cover
-    n = xt.shape[1]
-    block = 16384
-    for b in numba.prange((n + block - 1) // block):
-        lo = b * block
-        hi = min(n, lo + block)
-        _trees_block(xt, lo, hi, roots, feature, threshold, left, right, default_left, value, out)
 
 
 PARALLEL_FROM_ROWS = 100_000  # below this, starting worker threads costs more than it saves
@@ -256,6 +229,8 @@ class FraudModel:
         rounds: int = 400,
         version: str = "",
     ) -> FraudModel:
+        import lightgbm as lgb
+
         x = train.select(features).to_numpy().astype(np.float64)
         y = train["TX_FRAUD"].to_numpy()
         booster = lgb.train(
@@ -287,12 +262,18 @@ class FraudModel:
 
     @classmethod
     def load(cls, path: Path) -> FraudModel:
+        import lightgbm as lgb
+
         doc = json.loads(path.read_text())
         booster = lgb.Booster(model_str=doc["booster"])
         return cls(booster, doc["features"], doc["version"])
 
 
 def fit_logistic(train: pl.DataFrame, features: Sequence[str] = HANDBOOK_FEATURES) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     x = train.select(features).to_numpy().astype(np.float64)
     y = train["TX_FRAUD"].to_numpy()
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x, y)
@@ -314,7 +295,7 @@ def handbook_benchmark(
     ]
 
 
-ARTIFACT = Path(__file__).parent / "artifacts" / "fraud_lgbm.json"
+ARTIFACT = Path(__file__).parents[1] / "artifacts" / "fraud_lgbm.json"
 
 
 def load_default_model() -> FraudModel | None:

@@ -5,12 +5,11 @@ LightGBM text dump, never pickle), written atomically (temporary file, then rena
 plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no leading dot, no
 ``..``), so a version can never name a path outside the directory.
 
-``start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live one (or take
-it away) on a running engine without a restart, each as one audited step (events
-``risk.shadow_model_started`` / ``risk.shadow_model_stopped``); ``DecisionMaker.promote_shadow_model``
-then makes it live. The choice is held by the process's engine: it does not survive a restart
-(``FINBRIDGE_RISK_SHADOW_MODEL_PATH`` sets one at start-up) and, with several worker processes,
-applies to the process that served the request.
+``RiskService.start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live
+one (or take it away) without a restart, each as one audited step; ``promote_shadow_model`` then
+makes it live. The choice is held by the process's service: it does not survive a restart
+(``settings.risk.shadow_model_path`` sets one at start-up) and, with several processes, applies
+to the process that served the request.
 """
 
 from __future__ import annotations
@@ -18,23 +17,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from finbridge.core.errors import Conflict, NotFound, ValidationError
-from finbridge.core.principal import Principal
-from finbridge.lake import Event, emit
-from finbridge.risk.engine import DecisionMaker
-from finbridge.risk.events import SOURCE
-from finbridge.risk.model import FraudModel
-from finbridge.store.engine import unit_of_work
+from finbridge.risk.models._fraud import FraudModel
 
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUFFIX = ".json"
-_SWITCH = threading.Lock()  # one shadow-model change at a time per process
 
 
 def registry_dir(data_dir: Path) -> Path:
@@ -121,45 +113,3 @@ def load_registered(directory: Path, version: str) -> FraudModel:
         ) from None
     model.version = version  # the registry's name is the version decisions record
     return model
-
-
-def start_shadow_model(risk: DecisionMaker, actor: Principal, model: FraudModel) -> str | None:
-    """Score ``model`` beside the live one from the next decision on; audited. Returns the
-    version of the shadow model it replaced, if any."""
-    actor.require_scope("risk:write")
-    with _SWITCH:
-        previous = risk.shadow_model.version if risk.shadow_model is not None else None
-        payload = {"version": model.version, "previous": previous, "started_by": actor.id}
-        _audit(risk, "risk.shadow_model_started", payload)
-        risk.set_shadow_model(actor, model)
-    return previous
-
-
-def stop_shadow_model(risk: DecisionMaker, actor: Principal) -> str | None:
-    """Stop scoring the shadow model; audited. Returns the stopped version (None: there was none,
-    nothing changes and nothing is recorded)."""
-    actor.require_scope("risk:write")
-    with _SWITCH:
-        current = risk.shadow_model
-        if current is None:
-            return None
-        _audit(
-            risk, "risk.shadow_model_stopped", {"version": current.version, "stopped_by": actor.id}
-        )
-        risk.set_shadow_model(actor, None)
-    return current.version
-
-
-def _audit(risk: DecisionMaker, event_type: str, payload: dict[str, str | None]) -> None:
-    """Record a shadow-model switch as an event (subject: the model version)."""
-    with unit_of_work(risk.engine) as s:
-        emit(
-            s,
-            Event(
-                event_type=event_type,
-                occurred_at=risk.clock.now(),
-                source=SOURCE,
-                subject_id=payload["version"],
-                payload=payload,
-            ),
-        )

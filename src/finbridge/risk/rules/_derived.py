@@ -1,7 +1,7 @@
 """Features derived from window features: ratios and a z-score, one definition for both paths.
 
 The online engine applies :func:`derive` to one event's feature map; the batch path
-(:mod:`finbridge.risk.features`) applies the same table of ratios column-wise. A ratio whose
+(:mod:`finbridge.risk.models._features`) applies the same table of ratios column-wise. A ratio whose
 denominator is zero (no history yet) is 0, never an error.
 """
 

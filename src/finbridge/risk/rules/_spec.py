@@ -17,7 +17,7 @@ from typing import Any
 import rule_engine
 
 from finbridge.core.errors import ValidationError
-from finbridge.risk.derived import DERIVED_NAMES
+from finbridge.risk.rules._derived import DERIVED_NAMES
 
 OUTCOMES = ("approve", "review", "step_up", "decline")  # in increasing severity
 EVENT_TYPES = (

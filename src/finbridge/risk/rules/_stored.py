@@ -18,7 +18,7 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
 from finbridge.risk.events import SOURCE
-from finbridge.risk.rules import (
+from finbridge.risk.rules._spec import (
     CompiledRuleSet,
     FeatureCatalog,
     Problem,
@@ -147,6 +147,17 @@ class RuleSetService:
                 ),
             )
         return StoredRuleSet.of(row)
+
+    def running_ids(self) -> dict[str, str]:
+        """Status -> id of the ``active`` and ``shadow`` sets: one small read, so the decision
+        maker can poll it every few seconds and recompile only when something changed."""
+        with unit_of_work(self.engine, write=False) as s:
+            rows = s.execute(
+                select(RuleSetRow.id, RuleSetRow.status).where(
+                    RuleSetRow.status.in_(("active", "shadow"))
+                )
+            ).all()
+        return {status: rid for rid, status in rows}
 
     def current(self, status: str) -> StoredRuleSet | None:
         """The active or shadow set (internal: the engine calls it without an actor)."""

@@ -1,4 +1,4 @@
-"""Storing decisions: one transaction per decision, or group commit under load.
+"""Group commit: concurrent decisions share one transaction.
 
 Group commit: callers hand their rows to one writer thread and wait for the commit of the batch
 that carried them, so a decision is durable before it is returned, but a burst of concurrent
@@ -14,45 +14,15 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, Table, insert
 
 from finbridge.core.errors import ServiceUnavailable
-from finbridge.lake import Event, emit_many
-from finbridge.risk.tables import CaseRow, DecisionRow
-from finbridge.store.engine import unit_of_work
+from finbridge.risk.decisions._port import Writes
 
 COMMIT_TIMEOUT_S = 10.0
 SLOW_COMMIT_S = 0.25
 log = logging.getLogger(__name__)
-# Core tables: executemany through Core skips the ORM's per-row bookkeeping.
-DECISIONS = Table("risk_decisions", DecisionRow.metadata, extend_existing=True)
-CASES = Table("risk_cases", CaseRow.metadata, extend_existing=True)
-
-
-@dataclass
-class Writes:
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    cases: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-
-
-def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
-    decisions = [d for b in bundles for d in b.decisions]
-    cases = [c for b in bundles for c in b.cases]
-    events = [e for b in bundles for e in b.events]
-    with unit_of_work(engine) as s:
-        if decisions:
-            s.execute(insert(DECISIONS), decisions)
-        if cases:
-            s.execute(insert(CASES), cases)
-        emit_many(s, events)
-
-
 # A waiter is a thread's concurrent Future, or an event loop's asyncio Future (resolved from the
 # writer thread with one call_soon_threadsafe per loop per batch, not one wake-up per decision).
 _Waiter = Future[None] | asyncio.Future[None]

@@ -8,7 +8,7 @@ and decisions queued behind it. Here the parent sends each batch down a pipe (on
 blocking receive that releases the GIL) and the child commits it on the otherwise idle core.
 
 The contract is the writer's: a batch returns once committed; a duplicate event id raises
-``IntegrityError`` (so the engine answers with the first stored decision); a child that died
+``IntegrityError`` (so the decision maker answers with the first stored decision); a child that died
 or stopped answering raises ``ServiceUnavailable`` instead of hanging.
 """
 
@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from finbridge.core.errors import ServiceUnavailable
-from finbridge.risk.writer import COMMIT_TIMEOUT_S, Writes, write_bundles
+from finbridge.risk.decisions._port import Writes
+from finbridge.risk.store._group_commit import COMMIT_TIMEOUT_S
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -94,6 +95,7 @@ class ProcessWriter:
 
 def _serve(conn: Connection, url: str) -> None:
     import finbridge.risk.events  # noqa: F401  (registers risk's event schemas, checked on write)
+    from finbridge.risk.store._sql import write_bundles
     from finbridge.store.engine import make_engine
 
     engine = make_engine(url, pool_size=1)

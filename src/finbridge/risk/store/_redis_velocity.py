@@ -1,4 +1,4 @@
-"""The same exact sliding windows as :mod:`finbridge.risk.velocity`, with state in Redis.
+"""The same exact sliding windows as :mod:`finbridge.risk.decisions._velocity`, with state in Redis.
 
 One Lua script per event does everything atomically on the server: checks every entity's
 watermark (lateness) and flood cap, then for each entity and window adds the event, expires the
@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from finbridge.risk.velocity import (
+from finbridge.risk.decisions._velocity import (
     EntityFlood,
     LateEvent,
     VelocityConfig,

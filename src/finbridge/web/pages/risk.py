@@ -17,23 +17,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from finbridge.api.problems import status_for
-from finbridge.core.errors import Conflict, FinbridgeError, ValidationError
+from finbridge.core.errors import FinbridgeError, ValidationError, http_status
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
-from finbridge.risk.backtest import backtest_stored
-from finbridge.risk.cases import CaseService
-from finbridge.risk.engine import RiskEngine
-from finbridge.risk.registry import (
-    list_registered,
-    load_registered,
-    registry_dir,
-    start_shadow_model,
-    stop_shadow_model,
-)
-from finbridge.risk.rules import RuleSetSpec
-from finbridge.risk.setup import risk_engine_for
-from finbridge.risk.shadow import compare_shadow
+from finbridge.risk import RiskService, RuleSetSpec
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -44,45 +31,29 @@ NAV_ORDER = 50
 SetId = Annotated[str | None, Query(max_length=64)]
 
 
-def _risk(platform: Platform) -> RiskEngine:
-    return risk_engine_for(platform.state, platform.engine, platform.clock, platform.settings)
-
-
 def _versions(platform: Platform, actor: Principal) -> list[dict[str, Any]]:
     return [
         {"id": s.id, "label": s.label, "status": s.status, "rules": len(s.spec.rules),
          "created_by": s.created_by, "created_at": s.created_at, "promoted_by": s.promoted_by}
-        for s in _risk(platform).rule_sets.list(actor)
+        for s in platform.risk.rule_sets.list(actor)
     ]  # fmt: skip
 
 
 def _cases(platform: Platform, actor: Principal) -> list[Any]:
-    return CaseService(platform.engine, platform.clock).queue(actor, status="active", limit=50)
-
-
-def _summary(risk: RiskEngine) -> dict[str, Any]:
-    """What runs now: the header every risk page shows."""
-    risk.refresh_rules(force=True)
-    return {
-        "live": risk.live_rule_set.label,
-        "shadow": risk.shadow_rule_set.label if risk.shadow_rule_set else None,
-        "model": risk.model.version if risk.model else "none",
-        "shadow_model": risk.shadow_model.version if risk.shadow_model else None,
-    }
+    return platform.risk.cases.queue(actor, status="active", limit=50)
 
 
 # -- rules: editor, validation, versions -------------------------------------------------------
 @router.get("", response_class=HTMLResponse)
 def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
     actor.require_scope("risk:read")
-    risk = _risk(platform)
-    summary = _summary(risk)
+    risk = platform.risk
     return render(
         request,
         "risk/index.html",
         {
-            **summary,
-            "editor": json.dumps(risk.live_rule_set.spec.to_json(), indent=2),
+            **risk.running(),
+            "editor": json.dumps(risk.decisions.live_rule_set.spec.to_json(), indent=2),
             "versions": _versions(platform, actor),
         },
     )
@@ -106,7 +77,7 @@ def validate(
 ) -> Response:
     actor.require_scope("risk:read")
     try:
-        checked = _risk(platform).rule_sets.check(_parse(body))
+        checked = platform.risk.rule_sets.check(_parse(body))
         problems = [{"field": p.field, "message": p.message} for p in checked]
     except FinbridgeError as exc:
         problems = [{"field": exc.field or "body", "message": exc.detail}]
@@ -118,7 +89,7 @@ def save_draft(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep, body: str = Form("")
 ) -> Response:
     try:
-        stored = _risk(platform).rule_sets.save_draft(actor, _parse(body))
+        stored = platform.risk.rule_sets.save_draft(actor, _parse(body))
         problems: list[dict[str, Any]] = []
         saved = stored.label
     except FinbridgeError as exc:
@@ -135,16 +106,15 @@ def act(
     request: Request, set_id: str, action: str, actor: ConsolePrincipalDep,
     platform: ConsolePlatformDep,
 ) -> Response:  # fmt: skip
-    risk = _risk(platform)
+    risk = platform.risk
     error = None
     try:
         if action == "backtest":
-            result = backtest_stored(risk, actor, set_id)
+            result = risk.backtest(actor, set_id)
             return render(request, "risk/_backtest.html", _backtest_context(result))
         if action not in ("shadow", "promote"):
             raise ValidationError("unknown action", field="action")
-        risk.rule_sets.promote(actor, set_id, mode="shadow" if action == "shadow" else "live")
-        risk.refresh_rules(force=True)
+        risk.promote_rule_set(actor, set_id, mode="shadow" if action == "shadow" else "live")
     except FinbridgeError as exc:
         error = str(exc)
     return render(
@@ -184,13 +154,12 @@ def backtest_page(
 ) -> Response:  # fmt: skip
     """Pick a stored version; with ``?set_id=`` the replay runs and its result is on the page."""
     actor.require_scope("risk:read")
-    risk = _risk(platform)
-    summary = _summary(risk)
+    risk = platform.risk
     candidates = [v for v in _versions(platform, actor) if v["status"] != "active"]
-    context: dict[str, Any] = {**summary, "candidates": candidates, "selected": set_id}
+    context: dict[str, Any] = {**risk.running(), "candidates": candidates, "selected": set_id}
     if set_id:
         try:
-            context["result"] = _backtest_context(backtest_stored(risk, actor, set_id))
+            context["result"] = _backtest_context(risk.backtest(actor, set_id))
         except FinbridgeError as exc:
             context["error"] = str(exc)
     return render(request, "risk/backtest.html", context)
@@ -201,7 +170,7 @@ def run_backtest(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep,
     set_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> Response:  # fmt: skip
-    result = backtest_stored(_risk(platform), actor, set_id)  # errors render as a fragment
+    result = platform.risk.backtest(actor, set_id)  # errors render as a fragment
     return render(request, "risk/_backtest.html", _backtest_context(result))
 
 
@@ -228,19 +197,16 @@ def _shadow_chart(cmp_: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _shadow_state(platform: Platform, risk: RiskEngine) -> dict[str, Any]:
-    return {
-        **_summary(risk),
-        "registered": list_registered(registry_dir(platform.settings.data_dir)),
-    }
+def _shadow_state(risk: RiskService, actor: Principal) -> dict[str, Any]:
+    return {**risk.running(), "registered": risk.registered_models(actor)}
 
 
 def _shadow_panel(
-    request: Request, platform: Platform, risk: RiskEngine, *, done: str | None = None,
+    request: Request, actor: Principal, risk: RiskService, *, done: str | None = None,
     error: FinbridgeError | None = None,
 ) -> Response:  # fmt: skip
-    context = {**_shadow_state(platform, risk), "done": done, "error": error}
-    code = status_for(error) if error is not None else 200
+    context = {**_shadow_state(risk, actor), "done": done, "error": error}
+    code = http_status(error) if error is not None else 200
     return render(request, "risk/_shadow_models.html", context, status_code=code)
 
 
@@ -249,13 +215,13 @@ def shadow_page(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     actor.require_scope("risk:read")
-    risk = _risk(platform)
-    cmp_ = compare_shadow(platform.engine, actor).to_json()
+    risk = platform.risk
+    cmp_ = risk.shadow_comparison(actor).to_json()
     return render(
         request,
         "risk/shadow.html",
         {
-            **_shadow_state(platform, risk),
+            **_shadow_state(risk, actor),
             "shadow_cmp": cmp_,
             "shadow_chart": _shadow_chart(cmp_),
             "done": None,
@@ -269,17 +235,12 @@ def promote_shadow_rules(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     actor.require_scope("risk:read")  # the panel shows state: no render for outsiders
-    risk = _risk(platform)
+    risk = platform.risk
     try:
-        actor.require_scope("risk:write")
-        current = risk.rule_sets.current("shadow")
-        if current is None:
-            raise Conflict("there is no shadow rule set to promote")
-        promoted = risk.rule_sets.promote(actor, current.id, mode="live")
-        risk.refresh_rules(force=True)
+        promoted = risk.promote_shadow_rule_set(actor)
     except FinbridgeError as exc:
-        return _shadow_panel(request, platform, risk, error=exc)
-    return _shadow_panel(request, platform, risk, done=f"{promoted.label} is now live.")
+        return _shadow_panel(request, actor, risk, error=exc)
+    return _shadow_panel(request, actor, risk, done=f"{promoted.label} is now live.")
 
 
 @router.post("/shadow/promote-model", response_class=HTMLResponse)
@@ -287,12 +248,12 @@ def promote_shadow_model(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     actor.require_scope("risk:read")  # the panel shows state: no render for outsiders
-    risk = _risk(platform)
+    risk = platform.risk
     try:
         version = risk.promote_shadow_model(actor)
     except FinbridgeError as exc:
-        return _shadow_panel(request, platform, risk, error=exc)
-    return _shadow_panel(request, platform, risk, done=f"Model {version} is now live.")
+        return _shadow_panel(request, actor, risk, error=exc)
+    return _shadow_panel(request, actor, risk, done=f"Model {version} is now live.")
 
 
 @router.post("/shadow/model", response_class=HTMLResponse)
@@ -302,19 +263,17 @@ def shadow_model(
 ) -> Response:  # fmt: skip
     """Put a registered model in shadow (``version``), or stop the shadow model (empty)."""
     actor.require_scope("risk:read")
-    risk = _risk(platform)
+    risk = platform.risk
     try:
-        actor.require_scope("risk:write")  # before the registry directory is consulted
         if version:
-            model = load_registered(registry_dir(platform.settings.data_dir), version)
-            start_shadow_model(risk, actor, model)
-            done = f"Model {model.version} now scores in shadow."
+            risk.start_shadow_model(actor, version)
+            done = f"Model {version} now scores in shadow."
         else:
-            stopped = stop_shadow_model(risk, actor)
+            stopped = risk.stop_shadow_model(actor)
             done = f"Stopped shadow model {stopped}." if stopped else "No shadow model was running."
     except FinbridgeError as exc:
-        return _shadow_panel(request, platform, risk, error=exc)
-    return _shadow_panel(request, platform, risk, done=done)
+        return _shadow_panel(request, actor, risk, error=exc)
+    return _shadow_panel(request, actor, risk, done=done)
 
 
 # -- cases -------------------------------------------------------------------------------------
@@ -323,7 +282,7 @@ def cases_page(
     request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
     actor.require_scope("risk:read")
-    summary = _summary(_risk(platform))
+    summary = platform.risk.running()
     return render(request, "risk/cases.html", {**summary, "cases": _cases(platform, actor)})
 
 
@@ -332,7 +291,7 @@ def case_action(
     request: Request, case_id: str, action: str, actor: ConsolePrincipalDep,
     platform: ConsolePlatformDep, body: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:  # fmt: skip
-    svc = CaseService(platform.engine, platform.clock)
+    svc = platform.risk.cases
     error = done = None
     try:
         if action == "assign":

@@ -1,0 +1,60 @@
+"""Models and shadow: the fraud model (LightGBM on point-in-time features, scored by flattened
+trees), its training protocol, the model registry, and live-vs-shadow comparison.
+
+LightGBM, scikit-learn and numba are imported by the functions that train, load or score in
+bulk, never by importing this package."""
+
+from finbridge.risk.models._features import (
+    CUSTOMER_WINDOWS,
+    HANDBOOK_FEATURES,
+    MODEL_FEATURES,
+    TERMINAL_WINDOWS,
+    load_handbook,
+    model_frame,
+    prepare,
+)
+from finbridge.risk.models._fraud import (
+    ARTIFACT,
+    FraudModel,
+    Metrics,
+    card_precision_at_k,
+    evaluate,
+    handbook_benchmark,
+    handbook_split,
+    load_default_model,
+)
+from finbridge.risk.models._registry import (
+    RegisteredModel,
+    check_version,
+    list_registered,
+    load_registered,
+    register_model,
+    registry_dir,
+)
+from finbridge.risk.models._shadow import ShadowComparison, compare_shadow
+
+__all__ = [
+    "ARTIFACT",
+    "CUSTOMER_WINDOWS",
+    "HANDBOOK_FEATURES",
+    "MODEL_FEATURES",
+    "TERMINAL_WINDOWS",
+    "FraudModel",
+    "Metrics",
+    "RegisteredModel",
+    "ShadowComparison",
+    "card_precision_at_k",
+    "check_version",
+    "compare_shadow",
+    "evaluate",
+    "handbook_benchmark",
+    "handbook_split",
+    "list_registered",
+    "load_default_model",
+    "load_handbook",
+    "load_registered",
+    "model_frame",
+    "prepare",
+    "register_model",
+    "registry_dir",
+]

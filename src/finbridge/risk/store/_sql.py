@@ -1,0 +1,152 @@
+"""Decisions kept in the platform's database (SQLite or PostgreSQL) through SQLAlchemy.
+
+Three ways to commit, chosen by the settings: one transaction per decision (simple, the default
+for libraries and tests); group commit, where concurrent decisions share one transaction through
+a writer thread (``_group_commit``); and group commit in a child process (``_process``), the
+choice for sustained high rates on few cores, where a writer thread starves for the GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from finbridge.lake import emit_many
+from finbridge.risk.decisions._decision import Decision
+from finbridge.risk.decisions._port import DuplicateEvent, Writes
+from finbridge.risk.store._group_commit import GroupCommitWriter
+from finbridge.risk.store._probe import DecidedProbe
+from finbridge.risk.tables import CaseRow, DecisionRow
+from finbridge.store.engine import unit_of_work
+
+# Core tables: executemany through Core skips the ORM's per-row bookkeeping.
+DECISIONS = Table("risk_decisions", DecisionRow.metadata, extend_existing=True)
+CASES = Table("risk_cases", CaseRow.metadata, extend_existing=True)
+
+
+def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
+    """Commit the rows of several decisions in one transaction."""
+    decisions = [d for b in bundles for d in b.decisions]
+    cases = [c for b in bundles for c in b.cases]
+    events = [e for b in bundles for e in b.events]
+    with unit_of_work(engine) as s:
+        if decisions:
+            s.execute(insert(DECISIONS), decisions)
+        if cases:
+            s.execute(insert(CASES), cases)
+        emit_many(s, events)
+
+
+class SqlDecisionStore:
+    """The ``DecisionStore`` over the platform's SQLAlchemy engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        group_commit: bool = False,
+        writer_process: bool = False,
+        commit_linger_s: float = 0.003,
+    ) -> None:
+        self.engine = engine
+        self._probe = DecidedProbe(engine)
+        self._group_commit = group_commit
+        self._writer_process = writer_process and group_commit
+        self._linger_s = commit_linger_s
+        self._writer: GroupCommitWriter | None = None
+        self._process: object | None = None
+
+    def _started(self) -> GroupCommitWriter | None:
+        if not self._group_commit:
+            return None
+        if self._writer is None:
+            if self._writer_process:
+                from finbridge.risk.store._process import ProcessWriter
+
+                process = ProcessWriter(self.engine)
+                self._process = process
+                self._writer = GroupCommitWriter(process, linger_s=self._linger_s)
+            else:
+                self._writer = GroupCommitWriter(lambda batch: write_bundles(self.engine, batch))
+        return self._writer
+
+    def warm(self) -> None:
+        self._started()
+        self._probe.decided("")  # opens this thread's probe connection
+
+    def decided(self, event_id: str) -> bool:
+        return self._probe.decided(event_id)
+
+    def save(self, writes: Writes) -> None:
+        writer = self._started()
+        try:
+            if writer is not None:
+                writer.submit(writes)
+            else:
+                write_bundles(self.engine, [writes])
+        except IntegrityError as exc:
+            raise DuplicateEvent("this event has been decided already") from exc
+
+    async def save_async(self, writes: Writes) -> None:
+        writer = self._started()
+        try:
+            if writer is not None:
+                await writer.submit_async(writes)
+            else:
+                await asyncio.to_thread(write_bundles, self.engine, [writes])
+        except IntegrityError as exc:
+            raise DuplicateEvent("this event has been decided already") from exc
+
+    def stored(self, event_id: str) -> Decision | None:
+        # The probe first: almost every event is new, and it costs a fraction of the query.
+        if not self._probe.decided(event_id):
+            return None
+        with unit_of_work(self.engine, write=False) as s:
+            row = s.scalars(
+                select(DecisionRow).where(
+                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
+                )
+            ).first()
+            if row is None:
+                return None
+            case_id = s.scalar(select(CaseRow.id).where(CaseRow.decision_id == row.id))
+        return Decision(
+            decision_id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            customer_id=row.customer_id or "",
+            outcome=row.outcome,
+            score=row.score,
+            ml_score=row.ml_score,
+            fired=tuple(row.fired),
+            reasons=tuple(row.reasons),
+            rule_set=row.rule_set,
+            model_version=row.model_version,
+            degraded=row.degraded,
+            case_id=case_id,
+            posting_outcome=row.posting_outcome,
+            posting_error=row.posting_error,
+        )
+
+    def record_posting(self, decision_id: str, *, posted: bool, reason: str | None) -> None:
+        with unit_of_work(self.engine) as s:
+            s.execute(
+                update(DecisionRow)
+                .where(DecisionRow.id == decision_id)
+                .values(
+                    posting_outcome="posted" if posted else "failed",
+                    posting_error=None if posted else (reason or "the posting failed")[:2000],
+                )
+            )
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._process is not None:
+            self._process.close()  # type: ignore[attr-defined]
+            self._process = None
+        self._probe.close()
