@@ -73,3 +73,34 @@ def test_step_up_is_honoured_and_passes_after_second_factor(
     )
     assert done.amount == Money.of("6000", "CNY")
     assert bank.get_account(system, dst).balance == Money.of("16000", "CNY")
+
+
+def test_a_decision_keeps_the_fate_of_its_posting(
+    bank: BankingService, sqlite_risk: DecisionMaker, system: Principal
+) -> None:
+    """Kept whatever happens: a posting the ledger refused records why on its decision."""
+    from finbridge.banking.guard import PostingIntent
+    from finbridge.core.errors import InsufficientFunds
+
+    src, dst = _funded(bank, system, balance="100"), _funded(bank, system)
+    guard = RiskGuard(sqlite_risk)
+
+    def decision_of(key: str):  # type: ignore[no-untyped-def]
+        intent = PostingIntent(
+            system, "transfer", src, dst, None, None, Money.of("1", "CNY"),
+            sqlite_risk.clock.now(), key,
+        )  # fmt: skip
+        return sqlite_risk.store.stored(guard.request_for(intent)["event_id"])
+
+    bank.transfer(system, src, dst, Money.of("60", "CNY"), idempotency_key="fate-1")
+    with pytest.raises(InsufficientFunds):
+        bank.transfer(system, src, dst, Money.of("60", "CNY"), idempotency_key="fate-2")
+    posted, failed = decision_of("fate-1"), decision_of("fate-2")
+    assert posted is not None and posted.outcome == "approve"
+    assert posted.posting_outcome == "posted" and posted.posting_error is None
+    assert failed is not None and failed.outcome == "approve"  # the decision is kept
+    assert failed.posting_outcome == "failed" and failed.posting_error
+    assert failed.to_json()["posting_outcome"] == "failed"
+    # A racing duplicate settling as failed never overwrites a posting that went through.
+    sqlite_risk.record_posting(posted.decision_id, posted=False, reason="replayed")
+    assert decision_of("fate-1").posting_outcome == "posted"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Engine, Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from finbridge.lake import emit_many
@@ -132,10 +132,18 @@ class SqlDecisionStore:
         )
 
     def record_posting(self, decision_id: str, *, posted: bool, reason: str | None) -> None:
+        # A posting that went through stays recorded as such: a later racing duplicate of the
+        # same command settles as failed ("replayed") and must not overwrite it.
         with unit_of_work(self.engine) as s:
             s.execute(
                 update(DecisionRow)
-                .where(DecisionRow.id == decision_id)
+                .where(
+                    DecisionRow.id == decision_id,
+                    or_(
+                        DecisionRow.posting_outcome.is_(None),
+                        DecisionRow.posting_outcome != "posted",
+                    ),
+                )
                 .values(
                     posting_outcome="posted" if posted else "failed",
                     posting_error=None if posted else (reason or "the posting failed")[:2000],
