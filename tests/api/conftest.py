@@ -11,11 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Principal, Role, Settings
-from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
-from finbridge.web.sessions import start_session
+from finbridge.site import create_app
 
 _keys = itertools.count()
 
@@ -73,8 +71,7 @@ def api_app(api_platform: Platform) -> FastAPI:
 
 
 def issue_key(platform: Platform, roles: list[Role], name: str = "test") -> str:
-    secret = platform.settings.secret_key.get_secret_value()
-    return ApiKeyService(platform.engine, platform.clock, secret).issue(name, roles).plaintext
+    return platform.api_keys.issue(name, roles).plaintext
 
 
 @pytest.fixture
@@ -85,7 +82,7 @@ def admin(api_app: FastAPI, api_platform: Platform) -> Api:
 
 def customer_api(app: FastAPI, platform: Platform, customer_id: str) -> Api:
     """A customer's session (as the identity engine will open after customer login)."""
-    token = start_session(platform, Principal.customer(customer_id))
+    token = platform.identity.console_sessions.create(Principal.customer(customer_id), None)
     client = TestClient(app)
     client.cookies.set("finbridge_session", token)
     return Api(client, {})

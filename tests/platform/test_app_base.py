@@ -6,10 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import ApiSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_bad_api_keys_are_refused(platform: Platform, credential: str) -> None:
 def test_oversized_body_gets_413_problem(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
-    small = settings.model_copy(update={"max_upload_bytes": 10})
+    small = settings.with_changes(api=ApiSettings(max_upload_bytes=10))
     platform = Platform(settings=small, engine=sqlite_engine, clock=clock)
     client = TestClient(create_app(platform=platform))
     response = client.post("/v1/anything", content=b"x" * 100)
@@ -62,11 +63,9 @@ def test_oversized_chunked_body_without_length_gets_413(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
     # No Content-Length: the limit is enforced while the body streams in.
-    small = settings.model_copy(update={"max_upload_bytes": 64})
+    small = settings.with_changes(api=ApiSettings(max_upload_bytes=64))
     platform = Platform(settings=small, engine=sqlite_engine, clock=clock)
-    key = ApiKeyService(platform.engine, platform.clock, small.secret_key.get_secret_value()).issue(
-        "ops", [Role.ADMIN]
-    )
+    key = platform.api_keys.issue("ops", [Role.ADMIN])
     client = TestClient(create_app(platform=platform))
 
     def chunks():  # type: ignore[no-untyped-def]

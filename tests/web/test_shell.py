@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from tests.web.conftest import HX, log_in
 
 from finbridge.core import ManualClock
+from finbridge.identity import CONSOLE_IDLE_TIMEOUT as IDLE_TIMEOUT
+from finbridge.identity import ConsoleSessions
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
 from finbridge.web.security import safe_next
-from finbridge.web.sessions import IDLE_TIMEOUT, ConsoleSessions
 
 
 def test_anonymous_console_redirects_to_login(web_app: FastAPI) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 
 import typer
 from rich.console import Console
@@ -17,9 +16,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-@cache
 def cli_settings() -> Settings:
-    """The one settings tree of this CLI process, parsed from FINBRIDGE_* on first use."""
+    """The settings tree of this command, parsed from FINBRIDGE_* (once per command: each
+    command calls this at its start and passes the result down)."""
     return Settings()
 
 

@@ -15,7 +15,12 @@ Identity needs one thing from banking, the customer a registering person becomes
 
 from finbridge.identity.apikeys import KEY_PREFIX, ApiKey, ApiKeyService, IssuedKey, VerifiedKeys
 from finbridge.identity.audit import AuditEntry, AuditLog, AuditReport
-from finbridge.identity.authenticator import Authenticator, ClientInfo, ConsoleSignIn
+from finbridge.identity.authenticator import (
+    Authenticator,
+    ClientInfo,
+    ConsoleSignIn,
+    credential_from_headers,
+)
 from finbridge.identity.config import HIGH_RISK_ACTIONS, IdentityConfig
 from finbridge.identity.consent import Consent, ConsentRequired, ConsentService
 from finbridge.identity.console_sessions import (
@@ -47,6 +52,7 @@ from finbridge.identity.vault import (
 )
 
 __all__ = [
+    "credential_from_headers",
     "CONSOLE_ABSOLUTE_TIMEOUT",
     "CONSOLE_IDLE_TIMEOUT",
     "CONSOLE_SESSION_PREFIX",

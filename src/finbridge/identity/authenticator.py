@@ -40,6 +40,20 @@ class ClientInfo:
     user_agent: str | None = None
 
 
+def credential_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The credential an HTTP caller presents: ``X-API-Key``, else ``Authorization: Bearer``.
+
+    Every interface (API, console, gateway) reads credentials with this one rule.
+    """
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    return None
+
+
 class Authenticator:
     def __init__(
         self,

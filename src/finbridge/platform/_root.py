@@ -102,26 +102,15 @@ class Platform:
 
             install_log_masking()  # access logs carry URLs; no mobile or ID number may reach them
             return IdentityServices.build(
-                self.engine, self.clock, self.settings, customer_factory=self._open_customer
+                self.engine, self.clock, self.settings, customers=_BankingCustomers(self)
             )
 
         return self._face("identity", build)
 
     @property
     def api_keys(self) -> ApiKeyService:
-        """Operator API keys, with the verified-key cache shared by every interface."""
-
-        def build() -> ApiKeyService:
-            from finbridge.identity import ApiKeyService, VerifiedKeys
-
-            return ApiKeyService(
-                self.engine,
-                self.clock,
-                self.settings.secret_key.get_secret_value(),
-                VerifiedKeys(self.settings.api.key_cache_seconds),
-            )
-
-        return self._face("api_keys", build)
+        """Operator API keys, with the verified-key cache every interface shares."""
+        return self.identity.api_keys
 
     @property
     def risk(self) -> RiskService:
@@ -202,17 +191,12 @@ class Platform:
 
         return StepUpGuard(self.identity.step_up, inner=self.risk.posting_guard())
 
-    def _open_customer(self, display_name: str) -> str:
-        """Identity's customer-factory port: registration opens the banking customer."""
-        actor = Principal.system("identity")
-        return self.banking.create_customer(actor, kind="personal", display_name=display_name).id
-
     # -- life cycle ---------------------------------------------------------------------
 
     def warm(self) -> None:
         """Build what the first request needs (faces, models, writer processes) up front, so
         the first request after ``/ready`` is as fast as the second."""
-        _ = self.api_keys, self.identity, self.banking, self.events, self.risk
+        _ = self.identity, self.banking, self.events, self.risk
         guard = self.posting_guard
         if isinstance(guard, _DeferredGuard):
             guard.resolve()
@@ -235,6 +219,23 @@ class Platform:
             if callable(closer):
                 closer()
         self.engine.dispose()
+
+
+class _BankingCustomers:
+    """Identity's customer-factory port, filled by banking: registration opens the banking
+    customer, and a registration that then fails withdraws it again."""
+
+    _ACTOR = Principal.system("identity")
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def create(self, display_name: str) -> str:
+        banking = self._platform.banking
+        return banking.create_customer(self._ACTOR, kind="personal", display_name=display_name).id
+
+    def discard(self, customer_id: str) -> None:
+        self._platform.banking.discard_customer(self._ACTOR, customer_id)
 
 
 class _DeferredGuard:

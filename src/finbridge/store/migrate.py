@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, MetaData
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SCRIPT_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config(engine: Engine, version_locations: Sequence[Path], metadata: MetaData) -> Config:
+    # Alembic is imported here, not at module level: only migrations need it, and every CLI
+    # start would otherwise pay for it.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPT_DIR))
     # Alembic splits this option on the separator it is told; paths never contain a newline.
@@ -34,6 +40,8 @@ def upgrade(
     revision: str = "heads",
 ) -> None:
     """Apply every pending migration of every branch found in ``version_locations``."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine, version_locations, metadata), revision)
 
 

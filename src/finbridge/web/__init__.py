@@ -40,26 +40,23 @@ How a package adds console pages (the convention)
    (``hx-post`` etc.): the middleware refuses them without the ``HX-Request`` header or with a
    foreign ``Origin`` (CSRF defence on top of the SameSite=Strict session cookie).
 
-Sessions: logging in with an operator API key creates a server-side session (see
-:mod:`finbridge.web.sessions`); the ``finbridge_session`` cookie holds only the opaque session
-id (``fbs_...``), never the key. Other login methods (customer passwords, passkeys) call
-:func:`finbridge.web.sessions.start_session` with the principal they authenticated.
+Sessions: logging in with an operator API key creates a server-side session through identity's
+authenticator (``platform.identity.authenticator.sign_in_operator``, or ``sign_in_customer``
+after a customer login); the ``finbridge_session`` cookie holds only the opaque session id
+(``fbs_...``), never the key.
 """
 
 from __future__ import annotations
 
 from finbridge.web.mount import mount
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep, LoginRequired
-from finbridge.web.sessions import ConsoleSessions, start_session
 from finbridge.web.templating import render, templates
 
 __all__ = [
     "ConsolePlatformDep",
     "ConsolePrincipalDep",
-    "ConsoleSessions",
     "LoginRequired",
     "mount",
     "render",
-    "start_session",
     "templates",
 ]

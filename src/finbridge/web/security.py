@@ -10,10 +10,16 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from finbridge.api.deps import authenticate, get_platform, presented_credential
 from finbridge.core.errors import AuthenticationFailed
 from finbridge.core.principal import Principal
+from finbridge.identity import credential_from_headers
 from finbridge.platform import Platform
+from finbridge.web.sessions import COOKIE_NAME
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
 
 ConsolePlatformDep = Annotated[Platform, Depends(get_platform)]
 
@@ -36,8 +42,13 @@ class LoginRequired(Exception):
 
 
 def console_principal(request: Request, platform: ConsolePlatformDep) -> Principal:
+    credential = credential_from_headers(
+        request.headers.get("authorization"), request.headers.get("x-api-key")
+    ) or request.cookies.get(COOKIE_NAME)
     try:
-        principal = authenticate(platform, presented_credential(request))
+        if not credential:
+            raise AuthenticationFailed("no console session")
+        principal = platform.identity.authenticate(credential)
     except AuthenticationFailed:
         raise LoginRequired(request.url.path) from None
     request.state.principal = principal
