@@ -22,6 +22,12 @@ class CustomerCreated(EventPayload):
     status: str
 
 
+@register_schema("customer.closed", 1)
+class CustomerClosed(EventPayload):
+    customer_id: str
+    reason: str
+
+
 @register_schema("account.opened", 1)
 class AccountOpened(EventPayload):
     account_id: str

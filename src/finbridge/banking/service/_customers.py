@@ -13,12 +13,13 @@ from finbridge.banking.service._checks import (
     text,
 )
 from finbridge.banking.service._core import ServiceCore
-from finbridge.banking.tables import customers_table
+from finbridge.banking.tables import accounts_table, customers_table
 from finbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 
 customers = customers_table
+accounts = accounts_table
 
 
 class CustomerCommands(ServiceCore):
@@ -73,6 +74,38 @@ class CustomerCommands(ServiceCore):
                 ),
             )
         return customer
+
+    def discard_customer(
+        self, actor: Principal, customer_id: str, *, reason: str = "registration failed"
+    ) -> None:
+        """Close a customer that was opened moments ago and never used (no account): what a
+        registration that failed after opening its customer undoes. Rows are never deleted;
+        the customer is closed and a ``customer.closed`` event says why."""
+        actor.require_scope("customers:write")
+        with self._write() as conn:
+            row = conn.execute(
+                select(customers.c.status).where(customers.c.id == customer_id)
+            ).first()
+            if row is None:
+                raise NotFound(f"customer {customer_id} not found", field="customer_id")
+            has_account = conn.execute(
+                select(accounts.c.id).where(accounts.c.customer_id == customer_id).limit(1)
+            ).first()
+            if has_account is not None:
+                raise Conflict("a customer with accounts cannot be discarded", field="customer_id")
+            if row.status == "closed":
+                return
+            conn.execute(
+                customers.update().where(customers.c.id == customer_id).values(status="closed")
+            )
+            self._emit(
+                conn,
+                self._event(
+                    "customer.closed",
+                    {"customer_id": customer_id, "reason": text(reason, "reason", 200)},
+                    customer_id,
+                ),
+            )
 
     def get_customer(self, actor: Principal, customer_id: str) -> Customer:
         self._require_customer_read(actor, customer_id)
