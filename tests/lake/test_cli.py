@@ -7,31 +7,39 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.settings_support import test_settings as make_settings
 from typer.testing import CliRunner
 
 from finbridge.cli.main import app
-from finbridge.core import Settings
 from finbridge.lake import Event, emit
 from finbridge.store import make_engine, unit_of_work
 
 from .conftest import T0, card_payload
 
-runner = CliRunner()
-
 
 @pytest.fixture
-def data_dir(_sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_dir(_sqlite_template: Path, tmp_path: Path) -> Path:
     data = tmp_path / "var"
     data.mkdir()
     shutil.copyfile(_sqlite_template, data / "finbridge.db")
-    monkeypatch.setenv("FINBRIDGE_DATA_DIR", str(data))
-    monkeypatch.delenv("FINBRIDGE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("FINBRIDGE_LAKE_DIR", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
     return data
 
 
-def test_ingest_then_query(data_dir: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def runner(data_dir: Path) -> CliRunner:
+    """The command line's input is its environment: given to the runner for each invocation
+    (the test process's own environment is left alone)."""
+    return CliRunner(
+        env={
+            "FINBRIDGE_DATA_DIR": str(data_dir),
+            "FINBRIDGE_DATABASE_URL": None,
+            "FINBRIDGE_LAKE_DIR": None,
+            "COLUMNS": "200",
+        }
+    )
+
+
+def test_ingest_then_query(runner: CliRunner, tmp_path: Path) -> None:
     rows = [
         {
             "id": f"r{i}",
@@ -68,7 +76,7 @@ def test_ingest_then_query(data_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "UTC offset" in result.output
 
 
-def test_bad_input_exits_2_with_a_clear_message(data_dir: Path, tmp_path: Path) -> None:
+def test_bad_input_exits_2_with_a_clear_message(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["events", "query", "DELETE FROM events"])
     assert result.exit_code == 2
     assert "only a single SELECT" in result.output
@@ -78,8 +86,8 @@ def test_bad_input_exits_2_with_a_clear_message(data_dir: Path, tmp_path: Path) 
     assert result.exit_code == 2 and "no rows" in result.output
 
 
-def test_relay_drains_the_outbox(data_dir: Path) -> None:
-    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url)
+def test_relay_drains_the_outbox(runner: CliRunner, data_dir: Path) -> None:
+    engine = make_engine(make_settings(data_dir).resolved_database_url)
     with unit_of_work(engine) as session:
         emit(session, Event("app.opened", T0, {"app_version": "1.0", "platform": "ios"}, "t", "c1"))
     engine.dispose()

@@ -52,7 +52,6 @@ from finbridge.identity.vault import (
 )
 
 __all__ = [
-    "credential_from_headers",
     "CONSOLE_ABSOLUTE_TIMEOUT",
     "CONSOLE_IDLE_TIMEOUT",
     "CONSOLE_SESSION_PREFIX",
@@ -91,6 +90,7 @@ __all__ = [
     "TokenPair",
     "VerifiedKeys",
     "check_password_policy",
+    "credential_from_headers",
     "evaluate_faces",
     "face_eval_sets",
     "format_face_report",

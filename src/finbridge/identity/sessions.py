@@ -229,19 +229,19 @@ class SessionService:
             row = session.get(SessionRow, claims.session_id)
         if (
             row is None
-            or row.customer_id != claims.subject
+            or row.customer_id != claims.customer_id
             or row.revoked_at is not None
             or aware(row.expires_at) <= self._clock.now()
         ):
             self._audit.record(
-                actor=claims.subject,
+                actor=claims.customer_id,
                 action="token.verify",
-                subject=claims.subject,
+                subject=claims.customer_id,
                 outcome="refused",
                 detail={"reason": "session revoked or expired"},
             )
             raise AuthenticationFailed("session has ended; log in again")
-        return Principal.customer(claims.subject, session_id=claims.session_id)
+        return Principal.customer(claims.customer_id, session_id=claims.session_id)
 
     def principal_for(self, session_id: str) -> Principal:
         """The customer principal of a live session (console sessions re-check this per page)."""

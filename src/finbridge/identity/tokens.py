@@ -50,7 +50,7 @@ def _b64d(text: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
-    subject: str
+    customer_id: str  # the token's "sub" claim
     session_id: str
     issued_at: datetime
     expires_at: datetime
@@ -173,16 +173,16 @@ class TokenSigner:
             ]
         }
 
-    def sign(self, subject: str, session_id: str, amr: list[str]) -> tuple[str, AccessClaims]:
+    def sign(self, customer_id: str, session_id: str, amr: list[str]) -> tuple[str, AccessClaims]:
         kid = self._current if self._current is not None else self.ensure_key()
         key = self._keys[kid]
         assert key.private is not None
         now = self._clock.now().replace(microsecond=0)
-        claims = AccessClaims(subject, session_id, now, now + self._ttl, tuple(amr), new_id())
+        claims = AccessClaims(customer_id, session_id, now, now + self._ttl, tuple(amr), new_id())
         header = {"alg": ALG, "typ": TYP, "kid": kid}
         payload = {
             "iss": self._issuer,
-            "sub": subject,
+            "sub": customer_id,
             "sid": session_id,
             "iat": int(now.timestamp()),
             "exp": int(claims.expires_at.timestamp()),

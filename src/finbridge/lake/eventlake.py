@@ -23,29 +23,40 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from finbridge.core.errors import ValidationError
 from finbridge.lake.events import Event
 
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+# DuckDB and PyArrow load when the lake is first written or read, not when the package is
+# imported: every engine imports ``finbridge.lake`` for the outbox, and most never read it.
+
 EVENTS_DIR = "events"
 
-# Columns stored in each file. event_type and date live in the directory names (hive layout).
-FILE_SCHEMA = pa.schema(
-    [
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("schema_version", pa.int32(), nullable=False),
-        pa.field("occurred_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("subject_id", pa.string()),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("payload", pa.string(), nullable=False),  # canonical JSON of the payload
-    ]
-)
+
+@cache
+def file_schema() -> pa.Schema:
+    """Columns stored in each file; event_type and date live in the directory names (hive)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field("event_id", pa.string(), nullable=False),
+            pa.field("schema_version", pa.int32(), nullable=False),
+            pa.field("occurred_at", pa.timestamp("us", tz="UTC"), nullable=False),
+            pa.field("subject_id", pa.string()),
+            pa.field("source", pa.string(), nullable=False),
+            pa.field("payload", pa.string(), nullable=False),  # canonical JSON of the payload
+        ]
+    )
+
+
 VIEW_COLUMNS = (
     "event_id",
     "event_type",
@@ -157,6 +168,9 @@ class EventLake:
             return False
         created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         table = pa.Table.from_pydict(
             {
                 "event_id": [e.event_id for e in events],
@@ -166,7 +180,7 @@ class EventLake:
                 "source": [e.source for e in events],
                 "payload": [canonical_json(e.payload) for e in events],
             },
-            schema=FILE_SCHEMA,
+            schema=file_schema(),
         )
         # Write beside the target under a name the readers' glob ignores, then publish with a
         # hard link, which (unlike rename) refuses to replace a file another writer published.
@@ -220,6 +234,8 @@ class EventLake:
         :meth:`query` cannot read other files on the machine; ``lock`` also freezes the
         configuration (trusted callers such as Ibis, which sets options itself, pass False).
         """
+        import duckdb
+
         self.events_dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"threads": 2})
         allowed = self.events_dir.resolve().as_posix().replace("'", "''") + "/"
@@ -233,6 +249,8 @@ class EventLake:
 
     def query_arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run one read-only SELECT against the ``events`` view; returns an Arrow table."""
+        import duckdb
+
         statements = duckdb.extract_statements(sql)
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise ValidationError("only a single SELECT statement is allowed", field="sql")

@@ -25,8 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Engine, select
@@ -281,6 +279,9 @@ def _parse_jsonl(batch: _Batch, data: bytes, source: str, progress: ProgressFn |
 
 
 def _parse_parquet(batch: _Batch, data: bytes, source: str, progress: ProgressFn | None) -> None:
+    import pyarrow as pa  # loaded for Parquet uploads only
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError) as exc:
