@@ -102,3 +102,47 @@ def test_default_rule_set_is_valid_and_round_trips_json() -> None:
     assert RuleSetSpec.from_json(base.to_json()) == base
     with pytest.raises(ValidationError, match="malformed rule set"):
         RuleSetSpec.from_json({"name": "x", "rules": [{"expression": "amount > 1"}]})
+
+
+PARITY_RULES = (
+    "amount > 500 and not is_night",
+    "customer_count_1h >= 3 or customer_distinct_device_1d > 2",
+    "customer_count_7d > 0 and amount / customer_count_7d > 2.5",
+    "-amount < -100 and country != 'CN'",
+    "event_type == 'transfer' and (amount * 2 - 10) >= 390",
+    "on_blocklist or (on_watchlist and ml_score > 0.5)",
+)
+
+
+def test_closures_decide_exactly_as_the_interpreter() -> None:
+    """The compiled closures are a faster path, never a different answer (or error)."""
+    import random
+
+    rng = random.Random(11)
+    rules = [RuleSpec(f"r{i}", e, 10, "why") for i, e in enumerate(PARITY_RULES)]
+    both = [
+        CompiledRuleSet(spec(*rules), CATALOG),
+        CompiledRuleSet(default_rule_set(), CATALOG),
+    ]
+    interpreted = []
+    for rs in both:
+        assert all(f is not None for f in rs._fast)  # every rule here translates
+        slow = CompiledRuleSet(rs.spec, CATALOG)
+        slow._fast = [None] * len(slow._fast)  # the interpreter only
+        interpreted.append(slow)
+    for _ in range(2000):
+        features = {
+            "amount": rng.choice([0.0, 1.0, 99.5, 200.0, 250.0, 500.0, 501.0, 9999.0]),
+            "customer_count_1h": rng.randint(0, 4),
+            "customer_count_7d": rng.choice([0, 0, 1, 3, 40]),
+            "customer_distinct_device_1d": rng.randint(0, 4),
+            "ml_score": rng.random(),
+            "country": rng.choice(["CN", "US", ""]),
+            "event_type": rng.choice(["payment", "transfer"]),
+            "is_night": rng.random() < 0.3,
+            "on_blocklist": rng.random() < 0.1,
+            "on_watchlist": rng.random() < 0.3,
+        }
+        for rs, slow in zip(both, interpreted, strict=True):
+            fast_result = rs.evaluate(features["event_type"], features)
+            assert fast_result == slow.evaluate(features["event_type"], features), features

@@ -18,6 +18,7 @@ import rule_engine
 
 from finbridge.core.errors import ValidationError
 from finbridge.risk.rules._derived import DERIVED_NAMES
+from finbridge.risk.rules._fast import Closure, Untranslatable, to_closure
 
 OUTCOMES = ("approve", "review", "step_up", "decline")  # in increasing severity
 EVENT_TYPES = (
@@ -293,6 +294,8 @@ class CompiledRuleSet:
         self.version = version
         self.set_id = set_id
         self._rules = [(r, compile_expression(r.expression, catalog, r.name)) for r in spec.rules]
+        # The same rules as closures where they translate (None: the interpreter decides).
+        self._fast = [_closure_of(compiled) for _, compiled in self._rules]
         self._bands = sorted(spec.bands, key=lambda b: b.min_score, reverse=True)
         self._defaults = catalog.zero_context()
 
@@ -304,11 +307,11 @@ class CompiledRuleSet:
         ctx = {**self._defaults, **features}
         fired: list[RuleHit] = []
         errors: list[str] = []
-        for spec, compiled in self._rules:
+        for (spec, compiled), fast in zip(self._rules, self._fast, strict=True):
             if not spec.applies_to(event_type):
                 continue
             try:
-                hit = compiled.matches(ctx)
+                hit = _fast_or_interpreted(fast, compiled, ctx)
             except rule_engine.errors.EngineError as exc:
                 errors.append(f"rule {spec.name!r} could not be evaluated: {_message(exc)}")
                 continue
@@ -324,6 +327,26 @@ class CompiledRuleSet:
             if h.action and severity(h.action) > severity(outcome):
                 outcome = h.action
         return RuleOutcome(outcome, score, tuple(fired), tuple(errors))
+
+
+def _closure_of(compiled: rule_engine.Rule) -> Closure | None:
+    try:
+        return to_closure(compiled.statement.expression)
+    except Untranslatable:
+        return None
+
+
+def _fast_or_interpreted(
+    fast: Closure | None, compiled: rule_engine.Rule, ctx: Mapping[str, Any]
+) -> bool:
+    """The closure's verdict; the interpreter's when there is no closure or it failed (so a
+    failure reads exactly as the interpreter words it)."""
+    if fast is not None:
+        try:
+            return bool(fast(ctx))
+        except Exception:  # noqa: S110 - the interpreter below decides and explains
+            pass
+    return bool(compiled.matches(ctx))
 
 
 def default_rule_set() -> RuleSetSpec:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,15 +38,21 @@ class ProcessWriter:
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             raise ValueError("a writer process needs a database file or server, not :memory:")
         context = multiprocessing.get_context("spawn")  # no inherited threads or connections
+        # One duplex pipe for threads (this class's call, under a lock), and a one-way pair for
+        # an event loop (``LoopWriter``: it writes batches without blocking and reads answers
+        # when they arrive), so neither side waits for the other's answer.
         self._conn, child = context.Pipe()
+        batches_in, self.loop_batches = context.Pipe(duplex=False)
+        self.loop_answers, answers_out = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_serve,
-            args=(child, url.render_as_string(hide_password=False)),
+            args=(child, batches_in, answers_out, url.render_as_string(hide_password=False)),
             name="risk-decision-writer",
             daemon=True,
         )
         self._process.start()
-        child.close()
+        for end in (child, batches_in, answers_out):
+            end.close()
         self._lock = threading.Lock()
         self._closed = False
         # Wait for the child to have imported and connected, so the first decisions do not
@@ -87,13 +93,15 @@ class ProcessWriter:
             with contextlib.suppress(OSError):  # already gone: nothing to tell it
                 self._conn.send(None)
             self._conn.close()
+            self.loop_batches.close()
+            self.loop_answers.close()
         self._process.join(timeout=COMMIT_TIMEOUT_S)
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(timeout=5)
 
 
-def _serve(conn: Connection, url: str) -> None:
+def _serve(conn: Connection, batches: Connection, answers: Connection, url: str) -> None:
     import finbridge.risk.events  # noqa: F401  (registers risk's event schemas, checked on write)
     from finbridge.risk.store._sql import write_bundles
     from finbridge.store.engine import make_engine
@@ -103,20 +111,27 @@ def _serve(conn: Connection, url: str) -> None:
         with engine.connect():
             pass  # fail here, not on the first batch, if the database is unreachable
         conn.send(("ready", None))
-        while True:
-            try:
-                bundles: Any = conn.recv()
-            except EOFError:
-                return  # the parent went away
-            if bundles is None:
-                return
-            try:
-                write_bundles(engine, bundles)
-            except IntegrityError as exc:
-                conn.send(("integrity", str(exc.orig)))
-            except Exception as exc:  # reported to the waiting decisions, never swallowed
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
-            else:
-                conn.send(("ok", None))
+        reply_on = {conn: conn, batches: answers}  # where each request's answer goes
+        while reply_on:
+            for ready in wait(list(reply_on)):
+                assert isinstance(ready, Connection)
+                try:
+                    bundles: Any = ready.recv()
+                except EOFError:
+                    del reply_on[ready]  # that side went away
+                    continue
+                if bundles is None:
+                    return  # asked to stop
+                reply_on[ready].send(_commit(write_bundles, engine, bundles))
     finally:
         engine.dispose()
+
+
+def _commit(write: Any, engine: Any, bundles: Any) -> tuple[str, str | None]:
+    try:
+        write(engine, bundles)
+    except IntegrityError as exc:
+        return ("integrity", str(exc.orig))
+    except Exception as exc:  # reported to the waiting decisions, never swallowed
+        return ("error", f"{type(exc).__name__}: {exc}")
+    return ("ok", None)

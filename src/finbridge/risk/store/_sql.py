@@ -3,13 +3,17 @@
 Three ways to commit, chosen by the settings: one transaction per decision (simple, the default
 for libraries and tests); group commit, where concurrent decisions share one transaction through
 a writer thread (``_group_commit``); and group commit in a child process (``_process``), the
-choice for sustained high rates on few cores, where a writer thread starves for the GIL.
+choice for sustained high rates on few cores, where a writer thread starves for the GIL. With the
+child process an event loop hands its decisions over directly (``_loop_writer``); threads (the
+posting guard, library callers) go through the writer thread and the child's second pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, Table, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +25,10 @@ from finbridge.risk.store._group_commit import GroupCommitWriter
 from finbridge.risk.store._probe import DecidedProbe
 from finbridge.risk.tables import CaseRow, DecisionRow
 from finbridge.store.engine import unit_of_work
+
+if TYPE_CHECKING:
+    from finbridge.risk.store._loop_writer import LoopWriter
+    from finbridge.risk.store._process import ProcessWriter
 
 # Core tables: executemany through Core skips the ORM's per-row bookkeeping.
 DECISIONS = Table("risk_decisions", DecisionRow.metadata, extend_existing=True)
@@ -57,20 +65,29 @@ class SqlDecisionStore:
         self._writer_process = writer_process and group_commit
         self._linger_s = commit_linger_s
         self._writer: GroupCommitWriter | None = None
-        self._process: object | None = None
+        self._process: ProcessWriter | None = None
+        self._loop_writer: LoopWriter | None = None
+        self._start_lock = threading.Lock()
 
     def _started(self) -> GroupCommitWriter | None:
         if not self._group_commit:
             return None
         if self._writer is None:
-            if self._writer_process:
-                from finbridge.risk.store._process import ProcessWriter
+            with self._start_lock:
+                if self._writer is None and self._writer_process:
+                    from finbridge.risk.store._loop_writer import LoopWriter
+                    from finbridge.risk.store._process import ProcessWriter
 
-                process = ProcessWriter(self.engine)
-                self._process = process
-                self._writer = GroupCommitWriter(process, linger_s=self._linger_s)
-            else:
-                self._writer = GroupCommitWriter(lambda batch: write_bundles(self.engine, batch))
+                    process = ProcessWriter(self.engine)
+                    self._process, self._loop_writer = (
+                        process,
+                        LoopWriter(process.loop_batches, process.loop_answers),
+                    )
+                    self._writer = GroupCommitWriter(process, linger_s=self._linger_s)
+                elif self._writer is None:
+                    self._writer = GroupCommitWriter(
+                        lambda batch: write_bundles(self.engine, batch)
+                    )
         return self._writer
 
     def warm(self) -> None:
@@ -93,7 +110,9 @@ class SqlDecisionStore:
     async def save_async(self, writes: Writes) -> None:
         writer = self._started()
         try:
-            if writer is not None:
+            if self._loop_writer is not None:  # an event loop talks to the process directly
+                await self._loop_writer.submit(writes)
+            elif writer is not None:
                 await writer.submit_async(writes)
             else:
                 await asyncio.to_thread(write_bundles, self.engine, [writes])
@@ -151,10 +170,13 @@ class SqlDecisionStore:
             )
 
     def close(self) -> None:
+        if self._loop_writer is not None:
+            self._loop_writer.close()
+            self._loop_writer = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         if self._process is not None:
-            self._process.close()  # type: ignore[attr-defined]
+            self._process.close()
             self._process = None
         self._probe.close()
