@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -135,6 +136,21 @@ class EventService:
     def ingestion(self, actor: Principal, ingestion_id: str) -> IngestReport:
         self._require_operator_read(actor)
         return self.ingestor.get(ingestion_id)
+
+    def query(self, actor: Principal, sql: str) -> list[dict[str, Any]]:
+        """One read-only SELECT over the ``events`` view, for operators (all customers' data)."""
+        self._require_operator_read(actor)
+        return self.lake.query(sql)
+
+    def spend_features(
+        self, actor: Principal, as_of: datetime, *, customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Per-customer card spend over 1/7/30 days before ``as_of`` (the Ibis pipeline)."""
+        self._require_operator_read(actor)
+        from finbridge.lake.features import spend_features_duckdb  # Ibis loads only when used
+
+        rows: list[dict[str, Any]] = spend_features_duckdb(self.lake, as_of).to_pylist()
+        return [r for r in rows if customer_id is None or r["customer_id"] == customer_id]
 
     def daily_volume(self, actor: Principal) -> list[DailyVolume]:
         """Movements and amounts per day and currency (``transaction.posted``, seeding excluded)."""

@@ -42,14 +42,13 @@ from finbridge.api.schemas.identity import (
 )
 from finbridge.core.errors import NotFound
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.identity.consent import Consent
-from finbridge.identity.persons import RegistrationRequest
-from finbridge.identity.services import IdentityServices
+from finbridge.identity import Consent, IdentityServices, RegistrationRequest
 
 router = APIRouter(prefix="/identity", tags=["identity"])
 
 
-def _ids(platform: PlatformDep) -> IdentityServices:
+async def _ids(platform: PlatformDep) -> IdentityServices:
+    # async: a property read, so FastAPI runs it inline instead of on a worker thread.
     return platform.identity
 
 

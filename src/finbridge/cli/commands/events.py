@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         """Query the lake with SQL, or list the latest events matching the filters."""
         with platform_context() as platform:
             if sql:
-                rows = platform.events.lake.query(sql)
+                rows = platform.events.query(CLI_ACTOR, sql)
             else:
                 found = platform.events.list_events(
                     CLI_ACTOR,
@@ -173,13 +173,9 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000),
     ) -> None:
         """Per-customer card spend over 1/7/30 days (the Ibis pipeline, run on DuckDB)."""
-        from finbridge.lake.features import spend_features_duckdb  # Ibis loads only when used
-
         with platform_context() as platform:
-            CLI_ACTOR.require_scope("events:read")
             instant = _parse_since(as_of, field="as_of") or platform.clock.now()
-            table = spend_features_duckdb(platform.events.lake, instant)
-        rows = [r for r in table.to_pylist() if customer is None or r["customer_id"] == customer]
+            rows = platform.events.spend_features(CLI_ACTOR, instant, customer_id=customer)
         console.print(f"[dim]as of {instant.isoformat()}[/]")
         _print_rows(
             [
