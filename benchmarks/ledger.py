@@ -1,11 +1,16 @@
 """Ledger throughput: transfers/s and p50/p99 latency through BankingService, 8 clients.
 
-Runs on SQLite (a temp file) and on PostgreSQL (a scratch database; two-leg movements there are
-one call of the ``banking_post_pair`` function, see banking_0002), then measures the same
-PostgreSQL server's ceiling with ``pgbench`` (built-in TPC-B-like script, same client count) and
-prints the ratio. Every transfer is the full service path: authorisation, validation, guarded
-balance updates, postings, the sealed journal entry with its idempotency key, and the outbox
-event, in one transaction.
+Runs on SQLite (a temp file) and on PostgreSQL (a scratch database; a two-leg movement there is
+one autocommit statement generated from the posting rule, see ``banking.ledger``), and beside
+each the same backend's ceiling for TPC-B's work, in the same run, and prints the ratios:
+
+* PostgreSQL: ``pgbench``'s built-in TPC-B-like script, same client count (target >= 0.6x);
+* SQLite: a plain ``sqlite3`` script doing TPC-B's work (3 updates, 1 select, 1 insert per
+  transaction) on a file in the same directory, with the platform's pragmas (WAL,
+  ``synchronous=NORMAL``), one connection per client thread (target >= 0.5x).
+
+Every transfer is the full service path: authorisation, validation, guarded balance updates,
+postings, the sealed journal entry with its idempotency key, and the outbox event, atomically.
 
     .venv/bin/python benchmarks/ledger.py [--seconds 15] [--clients 8] [--accounts 2000]
 
@@ -28,7 +33,6 @@ import subprocess
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +46,8 @@ from finbridge.banking import (
     NewCustomerSpec,
 )
 from finbridge.core import InsufficientFunds, Money, Principal, SystemClock
-from finbridge.store import make_engine, upgrade
+from finbridge.platform import upgrade_database
+from finbridge.store import make_engine
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "finbridge_ledger_bench"
@@ -51,7 +56,7 @@ PGBENCH_DB = "finbridge_pgbench"
 
 def _seed(url: str, n_accounts: int) -> list[str]:
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade_database(engine)
     svc = BankingService(engine, SystemClock())
     specs = [
         NewCustomerSpec(
@@ -206,6 +211,77 @@ def _pgbench(clients: int, seconds: int, scale: int) -> float:
     return float(match.group(1))
 
 
+# pgbench's built-in TPC-B-like transaction, statement for statement.
+_TPCB = (
+    "UPDATE accounts SET abalance = abalance + ? WHERE aid = ?",
+    "SELECT abalance FROM accounts WHERE aid = ?",
+    "UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?",
+    "UPDATE branches SET bbalance = bbalance + ? WHERE bid = 1",
+    "INSERT INTO history VALUES (?, 1, ?, ?, CURRENT_TIMESTAMP, '')",
+)
+
+
+def _plain_sqlite_tpcb(directory: Path, clients: int, seconds: float, n_accounts: int) -> float:
+    """TPC-B's work in plain ``sqlite3``: the ceiling a Python SQLite client can reach here."""
+    import sqlite3
+
+    path = directory / "tpcb.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(
+        """
+        CREATE TABLE accounts (aid INTEGER PRIMARY KEY, bid INT, abalance INT, filler CHAR(84));
+        CREATE TABLE tellers (tid INTEGER PRIMARY KEY, bid INT, tbalance INT, filler CHAR(84));
+        CREATE TABLE branches (bid INTEGER PRIMARY KEY, bbalance INT, filler CHAR(88));
+        CREATE TABLE history (tid INT, bid INT, aid INT, delta INT, mtime TIMESTAMP,
+                              filler CHAR(22));
+        """
+    )
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO accounts VALUES (?, 1, 0, '')", ((i,) for i in range(n_accounts)))
+    db.executemany("INSERT INTO tellers VALUES (?, 1, 0, '')", ((i,) for i in range(10)))
+    db.execute("INSERT INTO branches VALUES (1, 0, '')")
+    db.execute("COMMIT")
+    db.close()
+    done = [0] * clients
+    lock = threading.Lock()  # writers queue in-process, as the service's writer lock does
+    barrier = threading.Barrier(clients)
+
+    def run(i: int) -> None:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        rng = random.Random(i)
+        barrier.wait()
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            aid, tid, delta = rng.randrange(n_accounts), rng.randrange(10), rng.randint(-5000, 5000)
+            with lock:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "UPDATE accounts SET abalance = abalance + ? WHERE aid = ?", (delta, aid)
+                )
+                conn.execute("SELECT abalance FROM accounts WHERE aid = ?", (aid,)).fetchone()
+                conn.execute(
+                    "UPDATE tellers SET tbalance = tbalance + ? WHERE tid = ?", (delta, tid)
+                )
+                conn.execute("UPDATE branches SET bbalance = bbalance + ? WHERE bid = 1", (delta,))
+                conn.execute(
+                    "INSERT INTO history VALUES (?, 1, ?, ?, CURRENT_TIMESTAMP, '')",
+                    (tid, aid, delta),
+                )
+                conn.execute("COMMIT")
+            done[i] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / seconds
+
+
 def _line(name: str, r: dict[str, float]) -> str:
     return (
         f"{name:<12} {r['tps']:>9.0f} transfers/s  p50 {r['p50_ms']:6.2f} ms  "
@@ -237,6 +313,10 @@ def main() -> None:
             url, accounts, args.clients, args.seconds, args.sqlite_processes
         )
         print(_line("sqlite", report["sqlite"]), "ledger ok:", _verify(url))
+        plain = _plain_sqlite_tpcb(tmp, args.clients, args.seconds, args.accounts)
+        ratio = report["sqlite"]["tps"] / plain
+        print(f"{'sqlite3 TPC-B':<12} {plain:>9.0f} tps (plain sqlite3, same pragmas and disk)")
+        print(f"ratio        {ratio:9.1%} of plain sqlite3 TPC-B (target >= 50%)")
         shutil.rmtree(tmp, ignore_errors=True)
     if not args.skip_postgres:
         print(f"load average before postgresql: {os.getloadavg()}")
@@ -251,15 +331,13 @@ def main() -> None:
         tps = _pgbench(args.clients, int(args.seconds), args.pgbench_scale)
         ratio = report["postgresql"]["tps"] / tps
         print(f"{'pgbench':<12} {tps:>9.0f} TPC-B tps (-c {args.clients} -j 2)")
-        print(f"ratio        {ratio:9.1%} of pgbench (target >= 50%)")
+        print(f"ratio        {ratio:9.1%} of pgbench (target >= 60%)")
         admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             for name in (PG_BENCH_DB, PGBENCH_DB):
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    if "sqlite" in report:
-        print(f"sqlite target >= 1,000 transfers/s: {report['sqlite']['tps']:.0f}")
-    print(f"load average after: {os.getloadavg()}  at {datetime.now(UTC).isoformat()}")
+    print(f"load average after: {os.getloadavg()}  at {SystemClock().now().isoformat()}")
 
 
 if __name__ == "__main__":

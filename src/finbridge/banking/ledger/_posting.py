@@ -18,10 +18,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from finbridge.banking.ledger._rule import Leg, explain, refusal
@@ -206,11 +208,10 @@ def post_standalone(
         event_from=event_legs[0],
         event_to=event_legs[1],
     )
-    statement = posting_statement(engine.dialect, len(legs), outbox=True)
+    sql = _driver_sql(engine.dialect, len(legs))
     for _ in range(_ATTEMPTS):
         try:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                rows = conn.execute(statement, params).all()
+            rows = _run_autocommit(engine, sql, params)
         except DBAPIError as exc:
             state = getattr(exc.orig, "sqlstate", None)
             if state == "FBDUP":
@@ -219,7 +220,8 @@ def post_standalone(
                 raise
             rows = []
         if len(rows) == len(legs):
-            return [Applied(r.id, int(r.delta), int(r.balance_minor), r.customer_id) for r in rows]
+            # Columns: id, balance_minor, customer_id, delta, sealed, refused.
+            return [Applied(r[0], int(r[3]), int(r[1]), r[2]) for r in rows]
         # The statement changed nothing. Explain against the committed state; if the rule
         # admits every leg now, a concurrent posting changed an account in between: post again.
         with engine.connect() as conn:
@@ -231,6 +233,37 @@ def post_standalone(
         "the accounts kept changing while posting; retry with the same idempotency key",
         field="idempotency_key",
     )
+
+
+@cache
+def _driver_sql(dialect: Dialect, n: int) -> str:
+    """The posting statement in the driver's own parameter style (compiled once)."""
+    return str(posting_statement(dialect, n, outbox=True).compile(dialect=dialect))
+
+
+def _run_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run one statement as its own transaction on a pooled driver connection.
+
+    Straight on the driver: the statement needs no SQLAlchemy result processing, and toggling
+    ``autocommit`` on the connection costs no round trip (an autocommit execution option on a
+    SQLAlchemy connection resets the isolation level with a SET on every return to the pool).
+    psycopg prepares the statement server-side after a few runs.
+    """
+    raw = engine.raw_connection()
+    try:
+        driver: Any = raw.driver_connection
+        driver.autocommit = True
+        try:
+            return list(driver.execute(sql, params).fetchall())
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if getattr(driver, "closed", False):
+                raw.invalidate(exc)
+            raise DBAPIError.instance(sql, params, exc, engine.dialect.loaded_dbapi.Error) from exc
+        finally:
+            if not getattr(driver, "closed", True):
+                driver.autocommit = False
+    finally:
+        raw.close()
 
 
 def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]] | None:
