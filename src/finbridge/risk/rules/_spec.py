@@ -303,6 +303,11 @@ class CompiledRuleSet:
     def label(self) -> str:
         return f"{self.spec.name}@v{self.version}"
 
+    @property
+    def zero_context(self) -> dict[str, Any]:
+        """Every feature a rule may name, at its neutral value (a copy)."""
+        return dict(self._defaults)
+
     def evaluate(self, event_type: str, features: Mapping[str, Any]) -> RuleOutcome:
         ctx = {**self._defaults, **features}
         fired: list[RuleHit] = []

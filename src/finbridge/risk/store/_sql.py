@@ -92,6 +92,8 @@ class SqlDecisionStore:
 
     def warm(self) -> None:
         self._started()
+        if self._process is not None:
+            self._process([])  # an empty commit: the child's first write path runs now
         self._probe.decided("")  # opens this thread's probe connection
 
     def decided(self, event_id: str) -> bool:
