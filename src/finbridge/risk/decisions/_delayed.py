@@ -2,7 +2,7 @@
 
 Fraud labels arrive late (an analyst closes a case, a chargeback comes in), so the model's
 terminal features only use labels of transactions at least ``delay`` old, as in training
-(:func:`finbridge.risk.features.delayed_rates`). Online, the table is rebuilt from this
+(``models._features.delayed_rates``). Online, the table is rebuilt from this
 platform's history (stored requests with a terminal, labels from closed cases) as of "now -
 delay" every ``refresh`` and looked up per decision; between rebuilds it is a dict lookup.
 """

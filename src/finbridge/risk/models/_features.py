@@ -4,7 +4,7 @@ The online engine updates exact sliding windows one event at a time (:mod:`veloc
 backtests and model training need the same numbers for millions of events, so this module
 computes them column-wise with Polars ``rolling_*_by`` over ``(t - span, t]`` windows. It uses the
 very same integer formulas (sums of minor units and of their squares) as
-:func:`finbridge.risk.velocity.finish`, and a test replays a sample through both and compares.
+the online windows (``decisions._velocity.finish``); a test replays a sample through both.
 
 Timestamps: both paths use the same strictly increasing millisecond clock (``ts_ms``): events in
 the same second are spread by their arrival order, so no two events of a history tie.
