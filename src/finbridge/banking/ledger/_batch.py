@@ -25,7 +25,7 @@ from finbridge.banking.ledger._posting import (
 from finbridge.banking.ledger._rule import Leg, refusal
 from finbridge.banking.tables import entries_table, postings_table
 
-ROUND_CHUNK = 1000  # legs per statement: 6 bound values each, inside every backend's limits
+ROUND_CHUNK = 1024  # legs per statement: 6 bound values each, inside every backend's limits
 
 
 @dataclass(frozen=True, slots=True)

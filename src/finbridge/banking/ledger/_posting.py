@@ -27,13 +27,19 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from finbridge.banking.ledger._rule import Leg, explain, refusal
-from finbridge.banking.ledger._statements import guarded_update, posting_statement
+from finbridge.banking.ledger._statements import (
+    driver_sql,
+    execute,
+    guarded_update,
+    posting_statement,
+)
 from finbridge.banking.tables import entries_table, postings_table
 from finbridge.core.errors import Conflict
 from finbridge.lake import Event
 
 entries = entries_table
 postings = postings_table
+_NO_ACCOUNT = Leg("", "", 0)  # no account has an empty id: the rule admits nothing
 _ATTEMPTS = 3  # a refusal the rule cannot explain afterwards is a race: post again
 
 
@@ -110,7 +116,11 @@ def update_many(conn: Connection, legs: Sequence[Leg]) -> dict[str, tuple[int, s
     """
     if not legs:
         return {}
-    rows = conn.execute(guarded_update(conn.dialect, len(legs)), leg_params(legs))
+    # Batches come in every size: pad to a power of two with legs that match no account, so
+    # a handful of statements are compiled and prepared instead of one per size.
+    size = 1 << (len(legs) - 1).bit_length()
+    padded = [*legs, *([_NO_ACCOUNT] * (size - len(legs)))]
+    rows = execute(conn, guarded_update(conn.dialect, size), leg_params(padded))
     return {r.id: (int(r.balance_minor), r.customer_id) for r in rows}
 
 
@@ -163,7 +173,8 @@ def post_entry(conn: Connection, legs: Sequence[Leg], spec: EntrySpec) -> list[A
     cur = _single_currency(legs)
     if conn.dialect.name == "postgresql":
         params = {**leg_params(legs), **_entry_params(spec)}
-        rows = conn.execute(posting_statement(conn.dialect, len(legs), outbox=False), params).all()
+        statement = posting_statement(conn.dialect, len(legs), outbox=False)
+        rows = execute(conn, statement, params).all()
         if len(rows) < len(legs):
             matched = {r.id for r in rows}
             explain(conn, *(leg for leg in legs if leg.account_id not in matched))
@@ -238,7 +249,7 @@ def post_standalone(
 @cache
 def _driver_sql(dialect: Dialect, n: int) -> str:
     """The posting statement in the driver's own parameter style (compiled once)."""
-    return str(posting_statement(dialect, n, outbox=True).compile(dialect=dialect))
+    return driver_sql(posting_statement(dialect, n, outbox=True), dialect).sql
 
 
 def _run_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[Any]:

@@ -152,9 +152,9 @@ def conditions_sql(dialect: Dialect) -> tuple[tuple[str, str], ...]:
 
 def refusal(conn: Connection, leg: Leg) -> FinbridgeError | None:
     """The precise error the rule refuses ``leg`` with now, or None if it admits it."""
-    from finbridge.banking.ledger._statements import explain_statement
+    from finbridge.banking.ledger._statements import execute, explain_statement
 
-    row = conn.execute(explain_statement(conn.dialect), _explain_params(leg)).first()
+    row = execute(conn, explain_statement(conn.dialect), _explain_params(leg)).first()
     if row is None:
         return NotFound(f"account {leg.account_id} not found", field=leg.field)
     for condition in RULE:

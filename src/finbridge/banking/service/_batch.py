@@ -192,7 +192,9 @@ class BatchCommands(ServiceCore):
                 else:
                     declined.append(item.idempotency_key)
             known = approved
-        batch = [_card_item(actor, item, key, settlement) for item, key in known]
+        built = [_card_item(actor, item, key, settlement) for item, key in known]
+        batch = [b for b, _ in built]
+        results = {b.spec.scoped_key: r for b, r in built}
         raw_key = {key: item.idempotency_key for item, key in known}
         try:
             with self._write() as conn:
@@ -201,7 +203,11 @@ class BatchCommands(ServiceCore):
                 todo = [b for b in batch if b.spec.scoped_key not in raced]
                 posted, refused = post_batch(conn, todo, explain_refusals=bool(decisions))
                 if emit_events and posted:
-                    self._emit(conn, *(_card_event(p.item, owners) for p in posted))
+                    self._emit(
+                        conn,
+                        *(_card_event(p.item, results[p.item.spec.scoped_key], owners)
+                          for p in posted),
+                    )  # fmt: skip
         except Exception as exc:
             for intent, decision in decisions.values():
                 self._settle(intent, decision, posted=False, reason=f"batch failed: {exc}")
@@ -284,7 +290,7 @@ def _card_result(item: CardTransaction, entry_id: str, settlement: str) -> Posti
 
 def _card_item(
     actor: Principal, item: CardTransaction, key: str, settlement: dict[str, str]
-) -> BatchItem:
+) -> tuple[BatchItem, PostingResult]:
     cur = item.amount.code
     result = _card_result(item, new_id(), settlement[cur])
     spec = EntrySpec(
@@ -300,11 +306,10 @@ def _card_item(
     )
     # customers_only: card payments never debit the bank's own accounts.
     debit = Leg(item.account_id, cur, -item.amount.minor, customers_only=True)
-    return BatchItem(debit, settlement[cur], spec)
+    return BatchItem(debit, settlement[cur], spec), result
 
 
-def _card_event(item: BatchItem, owners: dict[str, str | None]) -> Event:
-    result = PostingResult.from_json(item.spec.result, replayed=False)
+def _card_event(item: BatchItem, result: PostingResult, owners: dict[str, str | None]) -> Event:
     return events.transaction_posted(
         result,
         from_customer_id=owners.get(item.debit.account_id),
