@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from tests.browser_support import free_port, launch_chromium, serve
 
 from finbridge.core import ManualClock, Principal, Role, Settings
+from finbridge.core.settings import ServeSettings
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
 from finbridge.site import create_app
@@ -133,7 +134,7 @@ def localhost_server(
     """WebAuthn needs the RP id (localhost) to match the page's host, so serve as localhost."""
     port = free_port()
     platform = Platform(
-        settings=settings.model_copy(update={"host": "localhost", "port": port}),
+        settings=settings.with_changes(serve=ServeSettings(host="localhost", port=port)),
         engine=sqlite_engine,
         clock=clock,
     )
@@ -150,8 +151,7 @@ def test_passkey_register_and_login_in_chromium(
 
     base, platform = localhost_server
     ids = platform.identity
-    cid = ids.persons.register(ZHANG).customer_id
-    ids.passwords.set_password(Principal.customer(cid), cid, PASSWORD)
+    cid = ids.persons.register(ZHANG, password=PASSWORD).customer_id
     errors: list[str] = []
     with sync_playwright() as p:
         browser = launch_chromium(p)

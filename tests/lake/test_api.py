@@ -13,10 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from tests.settings_support import test_settings as make_settings
 
-from finbridge.core import ManualClock, Settings
+from finbridge.core import ManualClock
 from finbridge.core.principal import Principal, Role
-from finbridge.identity.apikeys import ApiKeyService
+from finbridge.core.settings import ApiSettings
 from finbridge.lake import Event, EventLake
 from finbridge.platform import Platform
 from finbridge.site import create_app
@@ -57,21 +58,17 @@ class Api:
 def api(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     data_dir = tmp_path_factory.mktemp("events-api")
     shutil.copyfile(_sqlite_template, data_dir / "finbridge.db")
-    settings = Settings(env="test", data_dir=data_dir, max_upload_bytes=LIMIT)
+    settings = make_settings(data_dir, api=ApiSettings(max_upload_bytes=LIMIT))
     clock = ManualClock(T0)
     engine = make_engine(settings.resolved_database_url)
-    platform = Platform.build(settings, clock=clock, engine=engine, migrate=False)
-    # Customer sessions arrive with the identity issue; its hook turns a credential into a
-    # Principal. Here a fixed token stands for customer c1's session.
-    platform.state["authenticators"] = [
-        lambda _p, cred: Principal.customer("c1") if cred == "session-of-c1" else None
-    ]
-    service = ApiKeyService(engine, clock, settings.secret_key.get_secret_value())
+    platform = Platform.build(settings, clock=clock, engine=engine)
+    service = platform.api_keys
     keys = {
         "partner": service.issue("acme feed", [Role.PARTNER]).plaintext,
         "teller": service.issue("branch teller", [Role.TELLER]).plaintext,
         "admin": service.issue("ops", [Role.ADMIN]).plaintext,
-        "customer": "session-of-c1",
+        # A console session of customer c1 (the authenticator resolves it like a cookie).
+        "customer": platform.identity.console_sessions.create(Principal.customer("c1")),
     }
     with TestClient(create_app(platform=platform)) as client:
         yield Api(client, platform, keys)
