@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from finbridge.credit import PeerLink
 from finbridge.credit.challenger import LightGBMChallenger
 from finbridge.credit.datasets import (
     TAIWAN_BANK_COLUMNS,
@@ -29,19 +30,20 @@ from finbridge.credit.datasets import (
     taiwan,
 )
 from finbridge.credit.metrics import discrimination
-from finbridge.credit.party import PeerLink
 from finbridge.credit.pki import make_certificates
 from finbridge.credit.scorecard import Scorecard
 from finbridge.credit.vfl import vertical_split
 from finbridge.credit.vfl.service import PartyService, config_from
 from finbridge.credit.vfl.twin import centralised_twins
+from finbridge.party import PartyServer
 
 
 def _partner(data_path: str, certs: str, bank_url: str, urls) -> None:  # type: ignore[no-untyped-def]
     _, partner = _split(data_path)
     service = PartyService("partner", partner, Path(certs), bank_url)
-    urls["partner"] = service.url
-    service.serve_forever()
+    server = PartyServer(service.endpoint, Path(certs))
+    urls["partner"] = server.url
+    server.serve_forever()
 
 
 def _split(data_path: str):  # type: ignore[no-untyped-def]
@@ -77,14 +79,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         make_certificates(Path(tmp))
         bank = PartyService("bank", bank_data, Path(tmp), "https://127.0.0.1:1")
-        bank.serve_in_background()
+        bank_server = PartyServer(bank.endpoint, Path(tmp)).serve_in_background()
         urls = ctx.Manager().dict()
-        child = ctx.Process(target=_partner, args=(data_path, tmp, bank.url, urls), daemon=True)
+        child = ctx.Process(
+            target=_partner, args=(data_path, tmp, bank_server.url, urls), daemon=True
+        )
         child.start()
         while "partner" not in urls:
             time.sleep(0.1)
         bank.peer = PeerLink(urls["partner"], Path(tmp), "bank")
-        operator = PeerLink(bank.url, Path(tmp), "bank")
+        operator = PeerLink(bank_server.url, Path(tmp), "bank")
         for model in args.models.split(","):
             spec = {
                 "models": [model], "key_bits": 2048, "workers": args.workers,
@@ -108,7 +112,7 @@ def main() -> None:
             }  # type: ignore[union-attr]
             keys = result.keys  # type: ignore[union-attr]
         child.terminate()
-        bank.close()
+        bank_server.close()
 
     # Centralised references on the same shared train/test customers, all columns.
     b_idx = {k: i for i, k in enumerate(bank_data.ids)}

@@ -23,15 +23,16 @@ def _ids(start: int, n: int) -> list[str]:
 
 
 def _party(role: str, n: int, cert_dir: str, urls: dict, ready, go, out, workers: int) -> None:
-    from finbridge.credit.party import PartyServer, PeerLink, https_channel
-    from finbridge.credit.psi import run_psi
+    from finbridge.credit import PartyEndpoint, PeerLink, https_channel, run_psi
+    from finbridge.party import PartyServer
 
-    server = PartyServer(role, Path(cert_dir)).serve_in_background()
+    endpoint = PartyEndpoint(role)
+    server = PartyServer(endpoint, Path(cert_dir)).serve_in_background()
     urls[role] = server.url
     ids = _ids(0, n) if role == "bank" else _ids(n // 2, n)
     ready.wait()
     peer = PeerLink(urls["partner" if role == "bank" else "bank"], Path(cert_dir), role)
-    channel = https_channel(server, peer, "bench", b"j" * 32, timeout=600)
+    channel = https_channel(endpoint.mailbox, peer, "bench", b"j" * 32, timeout=600)
     go.wait()
     t0 = time.perf_counter()
     res = run_psi(

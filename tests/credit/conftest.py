@@ -4,8 +4,9 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
-from finbridge.credit import Scorecard, split_target
+from finbridge.credit import split_target
 from finbridge.credit.datasets import GERMAN_TARGET, german
+from finbridge.credit.scorecard import Scorecard
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from finbridge.api import create_app
-from finbridge.api.services import identity_services
 from finbridge.core import Principal, Role, Settings
-from finbridge.credit.registry import registry_for
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 ADMIN = Principal.system("credit-api-test")
 
@@ -19,9 +17,9 @@ ADMIN = Principal.system("credit-api-test")
 def app_client(settings: Settings, sqlite_engine, clock, german_scorecard, german_split):
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     Xtr, Xte, ytr, yte = german_split
-    from finbridge.credit import evaluate
+    from finbridge.credit.report import evaluate
 
-    registry_for(platform.state, sqlite_engine, clock).register(
+    platform.credit.registry.register(
         ADMIN, "german", german_scorecard, X_train=Xtr, y_train=ytr,
         metrics={"auc": 0.79, "ks": 0.45, "gini": 0.58,
                  "evaluation": evaluate(german_scorecard, Xte, yte)},
@@ -40,16 +38,16 @@ def test_credit_api_flow(app_client):
     r = client.post("/v1/credit/models/german/versions/1/promote")
     assert r.status_code == 200 and r.json()["status"] == "live"
     applicant = {k: (v.item() if hasattr(v, "item") else v) for k, v in Xte.iloc[0].items()}
-    body = {"applicant": applicant, "subject_id": "cust-42"}
+    body = {"applicant": applicant, "customer_id": "cust-42"}
     refused = client.post("/v1/credit/models/german/score", json=body)
     assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
-    identity_services(platform).consents.grant(ADMIN, "cust-42", "credit_scoring", ["credit"])
+    platform.identity.consents.grant(ADMIN, "cust-42", "credit_scoring", ["credit"])
     ok = client.post("/v1/credit/models/german/score", json=body)
     assert ok.status_code == 200, ok.text
     decision = ok.json()
     assert decision["version"] == 1 and decision["band"] in "ABCDE" and decision["reasons"]
     assert (
-        client.get("/v1/credit/scores", params={"subject_id": "cust-42"}).json()[0]["score_id"]
+        client.get("/v1/credit/scores", params={"customer_id": "cust-42"}).json()[0]["score_id"]
         == decision["score_id"]
     )
     html = client.get("/v1/credit/models/german/report")
@@ -60,17 +58,24 @@ def test_credit_api_flow(app_client):
 
 
 def test_credit_api_bad_input(app_client):
-    client, _, Xte = app_client
+    client, platform, Xte = app_client
     client.post("/v1/credit/models/german/versions/1/promote")
     applicant = {k: (v.item() if hasattr(v, "item") else v) for k, v in Xte.iloc[0].items()}
+    platform.identity.consents.grant(ADMIN, "cust-1", "credit_scoring", ["credit"])
     unseen = client.post(
         "/v1/credit/models/german/score",
-        json={"applicant": dict(applicant, purpose="spaceship")},
+        json={"applicant": dict(applicant, purpose="spaceship"), "customer_id": "cust-1"},
     )
     assert unseen.status_code == 422 and unseen.json()["field"] == "purpose"
-    missing = client.post("/v1/credit/models/german/score", json={"applicant": {"x": 1}})
+    missing = client.post(
+        "/v1/credit/models/german/score", json={"applicant": {"x": 1}, "customer_id": "cust-1"}
+    )
     assert missing.status_code == 422 and "missing feature columns" in missing.json()["detail"]
-    assert client.post("/v1/credit/models/nope/score", json={"applicant": {}}).status_code == 404
+    nope = {"applicant": {}, "customer_id": "cust-1"}
+    assert client.post("/v1/credit/models/nope/score", json=nope).status_code == 404
+    # Scoring is of a customer: without their id the request is refused, naming the field.
+    anonymous = client.post("/v1/credit/models/german/score", json={"applicant": applicant})
+    assert anonymous.status_code == 422 and "customer_id" in anonymous.text
     assert client.post("/v1/credit/models/german/versions/7/promote").status_code == 404
     anon = TestClient(client.app)
     assert anon.get("/v1/credit/models").status_code == 401

@@ -8,9 +8,9 @@ import json
 from fastapi.testclient import TestClient
 from tests.api.conftest import issue_key
 
-from finbridge.api import create_app
-from finbridge.core import Role
+from finbridge.core import Principal, Role
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 HX = {"HX-Request": "true"}
 
@@ -34,15 +34,27 @@ def test_credit_console(settings, sqlite_engine, clock) -> None:
     page = client.get("/console/credit")
     example = page.text.split('name="applicant" rows="12" cols="80">')[1].split("</textarea>")[0]
     row = json.loads(html.unescape(example))
+    refused = client.post(
+        "/console/credit/score",
+        data={"model": "german-demo", "customer_id": "cust-1", "applicant": json.dumps(row)},
+        headers=HX,
+    )
+    assert "consent" in refused.text and 'role="alert"' in refused.text
+    admin = Principal.system("console-test")
+    platform.identity.consents.grant(admin, "cust-1", "credit_scoring", ["credit"])
     scored = client.post(
         "/console/credit/score",
-        data={"model": "german-demo", "applicant": json.dumps(row)},
+        data={"model": "german-demo", "customer_id": "cust-1", "applicant": json.dumps(row)},
         headers=HX,
     )
     assert scored.status_code == 200 and "Score " in scored.text and "credit-reasons" in scored.text
     bad = client.post(
         "/console/credit/score",
-        data={"model": "german-demo", "applicant": json.dumps({**row, "purpose": "spaceship"})},
+        data={
+            "model": "german-demo",
+            "customer_id": "cust-1",
+            "applicant": json.dumps({**row, "purpose": "spaceship"}),
+        },
         headers=HX,
     )
     assert "unseen category" in bad.text and 'role="alert"' in bad.text

@@ -8,44 +8,43 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.credit.joint_support import SPEC, wait_for_job
+from tests.credit.joint_support import SPEC, serve_pair, wait_for_job
 
-from finbridge.api import create_app
-from finbridge.api.services import identity_services
 from finbridge.core import Principal, Role, Settings
 from finbridge.core.errors import ValidationError
+from finbridge.credit import CreditService, PeerLink
 from finbridge.credit.datasets import (
     TAIWAN_BANK_COLUMNS,
     TAIWAN_PARTNER_COLUMNS,
     TAIWAN_TARGET,
     taiwan,
 )
-from finbridge.credit.party import PeerLink, make_certificates
-from finbridge.credit.registry import registry_for
+from finbridge.credit.pki import make_certificates
+from finbridge.credit.registry import ModelRegistry
 from finbridge.credit.transport import PartyUnreachable
 from finbridge.credit.vfl import PartyData, vertical_split
-from finbridge.credit.vfl.online import load_partner_half
+from finbridge.credit.vfl.online import https_partner, load_partner_half
 from finbridge.credit.vfl.service import PartyService
 from finbridge.identity.apikeys import ApiKeyService
+from finbridge.party import PartyServer
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 ADMIN = Principal.system("joint-test")
 
 
-def _pair(tmp_path: Path, clock, bank_data, partner_data, registry, partner_dir: Path):  # type: ignore[no-untyped-def]
+def _pair(tmp_path: Path, bank_data, partner_data, registry, partner_dir: Path):  # type: ignore[no-untyped-def]
     certs = tmp_path / "certs"
-    make_certificates(certs, clock)
+    make_certificates(certs)
     bank = PartyService("bank", bank_data, certs, "https://127.0.0.1:1", min_key_bits=512,
                         registry=registry, actor=ADMIN)  # fmt: skip
-    partner = PartyService("partner", partner_data, certs, bank.url, min_key_bits=512,
-                           data_dir=partner_dir)  # fmt: skip
-    bank.peer = PeerLink(partner.url, certs, "bank")
-    bank.serve_in_background()
-    partner.serve_in_background()
-    return certs, bank, partner
+    partner = PartyService("partner", partner_data, certs, "https://127.0.0.1:1",
+                           min_key_bits=512, data_dir=partner_dir)  # fmt: skip
+    bank_server, partner_server = serve_pair(bank, partner, certs)
+    return certs, bank_server, partner_server
 
 
-def _run_job(certs: Path, bank: PartyService) -> dict:
+def _run_job(certs: Path, bank: PartyServer) -> dict:
     operator = PeerLink(bank.url, certs, "bank")
     job_id = operator.post("/jobs", json.dumps(SPEC).encode())["job_id"]
     return wait_for_job(operator, job_id)
@@ -62,10 +61,10 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     tmp_path: Path, clock, settings: Settings, sqlite_engine
 ):
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
-    registry = registry_for(platform.state, sqlite_engine, clock)
+    registry = ModelRegistry(sqlite_engine, clock)
     bank_data, partner_data = _split()
     partner_dir = tmp_path / "partner"
-    certs, bank, partner = _pair(tmp_path, clock, bank_data, partner_data, registry, partner_dir)
+    certs, bank, partner = _pair(tmp_path, bank_data, partner_data, registry, partner_dir)
     try:
         done = _run_job(certs, bank)
         assert done["state"] == "succeeded", done
@@ -102,8 +101,8 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     partner2 = PartyService(
         "partner", partner_data, certs2, "https://127.0.0.1:1", min_key_bits=512,
         data_dir=partner_dir,
-    ).serve_in_background()  # fmt: skip
-    platform.state["credit.partner_share"] = partner2.share  # in-process transport
+    )  # fmt: skip
+    platform.credit.use_partner(partner2.share)  # in-process transport
     secret = settings.secret_key.get_secret_value()
     key = ApiKeyService(sqlite_engine, clock, secret).issue("ops", [Role.ADMIN]).plaintext
     client = TestClient(create_app(platform=platform))
@@ -114,10 +113,10 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     shared = max((k for k in bank_data.ids if k in known), key=lambda k: pay_0[k])
     row = bank_data.features.iloc[bank_data.ids.index(shared)]
     applicant = {k: (x.item() if hasattr(x, "item") else x) for k, x in row.items()}
-    body = {"customer_key": shared, "subject_id": "cust-7", "applicant": applicant}
+    body = {"customer_key": shared, "customer_id": "cust-7", "applicant": applicant}
     refused = client.post("/v1/credit/joint/score", json=body)
     assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
-    identity_services(platform).consents.grant(ADMIN, "cust-7", "credit_scoring", ["credit"])
+    platform.identity.consents.grant(ADMIN, "cust-7", "credit_scoring", ["credit"])
     ok = client.post("/v1/credit/joint/score", json=body)
     assert ok.status_code == 200, ok.text
     joint = ok.json()
@@ -132,38 +131,41 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     def unreachable(_job: str, _key: str) -> dict:
         raise PartyUnreachable("https://127.0.0.1:9 unreachable: connection refused")
 
-    platform.state["credit.partner_share"] = unreachable
+    platform.credit.use_partner(unreachable)
     down = client.post("/v1/credit/joint/score", json=body).json()
     assert down["mode"] == "bank_only" and down["bank_only_fallback"]
     assert not down["partner_reachable"] and "partner unreachable" in down["note"]
     assert down["version"] == 1 and down["reasons"]
-    recorded = client.get("/v1/credit/scores", params={"subject_id": "cust-7"}).json()
+    recorded = client.get("/v1/credit/scores", params={"customer_id": "cust-7"}).json()
     assert [r["mode"] for r in recorded] == ["bank_only", "bank_only", "joint"]
     assert {r["version"] for r in recorded} == {1}
     # Bad input: the single-model route refuses a joint model; missing bank features.
-    single = client.post("/v1/credit/models/joint/score", json={"applicant": applicant})
+    single = client.post(
+        "/v1/credit/models/joint/score", json={"applicant": applicant, "customer_id": "cust-7"}
+    )
     assert single.status_code == 422 and "joint model" in single.json()["detail"]
     missing = client.post("/v1/credit/joint/score", json=dict(body, applicant={"AGE": 30}))
     assert missing.status_code == 422 and "missing feature columns" in missing.json()["detail"]
     # A restarted bank service finds its half in the registry (partner gone: bank-only, said).
-    bank2 = PartyService("bank", bank_data, certs2, "https://127.0.0.1:9", min_key_bits=512,
-                         registry=registry, actor=ADMIN).serve_in_background()  # fmt: skip
-    try:
-        again = bank2.score_online(job_id, shared, applicant)
-        assert again["mode"] == "bank_only" and "partner unreachable" in again["note"]
-    finally:
-        bank2.close()
-        partner2.close()
+    restarted = CreditService(
+        ModelRegistry(sqlite_engine, clock), platform.identity.consents,
+        partner=https_partner("https://127.0.0.1:9", certs2),
+    )  # fmt: skip
+    again = restarted.score_joint(
+        ADMIN, "joint", customer_id="cust-7", customer_key=shared, applicant=applicant
+    )
+    assert again.decision.mode == "bank_only" and "partner unreachable" in (again.note or "")
+    assert again.job_id == job_id
 
 
 def test_failed_jobs_register_nothing_on_either_side(
     tmp_path: Path, clock, settings: Settings, sqlite_engine
 ):
-    registry = registry_for({}, sqlite_engine, clock)
+    registry = ModelRegistry(sqlite_engine, clock)
     bank_data, partner_data = _split(400)
     # (1) No overlap: fails at PSI.
     strangers = PartyData([f"1{k[1:]}9" for k in partner_data.ids], partner_data.features)
-    certs, bank, partner = _pair(tmp_path, clock, bank_data, strangers, registry, tmp_path / "p")
+    certs, bank, partner = _pair(tmp_path, bank_data, strangers, registry, tmp_path / "p")
     try:
         failed = _run_job(certs, bank)
         assert failed["state"] == "failed" and "overlap" in failed["error"]
@@ -175,7 +177,7 @@ def test_failed_jobs_register_nothing_on_either_side(
     # (2) The partner cannot keep its half (its data dir is a file): the bank registers nothing.
     blocked = tmp_path / "blocked"
     blocked.write_text("not a directory")
-    certs, bank, partner = _pair(tmp_path, clock, bank_data, partner_data, registry, blocked)
+    certs, bank, partner = _pair(tmp_path, bank_data, partner_data, registry, blocked)
     try:
         failed = _run_job(certs, bank)
         assert failed["state"] == "failed", failed

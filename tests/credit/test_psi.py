@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from finbridge.core.errors import ValidationError
-from finbridge.credit.party import PartyServer, PeerLink, https_channel
-from finbridge.credit.pki import make_certificates
+from finbridge.credit import PartyEndpoint, PeerLink, https_channel, make_certificates
 from finbridge.credit.psi import NoOverlap, normalise, require_overlap, run_psi
 from finbridge.credit.transport import PartyUnreachable, TamperedMessage, channel_pair
+from finbridge.party import PartyServer
 
 KEY = b"hash-key-for-this-job-0123456789"
 
@@ -85,14 +85,15 @@ def test_psi_over_https_with_mutual_tls(tmp_path: Path, clock):
     make_certificates(tmp_path / "certs")
     other = tmp_path / "other"
     make_certificates(other)  # a different CA: must not be trusted
-    bank = PartyServer("bank", tmp_path / "certs").serve_in_background()
-    partner = PartyServer("partner", tmp_path / "certs").serve_in_background()
+    bank_end, partner_end = PartyEndpoint("bank"), PartyEndpoint("partner")
+    bank = PartyServer(bank_end, tmp_path / "certs").serve_in_background()
+    partner = PartyServer(partner_end, tmp_path / "certs").serve_in_background()
     try:
         to_partner = PeerLink(partner.url, tmp_path / "certs", "bank")
         to_bank = PeerLink(bank.url, tmp_path / "certs", "partner")
         res, _out = _run(
-            https_channel(bank, to_partner, "j", b"k" * 32),
-            https_channel(partner, to_bank, "j", b"k" * 32),
+            https_channel(bank_end.mailbox, to_partner, "j", b"k" * 32),
+            https_channel(partner_end.mailbox, to_bank, "j", b"k" * 32),
             [str(i) for i in range(100)],
             [str(i) for i in range(50, 120)],
             batch=16,

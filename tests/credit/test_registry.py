@@ -6,7 +6,10 @@ from sqlalchemy import select, update
 from finbridge.core import Principal
 from finbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from finbridge.core.principal import Role
-from finbridge.credit import ModelRegistry, evaluate, render_html, stability
+from finbridge.credit import CreditService
+from finbridge.credit.monitoring import stability
+from finbridge.credit.registry import ModelRegistry
+from finbridge.credit.report import evaluate, render_html
 from finbridge.credit.tables import ModelVersionRow, ScoreRow
 from finbridge.lake.tables import OutboxRow
 from finbridge.store import unit_of_work
@@ -45,7 +48,9 @@ def test_register_promote_score_records_version(registry, engine, german_scoreca
     versions = {v.version: v.status for v in registry.list_versions(ADMIN, "german")}
     assert versions == {1: "retired", 2: "live"}
     _, Xte, _, _ = german_split
-    decision = registry.score(ADMIN, "german", Xte.iloc[0].to_dict(), subject_id="cust-1")
+    decision = registry.score(
+        ADMIN, "german", Xte.iloc[0].to_dict(), customer_id="cust-1", consent=_allow
+    )
     assert decision.version == 2 and decision.reasons
     with unit_of_work(engine, write=False) as s:
         row = s.scalars(select(ScoreRow)).one()
@@ -53,6 +58,10 @@ def test_register_promote_score_records_version(registry, engine, german_scoreca
         types = [r.event_type for r in s.scalars(select(OutboxRow).order_by(OutboxRow.seq))]
     assert types.count("credit.model_promoted") == 2 and types[-1] == "credit.scored"
     assert registry.scores_for(ADMIN, "cust-1")[0]["score"] == decision.score
+
+
+def _allow(customer_id: str, purpose: str) -> None:
+    """Every customer consented (the consent rule has its own test below)."""
 
 
 def test_one_live_version_enforced_by_database(registry, engine, german_scorecard, german_split):
@@ -90,7 +99,7 @@ def test_authorisation_and_bad_names(registry, german_scorecard, german_split):
         registry.promote(ADMIN, "german", 9)
     customer = Principal.customer("cust-1")
     with pytest.raises(PermissionDenied, match="credit:score"):
-        registry.score(customer, "german", {}, subject_id="cust-2")
+        registry.score(customer, "german", {}, customer_id="cust-2", consent=_allow)
 
 
 def test_consent_is_checked_before_scoring(registry, german_scorecard, german_split):
@@ -102,7 +111,37 @@ def test_consent_is_checked_before_scoring(registry, german_scorecard, german_sp
         raise PermissionDenied(f"no consent from {customer_id} for {purpose}")
 
     with pytest.raises(PermissionDenied, match="no consent from cust-9 for credit_scoring"):
-        registry.score(ADMIN, "german", Xte.iloc[0].to_dict(), subject_id="cust-9", consent=refuse)
+        registry.score(ADMIN, "german", Xte.iloc[0].to_dict(), customer_id="cust-9", consent=refuse)
+
+
+class _Consents:
+    """A ConsentPort double: the customers who consented to credit scoring."""
+
+    def __init__(self, *consented: str) -> None:
+        self.consented = set(consented)
+
+    def require_consent(self, customer_id: str, purpose: str, data: str | None = None) -> None:
+        if purpose != "credit_scoring" or customer_id not in self.consented:
+            raise PermissionDenied(f"no consent from {customer_id} for {purpose}")
+
+
+def test_the_service_scores_a_customer_only_with_their_id_and_consent(
+    registry, german_scorecard, german_split
+):
+    _register(registry, german_scorecard, german_split)
+    registry.promote(ADMIN, "german", 1)
+    row = german_split[1].iloc[0].to_dict()
+    service = CreditService(registry, _Consents("cust-1"))
+    assert service.score(ADMIN, "german", row, customer_id="cust-1").version == 1
+    with pytest.raises(PermissionDenied, match="no consent from cust-2"):
+        service.score(ADMIN, "german", row, customer_id="cust-2")
+    with pytest.raises(ValidationError, match="customer's id is required"):
+        service.score(ADMIN, "german", row, customer_id=" ")
+    # A customer principal may score only themselves (and is told nothing about others).
+    me = Principal.customer("cust-3")
+    with pytest.raises((NotFound, PermissionDenied)):
+        service.score(me, "german", row, customer_id="cust-1")
+    assert [r["mode"] for r in service.scores_for(ADMIN, "cust-1")] == ["single"]
 
 
 def test_stability_and_html_report(german_scorecard, german_split):

@@ -8,8 +8,10 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
 from finbridge.core.errors import ValidationError
-from finbridge.credit import LightGBMChallenger, Scorecard, discrimination, split_target
+from finbridge.credit import discrimination, split_target
+from finbridge.credit.challenger import LightGBMChallenger
 from finbridge.credit.datasets import TAIWAN_TARGET, taiwan
+from finbridge.credit.scorecard import Scorecard
 
 
 class TestScorecard:

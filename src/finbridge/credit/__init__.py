@@ -1,59 +1,109 @@
-"""Shared credit system: scorecards, challenger models, registry, monitoring, Paillier, PSI, VFL.
+"""Shared credit system: scorecards, challenger models, registry, monitoring, PSI, VFL.
 
-Public names load lazily (PEP 562) so the PSI and party processes start without importing
-scikit-learn, LightGBM and optbinning.
+The face interfaces use: :class:`CreditService` (models, scoring with consent, joint scoring,
+the partnership), its :class:`ConsentPort`, the value objects it returns, and the partnership
+pieces a party server needs (certificates, the HTTPS link, the protocol endpoint).
+
+Importing this face stays light: scikit-learn, LightGBM and optbinning load when a model is
+first trained or scored. Estimators themselves live in :mod:`finbridge.credit.scorecard` and
+:mod:`finbridge.credit.challenger` for notebooks and tests.
 """
 
-from __future__ import annotations
+from finbridge.credit._service import ConsentPort, CreditService
+from finbridge.credit.data import binary_target, conform, feature_schema, fingerprint, split_target
+from finbridge.credit.datasets import (
+    GERMAN_TARGET,
+    TAIWAN_BANK_COLUMNS,
+    TAIWAN_PARTNER_COLUMNS,
+    TAIWAN_TARGET,
+    german,
+    taiwan,
+)
+from finbridge.credit.metrics import (
+    PSI_ALERT,
+    PSI_RETRAIN,
+    calibration_table,
+    discrimination,
+    psi,
+    psi_status,
+)
+from finbridge.credit.paillier import (
+    Encryptor,
+    PackedCodec,
+    PrivateKey,
+    PublicKey,
+    generate_keypair,
+)
+from finbridge.credit.party import MAX_FRAME, PartyEndpoint, peer_of
+from finbridge.credit.pki import (
+    ROLES,
+    certificate_expiry,
+    days_left,
+    make_certificates,
+    renew_certificates,
+    tls_context,
+)
+from finbridge.credit.psi import NoOverlap, PsiResult, run_psi
+from finbridge.credit.registry import SCORING_PURPOSE, ModelVersion, ScoreDecision
+from finbridge.credit.transport import (
+    Channel,
+    Mailbox,
+    PartyUnreachable,
+    PeerLink,
+    TamperedMessage,
+    channel_pair,
+    https_channel,
+)
+from finbridge.credit.vfl.data import PartyData
+from finbridge.credit.vfl.online import JointDecision
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "LightGBMChallenger": "challenger",
-    "binary_target": "data",
-    "conform": "data",
-    "feature_schema": "data",
-    "fingerprint": "data",
-    "split_target": "data",
-    "PSI_ALERT": "metrics",
-    "PSI_RETRAIN": "metrics",
-    "calibration_table": "metrics",
-    "discrimination": "metrics",
-    "psi": "metrics",
-    "psi_status": "metrics",
-    "StabilityReport": "monitoring",
-    "stability": "monitoring",
-    "ModelRegistry": "registry",
-    "ModelVersion": "registry",
-    "ScoreDecision": "registry",
-    "evaluate": "report",
-    "render_html": "report",
-    "Reason": "scorecard",
-    "ScoreResult": "scorecard",
-    "Scorecard": "scorecard",
-    "PublicKey": "paillier",
-    "PrivateKey": "paillier",
-    "Encryptor": "paillier",
-    "PackedCodec": "paillier",
-    "generate_keypair": "paillier",
-    "run_psi": "psi",
-    "PsiResult": "psi",
-    "NoOverlap": "psi",
-    "Channel": "transport",
-    "channel_pair": "transport",
-    "PartyUnreachable": "transport",
-    "TamperedMessage": "transport",
-    "PartyServer": "party",
-    "PeerLink": "party",
-    "make_certificates": "pki",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'finbridge.credit' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"finbridge.credit.{module}"), name)
+__all__ = [
+    "GERMAN_TARGET",
+    "MAX_FRAME",
+    "PSI_ALERT",
+    "PSI_RETRAIN",
+    "ROLES",
+    "SCORING_PURPOSE",
+    "TAIWAN_BANK_COLUMNS",
+    "TAIWAN_PARTNER_COLUMNS",
+    "TAIWAN_TARGET",
+    "Channel",
+    "ConsentPort",
+    "CreditService",
+    "Encryptor",
+    "JointDecision",
+    "Mailbox",
+    "ModelVersion",
+    "NoOverlap",
+    "PackedCodec",
+    "PartyData",
+    "PartyEndpoint",
+    "PartyUnreachable",
+    "PeerLink",
+    "PrivateKey",
+    "PsiResult",
+    "PublicKey",
+    "ScoreDecision",
+    "TamperedMessage",
+    "binary_target",
+    "calibration_table",
+    "certificate_expiry",
+    "channel_pair",
+    "conform",
+    "days_left",
+    "discrimination",
+    "feature_schema",
+    "fingerprint",
+    "generate_keypair",
+    "german",
+    "https_channel",
+    "make_certificates",
+    "peer_of",
+    "psi",
+    "psi_status",
+    "renew_certificates",
+    "run_psi",
+    "split_target",
+    "taiwan",
+    "tls_context",
+]

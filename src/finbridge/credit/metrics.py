@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from finbridge.core.errors import ValidationError
 
@@ -49,6 +48,8 @@ def discrimination(y: ArrayLike, p_bad: ArrayLike) -> Discrimination:
     """AUC, Gini and the Kolmogorov-Smirnov distance for predicted probabilities of 'bad'."""
     yy = _binary(y)
     pp = np.asarray(p_bad, dtype=float)
+    from sklearn.metrics import roc_auc_score, roc_curve  # on first use: seconds to import
+
     auc = float(roc_auc_score(yy, pp))
     fpr, tpr, thr = roc_curve(yy, pp)
     i = int(np.argmax(tpr - fpr))

@@ -32,8 +32,18 @@ from finbridge.credit.tables import ModelVersionRow, ScoreRow
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
 
+# (customer id, purpose) -> None, raising when the customer has not consented.
 ConsentCheck = Callable[[str, str], None]
 SCORING_PURPOSE = "credit_scoring"
+
+
+def check_customer(actor: Principal, customer_id: str, consent: ConsentCheck) -> None:
+    """The actor may act for this customer, and the customer consented to credit scoring."""
+    if not customer_id or not customer_id.strip():
+        raise ValidationError("the customer's id is required to score them", field="customer_id")
+    if not actor.can_act_for(customer_id):
+        raise NotFound("no such customer", field="customer_id")
+    consent(customer_id, SCORING_PURPOSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,17 +293,17 @@ class ModelRegistry:
         name: str,
         applicant: dict[str, Any] | pd.DataFrame,
         *,
-        subject_id: str | None = None,
+        customer_id: str,
+        consent: ConsentCheck,
         version: int | None = None,
-        consent: ConsentCheck | None = None,
     ) -> ScoreDecision:
-        """Score one applicant with the live (or named) version and record the decision."""
+        """Score one customer with the live (or named) version and record the decision.
+
+        The customer and their consent are required: there is no way to score a person
+        without both (the consent check raises when the customer has not agreed).
+        """
         actor.require_scope("credit:score")
-        if subject_id is not None:
-            if not actor.can_act_for(subject_id):
-                raise NotFound("no such customer", field="subject_id")
-            if consent is not None:
-                consent(subject_id, SCORING_PURPOSE)
+        check_customer(actor, customer_id, consent)
         meta, model = self.load(name, version)
         if meta.kind.startswith("joint_"):
             raise ValidationError(
@@ -303,7 +313,7 @@ class ModelRegistry:
         if len(frame) != 1:
             raise ValidationError("score one applicant at a time", field="applicant")
         result = model.explain(frame)[0].as_dict()
-        return self.record(actor, meta, result, subject_id=subject_id, mode="single")
+        return self.record(actor, meta, result, customer_id=customer_id, mode="single")
 
     def record(
         self,
@@ -311,7 +321,7 @@ class ModelRegistry:
         meta: ModelVersion,
         result: dict[str, Any],
         *,
-        subject_id: str | None,
+        customer_id: str,
         mode: str,
     ) -> ScoreDecision:
         now = self._clock.now()
@@ -332,7 +342,7 @@ class ModelRegistry:
                     model_version_id=meta.id,
                     model_name=meta.model_name,
                     version=meta.version,
-                    subject_id=subject_id,
+                    customer_id=customer_id,
                     score=decision.score,
                     probability_bad=decision.probability_bad,
                     band=decision.band,
@@ -356,7 +366,7 @@ class ModelRegistry:
                         "mode": mode,
                     },
                     source="credit",
-                    subject_id=subject_id,
+                    subject_id=customer_id,
                 ),
             )
         return decision
@@ -399,12 +409,14 @@ class ModelRegistry:
         }
         return render_html(f"Credit model {name} v{meta.version}", info, evaluation, drift)
 
-    def scores_for(self, actor: Principal, subject_id: str) -> list[dict[str, Any]]:
+    def scores_for(self, actor: Principal, customer_id: str) -> list[dict[str, Any]]:
         actor.require_scope("credit:read")
+        if not actor.can_act_for(customer_id):
+            raise NotFound("no such customer", field="customer_id")
         with unit_of_work(self._engine, write=False) as s:
             rows = s.scalars(
                 select(ScoreRow)
-                .where(ScoreRow.subject_id == subject_id)
+                .where(ScoreRow.customer_id == customer_id)
                 .order_by(ScoreRow.created_at.desc())
             )
             return [
@@ -444,12 +456,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-def registry_for(state: dict[str, Any], engine: Engine, clock: Clock) -> ModelRegistry:
-    """One registry per platform, so loaded models stay cached across requests."""
-    registry = state.get("credit.registry")
-    if registry is None:
-        registry = ModelRegistry(engine, clock)
-        state["credit.registry"] = registry
-    return registry  # type: ignore[no-any-return]

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_curve
 
 from finbridge.credit.data import binary_target
 from finbridge.credit.metrics import brier, calibration_table, discrimination, psi_status
@@ -31,6 +30,8 @@ def evaluate(model: Any, X: pd.DataFrame, y: Any) -> dict[str, Any]:
     p = model.predict_proba(X)[:, 1]
     scores = np.asarray(model.credit_score(X), dtype=float)
     disc = discrimination(target, p)
+    from sklearn.metrics import roc_curve  # on first use: seconds to import
+
     fpr, tpr, _ = roc_curve(target, p)
     order = np.argsort(scores)
     cum_bad = np.cumsum(target[order]) / max(target.sum(), 1)

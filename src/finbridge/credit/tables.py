@@ -67,7 +67,7 @@ class ScoreRow(Base):
     model_version_id: Mapped[str] = mapped_column(ForeignKey("credit_model_versions.id"))
     model_name: Mapped[str] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(Integer)
-    subject_id: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float)
     probability_bad: Mapped[float] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(16))
@@ -76,4 +76,4 @@ class ScoreRow(Base):
     decided_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_credit_scores_subject", "subject_id", "created_at"),)
+    __table_args__ = (Index("ix_credit_scores_customer", "customer_id", "created_at"),)

@@ -4,21 +4,28 @@ Every message is framed as ``topic | seq | HMAC | payload``. The HMAC (keyed wit
 both parties agreed at job start) covers job id, topic, sequence number and payload, so a message
 altered, replayed or reordered in flight is refused with :class:`TamperedMessage` instead of being
 fed to the protocol. The same framing runs over an in-process pair (tests) and over HTTPS with
-mutual TLS between two processes (:mod:`finbridge.credit.party`).
+mutual TLS between two processes: :class:`PeerLink` is the client side here, the receiving side
+is a party server (``finbridge.party``) handing frames to a :class:`Mailbox`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import json
 import queue
+import ssl
 import struct
 import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from finbridge.core.errors import FinbridgeError, ServiceUnavailable
+from finbridge.credit.pki import tls_context
 
 DEFAULT_TIMEOUT_S = 120.0
 
@@ -151,3 +158,91 @@ def channel_pair(
         )
 
     return make("bank", "partner"), make("partner", "bank")
+
+
+# -- the HTTPS client side ---------------------------------------------------------------------
+
+
+def _files_stamp(cert_dir: Path, role: str) -> tuple[int, ...]:
+    names = (f"{role}.pem", f"{role}.key", "ca.pem")
+    return tuple((cert_dir / n).stat().st_mtime_ns for n in names)
+
+
+@dataclass
+class PeerLink:
+    """HTTPS client to the other party, one keep-alive connection per thread.
+
+    A renewed certificate in ``cert_dir`` is used from the next new connection on, so
+    renewing certificates never needs a restart of the process holding the link.
+    """
+
+    url: str
+    cert_dir: Path
+    role: str
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        self._stamp = _files_stamp(self.cert_dir, self.role)
+        self._ctx = tls_context(self.cert_dir, self.role, server=False)
+        self._ctx_lock = threading.Lock()
+        self._local = threading.local()
+        target = self.url.removeprefix("https://").rstrip("/")
+        host, _, port = target.rpartition(":")
+        self._host, self._port = host, int(port)
+
+    def _context(self) -> ssl.SSLContext:
+        with self._ctx_lock:
+            try:
+                stamp = _files_stamp(self.cert_dir, self.role)
+                if stamp != self._stamp:
+                    self._ctx = tls_context(self.cert_dir, self.role, server=False)
+                    self._stamp = stamp
+            except (OSError, ssl.SSLError):
+                pass  # caught mid-renewal: keep the pair that worked, retry next connection
+            return self._ctx
+
+    def _conn(self) -> http.client.HTTPSConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPSConnection(
+                self._host, self._port, context=self._context(), timeout=self.timeout
+            )
+            self._local.conn = conn
+        return conn  # type: ignore[no-any-return]
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        for attempt in range(2):
+            conn = self._conn()
+            try:
+                conn.request(method, path, body=body)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                self._local.conn = None
+                if attempt == 1 or isinstance(exc, ssl.SSLError):
+                    raise PartyUnreachable(f"{self.url} unreachable: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def post(self, path: str, body: bytes) -> dict[str, Any]:
+        status, data = self.request("POST", path, body)
+        if status >= 300:
+            raise PartyUnreachable(f"{self.url}{path} answered {status}: {data[:200]!r}")
+        return json.loads(data or b"{}")  # type: ignore[no-any-return]
+
+    def get(self, path: str) -> dict[str, Any]:
+        status, data = self.request("GET", path)
+        if status >= 300:
+            raise PartyUnreachable(f"{self.url}{path} answered {status}")
+        return json.loads(data)  # type: ignore[no-any-return]
+
+
+def https_channel(
+    inbox: Mailbox, peer: PeerLink, job: str, key: bytes, *, timeout: float = 120.0
+) -> Channel:
+    """A protocol channel whose frames travel as HTTPS POSTs to the peer's mailbox."""
+
+    def deliver(topic: str, frame: bytes) -> None:
+        peer.post(f"/mailbox/{job}/{topic}", frame)
+
+    return Channel(job, key, inbox, deliver, timeout=timeout)

@@ -12,16 +12,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
-from finbridge.api.services import identity_services
-from finbridge.credit.registry import ModelRegistry, ModelVersion, registry_for
-from finbridge.credit.vfl.online import PartnerShare, https_partner, score_joint_online
-from finbridge.platform import Platform
+from finbridge.credit import ModelVersion
 
 router = APIRouter(prefix="/credit", tags=["credit"])
-
-
-def _registry(platform: Platform) -> ModelRegistry:
-    return registry_for(platform.state, platform.engine, platform.clock)
 
 
 class ModelVersionPublic(BaseModel):
@@ -64,7 +57,10 @@ class ModelVersionPublic(BaseModel):
 
 class ScoreRequest(BaseModel):
     applicant: dict[str, Any] = Field(description="Feature values by column name")
-    subject_id: str | None = Field(None, max_length=64, description="Customer id (consent)")
+    customer_id: str = Field(
+        min_length=1, max_length=64, description="The customer scored; their consent to "
+        "credit scoring is required",
+    )  # fmt: skip
     version: int | None = Field(None, ge=1, description="Default: the live version")
 
 
@@ -92,7 +88,10 @@ class JointScoreRequest(BaseModel):
         min_length=1, max_length=64, description="Join key (phone or ID number); hashed with "
         "the job's key before it is sent to the partner",
     )  # fmt: skip
-    subject_id: str = Field(min_length=1, max_length=64, description="Customer id (consent)")
+    customer_id: str = Field(
+        min_length=1, max_length=64, description="The customer scored; their consent to "
+        "credit scoring is required",
+    )  # fmt: skip
     applicant: dict[str, Any] = Field(description="The bank's feature values by column name")
     version: int | None = Field(None, ge=1, description="Default: the live version")
 
@@ -107,18 +106,6 @@ class JointScorePublic(ScorePublic):
     note: str | None
 
 
-def _partner(platform: Platform) -> PartnerShare | None:
-    """The partner link: set in ``platform.state["credit.partner_share"]`` (tests, embedding)
-    or from the settings ``credit_partner_url`` + ``credit_certs`` (FINBRIDGE_CREDIT_*)."""
-    share = platform.state.get("credit.partner_share")
-    if share is None:
-        settings = platform.settings
-        share = https_partner(settings.credit_partner_url, settings.credit_certs)
-        if share is not None:
-            platform.state["credit.partner_share"] = share
-    return share  # type: ignore[no-any-return]
-
-
 class MonitoringRequest(BaseModel):
     applicants: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
     version: int | None = Field(None, ge=1)
@@ -128,7 +115,7 @@ class MonitoringRequest(BaseModel):
 def list_models(
     actor: PrincipalDep, platform: PlatformDep, name: str | None = None
 ) -> list[ModelVersionPublic]:
-    return [ModelVersionPublic.of(v) for v in _registry(platform).list_versions(actor, name)]
+    return [ModelVersionPublic.of(v) for v in platform.credit.list_versions(actor, name)]
 
 
 @router.post(
@@ -138,7 +125,7 @@ def list_models(
 )
 def promote(name: str, version: int, actor: PrincipalDep, platform: PlatformDep
             ) -> ModelVersionPublic:  # fmt: skip
-    return ModelVersionPublic.of(_registry(platform).promote(actor, name, version))
+    return ModelVersionPublic.of(platform.credit.promote(actor, name, version))
 
 
 @router.post(
@@ -148,11 +135,9 @@ def promote(name: str, version: int, actor: PrincipalDep, platform: PlatformDep
 )
 def score(name: str, body: ScoreRequest, actor: PrincipalDep, platform: PlatformDep
           ) -> ScorePublic:  # fmt: skip
-    consents = identity_services(platform).consents
-    decision = _registry(platform).score(
-        actor, name, body.applicant, subject_id=body.subject_id, version=body.version,
-        consent=consents.require_consent,
-    )  # fmt: skip
+    decision = platform.credit.score(
+        actor, name, body.applicant, customer_id=body.customer_id, version=body.version
+    )
     return ScorePublic(**asdict(decision))
 
 
@@ -163,11 +148,9 @@ def score(name: str, body: ScoreRequest, actor: PrincipalDep, platform: Platform
 )
 def joint_score(body: JointScoreRequest, actor: PrincipalDep, platform: PlatformDep
                 ) -> JointScorePublic:  # fmt: skip
-    consents = identity_services(platform).consents
-    d = score_joint_online(
-        _registry(platform), actor, body.model_name, body.customer_key, body.applicant,
-        partner=_partner(platform), subject_id=body.subject_id, version=body.version,
-        consent=consents.require_consent,
+    d = platform.credit.score_joint(
+        actor, body.model_name, customer_id=body.customer_id, customer_key=body.customer_key,
+        applicant=body.applicant, version=body.version,
     )  # fmt: skip
     return JointScorePublic(
         **asdict(d.decision), job_id=d.job_id, partner_reachable=d.partner_reachable,
@@ -179,7 +162,7 @@ def joint_score(body: JointScoreRequest, actor: PrincipalDep, platform: Platform
 def report(
     name: str, actor: PrincipalDep, platform: PlatformDep, version: int | None = Query(None, ge=1)
 ) -> HTMLResponse:
-    return HTMLResponse(_registry(platform).report_html(actor, name, version))
+    return HTMLResponse(platform.credit.report_html(actor, name, version))
 
 
 @router.post("/models/{name}/monitoring", summary="PSI of score and features vs training")
@@ -187,9 +170,9 @@ def monitoring(
     name: str, body: MonitoringRequest, actor: PrincipalDep, platform: PlatformDep
 ) -> dict[str, Any]:
     current = pd.DataFrame(body.applicants)
-    return _registry(platform).monitoring(actor, name, current, body.version)
+    return platform.credit.monitoring(actor, name, current, body.version)
 
 
 @router.get("/scores", summary="Scores recorded for a customer, newest first")
-def scores(subject_id: str, actor: PrincipalDep, platform: PlatformDep) -> list[dict[str, Any]]:
-    return _registry(platform).scores_for(actor, subject_id)
+def scores(customer_id: str, actor: PrincipalDep, platform: PlatformDep) -> list[dict[str, Any]]:
+    return platform.credit.scores_for(actor, customer_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import asdict
@@ -11,10 +10,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from finbridge.cli.context import console, err_console, platform_context
+from finbridge.cli.context import cli_settings, console, err_console, platform_context
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.principal import Principal
-from finbridge.core.settings import Settings
 
 CLI_ACTOR = Principal.system("cli")
 
@@ -26,12 +24,6 @@ def _read_table(path: Path):  # type: ignore[no-untyped-def]
         err_console.print(f"[red]no file at {path}[/]")
         raise typer.Exit(2)
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-
-
-def _registry(platform):  # type: ignore[no-untyped-def]
-    from finbridge.credit.registry import ModelRegistry
-
-    return ModelRegistry(platform.engine, platform.clock)
 
 
 def register(app: typer.Typer) -> None:
@@ -53,18 +45,13 @@ def register(app: typer.Typer) -> None:
         promote: bool = typer.Option(False, help="Make the new version live."),
     ) -> None:
         """Train on any table, evaluate on a held-out split, register a new version."""
-        from finbridge.credit.training import train_and_register
-
         frame = _read_table(data)
         with platform_context() as platform:
-            registry = _registry(platform)
             drop_cols = tuple(c for c in drop.split(",") if c)
-            v = train_and_register(
-                registry, CLI_ACTOR, frame, target=target, name=name, kind=kind,
-                drop_columns=drop_cols, holdout=holdout,
+            v = platform.credit.train(
+                CLI_ACTOR, frame, target=target, name=name, kind=kind, drop_columns=drop_cols,
+                holdout=holdout, promote=promote,
             )  # fmt: skip
-            if promote:
-                v = registry.promote(CLI_ACTOR, name, v.version)
             console.print(
                 f"[green]{name} v{v.version}[/] ({v.kind}, {v.status}): held-out AUC "
                 f"{v.metrics['auc']:.4f}  KS {v.metrics['ks']:.4f}  Gini {v.metrics['gini']:.4f}"
@@ -76,7 +63,7 @@ def register(app: typer.Typer) -> None:
         """Every registered version with its held-out metrics."""
         with platform_context() as platform:
             table = Table("model", "version", "kind", "status", "AUC", "KS", "trained by", "at")
-            for v in _registry(platform).list_versions(CLI_ACTOR):
+            for v in platform.credit.list_versions(CLI_ACTOR):
                 table.add_row(
                     v.model_name, str(v.version), v.kind, v.status,
                     f"{v.metrics.get('auc', 0):.4f}", f"{v.metrics.get('ks', 0):.4f}",
@@ -88,7 +75,7 @@ def register(app: typer.Typer) -> None:
     def promote_cmd(name: str, version: int) -> None:
         """Make VERSION of NAME the live model (the previous live one is retired)."""
         with platform_context() as platform:
-            v = _registry(platform).promote(CLI_ACTOR, name, version)
+            v = platform.credit.promote(CLI_ACTOR, name, version)
             console.print(f"[green]{name} v{v.version} is live[/]")
 
     @credit.command("report")
@@ -101,37 +88,65 @@ def register(app: typer.Typer) -> None:
         """Write the model's self-contained HTML report (ROC, KS, distributions, bins, PSI)."""
         frame = _read_table(current) if current else None
         with platform_context() as platform:
-            html = _registry(platform).report_html(CLI_ACTOR, name, version, frame)
+            html = platform.credit.report_html(CLI_ACTOR, name, version, frame)
         out.write_text(html, encoding="utf-8")
         console.print(f"[green]report written[/] to {out}")
 
     @credit.command("score")
     def score_cmd(
-        name: str, applicant: str = typer.Argument(..., help="Applicant as JSON.")
+        name: str,
+        applicant: str = typer.Argument(..., help="Applicant as JSON."),
+        customer_id: str = typer.Option(..., help="The customer scored (consent is checked)."),
     ) -> None:
-        """Score one applicant with the live version: score, band, reasons, version."""
+        """Score one customer with the live version: score, band, reasons, version."""
         with platform_context() as platform:
             try:
                 row = json.loads(applicant)
             except json.JSONDecodeError as exc:
                 err_console.print(f"[red]applicant is not JSON: {exc}[/]")
                 raise typer.Exit(2) from None
-            d = _registry(platform).score(CLI_ACTOR, name, row)
+            d = platform.credit.score(CLI_ACTOR, name, row, customer_id=customer_id)
             console.print_json(json.dumps(asdict(d)))
 
     @joint.command("certs")
-    def certs_cmd(out: Path = typer.Option(..., help="Folder for the CA and both certificates.")
-                  ) -> None:  # fmt: skip
-        """Create the partnership CA and the bank/partner certificates (mutual TLS)."""
-        from finbridge.credit.pki import make_certificates
+    def certs_cmd(
+        out: Path | None = typer.Option(None, help="Folder for a new CA and both certificates."),
+        renew: Path | None = typer.Option(
+            None, help="Re-issue the certificates in this folder under its CA (no downtime)."
+        ),
+        days: int | None = typer.Option(
+            None, min=1, help="Validity in days (default: settings.credit.cert_validity_days)."
+        ),
+        role: str | None = typer.Option(None, help="Renew only this role (bank | partner)."),
+    ) -> None:
+        """Issue the partnership CA and certificates, or renew the certificates under the same CA.
 
-        paths = make_certificates(out)
+        A running party server serves renewed files on new connections without a restart, and
+        the other party keeps trusting them (same CA).
+        """
+        from finbridge.credit import make_certificates, renew_certificates
+
+        if (out is None) == (renew is None):
+            err_console.print("[red]give exactly one of --out (new partnership) or --renew DIR[/]")
+            raise typer.Exit(2)
+        validity = days or cli_settings().credit.cert_validity_days
+        try:
+            if out is not None:
+                paths = make_certificates(out, days=validity)
+            else:
+                assert renew is not None
+                paths = renew_certificates(renew, days=validity, roles=(role,) if role else None)
+        except FinbridgeError as exc:
+            err_console.print(f"[red]error[/]: {exc}")
+            raise typer.Exit(2) from None
+        verb = "written" if out is not None else "renewed"
         console.print(
-            f"[green]certificates written[/]: {', '.join(str(p) for p in paths.values())}"
+            f"[green]certificates {verb}[/] (valid {validity} days): "
+            f"{', '.join(str(p) for p in paths.values())}"
         )
 
     def _link(via: str, certs: Path, role: str):  # type: ignore[no-untyped-def]
-        from finbridge.credit.party import PeerLink
+        from finbridge.credit import PeerLink
 
         return PeerLink(via, certs, role)
 
@@ -195,26 +210,24 @@ def register(app: typer.Typer) -> None:
     @joint.command("score")
     def joint_score_cmd(
         customer_key: str = typer.Option(..., help="Join key (phone or ID number)."),
-        subject_id: str = typer.Option(..., help="Customer id (its consent is checked)."),
+        customer_id: str = typer.Option(..., help="The customer scored (consent is checked)."),
         applicant: str = typer.Option(..., help="The bank's features as JSON."),
         name: str = typer.Option("joint", help="Registered joint model."),
         version: int | None = typer.Option(None, help="Version (default: live)."),
-        partner: str | None = typer.Option(None, help="The partner's party URL."),
-        certs: Path | None = typer.Option(None, help="Certificate folder (bank's cert)."),
     ) -> None:
-        """Joint score of one applicant; says when the bank-only model answered and why."""
-        from finbridge.credit.vfl.online import https_partner, score_joint_online
+        """Joint score of one customer; says when the bank-only model answered and why.
 
+        The partner link comes from settings (FINBRIDGE_CREDIT__PARTNER_URL, _CERTS).
+        """
         try:
             row = json.loads(applicant)
         except json.JSONDecodeError as exc:
             err_console.print(f"[red]applicant is not JSON: {exc}[/]")
             raise typer.Exit(2) from None
         with platform_context() as platform:
-            d = score_joint_online(
-                _registry(platform), CLI_ACTOR, name, customer_key, row,
-                partner=https_partner(partner, certs), subject_id=subject_id, version=version,
-                consent=platform.identity.consents.require_consent,
+            d = platform.credit.score_joint(
+                CLI_ACTOR, name, customer_id=customer_id, customer_key=customer_key,
+                applicant=row, version=version,
             )  # fmt: skip
             out = {**asdict(d.decision), "job_id": d.job_id, "note": d.note,
                    "partner_reachable": d.partner_reachable,
@@ -240,44 +253,36 @@ def register(app: typer.Typer) -> None:
         """Serve this party's endpoint (HTTPS, mutual TLS) and run joint jobs.
 
         The bank registers its half of each finished job in the model registry (platform
-        database); the partner keeps its half under FINBRIDGE_DATA_DIR/credit-joint/.
+        database); the partner keeps its half under FINBRIDGE_DATA_DIR/credit-joint/. The
+        server warns when its certificate nears expiry and serves renewed certificates
+        (`credit joint certs --renew`) without a restart.
         """
-        from finbridge.credit.vfl.data import PartyData
-        from finbridge.credit.vfl.service import PartyService
+        from finbridge.credit import PartyData
+        from finbridge.party import PartyServer
 
         frame = _read_table(data)
         keep = [c for c in columns.split(",") if c]
         if keep:
             frame = frame[[id_column, *keep, *([target] if target else [])]]
-        with contextlib.ExitStack() as stack:
-            registry = None
-            if role == "bank" and register:
-                registry = _registry(stack.enter_context(platform_context()))
-            settings_dir = Settings().data_dir
+        settings = cli_settings()
+        with platform_context(settings) as platform:
+            party_data = PartyData.from_frame(frame, id_column, target if role == "bank" else None)
+            service = platform.credit.party(
+                role, party_data, certs, peer, actor=CLI_ACTOR, register=register,
+                model_name=model_name,
+            )  # fmt: skip
+            server = PartyServer(
+                service.endpoint, certs, host=host, port=port,
+                warn_days=settings.credit.cert_warn_days,
+            )  # fmt: skip
+            console.print(
+                f"[green]{role}[/] serving {len(party_data.ids):,} customers at {server.url} "
+                f"(mutual TLS), peer {peer}"
+            )
             try:
-                party_data = PartyData.from_frame(
-                    frame, id_column, target if role == "bank" else None
-                )
-                service = PartyService(
-                    role, party_data, certs, peer, host=host, port=port, registry=registry,
-                    actor=CLI_ACTOR, model_name=model_name, data_dir=settings_dir,
-                )  # fmt: skip
-            except FinbridgeError as exc:
-                err_console.print(f"[red]error[/]: {exc}")
-                raise typer.Exit(2) from None
-            _serve(service, role, party_data, peer)
-
-    def _serve(service, role: str, party_data, peer: str) -> None:  # type: ignore[no-untyped-def]
-        from finbridge.core.clock import SystemClock
-
-        console.print(
-            f"[green]{role}[/] serving {len(party_data.ids):,} customers at "
-            f"{service.url} (mutual TLS), peer {peer}; started {SystemClock().now():%H:%M:%S} UTC"
-        )
-        try:
-            service.serve_forever()
-        except KeyboardInterrupt:
-            service.close()
+                server.serve_forever()
+            finally:
+                server.close()
 
     credit.add_typer(joint, name="joint")
     app.add_typer(credit, name="credit")

@@ -236,22 +236,23 @@ def score_joint_online(
     registry: ModelRegistry,
     actor: Principal,
     name: str,
+    *,
+    customer_id: str,
     customer_key: str,
     applicant: dict[str, Any],
-    *,
     partner: PartnerShare | None,
-    subject_id: str,
+    consent: ConsentCheck,
     version: int | None = None,
-    consent: ConsentCheck | None = None,
 ) -> JointDecision:
-    """Score one applicant with a registered joint model; record the decision and version."""
-    from finbridge.credit.registry import SCORING_PURPOSE
+    """Score one customer with a registered joint model; record the decision and version.
+
+    ``customer_id`` names the customer (consent, records); ``customer_key`` is the join key
+    (phone or ID number) that is hashed with the job's key before the partner sees it.
+    """
+    from finbridge.credit.registry import check_customer
 
     actor.require_scope("credit:score")
-    if not actor.can_act_for(subject_id):
-        raise NotFound("no such customer", field="subject_id")
-    if consent is not None:
-        consent(subject_id, SCORING_PURPOSE)
+    check_customer(actor, customer_id, consent)
     meta, model = registry.load(name, version)
     if not isinstance(model, JointBankModel):
         raise ValidationError(f"{name} v{meta.version} is not a joint model", field="name")
@@ -260,7 +261,7 @@ def score_joint_online(
     share, reachable, note = partner_share(partner, model.job_id, model.customer_hash(customer_key))
     result = model.explain(pd.DataFrame([applicant]), share)
     mode = "joint" if share is not None else "bank_only"
-    decision = registry.record(actor, meta, result, subject_id=subject_id, mode=mode)
+    decision = registry.record(actor, meta, result, customer_id=customer_id, mode=mode)
     return JointDecision(decision, model.job_id, reachable, share is None, note)
 
 
@@ -268,7 +269,7 @@ def https_partner(url: str | None, cert_dir: str | Path | None) -> PartnerShare 
     """Ask the partner's party endpoint over mutual TLS with the bank's certificate."""
     if not url or not cert_dir:
         return None
-    from finbridge.credit.party import PeerLink
+    from finbridge.credit.transport import PeerLink
 
     link = PeerLink(url, Path(cert_dir), "bank", timeout=5.0)
 

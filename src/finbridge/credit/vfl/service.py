@@ -1,9 +1,11 @@
-"""A party process: its data, its HTTPS endpoint, and joint jobs started from either side.
+"""A party process: its data, its endpoint, and joint jobs started from either side.
 
-``POST /jobs`` from the party's own operator (client certificate of the same role) starts a
-job: fresh job secrets are generated and forwarded to the other party over mutual TLS, and both
-sides run their role in a background thread. Each side records progress locally and mirrors it
-to the other (``POST /jobs/<id>/progress``), so ``GET /jobs/<id>`` shows both on either side.
+The endpoint (:class:`~finbridge.credit.party.PartyEndpoint`) is served over HTTPS with mutual
+TLS by the party server (``finbridge.party``). ``POST /jobs`` from the party's own operator
+(client certificate of the same role) starts a job: fresh job secrets are generated and
+forwarded to the other party over mutual TLS, and both sides run their role in a background
+thread. Each side records progress locally and mirrors it to the other
+(``POST /jobs/<id>/progress``), so ``GET /jobs/<id>`` shows both on either side.
 
 A finished job leaves each half where it survives a restart: the bank registers its half in the
 model registry (when the service is given one), the partner writes its half under its
@@ -21,23 +23,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
-from finbridge.credit.party import PartyServer, PeerLink, https_channel
+from finbridge.credit.party import PartyEndpoint
 from finbridge.credit.psi import hash_points
+from finbridge.credit.transport import PeerLink, https_channel
 from finbridge.credit.vfl.data import PartyData
 from finbridge.credit.vfl.gbdt import BoostParams
 from finbridge.credit.vfl.job import JointConfig, JointResult, run_bank, run_partner
 from finbridge.credit.vfl.lr import LRParams
 from finbridge.credit.vfl.online import (
-    JointBankModel,
     PartnerHalf,
-    bank_model_of,
     load_partner_half,
-    partner_share,
     register_joint,
     save_partner_half,
 )
@@ -71,7 +69,7 @@ def config_to(config: JointConfig) -> dict[str, Any]:
 
 
 class PartyService:
-    """One party: serves its endpoint, runs its side of joint jobs."""
+    """One party: answers its endpoint's requests, runs its side of joint jobs."""
 
     def __init__(
         self,
@@ -80,8 +78,6 @@ class PartyService:
         cert_dir: Path,
         peer_url: str,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
         min_key_bits: int = 2048,
         data_dir: Path | None = None,
         registry: ModelRegistry | None = None,
@@ -95,19 +91,13 @@ class PartyService:
         self.registry = registry
         self.actor = actor or Principal.system(f"party-{role}")
         self.model_name = model_name
-        self.server = PartyServer(
-            role, cert_dir, host=host, port=port, start_job=self._start,
-            score=self._answer_score if role == "partner" else None,
-        )  # fmt: skip
+        self.endpoint = PartyEndpoint(
+            role, start_job=self._start, score=self._answer_score if role == "partner" else None
+        )
         self.peer = PeerLink(peer_url, cert_dir, role)
         self.results: dict[str, JointResult | dict[str, Any]] = {}
-        self._bank_models: dict[str, JointBankModel] = {}
         self._halves: dict[str, PartnerHalf] = {}
         self._lookup: dict[str, dict[str, int]] = {}
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     def _start(self, spec: dict[str, Any]) -> str:
         config = config_from(spec)
@@ -128,7 +118,7 @@ class PartyService:
         elif "job_id" not in spec or "job_key" not in spec:
             raise ValidationError("a forwarded job needs its id and keys", field="job_id")
         job_id = str(spec["job_id"])
-        self.server.update(
+        self.endpoint.update(
             job_id, state="running", stage="starting", progress=0.0,
             role=self.role, initiator=spec.get("initiator"),
         )  # fmt: skip
@@ -137,7 +127,7 @@ class PartyService:
         return job_id
 
     def _progress(self, job_id: str, stage: str, fraction: float) -> None:
-        self.server.update(job_id, stage=stage, progress=round(fraction, 3))
+        self.endpoint.update(job_id, stage=stage, progress=round(fraction, 3))
         try:
             body = {"role": self.role, "stage": stage, "progress": round(fraction, 3)}
             self.peer.post(f"/jobs/{job_id}/progress", json.dumps(body).encode())
@@ -148,7 +138,9 @@ class PartyService:
         key = base64.b64decode(spec["job_key"])
         hash_key = base64.b64decode(spec["hash_key"])
         config = JointConfig(**{**config.__dict__, "min_key_bits": self.min_key_bits})
-        channel = https_channel(self.server, self.peer, job_id, key, timeout=config.timeout)
+        channel = https_channel(
+            self.endpoint.mailbox, self.peer, job_id, key, timeout=config.timeout
+        )
         try:
             if self.role == "bank":
                 result = run_bank(
@@ -163,9 +155,8 @@ class PartyService:
                         self.data, hash_key,
                     )  # fmt: skip
                     registered = {"model_name": v.model_name, "version": v.version}
-                self._bank_models[job_id] = bank_model_of(job_id, result, config, hash_key)
                 self.results[job_id] = result
-                self.server.update(
+                self.endpoint.update(
                     job_id, state="succeeded", metrics=result.metrics, timings=result.timings,
                     shared=result.shared, registered=registered or None,
                 )  # fmt: skip
@@ -182,14 +173,14 @@ class PartyService:
                     progress=lambda s, f: self._progress(job_id, s, f), on_done=keep_half,
                 )  # fmt: skip
                 self.results[job_id] = info
-                self.server.update(job_id, state="succeeded", summary=info)
+                self.endpoint.update(job_id, state="succeeded", summary=info)
         except FinbridgeError as exc:
-            self.server.update(job_id, state="failed", error=f"{exc.code}: {exc}")
+            self.endpoint.update(job_id, state="failed", error=f"{exc.code}: {exc}")
         except Exception as exc:  # report, never kill the server
-            self.server.update(job_id, state="failed", error=f"internal: {exc!r}")
+            self.endpoint.update(job_id, state="failed", error=f"internal: {exc!r}")
             traceback.print_exc()
         finally:
-            self.server.mailbox.drop_job(job_id)
+            self.endpoint.mailbox.drop_job(job_id)
 
     # -- online joint scoring ------------------------------------------------------------------
     def _half(self, job_id: str) -> PartnerHalf:
@@ -213,42 +204,3 @@ class PartyService:
 
     def _answer_score(self, job_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.share(job_id, str(body.get("key", "")))
-
-    def https_share(self, job_id: str, key_hash: str) -> dict[str, Any]:
-        """Bank: ask the partner over mutual TLS (PartyUnreachable when it cannot answer)."""
-        return self.peer.post(f"/score/{job_id}", json.dumps({"key": key_hash}).encode())
-
-    def _bank_model(self, job_id: str) -> JointBankModel:
-        model = self._bank_models.get(job_id)
-        if model is None and self.registry is not None:
-            for v in self.registry.list_versions(self.actor, self.model_name):
-                if v.params.get("job_id") == job_id:
-                    model = self.registry.load(v.model_name, v.version)[1]
-                    self._bank_models[job_id] = model
-                    break
-        if model is None:
-            raise NotFound(f"no finished joint model for job {job_id}", field="job_id")
-        return model
-
-    def score_online(
-        self, job_id: str, customer_key: str, features: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Bank: score one applicant with the joint model; bank-only if the partner cannot help."""
-        model = self._bank_model(job_id)
-        share, reachable, note = partner_share(
-            self.https_share, job_id, model.customer_hash(customer_key)
-        )
-        out = model.explain(pd.DataFrame([features]), share)
-        mode = "joint" if share is not None else "bank_only"
-        return {**out, "mode": mode, "model": model.kind, "note": note,
-                "partner_reachable": reachable}  # fmt: skip
-
-    def serve_in_background(self) -> PartyService:
-        self.server.serve_in_background()
-        return self
-
-    def serve_forever(self) -> None:
-        self.server.serve_forever()
-
-    def close(self) -> None:
-        self.server.close()

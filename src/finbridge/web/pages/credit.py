@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from finbridge.core.errors import FinbridgeError, ValidationError
-from finbridge.credit.registry import ModelRegistry, registry_for
+from finbridge.credit import GERMAN_TARGET, german
 from finbridge.platform import Platform
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
@@ -23,12 +23,7 @@ DEMO_MODEL = "german-demo"
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
-def _registry(platform: Platform) -> ModelRegistry:
-    return registry_for(platform.state, platform.engine, platform.clock)
-
-
 def _example() -> str:
-    from finbridge.credit.datasets import GERMAN_TARGET, german
 
     row = german().drop(columns=[GERMAN_TARGET]).iloc[1].to_dict()
     return json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()},
@@ -49,7 +44,7 @@ def _models(platform: Platform, actor: Any) -> list[dict[str, Any]]:
             "trained_by": v.trained_by,
             "created_at": v.created_at,
         }
-        for v in _registry(platform).list_versions(actor)
+        for v in platform.credit.list_versions(actor)
     ]
 
 
@@ -66,12 +61,7 @@ def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatfor
 @router.post("/demo", response_class=HTMLResponse)
 def demo(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
     """Train a scorecard on the shipped German credit data and make it live."""
-    from finbridge.credit.datasets import GERMAN_TARGET, german
-    from finbridge.credit.training import train_and_register
-
-    registry = _registry(platform)
-    version = train_and_register(registry, actor, german(), target=GERMAN_TARGET, name=DEMO_MODEL)
-    registry.promote(actor, DEMO_MODEL, version.version)
+    platform.credit.train(actor, german(), target=GERMAN_TARGET, name=DEMO_MODEL, promote=True)
     return render(request, "credit/_models.html", {"models": _models(platform, actor)})
 
 
@@ -79,7 +69,7 @@ def demo(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatform
 def report(
     name: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep, version: int | None = None
 ) -> Response:
-    page = _registry(platform).report_html(actor, name, version)
+    page = platform.credit.report_html(actor, name, version)
     return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
 
 
@@ -89,13 +79,14 @@ def score(
     actor: ConsolePrincipalDep,
     platform: ConsolePlatformDep,
     model: str = Form(...),
+    customer_id: str = Form(...),
     applicant: str = Form(...),
 ) -> Response:
     try:
         row = json.loads(applicant)
         if not isinstance(row, dict):
             raise ValidationError("the applicant must be a JSON object", field="applicant")
-        decision = asdict(_registry(platform).score(actor, model, row))
+        decision = asdict(platform.credit.score(actor, model, row, customer_id=customer_id))
         error = None
     except json.JSONDecodeError as exc:
         decision, error = None, f"applicant: not valid JSON ({exc.msg})"

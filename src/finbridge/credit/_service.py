@@ -1,0 +1,205 @@
+"""The credit engine's face for interfaces: models, scoring with consent, joint scoring.
+
+Interfaces (API, console, CLI) reach credit only through :class:`CreditService`, which the
+platform builds once. Scoring a customer always needs the customer's id and their consent to
+credit scoring; the consent records live in identity, reached through :class:`ConsentPort`
+(identity's consent service satisfies it structurally, so credit never imports identity).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Engine
+
+from finbridge.core.clock import Clock
+from finbridge.core.principal import Principal
+from finbridge.core.settings import CreditSettings, Settings
+from finbridge.credit.registry import ModelRegistry, ModelVersion, ScoreDecision
+from finbridge.credit.vfl.online import JointDecision, PartnerShare, https_partner
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from finbridge.credit.vfl.data import PartyData
+    from finbridge.credit.vfl.service import PartyService
+
+
+class ConsentPort(Protocol):
+    """Raises (``ConsentRequired``, a 403) unless the customer consented to ``purpose``."""
+
+    def require_consent(self, customer_id: str, purpose: str, data: str | None = None) -> None:
+        """Raise unless ``customer_id`` has an active consent for ``purpose``."""
+        ...
+
+
+class CreditService:
+    """Model registry, scoring, joint scoring and the partner link, for one platform."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        consent: ConsentPort,
+        *,
+        settings: CreditSettings | None = None,
+        partner: PartnerShare | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.registry = registry
+        self._consent = consent
+        self._settings = settings or CreditSettings()
+        self._partner = partner
+        self._partner_built = partner is not None
+        self._data_dir = data_dir
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        consent: ConsentPort,
+        partner: PartnerShare | None = None,
+    ) -> CreditService:
+        """The platform's credit face; ``partner`` replaces the link built from settings
+        (``settings.credit.partner_url`` + ``certs``), e.g. an in-process partner in tests."""
+        return cls(
+            ModelRegistry(engine, clock),
+            consent,
+            settings=settings.credit,
+            partner=partner,
+            data_dir=settings.data_dir,
+        )
+
+    @property
+    def settings(self) -> CreditSettings:
+        return self._settings
+
+    def partner(self) -> PartnerShare | None:
+        """The link to the partner's party endpoint, built on first use (None: bank-only)."""
+        if not self._partner_built:
+            with self._lock:
+                if not self._partner_built:
+                    s = self._settings
+                    self._partner = https_partner(s.partner_url, s.certs)
+                    self._partner_built = True
+        return self._partner
+
+    def use_partner(self, partner: PartnerShare | None) -> None:
+        """Replace the partner link (an in-process partner, a stub in tests); None: bank-only."""
+        with self._lock:
+            self._partner, self._partner_built = partner, True
+
+    # -- models ------------------------------------------------------------------------
+
+    def list_versions(self, actor: Principal, name: str | None = None) -> list[ModelVersion]:
+        return self.registry.list_versions(actor, name)
+
+    def get(self, actor: Principal, name: str, version: int | None = None) -> ModelVersion:
+        return self.registry.get(actor, name, version)
+
+    def promote(self, actor: Principal, name: str, version: int) -> ModelVersion:
+        return self.registry.promote(actor, name, version)
+
+    def train(
+        self,
+        actor: Principal,
+        frame: pd.DataFrame,
+        *,
+        target: str,
+        name: str,
+        kind: str = "scorecard",
+        drop_columns: tuple[str, ...] = (),
+        holdout: float = 0.25,
+        promote: bool = False,
+    ) -> ModelVersion:
+        """Train on any table with a binary target, evaluate on a held-out split, register a
+        new version (and make it live when ``promote``). Nothing is registered on failure."""
+        from finbridge.credit.training import train_and_register  # loads scikit-learn
+
+        version = train_and_register(
+            self.registry, actor, frame, target=target, name=name, kind=kind,
+            drop_columns=drop_columns, holdout=holdout,
+        )  # fmt: skip
+        return self.promote(actor, name, version.version) if promote else version
+
+    def report_html(
+        self,
+        actor: Principal,
+        name: str,
+        version: int | None = None,
+        current: pd.DataFrame | None = None,
+    ) -> str:
+        return self.registry.report_html(actor, name, version, current)
+
+    def monitoring(
+        self, actor: Principal, name: str, current: pd.DataFrame, version: int | None = None
+    ) -> dict[str, Any]:
+        return self.registry.monitoring(actor, name, current, version)
+
+    # -- scoring -----------------------------------------------------------------------
+
+    def score(
+        self,
+        actor: Principal,
+        name: str,
+        applicant: dict[str, Any],
+        *,
+        customer_id: str,
+        version: int | None = None,
+    ) -> ScoreDecision:
+        """Score one customer (consent required) with the live or named version."""
+        return self.registry.score(
+            actor, name, applicant, customer_id=customer_id, version=version,
+            consent=self._consent.require_consent,
+        )  # fmt: skip
+
+    def score_joint(
+        self,
+        actor: Principal,
+        name: str,
+        *,
+        customer_id: str,
+        customer_key: str,
+        applicant: dict[str, Any],
+        version: int | None = None,
+    ) -> JointDecision:
+        """Joint (bank + partner) score of one customer; the bank-only model answers, and
+        says why, when the partner cannot."""
+        from finbridge.credit.vfl.online import score_joint_online
+
+        return score_joint_online(
+            self.registry, actor, name, customer_id=customer_id, customer_key=customer_key,
+            applicant=applicant, partner=self.partner(), consent=self._consent.require_consent,
+            version=version,
+        )  # fmt: skip
+
+    def scores_for(self, actor: Principal, customer_id: str) -> list[dict[str, Any]]:
+        return self.registry.scores_for(actor, customer_id)
+
+    # -- the partnership ---------------------------------------------------------------
+
+    def party(
+        self,
+        role: str,
+        data: PartyData,
+        cert_dir: Path,
+        peer_url: str,
+        *,
+        actor: Principal,
+        register: bool = True,
+        model_name: str = "joint",
+    ) -> PartyService:
+        """This platform's side of a joint partnership: the bank registers each finished job's
+        half in the registry (when ``register``), the partner keeps its half in data_dir."""
+        from finbridge.credit.vfl.service import PartyService
+
+        return PartyService(
+            role, data, cert_dir, peer_url, data_dir=self._data_dir,
+            registry=self.registry if role == "bank" and register else None,
+            actor=actor, model_name=model_name,
+        )  # fmt: skip
