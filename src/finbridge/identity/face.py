@@ -18,12 +18,14 @@ import math
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from finbridge.core.errors import PayloadTooLarge, ValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy and Pillow (like dlib) load on the first face operation, not when identity is imported.
 
 MODEL_NAME = "dlib_resnet_v1+5pt"
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
@@ -46,6 +48,9 @@ def decode_image(
     data: bytes, *, max_side: int = 640, max_bytes: int = MAX_BYTES, field: str = "image"
 ) -> np.ndarray:
     """Bytes -> RGB uint8 array no larger than ``max_side``; clear errors naming ``field``."""
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ValidationError("image is empty", field=field)
     if len(data) > max_bytes:
@@ -110,6 +115,8 @@ class FaceModel:
     def analyse_array(
         self, img: np.ndarray, *, sha256: str = "", field: str = "image"
     ) -> FaceSample:
+        import numpy as np
+
         detector, predictor, encoder = self._load()
         # dlib's DNN keeps layer outputs inside the network object, so two threads must not run
         # it at once; with two cores little is lost by serialising the whole analysis.
@@ -130,14 +137,20 @@ class FaceModel:
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
     """Euclidean distance between embeddings; dlib's model separates people at about 0.6."""
+    import numpy as np
+
     return float(np.linalg.norm(a - b))
 
 
 def template_bytes(descriptor: np.ndarray) -> bytes:
+    import numpy as np
+
     return np.asarray(descriptor, dtype="<f4").tobytes()
 
 
 def template_from_bytes(data: bytes) -> np.ndarray:
+    import numpy as np
+
     arr = np.frombuffer(data, dtype="<f4").astype(float)
     if arr.shape != (128,):
         raise ValueError("face template must hold 128 values")
@@ -149,6 +162,8 @@ def yaw(landmarks: np.ndarray) -> float:
     in units of the eye distance. ~0 frontal; > 0 the nose points to the image's right (the
     person turned to their own left, seen by a non-mirrored camera); < 0 the other way.
     Roll (head tilt) is removed by measuring along the eye axis."""
+    import numpy as np
+
     eye_a = landmarks[0:2].mean(axis=0)  # the eye on the image's right
     eye_b = landmarks[2:4].mean(axis=0)
     axis = eye_a - eye_b
@@ -176,6 +191,8 @@ def mirrored(fingerprint: list[float]) -> list[float]:
     Mirroring moves each point to x' = width - x and swaps which eye is on the image's right, so
     points (0, 1) and (2, 3) trade places; the nose stays point 4.
     """
+    import numpy as np
+
     pts = np.array(fingerprint[:10]).reshape(5, 2)
     width = fingerprint[10]
     flipped = pts.copy()
@@ -189,6 +206,8 @@ def same_geometry(a: list[float], b: list[float], tolerance_px: float = 3.0) -> 
 
     Live captures never land on all five points again; a replayed (even re-encoded) frame does.
     """
+    import numpy as np
+
     if a[10:] != b[10:]:
         return False
     diffs = np.abs(np.array(a[:10]) - np.array(b[:10]))

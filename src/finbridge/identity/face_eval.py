@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from finbridge.core.errors import ValidationError
 from finbridge.identity.face import FaceModel, distance
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # face_recognition example files -> person
 _PERSON = [
@@ -96,6 +98,8 @@ def evaluate_faces(
     model: FaceModel | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
+    import numpy as np
+
     model = model or FaceModel()
     images = sorted({p for pair in pairs for p in (pair.a, pair.b)})
     embeddings: dict[str, np.ndarray | None] = {}

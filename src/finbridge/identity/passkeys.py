@@ -17,20 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from finbridge.core.clock import Clock
 from finbridge.core.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
@@ -48,7 +34,10 @@ REGISTER = "webauthn.register"
 LOGIN = "webauthn.login"
 STEP_UP = "webauthn.step_up"
 # Anything malformed or failing verification ends up as a refusal, never a server error.
-_WEBAUTHN_ERRORS = (WebAuthnException, KeyError, TypeError, ValueError)
+_MALFORMED = (KeyError, TypeError, ValueError)
+
+# py_webauthn (and its CBOR/COSE stack) loads on the first passkey operation, not when identity
+# is imported.
 
 
 def _b64d(text: str) -> bytes:
@@ -120,6 +109,14 @@ class PasskeyService:
     # -- registration ---------------------------------------------------------------------------
 
     def registration_options(self, actor: Principal) -> dict[str, Any]:
+        from webauthn import generate_registration_options, options_to_json
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialDescriptor,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         customer_id = _customer(actor)
         with unit_of_work(self._engine) as session:
             person = session.get(PersonRow, customer_id)
@@ -145,6 +142,9 @@ class PasskeyService:
         return json.loads(options_to_json(options))  # type: ignore[no-any-return]
 
     def register(self, actor: Principal, credential: dict[str, Any], label: str = "") -> Passkey:
+        from webauthn import verify_registration_response
+        from webauthn.helpers.exceptions import WebAuthnException
+
         customer_id = _customer(actor)
         challenge = _challenge_of(credential)
         with unit_of_work(self._engine) as session:
@@ -158,7 +158,7 @@ class PasskeyService:
                 expected_origin=list(self._config.origins),
                 require_user_verification=True,
             )
-        except _WEBAUTHN_ERRORS as exc:
+        except (WebAuthnException, *_MALFORMED) as exc:
             self._audit.record(
                 actor=customer_id,
                 action="passkey.register",
@@ -202,6 +202,12 @@ class PasskeyService:
     # -- authentication -------------------------------------------------------------------------
 
     def authentication_options(self, customer_id: str, kind: str = LOGIN) -> dict[str, Any]:
+        from webauthn import generate_authentication_options, options_to_json
+        from webauthn.helpers.structs import (
+            PublicKeyCredentialDescriptor,
+            UserVerificationRequirement,
+        )
+
         with unit_of_work(self._engine) as session:
             creds = session.scalars(
                 select(PasskeyRow.credential_id).where(PasskeyRow.customer_id == customer_id)
@@ -221,6 +227,9 @@ class PasskeyService:
         self, session: Session, customer_id: str, credential: dict[str, Any], kind: str = LOGIN
     ) -> bool:
         """Check an assertion inside the caller's transaction; False on any doubt."""
+        from webauthn import verify_authentication_response
+        from webauthn.helpers.exceptions import WebAuthnException
+
         try:
             challenge = _challenge_of(credential)
             self._consume(session, kind, customer_id, challenge)
@@ -236,7 +245,7 @@ class PasskeyService:
                 credential_current_sign_count=row.sign_count,
                 require_user_verification=True,
             )
-        except (AuthenticationFailed, ValidationError, *_WEBAUTHN_ERRORS):
+        except (AuthenticationFailed, ValidationError, WebAuthnException, *_MALFORMED):
             return False
         row.sign_count = verified.new_sign_count
         row.last_used_at = self._clock.now()
