@@ -69,3 +69,13 @@ def test_postgresql_has_no_second_copy_of_the_rule(pg_engine: Engine) -> None:
             ).scalars()
         )
     assert "banking_post_pair" not in functions and "banking_refuse" in functions
+
+
+def test_warm_compiles_the_posting_statements(svc: BankingService) -> None:
+    from finbridge.banking.ledger._statements import driver_sql
+
+    svc.warm()
+    dialect = svc.engine.dialect
+    hits = driver_sql.cache_info().hits
+    driver_sql(guarded_update(dialect, 2), dialect)  # what the first SQLite posting runs
+    assert driver_sql.cache_info().hits == hits + 1

@@ -18,6 +18,7 @@ from finbridge.banking.ledger._posting import (
     update_many,
 )
 from finbridge.banking.ledger._rule import RULE, Condition, Leg, explain, refusal
+from finbridge.banking.ledger._statements import compile_all
 
 __all__ = [
     "RULE",
@@ -27,6 +28,7 @@ __all__ = [
     "Leg",
     "Replay",
     "apply_legs",
+    "compile_all",
     "explain",
     "fingerprint",
     "insert_ignoring_conflict",

@@ -205,3 +205,13 @@ FROM banking_accounts AS a JOIN {source} AS v ON a.id = v.id
 WHERE a.id = :id0
 """  # noqa: S608
     return text(sql)
+
+
+def compile_all(dialect: Dialect) -> None:
+    """Build and compile the statements of the common postings (1-2 legs) for ``dialect``."""
+    for n in (1, 2):
+        driver_sql(guarded_update(dialect, n), dialect)
+        if _pg(dialect):
+            for outbox in (True, False):
+                driver_sql(posting_statement(dialect, n, outbox=outbox), dialect)
+    driver_sql(explain_statement(dialect), dialect)

@@ -18,7 +18,7 @@ from finbridge.banking.guard import (
     PostingIntent,
     Verdict,
 )
-from finbridge.banking.ledger import insert_ignoring_conflict, stored_entry
+from finbridge.banking.ledger import compile_all, insert_ignoring_conflict, stored_entry
 from finbridge.banking.models import Account, InternalAccount, PostingResult
 from finbridge.banking.service._checks import account_from, is_customer
 from finbridge.banking.tables import accounts_table
@@ -58,6 +58,11 @@ class ServiceCore:
             self._write_lock = writer_lock(engine)
         # PostgreSQL posts a movement and its event as one autocommit statement.
         self._standalone = engine.dialect.name == "postgresql"
+
+    def warm(self) -> None:
+        """Compile the posting statements now, so the first posting costs what the second does
+        (the platform calls this before a server reports ready)."""
+        compile_all(self.engine.dialect)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager
