@@ -55,7 +55,7 @@ def positive(amount: Money, field: str = "amount") -> Money:
     return amount
 
 
-def idempotency_key(key: str | None) -> str:
+def valid_key(key: str | None) -> str:
     if not isinstance(key, str) or not key.strip():
         raise ValidationError("an idempotency key is required", field="idempotency_key")
     if len(key) > MAX_KEY_LENGTH:

@@ -21,13 +21,13 @@ from finbridge.banking.models import EntryKind, Hold, HoldStatus, PostingResult
 from finbridge.banking.service._checks import (
     aware,
     hold_from,
-    idempotency_key,
     is_customer,
     owner_of,
     positive,
     scoped,
     text,
     valid_account_id,
+    valid_key,
 )
 from finbridge.banking.service._core import ServiceCore, accounts
 from finbridge.banking.tables import holds_table
@@ -59,7 +59,7 @@ class HoldCommands(ServiceCore):
     ) -> Hold:
         """Reserve ``amount`` now (available balance drops, ledger balance does not)."""
         actor.require_scope("transfers:write")
-        key = _key(idempotency_key)
+        key = valid_key(idempotency_key)
         amount = positive(amount)
         acc_id = valid_account_id(account_id)
         description = text(description, "description")
@@ -191,7 +191,7 @@ class HoldCommands(ServiceCore):
         actor.require_scope("transfers:write")
         if is_customer(actor):
             raise PermissionDenied("holds are captured by the payment engines")
-        key = _key(idempotency_key)
+        key = valid_key(idempotency_key)
         dst = valid_account_id(to_account_id, "to_account_id")
         description = text(description, "description")
         with self._read() as conn:
@@ -322,7 +322,3 @@ class HoldCommands(ServiceCore):
                 None,
             ),
         )
-
-
-def _key(key: str) -> str:
-    return idempotency_key(key)

@@ -22,13 +22,13 @@ from finbridge.banking.ledger import (
 )
 from finbridge.banking.models import EntryKind, InternalAccount, PostingResult
 from finbridge.banking.service._checks import (
-    idempotency_key,
     is_customer,
     owner_of,
     positive,
     scoped,
     text,
     valid_account_id,
+    valid_key,
 )
 from finbridge.banking.service._core import ServiceCore
 from finbridge.core.errors import (
@@ -58,7 +58,7 @@ class MovementCommands(ServiceCore):
     ) -> PostingResult:
         """Move ``amount`` between two accounts of the same currency, exactly once per key."""
         actor.require_scope("transfers:write")
-        key = _key(idempotency_key)
+        key = valid_key(idempotency_key)
         amount = positive(amount)
         src = valid_account_id(from_account_id, "from_account_id")
         dst = valid_account_id(to_account_id, "to_account_id")
@@ -122,7 +122,7 @@ class MovementCommands(ServiceCore):
         actor.require_scope("accounts:write")
         if is_customer(actor):
             raise PermissionDenied("cash deposits and withdrawals are teller operations")
-        key = _key(key)
+        key = valid_key(key)
         amount = positive(amount)
         account = valid_account_id(account_id)
         description = text(description, "description")
@@ -220,10 +220,6 @@ class MovementCommands(ServiceCore):
                 channel=channel, metadata=metadata,
             )  # fmt: skip
             self._emit(conn, event)
-
-
-def _key(key: str) -> str:
-    return idempotency_key(key)
 
 
 def _reason(exc: BaseException) -> str:
