@@ -11,14 +11,13 @@ from sqlalchemy import Engine, select
 from tests.api.conftest import issue_key
 from typer.testing import CliRunner
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Principal, Role, Settings
 from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
 from finbridge.lake.tables import OutboxRow
 from finbridge.platform import Platform
-from finbridge.quant.config import parse_config
+from finbridge.quant import MODEL_NAMES, STRATEGY_NAMES, QuantService, parse_config
 from finbridge.quant.factors import LookAheadError
-from finbridge.quant.service import QuantService
+from finbridge.site import create_app
 from finbridge.store.engine import unit_of_work
 
 MA_CONFIG: dict[str, Any] = {
@@ -161,17 +160,17 @@ def test_api_runs_a_backtest_and_serves_its_tear_sheet(
     assert client.get("/v1/quant/backtests/nope/tearsheet", headers=auth).status_code == 404
 
 
-def test_cli_backtest_and_factors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_backtest_and_factors(tmp_path: Path) -> None:
     from finbridge.cli.main import app
 
-    monkeypatch.setenv("FINBRIDGE_DATA_DIR", str(tmp_path / "var"))
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(tmp_path / "var")})
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     config = tmp_path / "run.yaml"
     config.write_text(
         "name: cli run\nmarket: us\n"
         "data: {instruments: [KO, PG], start: 2015-01-01, end: 2016-06-30}\n"
         "strategy: {name: ma_crossover, params: {fast: 5, slow: 20}}\n"
     )
-    runner = CliRunner()
     out = tmp_path / "sheet.html"
     result = runner.invoke(app, ["quant", "backtest", str(config), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -212,3 +211,21 @@ def test_walk_forward_signal_retrains_inside_the_backtest() -> None:
     outcome = run_config(parse_config(text))
     assert outcome.summary["days"] > 200 and outcome.summary["fills"] > 8
     assert "<h3>Signal</h3>" in outcome.tearsheet_html and "IC over time" in outcome.tearsheet_html
+
+
+def test_the_face_is_light_and_its_names_match_the_registries() -> None:
+    import subprocess
+    import sys
+
+    from finbridge.quant.backtest.strategies import STRATEGIES
+    from finbridge.quant.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS) and set(STRATEGY_NAMES) == set(STRATEGIES)
+    # A fresh interpreter: importing the faces (and validating a config) loads no ML library.
+    probe = (
+        "import sys, finbridge.quant as q, finbridge.credit; q.parse_config(" + repr(TOPK_YAML)
+        + "); print(sorted(m for m in ('sklearn', 'lightgbm', 'numba', 'optbinning', 'pyspark')"
+        " if m in sys.modules))"
+    )  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -26,8 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticError
 
 from finbridge.core.errors import ValidationError
-from finbridge.quant.backtest.strategies import STRATEGIES
-from finbridge.quant.models import MODELS
+
+# The names a config may use. Kept here, not read from the registries (models.MODELS,
+# backtest.strategies.STRATEGIES), so validating a request never imports scikit-learn,
+# LightGBM or numba; a test keeps the two lists equal.
+MODEL_NAMES = ("lightgbm", "linear")
+STRATEGY_NAMES = ("buy_and_hold", "ma_crossover", "topk_dropout")
 
 # Tunable model parameters and their bounds: a config (possibly from the API) must not be able
 # to ask for a million trees or every core of the server.
@@ -96,8 +100,8 @@ class SignalConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_model(self) -> SignalConfig:
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose from {sorted(MODELS)}")
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"unknown model {self.model!r}; choose from {sorted(MODEL_NAMES)}")
         allowed = MODEL_PARAMS[self.model]
         for key, value in self.model_params.items():
             if key not in allowed:
@@ -114,8 +118,10 @@ class StrategyConfig(_Strict):
 
     @model_validator(mode="after")
     def _known(self) -> StrategyConfig:
-        if self.name not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.name!r}; choose from {sorted(STRATEGIES)}")
+        if self.name not in STRATEGY_NAMES:
+            raise ValueError(
+                f"unknown strategy {self.name!r}; choose from {sorted(STRATEGY_NAMES)}"
+            )
         return self
 
 

@@ -1,4 +1,4 @@
-"""The authorised face of the quant engine for interfaces: run, list, fetch tear sheets.
+"""The quant engine's face for interfaces: run backtests, list runs, fetch tear sheets.
 
 Scopes: ``quant:run`` to run a backtest, ``quant:read`` to list and read runs. A principal sees
 its own runs; one holding ``quant:admin`` (or ``*``) sees everyone's. A run that fails on bad
@@ -9,9 +9,11 @@ and the error is raised to the caller.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
@@ -19,13 +21,17 @@ from finbridge.core.clock import Clock
 from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
+from finbridge.core.settings import Settings
 from finbridge.lake import Event, emit
 from finbridge.quant import events as _events  # noqa: F401 - registers the event schema
 from finbridge.quant.config import BacktestConfig, parse_config
-from finbridge.quant.factors import FactorEngine
-from finbridge.quant.runner import run_config
 from finbridge.quant.tables import QuantRunRow
 from finbridge.store.engine import unit_of_work
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from finbridge.quant.factors import FactorEngine
 
 
 @dataclass(frozen=True)
@@ -56,20 +62,32 @@ def _json_safe(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def shared_service(state: dict[str, Any], engine: Engine, clock: Clock) -> QuantService:
-    """The process-wide service kept in ``Platform.state``, so its factor cache is reused."""
-    service = state.get("quant")
-    if service is None:
-        service = state["quant"] = QuantService(engine, clock)
-    return service  # type: ignore[no-any-return]
-
-
 class QuantService:
+    """Backtests from validated configs, stored with their tear sheets; one per platform, so
+    its factor cache is shared by every request."""
+
     def __init__(self, engine: Engine, clock: Clock, factors: FactorEngine | None = None) -> None:
         self.engine = engine
         self.clock = clock
-        # A few factor sets only: Alpha158 on the bundled slice is ~55 MB in memory.
-        self.factors = factors or FactorEngine(max_entries=4)
+        self._factors = factors
+        self._lock = threading.Lock()
+
+    @classmethod
+    def build(cls, engine: Engine, clock: Clock, settings: Settings) -> QuantService:
+        """The platform's quant face (no quant settings yet; the signature is the platform's)."""
+        return cls(engine, clock)
+
+    @property
+    def factors(self) -> FactorEngine:
+        """The factor engine, built on first use (it loads numba)."""
+        if self._factors is None:
+            with self._lock:
+                if self._factors is None:
+                    from finbridge.quant.factors import FactorEngine
+
+                    # A few factor sets only: Alpha158 on the bundled slice is ~55 MB in memory.
+                    self._factors = FactorEngine(max_entries=4)
+        return self._factors
 
     def run(
         self,
@@ -94,6 +112,8 @@ class QuantService:
         )  # fmt: skip
         failure: FinbridgeError | None = None
         final_equity: str | None = None
+        from finbridge.quant.runner import run_config  # loads the backtest engine and models
+
         try:
             outcome = run_config(cfg, self.factors)
         except FinbridgeError as exc:
@@ -129,6 +149,31 @@ class QuantService:
         if failure is not None:
             raise failure
         return QuantRun.of(row)
+
+    def compute_factors(
+        self,
+        *,
+        market: str,
+        instruments: list[str] | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        expressions: dict[str, str] | None = None,
+        data_dir: Path | None = None,
+        cache_dir: Path | None = None,
+    ) -> pl.DataFrame:
+        """Factor expressions (default: the Alpha158 set) over daily bars of ``market``.
+
+        Reads local files (the bundled slice or ``data_dir``): for trusted local callers.
+        """
+        from finbridge.quant.data import load_cn_bars, load_us_bars
+        from finbridge.quant.factors import ALPHA158, FactorEngine
+
+        if market not in {"cn", "us"}:
+            raise ValidationError("market must be cn or us", field="market")
+        loader = load_cn_bars if market == "cn" else load_us_bars
+        bars = loader(instruments, start, end, data_dir=data_dir, on_bad="drop")
+        engine = FactorEngine(cache_dir=cache_dir) if cache_dir is not None else self.factors
+        return engine.compute(bars, expressions or ALPHA158)
 
     def _visible(self, actor: Principal, row: QuantRunRow | None, run_id: str) -> QuantRunRow:
         if row is None or (row.owner_id != actor.id and not actor.has_scope("quant:admin")):

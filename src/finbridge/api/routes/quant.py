@@ -10,9 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
-from finbridge.platform import Platform
-from finbridge.quant.config import BacktestConfig
-from finbridge.quant.service import QuantRun, QuantService, shared_service
+from finbridge.quant import BacktestConfig, QuantRun
 
 router = APIRouter(prefix="/quant", tags=["quant"])
 
@@ -45,15 +43,11 @@ class QuantRunPublic(BaseModel):
         )
 
 
-def _service(platform: Platform) -> QuantService:
-    return shared_service(platform.state, platform.engine, platform.clock)
-
-
 @router.post("/backtests", response_model=QuantRunPublic, status_code=201, summary="Run a backtest")
 def run_backtest(
     platform: PlatformDep, principal: PrincipalDep, config: BacktestConfig
 ) -> QuantRunPublic:
-    return QuantRunPublic.of(_service(platform).run(principal, config))
+    return QuantRunPublic.of(platform.quant.run(principal, config))
 
 
 @router.get(
@@ -64,12 +58,12 @@ def list_backtests(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[QuantRunPublic]:
-    return [QuantRunPublic.of(r) for r in _service(platform).list_runs(principal, limit=limit)]
+    return [QuantRunPublic.of(r) for r in platform.quant.list_runs(principal, limit=limit)]
 
 
 @router.get("/backtests/{run_id}", response_model=QuantRunPublic, summary="One backtest run")
 def get_backtest(platform: PlatformDep, principal: PrincipalDep, run_id: str) -> QuantRunPublic:
-    return QuantRunPublic.of(_service(platform).get(principal, run_id))
+    return QuantRunPublic.of(platform.quant.get(principal, run_id))
 
 
 @router.get(
@@ -78,7 +72,7 @@ def get_backtest(platform: PlatformDep, principal: PrincipalDep, run_id: str) ->
     summary="The run's tear sheet (self-contained HTML, inline SVG charts)",
 )
 def get_tearsheet(platform: PlatformDep, principal: PrincipalDep, run_id: str) -> HTMLResponse:
-    page = _service(platform).tearsheet(principal, run_id)
+    page = platform.quant.tearsheet(principal, run_id)
     # The page has no scripts; forbid any anyway.
     return HTMLResponse(
         page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}

@@ -30,12 +30,11 @@ def backtest(
     out: Annotated[Path | None, typer.Option(help="Also write the tear sheet HTML here")] = None,
 ) -> None:
     """Validate CONFIG, run the backtest, store it as a run and print its summary."""
-    from finbridge.quant.config import load_config
-    from finbridge.quant.service import QuantService
+    from finbridge.quant import load_config
 
     with platform_context() as platform:
         cfg = load_config(config)
-        service = QuantService(platform.engine, platform.clock)
+        service = platform.quant
         with _spinner() as bar:
             bar.add_task(f"backtest {cfg.name}", total=None)
             run = service.run(CLI_ACTOR, cfg, allow_data_dir=True)
@@ -69,8 +68,6 @@ def factors(
     ] = None,
 ) -> None:
     """Compute factor expressions (default the Alpha158 set) over daily bars."""
-    from finbridge.quant.data import load_cn_bars, load_us_bars
-    from finbridge.quant.factors import ALPHA158, FactorEngine
 
     def day(value: str | None, field: str) -> dt.date | None:
         try:
@@ -78,21 +75,21 @@ def factors(
         except ValueError:
             raise ValidationError(f"not a date: {value!r}", field=field) from None
 
-    with platform_context():
-        if market not in {"cn", "us"}:
-            raise ValidationError("market must be cn or us", field="market")
-        chosen = ALPHA158
+    with platform_context() as platform:
+        chosen = None
         if expr:
             pairs = [e.partition("=") for e in expr]
             if any(not name.strip() or not sep for name, sep, _ in pairs):
                 raise ValidationError("use NAME=EXPRESSION", field="expr")
             chosen = {name.strip(): text for name, _, text in pairs}
         names = [s.strip() for s in instruments.split(",")] if instruments else None
-        loader = load_cn_bars if market == "cn" else load_us_bars
-        bars = loader(names, day(start, "start"), day(end, "end"), data_dir=data_dir, on_bad="drop")
         with _spinner() as bar:
-            bar.add_task(f"{len(chosen)} factors x {bars.height:,} bars", total=None)
-            frame = FactorEngine(cache_dir=cache_dir).compute(bars, chosen)
+            what = f"{len(chosen)} factors" if chosen else "Alpha158 factors"
+            bar.add_task(f"{what} on {market} bars", total=None)
+            frame = platform.quant.compute_factors(
+                market=market, instruments=names, start=day(start, "start"),
+                end=day(end, "end"), expressions=chosen, data_dir=data_dir, cache_dir=cache_dir,
+            )  # fmt: skip
         frame.write_parquet(out)
         console.print(f"{frame.width - 2} factors x {frame.height:,} rows written to {out}")
 
@@ -100,11 +97,9 @@ def factors(
 @quant_app.command("runs")
 def runs(limit: Annotated[int, typer.Option(min=1, max=200)] = 20) -> None:
     """List stored backtest runs, newest first."""
-    from finbridge.quant.service import QuantService
-
     with platform_context() as platform:
         table = Table("id", "name", "status", "annual return", "sharpe", "max drawdown", "created")
-        for run in QuantService(platform.engine, platform.clock).list_runs(CLI_ACTOR, limit=limit):
+        for run in platform.quant.list_runs(CLI_ACTOR, limit=limit):
             s = run.summary
 
             def f(key: str, s: dict[str, object] = s) -> str:

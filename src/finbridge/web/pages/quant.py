@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from finbridge.platform import Platform
-from finbridge.quant.service import QuantRun, QuantService, shared_service
+from finbridge.quant import QuantRun
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -26,10 +25,6 @@ DEMO_CONFIG: dict[str, Any] = {
     "strategy": {"name": "ma_crossover", "params": {"fast": 10, "slow": 30}},
     "costs": {"commission_buy": 0.0005, "commission_sell": 0.0005, "min_commission": 1},
 }  # fmt: skip
-
-
-def _service(platform: Platform) -> QuantService:
-    return shared_service(platform.state, platform.engine, platform.clock)
 
 
 def _rows(runs: list[QuantRun]) -> list[dict[str, Any]]:
@@ -57,20 +52,20 @@ def _rows(runs: list[QuantRun]) -> list[dict[str, Any]]:
 
 @router.get("", response_class=HTMLResponse)
 def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
-    runs = _rows(_service(platform).list_runs(actor))
+    runs = _rows(platform.quant.list_runs(actor))
     return render(request, "quant/index.html", {"runs": runs})
 
 
 @router.post("/demo", response_class=HTMLResponse)
 def demo(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
-    service = _service(platform)
+    service = platform.quant
     service.run(actor, DEMO_CONFIG)
     return render(request, "quant/_runs.html", {"runs": _rows(service.list_runs(actor))})
 
 
 @router.get("/runs/{run_id}/tearsheet", response_class=HTMLResponse)
 def tearsheet(run_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
-    page = _service(platform).tearsheet(actor, run_id)
+    page = platform.quant.tearsheet(actor, run_id)
     return HTMLResponse(
         page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
     )
