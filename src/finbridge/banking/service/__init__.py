@@ -7,7 +7,7 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 
 - :mod:`._customers` customers; :mod:`._accounts` accounts, history, the ledger audit;
 - :mod:`._movements` transfers and teller cash; :mod:`._holds` holds;
-- :mod:`._batch` bulk onboarding, card replay and interest;
+- :mod:`._batch` card replay and interest; :mod:`._onboarding` bulk onboarding;
 - :mod:`._core` what they share: transactions, events, the posting guard.
 """
 
@@ -16,10 +16,16 @@ from finbridge.banking.service._batch import BatchCommands
 from finbridge.banking.service._customers import CustomerCommands
 from finbridge.banking.service._holds import HoldCommands
 from finbridge.banking.service._movements import MovementCommands
+from finbridge.banking.service._onboarding import OnboardingCommands
 
 
 class BankingService(
-    CustomerCommands, AccountCommands, MovementCommands, HoldCommands, BatchCommands
+    CustomerCommands,
+    AccountCommands,
+    MovementCommands,
+    HoldCommands,
+    BatchCommands,
+    OnboardingCommands,
 ):
     """The banking core's only public entry point for interfaces and other engines.
 

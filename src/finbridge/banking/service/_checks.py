@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping
 
+from finbridge.banking.ledger import fingerprint
 from finbridge.banking.models import (
     Account,
     AccountKind,
@@ -17,6 +19,7 @@ from finbridge.banking.models import (
     CustomerKind,
     Hold,
     HoldStatus,
+    PostingResult,
 )
 from finbridge.banking.tables import LEDGER_CURRENCIES
 from finbridge.core.errors import NotFound, ValidationError
@@ -154,4 +157,23 @@ def hold_from(row: RowMapping, *, replayed: bool = False) -> Hold:
         description=row["description"],
         capture_entry_id=row["capture_entry_id"],
         replayed=replayed,
+    )
+
+
+_IN_CHUNK = 500  # bound parameters per IN (...) list, well inside every backend's limit
+
+
+def in_chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> list[Sequence[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def result_fingerprint(result: PostingResult) -> str:
+    """The request fingerprint of a batch-posted entry (batches have no request of their own)."""
+    return fingerprint(
+        result.kind.value,
+        result.from_account_id,
+        result.to_account_id,
+        result.amount.minor,
+        result.amount.code,
+        result.description,
     )

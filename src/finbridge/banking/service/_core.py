@@ -24,7 +24,12 @@ from finbridge.banking.service._checks import account_from, is_customer
 from finbridge.banking.tables import accounts_table
 from finbridge.banking.writelock import writer_lock
 from finbridge.core.clock import Clock
-from finbridge.core.errors import IdempotencyConflict, NotFound, StepUpRequired
+from finbridge.core.errors import (
+    IdempotencyConflict,
+    NotFound,
+    PermissionDenied,
+    StepUpRequired,
+)
 from finbridge.core.ids import new_id
 from finbridge.core.money import currency
 from finbridge.core.principal import Principal
@@ -92,6 +97,11 @@ class ServiceCore:
             source=SOURCE,
             subject_id=subject,
         )
+
+    def _require_batch(self, actor: Principal) -> None:
+        actor.require_scope("accounts:write")
+        if is_customer(actor):
+            raise PermissionDenied("batch runs (interest, card replay, onboarding) are bank jobs")
 
     # ------------------------------------------------------------------ shared reads
     def _load_account(
