@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-future lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,11 +17,31 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/finbridge demo
 
-## Set up and run the whole test suite (starts PostgreSQL/Redis and installs Chromium if missing).
+## Set up and run the whole test suite (starts PostgreSQL/Redis, installs Chromium and faketime
+## if missing), then its fast part again with the wall clock 400 days ahead.
 test: setup
 	bash scripts/test-services.sh
 	$(MAKE) lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(MAKE) test-future
+
+# The suite must pass on any date. Tests run on a fixed clock (2026-11-02); anything a library
+# checks against the real time (TLS certificates, tokens checked by others, browser cookies,
+# exchange calendars' "now" window) must not be made from it. This step catches such time
+# bombs before the calendar does: the wall clock of every test process is 400 days ahead.
+# FAKETIME_DONT_FAKE_MONOTONIC=1: a faked monotonic clock hangs threaded tests.
+# -p tests.faketime_support: libfaketime 0.9.10 breaks Python's time.sleep (EINVAL); see there.
+# Left out, as artefacts of the faking tool proven on 2026-12-06 (not of our code):
+#   browser  Chromium itself hangs under libfaketime, with no finbridge code involved:
+#            `FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d chromium --headless --no-sandbox
+#            --disable-gpu --dump-dom 'data:text/html,<p>x</p>'` never prints the page (it does
+#            in real time). The pages those tests drive run here through the test client.
+#   spark    the JVM of the PySpark gateway never comes up under libfaketime (still waiting
+#            after 400 s, even with time.sleep mended; about 20 s in real time).
+#   slow     not an artefact: left to the normal run to keep CI within about 6 minutes.
+test-future: setup
+	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' $(PY) -m pytest -p tests.faketime_support \
+		-n $(PYTEST_WORKERS) --dist loadfile -m "not slow and not spark and not browser" -q
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

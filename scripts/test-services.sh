@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make sure what the test suite talks to is there: PostgreSQL and Redis on loopback, and a
-# Chromium for the console's browser tests. Each step is skipped when already satisfied.
+# Make sure what the test suite talks to is there: PostgreSQL and Redis on loopback, a
+# Chromium for the console's browser tests, and faketime for the run with the clock moved ahead
+# (`make test-future`). Each step is skipped when already satisfied.
 set -euo pipefail
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
@@ -26,3 +27,11 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -qq chromium >/dev/null
 fi
 chromium --version
+
+if ! command -v faketime >/dev/null 2>&1; then
+  echo "installing Debian's faketime for the run with the wall clock moved ahead"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq faketime >/dev/null
+fi
+FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' date -u +"faketime ok: %F"
