@@ -14,8 +14,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from finbridge.identity.config import IdentityConfig
-from finbridge.identity.face_eval import default_sets, evaluate, format_report
+from finbridge.identity import IdentityConfig, evaluate_faces, face_eval_sets, format_face_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,9 +29,9 @@ def main() -> None:
         f"# identity face benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} cores, {platform.python_version()}, load before {load_before}"
     )
-    for name, pairs in default_sets(args.data_dir.resolve()).items():
-        report = evaluate(pairs, threshold=args.threshold)
-        for line in format_report(name, report):
+    for name, pairs in face_eval_sets(args.data_dir.resolve()).items():
+        report = evaluate_faces(pairs, threshold=args.threshold)
+        for line in format_face_report(name, report):
             print(line)
         zero_far = [t for t, far, frr in report.sweep if far == 0.0]
         best = min((frr, t) for t, far, frr in report.sweep if far == 0.0) if zero_far else None

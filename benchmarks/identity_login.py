@@ -17,12 +17,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from finbridge.core import ManualClock, Principal, Settings
+from finbridge.core import ManualClock, Settings
 from finbridge.core.errors import AuthenticationFailed
-from finbridge.identity.config import IdentityConfig
-from finbridge.identity.persons import RegistrationRequest
-from finbridge.identity.services import IdentityServices
-from finbridge.store import make_engine, upgrade
+from finbridge.identity import IdentityConfig, IdentityServices, RegistrationRequest
+from finbridge.platform import upgrade_database
+from finbridge.store import make_engine
 
 
 def main() -> None:
@@ -33,12 +32,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(env="development", data_dir=Path(tmp))
         engine = make_engine(settings.resolved_database_url)
-        upgrade(engine)
+        upgrade_database(engine)
         config = IdentityConfig()  # production parameters: t=3, 64 MiB, p=4
         ids = IdentityServices.build(engine, clock, settings, config=config)
         req = RegistrationRequest("张三丰", "prc_resident_id", "110101199003074477", "13812345678")
-        cid = ids.persons.register(req).customer_id
-        ids.passwords.set_password(Principal.customer(cid), cid, "correct horse battery")
+        ids.persons.register(req, password="correct horse battery")
 
         def timed(phone: str, password: str) -> float:
             clock.advance(timedelta(hours=2))  # never locked

@@ -39,8 +39,7 @@ from finbridge.banking import (
 from finbridge.core.clock import ManualClock, business_date
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
-from finbridge.lake.eventlake import EventLake
-from finbridge.lake.relay import OutboxRelay
+from finbridge.lake import EventLake, OutboxRelay
 from finbridge.platform import Platform
 
 DEMO_DIR = Path(finbridge.__file__).parent / "datasets" / "demo"

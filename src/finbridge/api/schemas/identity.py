@@ -8,8 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, StringConstraints
 
 from finbridge.api.schemas.common import WireModel
-from finbridge.identity.persons import PersonView
-from finbridge.identity.sessions import SessionInfo, TokenPair
+from finbridge.identity import PersonView, SessionInfo, TokenPair
 
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200)]
