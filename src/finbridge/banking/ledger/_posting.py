@@ -172,6 +172,7 @@ def post_entry(conn: Connection, legs: Sequence[Leg], spec: EntrySpec) -> list[A
     """Move balances, write the postings and seal the entry in the caller's transaction."""
     cur = _single_currency(legs)
     if conn.dialect.name == "postgresql":
+        legs = sorted(legs, key=lambda leg: leg.account_id)  # the statement locks in this order
         params = {**leg_params(legs), **_entry_params(spec)}
         statement = posting_statement(conn.dialect, len(legs), outbox=False)
         rows = execute(conn, statement, params).all()
@@ -208,6 +209,7 @@ def post_standalone(
     (and the subject) from the locked rows of the accounts ``event_legs`` names.
     """
     _single_currency(legs)
+    legs = sorted(legs, key=lambda leg: leg.account_id)  # the statement locks in this order
     event = event.validated()
     params = {**leg_params(legs), **_entry_params(spec)}
     params.update(

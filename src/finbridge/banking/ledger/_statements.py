@@ -122,6 +122,29 @@ RETURNING id, balance_minor, customer_id
     return text(sql)
 
 
+def _leg_chain(dialect: Dialect, n: int) -> str:
+    """One guarded UPDATE per leg, chained: leg ``i`` runs only if leg ``i - 1`` moved.
+
+    The caller orders the legs by account id, so concurrent postings lock rows in one global
+    order (no deadlock), each lock is the UPDATE itself (one primary-key lookup per account,
+    as a hand-written function would do), and a refused first leg leaves nothing to undo.
+    """
+    ctes = []
+    for i in range(n):
+        after = f" AND EXISTS (SELECT 1 FROM m{i - 1})" if i else ""  # noqa: S608
+        ctes.append(
+            f"""m{i} AS (
+  {_update_body(dialect)}
+  FROM (VALUES (CAST(:id{i} AS varchar), CAST(:cur{i} AS varchar), CAST(:d{i} AS bigint),
+    CAST(:r{i} AS bigint), CAST(:o{i} AS varchar), CAST(:c{i} AS boolean), {i}))
+    AS v(id, cur, delta, rel, owner, customers_only, ord)
+  WHERE a.id = :id{i} AND {rule_sql(dialect)}{after}
+  RETURNING a.id, a.balance_minor, a.customer_id, v.delta, v.cur, v.ord
+)"""
+        )
+    return ",\n".join(ctes)
+
+
 @cache
 def posting_statement(dialect: Dialect, n: int, *, outbox: bool) -> TextClause:
     """PostgreSQL: one journal entry of ``n`` legs in one statement (see the module doc).
@@ -155,16 +178,8 @@ evented AS (
             " END"
         )
     sql = f"""
-WITH v(id, cur, delta, rel, owner, customers_only, ord) AS ({_values(dialect, n)}),
-locked AS (
-  SELECT a.id FROM banking_accounts AS a WHERE a.id IN ({_ids(n)}) ORDER BY a.id FOR UPDATE
-),
-moved AS (
-  {_update_body(dialect)}
-  FROM v JOIN locked ON locked.id = v.id
-  WHERE a.id IN ({_ids(n)}) AND a.id = v.id AND {rule_sql(dialect)}
-  RETURNING a.id, a.balance_minor, a.customer_id, v.delta, v.cur, v.ord
-),
+WITH {_leg_chain(dialect, n)},
+moved AS ({" UNION ALL ".join(f"SELECT * FROM m{i}" for i in range(n))}),
 posted AS (
   INSERT INTO banking_postings
     (entry_id, account_id, currency, amount_minor, balance_after_minor)
