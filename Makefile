@@ -30,14 +30,17 @@ test: setup
 # exchange calendars' "now" window) must not be made from it. This step catches such time
 # bombs before the calendar does: the wall clock of every test process is 400 days ahead.
 # FAKETIME_DONT_FAKE_MONOTONIC=1: a faked monotonic clock hangs threaded tests.
-# -p tests.faketime_support: libfaketime 0.9.10 breaks Python's time.sleep (EINVAL); see there.
+# -p tests.faketime_support mends two libfaketime faults (Python's time.sleep fails with EINVAL;
+# a spawned redis-server cannot start), see there.
 # Left out, as artefacts of the faking tool proven on 2026-12-06 (not of our code):
 #   browser  Chromium itself hangs under libfaketime, with no finbridge code involved:
 #            `FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +400d chromium --headless --no-sandbox
 #            --disable-gpu --dump-dom 'data:text/html,<p>x</p>'` never prints the page (it does
-#            in real time). The pages those tests drive run here through the test client.
+#            in real time). With Chromium alone on the real clock (launched without LD_PRELOAD),
+#            the customer login and passkey tests pass 400 days ahead: no time bomb there (the
+#            console cookie has a relative Max-Age, tokens are checked by our own clock).
 #   spark    the JVM of the PySpark gateway never comes up under libfaketime (still waiting
-#            after 400 s, even with time.sleep mended; about 20 s in real time).
+#            after 400 s, even with time.sleep mended; it starts in real time).
 #   slow     not an artefact: left to the normal run to keep CI within about 6 minutes.
 test-future: setup
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' $(PY) -m pytest -p tests.faketime_support \
