@@ -113,7 +113,7 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     shared = max((k for k in bank_data.ids if k in known), key=lambda k: pay_0[k])
     row = bank_data.features.iloc[bank_data.ids.index(shared)]
     applicant = {k: (x.item() if hasattr(x, "item") else x) for k, x in row.items()}
-    body = {"customer_key": shared, "customer_id": "cust-7", "applicant": applicant}
+    body = {"join_key": shared, "customer_id": "cust-7", "applicant": applicant}
     refused = client.post("/v1/credit/joint/score", json=body)
     assert refused.status_code == 403 and refused.json()["code"] == "consent_required"
     platform.identity.consents.grant(ADMIN, "cust-7", "credit_scoring", ["credit"])
@@ -125,7 +125,7 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
     assert joint["band"] in "ABCDE" and joint["reasons"]
     assert {r["feature"] for r in joint["reasons"]} <= set(TAIWAN_BANK_COLUMNS)
     stranger = next(k for k in bank_data.ids if k not in set(partner_data.ids))
-    alone = client.post("/v1/credit/joint/score", json=dict(body, customer_key=stranger)).json()
+    alone = client.post("/v1/credit/joint/score", json=dict(body, join_key=stranger)).json()
     assert alone["bank_only_fallback"] and "unknown to the partner" in alone["note"]
 
     def unreachable(_job: str, _key: str) -> dict:
@@ -152,7 +152,7 @@ def test_joint_model_registered_survives_restart_and_scores_over_the_api(
         partner=https_partner("https://127.0.0.1:9", certs2),
     )  # fmt: skip
     again = restarted.score_joint(
-        ADMIN, "joint", customer_id="cust-7", customer_key=shared, applicant=applicant
+        ADMIN, "joint", customer_id="cust-7", join_key=shared, applicant=applicant
     )
     assert again.decision.mode == "bank_only" and "partner unreachable" in (again.note or "")
     assert again.job_id == job_id

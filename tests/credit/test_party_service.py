@@ -69,7 +69,7 @@ def test_job_started_by_the_partner_runs_over_mutual_tls(tmp_path: Path, clock, 
 
         def score(key: str):  # type: ignore[no-untyped-def]
             return credit.score_joint(
-                ADMIN, "joint", customer_id="cust-1", customer_key=key, applicant=features,
+                ADMIN, "joint", customer_id="cust-1", join_key=key, applicant=features,
                 version=1,
             )  # fmt: skip
 

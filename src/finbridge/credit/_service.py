@@ -164,7 +164,7 @@ class CreditService:
         name: str,
         *,
         customer_id: str,
-        customer_key: str,
+        join_key: str,
         applicant: dict[str, Any],
         version: int | None = None,
     ) -> JointDecision:
@@ -173,7 +173,7 @@ class CreditService:
         from finbridge.credit.vfl.online import score_joint_online
 
         return score_joint_online(
-            self.registry, actor, name, customer_id=customer_id, customer_key=customer_key,
+            self.registry, actor, name, customer_id=customer_id, join_key=join_key,
             applicant=applicant, partner=self.partner(), consent=self._consent.require_consent,
             version=version,
         )  # fmt: skip

@@ -84,7 +84,7 @@ class ScorePublic(BaseModel):
 
 class JointScoreRequest(BaseModel):
     model_name: str = Field("joint", max_length=80, description="A registered joint model")
-    customer_key: str = Field(
+    join_key: str = Field(
         min_length=1, max_length=64, description="Join key (phone or ID number); hashed with "
         "the job's key before it is sent to the partner",
     )  # fmt: skip
@@ -149,7 +149,7 @@ def score(name: str, body: ScoreRequest, actor: PrincipalDep, platform: Platform
 def joint_score(body: JointScoreRequest, actor: PrincipalDep, platform: PlatformDep
                 ) -> JointScorePublic:  # fmt: skip
     d = platform.credit.score_joint(
-        actor, body.model_name, customer_id=body.customer_id, customer_key=body.customer_key,
+        actor, body.model_name, customer_id=body.customer_id, join_key=body.join_key,
         applicant=body.applicant, version=body.version,
     )  # fmt: skip
     return JointScorePublic(

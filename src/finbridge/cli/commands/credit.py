@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
 
     @joint.command("score")
     def joint_score_cmd(
-        customer_key: str = typer.Option(..., help="Join key (phone or ID number)."),
+        join_key: str = typer.Option(..., help="Join key (phone or ID number)."),
         customer_id: str = typer.Option(..., help="The customer scored (consent is checked)."),
         applicant: str = typer.Option(..., help="The bank's features as JSON."),
         name: str = typer.Option("joint", help="Registered joint model."),
@@ -226,7 +226,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         with platform_context() as platform:
             d = platform.credit.score_joint(
-                CLI_ACTOR, name, customer_id=customer_id, customer_key=customer_key,
+                CLI_ACTOR, name, customer_id=customer_id, join_key=join_key,
                 applicant=row, version=version,
             )  # fmt: skip
             out = {**asdict(d.decision), "job_id": d.job_id, "note": d.note,

@@ -84,7 +84,7 @@ def vertical_split(
     return bank, partner
 
 
-def is_holdout(customer_key: str, share: float = 0.2, salt: str = "holdout") -> bool:
+def is_holdout(join_key: str, share: float = 0.2, salt: str = "holdout") -> bool:
     """Stable held-out assignment by hashed key (the bank's choice, never sent)."""
-    digest = hashlib.sha256(f"{salt}:{customer_key}".encode()).digest()
+    digest = hashlib.sha256(f"{salt}:{join_key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share

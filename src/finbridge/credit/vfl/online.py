@@ -85,8 +85,8 @@ class JointBankModel:
     def features_(self) -> list[str]:
         return list(self.binner.columns_)
 
-    def customer_hash(self, customer_key: str) -> str:
-        return hash_points(self.hash_key, [customer_key], self.join_kind)[0].hex()
+    def customer_hash(self, join_key: str) -> str:
+        return hash_points(self.hash_key, [join_key], self.join_kind)[0].hex()
 
     def raw(self, bins: np.ndarray, share: dict[str, Any] | None) -> np.ndarray:
         """Log-odds of bad per row: joint with the partner's share, bank-only without."""
@@ -238,7 +238,7 @@ def score_joint_online(
     name: str,
     *,
     customer_id: str,
-    customer_key: str,
+    join_key: str,
     applicant: dict[str, Any],
     partner: PartnerShare | None,
     consent: ConsentCheck,
@@ -246,8 +246,9 @@ def score_joint_online(
 ) -> JointDecision:
     """Score one customer with a registered joint model; record the decision and version.
 
-    ``customer_id`` names the customer (consent, records); ``customer_key`` is the join key
-    (phone or ID number) that is hashed with the job's key before the partner sees it.
+    ``customer_id`` names the customer (consent, records); ``join_key`` is what the two
+    parties share about them (phone or ID number), hashed with the job's key before the
+    partner sees it.
     """
     from finbridge.credit.registry import check_customer
 
@@ -256,9 +257,9 @@ def score_joint_online(
     meta, model = registry.load(name, version)
     if not isinstance(model, JointBankModel):
         raise ValidationError(f"{name} v{meta.version} is not a joint model", field="name")
-    if not customer_key.strip():
-        raise ValidationError("customer_key (phone or ID number) is required", field="customer_key")
-    share, reachable, note = partner_share(partner, model.job_id, model.customer_hash(customer_key))
+    if not join_key.strip():
+        raise ValidationError("join_key (phone or ID number) is required", field="join_key")
+    share, reachable, note = partner_share(partner, model.job_id, model.customer_hash(join_key))
     result = model.explain(pd.DataFrame([applicant]), share)
     mode = "joint" if share is not None else "bank_only"
     decision = registry.record(actor, meta, result, customer_id=customer_id, mode=mode)
