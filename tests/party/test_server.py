@@ -67,3 +67,22 @@ def test_requests_are_checked_against_the_callers_role(tmp_path: Path) -> None:
         assert bank.request("POST", "/jobs", b"{}")[0] == 404  # this party runs no jobs
     finally:
         server.close()
+
+
+def test_a_long_running_server_warns_when_expiry_comes_near(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import finbridge.party._server as server_module
+
+    certs = tmp_path / "certs"
+    make_certificates(certs, days=40)
+    monkeypatch.setattr(server_module, "EXPIRY_CHECK_SECONDS", 0.0)  # check on every handshake
+    with caplog.at_level(logging.WARNING, logger="finbridge.party"):
+        server = PartyServer(PartyEndpoint("bank"), certs, warn_days=30).serve_in_background()
+        try:
+            assert "expires in" not in caplog.text  # 40 days left: quiet at start
+            server.tls.warn_days = 45  # as if the days went by while it served
+            _served_certificate(server.url, certs)
+            assert "bank certificate" in caplog.text and "expires in 40.0 days" in caplog.text
+        finally:
+            server.close()

@@ -4,7 +4,8 @@ Every TLS handshake first checks (one ``stat`` per file) whether the certificate
 if they did, the handshake switches to a context built from the new files, so renewed
 certificates (``finbridge credit joint certs --renew``) serve new connections at once while
 open connections finish on the old ones: no downtime for the other party. The server warns in
-its log when its certificate is within ``warn_days`` of expiry, at start and on every reload.
+its log when its certificate is within ``warn_days`` of expiry: at start, on every reload, and
+at most hourly while it serves (a server started 60 days before expiry still warns at 30).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from finbridge.credit import PartyEndpoint, days_left, tls_context
 from finbridge.party._app import TLS_EXTENSION, create_party_app
 
 log = logging.getLogger("finbridge.party")
+EXPIRY_CHECK_SECONDS = 3600.0
 
 
 class ReloadingTLS:
@@ -38,7 +40,7 @@ class ReloadingTLS:
         self._stamp = self._files_stamp()
         self.context = self._build()
         self._latest = self.context
-        self.warn_if_expiring()
+        self._check_expiry()
 
     def _files(self) -> tuple[Path, ...]:
         d, r = self.cert_dir, self.role
@@ -62,6 +64,10 @@ class ReloadingTLS:
             )  # fmt: skip
         return left
 
+    def _check_expiry(self) -> None:
+        self.warn_if_expiring()
+        self._next_expiry_check = time.monotonic() + EXPIRY_CHECK_SECONDS
+
     def current(self) -> ssl.SSLContext:
         """The context for the next handshake, rebuilt if the files changed since."""
         with self._lock:
@@ -71,7 +77,9 @@ class ReloadingTLS:
                     self._latest = self._build()
                     self._stamp = stamp
                     log.info("reloaded the %s certificate from %s", self.role, self.cert_dir)
-                    self.warn_if_expiring()
+                    self._check_expiry()
+                elif time.monotonic() >= self._next_expiry_check:
+                    self._check_expiry()
             except (OSError, ssl.SSLError) as exc:
                 # Caught between the key and the certificate being replaced: keep serving the
                 # pair that works and try again on the next handshake.
