@@ -134,7 +134,10 @@ class DecisionGateway:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    await asyncio.to_thread(self.warm)
+                    await asyncio.to_thread(self.warm)  # the heavy part, off the loop
+                    # Again on the loop's own thread (cheap now): the per-thread probe
+                    # connection and the loop writer belong to the thread that decides.
+                    self.platform.risk.warm()
                 except Exception as exc:  # a gateway that cannot decide must not start
                     log.exception("the decision gateway could not start")
                     await send({"type": "lifespan.startup.failed", "message": repr(exc)})

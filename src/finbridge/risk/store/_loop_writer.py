@@ -75,6 +75,11 @@ class LoopWriter:
         except TimeoutError:
             raise ServiceUnavailable("the decision store did not commit in time") from None
 
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve ``loop`` from now on (done on the first decision if not before)."""
+        if loop is not self._loop:
+            self._bind(loop)
+
     def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
         # A new loop (a test's second asyncio.run): whatever the old one waited for is lost.
         if self._loop is not None and not self._loop.is_closed():

@@ -11,6 +11,7 @@ posting guard, library callers) go through the writer thread and the child's sec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -91,10 +92,15 @@ class SqlDecisionStore:
         return self._writer
 
     def warm(self) -> None:
+        """Start the writer and open the calling thread's probe connection; called on an event
+        loop's thread, also attach the loop writer to that loop."""
         self._started()
         if self._process is not None:
-            self._process([])  # an empty commit: the child's first write path runs now
-        self._probe.decided("")  # opens this thread's probe connection
+            self._process([Writes()])  # an empty commit: the child's first write path runs now
+        if self._loop_writer is not None:
+            with contextlib.suppress(RuntimeError):  # no loop runs in this thread
+                self._loop_writer.attach(asyncio.get_running_loop())
+        self._probe.decided("")  # opens this thread's probe connection (one per thread)
 
     def decided(self, event_id: str) -> bool:
         return self._probe.decided(event_id)
