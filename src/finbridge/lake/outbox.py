@@ -1,10 +1,20 @@
-"""Publish events transactionally: write them to the outbox in the caller's transaction."""
+"""Publish events transactionally: write them to the outbox in the caller's transaction.
+
+Three doors, one row format: :func:`emit` on an ORM ``Session``, :func:`emit_on` on a Core
+``Connection``, and :func:`emit_driver` on a raw DBAPI cursor for hot paths that run their
+transaction straight on the driver (the insert is compiled once per dialect and values are
+converted by the column types' own bind processors, so the stored row is the same).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from finbridge.lake.events import Event
@@ -19,7 +29,33 @@ def emit(session: Session, *events: Event) -> None:
 
 
 def emit_many(session: Session, events: Iterable[Event]) -> None:
-    rows = [
+    rows = outbox_rows(events)
+    if rows:
+        # A Core insert on the Table (not the ORM entity) skips the ORM's bulk-insert bookkeeping,
+        # which dominated the cost of seeding tens of thousands of events.
+        session.execute(insert(_OUTBOX), rows)
+
+
+def emit_on(conn: Connection, *events: Event) -> None:
+    """Record ``events`` in the outbox as part of ``conn``'s open transaction (no ORM)."""
+    rows = outbox_rows(events)
+    if rows:
+        conn.execute(insert(_OUTBOX), rows)
+
+
+def emit_driver(cursor: Any, dialect: Dialect, *events: Event) -> None:
+    """Record ``events`` through a DBAPI ``cursor`` whose transaction the caller runs."""
+    compiled = _driver_insert(dialect)
+    rows = [compiled.bind(row) for row in outbox_rows(events)]
+    if len(rows) == 1:
+        cursor.execute(compiled.sql, rows[0])
+    elif rows:
+        cursor.executemany(compiled.sql, rows)
+
+
+def outbox_rows(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """The outbox rows of ``events``, each payload validated by its schema."""
+    return [
         {
             "event_id": e.event_id,
             "event_type": e.event_type,
@@ -31,7 +67,43 @@ def emit_many(session: Session, events: Iterable[Event]) -> None:
         }
         for e in events
     ]
-    if rows:
-        # A Core insert on the Table (not the ORM entity) skips the ORM's bulk-insert bookkeeping,
-        # which dominated the cost of seeding tens of thousands of events.
-        session.execute(insert(_OUTBOX), rows)
+
+
+_COLUMNS = (
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "subject_id",
+    "source",
+    "payload",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverInsert:
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def bind(self, row: dict[str, Any]) -> Any:
+        values = {}
+        for name in self.names:
+            value = row[name]
+            convert = self.processors.get(name)
+            values[name] = value if convert is None or value is None else convert(value)
+        return tuple(values[n] for n in self.names) if self.positional else values
+
+
+@cache
+def _driver_insert(dialect: Dialect) -> _DriverInsert:
+    compiled = insert(_OUTBOX).compile(dialect=dialect, column_keys=list(_COLUMNS))
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name in _COLUMNS:
+        convert = _OUTBOX.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            processors[name] = convert
+    positions = compiled.positiontup
+    names = tuple(positions) if positions is not None else _COLUMNS
+    return _DriverInsert(compiled.string, names, positions is not None, processors)

@@ -18,6 +18,7 @@ from finbridge.banking.ledger._posting import (
     update_many,
 )
 from finbridge.banking.ledger._rule import RULE, Condition, Leg, explain, refusal
+from finbridge.banking.ledger._sqlite import post_sqlite, warm_sqlite
 from finbridge.banking.ledger._statements import compile_all
 
 __all__ = [
@@ -34,9 +35,11 @@ __all__ = [
     "insert_ignoring_conflict",
     "leg_params",
     "post_entry",
+    "post_sqlite",
     "post_standalone",
     "refusal",
     "seal_entry",
     "stored_entry",
     "update_many",
+    "warm_sqlite",
 ]

@@ -18,7 +18,12 @@ from finbridge.banking.guard import (
     PostingIntent,
     Verdict,
 )
-from finbridge.banking.ledger import compile_all, insert_ignoring_conflict, stored_entry
+from finbridge.banking.ledger import (
+    compile_all,
+    insert_ignoring_conflict,
+    stored_entry,
+    warm_sqlite,
+)
 from finbridge.banking.models import Account, InternalAccount, PostingResult
 from finbridge.banking.service._checks import account_from, is_customer
 from finbridge.banking.tables import accounts_table
@@ -68,6 +73,8 @@ class ServiceCore:
         """Compile the posting statements now, so the first posting costs what the second does
         (the platform calls this before a server reports ready)."""
         compile_all(self.engine.dialect)
+        if is_sqlite(self.engine):
+            warm_sqlite(self.engine.dialect)
 
     # ------------------------------------------------------------------ transactions
     @contextmanager

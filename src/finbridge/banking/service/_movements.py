@@ -17,7 +17,7 @@ from finbridge.banking.ledger import (
     Leg,
     Replay,
     fingerprint,
-    post_entry,
+    post_sqlite,
     post_standalone,
 )
 from finbridge.banking.models import EntryKind, InternalAccount, PostingResult
@@ -41,6 +41,7 @@ from finbridge.core.errors import (
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.lake import Event
 
 
 class MovementCommands(ServiceCore):
@@ -207,19 +208,21 @@ class MovementCommands(ServiceCore):
         src, dst = result.from_account_id, result.to_account_id
         if self._standalone:
             # The statement fills in the customer ids from the rows it locks.
-            event = events.transaction_posted(
+            posted = events.transaction_posted(
                 result, from_customer_id=None, to_customer_id=None, channel=channel,
                 metadata=metadata,
             )  # fmt: skip
-            post_standalone(self.engine, legs, spec, event, (src, dst))
+            post_standalone(self.engine, legs, spec, posted, (src, dst))
             return
-        with self._write() as conn:
-            owners = {a.account_id: a.customer_id for a in post_entry(conn, legs, spec)}
-            event = events.transaction_posted(
+
+        def event(owners: Mapping[str, str | None]) -> Event:
+            return events.transaction_posted(
                 result, from_customer_id=owners.get(src), to_customer_id=owners.get(dst),
                 channel=channel, metadata=metadata,
             )  # fmt: skip
-            self._emit(conn, event)
+
+        # SQLite: one BEGIN IMMEDIATE transaction straight on the driver, under the writer lock.
+        post_sqlite(self.engine, self._write_lock, legs, spec, event)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,117 @@
+"""SQLite posting connections, and their WAL checkpoints off the commit path.
+
+Measured (docs/benchmarks.md, Ledger): a transfer writes ~14 WAL frames, so SQLite's automatic
+checkpoint (every 1,000 frames, run inside the COMMIT of whichever writer crosses the mark,
+copying every page to the database file and syncing it) cost ~0.34 ms per transfer, more than
+the rest of the transfer, and stalled every queued writer while it ran.
+
+So the posting path writes on connections of its own, taken once from the engine's pool (same
+pragmas, one per thread) with ``wal_autocheckpoint=0``, and a checkpointer thread runs
+``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection every :data:`_COMMITS_PER_CHECKPOINT`
+commits. A passive checkpoint never blocks writers or readers; the WAL restarts from its
+beginning after a complete one, as with the automatic checkpoint. Other packages' connections
+keep the automatic checkpoint. The thread exits after :data:`_IDLE_SECONDS` without commits
+(checkpointing once more), so an idle service holds no thread; the next commit starts it.
+In-memory databases (one shared connection) keep the pool and the automatic checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from typing import Any
+
+from sqlalchemy import Engine
+
+log = logging.getLogger("finbridge.banking")
+
+_COMMITS_PER_CHECKPOINT = 48  # ~700 frames, below the automatic checkpoint's 1,000
+_IDLE_SECONDS = 2.0
+
+
+class PostingConnections:
+    """Per-thread driver connections of one engine for the posting path, and its checkpointer."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        database = engine.url.database
+        self.dedicated = bool(database) and database != ":memory:"
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._commits = 0
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def connection(self) -> Any:
+        """This thread's ``sqlite3`` connection (no automatic checkpoint)."""
+        driver = getattr(self._local, "driver", None)
+        if driver is None or self._local.pid != os.getpid():
+            driver = self._detached()
+            driver.execute("PRAGMA wal_autocheckpoint=0")
+            self._local.driver, self._local.pid = driver, os.getpid()
+        return driver
+
+    def discard(self) -> None:
+        """Drop this thread's connection (after a driver error it may be unusable)."""
+        driver = getattr(self._local, "driver", None)
+        self._local.driver = None
+        if driver is not None:
+            try:
+                driver.close()
+            except Exception:  # closing a broken connection is best effort
+                log.debug("closing a posting connection failed", exc_info=True)
+
+    def committed(self) -> None:
+        """Count a commit; wake (or start) the checkpointer when enough frames are waiting."""
+        with self._lock:
+            self._commits += 1
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(
+                    target=self._checkpoints, name="finbridge-banking-checkpoint", daemon=True
+                )
+                self._thread.start()
+            elif self._commits >= _COMMITS_PER_CHECKPOINT:
+                self._wake.notify()
+
+    def _detached(self) -> Any:
+        # Out of the pool for good: its pragmas (WAL, foreign keys, busy timeout) came with it.
+        raw = self._engine.raw_connection()
+        driver = raw.driver_connection
+        raw.detach()
+        return driver
+
+    def _checkpoints(self) -> None:
+        driver = self._detached()
+        try:
+            while True:
+                with self._lock:
+                    if self._commits < _COMMITS_PER_CHECKPOINT:
+                        self._wake.wait(_IDLE_SECONDS)
+                    pending, self._commits = self._commits, 0
+                    if pending == 0:
+                        self._thread = None  # idle: the next commit starts a new thread
+                        return
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception:  # other writers still checkpoint automatically
+            log.exception("banking WAL checkpoint failed")
+            with self._lock:
+                self._thread = None
+        finally:
+            driver.close()
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, PostingConnections] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def posting_connections(engine: Engine) -> PostingConnections:
+    """The one :class:`PostingConnections` of ``engine`` in this process."""
+    with _GUARD:
+        found = _BY_ENGINE.get(engine)
+        if found is None:
+            found = _BY_ENGINE[engine] = PostingConnections(engine)
+        return found

@@ -1,0 +1,222 @@
+"""SQLite: a movement and its event as one short transaction straight on the driver.
+
+The analogue of PostgreSQL's :func:`~._posting.post_standalone`. SQLite has no writable CTEs,
+so the entry is four statements (the guarded UPDATE of :mod:`._statements`, compiled from the
+one rule; the postings; the sealing entry ``ON CONFLICT DO NOTHING``; the outbox row) in one
+``BEGIN IMMEDIATE`` transaction, run on the pooled ``sqlite3`` connection itself: no Session,
+no SQLAlchemy execution context per statement, and ``sqlite3`` keeps each statement prepared
+per connection (the SQL text is the same every time). Values are converted by the columns' own
+bind processors, so the rows are the ones the Core path writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+from finbridge.banking.ledger._connections import posting_connections
+from finbridge.banking.ledger._posting import Applied, EntrySpec, Replay, leg_params
+from finbridge.banking.ledger._rule import Leg, refusal
+from finbridge.banking.ledger._statements import driver_sql, guarded_update
+from finbridge.banking.tables import entries_table, postings_table
+from finbridge.core.errors import Conflict
+from finbridge.lake import Event
+from finbridge.lake.outbox import emit_driver
+
+_ATTEMPTS = 3  # a refusal the rule cannot explain afterwards is a race: post again
+_ENTRY_COLUMNS = (
+    "id",
+    "kind",
+    "idempotency_key",
+    "request_fingerprint",
+    "result",
+    "description",
+    "metadata",
+    "actor_id",
+    "created_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The driver SQL of one entry of ``n`` legs, compiled once per (dialect, n)."""
+
+    update: str
+    update_positions: tuple[str, ...]
+    postings: str  # ``n`` rows of (entry_id, account_id, currency, amount, balance_after)
+    entry: str
+    created_at: Callable[[Any], Any]  # the DateTime column's own conversion
+
+
+@cache
+def _statements(dialect: Dialect, n: int) -> _Statements:
+    update = driver_sql(guarded_update(dialect, n), dialect)
+    assert update.positions is not None, "sqlite3 binds by position"
+    rows = ", ".join(["(?, ?, ?, ?, ?)"] * n)
+    postings = (
+        f"INSERT INTO {postings_table.name} (entry_id, account_id, currency, amount_minor,"  # noqa: S608
+        f" balance_after_minor) VALUES {rows}"
+    )
+    stmt = (
+        sqlite.insert(entries_table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(entries_table.c.id)
+    )
+    compiled = stmt.compile(dialect=dialect, column_keys=list(_ENTRY_COLUMNS))
+    assert compiled.positiontup == [
+        "id",
+        "kind",
+        "idempotency_key",
+        "request_fingerprint",
+        "result",
+        "description",
+        "metadata",
+        "actor_id",
+        "created_at",
+    ], compiled.positiontup
+    convert = entries_table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert convert is not None
+    return _Statements(update.sql, update.positions, postings, compiled.string, convert)
+
+
+def warm_sqlite(dialect: Dialect) -> None:
+    """Compile the statements of 1- and 2-leg entries and the outbox insert now."""
+    for n in (1, 2):
+        _statements(dialect, n)
+    emit_driver(None, dialect)  # no events: only compiles the insert
+
+
+def post_sqlite(
+    engine: Engine,
+    write_lock: AbstractContextManager[Any],
+    legs: Sequence[Leg],
+    spec: EntrySpec,
+    event: Callable[[Mapping[str, str | None]], Event],
+) -> list[Applied]:
+    """Post ``legs``, seal ``spec`` and write ``event(owners)`` to the outbox, atomically.
+
+    ``event`` builds the ``transaction.posted`` event from ``{account_id: customer_id}`` of
+    the rows just moved; it is validated by its schema before the outbox row is written.
+    Raises :class:`Replay` if the idempotency key is taken, the rule's precise error if a leg
+    is refused.
+    """
+    currencies = {leg.currency for leg in legs}
+    if len(currencies) != 1:
+        raise ValueError("a journal entry's legs share one currency")
+    cur = currencies.pop()
+    dialect = engine.dialect
+    sql = _statements(dialect, len(legs))
+    params = leg_params(legs)
+    update_args = tuple(params[name] for name in sql.update_positions)
+    entry_args = (
+        spec.entry_id,
+        spec.kind,
+        spec.scoped_key,
+        spec.request_fingerprint,
+        json.dumps(dict(spec.result)),
+        spec.description,
+        None if spec.metadata is None else json.dumps(dict(spec.metadata)),
+        spec.actor_id,
+        sql.created_at(spec.created_at),
+    )
+    for _ in range(_ATTEMPTS):
+        applied = _attempt(engine, write_lock, legs, spec, sql, update_args, entry_args, cur, event)
+        if applied is not None:
+            return applied
+        # Nothing moved. Explain against the committed state; if the rule admits every leg
+        # now, a concurrent posting changed an account in between: post again.
+        with engine.connect() as conn:
+            for leg in legs:
+                error = refusal(conn, leg)
+                if error is not None:
+                    raise error
+    raise Conflict(
+        "the accounts kept changing while posting; retry with the same idempotency key",
+        field="idempotency_key",
+    )
+
+
+def _attempt(
+    engine: Engine,
+    write_lock: AbstractContextManager[Any],
+    legs: Sequence[Leg],
+    spec: EntrySpec,
+    sql: _Statements,
+    update_args: tuple[Any, ...],
+    entry_args: tuple[Any, ...],
+    cur: str,
+    event: Callable[[Mapping[str, str | None]], Event],
+) -> list[Applied] | None:
+    """One try in one transaction: the applied legs, or None if the rule refused a leg."""
+    pool = posting_connections(engine)
+    raw = None if pool.dedicated else engine.raw_connection()
+    driver: Any = pool.connection() if raw is None else raw.driver_connection
+    try:
+        with write_lock:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                applied = _write(driver, engine.dialect, legs, spec, sql, update_args,
+                                 entry_args, cur, event)  # fmt: skip
+            except BaseException:
+                driver.rollback()
+                raise
+            if applied is None:
+                driver.rollback()
+                return None
+            driver.commit()
+        if raw is None:
+            pool.committed()
+        return applied
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if raw is None and not isinstance(exc, engine.dialect.loaded_dbapi.IntegrityError):
+            pool.discard()  # a fresh connection next time, as the pool would invalidate it
+        raise DBAPIError.instance(
+            "posting", entry_args, exc, engine.dialect.loaded_dbapi.Error
+        ) from exc
+    finally:
+        if raw is not None:
+            raw.close()
+
+
+def _write(
+    driver: Any,
+    dialect: Dialect,
+    legs: Sequence[Leg],
+    spec: EntrySpec,
+    sql: _Statements,
+    update_args: tuple[Any, ...],
+    entry_args: tuple[Any, ...],
+    cur: str,
+    event: Callable[[Mapping[str, str | None]], Event],
+) -> list[Applied] | None:
+    moved = {r[0]: (int(r[1]), r[2]) for r in driver.execute(sql.update, update_args)}
+    if len(moved) < len(legs):
+        return None
+    applied = []
+    rows: list[Any] = []
+    for leg in legs:
+        balance, owner = moved[leg.account_id]
+        applied.append(Applied(leg.account_id, leg.amount_minor, balance, owner))
+        if leg.amount_minor != 0:
+            rows += (spec.entry_id, leg.account_id, cur, leg.amount_minor, balance)
+    n = len(rows) // 5
+    if n:
+        insert_sql = sql.postings if n == len(legs) else _statements(dialect, n).postings
+        driver.execute(insert_sql, rows)
+    if driver.execute(sql.entry, entry_args).fetchone() is None:
+        raise Replay(spec.scoped_key)
+    cursor = driver.cursor()
+    try:
+        emit_driver(cursor, dialect, event({a.account_id: a.customer_id for a in applied}))
+    finally:
+        cursor.close()
+    return applied
