@@ -8,6 +8,15 @@ decision-store and velocity adapters. Importing this package loads no ML or data
 when a service method needs them.
 """
 
+from finbridge.risk._offline import (
+    SHIPPED_MODEL,
+    check_model_version,
+    compile_rule_set,
+    model_registry_dir,
+    register_model,
+    replay_transactions,
+    train_handbook_model,
+)
 from finbridge.risk._service import RiskService
 from finbridge.risk.cases import Case, CaseNote
 from finbridge.risk.decisions import (
@@ -19,6 +28,7 @@ from finbridge.risk.decisions import (
 from finbridge.risk.rules import ListEntry, Problem, RuleSetSpec, StoredRuleSet
 
 __all__ = [
+    "SHIPPED_MODEL",
     "Case",
     "CaseNote",
     "Decision",
@@ -29,5 +39,11 @@ __all__ = [
     "RuleSetSpec",
     "ShadowResult",
     "StoredRuleSet",
+    "check_model_version",
+    "compile_rule_set",
     "json_body",
+    "model_registry_dir",
+    "register_model",
+    "replay_transactions",
+    "train_handbook_model",
 ]

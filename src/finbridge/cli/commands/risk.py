@@ -25,15 +25,9 @@ def _spec(path: Path):  # type: ignore[no-untyped-def]
 
 
 def _rule_set(path: Path | None):  # type: ignore[no-untyped-def]
-    from finbridge.risk.decisions import default_config
-    from finbridge.risk.models import MODEL_FEATURES
-    from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
+    from finbridge.risk import compile_rule_set
 
-    catalog = FeatureCatalog.standard(default_config().feature_names())
-    catalog.numeric |= set(MODEL_FEATURES)
-    if path is None:
-        return CompiledRuleSet(default_rule_set(), catalog)
-    return CompiledRuleSet(_spec(path), catalog, version=0)
+    return compile_rule_set(None if path is None else _spec(path))
 
 
 def _load_rules(path: Path | None):  # type: ignore[no-untyped-def]
@@ -74,14 +68,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train LightGBM on the handbook protocol; print it beside the logistic baseline."""
-        from finbridge.risk.models import (
-            ARTIFACT,
-            check_version,
-            handbook_benchmark,
-            load_handbook,
-            model_frame,
+        from finbridge.risk import (
+            SHIPPED_MODEL,
+            check_model_version,
+            model_registry_dir,
             register_model,
-            registry_dir,
+            train_handbook_model,
         )
 
         problem = None
@@ -91,10 +83,11 @@ def register(app: typer.Typer) -> None:
             problem = "--version names a registry entry: add --register"
         elif version is not None:
             try:
-                check_version(version)
+                check_model_version(version)
             except FinbridgeError as exc:
                 problem = str(exc)
-        directory = registry_dir(cli_settings().data_dir)
+        data_dir = cli_settings().data_dir
+        directory = model_registry_dir(data_dir)
         if not problem and version is not None and (directory / f"{version}.json").exists():
             problem = f"model version {version} is already registered"
         if problem:
@@ -104,10 +97,10 @@ def register(app: typer.Typer) -> None:
         if not path.exists():
             console.print(f"[red]no data at {path}[/]")
             raise typer.Exit(2)
-        with console.status("computing point-in-time features..."):
-            frame = model_frame(load_handbook(str(path)))
-        with console.status("training (train 7 d, delay 7 d, test 7 d)..."):
-            model, metrics = handbook_benchmark(frame, rounds=rounds)
+        with console.status(
+            "point-in-time features, then training (train 7 d, delay 7 d, test 7 d)..."
+        ):
+            model, metrics = train_handbook_model(path, rounds=rounds)
         table = Table("model", "AUC", "AP", "CP@100", "train rows", "test rows")
         for m in metrics:
             table.add_row(
@@ -118,13 +111,13 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         if register:
             try:
-                target = register_model(directory, model, version)
+                target = register_model(data_dir, model, version)
             except FinbridgeError as exc:
                 err_console.print(f"[bold red]error[/]: {exc}")
                 raise typer.Exit(2) from None
             console.print(f"[green]registered[/] {model.version} at {target}")
             return
-        target = out or ARTIFACT
+        target = out or SHIPPED_MODEL
         model.save(target)
         console.print(f"[green]saved[/] {model.version} to {target}")
 
@@ -134,15 +127,14 @@ def register(app: typer.Typer) -> None:
         rules: Path | None = typer.Option(None, help="Rule set JSON (default: built-in)."),
     ) -> None:
         """Replay every transaction through features, the model and the rules (batch)."""
-        from finbridge.risk.backtest import replay_file
-        from finbridge.risk.models import load_default_model
+        from finbridge.risk import replay_transactions
 
         if not file.exists():
             console.print(f"[red]no such file {file}[/]")
             raise typer.Exit(2)
         rs = _load_rules(rules)
         try:
-            result = replay_file(str(file), rs, load_default_model())
+            result = replay_transactions(file, rs)
         except FinbridgeError as exc:
             err_console.print(f"[bold red]error[/]: {exc}")
             raise typer.Exit(2) from None
@@ -162,12 +154,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Backtest a draft rule set point in time on history; compare with the live one."""
         from finbridge.core.principal import Principal
-        from finbridge.risk.backtest import replay_file
-        from finbridge.risk.models import load_default_model
+        from finbridge.risk import replay_transactions
 
         if file is not None:
             draft = _load_rules(rules)
-            result = replay_file(str(file), draft, load_default_model())
+            result = replay_transactions(file, draft)
             console.print(_report_table(result.report.to_json()))
             return
         try:
