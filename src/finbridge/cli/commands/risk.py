@@ -86,8 +86,8 @@ def register(app: typer.Typer) -> None:
                 check_model_version(version)
             except FinbridgeError as exc:
                 problem = str(exc)
-        data_dir = cli_settings().data_dir
-        directory = model_registry_dir(data_dir)
+        platform_data = cli_settings().data_dir
+        directory = model_registry_dir(platform_data)
         if not problem and version is not None and (directory / f"{version}.json").exists():
             problem = f"model version {version} is already registered"
         if problem:
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         if register:
             try:
-                target = register_model(data_dir, model, version)
+                target = register_model(platform_data, model, version)
             except FinbridgeError as exc:
                 err_console.print(f"[bold red]error[/]: {exc}")
                 raise typer.Exit(2) from None
