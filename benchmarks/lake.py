@@ -26,7 +26,8 @@ import finbridge
 from finbridge.core import ManualClock
 from finbridge.lake import Event, EventLake, Ingestor, OutboxRelay, emit
 from finbridge.lake.features import spend_features_duckdb
-from finbridge.store import make_engine, unit_of_work, upgrade
+from finbridge.platform import upgrade_database
+from finbridge.store import make_engine, unit_of_work
 
 SLICE = (
     Path(finbridge.__file__).parent / "datasets" / "demo" / "fdh_card_transactions_slice.parquet"
@@ -81,7 +82,7 @@ def main() -> None:
     n = len(rows)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade(engine)
+        upgrade_database(engine)
         lake = EventLake(Path(tmp) / "lake")
         clock = ManualClock(datetime(2026, 11, 25, tzinfo=UTC))
         ingestor = Ingestor(engine, lake, clock=clock, max_upload_bytes=2**31)

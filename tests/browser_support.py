@@ -13,8 +13,8 @@ import httpx
 import pytest
 import uvicorn
 
-from finbridge.api import create_app
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's hosts, which

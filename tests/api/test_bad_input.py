@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.api.conftest import Api, customer_api, issue_key, make_platform
 
-from finbridge.api import create_app
 from finbridge.banking.guard import ApproveAll
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.site import create_app
 
 UNKNOWN_ID = "01890000-0000-7000-8000-000000000000"
 

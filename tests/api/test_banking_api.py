@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.api.conftest import Api, customer_api, issue_key, make_platform
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.site import create_app
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from finbridge.api.services import banking_service
 from finbridge.cli.demo_data import (
     CURRENCY,
     load_demo_data,
@@ -40,7 +39,7 @@ def test_load_is_consistent_and_idempotent(
     assert (again.card_posted, again.card_duplicates) == (0, first.card_posted)
 
     actor = Principal.system("test")
-    banking = banking_service(platform)
+    banking = platform.banking
     assert banking.verify_ledger(actor).ok
     deposits = banking.deposits_by_currency(actor)[CURRENCY]
     # 12 opening balances minus the card payments they made

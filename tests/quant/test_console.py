@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from tests.api.conftest import issue_key
 from tests.web.conftest import log_in
 
-from finbridge.api import create_app
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 HX = {"HX-Request": "true"}
 

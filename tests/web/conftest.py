@@ -7,11 +7,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from finbridge.api import create_app
-from finbridge.api.deps import api_keys
 from finbridge.core import ManualClock, Role, Settings
-from finbridge.identity.apikeys import ApiKeyService
+from finbridge.identity import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 HX = {"HX-Request": "true"}
 
@@ -29,7 +28,7 @@ def web_app(web_platform: Platform) -> FastAPI:
 @pytest.fixture
 def key_service(web_platform: Platform) -> ApiKeyService:
     # The server process's own service (with its verified-key cache), as the console uses it.
-    return api_keys(web_platform)
+    return web_platform.api_keys
 
 
 @pytest.fixture

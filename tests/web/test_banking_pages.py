@@ -7,10 +7,10 @@ import re
 from fastapi.testclient import TestClient
 from tests.web.conftest import HX, log_in
 
-from finbridge.api import create_app
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 UNKNOWN_ID = "01890000-0000-7000-8000-000000000000"
 

@@ -8,10 +8,10 @@ import re
 from fastapi.testclient import TestClient
 from tests.web.conftest import HX, log_in
 
-from finbridge.api import create_app
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 
 def _key(platform: Platform, role: Role) -> str:

@@ -31,7 +31,6 @@ from finbridge.api.schemas.banking import (
     TransactionPublic,
     TransferCreate,
 )
-from finbridge.api.services import banking_service
 from finbridge.banking import BankingService
 from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
@@ -41,7 +40,7 @@ router = APIRouter(tags=["banking"])
 
 
 def _service(platform: PlatformDep) -> BankingService:
-    return banking_service(platform)
+    return platform.banking
 
 
 def _idempotency_key(

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from finbridge.api.services import banking_service
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -30,7 +29,7 @@ def customers(
     platform: ConsolePlatformDep,
     cursor: Cursor = None,
 ) -> Response:
-    page = banking_service(platform).list_customers(actor, limit=50, cursor=cursor)
+    page = platform.banking.list_customers(actor, limit=50, cursor=cursor)
     return render(request, "banking/customers.html", {"page": page, "cursor": cursor})
 
 
@@ -38,7 +37,7 @@ def customers(
 def customer(
     request: Request, customer_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
-    banking = banking_service(platform)
+    banking = platform.banking
     found = banking.get_customer(actor, customer_id)
     accounts = banking.list_accounts(actor, customer_id=customer_id, limit=200).items
     return render(request, "banking/customer.html", {"customer": found, "accounts": accounts})
@@ -52,7 +51,7 @@ def account(
     platform: ConsolePlatformDep,
     cursor: Cursor = None,
 ) -> Response:
-    banking = banking_service(platform)
+    banking = platform.banking
     found = banking.get_account(actor, account_id)
     history = banking.history(actor, account_id, limit=50, cursor=cursor)
     if request.headers.get("hx-request") == "true" and cursor:
@@ -68,7 +67,7 @@ def freeze(
     platform: ConsolePlatformDep,
     reason: Reason,
 ) -> Response:
-    found = banking_service(platform).freeze_account(actor, account_id, reason=reason)
+    found = platform.banking.freeze_account(actor, account_id, reason=reason)
     return render(request, "banking/_status.html", {"account": found})
 
 
@@ -80,5 +79,5 @@ def unfreeze(
     platform: ConsolePlatformDep,
     reason: Reason,
 ) -> Response:
-    found = banking_service(platform).unfreeze_account(actor, account_id, reason=reason)
+    found = platform.banking.unfreeze_account(actor, account_id, reason=reason)
     return render(request, "banking/_status.html", {"account": found})
