@@ -227,7 +227,7 @@ def test_bad_input_on_postgresql_too(
     platform = make_platform(settings, pg_engine, clock)
     # Banking's own refusals are under test here; the risk engine would step in first on the
     # over-balance transfer (tests/api/test_posting_guard.py covers that path).
-    platform.state["banking.guard"] = ApproveAll()
+    platform.use_posting_guard(ApproveAll())
     key = issue_key(platform, [Role.ADMIN])
     api = Api(TestClient(create_app(platform=platform)), {"Authorization": f"Bearer {key}"})
     src = api.account(api.customer("Ada"))
