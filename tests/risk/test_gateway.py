@@ -140,3 +140,22 @@ def test_served_gateway_in_its_own_process_with_the_writer_process(
         gateway.stop()
     stored = platform.risk.decision(platform.api_keys.authenticate(key), "served-1")
     assert stored is not None and stored.decision_id == r.json()["decision_id"]
+
+
+def test_the_gateway_command() -> None:
+    """``finbridge gateway``: its options, the writer process an explicit switch."""
+    import typer
+    from typer.testing import CliRunner
+
+    from finbridge.cli.commands import gateway
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:  # a group, as in finbridge.cli.main
+        pass
+
+    gateway.register(app)
+    out = CliRunner().invoke(app, ["gateway", "--help"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "--port" in out.output and "--writer-process" in out.output
