@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -100,36 +100,30 @@ def post_sqlite(
     write_lock: AbstractContextManager[Any],
     legs: Sequence[Leg],
     spec: EntrySpec,
-    event: Callable[[Mapping[str, str | None]], Event],
+    event: Event,
+    event_legs: tuple[str, str],
 ) -> list[Applied]:
-    """Post ``legs``, seal ``spec`` and write ``event(owners)`` to the outbox, atomically.
+    """Post ``legs``, seal ``spec`` and write ``event`` to the outbox, atomically.
 
-    ``event`` builds the ``transaction.posted`` event from ``{account_id: customer_id}`` of
-    the rows just moved; it is validated by its schema before the outbox row is written.
-    Raises :class:`Replay` if the idempotency key is taken, the rule's precise error if a leg
-    is refused.
+    As on PostgreSQL, ``event`` is validated here, before the write lock is taken, and the
+    transaction fills in ``from_customer_id``/``to_customer_id`` (and the subject) from the
+    rows of the accounts ``event_legs`` names as it moves them (an account's customer never
+    changes; the column's type is the schema's ``str | None``). Raises :class:`Replay` if the
+    idempotency key is taken, the rule's precise error if a leg is refused.
     """
     currencies = {leg.currency for leg in legs}
     if len(currencies) != 1:
         raise ValueError("a journal entry's legs share one currency")
-    cur = currencies.pop()
-    dialect = engine.dialect
-    sql = _statements(dialect, len(legs))
-    params = leg_params(legs)
-    update_args = tuple(params[name] for name in sql.update_positions)
-    entry_args = (
-        spec.entry_id,
-        spec.kind,
-        spec.scoped_key,
-        spec.request_fingerprint,
-        json.dumps(dict(spec.result)),
-        spec.description,
-        None if spec.metadata is None else json.dumps(dict(spec.metadata)),
-        spec.actor_id,
-        sql.created_at(spec.created_at),
+    work = _Work(
+        legs=legs,
+        spec=spec,
+        sql=_statements(engine.dialect, len(legs)),
+        cur=currencies.pop(),
+        event=event.validated(),
+        event_legs=event_legs,
     )
     for _ in range(_ATTEMPTS):
-        applied = _attempt(engine, write_lock, legs, spec, sql, update_args, entry_args, cur, event)
+        applied = _attempt(engine, write_lock, work)
         if applied is not None:
             return applied
         # Nothing moved. Explain against the committed state; if the rule admits every leg
@@ -145,16 +139,43 @@ def post_sqlite(
     )
 
 
+class _Work:
+    """Everything one posting binds, computed once outside the write lock."""
+
+    def __init__(
+        self,
+        *,
+        legs: Sequence[Leg],
+        spec: EntrySpec,
+        sql: _Statements,
+        cur: str,
+        event: Event,
+        event_legs: tuple[str, str],
+    ) -> None:
+        self.legs, self.spec, self.sql, self.cur = legs, spec, sql, cur
+        self.event, self.event_legs = event, event_legs
+        params = leg_params(legs)
+        self.update_args = tuple(params[name] for name in sql.update_positions)
+        self.entry_args = (
+            spec.entry_id,
+            spec.kind,
+            spec.scoped_key,
+            spec.request_fingerprint,
+            json.dumps(dict(spec.result)),
+            spec.description,
+            None if spec.metadata is None else json.dumps(dict(spec.metadata)),
+            spec.actor_id,
+            sql.created_at(spec.created_at),
+        )
+
+    def posted_event(self, owners: Mapping[str, str | None]) -> Event:
+        src, dst = (owners[self.event_legs[0]], owners[self.event_legs[1]])
+        payload = {**self.event.payload, "from_customer_id": src, "to_customer_id": dst}
+        return replace(self.event, payload=payload, subject_id=src or dst)
+
+
 def _attempt(
-    engine: Engine,
-    write_lock: AbstractContextManager[Any],
-    legs: Sequence[Leg],
-    spec: EntrySpec,
-    sql: _Statements,
-    update_args: tuple[Any, ...],
-    entry_args: tuple[Any, ...],
-    cur: str,
-    event: Callable[[Mapping[str, str | None]], Event],
+    engine: Engine, write_lock: AbstractContextManager[Any], work: _Work
 ) -> list[Applied] | None:
     """One try in one transaction: the applied legs, or None if the rule refused a leg."""
     pool = posting_connections(engine)
@@ -164,8 +185,7 @@ def _attempt(
         with write_lock:
             driver.execute("BEGIN IMMEDIATE")
             try:
-                applied = _write(driver, engine.dialect, legs, spec, sql, update_args,
-                                 entry_args, cur, event)  # fmt: skip
+                applied = _write(driver, engine.dialect, work)
             except BaseException:
                 driver.rollback()
                 raise
@@ -180,43 +200,36 @@ def _attempt(
         if raw is None and not isinstance(exc, engine.dialect.loaded_dbapi.IntegrityError):
             pool.discard()  # a fresh connection next time, as the pool would invalidate it
         raise DBAPIError.instance(
-            "posting", entry_args, exc, engine.dialect.loaded_dbapi.Error
+            "posting", work.entry_args, exc, engine.dialect.loaded_dbapi.Error
         ) from exc
     finally:
         if raw is not None:
             raw.close()
 
 
-def _write(
-    driver: Any,
-    dialect: Dialect,
-    legs: Sequence[Leg],
-    spec: EntrySpec,
-    sql: _Statements,
-    update_args: tuple[Any, ...],
-    entry_args: tuple[Any, ...],
-    cur: str,
-    event: Callable[[Mapping[str, str | None]], Event],
-) -> list[Applied] | None:
-    moved = {r[0]: (int(r[1]), r[2]) for r in driver.execute(sql.update, update_args)}
-    if len(moved) < len(legs):
+def _write(driver: Any, dialect: Dialect, work: _Work) -> list[Applied] | None:
+    """The statements of one entry, in the open transaction; None if a leg was refused."""
+    sql, spec = work.sql, work.spec
+    moved = {r[0]: (int(r[1]), r[2]) for r in driver.execute(sql.update, work.update_args)}
+    if len(moved) < len(work.legs):
         return None
     applied = []
     rows: list[Any] = []
-    for leg in legs:
+    for leg in work.legs:
         balance, owner = moved[leg.account_id]
         applied.append(Applied(leg.account_id, leg.amount_minor, balance, owner))
         if leg.amount_minor != 0:
-            rows += (spec.entry_id, leg.account_id, cur, leg.amount_minor, balance)
+            rows += (spec.entry_id, leg.account_id, work.cur, leg.amount_minor, balance)
     n = len(rows) // 5
     if n:
-        insert_sql = sql.postings if n == len(legs) else _statements(dialect, n).postings
+        insert_sql = sql.postings if n == len(work.legs) else _statements(dialect, n).postings
         driver.execute(insert_sql, rows)
-    if driver.execute(sql.entry, entry_args).fetchone() is None:
+    if driver.execute(sql.entry, work.entry_args).fetchone() is None:
         raise Replay(spec.scoped_key)
+    event = work.posted_event({account: owner for account, (_, owner) in moved.items()})
     cursor = driver.cursor()
     try:
-        emit_driver(cursor, dialect, event({a.account_id: a.customer_id for a in applied}))
+        emit_driver(cursor, dialect, event, validated=True)
     finally:
         cursor.close()
     return applied

@@ -41,7 +41,6 @@ from finbridge.core.errors import (
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.lake import Event
 
 
 class MovementCommands(ServiceCore):
@@ -206,23 +205,15 @@ class MovementCommands(ServiceCore):
     ) -> None:
         """Post ``legs`` and the ``transaction.posted`` event atomically."""
         src, dst = result.from_account_id, result.to_account_id
-        if self._standalone:
-            # The statement fills in the customer ids from the rows it locks.
-            posted = events.transaction_posted(
-                result, from_customer_id=None, to_customer_id=None, channel=channel,
-                metadata=metadata,
-            )  # fmt: skip
-            post_standalone(self.engine, legs, spec, posted, (src, dst))
-            return
-
-        def event(owners: Mapping[str, str | None]) -> Event:
-            return events.transaction_posted(
-                result, from_customer_id=owners.get(src), to_customer_id=owners.get(dst),
-                channel=channel, metadata=metadata,
-            )  # fmt: skip
-
-        # SQLite: one BEGIN IMMEDIATE transaction straight on the driver, under the writer lock.
-        post_sqlite(self.engine, self._write_lock, legs, spec, event)
+        # The posting fills in the customer ids from the rows it moves.
+        event = events.transaction_posted(
+            result, from_customer_id=None, to_customer_id=None, channel=channel,
+            metadata=metadata,
+        )  # fmt: skip
+        if self._standalone:  # PostgreSQL: one autocommit statement
+            post_standalone(self.engine, legs, spec, event, (src, dst))
+        else:  # SQLite: one BEGIN IMMEDIATE transaction on the driver, under the writer lock
+            post_sqlite(self.engine, self._write_lock, legs, spec, event, (src, dst))
 
 
 def _reason(exc: BaseException) -> str:
