@@ -16,6 +16,7 @@ from tests.api.conftest import Api, customer_api, issue_key, make_platform
 
 from finbridge.banking.guard import ApproveAll
 from finbridge.core import ManualClock, Role, Settings
+from finbridge.core.settings import ApiSettings
 from finbridge.site import create_app
 
 UNKNOWN_ID = "01890000-0000-7000-8000-000000000000"
@@ -75,7 +76,8 @@ CASES: list[tuple[str, Any, int, str, str]] = [
         "currency",
         "pattern",
     ),
-    ("unknown-account", lambda s, d: _transfer(s, UNKNOWN_ID), 404, "account_id", "not found"),
+    # The refusal names the leg that failed: the destination here.
+    ("unknown-account", lambda s, d: _transfer(s, UNKNOWN_ID), 404, "to_account_id", "not found"),
     (
         "malformed-account-id",
         lambda s, d: _transfer("not-an-id", d),
@@ -187,7 +189,7 @@ def test_other_customers_account_is_not_found_and_untouched(
 def test_oversized_body_is_refused_before_parsing(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
-    small = settings.model_copy(update={"max_upload_bytes": 4096})
+    small = settings.with_changes(api=ApiSettings(max_upload_bytes=4096))
     platform = make_platform(small, sqlite_engine, clock)
     key = issue_key(platform, [Role.ADMIN])
     api = Api(TestClient(create_app(platform=platform)), {"Authorization": f"Bearer {key}"})

@@ -23,7 +23,7 @@ def test_build_migrates_nothing_and_upgrade_does(tmp_path: Path, settings: Setti
     platform = Platform.build(settings, engine=engine)
     assert inspect(engine).get_table_names() == []
     upgrade_database(platform)
-    assert "accounts" in inspect(engine).get_table_names()
+    assert "banking_accounts" in inspect(engine).get_table_names()
     platform.close()
 
 

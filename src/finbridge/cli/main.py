@@ -15,6 +15,7 @@ from finbridge.cli.commands import (
     db,
     demo,
     events,
+    gateway,
     identity,
     quant,
     risk,
@@ -30,6 +31,7 @@ app = typer.Typer(
 
 COMMAND_GROUPS = (
     serve.register,
+    gateway.register,
     demo.register,
     db.register,
     config.register,

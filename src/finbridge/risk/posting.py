@@ -42,6 +42,7 @@ _KINDS = {
     "withdrawal": "withdrawal",
     "card_payment": "payment",
     "hold_capture": "payment",
+    "hold": "payment",  # an authorisation ahead of a payment
 }
 _VERDICT = {
     "approve": Verdict.APPROVE,
@@ -74,7 +75,10 @@ class RiskGuard:
             "channel": intent.channel,
         }
         if event_type in ("transfer", "payment"):
-            req["payee_id"] = intent.to_customer_id or intent.to_account_id
+            # A hold names no payee until it is captured: its velocity is kept per held account.
+            req["payee_id"] = (
+                intent.to_customer_id or intent.to_account_id or f"hold:{intent.from_account_id}"
+            )
         for k in _META_KEYS:
             v = meta.get(k)
             if isinstance(v, str) and v:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,7 +14,9 @@ from rich.table import Table
 from finbridge.cli.context import console, platform_context
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
-from finbridge.lake import IngestReport
+
+if TYPE_CHECKING:
+    from finbridge.lake import IngestReport
 
 CLI_ACTOR = Principal.system("cli")
 MAX_SHOWN_REJECTIONS = 50

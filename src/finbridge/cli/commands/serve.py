@@ -36,6 +36,18 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
 
     serve = platform.settings.serve
     platform.warm()
+    gateway = None
+    if serve.gateway_port is not None:
+        from finbridge.gateway import GatewayProcess
+
+        # The decision gateway in its own process, on the same settings and database.
+        gateway = GatewayProcess(
+            platform.settings,
+            host=host or serve.host,
+            port=serve.gateway_port,
+            writer_process=serve.risk_writer_process,
+        ).start()
+        gateway.wait_ready()
     relay = RelayLoop(platform).start()
     try:
         uvicorn.run(
@@ -47,6 +59,8 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         )
     finally:
         relay.stop()
+        if gateway is not None:
+            gateway.stop()
 
 
 class BackgroundServer:
