@@ -15,8 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from finbridge.risk.models import load_handbook, model_frame
-from finbridge.risk.models import handbook_benchmark
+from finbridge.risk.models import handbook_benchmark, load_handbook, model_frame
 
 HANDBOOK_CH3 = {"logistic_regression_auc": 0.871, "logistic_regression_cp100": 0.291,
                 "random_forest_ap": 0.658}  # fmt: skip

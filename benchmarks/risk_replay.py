@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 from finbridge.risk.backtest import replay_handbook
-from finbridge.risk.models import MODEL_FEATURES, load_handbook
-from finbridge.risk.models import load_default_model
-from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
 from finbridge.risk.decisions import default_config
+from finbridge.risk.models import MODEL_FEATURES, load_default_model, load_handbook
+from finbridge.risk.rules import CompiledRuleSet, FeatureCatalog, default_rule_set
 
 
 def main() -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from tests.settings_support import test_settings
 
 from finbridge.core import ManualClock, Settings
 from finbridge.platform import load_tables, upgrade_database
 from finbridge.store import make_engine
-from tests.settings_support import test_settings
 
 PG_ADMIN_URL = os.environ.get(
     "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

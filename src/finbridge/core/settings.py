@@ -62,8 +62,7 @@ class IdentitySettings(_Section):
     origins: tuple[str, ...] | None = Field(default=None, description="WebAuthn origins")
     password_hashing: Literal["standard", "fast"] = Field(
         default="standard",
-        description="'fast' uses tiny argon2id costs: for test suites only, refused in "
-        "production",
+        description="'fast' uses tiny argon2id costs: for test suites only, refused in production",
     )
 
 
@@ -134,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("FINBRIDGE_SECRET_KEY must be set in production")
         if self.pii_keys is None:
             raise ValueError("FINBRIDGE_PII_KEYS must be set in production")
-        if self.identity.password_hashing != "standard":
+        if self.identity.password_hashing != "standard":  # noqa: S105 - a mode, not a secret
             raise ValueError("FINBRIDGE_IDENTITY__PASSWORD_HASHING=fast is refused in production")
         return self
 

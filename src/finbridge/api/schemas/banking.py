@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from finbridge import banking as m  # the face: value objects re-exported there
 from finbridge.api.schemas.common import (
     CurrencyCode,
     EntityId,
     PositiveAmount,
     WireModel,
 )
-from finbridge.banking import models as m
 
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=500)]

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 
 log = logging.getLogger("finbridge.banking")
 
-_COMMITS_PER_CHECKPOINT = 48  # ~700 frames, below the automatic checkpoint's 1,000
+_COMMITS_PER_CHECKPOINT = 48  # postings: at most ~700 frames, below the automatic 1,000
 _IDLE_SECONDS = 2.0
 
 
@@ -44,6 +44,9 @@ class PostingConnections:
         self._commits = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        # Postings waiting for a group transaction (see _sqlite._attempt).
+        self.queue: list[Any] = []
+        self.queue_lock = threading.Lock()
 
     def connection(self) -> Any:
         """This thread's ``sqlite3`` connection (no automatic checkpoint)."""
@@ -64,10 +67,10 @@ class PostingConnections:
             except Exception:  # closing a broken connection is best effort
                 log.debug("closing a posting connection failed", exc_info=True)
 
-    def committed(self) -> None:
-        """Count a commit; wake (or start) the checkpointer when enough frames are waiting."""
+    def committed(self, postings: int = 1) -> None:
+        """Count committed postings; wake (or start) the checkpointer when enough are waiting."""
         with self._lock:
-            self._commits += 1
+            self._commits += postings
             if self._thread is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(

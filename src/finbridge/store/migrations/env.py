@@ -5,7 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-
 config = context.config
 target_metadata = config.attributes["metadata"]
 
