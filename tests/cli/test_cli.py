@@ -163,3 +163,30 @@ def test_demo_serves_seeded_data_with_the_printed_key(env: dict[str, str]) -> No
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, rest
+
+
+def test_config_show_prints_effective_settings_with_secrets_masked(env: dict[str, str]) -> None:
+    secret = "a-very-long-production-like-secret-value-0123456789"
+    shown = _run(
+        {
+            **env,
+            "FINBRIDGE_SECRET_KEY": secret,
+            "FINBRIDGE_DATABASE_URL": "postgresql://bank:hunter2@db.internal:5432/finbridge",
+            "FINBRIDGE_RISK__VELOCITY": "redis",
+            "FINBRIDGE_SERVE__PORT": "9100",
+        },
+        "config",
+        "show",
+    )
+    assert secret not in shown and "hunter2" not in shown
+    assert '"secret_key": "**********"' in shown
+    assert "postgresql://**********@db.internal:5432/finbridge" in shown
+    assert '"velocity": "redis"' in shown and '"port": 9100' in shown
+
+
+def test_config_show_names_a_bad_setting(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(
+        app, ["config", "show"], env={**env, "FINBRIDGE_SERVE__PORT": "not-a-port"}
+    )
+    assert result.exit_code == 2
+    assert "FINBRIDGE_SERVE__PORT" in result.output

@@ -18,8 +18,17 @@ err_console = Console(stderr=True)
 
 def cli_settings() -> Settings:
     """The settings tree of this command, parsed from FINBRIDGE_* (once per command: each
-    command calls this at its start and passes the result down)."""
-    return Settings()
+    command calls this at its start and passes the result down). A bad value stops the command
+    with the setting named."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "FINBRIDGE_" + "__".join(str(part) for part in error["loc"]).upper()
+            err_console.print(f"[bold red]invalid setting[/] {name}: {error['msg']}")
+        raise typer.Exit(2) from None
 
 
 @contextmanager
