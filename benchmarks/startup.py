@@ -76,7 +76,7 @@ def time_serve(data: Path, key: str, port: int) -> tuple[float, list[float]]:
             headers = {"Authorization": f"Bearer {key}"}
             customer = client.post(
                 "/v1/customers",
-                json={"kind": "business", "display_name": "Bench Ltd"},
+                json={"kind": "corporate", "display_name": "Bench Ltd"},
                 headers=headers,
             ).json()["id"]
             accounts = [
