@@ -49,7 +49,7 @@ def test_transfer_declined_stepped_up_and_approved(
     assert bank.get_account(system, src).balance == Money.of("9990", "CNY")  # nothing posted
 
 
-def test_step_up_is_honoured_and_passes_after_second_factor(
+def test_step_up_is_honoured_and_no_claim_in_metadata_satisfies_it(
     bank: BankingService, sqlite_risk: DecisionMaker, system: Principal, analyst: Principal
 ) -> None:
     from finbridge.risk.rules import Band, RuleSetSpec, RuleSpec
@@ -62,17 +62,19 @@ def test_step_up_is_honoured_and_passes_after_second_factor(
     src, dst = _funded(bank, system), _funded(bank, system)
     with pytest.raises(StepUpRequired, match="large transfer"):
         bank.transfer(system, src, dst, Money.of("6000", "CNY"), idempotency_key="big-1")
-    # The client completes the identity step-up and retries the same posting.
-    done = bank.transfer(
-        system,
-        src,
-        dst,
-        Money.of("6000", "CNY"),
-        idempotency_key="big-1",
-        metadata={"step_up": "passed"},
-    )
-    assert done.amount == Money.of("6000", "CNY")
-    assert bank.get_account(system, dst).balance == Money.of("16000", "CNY")
+    # Claiming the step-up in the metadata satisfies nothing: only identity's StepUpGuard, with
+    # a fresh second factor in the session, turns risk's step-up into an approval
+    # (tests/identity/test_guard.py).
+    with pytest.raises(StepUpRequired, match="large transfer"):
+        bank.transfer(
+            system,
+            src,
+            dst,
+            Money.of("6000", "CNY"),
+            idempotency_key="big-2",
+            metadata={"step_up": "passed"},
+        )
+    assert bank.get_account(system, dst).balance == Money.of("10000", "CNY")
 
 
 def test_a_decision_keeps_the_fate_of_its_posting(

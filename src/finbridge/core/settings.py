@@ -25,7 +25,6 @@ class ApiSettings(_Section):
     """The HTTP interfaces: request limits, API keys, documentation."""
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    key_prefix: str = "fbk"
     key_cache_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -32,6 +32,7 @@ from finbridge.core.errors import (
 )
 from finbridge.core.principal import Principal
 from finbridge.gateway._problems import PROBLEM_JSON, problem_body, problem_of
+from finbridge.identity import KEY_PREFIX, credential_from_headers
 from finbridge.platform import Platform
 from finbridge.risk import json_body
 
@@ -51,7 +52,7 @@ class DecisionGateway:
         self.platform = platform
         self._owns = owns_platform
         self._limit = platform.settings.api.max_upload_bytes
-        self._prefix = f"{platform.settings.api.key_prefix}_"
+        self._prefix = f"{KEY_PREFIX}_"
         self._ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,16 +157,14 @@ def create_gateway(platform: Platform, *, owns_platform: bool = False) -> Decisi
 
 
 def _credential(scope: Scope) -> str | None:
-    """``X-API-Key``, else ``Authorization: Bearer`` (the API's order)."""
-    bearer = None
+    """The presented credential, by identity's one rule (``X-API-Key``, else Bearer)."""
+    authorization = x_api_key = None
     for name, value in scope["headers"]:
-        if name == b"x-api-key" and value.strip():
-            return value.decode("latin-1").strip()
-        if name == b"authorization":
-            scheme, _, rest = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and rest.strip():
-                bearer = rest.strip()
-    return bearer
+        if name == b"x-api-key":
+            x_api_key = value.decode("latin-1")
+        elif name == b"authorization":
+            authorization = value.decode("latin-1")
+    return credential_from_headers(authorization, x_api_key)
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -7,10 +7,10 @@ Banking defines :class:`~finbridge.banking.guard.PostingGuard`; this adapter tur
 ``PostingIntent`` into a decision request, asks the engine, and maps the outcome:
 
 * ``decline`` -> ``Verdict.DECLINE`` (banking raises ``PostingDeclined`` with the reasons)
-* ``step_up`` -> ``Verdict.STEP_UP`` (banking raises ``StepUpRequired``; the identity engine's
-  step-up is what the client performs), unless the intent's metadata says a fresh second factor
-  was already passed (``metadata["step_up"] == "passed"``, set by the caller after identity
-  verified it), in which case it is approved
+* ``step_up`` -> ``Verdict.STEP_UP`` (banking raises ``StepUpRequired``). Only identity's
+  ``StepUpGuard``, which wraps this guard, turns it into an approval, and only on a fresh second
+  factor held in the customer's server-side session: nothing the caller claims (metadata
+  included) satisfies it here
 * ``review`` -> ``Verdict.APPROVE``: the money moves and an analyst reviews the open case
 * ``approve`` -> ``Verdict.APPROVE``
 
@@ -97,8 +97,6 @@ class RiskGuard:
             )
         version = f"{d.rule_set}/{d.model_version}/{d.decision_id}"
         verdict = _VERDICT[d.outcome]
-        if verdict is Verdict.STEP_UP and (intent.metadata or {}).get("step_up") == "passed":
-            return GuardDecision(Verdict.APPROVE, (*d.reasons, "step-up passed"), version)
         return GuardDecision(verdict, d.reasons, version)
 
     def settle(
