@@ -40,7 +40,8 @@ from finbridge.lake import Event
 entries = entries_table
 postings = postings_table
 _NO_ACCOUNT = Leg("", "", 0)  # no account has an empty id: the rule admits nothing
-_ATTEMPTS = 3  # a refusal the rule cannot explain afterwards is a race: post again
+_ATTEMPTS = 8  # a refusal the rule cannot explain afterwards is a race: post again (16 racing
+# clients on 6 near-empty accounts lost 3 such races in a row in ~1 of 12 test runs)
 
 
 class Replay(Exception):

@@ -32,7 +32,7 @@ from finbridge.core.errors import Conflict
 from finbridge.lake import Event
 from finbridge.lake.outbox import emit_driver
 
-_ATTEMPTS = 3  # a refusal the rule cannot explain afterwards is a race: post again
+_ATTEMPTS = 8  # a refusal the rule cannot explain afterwards is a race: post again
 _ENTRY_COLUMNS = (
     "id",
     "kind",
