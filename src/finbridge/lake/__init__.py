@@ -28,7 +28,7 @@ from finbridge.lake.ingest import (
     guess_format,
     ingest_file,
 )
-from finbridge.lake.outbox import emit, emit_many
+from finbridge.lake.outbox import emit, emit_driver, emit_many, emit_on
 from finbridge.lake.relay import OutboxRelay, RelayResult
 from finbridge.lake.schemas import COMMON_EVENT_TYPES, StrictPayload
 
@@ -50,7 +50,9 @@ __all__ = [
     "canonical_json",
     "derive_event_id",
     "emit",
+    "emit_driver",
     "emit_many",
+    "emit_on",
     "guess_format",
     "ingest_file",
     "known_event_types",

@@ -29,8 +29,7 @@ from finbridge.banking.ledger._rule import Leg, refusal
 from finbridge.banking.ledger._statements import driver_sql, guarded_update
 from finbridge.banking.tables import entries_table, postings_table
 from finbridge.core.errors import Conflict
-from finbridge.lake import Event
-from finbridge.lake.outbox import emit_driver
+from finbridge.lake import Event, emit_driver
 
 _ATTEMPTS = 8  # a refusal the rule cannot explain afterwards is a race: post again
 _ENTRY_COLUMNS = (
