@@ -45,8 +45,6 @@ class PostingConnections:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         # Postings waiting for a group transaction (see _sqlite._attempt).
-        self.queue: list[Any] = []
-        self.queue_lock = threading.Lock()
 
     def connection(self) -> Any:
         """This thread's ``sqlite3`` connection (no automatic checkpoint)."""

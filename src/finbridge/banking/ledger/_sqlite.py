@@ -173,90 +173,48 @@ class _Work:
         return replace(self.event, payload=payload, subject_id=src or dst)
 
 
-class _Pending:
-    """One posting waiting for the group transaction that carries it."""
-
-    __slots__ = ("applied", "done", "error", "work")
-
-    def __init__(self, work: _Work) -> None:
-        self.work = work
-        self.done = False
-        self.applied: list[Applied] | None = None
-        self.error: BaseException | None = None
-
-
 def _attempt(
     engine: Engine, write_lock: AbstractContextManager[Any], work: _Work
 ) -> list[Applied] | None:
-    """One try: the applied legs, or None if the rule refused a leg.
+    """One try, in its own ``BEGIN IMMEDIATE`` transaction under the writer lock: the applied
+    legs, or None if the rule refused a leg (nothing written).
 
-    Group commit: the posting joins the queue, then waits for the writer lock. Whoever holds
-    the lock takes every posting queued so far (its own included) into one transaction, each
-    under its own SAVEPOINT so a refused or replayed one changes nothing, and commits once; a
-    posting a previous holder already carried finds itself done when it gets the lock. Each
-    caller returns only after the COMMIT that carried its posting; if that COMMIT fails, every
-    posting of the group fails. Queued postings share the commit and the WAL frames of the
-    tables' last pages (postings, entries, outbox), which dominate a lone transfer's cost.
+    One posting, one transaction: group commit (the lock holder committing every queued
+    posting) was measured and dropped, see docs/decisions.md, Banking.
     """
     pool = posting_connections(engine)
-    mine = _Pending(work)
-    with pool.queue_lock:
-        pool.queue.append(mine)
     with write_lock:
-        if not mine.done:
-            with pool.queue_lock:
-                group, pool.queue = pool.queue, []
-            _commit_group(engine, pool, group)
-    error = mine.error
-    if error is None:
-        return mine.applied
-    loaded = engine.dialect.loaded_dbapi
-    if isinstance(error, loaded.Error):
-        raise DBAPIError.instance("posting", work.entry_args, error, loaded.Error) from error
-    raise error
+        return _commit(engine, pool, work)
 
 
-def _commit_group(engine: Engine, pool: PostingConnections, group: list[_Pending]) -> None:
-    """Run ``group``'s postings in one ``BEGIN IMMEDIATE`` transaction (caller holds the lock)."""
+def _commit(engine: Engine, pool: PostingConnections, work: _Work) -> list[Applied] | None:
+    """Run one posting in one ``BEGIN IMMEDIATE`` transaction (the caller holds the lock)."""
     raw = None if pool.dedicated else engine.raw_connection()
     driver: Any = pool.connection() if raw is None else raw.driver_connection
-    savepoints = len(group) > 1  # alone, a refusal rolls the whole transaction back
     try:
         driver.execute("BEGIN IMMEDIATE")
-        for pending in group:
-            if savepoints:
-                driver.execute("SAVEPOINT posting")
-            try:
-                pending.applied = _write(driver, engine.dialect, pending.work)
-            except Exception as exc:  # Replay, or this posting's database error
-                pending.error = exc
-            if savepoints:
-                if pending.applied is None:
-                    driver.execute("ROLLBACK TO posting")
-                driver.execute("RELEASE posting")
-        posted = sum(p.applied is not None for p in group)
-        if posted:
-            driver.commit()
-        else:
-            driver.rollback()
-    except BaseException as exc:
-        # The transaction is lost: nothing of the group committed.
-        with suppress(Exception):  # the connection may be unusable; it is replaced below
-            driver.rollback()
-        for pending in group:
-            pending.applied, pending.error = None, exc
-        if raw is None and isinstance(exc, engine.dialect.loaded_dbapi.Error):
-            pool.discard()  # a fresh connection next time, as the pool would invalidate it
-        if not isinstance(exc, Exception):
+        try:
+            applied = _write(driver, engine.dialect, work)
+        except BaseException:
+            with suppress(Exception):  # the connection may be unusable; it is replaced below
+                driver.rollback()
             raise
-        posted = 0
+        if applied is None:
+            driver.rollback()
+            return None
+        driver.commit()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if raw is None:
+            pool.discard()  # a fresh connection next time, as the pool would invalidate it
+        raise DBAPIError.instance(
+            "posting", work.entry_args, exc, engine.dialect.loaded_dbapi.Error
+        ) from exc
     finally:
-        for pending in group:
-            pending.done = True
         if raw is not None:
             raw.close()
-    if posted and raw is None:
-        pool.committed(posted)
+    if raw is None:
+        pool.committed(1)
+    return applied
 
 
 def _write(driver: Any, dialect: Dialect, work: _Work) -> list[Applied] | None:
