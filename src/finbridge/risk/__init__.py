@@ -25,7 +25,13 @@ from finbridge.risk.decisions import (
     ShadowResult,
     json_body,
 )
-from finbridge.risk.rules import ListEntry, Problem, RuleSetSpec, StoredRuleSet
+from finbridge.risk.rules import (
+    ListEntry,
+    Problem,
+    RuleSetSpec,
+    StoredRuleSet,
+    default_rule_set,
+)
 
 __all__ = [
     "SHIPPED_MODEL",
@@ -41,6 +47,7 @@ __all__ = [
     "StoredRuleSet",
     "check_model_version",
     "compile_rule_set",
+    "default_rule_set",
     "json_body",
     "model_registry_dir",
     "register_model",

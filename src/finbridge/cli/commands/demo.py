@@ -17,7 +17,7 @@ from rich.progress import (
 
 from finbridge.cli.commands.serve import BackgroundServer, serving_settings
 from finbridge.cli.context import cli_settings, console, err_console, platform_context
-from finbridge.core.principal import Role
+from finbridge.core.principal import Principal, Role
 from finbridge.platform import Platform, upgrade_database
 
 if TYPE_CHECKING:
@@ -42,6 +42,21 @@ def _load_with_bars(platform: Platform, *, limit: int | None, relay: bool) -> Lo
             bars.update(tasks[stage], completed=done, total=total)
 
         return load_demo_data(platform, limit=limit, progress=progress, relay=relay)
+
+
+def _engines(platform: Platform) -> None:
+    """Credit, risk and quant seeded from the demo's own data (idempotent)."""
+    from finbridge.cli.demo_engines import seed_engines
+
+    clients = platform.banking.count_customers(Principal.system("demo"))
+    seeded = seed_engines(platform, clients=clients, say=lambda line: console.print(line))
+    for label, value in (
+        ("credit model", seeded.credit_model),
+        ("risk rule set", seeded.risk_rule_set),
+        ("quant backtest", seeded.quant_run),
+    ):
+        if value is not None:
+            console.print(f"[green]{label}[/]: {value}")
 
 
 def _summary(result: LoadResult) -> None:
@@ -92,6 +107,7 @@ def register(app: typer.Typer) -> None:
                     console.print("database already seeded; skipping the data load")
                 else:
                     _summary(_load_with_bars(platform, limit=limit, relay=not serve))
+                _engines(platform)
                 issued = platform.api_keys.issue("demo admin", [Role.ADMIN])
                 if server is not None:
                     try:
