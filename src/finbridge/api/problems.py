@@ -13,13 +13,6 @@ from finbridge.core import errors as e
 
 PROBLEM_JSON = "application/problem+json"
 
-# Members of the problem document itself; an error's extra data never overrides them.
-_RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", "field", "errors"})
-
-
-def status_for(exc: e.FinbridgeError) -> int:
-    return e.http_status(exc)
-
 
 def problem(
     status: int,
@@ -33,35 +26,23 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"https://finbridge.dev/problems/{code.replace('_', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if request is not None or instance is not None:
-        body["instance"] = instance if instance is not None else request.url.path  # type: ignore[union-attr]
-    if field is not None:
-        body["field"] = field
-    if errors:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if instance is None and request is not None:
+        instance = request.url.path
+    body = e.problem_document(
+        status, title, detail, code=code, instance=instance, field=field, errors=errors or None,
+        **extra,
+    )  # fmt: skip
+    return _response(status, body)
 
 
 def problem_for(exc: e.FinbridgeError, instance: str) -> JSONResponse:
-    """The problem document for one of our errors (also used by ``api.hot``)."""
-    return problem(
-        status_for(exc),
-        exc.title,
-        exc.detail,
-        code=exc.code,
-        instance=instance,
-        field=exc.field,
-        **{k: v for k, v in exc.extra.items() if _jsonable(v) and k not in _RESERVED},
-    )
+    """The problem document for one of our errors."""
+    return _response(*e.problem_of(exc, instance))
+
+
+def _response(status: int, body: dict[str, Any]) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -103,7 +84,3 @@ def _field_error(err: Any) -> dict[str, str]:
         return {"field": "body", "message": f"malformed JSON at character {where}: {reason}"}
     message = str(err["msg"]).removeprefix("Value error, ")
     return {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": message}
-
-
-def _jsonable(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool, list, dict, type(None)))

@@ -137,3 +137,40 @@ def http_status(exc: FinbridgeError) -> int:
         if isinstance(exc, cls):
             return status
     return 400
+
+
+# Members of an RFC 9457 problem document; an error's extra data never overrides them.
+_PROBLEM_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "code", "instance", "field", "errors"}
+)
+
+
+def problem_document(
+    status: int, title: str, detail: str, *, code: str, instance: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The RFC 9457 problem document every interface answers with (members left out when
+    None). The API renders it with FastAPI, the gateway with its own ASGI code."""
+    body: dict[str, Any] = {
+        "type": f"https://finbridge.dev/problems/{code.replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_of(exc: FinbridgeError, instance: str) -> tuple[int, dict[str, Any]]:
+    """(status, problem document) for one of our errors."""
+    status = http_status(exc)
+    extra = {
+        k: v
+        for k, v in exc.extra.items()
+        if k not in _PROBLEM_MEMBERS and isinstance(v, str | int | float | bool | list | dict)
+    }
+    return status, problem_document(
+        status, exc.title, exc.detail, code=exc.code, instance=instance, field=exc.field, **extra
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -223,7 +223,8 @@ def post_standalone(
         event_to=event_legs[1],
     )
     sql = _driver_sql(engine.dialect, len(legs))
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> list[Applied] | None:
         try:
             rows = _run_autocommit(engine, sql, params)
         except DBAPIError as exc:
@@ -232,12 +233,28 @@ def post_standalone(
                 raise Replay(spec.scoped_key) from None
             if state != "FBLEG":
                 raise
-            rows = []
-        if len(rows) == len(legs):
-            # Columns: id, balance_minor, customer_id, delta, sealed, refused.
-            return [Applied(r[0], int(r[3]), int(r[1]), r[2]) for r in rows]
-        # The statement changed nothing. Explain against the committed state; if the rule
-        # admits every leg now, a concurrent posting changed an account in between: post again.
+            return None
+        if len(rows) != len(legs):
+            return None
+        # Columns: id, balance_minor, customer_id, delta, sealed, refused.
+        return [Applied(r[0], int(r[3]), int(r[1]), r[2]) for r in rows]
+
+    return post_with_retries(engine, legs, attempt)
+
+
+def post_with_retries(
+    engine: Engine, legs: Sequence[Leg], attempt: Callable[[], list[Applied] | None]
+) -> list[Applied]:
+    """Run ``attempt`` (one atomic posting; None when a leg was refused and nothing was
+    written) until it posts or the rule explains the refusal.
+
+    A refusal is explained against the committed state; if the rule admits every leg now, a
+    concurrent posting changed an account in between, so post again (a bounded number of times).
+    """
+    for _ in range(_ATTEMPTS):
+        applied = attempt()
+        if applied is not None:
+            return applied
         with engine.connect() as conn:
             for leg in legs:
                 error = refusal(conn, leg)

@@ -24,14 +24,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from finbridge.banking.ledger._connections import PostingConnections, posting_connections
-from finbridge.banking.ledger._posting import Applied, EntrySpec, Replay, leg_params
-from finbridge.banking.ledger._rule import Leg, refusal
+from finbridge.banking.ledger._posting import (
+    Applied,
+    EntrySpec,
+    Replay,
+    leg_params,
+    post_with_retries,
+)
+from finbridge.banking.ledger._rule import Leg
 from finbridge.banking.ledger._statements import driver_sql, guarded_update
 from finbridge.banking.tables import entries_table, postings_table
-from finbridge.core.errors import Conflict
 from finbridge.lake import Event, emit_driver
 
-_ATTEMPTS = 8  # a refusal the rule cannot explain afterwards is a race: post again
 _ENTRY_COLUMNS = (
     "id",
     "kind",
@@ -71,17 +75,7 @@ def _statements(dialect: Dialect, n: int) -> _Statements:
         .returning(entries_table.c.id)
     )
     compiled = stmt.compile(dialect=dialect, column_keys=list(_ENTRY_COLUMNS))
-    assert compiled.positiontup == [
-        "id",
-        "kind",
-        "idempotency_key",
-        "request_fingerprint",
-        "result",
-        "description",
-        "metadata",
-        "actor_id",
-        "created_at",
-    ], compiled.positiontup
+    assert compiled.positiontup == list(_ENTRY_COLUMNS), compiled.positiontup
     convert = entries_table.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     assert convert is not None
     return _Statements(update.sql, update.positions, postings, compiled.string, convert)
@@ -121,21 +115,7 @@ def post_sqlite(
         event=event.validated(),
         event_legs=event_legs,
     )
-    for _ in range(_ATTEMPTS):
-        applied = _attempt(engine, write_lock, work)
-        if applied is not None:
-            return applied
-        # Nothing moved. Explain against the committed state; if the rule admits every leg
-        # now, a concurrent posting changed an account in between: post again.
-        with engine.connect() as conn:
-            for leg in legs:
-                error = refusal(conn, leg)
-                if error is not None:
-                    raise error
-    raise Conflict(
-        "the accounts kept changing while posting; retry with the same idempotency key",
-        field="idempotency_key",
-    )
+    return post_with_retries(engine, legs, lambda: _attempt(engine, write_lock, work))
 
 
 class _Work:
