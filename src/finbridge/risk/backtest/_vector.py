@@ -14,8 +14,6 @@ differs: ``x / 0 > 1 or true`` is not fired row by row (the whole rule errors) b
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,16 +21,8 @@ import polars as pl
 import rule_engine
 import rule_engine.ast as ast
 
+from finbridge.risk.rules._fast import COMPARISONS
 from finbridge.risk.rules._spec import OUTCOMES, CompiledRuleSet
-
-_CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "lt": operator.lt,
-    "le": operator.le,
-}
 
 
 class Untranslatable(Exception):
@@ -71,7 +61,7 @@ def to_polars(node: Any) -> pl.Expr:
             return pl.when(right != 0).then(left / right).otherwise(None)
         raise Untranslatable(node.type)
     if isinstance(node, (ast.ArithmeticComparisonExpression, ast.ComparisonExpression)):
-        op = _CMP.get(node.type)
+        op = COMPARISONS.get(node.type)
         if op is None:
             raise Untranslatable(node.type)
         return op(to_polars(node.left), to_polars(node.right))  # type: ignore[no-any-return]

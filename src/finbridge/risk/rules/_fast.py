@@ -23,7 +23,8 @@ import rule_engine.ast as ast
 
 Closure = Callable[[Mapping[str, Any]], Any]
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+# rule-engine comparison node types -> operators; the vector backtest uses the same table.
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "gt": operator.gt,
@@ -78,7 +79,7 @@ def to_closure(node: Any) -> Closure:
         left, right = to_closure(node.left), to_closure(node.right)
         return lambda ctx: op(_number(left(ctx)), _number(right(ctx)))
     if isinstance(node, (ast.ArithmeticComparisonExpression, ast.ComparisonExpression)):
-        cmp = _COMPARE.get(node.type)
+        cmp = COMPARISONS.get(node.type)
         if cmp is None:
             raise Untranslatable(node.type)
         left, right = to_closure(node.left), to_closure(node.right)
