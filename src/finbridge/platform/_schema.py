@@ -25,14 +25,8 @@ def migration_locations() -> list[Path]:
     """Each package's ``migrations`` folder (a package of Alembic revision files)."""
     locations = []
     for name in SCHEMA_PACKAGES:
-        try:
-            module = importlib.import_module(f"finbridge.{name}.migrations")
-        except ModuleNotFoundError:  # TRANSITION: not moved yet
-            continue
+        module = importlib.import_module(f"finbridge.{name}.migrations")
         locations.append(Path(module.__path__[0]))
-    legacy = Path(__file__).parents[1] / "store" / "migrations" / "versions"  # TRANSITION
-    if legacy.is_dir() and any(legacy.glob("*.py")):
-        locations.append(legacy)
     return locations
 
 
