@@ -7,7 +7,9 @@ three entry points:
 
 - ``consents.require_consent(customer_id, purpose, data=None)`` before using a customer's data;
 - ``step_up.require_step_up(principal, action, demanded=False)`` before a high-risk action;
-- ``persons.require_adult(customer_id)`` before offering credit.
+- ``persons.require_adult(customer_id)`` before offering credit;
+- ``inbox.deliver(actor, customer_id, kind=..., title=..., body=..., link=None, ref=None)`` to
+  put a message in the customer's app inbox (idempotent per kind and ``ref``).
 
 Identity needs one thing from banking, the customer a registering person becomes, through the
 :class:`CustomerFactory` port. Face models (dlib) load on first use, not on import.
@@ -33,6 +35,7 @@ from finbridge.identity.credentials import check_password_policy
 from finbridge.identity.face_eval import evaluate_faces, face_eval_sets, format_face_report
 from finbridge.identity.faceauth import FaceMatch, LivenessChallenge, LivenessResult
 from finbridge.identity.guard import StepUpGuard
+from finbridge.identity.inbox import InboxMessage, InboxService
 from finbridge.identity.login import LoginResult
 from finbridge.identity.passkeys import Passkey
 from finbridge.identity.persons import KycCheck, PersonView, RegistrationRequest
@@ -74,6 +77,8 @@ __all__ = [
     "FaceMatch",
     "IdentityConfig",
     "IdentityServices",
+    "InboxMessage",
+    "InboxService",
     "IssuedKey",
     "KycCheck",
     "LivenessChallenge",

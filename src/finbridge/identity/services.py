@@ -17,6 +17,7 @@ from finbridge.identity.consent import ConsentService
 from finbridge.identity.console_sessions import ConsoleSessions
 from finbridge.identity.credentials import PasswordService, TotpService
 from finbridge.identity.faceauth import FaceService
+from finbridge.identity.inbox import InboxService
 from finbridge.identity.login import LoginService
 from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import PersonService
@@ -49,6 +50,7 @@ class IdentityServices:
     console_sessions: ConsoleSessions
     authenticator: Authenticator
     status: StatusService
+    inbox: InboxService
 
     @classmethod
     def build(
@@ -116,6 +118,7 @@ class IdentityServices:
             console_sessions=console_sessions,
             authenticator=Authenticator(engine, clock, api_keys, sessions, console_sessions),
             status=StatusService(persons, sessions, consents, audit),
+            inbox=InboxService(engine, clock, audit),
         )
 
     def authenticate(self, credential: str) -> Principal:

@@ -227,6 +227,27 @@ class FaceTemplateRow(Base):
     last_match_distance: Mapped[float | None] = mapped_column(Float)
 
 
+class InboxMessageRow(Base):
+    """A message delivered to a customer's inbox (see :mod:`finbridge.identity.inbox`)."""
+
+    __tablename__ = "identity_inbox_messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(String(400))
+    ref: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_identity_inbox_messages_customer_created", "customer_id", "created_at"),
+        UniqueConstraint("customer_id", "kind", "ref"),
+    )
+
+
 class AuditRow(Base):
     """Append-only, hash-chained audit record (see :mod:`finbridge.identity.audit`)."""
 
@@ -252,6 +273,7 @@ __all__ = [
     "ChallengeRow",
     "ConsentRow",
     "FaceTemplateRow",
+    "InboxMessageRow",
     "LoginChallengeRow",
     "PasskeyRow",
     "PasswordRow",
