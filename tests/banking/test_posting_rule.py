@@ -57,6 +57,7 @@ def test_the_refusals_are_the_rules_conditions_in_order(
         assert refusal(conn, Leg(frozen.id, "CNY", 1)) is None  # frozen accounts take credits
     assert [c.name for c in RULE] == [
         "owner", "customer_account", "currency", "not_closed", "open", "held", "floor",
+        "ceiling",
     ]  # fmt: skip
     assert svc.balance(system, a.id).balance == Money.of("10", "CNY")
 

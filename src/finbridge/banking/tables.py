@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from finbridge.core.money import MAX_AMOUNT_MINOR, MAX_BALANCE_MINOR
 from finbridge.store.metadata import Base
 
 # Currencies the ledger accepts; the CHECK constraints below are generated from this tuple and
@@ -96,6 +97,13 @@ class AccountRow(Base):
             "allow_negative OR balance_minor - held_minor >= floor_minor",
             name="available_above_floor",
         ),
+        # Money bounds (finbridge.core.money; banking_0004 adds them, as triggers on SQLite).
+        CheckConstraint(
+            f"balance_minor BETWEEN -{MAX_BALANCE_MINOR} AND {MAX_BALANCE_MINOR}",
+            name="balance_bounds",
+        ),
+        CheckConstraint(f"held_minor <= {2 * MAX_BALANCE_MINOR}", name="held_bounds"),
+        CheckConstraint(f"floor_minor >= -{MAX_BALANCE_MINOR}", name="floor_bounds"),
         UniqueConstraint("id", "currency", name="uq_banking_accounts_id_currency"),
         UniqueConstraint("internal_code", "currency", name="uq_banking_accounts_internal"),
         Index("ix_banking_accounts_customer", "customer_id"),
@@ -135,6 +143,14 @@ class PostingRow(Base):
     __table_args__ = (
         CheckConstraint("amount_minor <> 0", name="nonzero"),
         CheckConstraint(_CURRENCY_IN, name="currency"),
+        CheckConstraint(
+            f"amount_minor BETWEEN -{MAX_AMOUNT_MINOR} AND {MAX_AMOUNT_MINOR}",
+            name="amount_bounds",
+        ),
+        CheckConstraint(
+            f"balance_after_minor BETWEEN -{MAX_BALANCE_MINOR} AND {MAX_BALANCE_MINOR}",
+            name="balance_after_bounds",
+        ),
         # The entry row is inserted after its postings, so this key is checked at commit.
         ForeignKeyConstraint(
             ["entry_id"],
@@ -172,6 +188,7 @@ class HoldRow(Base):
 
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint(f"amount_minor <= {MAX_AMOUNT_MINOR}", name="amount_bounds"),
         CheckConstraint("status IN ('active', 'captured', 'released', 'expired')", name="status"),
         Index("ix_banking_holds_active", "status", "expires_at"),
         Index("ix_banking_holds_account", "account_id"),

@@ -65,6 +65,13 @@ class InsufficientFunds(BusinessRuleViolation):
     title = "Insufficient funds"
 
 
+class LimitExceeded(BusinessRuleViolation):
+    """A documented bound (a maximum balance, a rate, a size) would be passed."""
+
+    code = "limit_exceeded"
+    title = "Limit exceeded"
+
+
 class AccountNotActive(BusinessRuleViolation):
     code = "account_not_active"
     title = "Account is frozen or closed"

@@ -25,6 +25,25 @@ class Currency:
     def quantum(self) -> Decimal:
         return Decimal(1).scaleb(-self.minor_units)
 
+    @property
+    def max_amount(self) -> Decimal:
+        """The largest amount one movement may carry, in major units (see MAX_AMOUNT_MINOR)."""
+        return Decimal(MAX_AMOUNT_MINOR).scaleb(-self.minor_units)
+
+    @property
+    def max_balance(self) -> Decimal:
+        """The largest balance (either sign) an account may hold, in major units."""
+        return Decimal(MAX_BALANCE_MINOR).scaleb(-self.minor_units)
+
+
+# Bounds in minor units, the same for every currency, so each currency's maximum in major units
+# follows from its minor unit (TWD/USD/CNY 10^13 per movement, KWD 10^12, JPY 10^15). Storage is
+# a signed 64-bit integer (max 9.22e18): a balance at its bound plus a movement at its bound is
+# 1.01e17, so no arithmetic on a stored balance can overflow before a bound refuses it, and 92
+# accounts at the bound still sum without overflow.
+MAX_AMOUNT_MINOR: Final[int] = 10**15
+MAX_BALANCE_MINOR: Final[int] = 10**17
+
 
 CURRENCIES: Final[dict[str, Currency]] = {
     c.code: c
@@ -53,6 +72,18 @@ def currency(code: str, *, field: str = "currency") -> Currency:
         raise ValidationError(
             f"unsupported currency {code!r}; supported: {supported}", field=field
         ) from None
+
+
+def within_bounds(amount: Money, field: str = "amount") -> Money:
+    """``amount`` if one movement may carry it, else a ValidationError naming ``field``."""
+    if abs(amount.minor) > MAX_AMOUNT_MINOR:
+        raise ValidationError(
+            f"amount exceeds the maximum of {amount.currency.max_amount:,} {amount.code}"
+            " per movement",
+            field=field,
+            maximum=str(amount.currency.max_amount),
+        )
+    return amount
 
 
 def _to_decimal(value: object, field: str) -> Decimal:
@@ -113,7 +144,17 @@ class Money:
                 f"{value} has more decimal places than {cur.code} allows ({cur.minor_units})",
                 field=field,
             )
-        return cls(value.quantize(cur.quantum), cur)
+        if value.adjusted() > 30:
+            # Far beyond any bound (and beyond Decimal's 28-digit context): refuse, don't raise.
+            raise ValidationError(
+                f"amount exceeds the maximum of {cur.max_amount:,} {cur.code}", field=field
+            )
+        try:
+            return cls(value.quantize(cur.quantum), cur)
+        except InvalidOperation:
+            raise ValidationError(
+                f"amount exceeds the maximum of {cur.max_amount:,} {cur.code}", field=field
+            ) from None
 
     @classmethod
     def from_minor(cls, minor: int, currency_code: str) -> Money:

@@ -19,7 +19,7 @@ from enum import Enum
 from functools import cache
 from typing import NoReturn
 
-from sqlalchemy import Boolean, Connection, and_, case, column, not_, or_, table
+from sqlalchemy import Boolean, Connection, and_, between, case, column, not_, or_, table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,9 +29,10 @@ from finbridge.core.errors import (
     CurrencyMismatch,
     FinbridgeError,
     InsufficientFunds,
+    LimitExceeded,
     NotFound,
 )
-from finbridge.core.money import Money
+from finbridge.core.money import MAX_BALANCE_MINOR, Money
 
 # The two sides every condition talks about: the account row ``a`` and the leg ``v``.
 a = table(
@@ -120,6 +121,14 @@ RULE: tuple[Condition, ...] = (
             a.c.allow_negative,
             a.c.balance_minor - a.c.held_minor + v.c.delta + v.c.rel >= a.c.floor_minor,
         ),
+    ),
+    # Every balance, the bank's own included, stays within the documented bound, far inside a
+    # 64-bit integer: SQLite would silently turn an overflowing sum into a float, PostgreSQL
+    # would abort the statement. Movements are bounded too, so this sum cannot overflow.
+    Condition(
+        "ceiling",
+        Applies.ALWAYS,
+        between(a.c.balance_minor + v.c.delta, -MAX_BALANCE_MINOR, MAX_BALANCE_MINOR),
     ),
 )
 
@@ -220,6 +229,15 @@ def _funds(leg: Leg, row: object) -> FinbridgeError:
     )
 
 
+def _ceiling(leg: Leg, row: object) -> FinbridgeError:
+    limit = Money.from_minor(MAX_BALANCE_MINOR, leg.currency)
+    return LimitExceeded(
+        f"account {leg.account_id} would pass the maximum balance of {limit}",
+        field="amount",
+        maximum=str(limit.amount),
+    )
+
+
 _ERRORS: dict[str, Callable[[Leg, object], FinbridgeError]] = {
     "owner": _not_found,
     "customer_account": _not_found,
@@ -228,4 +246,5 @@ _ERRORS: dict[str, Callable[[Leg, object], FinbridgeError]] = {
     "open": _status,
     "held": _held,
     "floor": _funds,
+    "ceiling": _ceiling,
 }

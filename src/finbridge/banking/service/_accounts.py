@@ -42,7 +42,7 @@ from finbridge.core.errors import (
     ValidationError,
 )
 from finbridge.core.ids import new_id
-from finbridge.core.money import Money, currency
+from finbridge.core.money import MAX_BALANCE_MINOR, Money, currency
 from finbridge.core.principal import Principal
 
 accounts = accounts_table
@@ -239,6 +239,11 @@ class AccountCommands(ServiceCore):
         target = valid_account_id(account_id)
         if not isinstance(floor, Money) or floor.is_positive():
             raise ValidationError("floor must be zero or a negative amount", field="floor")
+        if -floor.minor > MAX_BALANCE_MINOR:
+            raise ValidationError(
+                f"floor is below the minimum balance of -{floor.currency.max_balance:,}",
+                field="floor",
+            )
         with self._write() as conn:
             acc = self._load_account(actor, target, conn)
             if acc.currency != floor.code:

@@ -24,7 +24,7 @@ from finbridge.banking.models import (
 from finbridge.banking.tables import LEDGER_CURRENCIES
 from finbridge.core.errors import NotFound, ValidationError
 from finbridge.core.ids import is_valid_id
-from finbridge.core.money import Money
+from finbridge.core.money import Money, within_bounds
 from finbridge.core.principal import Principal, PrincipalKind
 
 _E = TypeVar("_E", bound=Enum)
@@ -55,7 +55,7 @@ def positive(amount: Money, field: str = "amount") -> Money:
         raise ValidationError(f"{amount.code} is not held by this ledger", field="currency")
     if not amount.is_positive():
         raise ValidationError("amount must be greater than zero", field=field)
-    return amount
+    return within_bounds(amount, field)
 
 
 def valid_key(key: str | None) -> str:
