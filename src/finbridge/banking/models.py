@@ -46,6 +46,7 @@ class EntryKind(StrEnum):
     CARD_PAYMENT = "card_payment"
     HOLD_CAPTURE = "hold_capture"
     INTEREST = "interest"
+    JOURNAL = "journal"  # a multi-leg entry (post_journal): FX conversions, payments with fees
 
 
 class InternalAccount(StrEnum):
@@ -56,6 +57,10 @@ class InternalAccount(StrEnum):
     CLEARING = "clearing"
     INTEREST_EXPENSE = "interest_expense"
     CARD_SETTLEMENT = "card_settlement"  # merchants' side of card payments
+    INTEREST_INCOME = "interest_income"  # interest the bank earns on credit lines
+    LOAN_LOSS_ALLOWANCE = "loan_loss_allowance"  # charge-offs written off against it
+    FX_POSITION = "fx_position"  # the bank's position per currency: FX conversions go through it
+    FEE_INCOME = "fee_income"  # fees the bank earns (merchant fees, FX fees)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,84 @@ class Balance:
     held: Money  # reserved by active holds
     available: Money  # balance - held; may not go below the floor
     floor: Money
+
+
+@dataclass(frozen=True, slots=True)
+class JournalLeg:
+    """One leg of a multi-leg journal entry (:meth:`BankingService.post_journal`).
+
+    ``amount`` is positive; ``debit`` takes it out of the account. A leg names either a
+    customer's account (``account_id``) or one of the bank's own accounts by code
+    (``internal``, in the amount's currency); only the platform itself may post to the latter.
+    """
+
+    amount: Money
+    debit: bool
+    account_id: str | None = None
+    internal: InternalAccount | None = None
+    field: str = "legs"
+
+    @classmethod
+    def take(cls, account_id: str, amount: Money, *, field: str = "legs") -> JournalLeg:
+        return cls(amount, True, account_id=account_id, field=field)
+
+    @classmethod
+    def give(cls, account_id: str, amount: Money, *, field: str = "legs") -> JournalLeg:
+        return cls(amount, False, account_id=account_id, field=field)
+
+    @classmethod
+    def bank(cls, code: InternalAccount, amount: Money, *, debit: bool) -> JournalLeg:
+        return cls(amount, debit, internal=code, field="legs")
+
+    @property
+    def signed_minor(self) -> int:
+        return -self.amount.minor if self.debit else self.amount.minor
+
+
+@dataclass(frozen=True, slots=True)
+class PostedLeg:
+    account_id: str
+    amount: Money  # signed: positive credits the account
+
+
+@dataclass(frozen=True, slots=True)
+class JournalResult:
+    """The stored outcome of one multi-leg entry; a retry returns the same value."""
+
+    entry_id: str
+    legs: tuple[PostedLeg, ...]
+    created_at: datetime
+    description: str = ""
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "kind": EntryKind.JOURNAL.value,
+            "legs": [
+                {
+                    "account_id": x.account_id,
+                    "amount": str(x.amount.amount),
+                    "currency": x.amount.code,
+                }
+                for x in self.legs
+            ],
+            "created_at": self.created_at.isoformat(),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, replayed: bool) -> JournalResult:
+        legs = tuple(
+            PostedLeg(x["account_id"], Money.of(x["amount"], x["currency"])) for x in data["legs"]
+        )
+        return cls(
+            entry_id=data["entry_id"],
+            legs=legs,
+            created_at=datetime.fromisoformat(data["created_at"]),
+            description=data.get("description", ""),
+            replayed=replayed,
+        )
 
 
 @dataclass(frozen=True, slots=True)

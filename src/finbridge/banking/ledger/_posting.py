@@ -138,14 +138,17 @@ def apply_legs(conn: Connection, legs: Sequence[Leg]) -> list[Applied]:
     return out
 
 
-def insert_postings(conn: Connection, entry_id: str, applied: Sequence[Applied], cur: str) -> None:
+def insert_postings(
+    conn: Connection, entry_id: str, applied: Sequence[Applied], legs: Sequence[Leg]
+) -> None:
+    currency_of = {leg.account_id: leg.currency for leg in legs}
     conn.execute(
         postings.insert(),
         [
             {
                 "entry_id": entry_id,
                 "account_id": x.account_id,
-                "currency": cur,
+                "currency": currency_of[x.account_id],
                 "amount_minor": x.amount_minor,
                 "balance_after_minor": x.balance_after,
             }
@@ -162,16 +165,19 @@ def seal_entry(conn: Connection, spec: EntrySpec) -> None:
         raise Replay(spec.scoped_key)
 
 
-def _single_currency(legs: Sequence[Leg]) -> str:
-    currencies = {leg.currency for leg in legs}
-    if len(currencies) != 1:
-        raise ValueError("a journal entry's legs share one currency")
-    return currencies.pop()
+def balanced(legs: Sequence[Leg]) -> None:
+    """An entry's legs sum to zero in each currency (one currency, or several for a multi-leg
+    journal such as an FX conversion); the database's seal trigger checks it again."""
+    totals: dict[str, int] = {}
+    for leg in legs:
+        totals[leg.currency] = totals.get(leg.currency, 0) + leg.amount_minor
+    if any(totals.values()):
+        raise ValueError("a journal entry's legs must balance per currency")
 
 
 def post_entry(conn: Connection, legs: Sequence[Leg], spec: EntrySpec) -> list[Applied]:
     """Move balances, write the postings and seal the entry in the caller's transaction."""
-    cur = _single_currency(legs)
+    balanced(legs)
     if conn.dialect.name == "postgresql":
         legs = sorted(legs, key=lambda leg: leg.account_id)  # the statement locks in this order
         params = {**leg_params(legs), **_entry_params(spec)}
@@ -184,7 +190,7 @@ def post_entry(conn: Connection, legs: Sequence[Leg], spec: EntrySpec) -> list[A
             raise Replay(spec.scoped_key)
         return [Applied(r.id, int(r.delta), int(r.balance_minor), r.customer_id) for r in rows]
     applied = apply_legs(conn, legs)
-    insert_postings(conn, spec.entry_id, applied, cur)
+    insert_postings(conn, spec.entry_id, applied, legs)
     seal_entry(conn, spec)
     return applied
 
@@ -209,7 +215,7 @@ def post_standalone(
     ``event`` is validated here; the statement adds ``from_customer_id``/``to_customer_id``
     (and the subject) from the locked rows of the accounts ``event_legs`` names.
     """
-    _single_currency(legs)
+    balanced(legs)
     legs = sorted(legs, key=lambda leg: leg.account_id)  # the statement locks in this order
     event = event.validated()
     params = {**leg_params(legs), **_entry_params(spec)}

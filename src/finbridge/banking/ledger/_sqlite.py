@@ -28,6 +28,7 @@ from finbridge.banking.ledger._posting import (
     Applied,
     EntrySpec,
     Replay,
+    balanced,
     leg_params,
     post_with_retries,
 )
@@ -104,14 +105,11 @@ def post_sqlite(
     changes; the column's type is the schema's ``str | None``). Raises :class:`Replay` if the
     idempotency key is taken, the rule's precise error if a leg is refused.
     """
-    currencies = {leg.currency for leg in legs}
-    if len(currencies) != 1:
-        raise ValueError("a journal entry's legs share one currency")
+    balanced(legs)
     work = _Work(
         legs=legs,
         spec=spec,
         sql=_statements(engine.dialect, len(legs)),
-        cur=currencies.pop(),
         event=event.validated(),
         event_legs=event_legs,
     )
@@ -127,11 +125,10 @@ class _Work:
         legs: Sequence[Leg],
         spec: EntrySpec,
         sql: _Statements,
-        cur: str,
         event: Event,
         event_legs: tuple[str, str],
     ) -> None:
-        self.legs, self.spec, self.sql, self.cur = legs, spec, sql, cur
+        self.legs, self.spec, self.sql = legs, spec, sql
         self.event, self.event_legs = event, event_legs
         params = leg_params(legs)
         self.update_args = tuple(params[name] for name in sql.update_positions)
@@ -209,7 +206,7 @@ def _write(driver: Any, dialect: Dialect, work: _Work) -> list[Applied] | None:
         balance, owner = moved[leg.account_id]
         applied.append(Applied(leg.account_id, leg.amount_minor, balance, owner))
         if leg.amount_minor != 0:
-            rows += (spec.entry_id, leg.account_id, work.cur, leg.amount_minor, balance)
+            rows += (spec.entry_id, leg.account_id, leg.currency, leg.amount_minor, balance)
     n = len(rows) // 5
     if n:
         insert_sql = sql.postings if n == len(work.legs) else _statements(dialect, n).postings

@@ -7,6 +7,7 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 
 - :mod:`._customers` customers; :mod:`._accounts` accounts, history, the ledger audit;
 - :mod:`._movements` transfers and teller cash; :mod:`._holds` holds;
+- :mod:`._journal` multi-leg journal entries (FX conversions, payments with fees);
 - :mod:`._batch` card replay and interest; :mod:`._onboarding` bulk onboarding;
 - :mod:`._core` what they share: transactions, events, the posting guard.
 """
@@ -15,6 +16,7 @@ from finbridge.banking.service._accounts import AccountCommands
 from finbridge.banking.service._batch import BatchCommands
 from finbridge.banking.service._customers import CustomerCommands
 from finbridge.banking.service._holds import HoldCommands
+from finbridge.banking.service._journal import JournalCommands
 from finbridge.banking.service._movements import MovementCommands
 from finbridge.banking.service._onboarding import OnboardingCommands
 
@@ -22,6 +24,7 @@ from finbridge.banking.service._onboarding import OnboardingCommands
 class BankingService(
     CustomerCommands,
     AccountCommands,
+    JournalCommands,
     MovementCommands,
     HoldCommands,
     BatchCommands,
