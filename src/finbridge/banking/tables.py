@@ -214,6 +214,23 @@ class InterestAccrualRow(Base):
     )
 
 
+class RefusalRow(Base):
+    """A money-moving request's definitive refusal (insufficient funds, a risk decline, a
+    bound), kept under its idempotency key so every retry gets the same answer; only
+    transient failures (a step-up, a race, an outage) are not kept."""
+
+    __tablename__ = "banking_refusals"
+
+    idempotency_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(1000))
+    field: Mapped[str | None] = mapped_column(String(64))
+    extra: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # Core handles for the hot paths (typed as Table for statement builders).
 customers_table = cast(Table, CustomerRow.__table__)
 accounts_table = cast(Table, AccountRow.__table__)
@@ -221,3 +238,4 @@ entries_table = cast(Table, JournalEntryRow.__table__)
 postings_table = cast(Table, PostingRow.__table__)
 holds_table = cast(Table, HoldRow.__table__)
 accruals_table = cast(Table, InterestAccrualRow.__table__)
+refusals_table = cast(Table, RefusalRow.__table__)

@@ -26,10 +26,11 @@ from finbridge.banking.ledger import (
 )
 from finbridge.banking.models import Account, InternalAccount, PostingResult
 from finbridge.banking.service._checks import account_from, is_customer
-from finbridge.banking.tables import accounts_table
+from finbridge.banking.tables import accounts_table, refusals_table
 from finbridge.banking.writelock import writer_lock
 from finbridge.core.clock import Clock
 from finbridge.core.errors import (
+    BusinessRuleViolation,
     IdempotencyConflict,
     NotFound,
     PermissionDenied,
@@ -138,6 +139,42 @@ class ServiceCore:
             )
         return PostingResult.from_json(stored_result, replayed=True)
 
+    def _refused(self, conn: Connection, scoped_key: str, fp: str) -> None:
+        """Raise the definitive refusal first given under ``scoped_key``, if there was one."""
+        row = conn.execute(
+            select(refusals_table).where(refusals_table.c.idempotency_key == scoped_key)
+        ).first()
+        if row is None:
+            return
+        if row.request_fingerprint != fp:
+            raise IdempotencyConflict(
+                "this idempotency key was used for a different request", field="idempotency_key"
+            )
+        raise StoredRefusal(row.code, row.title, row.detail, row.field, dict(row.extra or {}))
+
+    def _remember_refusal(self, scoped_key: str, fp: str, exc: BaseException) -> None:
+        """Keep a business refusal under its key (first one wins); anything else may be
+        retried to another outcome (a step-up, a race, an outage, bad input)."""
+        if not isinstance(exc, BusinessRuleViolation) or isinstance(exc, StoredRefusal):
+            return
+        extra = {
+            k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool | list)
+        }
+        with self._write() as conn:
+            conn.execute(
+                insert_ignoring_conflict(conn, refusals_table, "idempotency_key"),
+                {
+                    "idempotency_key": scoped_key,
+                    "request_fingerprint": fp,
+                    "code": exc.code,
+                    "title": exc.title,
+                    "detail": exc.detail[:1000],
+                    "field": exc.field,
+                    "extra": extra,
+                    "created_at": self.clock.now(),
+                },
+            )
+
     def _replay(self, scoped_key: str, fp: str) -> PostingResult | None:
         with self._read() as conn:
             return self._stored(conn, scoped_key, fp)
@@ -216,6 +253,17 @@ class ServiceCore:
             ).scalar_one()
         self._internal[(code, cur)] = winner
         return str(winner)
+
+
+class StoredRefusal(BusinessRuleViolation):
+    """A retry of a refused request: the first refusal again, code and detail unchanged."""
+
+    def __init__(
+        self, code: str, title: str, detail: str, field: str | None, extra: dict[str, Any]
+    ) -> None:
+        super().__init__(detail, field=field, **extra, replayed=True)
+        self.code = code
+        self.title = title
 
 
 def _raise_if_refused(decision: GuardDecision) -> None:

@@ -71,12 +71,13 @@ class HoldCommands(ServiceCore):
         owner = owner_of(actor)
         intent: PostingIntent | None = None
         decision: GuardDecision | None = None
+        with self._read() as conn:
+            stored = self._stored_hold(conn, scoped_key, fp)
+            if stored is not None:
+                return stored  # idempotency first: no second decision for a retry
+            self._refused(conn, scoped_key, fp)  # nor a second answer to a refused one
+            owners = self._owners(conn, acc_id) if self._guarded else {}
         if self._guarded:
-            with self._read() as conn:
-                stored = self._stored_hold(conn, scoped_key, fp)
-                if stored is not None:
-                    return stored  # idempotency first: no second decision for a retry
-                owners = self._owners(conn, acc_id)
             if acc_id not in owners or (owner is not None and owners[acc_id] != owner):
                 raise NotFound(f"account {acc_id} not found", field="account_id")
             intent = PostingIntent(
@@ -92,7 +93,11 @@ class HoldCommands(ServiceCore):
                 channel=None,
                 metadata={"expires_at": None if expires_at is None else expires_at.isoformat()},
             )
-            decision = self._decide(intent)
+            try:
+                decision = self._decide(intent)
+            except FinbridgeError as exc:
+                self._remember_refusal(scoped_key, fp, exc)
+                raise
         hold_id = new_id()
         try:
             with self._write() as conn:
@@ -142,6 +147,7 @@ class HoldCommands(ServiceCore):
                 reason = "replayed" if found is not None else f"{getattr(exc, 'code', '')}: {exc}"
                 self._settle(intent, decision, posted=False, reason=reason)
             if found is None:
+                self._remember_refusal(scoped_key, fp, exc)
                 raise
             return found
         if intent is not None and decision is not None:

@@ -149,13 +149,16 @@ class MovementCommands(ServiceCore):
         intent: PostingIntent | None = None
         decision: GuardDecision | None = None
         # Money the bank puts in (a teller deposit) needs no risk decision; money out does.
-        if kind is not EntryKind.DEPOSIT and self._guarded:
-            with self._read() as conn:
-                # Idempotency first: a retry returns the first result and no guard runs again.
-                stored = self._stored(conn, scoped_key, fp)
-                if stored is not None:
-                    return stored
-                owners = self._owners(conn, src, dst)
+        guarded = kind is not EntryKind.DEPOSIT and self._guarded
+        with self._read() as conn:
+            # Idempotency first: a retry gets the first answer (a result or a definitive
+            # refusal) and no guard runs again.
+            stored = self._stored(conn, scoped_key, fp)
+            if stored is not None:
+                return stored
+            self._refused(conn, scoped_key, fp)
+            owners = self._owners(conn, src, dst) if guarded else {}
+        if guarded:
             if src not in owners or (legs[0].owner and owners[src] != legs[0].owner):
                 raise NotFound(f"account {src} not found", field="from_account_id")
             intent = PostingIntent(
@@ -171,7 +174,11 @@ class MovementCommands(ServiceCore):
                 channel=channel,
                 metadata=dict(metadata or {}),
             )
-            decision = self._decide(intent)
+            try:
+                decision = self._decide(intent)
+            except FinbridgeError as exc:
+                self._remember_refusal(scoped_key, fp, exc)  # a decline, never a step-up
+                raise
         result = PostingResult(new_id(), kind, amount, src, dst, now, description)
         spec = EntrySpec(
             result.entry_id, kind.value, scoped_key, fp, result.to_json(), description,
@@ -190,6 +197,7 @@ class MovementCommands(ServiceCore):
                 return replay
             if isinstance(exc, Replay):  # pragma: no cover - the key exists by construction
                 raise Conflict("idempotency key vanished", field="idempotency_key") from None
+            self._remember_refusal(scoped_key, fp, exc)
             raise
         if intent is not None and decision is not None:
             self._settle(intent, decision, posted=True)
