@@ -1,4 +1,39 @@
 """Robo-advice: risk profiling (C1-C5), product levels (R1-R5), suitability, portfolios, goals,
-orders, holdings and rebalancing (issue 16). The face is filled as the engine is built."""
+orders, holdings and rebalancing (issue 16).
 
-__all__: list[str] = []
+Layers: the questionnaire (:mod:`.questionnaire`, shipped as data) -> the catalogue
+(:mod:`.catalogue`: real ETFs levelled by a rule on volatility and drawdown) -> the suitability
+rule (:mod:`.suitability`, pure) -> :class:`AdvisoryService` (authorised, stores evidence).
+Interfaces use this face only. skfolio loads only when model portfolios are first built.
+
+Other engines (acquisition, open banking) call :meth:`AdvisoryService.check_suitability`
+through the platform before they offer or sell a product.
+"""
+
+from finbridge.advisory.catalogue import LEVEL_LIMITS, LEVELS, Product, risk_level
+from finbridge.advisory.ports import SecondFactorPort
+from finbridge.advisory.questionnaire import CATEGORIES, Assessment, Questionnaire
+from finbridge.advisory.service import (
+    AdvisoryService,
+    Profile,
+    SuitabilityDecision,
+    SuitabilityRefused,
+)
+from finbridge.advisory.suitability import Outcome, Warning
+
+__all__ = [
+    "CATEGORIES",
+    "LEVELS",
+    "LEVEL_LIMITS",
+    "AdvisoryService",
+    "Assessment",
+    "Outcome",
+    "Product",
+    "Profile",
+    "Questionnaire",
+    "SecondFactorPort",
+    "SuitabilityDecision",
+    "SuitabilityRefused",
+    "Warning",
+    "risk_level",
+]

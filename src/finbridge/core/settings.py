@@ -91,6 +91,13 @@ class CreditSettings(_Section):
     cert_warn_days: int = Field(default=30, ge=0)
 
 
+class AdvisorySettings(_Section):
+    """Robo-advice: how long a risk profile lasts, the age above which investors are C1."""
+
+    profile_validity_days: int = Field(default=365, ge=1, le=3660)
+    max_age: int = Field(default=70, ge=18, le=120, description="Older investors are capped at C1")
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -123,6 +130,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     risk: RiskSettings = RiskSettings()
     credit: CreditSettings = CreditSettings()
+    advisory: AdvisorySettings = AdvisorySettings()
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:

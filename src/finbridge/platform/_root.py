@@ -28,6 +28,7 @@ from finbridge.core.settings import Settings
 from finbridge.store.engine import make_engine
 
 if TYPE_CHECKING:
+    from finbridge.advisory import AdvisoryService
     from finbridge.banking import BankingService, PostingGuard
     from finbridge.credit import CreditService
     from finbridge.identity import ApiKeyService, IdentityServices
@@ -146,6 +147,20 @@ class Platform:
             return QuantService.build(self.engine, self.clock, self.settings)
 
         return self._face("quant", build)
+
+    @property
+    def advisory(self) -> AdvisoryService:
+        """Risk profiles, the product catalogue, suitability, model portfolios, goal plans."""
+
+        def build() -> AdvisoryService:
+            from finbridge.advisory import AdvisoryService
+
+            return AdvisoryService.build(
+                self.engine, self.clock, self.settings,
+                banking=self.banking, second_factor=self.identity.step_up,
+            )  # fmt: skip
+
+        return self._face("advisory", build)
 
     @property
     def events(self) -> EventService:

@@ -16,7 +16,15 @@ from finbridge.store.metadata import Base
 from finbridge.store.migrate import current_heads, upgrade
 
 # Order is only for reading: each package owns an Alembic branch, and "heads" upgrades them all.
-SCHEMA_PACKAGES: tuple[str, ...] = ("banking", "lake", "identity", "credit", "risk", "quant")
+SCHEMA_PACKAGES: tuple[str, ...] = (
+    "banking",
+    "lake",
+    "identity",
+    "credit",
+    "risk",
+    "quant",
+    "advisory",
+)
 
 TABLE_MODULES: tuple[str, ...] = tuple(f"finbridge.{name}.tables" for name in SCHEMA_PACKAGES)
 

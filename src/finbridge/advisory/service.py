@@ -1,0 +1,344 @@
+"""The advisory engine's face for interfaces: profiles, the catalogue, suitability, evidence.
+
+Scopes: operators need ``advisory:read`` to read and ``advisory:write`` to act for a customer;
+a customer (or a third party under the customer's consent) acts only for itself, and another
+customer's objects are "not found". Suitability is decided here, never in an interface, and
+every decision is stored as evidence with a ``advisory.suitability_checked`` event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from finbridge.advisory import events as _events  # noqa: F401 - registers the event schemas
+from finbridge.advisory.catalogue import Product, catalogue, product
+from finbridge.advisory.ports import SecondFactorPort
+from finbridge.advisory.questionnaire import Questionnaire, assess, load_questionnaire
+from finbridge.advisory.suitability import Outcome, Warning, match
+from finbridge.advisory.tables import ProfileRow, SuitabilityRow
+from finbridge.banking import BankingService
+from finbridge.core.clock import Clock
+from finbridge.core.errors import BusinessRuleViolation, NotFound, ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.core.settings import AdvisorySettings, Settings
+from finbridge.lake import Event, emit
+from finbridge.store.engine import unit_of_work
+
+CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
+ABOVE_LEVEL_ACTION = "advisory.above_level"
+_SYSTEM = Principal.system("advisory")
+
+
+class SuitabilityRefused(BusinessRuleViolation):
+    """A purchase the suitability rule does not allow (the decision says why)."""
+
+    code = "suitability_refused"
+    title = "Not suitable for this investor"
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    customer_id: str
+    questionnaire_version: str
+    score: int
+    score_category: str
+    category: str
+    caps: tuple[str, ...]
+    assessed_at: datetime
+    expires_at: datetime
+    expired: bool
+    answers: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: ProfileRow, now: datetime) -> Profile:
+        expires = _aware(row.expires_at)
+        return cls(
+            row.id, row.customer_id, row.questionnaire_version, row.score, row.score_category,
+            row.category, tuple(row.caps), _aware(row.assessed_at), expires, now >= expires,
+            dict(row.answers),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SuitabilityDecision:
+    id: str  # the evidence record
+    customer_id: str
+    product_code: str
+    product_level: str
+    category: str | None
+    outcome: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    warning: Warning | None
+    confirmed: bool
+    second_factor: bool
+    channel: str
+    actor_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: SuitabilityRow, warning: Warning | None = None) -> SuitabilityDecision:
+        if warning is None and row.warning_code and row.warning_text:
+            warning = Warning(row.warning_code, row.warning_text, "")
+        return cls(
+            row.id, row.customer_id, row.product_code, row.product_level, row.category,
+            row.outcome, row.allowed, tuple(row.reasons), warning, row.confirmed,
+            row.second_factor, row.channel, row.actor_id, _aware(row.created_at),
+        )  # fmt: skip
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class AdvisoryService:
+    """Robo-advice for one platform: profiling, suitability, catalogue (and, through
+    :mod:`.portfolios` and :mod:`.plans`, model portfolios and goal plans)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        banking: BankingService,
+        second_factor: SecondFactorPort,
+        config: AdvisorySettings | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.banking = banking
+        self.second_factor = second_factor
+        self.config = config or AdvisorySettings()
+
+    @classmethod
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        banking: BankingService,
+        second_factor: SecondFactorPort,
+    ) -> AdvisoryService:
+        return cls(engine, clock, banking, second_factor, settings.advisory)
+
+    # -- authorisation ------------------------------------------------------------------
+
+    def _authorise(self, actor: Principal, customer_id: str, *, write: bool) -> str:
+        if not isinstance(customer_id, str) or not customer_id.strip():
+            raise ValidationError("customer_id is required", field="customer_id")
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            if not actor.can_act_for(customer_id):
+                raise NotFound("no such customer", field="customer_id")
+        else:
+            actor.require_scope("advisory:write" if write else "advisory:read")
+        self.banking.get_customer(_SYSTEM, customer_id)  # NotFound for an unknown customer
+        return customer_id
+
+    # -- questionnaire and profiles -----------------------------------------------------
+
+    def questionnaire(self, version: str | None = None) -> Questionnaire:
+        """A shipped questionnaire (public: it is what a customer fills in)."""
+        return load_questionnaire(version)
+
+    def submit_profile(
+        self, actor: Principal, customer_id: str, answers: dict[str, Any], *,
+        version: str | None = None,
+    ) -> Profile:  # fmt: skip
+        """Score ``answers`` and store them as the customer's live profile."""
+        customer_id = self._authorise(actor, customer_id, write=True)
+        questionnaire = load_questionnaire(version)
+        result = assess(questionnaire, answers, max_age=self.config.max_age)
+        now = self.clock.now()
+        row = ProfileRow(
+            id=new_id(), customer_id=customer_id, questionnaire_version=result.version,
+            answers=dict(answers), score=result.score, score_category=result.score_category,
+            category=result.category, caps=list(result.caps), actor_id=actor.id,
+            assessed_at=now, expires_at=now + timedelta(days=self.config.profile_validity_days),
+        )  # fmt: skip
+        with unit_of_work(self.engine, write=True) as session:
+            session.add(row)
+            emit(
+                session,
+                Event(
+                    event_type="advisory.profile_assessed", occurred_at=now, source="advisory",
+                    subject_id=customer_id,
+                    payload={
+                        "profile_id": row.id, "questionnaire_version": result.version,
+                        "score": result.score, "category": result.category,
+                        "capped": bool(result.caps),
+                    },
+                ).validated(),
+            )  # fmt: skip
+            session.flush()
+            return Profile.of(row, now)
+
+    def _live_row(self, customer_id: str) -> ProfileRow | None:
+        with unit_of_work(self.engine, write=False) as session:
+            return session.scalars(
+                select(ProfileRow)
+                .where(ProfileRow.customer_id == customer_id)
+                .order_by(ProfileRow.assessed_at.desc(), ProfileRow.id.desc())
+                .limit(1)
+            ).first()
+
+    def profile(self, actor: Principal, customer_id: str) -> Profile:
+        """The customer's newest profile (``expired`` says whether it still allows purchases)."""
+        customer_id = self._authorise(actor, customer_id, write=False)
+        row = self._live_row(customer_id)
+        if row is None:
+            raise NotFound("this customer has no risk profile", field="customer_id")
+        return Profile.of(row, self.clock.now())
+
+    # -- catalogue ----------------------------------------------------------------------
+
+    def products(self, max_level: str | None = None) -> tuple[Product, ...]:
+        """The catalogue (public), optionally only products up to ``max_level`` (R1..R5)."""
+        if max_level is None:
+            return catalogue()
+        if max_level not in ("R1", "R2", "R3", "R4", "R5"):
+            raise ValidationError("must be one of R1..R5", field="max_level")
+        return tuple(p for p in catalogue() if p.risk_level <= max_level)
+
+    def product(self, code: str) -> Product:
+        return product(code)
+
+    # -- suitability --------------------------------------------------------------------
+
+    def check_suitability(
+        self,
+        actor: Principal,
+        customer_id: str,
+        product_code: str,
+        *,
+        warning_code: str | None = None,
+        confirmed: bool = False,
+        channel: str = "advisory",
+    ) -> SuitabilityDecision:
+        """Decide whether ``customer_id`` may buy ``product_code`` and store the evidence.
+
+        The published check: acquisition and open banking call it before they offer or sell a
+        product. Above the customer's level it answers ``warning_required`` with the warning
+        to show; sent again with that ``warning_code`` and ``confirmed=True`` it asks identity
+        for a fresh second factor (``StepUpRequired`` propagates, with its refusal recorded)
+        and, with one, allows the purchase.
+        """
+        customer_id = self._authorise(actor, customer_id, write=True)
+        if channel not in CHANNELS:
+            raise ValidationError(f"must be one of {sorted(CHANNELS)}", field="channel")
+        item = product(product_code)
+        row = self._live_row(customer_id)
+        now = self.clock.now()
+        decided = match(
+            profile_id=row.id if row else None,
+            category=row.category if row else None,
+            expired=row is not None and now >= _aware(row.expires_at),
+            product=item,
+            warning_code=warning_code,
+            confirmed=bool(confirmed),
+        )
+        outcome, reasons, second = decided.outcome, decided.reasons, False
+        if decided.needs_second_factor:
+            if actor.kind not in (PrincipalKind.CUSTOMER, PrincipalKind.SYSTEM):
+                # The confirmation is the investor's own; staff or an app cannot give it.
+                outcome = Outcome.WARNING_REQUIRED
+                reasons = ("only the investor can confirm an above-level purchase",)
+            else:
+                from finbridge.core.errors import StepUpRequired
+
+                try:
+                    self.second_factor.require_step_up(actor, ABOVE_LEVEL_ACTION, demanded=True)
+                    second = True
+                except StepUpRequired:
+                    self._record(
+                        actor, customer_id, item, row, Outcome.WARNING_REQUIRED,
+                        ("confirmed, but no fresh second factor",), decided.warning,
+                        confirmed=True, second=False, channel=channel, now=now,
+                    )  # fmt: skip
+                    raise
+        return self._record(
+            actor, customer_id, item, row, outcome, reasons, decided.warning,
+            confirmed=bool(confirmed) and decided.warning is not None, second=second,
+            channel=channel, now=now,
+        )  # fmt: skip
+
+    def require_suitable(self, actor: Principal, customer_id: str, product_code: str,
+                         **kw: Any) -> SuitabilityDecision:  # fmt: skip
+        """:meth:`check_suitability`, raising :class:`SuitabilityRefused` unless allowed."""
+        decision = self.check_suitability(actor, customer_id, product_code, **kw)
+        if not decision.allowed:
+            warning = decision.warning
+            raise SuitabilityRefused(
+                "; ".join(decision.reasons),
+                field="product_code",
+                outcome=decision.outcome,
+                record_id=decision.id,
+                **({"warning_code": warning.code, "warning": warning.text_en} if warning else {}),
+            )
+        return decision
+
+    def _record(
+        self, actor: Principal, customer_id: str, item: Product, profile: ProfileRow | None,
+        outcome: Outcome, reasons: tuple[str, ...], warning: Warning | None, *,
+        confirmed: bool, second: bool, channel: str, now: datetime,
+    ) -> SuitabilityDecision:  # fmt: skip
+        allowed = outcome in (Outcome.MATCH, Outcome.ABOVE_LEVEL_CONFIRMED)
+        row = SuitabilityRow(
+            id=new_id(), customer_id=customer_id, product_code=item.code,
+            product_level=item.risk_level, profile_id=profile.id if profile else None,
+            category=profile.category if profile else None, outcome=outcome.value,
+            allowed=allowed, reasons=list(reasons),
+            warning_code=warning.code if warning else None,
+            warning_text=warning.text_en if warning else None, confirmed=confirmed,
+            second_factor=second, channel=channel, actor_id=actor.id, created_at=now,
+        )  # fmt: skip
+        with unit_of_work(self.engine, write=True) as session:
+            session.add(row)
+            emit(
+                session,
+                Event(
+                    event_type="advisory.suitability_checked", occurred_at=now,
+                    source="advisory", subject_id=customer_id,
+                    payload={
+                        "record_id": row.id, "product_code": item.code,
+                        "product_level": item.risk_level, "category": row.category,
+                        "outcome": row.outcome, "allowed": allowed, "channel": channel,
+                    },
+                ).validated(),
+            )  # fmt: skip
+            session.flush()
+            return SuitabilityDecision.of(row, warning)
+
+    def evidence(
+        self,
+        actor: Principal,
+        *,
+        customer_id: str | None = None,
+        product_code: str | None = None,
+        outcome: str | None = None,
+        limit: int = 100,
+    ) -> list[SuitabilityDecision]:
+        """Stored suitability decisions, newest first; customers see only their own."""
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            customer_id = actor.customer_id
+        else:
+            actor.require_scope("advisory:read")
+        if not 1 <= limit <= 500:
+            raise ValidationError("must be between 1 and 500", field="limit")
+        query = select(SuitabilityRow)
+        if customer_id:
+            query = query.where(SuitabilityRow.customer_id == customer_id)
+        if product_code:
+            query = query.where(SuitabilityRow.product_code == product_code)
+        if outcome:
+            query = query.where(SuitabilityRow.outcome == outcome)
+        query = query.order_by(SuitabilityRow.created_at.desc(), SuitabilityRow.id.desc())
+        with unit_of_work(self.engine, write=False) as session:
+            return [SuitabilityDecision.of(r) for r in session.scalars(query.limit(limit))]
