@@ -48,11 +48,12 @@ after a customer login); the ``finbridge_session`` cookie holds only the opaque 
 
 from __future__ import annotations
 
-from finbridge.web.mount import mount
+from finbridge.web.mount import VENDOR_DIR, mount
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep, LoginRequired
 from finbridge.web.templating import render, templates
 
 __all__ = [
+    "VENDOR_DIR",
     "ConsolePlatformDep",
     "ConsolePrincipalDep",
     "LoginRequired",

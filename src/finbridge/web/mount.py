@@ -17,6 +17,8 @@ from finbridge.web.security import ConsoleGuard, LoginRequired, login_redirect
 from finbridge.web.templating import NavEntry, render
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Vendored htmx and ECharts (see vendor/PROVENANCE.md); the customer app serves them too.
+VENDOR_DIR = STATIC_DIR / "vendor"
 
 
 # Every console page, in menu order: (router, menu label or None for pages outside the menu).

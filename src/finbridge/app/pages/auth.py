@@ -1,0 +1,143 @@
+"""Sign-in (password, then the TOTP code), sign-out and the language switch.
+
+Plain forms that work without JavaScript: each answer is a page or a 303 redirect.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from finbridge.app.i18n import LOCALE_COOKIE, N_, pick_locale
+from finbridge.app.security import (
+    SESSION_COOKIE,
+    AppPlatformDep,
+    AppPrincipalDep,
+    clear_session_cookie,
+    safe_next,
+    set_session_cookie,
+)
+from finbridge.app.templating import gettext, render
+from finbridge.core.errors import AuthenticationFailed, FinbridgeError, RateLimited
+from finbridge.identity import TokenPair
+from finbridge.platform import Platform
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+_SIGN_IN_FAILED = N_("That mobile number and password do not match.")
+_CODE_FAILED = N_("That code is not right, or it has expired. Try the newest code.")
+_LOCKED = N_("Too many attempts. Please wait a moment and try again.")
+
+
+def _device(request: Request) -> str:
+    return request.headers.get("user-agent", "")[:200]
+
+
+def _login_page(
+    request: Request,
+    *,
+    next_path: str,
+    error: str | None = None,
+    challenge: str | None = None,
+    phone: str = "",
+    status_code: int = 200,
+) -> Response:
+    context = {"next": next_path, "error": error, "challenge": challenge, "phone": phone}
+    return render(request, "auth/login.html", context, status_code=status_code)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return _login_page(request, next_path=safe_next(next))
+
+
+def _signed_in(request: Request, platform: Platform, tokens: TokenPair, next_path: str) -> Response:
+    signed_in = platform.identity.authenticator.sign_in_customer(tokens.session_id)
+    response = RedirectResponse(safe_next(next_path), status_code=303)
+    set_session_cookie(request, response, signed_in.token)
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    platform: AppPlatformDep,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/app",
+) -> Response:
+    try:
+        result = platform.identity.login.start(phone.strip(), password, device=_device(request))
+    except RateLimited:
+        return _login_page(
+            request, next_path=next, error=gettext(request, _LOCKED), phone=phone, status_code=429
+        )
+    except AuthenticationFailed:
+        error = gettext(request, _SIGN_IN_FAILED)
+        return _login_page(request, next_path=next, error=error, phone=phone, status_code=401)
+    if result.tokens is not None:
+        return _signed_in(request, platform, result.tokens, next)
+    return _login_page(request, next_path=next, challenge=result.challenge)
+
+
+@router.post("/login/code")
+def login_code(
+    request: Request,
+    platform: AppPlatformDep,
+    challenge: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/app",
+) -> Response:
+    method = "totp" if code.strip().isdigit() else "recovery_code"
+    try:
+        tokens = platform.identity.login.complete(challenge, method, code.strip())
+    except RateLimited:
+        return _login_page(
+            request, next_path=next, error=gettext(request, _LOCKED), status_code=429
+        )
+    except AuthenticationFailed:
+        # The challenge stays usable for a few more attempts; an expired one starts over.
+        return _login_page(
+            request,
+            next_path=next,
+            error=gettext(request, _CODE_FAILED),
+            challenge=challenge,
+            status_code=401,
+        )
+    return _signed_in(request, platform, tokens, next)
+
+
+@router.post("/logout")
+def logout(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """Ends the server session and the identity session behind it (its tokens die too)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    with suppress(FinbridgeError):  # already ended elsewhere: the app session still goes
+        platform.identity.sessions.logout(actor)
+    if token:
+        platform.identity.authenticator.sign_out(token)
+    response = RedirectResponse("/app/login", status_code=303)
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.post("/lang")
+def switch_language(
+    request: Request,
+    lang: Annotated[str, Form(max_length=10)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/app",
+) -> Response:
+    target = next if next.startswith(("/app/login", "/app/signup")) else safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        LOCALE_COOKIE,
+        pick_locale(lang),
+        max_age=365 * 24 * 3600,
+        path="/app",
+        samesite="strict",
+        httponly=True,
+        secure=request.url.scheme == "https",
+    )
+    return response
