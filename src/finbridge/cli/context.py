@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.settings import Settings
@@ -41,7 +42,8 @@ def platform_context(settings: Settings | None = None) -> Iterator[Platform]:
     try:
         yield platform
     except FinbridgeError as exc:
-        err_console.print(f"[bold red]error[/]: {exc}")
+        # escaped: a message listing values in brackets is not rich markup
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
         raise typer.Exit(2) from None
     finally:
         platform.close()

@@ -19,6 +19,7 @@ from finbridge.credit.datasets import (
     german,
     taiwan,
 )
+from finbridge.credit.files import LoadedTable, read_table
 from finbridge.credit.metrics import (
     PSI_ALERT,
     PSI_RETRAIN,
@@ -43,6 +44,8 @@ from finbridge.credit.pki import (
     renew_certificates,
     tls_context,
 )
+from finbridge.credit.policy import TrainingPolicy, load_policy
+from finbridge.credit.profile import ColumnIssue, DataProfile
 from finbridge.credit.psi import NoOverlap, PsiResult, run_psi
 from finbridge.credit.registry import SCORING_PURPOSE, ModelVersion, ScoreDecision
 from finbridge.credit.transport import (
@@ -68,10 +71,13 @@ __all__ = [
     "TAIWAN_PARTNER_COLUMNS",
     "TAIWAN_TARGET",
     "Channel",
+    "ColumnIssue",
     "ConsentPort",
     "CreditService",
+    "DataProfile",
     "Encryptor",
     "JointDecision",
+    "LoadedTable",
     "Mailbox",
     "ModelVersion",
     "NoOverlap",
@@ -85,6 +91,7 @@ __all__ = [
     "PublicKey",
     "ScoreDecision",
     "TamperedMessage",
+    "TrainingPolicy",
     "binary_target",
     "calibration_table",
     "certificate_expiry",
@@ -97,10 +104,12 @@ __all__ = [
     "generate_keypair",
     "german",
     "https_channel",
+    "load_policy",
     "make_certificates",
     "peer_of",
     "psi",
     "psi_status",
+    "read_table",
     "renew_certificates",
     "run_psi",
     "split_target",

@@ -17,12 +17,14 @@ from sqlalchemy import Engine
 from finbridge.core.clock import Clock
 from finbridge.core.principal import Principal
 from finbridge.core.settings import CreditSettings, Settings
+from finbridge.credit.policy import TrainingPolicy
 from finbridge.credit.registry import ModelRegistry, ModelVersion, ScoreDecision
 from finbridge.credit.vfl.online import JointDecision, PartnerShare, https_partner
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from finbridge.credit.profile import DataProfile
     from finbridge.credit.vfl.data import PartyData
     from finbridge.credit.vfl.service import PartyService
 
@@ -110,22 +112,39 @@ class CreditService:
         actor: Principal,
         frame: pd.DataFrame,
         *,
-        target: str,
         name: str,
-        kind: str = "scorecard",
+        target: str | None = None,
+        kind: str | None = None,
         drop_columns: tuple[str, ...] = (),
-        holdout: float = 0.25,
+        holdout: float | None = None,
         promote: bool = False,
+        policy: TrainingPolicy | None = None,
+        source: str | None = None,
     ) -> ModelVersion:
-        """Train on any table with a binary target, evaluate on a held-out split, register a
-        new version (and make it live when ``promote``). Nothing is registered on failure."""
+        """Profile any table with a binary target, apply the training ``policy`` (defaults:
+        unusable columns dropped, text numbers coerced, unseen categories as missing, too
+        little data refused), evaluate on a held-out split and register a new version (live
+        when ``promote``). Arguments given here override the policy's. Nothing is registered
+        on failure."""
         from finbridge.credit.training import train_and_register  # loads scikit-learn
 
-        version = train_and_register(
-            self.registry, actor, frame, target=target, name=name, kind=kind,
-            drop_columns=drop_columns, holdout=holdout,
+        base = policy or TrainingPolicy()
+        merged = base.merged(
+            target=target, kind=kind, holdout=holdout,
+            drop=tuple(dict.fromkeys([*base.drop, *drop_columns])),
         )  # fmt: skip
+        version = train_and_register(
+            self.registry, actor, frame, policy=merged, name=name, source=source
+        )
         return self.promote(actor, name, version.version) if promote else version
+
+    def profile(self, actor: Principal, frame: pd.DataFrame, policy: TrainingPolicy) -> DataProfile:
+        """The profiling step alone: every column problem, the classes and the decisions the
+        policy would take (raises, naming every problem, where it would refuse)."""
+        actor.require_scope("credit:write")
+        from finbridge.credit.profile import prepare  # loads scikit-learn
+
+        return prepare(frame, policy).profile
 
     def report_html(
         self,

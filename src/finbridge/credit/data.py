@@ -36,7 +36,8 @@ def binary_target(
     values = list(pd.unique(series))
     if len(values) != 2:
         raise ValidationError(
-            f"the target must have exactly two classes, found {len(values)}: {values[:5]}",
+            f"the target must have exactly two classes, found {len(values)}: "
+            f"{', '.join(repr(str(v)) for v in values[:5])}",
             field=field,
         )
     if bad_label is None:
@@ -47,7 +48,9 @@ def binary_target(
             hits = [v for k, v in as_text.items() if k in BAD_WORDS]
             if len(hits) != 1:
                 raise ValidationError(
-                    f"cannot tell which of {values} means 'bad'; pass bad_label", field=field
+                    f"cannot tell which of {values} means 'bad'; name it with --bad-label "
+                    "(bad_label: in a training config)",
+                    field=field,
                 )
             bad_label = hits[0]
     if bad_label not in values:
@@ -116,20 +119,33 @@ def feature_schema(
     return FeatureSchema(tuple(numeric), categorical, dropped)
 
 
-def conform(X: pd.DataFrame, schema: FeatureSchema, *, unseen: str = "error") -> pd.DataFrame:
+def conform(
+    X: pd.DataFrame,
+    schema: FeatureSchema,
+    *,
+    unseen: str = "error",
+    needed: list[str] | tuple[str, ...] | None = None,
+) -> pd.DataFrame:
     """Check a scoring frame against the training schema and return it in training order.
 
     ``unseen="error"`` refuses categories the model never saw (a silent 0 WoE would score them
-    as average); ``unseen="missing"`` treats them as missing values instead.
+    as average); ``unseen="missing"`` treats them as missing values instead. ``needed`` names
+    the columns the model really uses (default: all it saw): only those must be present,
+    others the caller leaves out are filled as missing, and fields the model never saw are
+    ignored.
     """
     if isinstance(X, dict):
         X = pd.DataFrame([X])
     if not isinstance(X, pd.DataFrame):
         raise ValidationError("applicants must be a DataFrame or a mapping", field="X")
-    missing = [c for c in schema.columns if c not in X.columns]
+    required = schema.columns if needed is None else list(needed)
+    missing = [c for c in required if c not in X.columns]
     if missing:
-        raise ValidationError(f"missing feature columns: {missing}", field=missing[0])
-    out = X[schema.columns].copy()
+        raise ValidationError(
+            f"missing feature columns the model uses: {', '.join(missing)}", field=missing[0]
+        )
+    absent = [c for c in schema.columns if c not in X.columns]
+    out = X.reindex(columns=schema.columns) if absent else X[schema.columns].copy()
     for col in schema.numeric:
         converted = pd.to_numeric(out[col], errors="coerce")
         bad = converted.isna() & out[col].notna()

@@ -44,7 +44,7 @@ def stability(model: Any, current: pd.DataFrame) -> StabilityReport:
     """Compare ``current`` applicants with the sample the model kept from its training data."""
     if len(current) == 0:
         raise ValidationError("no current applicants to compare", field="current")
-    frame = conform(current, model.schema_, unseen="missing")
+    frame = conform(current, model.schema_, unseen="missing", needed=list(model.reference_.columns))
     scores = np.asarray(model.credit_score(frame), dtype=float)
     score_psi = psi(model.reference_scores_, scores)
     feats: dict[str, float] = {}

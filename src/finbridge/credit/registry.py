@@ -407,7 +407,14 @@ class ModelRegistry:
             "artifact sha256": meta.artifact_sha256,
             "features": ", ".join(meta.features),
         }
-        return render_html(f"Credit model {name} v{meta.version}", info, evaluation, drift)
+        if meta.metrics.get("seed") is not None:
+            info["seed"] = meta.metrics["seed"]
+        if meta.metrics.get("source"):
+            info["data file"] = meta.metrics["source"]
+        return render_html(
+            f"Credit model {name} v{meta.version}", info, evaluation, drift,
+            decisions=meta.metrics.get("decisions"), warnings=meta.metrics.get("warnings"),
+        )  # fmt: skip
 
     def scores_for(self, actor: Principal, customer_id: str) -> list[dict[str, Any]]:
         actor.require_scope("credit:read")

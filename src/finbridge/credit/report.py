@@ -91,8 +91,12 @@ def render_html(
     info: dict[str, Any],
     evaluation: dict[str, Any],
     stability: dict[str, Any] | None = None,
+    *,
+    decisions: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> str:
-    """One self-contained HTML page: metrics, ROC, KS, score distribution, bins, stability."""
+    """One self-contained HTML page: warnings, metrics, ROC, KS, score distribution, bins,
+    stability, and the data profile with the decisions taken before training."""
     ev = evaluation
     charts = [
         line_chart(
@@ -145,6 +149,11 @@ def render_html(
         "padding:2px 6px;font-size:12px}.charts svg{margin:4px;border:1px solid #eee}"
         ".retrain{color:#d1242f}.alert{color:#9a6700}.stable{color:#1a7f37}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
+        *(
+            [f"<p class='retrain'><b>Warning:</b> {escape(w)}</p>" for w in warnings]
+            if warnings
+            else []
+        ),
         _table([{"key": k, "value": v} for k, v in info.items()], ["key", "value"]),
         "<h2>Held-out performance</h2>",
         _table([metrics], list(metrics)),
@@ -178,6 +187,12 @@ def render_html(
             f"<p>alert at PSI {stability['alert_level']}, retrain at "
             f"{stability['retrain_level']}; {stability['n_current']} current applicants</p>",
             _table(rows, ["variable", "psi", "status"]),
+        ]
+    if decisions:
+        parts += [
+            "<h2>Data profile and decisions</h2><ul>",
+            *(f"<li>{escape(line)}</li>" for line in decisions),
+            "</ul>",
         ]
     parts.append("</body></html>")
     return "".join(parts)

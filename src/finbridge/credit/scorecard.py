@@ -207,19 +207,19 @@ class Scorecard(PointsScaleMixin, ClassifierMixin, BaseEstimator):
     # -- scoring ------------------------------------------------------------------------------
     def credit_score(self, X: pd.DataFrame) -> np.ndarray:
         """Points per applicant (higher is better)."""
-        woe = self._woe(conform(X, self.schema_, unseen=self.unseen))
+        woe = self._woe(conform(X, self.schema_, unseen=self.unseen, needed=self.features_))
         pts = -self.factor_ * woe.to_numpy() * self.lr_.coef_[0]
         base = self.offset_ - self.factor_ * float(self.lr_.intercept_[0])
         return np.asarray(base + pts.sum(axis=1), dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        frame = conform(X, self.schema_, unseen=self.unseen)
+        frame = conform(X, self.schema_, unseen=self.unseen, needed=self.features_)
         p = self.lr_.predict_proba(self._woe(frame))[:, 1]
         return np.column_stack([1 - p, p])
 
     def explain(self, X: pd.DataFrame) -> list[ScoreResult]:
         """Score, probability, band and the features that cost each applicant most points."""
-        frame = conform(X, self.schema_, unseen=self.unseen)
+        frame = conform(X, self.schema_, unseen=self.unseen, needed=self.features_)
         woe = self._woe(frame)
         pts = -self.factor_ * woe * self.lr_.coef_[0]
         base = self.offset_ - self.factor_ * float(self.lr_.intercept_[0])

@@ -1,4 +1,9 @@
-"""Train, evaluate and register a model from any table with a binary target (one call)."""
+"""Train, evaluate and register a model from any table with a binary target (one call).
+
+The table is profiled first (:mod:`finbridge.credit.profile`), the policy's decisions applied,
+then a stratified split is fitted and evaluated; the profile, the decisions, the warnings and
+the seed are stored with the version, so its report says what was done to the data.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from sklearn.model_selection import train_test_split
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
 from finbridge.credit.challenger import LightGBMChallenger
-from finbridge.credit.data import split_target
+from finbridge.credit.policy import TrainingPolicy
+from finbridge.credit.profile import prepare
 from finbridge.credit.registry import ModelRegistry, ModelVersion
 from finbridge.credit.report import evaluate
 
@@ -27,35 +33,56 @@ def build(kind: str, params: dict[str, Any] | None = None) -> Any:
     raise ValidationError(f"model kind must be one of {KINDS}", field="kind")
 
 
+def _unseen_in_holdout(Xtr: pd.DataFrame, Xte: pd.DataFrame) -> dict[str, int]:
+    """Held-out rows per column whose category the training part never had."""
+    out = {}
+    for col in Xtr.columns:
+        if pd.api.types.is_numeric_dtype(Xtr[col]):
+            continue
+        known = set(Xtr[col].dropna().astype(str))
+        n = int((Xte[col].notna() & ~Xte[col].astype(str).isin(known)).sum())
+        if n:
+            out[str(col)] = n
+    return out
+
+
 def train_and_register(
     registry: ModelRegistry,
     actor: Principal,
     frame: pd.DataFrame,
     *,
-    target: str,
+    policy: TrainingPolicy,
     name: str,
-    kind: str = "scorecard",
-    drop_columns: tuple[str, ...] = (),
-    holdout: float = 0.25,
-    seed: int = 0,
     params: dict[str, Any] | None = None,
-    bad_label: object | None = None,
+    source: str | None = None,
 ) -> ModelVersion:
-    """Fit on a stratified training split, evaluate on the held-out rest, register the version.
+    """Profile, fit on a stratified training split, evaluate on the held-out rest, register.
 
     Nothing is registered when any step fails.
     """
     actor.require_scope("credit:write")
-    if not 0.05 <= holdout <= 0.5:
-        raise ValidationError("holdout must be between 0.05 and 0.5", field="holdout")
-    unknown = [c for c in drop_columns if c not in frame.columns]
-    if unknown:
-        raise ValidationError(f"columns to drop not in the data: {unknown}", field="drop")
-    X, y = split_target(frame.drop(columns=list(drop_columns)), target, bad_label=bad_label)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=holdout, random_state=seed, stratify=y)
-    model = build(kind, {**(params or {}), "bad_label": None})
+    prepared = prepare(frame, policy)
+    X, y = prepared.X, prepared.y
+    Xtr, Xte, ytr, yte = train_test_split(
+        X, y, test_size=policy.holdout, random_state=policy.seed, stratify=y
+    )
+    extra: dict[str, Any] = {"unseen": policy.unseen}
+    if policy.kind == "lightgbm":
+        extra["random_state"] = policy.seed
+    model = build(policy.kind, {**(params or {}), **extra, "bad_label": None})
     model.fit(Xtr, ytr)
+    unseen = _unseen_in_holdout(Xtr, Xte)
+    if unseen and policy.unseen == "error":
+        raise ValidationError(
+            f"held-out rows have categories the training rows lack: {unseen}; "
+            "score them as missing with --unseen missing",
+            field=next(iter(unseen)),
+        )
     evaluation = evaluate(model, Xte, yte)
+    model.set_params(unseen=policy.unseen_scoring)
+    warnings = list(prepared.warnings)
+    if unseen:
+        warnings.append(f"held-out categories unseen in training, scored as missing: {unseen}")
     metrics = {
         "auc": evaluation["auc"],
         "ks": evaluation["ks"],
@@ -63,7 +90,13 @@ def train_and_register(
         "brier": evaluation["brier"],
         "n_holdout": evaluation["n"],
         "train": model.train_metrics_,
-        "target": target,
+        "target": policy.target,
         "evaluation": evaluation,
+        "profile": prepared.profile.as_dict(),
+        "decisions": prepared.profile.lines(),
+        "warnings": warnings,
+        "policy": policy.model_dump(mode="json"),
+        "seed": policy.seed,
+        "source": source,
     }
     return registry.register(actor, name, model, X_train=Xtr, y_train=ytr, metrics=metrics)

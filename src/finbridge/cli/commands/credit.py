@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.markup import escape as _escape
 from rich.table import Table
 
 from finbridge.cli.context import cli_settings, console, err_console, platform_context
@@ -17,13 +18,35 @@ from finbridge.core.principal import Principal
 CLI_ACTOR = Principal.system("cli")
 
 
-def _read_table(path: Path):  # type: ignore[no-untyped-def]
-    import pandas as pd
+def _fail(exc: FinbridgeError) -> typer.Exit:
+    err_console.print(f"[bold red]error[/]: {_escape(str(exc))}")
+    return typer.Exit(2)
 
-    if not path.exists():
-        err_console.print(f"[red]no file at {path}[/]")
-        raise typer.Exit(2)
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+def _read_table(path: Path, encoding: str | None = None):  # type: ignore[no-untyped-def]
+    """The file as a frame, or one clear message and exit code 2."""
+    from finbridge.credit import read_table
+
+    try:
+        return read_table(path, encoding=encoding).frame
+    except FinbridgeError as exc:
+        raise _fail(exc) from None
+
+
+def _policy(config: Path | None, **flags: object):  # type: ignore[no-untyped-def]
+    """The training policy: the config file's (or the defaults), then the flags given."""
+    from finbridge.credit import TrainingPolicy, load_policy
+
+    try:
+        base = load_policy(config) if config else TrainingPolicy()
+        return base.merged(**flags)
+    except FinbridgeError as exc:
+        raise _fail(exc) from None
+
+
+def _split(text: str) -> tuple[str, ...] | None:
+    names = tuple(c.strip() for c in text.split(",") if c.strip())
+    return names or None
 
 
 def register(app: typer.Typer) -> None:
@@ -36,27 +59,78 @@ def register(app: typer.Typer) -> None:
 
     @credit.command("train")
     def train_cmd(
-        data: Path = typer.Option(..., help="CSV or Parquet table with a binary target."),
-        target: str = typer.Option(..., help="Target column (1/True/'bad' = bad)."),
-        name: str = typer.Option(..., help="Model name in the registry."),
-        kind: str = typer.Option("scorecard", help="scorecard | lightgbm"),
-        drop: str = typer.Option("", help="Comma-separated columns to ignore (e.g. ids)."),
-        holdout: float = typer.Option(0.25, help="Held-out share for the evaluation."),
+        data: Path = typer.Option(..., help="Parquet, CSV or JSON Lines table with a target."),
+        target: str | None = typer.Option(None, help="Target column (or target: in --config)."),
+        name: str | None = typer.Option(None, help="Model name in the registry."),
+        kind: str | None = typer.Option(None, help="scorecard | lightgbm"),
+        drop: str = typer.Option("", help="Comma-separated columns to ignore."),
+        id_column: str = typer.Option("", help="Comma-separated id columns (never features)."),
+        holdout: float | None = typer.Option(None, help="Held-out share (default 0.25)."),
+        seed: int | None = typer.Option(None, help="Seed of the split and the model (default 0)."),
+        bad_label: str | None = typer.Option(None, help="The target value meaning 'bad'."),
+        unseen: str | None = typer.Option(
+            None, help="Held-out categories the training part lacks: missing | error."
+        ),
+        unseen_scoring: str | None = typer.Option(
+            None, help="An applicant's category the model never saw: error | missing."
+        ),
+        allow_small: bool = typer.Option(
+            False, help="Train below the rows-per-class minimums, with a stored warning."
+        ),
+        encoding: str | None = typer.Option(None, help="Text encoding (default: detected)."),
+        config: Path | None = typer.Option(None, help="YAML training config (policy keys)."),
         promote: bool = typer.Option(False, help="Make the new version live."),
     ) -> None:
-        """Train on any table, evaluate on a held-out split, register a new version."""
-        frame = _read_table(data)
+        """Profile any table, apply the policy, evaluate on a held-out split, register.
+
+        Every column problem is reported at once with the decision taken (defaults: drop
+        constant, all-null, id-like and leakage-suspect columns, coerce numbers stored as text,
+        score held-out categories the training part lacks as missing, refuse too few rows per
+        class; scoring refuses an applicant's unseen category unless --unseen-scoring missing).
+        """
+        policy = _policy(
+            config, target=target, name=name, kind=kind, holdout=holdout, seed=seed,
+            bad_label=bad_label, unseen=unseen, unseen_scoring=unseen_scoring,
+            drop=_split(drop), id_columns=_split(id_column),
+            small_data="warn" if allow_small else None,
+        )  # fmt: skip
+        if not policy.target or not policy.name:
+            missing = "--target" if not policy.target else "--name"
+            raise _fail(FinbridgeError(f"{missing} is required (or set it in --config)"))
+        frame = _read_table(data, encoding)
         with platform_context() as platform:
-            drop_cols = tuple(c for c in drop.split(",") if c)
             v = platform.credit.train(
-                CLI_ACTOR, frame, target=target, name=name, kind=kind, drop_columns=drop_cols,
-                holdout=holdout, promote=promote,
+                CLI_ACTOR, frame, name=policy.name, policy=policy, promote=promote,
+                source=data.name,
             )  # fmt: skip
+            _print_lines(v.metrics.get("decisions", []))
             console.print(
-                f"[green]{name} v{v.version}[/] ({v.kind}, {v.status}): held-out AUC "
-                f"{v.metrics['auc']:.4f}  KS {v.metrics['ks']:.4f}  Gini {v.metrics['gini']:.4f}"
-                f"  on {v.metrics['n_holdout']} rows; features: {', '.join(v.features)}"
+                f"[green]{policy.name} v{v.version}[/] ({v.kind}, {v.status}, seed "
+                f"{policy.seed}): held-out AUC {v.metrics['auc']:.4f}  KS {v.metrics['ks']:.4f}"
+                f"  Gini {v.metrics['gini']:.4f} on {int(v.metrics['n_holdout']):,} rows; "
+                f"features: {', '.join(v.features)}"
             )
+            for w in v.metrics.get("warnings", []):
+                err_console.print(f"[bold yellow]warning[/]: {_escape(w)}")
+
+    @credit.command("profile")
+    def profile_cmd(
+        data: Path = typer.Argument(..., help="Parquet, CSV or JSON Lines table."),
+        target: str | None = typer.Option(None, help="Target column."),
+        drop: str = typer.Option("", help="Comma-separated columns to ignore."),
+        id_column: str = typer.Option("", help="Comma-separated id columns."),
+        bad_label: str | None = typer.Option(None, help="The target value meaning 'bad'."),
+        encoding: str | None = typer.Option(None, help="Text encoding (default: detected)."),
+        config: Path | None = typer.Option(None, help="YAML training config (policy keys)."),
+    ) -> None:
+        """Report every problem of a training table and the decisions training would take."""
+        policy = _policy(
+            config, target=target, bad_label=bad_label, drop=_split(drop),
+            id_columns=_split(id_column), small_data="warn",
+        )  # fmt: skip
+        frame = _read_table(data, encoding)
+        with platform_context() as platform:
+            _print_lines(platform.credit.profile(CLI_ACTOR, frame, policy).lines())
 
     @credit.command("models")
     def models_cmd() -> None:
@@ -283,6 +357,11 @@ def register(app: typer.Typer) -> None:
                 server.serve_forever()
             finally:
                 server.close()
+
+    def _print_lines(lines: list[str]) -> None:
+        for line in lines:
+            style = "yellow" if line.startswith("WARNING") else "cyan"
+            console.print(f"[{style}]profile[/] {_escape(line)}")
 
     credit.add_typer(joint, name="joint")
     app.add_typer(credit, name="credit")
