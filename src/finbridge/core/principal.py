@@ -38,6 +38,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "accounts:write",
             "transfers:write",
             "events:read",
+            "payments:read",
+            "payments:write",
         }
     ),
     Role.RISK_ANALYST: frozenset(
@@ -49,11 +51,13 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "risk:write",
             "credit:read",
             "identity:read",
+            "payments:read",
         }
     ),
     Role.QUANT_RESEARCHER: frozenset({"quant:run", "quant:read", "events:read"}),
     Role.CREDIT_OFFICER: frozenset(
         {"customers:read", "credit:read", "credit:score", "credit:write"}
+        | {"lending:read", "lending:write", "lending:cob"}
     ),
     Role.PARTNER: frozenset({"events:write", "events:read"}),
     Role.ADMIN: frozenset({"*"}),

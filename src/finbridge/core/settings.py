@@ -98,6 +98,56 @@ class AdvisorySettings(_Section):
     max_age: int = Field(default=70, ge=18, le=120, description="Older investors are capped at C1")
 
 
+class PaymentsSettings(_Section):
+    """Payments: FX quotes and spreads, payment codes, limits (issue 15)."""
+
+    quote_seconds: int = Field(default=30, ge=5, le=3600, description="How long an FX quote holds")
+    fx_spread_bps: dict[str, int] = Field(
+        default={"*:standard": 50, "*:premier": 20, "CNY/USD:standard": 40},
+        description="Spread in basis points by 'SELL/BUY:tier' (or '*:tier' for any pair)",
+    )
+    fx_fee_bps: int = Field(default=10, ge=0, le=500, description="FX fee on the sold amount")
+    code_seconds: int = Field(default=300, ge=30, le=86400, description="Dynamic QR lifetime")
+    request_seconds: int = Field(default=86400, ge=60, description="Request-money link lifetime")
+    per_payment_limit: dict[str, int] = Field(
+        default={"qr": 50_000, "p2p": 50_000},
+        description="Largest single payment by channel, in CNY (other currencies at ECB rates)",
+    )
+    daily_limit: dict[str, int] = Field(
+        default={"qr": 200_000, "p2p": 100_000},
+        description="Daily total by customer and channel, in CNY",
+    )
+
+
+class LendingSettings(_Section):
+    """Credit lines and the close of business (issue 14)."""
+
+    score_model: str = Field(
+        default="taiwan_default_scorecard",
+        description="The credit model whose live version scores applications",
+    )
+    consent_purpose: str = Field(
+        default="credit_scoring", description="The consent purpose an application needs"
+    )
+    cob_on_serve: bool = Field(
+        default=True, description="finbridge serve closes each finished business day by itself"
+    )
+    cob_check_seconds: int = Field(
+        default=300, ge=5, le=86400, description="How often serve looks for a day to close"
+    )
+
+
+class AcquisitionSettings(_Section):
+    """Customer acquisition: the customers' default zone and language, quiet hours (issue 17)."""
+
+    timezone: str | None = Field(
+        default=None, description="Customers' default time zone; default business_timezone"
+    )
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    quiet_start: str = Field(default="22:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_end: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -130,7 +180,10 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     risk: RiskSettings = RiskSettings()
     credit: CreditSettings = CreditSettings()
+    lending: LendingSettings = LendingSettings()
     advisory: AdvisorySettings = AdvisorySettings()
+    payments: PaymentsSettings = PaymentsSettings()
+    acquisition: AcquisitionSettings = AcquisitionSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:

@@ -1,4 +1,66 @@
-"""Consumer credit lines: products, applications, purchases, statements, instalments, interest,
-delinquency and the close-of-business day (issue 14). The face is filled as the engine is built."""
+"""Consumer credit lines: products, applications, purchases, statements, interest,
+delinquency and the close-of-business day (issue 14).
 
-__all__: list[str] = []
+Interfaces use :class:`LendingService` (``platform.lending``) and :class:`CobRunner`
+(``platform.cob``); other engines reach lending only through the ports below, which the platform
+fills (credit score, risk opinion, consent/KYC/age checks).
+"""
+
+from finbridge.lending.buckets import Buckets
+from finbridge.lending.calendar import calendar_covers, due_date_for, is_workday, next_workday
+from finbridge.lending.cob import (
+    CobDay,
+    CobRunner,
+    CobStatus,
+    CobStep,
+    FunctionStep,
+    LendingDay,
+    StepRecord,
+    bucket_for,
+)
+from finbridge.lending.models import Application, Line, Purchase, Reconciliation, Statement
+from finbridge.lending.ports import (
+    ApplicantCheck,
+    ApplicantChecks,
+    ApproveApplicants,
+    CreditScore,
+    CreditScorer,
+    NoRiskOpinion,
+    RiskDecider,
+    RiskOpinion,
+)
+from finbridge.lending.products import LimitPolicy, ProductTerms, parse_catalogue
+from finbridge.lending.service import LendingService
+
+__all__ = [
+    "ApplicantCheck",
+    "ApplicantChecks",
+    "Application",
+    "ApproveApplicants",
+    "Buckets",
+    "CobDay",
+    "CobRunner",
+    "CobStatus",
+    "CobStep",
+    "CreditScore",
+    "CreditScorer",
+    "FunctionStep",
+    "LendingDay",
+    "LendingService",
+    "LimitPolicy",
+    "Line",
+    "NoRiskOpinion",
+    "ProductTerms",
+    "Purchase",
+    "Reconciliation",
+    "RiskDecider",
+    "RiskOpinion",
+    "Statement",
+    "StepRecord",
+    "bucket_for",
+    "calendar_covers",
+    "due_date_for",
+    "is_workday",
+    "next_workday",
+    "parse_catalogue",
+]

@@ -28,11 +28,14 @@ from finbridge.core.settings import Settings
 from finbridge.store.engine import make_engine
 
 if TYPE_CHECKING:
+    from finbridge.acquisition import AcquisitionService
     from finbridge.advisory import AdvisoryService
     from finbridge.banking import BankingService, PostingGuard
     from finbridge.credit import CreditService
     from finbridge.identity import ApiKeyService, IdentityServices
+    from finbridge.lending import CobRunner, LendingService
     from finbridge.lake import EventService
+    from finbridge.payments import PaymentsService
     from finbridge.quant import QuantService
     from finbridge.risk import RiskService
 
@@ -161,6 +164,50 @@ class Platform:
             )  # fmt: skip
 
         return self._face("advisory", build)
+
+    @property
+    def payments(self) -> PaymentsService:
+        """Merchants and P2P, wallets and FX quotes; money moves through banking's ledger."""
+
+        def build() -> PaymentsService:
+            from finbridge.platform._payments_ports import build_payments
+
+            return build_payments(self)
+
+        return self._face("payments", build)
+
+    @property
+    def lending(self) -> LendingService:
+        """Credit lines: products, applications, purchases, statements, delinquency."""
+
+        def build() -> LendingService:
+            from finbridge.platform._lending_ports import build_lending
+
+            return build_lending(self)
+
+        return self._face("lending", build)
+
+    @property
+    def cob(self) -> CobRunner:
+        """The close-of-business runner over every engine's day steps (lending's and banking's)."""
+
+        def build() -> CobRunner:
+            from finbridge.platform._lending_ports import build_cob
+
+            return build_cob(self)
+
+        return self._face("cob", build)
+
+    @property
+    def acquisition(self) -> AcquisitionService:
+        """Marketing profiles, offers, creatives, campaigns and deliveries (issue 17)."""
+
+        def build() -> AcquisitionService:
+            from finbridge.platform._acquisition_ports import build_acquisition
+
+            return build_acquisition(self)
+
+        return self._face("acquisition", build)
 
     @property
     def events(self) -> EventService:

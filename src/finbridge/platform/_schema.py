@@ -24,6 +24,9 @@ SCHEMA_PACKAGES: tuple[str, ...] = (
     "risk",
     "quant",
     "advisory",
+    "payments",
+    "lending",
+    "acquisition",
 )
 
 TABLE_MODULES: tuple[str, ...] = tuple(f"finbridge.{name}.tables" for name in SCHEMA_PACKAGES)

@@ -1,0 +1,424 @@
+"""Lending's own close-of-business steps, set-based where the ledger is not involved.
+
+- ``lending.accrue_interest``: one INSERT ... SELECT over every line (a day's interest in
+  micro-minor units: balance x rate in millionths, exact integers) and one UPDATE adding it to
+  the lines' unbilled interest, in one transaction, so a day is accrued once or not at all.
+- ``lending.due_dates``: statements due today that are not paid in full lose their grace period
+  (interest on each purchase from its business date to the due date, and the unpaid purchase
+  principal starts bearing interest); those below the minimum become overdue and pay the late fee.
+- ``lending.statements``: cycles closing today bill their unbilled interest (one ledger entry
+  per line) and are cut from the activity rows in one grouped query.
+- ``lending.delinquency``: days past due and buckets for every line, suspension and its end
+  (the ledger floor: a suspended line's floor is its balance), charge-off against the allowance.
+
+Ledger postings (interest, fees, charge-offs) carry keys derived from the line, the kind and the
+date, so a step that dies half-way and runs again posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    Date,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
+
+from finbridge.banking import InternalAccount
+from finbridge.core.money import Money
+from finbridge.lending.calendar import due_date_for, statement_date_after
+from finbridge.lending.cob._runner import CobStep, FunctionStep
+from finbridge.lending.service import LENDING, LendingService
+from finbridge.lending.tables import AccrualRow, ActivityRow, LineRow, StatementRow
+
+_LIVE = ("active", "suspended")
+_LINES = cast(Table, LineRow.__table__)
+_ACCRUALS = cast(Table, AccrualRow.__table__)
+_STATEMENTS = cast(Table, StatementRow.__table__)
+
+
+def bucket_for(dpd: int) -> str:
+    if dpd <= 0:
+        return "current"
+    months = (dpd + 29) // 30
+    return "M6+" if months >= 6 else f"M{months}"
+
+
+class LendingDay:
+    """The steps, bound to one lending service."""
+
+    def __init__(self, service: LendingService) -> None:
+        self.svc = service
+        self.engine = service.engine
+
+    def steps(self) -> list[CobStep]:
+        return [
+            FunctionStep("lending.accrue_interest", self.accrue_interest),
+            FunctionStep("lending.due_dates", self.due_dates),
+            FunctionStep("lending.statements", self.close_statements),
+            FunctionStep("lending.delinquency", self.delinquency),
+        ]
+
+    # -- interest ------------------------------------------------------------------------
+
+    def accrue_interest(self, day: date) -> dict[str, Any]:
+        lines, accruals = _LINES, _ACCRUALS
+        micro = lines.c.cash_minor * lines.c.cash_rate_e6 + (
+            lines.c.revolving_minor * lines.c.purchase_rate_e6
+        )
+        already = select(accruals.c.line_id).where(
+            accruals.c.business_date == day, accruals.c.kind == "daily"
+        )
+        with self.svc._tx() as session:
+            source = select(
+                lines.c.id, literal(day, Date).label("d"), literal("daily", String).label("k"),
+                (lines.c.cash_minor + lines.c.revolving_minor).label("b"), micro.label("m"),
+            ).where(
+                lines.c.status.in_(_LIVE),
+                lines.c.cash_minor + lines.c.revolving_minor > 0,
+                lines.c.id.not_in(already),
+            )  # fmt: skip
+            added = session.execute(  # type: ignore[attr-defined]
+                insert(accruals).from_select(
+                    ["line_id", "business_date", "kind", "base_minor", "micro"], source
+                )
+            ).rowcount
+            todays = (
+                select(accruals.c.micro)
+                .where(
+                    accruals.c.line_id == lines.c.id,
+                    accruals.c.business_date == day,
+                    accruals.c.kind == "daily",
+                )
+                .scalar_subquery()
+            )
+            # Same transaction as the insert: the rows just written are exactly the ones added.
+            if added:
+                session.execute(
+                    update(lines)
+                    .where(lines.c.id.in_(select(accruals.c.line_id).where(
+                        accruals.c.business_date == day, accruals.c.kind == "daily")))
+                    .values(accrued_micro=lines.c.accrued_micro + todays)
+                )  # fmt: skip
+        return {"lines": int(added or 0)}
+
+    # -- due dates -----------------------------------------------------------------------
+
+    def due_dates(self, day: date) -> dict[str, int]:
+        """Statements whose due date (plus the product's grace days) ended today."""
+        with self.svc._tx() as session:
+            rows = session.execute(
+                select(StatementRow, LineRow)
+                .join(LineRow, LineRow.id == StatementRow.line_id)
+                .where(StatementRow.status == "open", StatementRow.due_date <= day,
+                       LineRow.status.in_(_LIVE))
+            ).all()  # fmt: skip
+            due = [
+                (st, line)
+                for st, line in rows
+                if st.due_date + timedelta(days=int(line.terms.get("grace_days", 0))) == day
+            ]
+            lost = 0
+            overdue: list[tuple[str, str, str, int]] = []
+            for st, line in due:
+                if st.paid_minor >= st.closing_minor:
+                    st.status = "paid"
+                    continue
+                lost += self._lose_grace(session, st, line, day)
+                if st.paid_minor < st.minimum_due_minor:
+                    st.status = "overdue"
+                    fee = Money.of(line.terms["late_fee"], line.currency)
+                    overdue.append((line.id, line.account_id, st.id, fee.minor))
+                else:
+                    st.status = "minimum_paid"
+        fees = 0
+        for line_id, account_id, statement_id, fee_minor in overdue:
+            if fee_minor and self._charge(line_id, account_id, "fee", fee_minor, statement_id, day):
+                fees += 1
+        return {"due": len(due), "grace_lost": lost, "late_fees": fees}
+
+    def _lose_grace(self, session: Any, st: StatementRow, line: LineRow, day: date) -> int:
+        """Interest from each purchase's business date to the due date, and the unpaid
+        purchase principal starts bearing interest tomorrow."""
+        exists = session.get(AccrualRow, (line.id, day, "grace_lost"))
+        if exists is not None:
+            return 0
+        rows = session.execute(
+            select(ActivityRow.business_date, func.sum(ActivityRow.amount_minor))
+            .where(
+                ActivityRow.line_id == line.id,
+                ActivityRow.kind.in_(("purchase", "refund")),
+                ActivityRow.business_date >= st.period_start,
+                ActivityRow.business_date <= st.statement_date,
+            )
+            .group_by(ActivityRow.business_date)
+        ).all()
+        micro = sum(
+            max(0, int(amount)) * line.purchase_rate_e6 * ((day - d).days + 1) for d, amount in rows
+        )
+        base = sum(max(0, int(a)) for _, a in rows)
+        session.add(
+            AccrualRow(line_id=line.id, business_date=day, kind="grace_lost", base_minor=base,
+                       micro=micro)
+        )  # fmt: skip
+        line.accrued_micro += micro
+        moved = min(line.purchases_minor, max(0, st.closing_minor - st.paid_minor))
+        line.purchases_minor -= moved
+        line.revolving_minor += moved
+        return 1
+
+    # -- statements ----------------------------------------------------------------------
+
+    def close_statements(self, day: date) -> dict[str, int]:
+        with self.svc._tx() as session:
+            due = list(
+                session.execute(
+                    select(LineRow.id, LineRow.account_id, LineRow.accrued_micro).where(
+                        LineRow.next_statement_date == day, LineRow.status.in_(_LIVE)
+                    )
+                ).all()
+            )
+        # Bill unbilled interest first (ledger entries), so the cut statement includes it.
+        billed = 0
+        for line_id, account_id, accrued in due:
+            minor = int((Decimal(accrued) / 10**6).to_integral_value(ROUND_HALF_EVEN))
+            if minor > 0 and self._charge(line_id, account_id, "interest", minor, "cycle", day):
+                billed += 1
+        cut = self._cut(day, [line_id for line_id, _, _ in due])
+        return {"lines": len(due), "interest_billed": billed, "statements": cut}
+
+    def _cut(self, day: date, line_ids: list[str]) -> int:
+        if not line_ids:
+            return 0
+        cut = 0
+        for chunk in (line_ids[i : i + 5000] for i in range(0, len(line_ids), 5000)):
+            cut += self._cut_chunk(day, chunk)
+        return cut
+
+    def _cut_chunk(self, day: date, line_ids: list[str]) -> int:
+        with self.svc._tx() as session:
+            lines = {
+                r.id: r
+                for r in session.execute(select(LineRow).where(LineRow.id.in_(line_ids))).scalars()
+            }
+            last = dict(
+                session.execute(
+                    select(StatementRow.line_id, func.max(StatementRow.statement_date))
+                    .where(StatementRow.line_id.in_(line_ids))
+                    .group_by(StatementRow.line_id)
+                ).all()
+            )
+            previous = {
+                (r.line_id, r.statement_date): r
+                for r in session.execute(
+                    select(StatementRow).where(
+                        StatementRow.line_id.in_(line_ids),
+                        StatementRow.statement_date.in_(set(last.values())),
+                    )
+                ).scalars()
+            }
+            done = set(
+                session.execute(
+                    select(StatementRow.line_id).where(
+                        StatementRow.line_id.in_(line_ids), StatementRow.statement_date == day
+                    )
+                ).scalars()
+            )
+            start_of = {
+                lid: (last[lid] + timedelta(days=1)) if lid in last else lines[lid].opened_on
+                for lid in line_ids
+            }
+            sums: dict[str, dict[str, int]] = {lid: {} for lid in line_ids}
+            a = ActivityRow
+            kinds = select(a.line_id, a.kind, a.business_date, a.amount_minor).where(
+                a.line_id.in_(line_ids), a.business_date <= day, a.kind != "recovery"
+            )
+            for lid, kind, bdate, amount in session.execute(kinds).all():
+                if bdate >= start_of[lid]:
+                    sums[lid][kind] = sums[lid].get(kind, 0) + int(amount)
+            rows = []
+            for lid in line_ids:
+                line = lines[lid]
+                if lid in done:
+                    continue
+                prev = previous.get((lid, last[lid])) if lid in last else None
+                s = sums[lid]
+                opening = prev.closing_minor if prev else 0
+                closing = opening + sum(s.values())
+                billed_charges = s.get("fee", 0) + s.get("interest", 0)
+                rows.append(
+                    {
+                        "id": _statement_id(lid, day),
+                        "line_id": lid,
+                        "statement_date": day,
+                        "period_start": start_of[lid],
+                        "due_date": due_date_for(day, int(line.terms["due_days"])),
+                        "opening_minor": opening,
+                        "purchases_minor": s.get("purchase", 0),
+                        "refunds_minor": -s.get("refund", 0),
+                        "cash_minor": s.get("cash", 0),
+                        "fees_minor": s.get("fee", 0),
+                        "interest_minor": s.get("interest", 0),
+                        "payments_minor": -s.get("payment", 0),
+                        "other_minor": s.get("charge_off", 0),
+                        "closing_minor": closing,
+                        "minimum_due_minor": minimum_due(closing, billed_charges, line),
+                        "paid_minor": 0,
+                        "status": "open" if closing > 0 else "paid",
+                        "created_at": self.svc.clock.now(),
+                    }
+                )
+                line.next_statement_date = statement_date_after(
+                    day, int(line.terms["statement_day"])
+                )
+            if rows:
+                session.execute(insert(_STATEMENTS), rows)
+            for lid in done:
+                line = lines[lid]
+                line.next_statement_date = statement_date_after(
+                    day, int(line.terms["statement_day"])
+                )
+        return len(rows)
+
+    # -- delinquency ---------------------------------------------------------------------
+
+    def delinquency(self, day: date) -> dict[str, int]:
+        lines = _LINES
+        with self.svc._tx() as session:
+            oldest = dict(
+                session.execute(
+                    select(StatementRow.line_id, func.min(StatementRow.due_date))
+                    .where(StatementRow.status == "overdue")
+                    .group_by(StatementRow.line_id)
+                ).all()
+            )
+            # Lines no longer overdue go back to current in one statement.
+            session.execute(
+                update(lines)
+                .where(lines.c.dpd > 0, lines.c.id.not_in(list(oldest)) if oldest else true())
+                .values(dpd=0, bucket="current")
+            )
+            if oldest:
+                values = [
+                    {"lid": lid, "dpd": (day - due).days, "bucket": bucket_for((day - due).days)}
+                    for lid, due in oldest.items()
+                ]
+                session.execute(
+                    update(lines)
+                    .where(lines.c.id == bindparam("lid"))
+                    .values(dpd=bindparam("dpd"), bucket=bindparam("bucket")),
+                    values,
+                )
+            candidates = list(
+                session.execute(
+                    select(LineRow).where(
+                        LineRow.status.in_(_LIVE),
+                        case((LineRow.status == "suspended", True), else_=LineRow.dpd > 0),
+                    )
+                ).scalars()
+            )
+        suspended = resumed = charged = 0
+        for line in candidates:
+            terms = line.terms
+            if line.dpd >= int(terms["charge_off_dpd"]):
+                charged += self._charge_off(line, day)
+            elif line.dpd >= int(terms["suspend_at_dpd"]) and line.status == "active":
+                self._floor(line, suspend=True)
+                suspended += 1
+            elif line.dpd < int(terms["suspend_at_dpd"]) and line.status == "suspended":
+                self._floor(line, suspend=False)
+                resumed += 1
+        return {"overdue": len(oldest), "suspended": suspended, "resumed": resumed,
+                "charged_off": charged}  # fmt: skip
+
+    def _floor(self, line: LineRow, *, suspend: bool) -> None:
+        bank = self.svc.banking
+        bal = bank.balance(LENDING, line.account_id)
+        available = bal.available.minor
+        # Suspended: nothing more may be drawn, payments still land.
+        floor = min(0, available) if suspend else min(-line.limit_minor, available)
+        bank.set_floor(LENDING, line.account_id, Money.from_minor(floor, line.currency))
+        with self.svc._tx() as session:
+            session.execute(
+                update(LineRow)
+                .where(LineRow.id == line.id)
+                .values(status="suspended" if suspend else "active")
+            )
+
+    def _charge_off(self, line: LineRow, day: date) -> int:
+        owed = line.fees_minor + line.interest_minor + line.revolving_minor + line.cash_minor
+        owed += line.purchases_minor
+        key = f"lending:{line.id}:charge_off:{day.isoformat()}"
+        if owed > 0:
+            result = self.svc.banking.transfer(
+                LENDING, self.svc._internal(InternalAccount.LOAN_LOSS_ALLOWANCE, line.currency),
+                line.account_id, Money.from_minor(owed, line.currency), idempotency_key=key,
+                description="charge-off against the loan loss allowance",
+            )  # fmt: skip
+            self.svc._book(line.id, "charge_off", -owed, result.entry_id, key, day=day)
+        bank = self.svc.banking
+        bank.set_floor(LENDING, line.account_id, Money.zero(line.currency))
+        with self.svc._tx() as session:
+            session.execute(
+                update(LineRow)
+                .where(LineRow.id == line.id)
+                .values(status="charged_off", accrued_micro=0, over_limit_minor=0)
+            )
+        return 1
+
+    # -- ledger charges ------------------------------------------------------------------
+
+    def _charge(
+        self, line_id: str, account_id: str, kind: str, minor: int, ref: str, day: date
+    ) -> bool:
+        """Post a fee or interest from the line to the bank's income; the bank's own charges
+        may take a line over its limit, and then the line records by how much."""
+        with self.svc._tx() as session:
+            line = session.get(LineRow, line_id)
+            assert line is not None
+            currency = line.currency
+        code = InternalAccount.FEE_INCOME if kind == "fee" else InternalAccount.INTEREST_INCOME
+        key = f"lending:{line_id}:{kind}:{ref}:{day.isoformat()}"
+        amount = Money.from_minor(minor, currency)
+        target = self.svc._internal(code, currency)
+        bank = self.svc.banking
+        bal = bank.balance(LENDING, account_id)
+        if bal.available.minor - minor < bal.floor.minor:
+            # Lower the floor first (a refused posting's key stays refused in banking).
+            lowered = min(bal.available.minor - minor, 0)
+            bank.set_floor(LENDING, account_id, Money.from_minor(lowered, currency))
+        result = bank.transfer(
+            LENDING, account_id, target, amount, idempotency_key=key,
+            description=f"credit line {kind}",
+        )  # fmt: skip
+        return self.svc._book(line_id, kind, minor, result.entry_id, key, day=day)
+
+
+def minimum_due(closing: int, billed_charges: int, line: LineRow) -> int:
+    """The product's rule: a share of the principal plus the fees and interest billed, at
+    least the floor, never more than the closing balance."""
+    if closing <= 0:
+        return 0
+    terms = line.terms
+    pct = Decimal(terms["min_payment_pct"])
+    floor = Money.of(terms["min_payment_floor"], line.currency).minor
+    principal = max(0, closing - billed_charges)
+    share = int((principal * pct).to_integral_value(ROUND_HALF_EVEN)) + billed_charges
+    return min(closing, max(floor, share))
+
+
+def _statement_id(line_id: str, day: date) -> str:
+    # Deterministic: a statement step that runs again cannot cut a second one.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"finbridge:lending:{line_id}:{day.isoformat()}"))
