@@ -1,0 +1,1 @@
+"""Alembic branch ``payments``: the payments engine's tables."""

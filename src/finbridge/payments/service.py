@@ -1,0 +1,59 @@
+"""The payments engine's face for interfaces: one object per platform with its desks.
+
+``fx`` (quotes, conversions, positions, rates), ``merchants`` (onboarding, payment codes) and
+``payments`` (merchant payments, refunds, P2P, request-money links). Every method takes the
+acting principal first and authorises it; money moves only through banking's ledger.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from finbridge.banking import BankingService
+from finbridge.core.clock import Clock
+from finbridge.core.settings import Settings
+from finbridge.payments import events as _events  # noqa: F401 - registers the event schemas
+from finbridge.payments.codes import derive_key
+from finbridge.payments.fx import FxDesk
+from finbridge.payments.limits import Limits
+from finbridge.payments.merchants import MerchantDesk
+from finbridge.payments.pay import CustomerDirectory, NoDirectory, PaymentDesk
+from finbridge.payments.rates import ReferenceRates
+
+
+class PaymentsService:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        banking: BankingService,
+        directory: CustomerDirectory | None = None,
+        rates: ReferenceRates | None = None,
+    ) -> None:
+        self.engine, self.clock = engine, clock
+        section = settings.payments
+        tz = settings.business_timezone
+        self.rates = rates or ReferenceRates()
+        self.limits = Limits(engine, clock, section, self.rates, tz)
+        self.fx = FxDesk(engine, clock, banking, section, self.rates, business_timezone=tz)
+        key = derive_key(settings.secret_key.get_secret_value())
+        self.merchants = MerchantDesk(engine, clock, banking, section, key)
+        self.payments = PaymentDesk(
+            engine, clock, banking, section, self.merchants, self.limits,
+            directory or NoDirectory(),
+        )  # fmt: skip
+
+    @classmethod
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        banking: BankingService,
+        directory: CustomerDirectory | None = None,
+    ) -> PaymentsService:
+        """The platform's payments face (the platform wires banking and identity's directory)."""
+        return cls(engine, clock, settings, banking=banking, directory=directory)
