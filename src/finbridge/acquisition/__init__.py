@@ -1,4 +1,63 @@
 """Customer acquisition: profiles, response and uplift models, send time, creatives, campaigns
-(issue 17). The face is filled as the engine is built."""
+(issue 17): the "finance breakfast".
 
-__all__: list[str] = []
+- :class:`AcquisitionService` (built once per platform by :meth:`AcquisitionService.build`):
+  consent-gated profiles from the lake (point in time, incremental), next-best offers, versioned
+  creatives, campaigns with a contact policy and a permanent holdout, scheduling at each
+  person's send time, delivery with live headlines and the portfolio, measured lift.
+- Ports (:mod:`.ports`) the platform fills from other engines: consent, suitability, credit
+  decisions, the inbox, the portfolio; their defaults are the safe answers.
+- Models, usable alone from a notebook (scikit-learn and LightGBM load on use):
+  :mod:`.response` (calibrated LightGBM on bank marketing, with baselines and reasons),
+  :mod:`.uplift` (two-model, class transformation, our uplift forest; Qini and AUUC),
+  :mod:`.sendtime` (168-slot send time, vectorised).
+"""
+
+from finbridge.acquisition.catalog import PRODUCTS, Product
+from finbridge.acquisition.creatives import FIELDS as CREATIVE_FIELDS
+from finbridge.acquisition.creatives import FINANCE_BREAKFAST
+from finbridge.acquisition.ports import (
+    MARKETING,
+    ConsentPort,
+    CreditDecisionPort,
+    InboxPort,
+    PortfolioPort,
+    PortfolioSummary,
+    SuitabilityPort,
+)
+from finbridge.acquisition.service import (
+    AcquisitionService,
+    Campaign,
+    CampaignResults,
+    Creative,
+    Delivery,
+    DeliveryReport,
+    MarketingConsentRequired,
+    Offer,
+    Profile,
+    ScheduleReport,
+)
+
+__all__ = [
+    "CREATIVE_FIELDS",
+    "FINANCE_BREAKFAST",
+    "MARKETING",
+    "PRODUCTS",
+    "AcquisitionService",
+    "Campaign",
+    "CampaignResults",
+    "ConsentPort",
+    "Creative",
+    "CreditDecisionPort",
+    "Delivery",
+    "DeliveryReport",
+    "InboxPort",
+    "MarketingConsentRequired",
+    "Offer",
+    "PortfolioPort",
+    "PortfolioSummary",
+    "Product",
+    "Profile",
+    "ScheduleReport",
+    "SuitabilityPort",
+]

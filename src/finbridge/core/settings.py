@@ -148,6 +148,26 @@ class AcquisitionSettings(_Section):
     quiet_end: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class OpenBankingSettings(_Section):
+    """Open banking's authorisation server (issue 18): issuer, signing key, lifetimes."""
+
+    issuer: str = Field(
+        default="http://localhost:8000", description="The issuer identifier (https in production)"
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="The server's private JWK (JSON, EC P-256); default: derived from secret_key",
+    )
+    access_token_seconds: int = Field(default=300, ge=30, le=3600)
+    refresh_token_seconds: int = Field(default=30 * 86400, ge=300, le=400 * 86400)
+    code_seconds: int = Field(default=60, ge=5, le=600, description="Authorisation code life")
+    request_seconds: int = Field(default=90, ge=10, le=600, description="Pushed request life")
+    proof_window_seconds: int = Field(
+        default=60, ge=5, le=600, description="How far a DPoP proof's iat may be from now"
+    )
+    require_dpop_nonce: bool = Field(default=False, description="Demand a server DPoP nonce")
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -184,6 +204,7 @@ class Settings(BaseSettings):
     advisory: AdvisorySettings = AdvisorySettings()
     payments: PaymentsSettings = PaymentsSettings()
     acquisition: AcquisitionSettings = AcquisitionSettings()
+    openbanking: OpenBankingSettings = OpenBankingSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:

@@ -1,0 +1,83 @@
+"""What acquisition needs from other engines, as small protocols the platform fills.
+
+Acquisition never imports identity, advisory or credit: ``platform/_root.py`` wires their faces
+into these ports. The defaults are the safe answers for a platform without that engine: no
+consent (so no marketing use at all), nothing above risk level R1, no credit offers, no inbox
+beyond acquisition's own delivery records, no portfolio figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+MARKETING = "marketing"
+
+
+class ConsentPort(Protocol):
+    def consented(self, customer_ids: Collection[str], purpose: str) -> set[str]:
+        """The customers among ``customer_ids`` whose consent to ``purpose`` holds now."""
+        ...
+
+
+class SuitabilityPort(Protocol):
+    def allows(self, customer_id: str, risk_level: int) -> bool:
+        """May this customer be offered a product of risk level R``risk_level`` (1..5)?"""
+        ...
+
+
+class CreditDecisionPort(Protocol):
+    def approved(self, customer_id: str) -> bool:
+        """Does a current, approving credit decision exist for this customer?"""
+        ...
+
+
+class InboxPort(Protocol):
+    def deliver(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
+        """Put a message in the customer's in-app inbox (``reference``: the delivery id)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    currency: str
+    total: Decimal
+    change: Decimal  # since the previous local day's start
+    accounts: int
+
+
+class PortfolioPort(Protocol):
+    def summary(self, customer_id: str) -> PortfolioSummary | None: ...
+
+
+class NoConsent:
+    """Without a consent register nobody has consented: no marketing use of anyone's data."""
+
+    def consented(self, customer_ids: Collection[str], purpose: str) -> set[str]:
+        return set()
+
+
+class UpToR1:
+    """Until advisory publishes its suitability check: only the lowest risk level (R1)."""
+
+    def allows(self, customer_id: str, risk_level: int) -> bool:
+        return risk_level <= 1
+
+
+class NoCreditDecision:
+    def approved(self, customer_id: str) -> bool:
+        return False
+
+
+class NoInbox:
+    """Deliveries stay acquisition's own records (served under ``/v1/acquisition/inbox``)."""
+
+    def deliver(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
+        return None
+
+
+class NoPortfolio:
+    def summary(self, customer_id: str) -> PortfolioSummary | None:
+        return None

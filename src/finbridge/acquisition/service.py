@@ -1,0 +1,1029 @@
+"""The acquisition engine's face: profiles, offers, creatives, campaigns, deliveries, results.
+
+Scopes: ``acquisition:read`` (profiles, campaigns, results), ``acquisition:write`` (refresh,
+creatives, campaigns, scheduling, delivery, conversions). A customer sees their own profile,
+offers and inbox, opens their messages and opts out; anyone else's is "not found".
+
+Consent is checked here, at every use: refreshing profiles (a customer without marketing consent
+has no profile; one who withdrew loses it at the next refresh and is never read before), reading
+a profile, scheduling, and again at delivery time, so a withdrawal between scheduling and sending
+stops the message.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from finbridge.acquisition import events as _events
+from finbridge.acquisition.audience import AudienceRule
+from finbridge.acquisition.campaigns import (
+    CampaignSpec,
+    Lift,
+    Schedule,
+    in_holdout,
+    out_of_quiet,
+    parse_hhmm,
+    send_local_time,
+    utc_instant,
+    zone,
+)
+from finbridge.acquisition.catalog import PRODUCTS, Product, product
+from finbridge.acquisition.creatives import CreativeTemplates
+from finbridge.acquisition.news import headlines_for
+from finbridge.acquisition.ports import (
+    MARKETING,
+    ConsentPort,
+    CreditDecisionPort,
+    InboxPort,
+    NoConsent,
+    NoCreditDecision,
+    NoInbox,
+    NoPortfolio,
+    PortfolioPort,
+    PortfolioSummary,
+    SuitabilityPort,
+    UpToR1,
+)
+from finbridge.acquisition.profiles import ProfileState, build_states, merge_into, read_engagement
+from finbridge.acquisition.sendtime import population_prior, shrunk
+from finbridge.acquisition.tables import (
+    CampaignRow,
+    CreativeRow,
+    DeliveryRow,
+    OptOutRow,
+    ProfileRow,
+)
+from finbridge.core.clock import Clock
+from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.core.settings import Settings
+from finbridge.lake import Event, EventLake, emit, emit_many
+from finbridge.store.engine import unit_of_work
+
+
+class MarketingConsentRequired(PermissionDenied):
+    code = "consent_required"
+    title = "Customer consent required"
+
+
+@dataclass(frozen=True)
+class Profile:
+    customer_id: str
+    as_of: datetime
+    timezone: str
+    fields: dict[str, Any]
+    topics: dict[str, float]
+    engagement_by_hour: list[float]  # 24, summed over the week
+    stored: bool  # False for a point-in-time read computed on the fly
+
+
+@dataclass(frozen=True)
+class Offer:
+    code: str
+    name: str
+    risk_level: int
+    expected_uplift: float
+    value: Decimal
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Creative:
+    id: str
+    name: str
+    version: int
+    templates: dict[str, dict[str, str]]
+    fields: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    audience: str
+    offer_code: str | None
+    creative_name: str
+    creative_version: int
+    schedule: dict[str, Any]
+    quiet_hours: tuple[str, str]
+    cap_per_day: int
+    cap_per_week: int
+    holdout_share: float
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: CampaignRow) -> Campaign:
+        return cls(
+            row.id,
+            row.name,
+            row.audience,
+            row.offer_code,
+            row.creative_name,
+            row.creative_version,
+            row.schedule,
+            (row.quiet_start, row.quiet_end),
+            row.cap_per_day,
+            row.cap_per_week,
+            row.holdout_share,
+            row.status,
+            row.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    campaign_id: str
+    customer_id: str
+    day: date
+    arm: str
+    status: str
+    reason: str | None
+    scheduled_at: datetime
+    delivered_at: datetime | None
+    title: str | None
+    body: str | None
+    opened_at: datetime | None
+
+    @classmethod
+    def of(cls, r: DeliveryRow) -> Delivery:
+        return cls(
+            r.id,
+            r.campaign_id,
+            r.customer_id,
+            r.day,
+            r.arm,
+            r.status,
+            r.reason,
+            _aware(r.scheduled_at),
+            _utc(r.delivered_at),
+            r.title,
+            r.body,
+            _utc(r.opened_at),
+        )
+
+
+@dataclass
+class ScheduleReport:
+    campaign_id: str
+    day: date
+    scheduled: int = 0
+    holdout: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int
+    suppressed: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CampaignResults:
+    campaign: Campaign
+    lift: Lift
+    delivered: int
+    opened: int
+    qini_points: list[tuple[float, float]]
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored instant is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+class AcquisitionService:
+    """One per platform (:meth:`build`); ports default to the safe answers (see :mod:`.ports`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        lake: EventLake,
+        *,
+        timezone: str = "Asia/Shanghai",
+        locale: str = "zh-CN",
+        quiet_hours: tuple[str, str] = ("22:00", "07:00"),
+        consent: ConsentPort | None = None,
+        suitability: SuitabilityPort | None = None,
+        credit: CreditDecisionPort | None = None,
+        inbox: InboxPort | None = None,
+        portfolio: PortfolioPort | None = None,
+    ) -> None:
+        zone(timezone)
+        self.engine, self.clock, self.lake = engine, clock, lake
+        self.timezone, self.locale, self.quiet_hours = timezone, locale, quiet_hours
+        self.consent: ConsentPort = consent or NoConsent()
+        self.suitability: SuitabilityPort = suitability or UpToR1()
+        self.credit: CreditDecisionPort = credit or NoCreditDecision()
+        self.inbox_port: InboxPort = inbox or NoInbox()
+        self.portfolio: PortfolioPort = portfolio or NoPortfolio()
+        self._refresh_lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls, engine: Engine, clock: Clock, settings: Settings, *, lake: EventLake, **ports: Any
+    ) -> AcquisitionService:
+        conf = settings.acquisition
+        return cls(
+            engine,
+            clock,
+            lake,
+            timezone=conf.timezone or settings.business_timezone,
+            locale=conf.locale,
+            quiet_hours=(conf.quiet_start, conf.quiet_end),
+            **ports,
+        )
+
+    # -- authorisation ------------------------------------------------------------------
+
+    @staticmethod
+    def _may_see(actor: Principal, customer_id: str, scope: str = "acquisition:read") -> None:
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            if not actor.can_act_for(customer_id):
+                raise NotFound(f"no customer {customer_id}", field="customer_id")
+            return
+        actor.require_scope(scope)
+
+    def _require_consent(self, customer_id: str) -> None:
+        if customer_id not in self.consent.consented([customer_id], MARKETING):
+            raise MarketingConsentRequired(
+                "the customer has not consented to marketing use of their data", field="consent"
+            )
+
+    # -- profiles -----------------------------------------------------------------------
+
+    def refresh_profiles(self, actor: Principal, *, as_of: datetime | None = None) -> int:
+        """Bring every consenting customer's profile to ``as_of`` (default now), incrementally;
+        drop the profiles of customers whose consent no longer holds. Returns profiles kept."""
+        actor.require_scope("acquisition:write")
+        as_of = as_of or self.clock.now()
+        with self._refresh_lock, unit_of_work(self.engine) as session:
+            stored = {r.customer_id: r for r in session.scalars(select(ProfileRow))}
+            states = {k: _state_of(r) for k, r in stored.items()}
+            behind = [s for s in states.values() if s.as_of > as_of]
+            if behind:
+                raise ValidationError("as_of is before the stored profiles' time", field="as_of")
+            low = min((s.as_of for s in states.values()), default=None)
+            recent = read_engagement(self.lake, since=low, until=as_of)
+            subjects = set(recent["subject_id"].unique().to_list()) | stored.keys()
+            allowed = self.consent.consented(subjects, MARKETING)
+            gone = stored.keys() - allowed
+            if gone:
+                session.execute(delete(ProfileRow).where(ProfileRow.customer_id.in_(gone)))
+            import polars as pl
+
+            fresh: dict[str, ProfileState] = {}
+            known = [s for s in allowed if s in stored]
+            for subject in known:
+                since = states[subject].as_of
+                part = recent.filter(
+                    (pl.col("subject_id") == subject) & (pl.col("occurred_at") >= since)
+                )
+                fresh.update(build_states(part, as_of, states[subject].timezone))
+            new = allowed - stored.keys()
+            if new:
+                history = read_engagement(self.lake, since=None, until=as_of, subjects=new)
+                fresh.update(build_states(history, as_of, self.timezone))
+            merged = merge_into({k: states[k] for k in known}, fresh, as_of)
+            now = self.clock.now()
+            for subject, state in merged.items():
+                values = _row_values(subject, state, now)
+                if subject in stored:
+                    for key, value in values.items():
+                        setattr(stored[subject], key, value)
+                else:
+                    session.add(ProfileRow(**values))
+        return len(merged)
+
+    def profile(
+        self, actor: Principal, customer_id: str, *, as_of: datetime | None = None
+    ) -> Profile:
+        """The stored profile, or (``as_of`` given) one computed from the events before it."""
+        self._may_see(actor, customer_id)
+        self._require_consent(customer_id)
+        if as_of is not None:
+            if as_of.tzinfo is None:
+                raise ValidationError("as_of needs a time zone", field="as_of")
+            events = read_engagement(self.lake, since=None, until=as_of, subjects=[customer_id])
+            state = build_states(events, as_of, self.timezone).get(customer_id)
+            return _profile(
+                customer_id, state or ProfileState(as_of, self.timezone, self.locale), stored=False
+            )
+        with unit_of_work(self.engine, write=False) as session:
+            row = session.get(ProfileRow, customer_id)
+        if row is None:
+            raise NotFound(
+                f"no profile for {customer_id} yet (refresh profiles)", field="customer_id"
+            )
+        return _profile(customer_id, _state_of(row), stored=True)
+
+    def _states(self, customer_ids: Collection[str] | None = None) -> dict[str, ProfileState]:
+        stmt = select(ProfileRow)
+        if customer_ids is not None:
+            stmt = stmt.where(ProfileRow.customer_id.in_(list(customer_ids)))
+        with unit_of_work(self.engine, write=False) as session:
+            return {r.customer_id: _state_of(r) for r in session.scalars(stmt)}
+
+    # -- offers -------------------------------------------------------------------------
+
+    def check_offer(self, actor: Principal, customer_id: str, offer_code: str) -> Product:
+        """Refuse an offer the customer may not get (suitability, or a credit line without an
+        approving credit decision), naming ``offer_code``."""
+        self._may_see(actor, customer_id)
+        item = product(offer_code)
+        if not self.suitability.allows(customer_id, item.risk_level):
+            raise ValidationError(
+                f"{item.code} (R{item.risk_level}) is above the customer's suitability",
+                field="offer_code",
+            )
+        if item.kind == "credit" and not self.credit.approved(customer_id):
+            raise ValidationError(
+                "a credit offer needs an approving credit decision", field="offer_code"
+            )
+        return item
+
+    def offers(self, actor: Principal, customer_id: str, *, limit: int = 3) -> list[Offer]:
+        """Next-best offers: eligible products ranked by expected uplift x value, with reasons.
+
+        Expected uplift is the product's measured campaign lift when a campaign with at least
+        200 people per arm has one, else the catalogue prior; a news interest in the product's
+        topic raises it (x (1 + share of interest)), since those readers respond more.
+        """
+        self._may_see(actor, customer_id)
+        self._require_consent(customer_id)
+        state = self._states([customer_id]).get(customer_id)
+        topics = state.topics if state else {}
+        total = sum(topics.values())
+        measured = self._measured_uplift()
+        out = []
+        for item in PRODUCTS:
+            if not self.suitability.allows(customer_id, item.risk_level):
+                continue
+            if item.kind == "credit" and not self.credit.approved(customer_id):
+                continue
+            base, source = measured.get(item.code, (item.prior_uplift, "catalogue prior"))
+            interest = topics.get(item.topic, 0.0) / total if total else 0.0
+            uplift = base * (1 + interest)
+            score = uplift * float(item.value)
+            reason = f"within R{item.risk_level}; uplift {uplift:.2%} ({source})"
+            if interest:
+                reason += f", reads about {item.topic} ({interest:.0%} of news reads)"
+            out.append(
+                Offer(
+                    item.code,
+                    item.name_en,
+                    item.risk_level,
+                    round(uplift, 5),
+                    item.value,
+                    round(score, 5),
+                    reason,
+                )
+            )
+        out.sort(key=lambda o: -o.score)
+        return out[:limit]
+
+    def _measured_uplift(self) -> dict[str, tuple[float, str]]:
+        out: dict[str, tuple[float, str]] = {}
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.scalars(
+                select(CampaignRow).where(CampaignRow.offer_code.is_not(None))
+            ).all()
+        for row in rows:
+            lift = self._lift(row.id)
+            if lift.lift is not None and min(lift.treated, lift.holdout) >= 200 and row.offer_code:
+                out[row.offer_code] = (max(lift.lift, 0.0), f"measured in {row.name}")
+        return out
+
+    # -- creatives ----------------------------------------------------------------------
+
+    def save_creative(self, actor: Principal, name: str, templates: Any) -> Creative:
+        """A new version of creative ``name``; a template naming an unknown field is refused."""
+        actor.require_scope("acquisition:write")
+        if not isinstance(name, str) or not 1 <= len(name) <= 80:
+            raise ValidationError("name must be 1-80 characters", field="name")
+        parsed = CreativeTemplates.parse(templates)
+        with unit_of_work(self.engine) as session:
+            latest = session.scalar(
+                select(func.max(CreativeRow.version)).where(CreativeRow.name == name)
+            )
+            row = CreativeRow(
+                id=new_id(),
+                name=name,
+                version=(latest or 0) + 1,
+                templates=parsed.templates,
+                fields=list(parsed.fields),
+                created_by=actor.id,
+                created_at=self.clock.now(),
+            )
+            session.add(row)
+        return _creative(row)
+
+    def creatives(self, actor: Principal) -> list[Creative]:
+        actor.require_scope("acquisition:read")
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.scalars(
+                select(CreativeRow).order_by(CreativeRow.name, CreativeRow.version)
+            )
+            return [_creative(r) for r in rows]
+
+    def _creative_row(self, session: Any, name: str, version: int | None) -> CreativeRow:
+        stmt = select(CreativeRow).where(CreativeRow.name == name)
+        stmt = (
+            stmt.where(CreativeRow.version == version)
+            if version
+            else stmt.order_by(CreativeRow.version.desc())
+        )
+        row = session.scalars(stmt.limit(1)).first()
+        if row is None:
+            raise NotFound(
+                f"no creative {name!r}" + (f" version {version}" if version else ""),
+                field="creative",
+            )
+        return row
+
+    def preview(
+        self,
+        actor: Principal,
+        name: str,
+        *,
+        version: int | None = None,
+        customer_id: str | None = None,
+        offer_code: str | None = None,
+        locale: str | None = None,
+    ) -> tuple[str, str]:
+        """Render a creative as it would be sent now (to ``customer_id``, or a sample)."""
+        actor.require_scope("acquisition:read")
+        with unit_of_work(self.engine, write=False) as session:
+            row = self._creative_row(session, name, version)
+            templates = CreativeTemplates(row.templates, tuple(row.fields))
+        state = None
+        if customer_id is not None:
+            self._require_consent(customer_id)
+            state = self._states([customer_id]).get(customer_id)
+        values = self._values(
+            customer_id, state, self.clock.now(), product(offer_code) if offer_code else None
+        )
+        return templates.render(locale or (state.locale if state else self.locale), values)
+
+    def _values(
+        self,
+        customer_id: str | None,
+        state: ProfileState | None,
+        now: datetime,
+        offer: Product | None,
+        *,
+        portfolio: bool = True,
+    ) -> dict[str, str]:
+        tz = zone(state.timezone if state else self.timezone)
+        local_day = now.astimezone(tz).date()
+        news_day, headlines = headlines_for(local_day)
+        padded = [*headlines, "", "", ""][:3]
+        summary: PortfolioSummary | None = None
+        if portfolio and customer_id is not None:
+            summary = self.portfolio.summary(customer_id)
+        locale = state.locale if state else self.locale
+        fields = state.fields() if state else {}
+        return {
+            "date": local_day.isoformat(),
+            "headline_1": padded[0],
+            "headline_2": padded[1],
+            "headline_3": padded[2],
+            "headline_date": news_day.isoformat() if news_day else "-",
+            "portfolio_total": f"{summary.total:,.2f}" if summary else "-",
+            "portfolio_change": f"{summary.change:+,.2f}" if summary else "-",
+            "currency": summary.currency if summary else "",
+            "offer_name": (offer.name_zh if locale == "zh-CN" else offer.name_en) if offer else "",
+            "top_topic": str(fields.get("top_topic", "")),
+        }
+
+    # -- campaigns ----------------------------------------------------------------------
+
+    def create_campaign(self, actor: Principal, raw: dict[str, Any]) -> Campaign:
+        """Validate everything up front (rule, holdout, schedule vs quiet hours, creative and
+        offer), then store; nothing is sent until :meth:`schedule`."""
+        actor.require_scope("acquisition:write")
+        spec = CampaignSpec.parse(raw, quiet=self.quiet_hours)
+        AudienceRule(spec.audience)
+        offer = product(spec.offer_code) if spec.offer_code else None
+        with unit_of_work(self.engine) as session:
+            creative = self._creative_row(session, spec.creative_name, spec.creative_version)
+            if "offer_name" in creative.fields and offer is None:
+                raise ValidationError(
+                    "the creative shows ${offer_name} but the campaign has no offer",
+                    field="offer_code",
+                )
+            if session.scalar(select(CampaignRow.id).where(CampaignRow.name == spec.name)):
+                raise ValidationError(f"a campaign named {spec.name!r} exists", field="name")
+            row = CampaignRow(
+                id=new_id(),
+                name=spec.name,
+                audience=spec.audience,
+                offer_code=spec.offer_code,
+                creative_name=creative.name,
+                creative_version=creative.version,
+                schedule=spec.schedule.to_json(),
+                quiet_start=spec.quiet_start.strftime("%H:%M"),
+                quiet_end=spec.quiet_end.strftime("%H:%M"),
+                cap_per_day=spec.cap_per_day,
+                cap_per_week=spec.cap_per_week,
+                holdout_share=spec.holdout_share,
+                status="active",
+                created_by=actor.id,
+                created_at=self.clock.now(),
+            )
+            session.add(row)
+            payload = {"campaign_id": row.id, "name": row.name, "holdout_share": row.holdout_share}
+            emit(
+                session,
+                Event(
+                    "acquisition.campaign_saved", row.created_at, payload, _events.SOURCE, row.id
+                ),
+            )
+        return Campaign.of(row)
+
+    def campaigns(self, actor: Principal) -> list[Campaign]:
+        actor.require_scope("acquisition:read")
+        with unit_of_work(self.engine, write=False) as session:
+            return [
+                Campaign.of(r)
+                for r in session.scalars(
+                    select(CampaignRow).order_by(CampaignRow.created_at.desc())
+                )
+            ]
+
+    def campaign(self, actor: Principal, campaign_id: str) -> Campaign:
+        actor.require_scope("acquisition:read")
+        with unit_of_work(self.engine, write=False) as session:
+            return Campaign.of(self._campaign_row(session, campaign_id))
+
+    @staticmethod
+    def _campaign_row(session: Any, campaign_id: str) -> CampaignRow:
+        row = session.get(CampaignRow, campaign_id)
+        if row is None:
+            raise NotFound(f"no campaign {campaign_id}", field="campaign_id")
+        return row  # type: ignore[no-any-return]
+
+    def audience_size(self, actor: Principal, rule: str) -> dict[str, int]:
+        """How many consenting customers with a profile the rule selects (the builder's count)."""
+        actor.require_scope("acquisition:read")
+        parsed = AudienceRule(rule)
+        states = self._states()
+        allowed = self.consent.consented(states.keys(), MARKETING)
+        matched = sum(1 for k in allowed if parsed.matches(self._fields(k, states[k])))
+        return {"profiles": len(states), "consenting": len(allowed), "matching": matched}
+
+    def _fields(self, customer_id: str, state: ProfileState) -> dict[str, Any]:
+        fields: dict[str, Any] = state.fields()
+        fields["risk_level"] = lambda: float(
+            max((lv for lv in range(1, 6) if self.suitability.allows(customer_id, lv)), default=0)
+        )
+
+        def balance() -> float:
+            summary = self.portfolio.summary(customer_id)
+            return float(summary.total) if summary else 0.0
+
+        fields["balance"] = balance
+        return fields
+
+    def opt_out(self, actor: Principal, customer_id: str, campaign_id: str = "*") -> None:
+        """The customer stops receiving ``campaign_id`` (``*``: every campaign), at once."""
+        self._may_see(actor, customer_id, "acquisition:write")
+        with unit_of_work(self.engine) as session:
+            if campaign_id != "*":
+                self._campaign_row(session, campaign_id)
+            if session.get(OptOutRow, (customer_id, campaign_id)) is None:
+                session.add(
+                    OptOutRow(
+                        customer_id=customer_id,
+                        campaign_id=campaign_id,
+                        created_at=self.clock.now(),
+                    )
+                )
+
+    def _opted_out(self, session: Any, campaign_id: str, customer_ids: Iterable[str]) -> set[str]:
+        ids = list(customer_ids)
+        out: set[str] = set()
+        for start in range(0, len(ids), 5000):
+            stmt = select(OptOutRow.customer_id).where(
+                OptOutRow.campaign_id.in_([campaign_id, "*"]),
+                OptOutRow.customer_id.in_(ids[start : start + 5000]),
+            )
+            out.update(session.scalars(stmt))
+        return out
+
+    # -- scheduling and delivery --------------------------------------------------------
+
+    def schedule(self, actor: Principal, campaign_id: str, day: date) -> ScheduleReport:
+        """Plan ``day`` (the customers' local date): who is in the audience, consents, is not
+        opted out, is under the caps and suits the offer; when (fixed or their send time, out of
+        quiet hours); and which arm. Idempotent per (campaign, customer, day)."""
+        actor.require_scope("acquisition:write")
+        report = ScheduleReport(campaign_id, day)
+        with unit_of_work(self.engine, write=False) as session:
+            camp = self._campaign_row(session, campaign_id)
+        if camp.status != "active":
+            raise ValidationError(f"campaign is {camp.status}", field="campaign_id")
+        spec_quiet = (camp.quiet_start, camp.quiet_end)
+        sched = Schedule.parse(camp.schedule)
+        q_start, q_end = (
+            parse_hhmm(spec_quiet[0], "quiet_start"),
+            parse_hhmm(spec_quiet[1], "quiet_end"),
+        )
+        rule = AudienceRule(camp.audience)
+        offer = product(camp.offer_code) if camp.offer_code else None
+        states = self._states()
+        allowed = self.consent.consented(states.keys(), MARKETING)
+        for _ in range(len(states) - len(allowed)):
+            report.skip("no_consent")
+        ids = sorted(allowed)
+        with unit_of_work(self.engine, write=False) as session:
+            opted = self._opted_out(session, campaign_id, ids)
+            existing = set(
+                session.scalars(
+                    select(DeliveryRow.customer_id).where(
+                        DeliveryRow.campaign_id == campaign_id, DeliveryRow.day == day
+                    )
+                )
+            )
+            per_day, per_week = self._contact_counts(session, day)
+        prior = (
+            population_prior(np.sum([s.engagement for s in states.values()], axis=0))
+            if states
+            else None
+        )
+        rows: list[dict[str, Any]] = []
+        for customer_id in ids:
+            state = states[customer_id]
+            if customer_id in existing:
+                report.skip("already_scheduled")
+                continue
+            if customer_id in opted:
+                report.skip("opted_out")
+                continue
+            if not rule.matches(self._fields(customer_id, state)):
+                report.skip("not_in_audience")
+                continue
+            if offer is not None and (
+                not self.suitability.allows(customer_id, offer.risk_level)
+                or (offer.kind == "credit" and not self.credit.approved(customer_id))
+            ):
+                report.skip("offer_not_suitable")
+                continue
+            holdout = in_holdout(campaign_id, customer_id, camp.holdout_share)
+            if not holdout and (
+                per_day.get(customer_id, 0) >= camp.cap_per_day
+                or per_week.get(customer_id, 0) >= camp.cap_per_week
+            ):
+                report.skip("frequency_cap")
+                continue
+            if sched.at is not None:
+                at = sched.at
+            else:
+                assert prior is not None
+                week = shrunk(state.engagement[None, :].astype(np.float64), prior)[0]
+                at = send_local_time(week, state.first_minute, day, sched.lead_minutes)
+                at = out_of_quiet(at, q_start, q_end, sched.lead_minutes)
+            rows.append(
+                {
+                    "id": new_id(),
+                    "campaign_id": campaign_id,
+                    "customer_id": customer_id,
+                    "day": day,
+                    "arm": "holdout" if holdout else "treatment",
+                    "status": "holdout" if holdout else "scheduled",
+                    "reason": None,
+                    "scheduled_at": utc_instant(day, at, zone(state.timezone)),
+                    "delivered_at": None,
+                    "title": None,
+                    "body": None,
+                    "opened_at": None,
+                    "converted_at": None,
+                }
+            )
+            if holdout:
+                report.holdout += 1
+            else:
+                report.scheduled += 1
+        if rows:
+            with unit_of_work(self.engine) as session:
+                session.execute(insert(DeliveryRow), rows)
+        return report
+
+    def _contact_counts(self, session: Any, day: date) -> tuple[dict[str, int], dict[str, int]]:
+        stmt = (
+            select(DeliveryRow.customer_id, DeliveryRow.day, func.count())
+            .where(
+                DeliveryRow.arm == "treatment",
+                DeliveryRow.status.in_(["scheduled", "delivered"]),
+                DeliveryRow.day > day - timedelta(days=7),
+                DeliveryRow.day <= day,
+            )
+            .group_by(DeliveryRow.customer_id, DeliveryRow.day)
+        )
+        per_day: dict[str, int] = {}
+        per_week: dict[str, int] = {}
+        for customer_id, when, n in session.execute(stmt):
+            per_week[customer_id] = per_week.get(customer_id, 0) + n
+            if when == day:
+                per_day[customer_id] = n
+        return per_day, per_week
+
+    def deliver_due(self, actor: Principal, *, now: datetime | None = None) -> DeliveryReport:
+        """Send every scheduled message that is due: consent and opt-outs are checked again
+        now, the creative is filled with this morning's live data, each delivery becomes an
+        ``acquisition.delivered`` event (same transaction) and goes to the inbox port."""
+        actor.require_scope("acquisition:write")
+        now = now or self.clock.now()
+        with unit_of_work(self.engine, write=False) as session:
+            due = session.scalars(
+                select(DeliveryRow).where(
+                    DeliveryRow.status == "scheduled", DeliveryRow.scheduled_at <= now
+                )
+            ).all()
+            camps = {c: self._campaign_row(session, c) for c in {r.campaign_id for r in due}}
+            creatives = {
+                c: self._creative_row(session, row.creative_name, row.creative_version)
+                for c, row in camps.items()
+            }
+            opted = {
+                c: self._opted_out(session, c, [r.customer_id for r in due if r.campaign_id == c])
+                for c in camps
+            }
+        allowed = self.consent.consented({r.customer_id for r in due}, MARKETING)
+        states = self._states({r.customer_id for r in due})
+        changes: list[dict[str, Any]] = []
+        sent: list[tuple[DeliveryRow, str, str]] = []
+        suppressed: dict[str, int] = {}
+        for row in due:
+            reason = None
+            if row.customer_id not in allowed:
+                reason = "no_consent"
+            elif row.customer_id in opted[row.campaign_id]:
+                reason = "opted_out"
+            if reason is not None:
+                suppressed[reason] = suppressed.get(reason, 0) + 1
+                changes.append({"id": row.id, "status": "suppressed", "reason": reason})
+                continue
+            camp, creative = camps[row.campaign_id], creatives[row.campaign_id]
+            templates = CreativeTemplates(creative.templates, tuple(creative.fields))
+            state = states.get(row.customer_id)
+            uses_portfolio = any(
+                f.startswith("portfolio") or f == "currency" for f in creative.fields
+            )
+            offer = product(camp.offer_code) if camp.offer_code else None
+            values = self._values(row.customer_id, state, now, offer, portfolio=uses_portfolio)
+            title, body = templates.render(state.locale if state else self.locale, values)
+            changes.append(
+                {
+                    "id": row.id,
+                    "status": "delivered",
+                    "delivered_at": now,
+                    "title": title,
+                    "body": body,
+                }
+            )
+            sent.append((row, title, body))
+        with unit_of_work(self.engine) as session:
+            if changes:
+                session.execute(update(DeliveryRow), changes)
+            emit_many(
+                session,
+                (
+                    Event(
+                        "acquisition.delivered",
+                        now,
+                        {
+                            "delivery_id": row.id,
+                            "campaign_id": row.campaign_id,
+                            "creative": _creative_ref(camps[row.campaign_id]),
+                            "offer_code": camps[row.campaign_id].offer_code,
+                        },
+                        _events.SOURCE,
+                        row.customer_id,
+                    )
+                    for row, _, _ in sent
+                ),
+            )
+        for row, title, body in sent:
+            self.inbox_port.deliver(row.customer_id, title=title, body=body, reference=row.id)
+        return DeliveryReport(len(sent), suppressed)
+
+    # -- inbox, opens, conversions, results ------------------------------------------------
+
+    def inbox(self, actor: Principal, customer_id: str, *, limit: int = 50) -> list[Delivery]:
+        self._may_see(actor, customer_id)
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.scalars(
+                select(DeliveryRow)
+                .where(DeliveryRow.customer_id == customer_id, DeliveryRow.status == "delivered")
+                .order_by(DeliveryRow.delivered_at.desc())
+                .limit(min(max(limit, 1), 200))
+            )
+            return [Delivery.of(r) for r in rows]
+
+    def deliveries(self, actor: Principal, campaign_id: str, *, limit: int = 100) -> list[Delivery]:
+        actor.require_scope("acquisition:read")
+        with unit_of_work(self.engine, write=False) as session:
+            self._campaign_row(session, campaign_id)
+            rows = session.scalars(
+                select(DeliveryRow)
+                .where(DeliveryRow.campaign_id == campaign_id)
+                .order_by(DeliveryRow.scheduled_at.desc())
+                .limit(min(max(limit, 1), 1000))
+            )
+            return [Delivery.of(r) for r in rows]
+
+    def open(self, actor: Principal, delivery_id: str) -> Delivery:
+        """The customer opened a message (their own only)."""
+        with unit_of_work(self.engine) as session:
+            row = session.get(DeliveryRow, delivery_id)
+            if row is None or row.status != "delivered" or not actor.can_act_for(row.customer_id):
+                raise NotFound(f"no delivery {delivery_id}", field="delivery_id")
+            self._may_see(actor, row.customer_id, "acquisition:write")
+            if row.opened_at is None:
+                row.opened_at = self.clock.now()
+                payload = {"delivery_id": row.id, "campaign_id": row.campaign_id}
+                emit(
+                    session,
+                    Event(
+                        "acquisition.opened",
+                        row.opened_at,
+                        payload,
+                        _events.SOURCE,
+                        row.customer_id,
+                    ),
+                )
+            return Delivery.of(row)
+
+    def record_conversion(self, actor: Principal, campaign_id: str, customer_id: str) -> str:
+        """The customer took the campaign's offer: marks their latest row in either arm."""
+        actor.require_scope("acquisition:write")
+        now = self.clock.now()
+        with unit_of_work(self.engine) as session:
+            camp = self._campaign_row(session, campaign_id)
+            row = session.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.campaign_id == campaign_id,
+                    DeliveryRow.customer_id == customer_id,
+                    DeliveryRow.status.in_(["delivered", "holdout"]),
+                )
+                .order_by(DeliveryRow.day.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                raise NotFound(
+                    f"customer {customer_id} was not in campaign {campaign_id}", field="customer_id"
+                )
+            if row.converted_at is None:
+                row.converted_at = now
+                payload = {
+                    "campaign_id": campaign_id,
+                    "arm": row.arm,
+                    "offer_code": camp.offer_code,
+                }
+                emit(
+                    session,
+                    Event("acquisition.converted", now, payload, _events.SOURCE, customer_id),
+                )
+            return row.arm
+
+    def _per_customer(self, campaign_id: str) -> list[tuple[str, str, bool, bool]]:
+        """(customer, arm, reached, converted) per customer: treated customers count once
+        delivered, held-out ones from their first holdout row."""
+        stmt = select(
+            DeliveryRow.customer_id, DeliveryRow.arm, DeliveryRow.status, DeliveryRow.converted_at
+        ).where(
+            DeliveryRow.campaign_id == campaign_id, DeliveryRow.status.in_(["delivered", "holdout"])
+        )
+        seen: dict[str, tuple[str, bool, bool]] = {}
+        with unit_of_work(self.engine, write=False) as session:
+            for customer_id, arm, _status, converted in session.execute(stmt):
+                old = seen.get(customer_id, (arm, True, False))
+                seen[customer_id] = (arm, True, old[2] or converted is not None)
+        return [(k, a, r, c) for k, (a, r, c) in seen.items()]
+
+    def _lift(self, campaign_id: str) -> Lift:
+        people = self._per_customer(campaign_id)
+        nt = sum(1 for p in people if p[1] == "treatment")
+        ct = sum(1 for p in people if p[1] == "treatment" and p[3])
+        nh = sum(1 for p in people if p[1] == "holdout")
+        ch = sum(1 for p in people if p[1] == "holdout" and p[3])
+        return Lift.measure(nt, ct, nh, ch)
+
+    def results(self, actor: Principal, campaign_id: str) -> CampaignResults:
+        """Measured lift (treated vs permanent holdout, 95 % interval) and a Qini curve of the
+        campaign's people ordered by their engagement (does targeting the engaged pay?)."""
+        from finbridge.acquisition.uplift import qini_curve
+
+        camp = self.campaign(actor, campaign_id)
+        people = self._per_customer(campaign_id)
+        with unit_of_work(self.engine, write=False) as session:
+            counts = dict(
+                session.execute(
+                    select(DeliveryRow.status, func.count())
+                    .where(DeliveryRow.campaign_id == campaign_id)
+                    .group_by(DeliveryRow.status)
+                ).all()
+            )
+            opened = (
+                session.scalar(
+                    select(func.count()).where(
+                        DeliveryRow.campaign_id == campaign_id, DeliveryRow.opened_at.is_not(None)
+                    )
+                )
+                or 0
+            )
+        points: list[tuple[float, float]] = []
+        if people:
+            states = self._states([p[0] for p in people])
+            score = np.array(
+                [float(states[p[0]].engagement.sum()) if p[0] in states else 0.0 for p in people]
+            )
+            t = np.array([p[1] == "treatment" for p in people], dtype=np.int8)
+            y = np.array([p[3] for p in people], dtype=np.int8)
+            curve = qini_curve(score, t, y)
+            idx = np.unique(np.linspace(0, len(curve.share) - 1, 21).round().astype(int))
+            points = [
+                (round(float(curve.share[i]), 4), round(float(curve.gain[i]), 6)) for i in idx
+            ]
+        return CampaignResults(
+            camp, self._lift(campaign_id), int(counts.get("delivered", 0)), int(opened), points
+        )
+
+
+# -- row <-> state ----------------------------------------------------------------------
+
+
+def _state_of(row: ProfileRow) -> ProfileState:
+    return ProfileState(
+        _aware(row.as_of),
+        row.timezone,
+        row.locale,
+        np.asarray(row.engagement, dtype=np.float64),
+        list(row.first_minute),
+        dict(row.counts),
+        dict(row.topics),
+    )
+
+
+def _row_values(customer_id: str, s: ProfileState, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "as_of": s.as_of,
+        "timezone": s.timezone,
+        "locale": s.locale,
+        "engagement": [round(float(v), 6) for v in s.engagement],
+        "first_minute": list(s.first_minute),
+        "counts": {k: round(v, 6) for k, v in s.counts.items()},
+        "topics": {k: round(v, 6) for k, v in s.topics.items()},
+        "updated_at": now,
+    }
+
+
+def _profile(customer_id: str, s: ProfileState, *, stored: bool) -> Profile:
+    daily = s.engagement.reshape(7, 24).sum(axis=0)
+    return Profile(
+        customer_id,
+        s.as_of,
+        s.timezone,
+        s.fields(),
+        {k: round(v, 4) for k, v in s.topics.items()},
+        [round(float(v), 4) for v in daily],
+        stored,
+    )
+
+
+def _creative(row: CreativeRow) -> Creative:
+    return Creative(
+        row.id,
+        row.name,
+        row.version,
+        row.templates,
+        tuple(row.fields),
+        _aware(row.created_at),
+    )
+
+
+def _creative_ref(camp: CampaignRow) -> str:
+    return f"{camp.creative_name}@{camp.creative_version}"
