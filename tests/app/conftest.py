@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from finbridge.banking import GuardDecision, PostingIntent, Verdict
 from finbridge.core import ManualClock, Money, Principal, Settings
-from finbridge.identity import RegistrationRequest
+from finbridge.identity import RegistrationRequest, StepUpGuard
 from finbridge.platform import Platform
 from finbridge.site import create_app
 
@@ -99,9 +100,32 @@ def sign_in(client: TestClient, clock: ManualClock, who: Customer) -> None:
     assert "finbridge_app" in client.cookies
 
 
+class ScriptedRisk:
+    """Stands in for the risk engine (whose model takes seconds to load): amounts of 900 or
+    more are declined with a reason, 500 or more ask for step-up; it records every settle."""
+
+    def __init__(self) -> None:
+        self.settled: list[tuple[str, bool]] = []
+
+    def check(self, intent: PostingIntent) -> GuardDecision:
+        if intent.amount.amount >= 900:
+            return GuardDecision(Verdict.DECLINE, ("amount far above this customer's usual",), "t1")
+        if intent.amount.amount >= 500:
+            return GuardDecision(Verdict.STEP_UP, ("new payee and a large amount",), "t1")
+        return GuardDecision.approve("t1")
+
+    def settle(
+        self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None
+    ) -> None:
+        self.settled.append((intent.idempotency_key, posted))
+
+
 @pytest.fixture
 def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Platform:
-    return Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    # The real composition (identity's step-up guard) over a scripted inner risk guard.
+    platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=ScriptedRisk()))
+    return platform
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from finbridge.app.cards import HomeCard
 from finbridge.app.i18n import N_
-from finbridge.app.pages import auth, home, messages
+from finbridge.app.pages import accounts, auth, home, messages, transfers
 from finbridge.app.security import (
     AppGuard,
     CsrfRefused,
@@ -36,6 +36,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (auth.router, None),
     (home.router, AppNav(N_("Home"), "/app", 0)),
+    (accounts.router, None),
+    (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
     (messages.router, AppNav(N_("Messages"), "/app/messages", 90)),
 )
 

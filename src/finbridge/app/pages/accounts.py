@@ -1,0 +1,97 @@
+"""Accounts: one account's balance and history (search, paging) and monthly spending."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, render
+from finbridge.app.pages.home import own_accounts
+from finbridge.app.spending import Spending, monthly_spending
+from finbridge.app.templating import formatter
+from finbridge.banking import HistoryItem
+from finbridge.core.clock import business_date
+from finbridge.core.principal import Principal
+from finbridge.platform import Platform
+
+router = APIRouter(prefix="/app/accounts", include_in_schema=False)
+PAGE = 20
+# A search reads at most this many postings (newest first) to fill one page of matches.
+SEARCH_SCAN = 2000
+
+
+def _search(
+    platform: Platform, actor: Principal, account_id: str, q: str, cursor: str | None
+) -> tuple[list[HistoryItem], str | None]:
+    """Matches of ``q`` in descriptions, one page, with the cursor to continue from."""
+    needle = q.casefold()
+    found: list[HistoryItem] = []
+    scanned = 0
+    while scanned < SEARCH_SCAN:
+        page = platform.banking.history(actor, account_id, limit=100, cursor=cursor)
+        for item in page.items:
+            scanned += 1
+            if needle in item.description.casefold() or needle in item.kind.value:
+                found.append(item)
+                if len(found) == PAGE:
+                    return found, str(item.posting_id)
+        if page.next_cursor is None:
+            return found, None
+        cursor = page.next_cursor
+    return found, cursor
+
+
+def _chart(spending: Spending, fmt_label: Any) -> dict[str, Any]:
+    """An ECharts stacked-bar option; amounts as strings (never floats in our JSON)."""
+    return {
+        "aria": {"enabled": True},
+        "tooltip": {"trigger": "axis"},
+        "legend": {"bottom": 0},
+        "grid": {"left": 8, "right": 8, "top": 16, "bottom": 40, "containLabel": True},
+        "xAxis": {"type": "category", "data": spending.months},
+        "yAxis": {"type": "value"},
+        "series": [
+            {
+                "name": fmt_label(name),
+                "type": "bar",
+                "stack": "spend",
+                "data": [str(v) for v in values],
+            }
+            for name, values in spending.by_category.items()
+        ],
+    }
+
+
+@router.get("/{account_id}")
+def account(
+    request: Request,
+    account_id: str,
+    actor: AppPrincipalDep,
+    platform: AppPlatformDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    cursor: Annotated[str | None, Query(max_length=30)] = None,
+) -> Response:
+    acc = platform.banking.get_account(actor, account_id)  # another customer's: 404
+    q = q.strip()
+    if q:
+        items, next_cursor = _search(platform, actor, acc.id, q, cursor)
+    else:
+        page = platform.banking.history(actor, acc.id, limit=PAGE, cursor=cursor)
+        items, next_cursor = page.items, page.next_cursor
+    fmt = formatter(request)
+    today = business_date(platform.clock.now(), platform.settings.business_timezone)
+    spending = monthly_spending(
+        platform, actor, own_accounts(platform, actor), acc.currency, today, fmt.timezone
+    )
+    context = {
+        "account": acc,
+        "items": items,
+        "q": q,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "spending": spending,
+        "spend_chart": None if spending.empty else _chart(spending, fmt.gettext),
+    }
+    return render(request, "accounts/account.html", context)
