@@ -135,7 +135,8 @@ class PaymentDesk:
     ) -> Payment:
         """Pay a merchant's code from a deposit account in one call."""
         scoped = _key(actor, idempotency_key)
-        stored = self._stored(scoped, _fp("merchant", code, from_account_id, amount))
+        fp = _fp("merchant", code, from_account_id, amount)
+        stored = self._stored(scoped, fp)
         if stored is not None:
             return stored
         code_row, merchant = self.merchants.resolve(code)
@@ -159,7 +160,7 @@ class PaymentDesk:
         dynamic = code_row.id if code_row.kind == "dynamic" else None
         req = _Request("merchant", Channel.QR.value, payer, payee, amount, fee, merchant.id,
                        dynamic, merchant.name)  # fmt: skip
-        return self._execute(actor, scoped, _fp("merchant", code, from_account_id, amount), req)
+        return self._execute(actor, scoped, fp, req)
 
     def _payer_account(self, actor: Principal, account_id: str, code: str) -> Account:
         try:
