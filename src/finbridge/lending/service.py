@@ -684,6 +684,7 @@ class LendingService:
                 return False
             line = self._lock_line(session, line_id)
             business_day = day or self.activity_date(session)
+            cash_before, revolving_before = line.cash_minor, line.revolving_minor
             detail = apply_to_line(line, kind, amount_minor)
             if kind in ("payment", "refund"):
                 self._apply_to_statements(session, line_id, -amount_minor)
@@ -707,6 +708,8 @@ class LendingService:
                     purchase_id=purchase_id,
                     detail=detail,
                     created_at=self.clock.now(),
+                    cash_delta_minor=line.cash_minor - cash_before,
+                    revolving_delta_minor=line.revolving_minor - revolving_before,
                 )
             )
             session.flush()
@@ -789,7 +792,7 @@ class LendingService:
         seen = 0
         cursor: str | None = None
         while True:
-            page = self.banking.history(LENDING, st.line_id, limit=500, cursor=cursor)
+            page = self.banking.history(LENDING, st.line_id, limit=200, cursor=cursor)
             for item in page.items:
                 if item.entry_id in entries:
                     ledger -= item.amount.minor

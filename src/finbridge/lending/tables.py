@@ -147,6 +147,10 @@ class ActivityRow(Base):
     entry_id: Mapped[str] = mapped_column(String(36))
     idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
     purchase_id: Mapped[str | None] = mapped_column(String(36))
+    # How the movement changed the interest-bearing buckets: a close of business that runs
+    # late subtracts later days' changes, so day D's interest is on day D's balances.
+    cash_delta_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    revolving_delta_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -47,6 +47,7 @@ _LIVE = ("active", "suspended")
 _LINES = cast(Table, LineRow.__table__)
 _ACCRUALS = cast(Table, AccrualRow.__table__)
 _STATEMENTS = cast(Table, StatementRow.__table__)
+_ACTIVITY = cast(Table, ActivityRow.__table__)
 
 
 def bucket_for(dpd: int) -> str:
@@ -74,20 +75,29 @@ class LendingDay:
     # -- interest ------------------------------------------------------------------------
 
     def accrue_interest(self, day: date) -> dict[str, Any]:
-        lines, accruals = _LINES, _ACCRUALS
-        micro = lines.c.cash_minor * lines.c.cash_rate_e6 + (
-            lines.c.revolving_minor * lines.c.purchase_rate_e6
-        )
+        lines, accruals, act = _LINES, _ACCRUALS, _ACTIVITY
+
+        def later(delta: Any) -> Any:
+            # What activity dated after ``day`` changed: taken off today's bucket.
+            return (
+                select(func.coalesce(func.sum(delta), 0))
+                .where(act.c.line_id == lines.c.id, act.c.business_date > day)
+                .scalar_subquery()
+            )
+
+        cash = lines.c.cash_minor - later(act.c.cash_delta_minor)
+        revolving = lines.c.revolving_minor - later(act.c.revolving_delta_minor)
+        micro = cash * lines.c.cash_rate_e6 + revolving * lines.c.purchase_rate_e6
         already = select(accruals.c.line_id).where(
             accruals.c.business_date == day, accruals.c.kind == "daily"
         )
         with self.svc._tx() as session:
             source = select(
                 lines.c.id, literal(day, Date).label("d"), literal("daily", String).label("k"),
-                (lines.c.cash_minor + lines.c.revolving_minor).label("b"), micro.label("m"),
+                (cash + revolving).label("b"), micro.label("m"),
             ).where(
                 lines.c.status.in_(_LIVE),
-                lines.c.cash_minor + lines.c.revolving_minor > 0,
+                cash + revolving > 0,
                 lines.c.id.not_in(already),
             )  # fmt: skip
             added = session.execute(  # type: ignore[attr-defined]

@@ -173,6 +173,8 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.String(length=36), nullable=False),
         sa.Column("idempotency_key", sa.String(length=250), nullable=False),
         sa.Column("purchase_id", sa.String(length=36), nullable=True),
+        sa.Column("cash_delta_minor", sa.BigInteger(), nullable=False),
+        sa.Column("revolving_delta_minor", sa.BigInteger(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,154 @@
+"""The close-of-business runner: order, catch-up, refusals, crash-and-resume without double
+posting, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from tests.lending.conftest import OPS, World, cny
+
+from finbridge.core import Principal
+from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
+from finbridge.lending import CobRunner, FunctionStep
+from finbridge.lending.tables import AccrualRow, ActivityRow, StatementRow
+from finbridge.store import unit_of_work
+
+OPENED = date(2026, 1, 6)
+
+
+def _busy_world(world: World, lines: int = 3) -> list[str]:
+    ids = []
+    for n in range(lines):
+        line = world.line()
+        world.on(OPENED + timedelta(days=2))
+        world.buy(line, f"{100 + n}.00")
+        world.svc.borrow_cash(OPS, line.id, cny("50.00"), idempotency_key=f"cash-{n}")
+        ids.append(line.id)
+    return ids
+
+
+def test_missed_days_are_caught_up_in_order(world: World) -> None:
+    _busy_world(world, 1)
+    seen: list[date] = []
+    world.cob.steps = (*world.cob.steps, FunctionStep("probe", lambda d: seen.append(d) or {}))
+    closed = world.close_until(OPENED + timedelta(days=9))
+    assert closed == [OPENED + timedelta(days=k) for k in range(10)]
+    assert seen == closed
+    status = world.cob.status(OPS)
+    assert status.last_done == OPENED + timedelta(days=9)
+    assert status.running is None
+    assert [s.step for s in status.recent[0].steps] == [s.name for s in world.cob.steps]
+    # Running again is a no-op. The cash was borrowed on the 8th, before the 6th and 7th were
+    # closed: those days bear no interest (the late COB takes later activity off the balance),
+    # and the 8th..15th are accrued exactly once each.
+    assert world.close_until(OPENED + timedelta(days=9)) == []
+    with unit_of_work(world.engine) as s:
+        days = s.execute(select(AccrualRow.business_date).order_by(AccrualRow.business_date))
+        assert list(days.scalars()) == [OPENED + timedelta(days=k) for k in range(2, 10)]
+        assert s.execute(select(func.sum(AccrualRow.micro))).scalar() == 8 * 5000 * 500
+
+
+def test_a_date_before_the_last_one_and_an_unfinished_day_are_refused(world: World) -> None:
+    _busy_world(world, 1)
+    world.close_until(OPENED + timedelta(days=3))
+    with pytest.raises(ValidationError, match="already ran") as exc:
+        world.cob.run(OPS, until=OPENED + timedelta(days=1))
+    assert exc.value.field == "until"
+    world.on(OPENED + timedelta(days=5))
+    with pytest.raises(ValidationError, match="not over yet"):
+        world.cob.run(OPS, until=OPENED + timedelta(days=5))
+
+
+def test_cob_needs_its_scope(world: World) -> None:
+    teller = Principal.operator("t", [])
+    with pytest.raises(PermissionDenied):
+        world.cob.run(teller, until=OPENED)
+
+
+class _Crash(RuntimeError):
+    pass
+
+
+def _totals(world: World, ids: list[str]) -> dict[str, Any]:
+    with unit_of_work(world.engine) as s:
+        statements = s.execute(select(func.count()).select_from(StatementRow)).scalar()
+        interest = s.execute(
+            select(func.count(), func.sum(ActivityRow.amount_minor)).where(
+                ActivityRow.kind == "interest"
+            )
+        ).one()
+    income = world.banking.internal_account_id("interest_income", "CNY")
+    return {
+        "statements": statements,
+        "interest_rows": interest[0],
+        "interest_minor": int(interest[1] or 0),
+        "income": world.banking.balance(OPS, income).balance,
+        "owed": [world.svc.line(OPS, i).owed for i in ids],
+        "ledger": [world.ledger_balance(world.svc.line(OPS, i)) for i in ids],
+    }
+
+
+def test_a_cob_killed_half_way_finishes_with_the_same_result(world: World) -> None:
+    ids = _busy_world(world)
+    statement_day = date(2026, 2, 5)
+    world.close_until(statement_day - timedelta(days=1))
+    # Kill the statement step after its second interest posting: one line fully billed, one
+    # posted on the ledger but not yet booked by lending, one untouched.
+    real = world.banking.transfer
+    calls = {"n": 0}
+
+    def dying(*args: Any, **kw: Any) -> Any:
+        result = real(*args, **kw)
+        if "interest" in kw.get("idempotency_key", ""):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise _Crash("kill -9")
+        return result
+
+    world.banking.transfer = dying  # type: ignore[method-assign]
+    with pytest.raises(_Crash):
+        world.close_until(statement_day)
+    world.banking.transfer = real  # type: ignore[method-assign]
+    assert world.cob.status(OPS).running == statement_day
+    world.close_until(statement_day)
+    after = _totals(world, ids)
+    assert after["statements"] == len(ids)
+    assert after["interest_rows"] == len(ids)
+    assert after["income"] == -cny("0.00") + cny(str(after["interest_minor"] / 100))
+    for owed, ledger in zip(after["owed"], after["ledger"], strict=True):
+        assert ledger == -owed
+    # Every statement reconciles to the ledger to the cent.
+    for line_id in ids:
+        for st in world.svc.statements(OPS, line_id):
+            rec = world.svc.reconcile(OPS, st.id)
+            assert rec.reconciled, rec
+
+
+def test_stop_after_a_step_resumes_at_the_next(world: World) -> None:
+    _busy_world(world, 1)
+    runs: list[str] = []
+    steps = [FunctionStep(n, lambda d, n=n: runs.append(n) or {}) for n in ("a", "b", "c")]
+    runner = CobRunner(world.engine, world.clock, steps, first_date=world.svc.first_opened)
+    world.on(OPENED + timedelta(days=1))
+    assert runner.run(OPS, until=OPENED, stop_after="b") == []
+    assert runner.run(OPS, until=OPENED) == [OPENED]
+    assert runs == ["a", "b", "c"]
+
+
+def test_one_cob_at_a_time(world: World) -> None:
+    _busy_world(world, 1)
+    inner: list[Exception] = []
+
+    def nested(day: date) -> dict[str, Any]:
+        try:
+            world.cob.run(OPS, until=day)
+        except Conflict as exc:
+            inner.append(exc)
+        return {}
+
+    world.cob.steps = (FunctionStep("nested", nested),)
+    world.close_until(OPENED)
+    assert len(inner) == 1
