@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.concurrency import run_in_threadpool
 
 from finbridge.core.errors import AuthenticationFailed
+from finbridge.core.inputs import check_integer_text, check_json_bytes, check_text
 from finbridge.core.principal import Principal
 from finbridge.identity import credential_from_headers
 from finbridge.platform import Platform
@@ -63,3 +64,28 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def refuse_bad_input(request: Request) -> None:
+    """The platform's input rule (``finbridge.core.inputs``) on every ``/v1`` request, before
+    any other dependency: path and query values, and JSON bodies; each refusal names a field.
+
+    Listed on every router in ``create_app``, so no route can forget it. JSON bodies are read
+    once (Starlette caches them for the route) and only parsed again when a raw scan finds a
+    suspicious escape, byte or number.
+    """
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(value, name)
+            check_integer_text(value, name)
+    for name, value in request.query_params.multi_items():
+        check_text(name, name)
+        check_text(value, name)
+        check_integer_text(value, name)
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and _is_json(request):
+        check_json_bytes(await request.body())
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")

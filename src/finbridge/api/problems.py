@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from finbridge.core import errors as e
 
@@ -67,13 +68,30 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(
+        response = problem(
             exc.status_code,
             str(exc.detail),
             str(exc.detail),
             code=f"http_{exc.status_code}",
             request=request,
         )
+        # Keep what the framework said in headers (``Allow`` on a 405, ``Retry-After``...).
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            # Starlette names only the first route on the path; every one of them is allowed.
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route fully matches on this path (asked the router, not guessed)."""
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(r.matches(scope)[0] is Match.FULL for r in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _field_error(err: Any) -> dict[str, str]:

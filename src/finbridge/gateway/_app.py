@@ -41,6 +41,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 DECISIONS = "/v1/risk/decisions"
+_ROUTES = {DECISIONS: "POST", "/health": "GET", "/ready": "GET"}  # path -> its one method
 JSON = b"application/json"
 log = logging.getLogger(__name__)
 
@@ -63,19 +64,20 @@ class DecisionGateway:
         if kind != "http":
             return
         method, path = scope["method"], scope["path"]
-        if path == DECISIONS:
-            if method != "POST":
-                await _problem(
-                    send, 405, "Method not allowed", "use POST", "method_not_allowed", path
-                )
-                return
-            await self._decide(scope, receive, send)
-        elif path == "/health" and method == "GET":
-            await _answer(send, 200, {"status": "ok", "version": finbridge.__version__})
-        elif path == "/ready" and method == "GET":
-            await self._readiness(send)
-        else:
+        allowed = _ROUTES.get(path)
+        if allowed is None:
             await _problem(send, 404, "Not found", f"no route {method} {path}", "not_found", path)
+        elif method != allowed:
+            await _problem(
+                send, 405, "Method not allowed", f"use {allowed}", "method_not_allowed", path,
+                [(b"allow", allowed.encode())],
+            )  # fmt: skip
+        elif path == DECISIONS:
+            await self._decide(scope, receive, send)
+        elif path == "/health":
+            await _answer(send, 200, {"status": "ok", "version": finbridge.__version__})
+        else:
+            await self._readiness(send)
 
     async def _decide(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = _content_length(scope)
@@ -112,12 +114,14 @@ class DecisionGateway:
         try:
             await asyncio.to_thread(self._database_answers)
         except Exception as exc:  # readiness reports, never raises
-            await _answer(send, 503, {"status": "unavailable", "database": type(exc).__name__})
+            log.warning("readiness: the database does not answer (%s)", type(exc).__name__)
+            await _answer(send, 503, {"status": "unavailable"})
             return
         if not self._ready:
             await _answer(send, 503, {"status": "starting"})
             return
-        await _answer(send, 200, {"status": "ready", "database": self.platform.engine.dialect.name})
+        # Which database answers is nobody's business outside (no dialect, no version).
+        await _answer(send, 200, {"status": "ready"})
 
     def _database_answers(self) -> None:
         with self.platform.engine.connect() as conn:
@@ -209,10 +213,16 @@ async def _answer(send: Send, status: int, data: dict[str, Any]) -> None:
 
 
 async def _problem(
-    send: Send, status: int, title: str, detail: str, code: str, instance: str | None
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    instance: str | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     body = problem_body(status, title, detail, code=code, instance=instance)
-    await _send(send, status, body, PROBLEM_JSON)
+    await _send(send, status, body, PROBLEM_JSON, extra)
 
 
 async def _send(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, Str
 from pydantic import ValidationError as PydanticValidationError
 
 from finbridge.core.errors import ValidationError
+from finbridge.core.inputs import parse_json
 from finbridge.core.money import Money
 from finbridge.risk.rules._spec import EVENT_TYPES
 
@@ -162,10 +162,8 @@ def parse_request(data: Mapping[str, Any] | DecisionRequestModel) -> DecisionReq
 def json_body(body: bytes) -> dict[str, Any]:
     """A decision request's raw body as a JSON object, or a 422 naming ``body``: the one parser
     the API route and the decision gateway share, so both answer bad input alike."""
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc}", field="body") from None
+    # The platform's input rule: nesting depth, control characters, 64-bit integers.
+    data = parse_json(body)
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object", field="body")
     return data
