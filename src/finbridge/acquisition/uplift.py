@@ -39,6 +39,7 @@ _LGBM: dict[str, Any] = {
     "num_leaves": 15,
     "min_child_samples": 100,
     "verbose": -1,
+    "n_jobs": 1,  # see response.TUNED_PARAMS: one thread is fastest on a shared machine
 }
 
 
