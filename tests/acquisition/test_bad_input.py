@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests.acquisition.conftest import SYSTEM, new_customer
 
 from finbridge.acquisition import FINANCE_BREAKFAST
 from finbridge.acquisition.tables import CampaignRow, CreativeRow
 from finbridge.core.errors import NotFound, ValidationError
 from finbridge.platform import Platform
 from finbridge.store.engine import unit_of_work
-from tests.acquisition.conftest import SYSTEM, new_customer
 
 GOOD: dict[str, Any] = {
     "name": "c1",

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from tests.acquisition.conftest import SYSTEM, new_customer, read_news
 
 from finbridge.acquisition import MarketingConsentRequired
 from finbridge.core import Principal
 from finbridge.core.errors import NotFound
 from finbridge.platform import Platform
-from tests.acquisition.conftest import SYSTEM, new_customer, read_news
 
 T0 = datetime(2020, 11, 20, 0, 0, tzinfo=UTC)
 
