@@ -16,8 +16,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from finbridge.app.cards import HomeCard
+from finbridge.app.export import CORE_EXPORTS, DataExport
 from finbridge.app.i18n import N_
-from finbridge.app.pages import accounts, auth, home, messages, transfers
+from finbridge.app.pages import (
+    accounts,
+    auth,
+    home,
+    messages,
+    openbanking,
+    privacy,
+    security,
+    transfers,
+)
 from finbridge.app.security import (
     AppGuard,
     CsrfRefused,
@@ -38,11 +48,17 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (home.router, AppNav(N_("Home"), "/app", 0)),
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
+    (openbanking.router, AppNav(N_("Connected apps"), "/app/openbanking", 80)),
     (messages.router, AppNav(N_("Messages"), "/app/messages", 90)),
+    (security.router, AppNav(N_("Security"), "/app/security", 95)),
+    (privacy.router, AppNav(N_("Privacy"), "/app/privacy", 96)),
 )
 
 # Every engine's home tile, shown in ``order`` when its loader returns data.
 HOME_CARDS: tuple[HomeCard, ...] = (messages.CARD,)
+
+# What "download all my data" puts in the ZIP: one folder per service holding customer data.
+DATA_EXPORTS: tuple[DataExport, ...] = (*CORE_EXPORTS,)
 
 
 def mount(app: FastAPI) -> None:
@@ -56,6 +72,7 @@ def mount(app: FastAPI) -> None:
         (entry for _router, entry in APP_PAGES if entry is not None), key=lambda e: e.order
     )
     app.state.app_home_cards = HOME_CARDS
+    app.state.app_data_exports = DATA_EXPORTS
     app.add_middleware(AppGuard)
 
     @app.exception_handler(SignInRequired)

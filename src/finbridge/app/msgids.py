@@ -43,3 +43,8 @@ ENTRY_KINDS = (
     N_("Interest"),
     N_("Journal"),
 )
+# identity.RETENTION_NOTE, shown on the privacy page (tests/app check the two stay equal).
+RETENTION = N_(
+    "Account and transaction records are kept for at least five years after the relationship "
+    "ends (PRC Anti-Money Laundering Law, art. 34); other personal data is deleted."
+)

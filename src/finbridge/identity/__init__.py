@@ -40,6 +40,7 @@ from finbridge.identity.login import LoginResult
 from finbridge.identity.passkeys import Passkey
 from finbridge.identity.persons import KycCheck, PersonView, RegistrationRequest
 from finbridge.identity.ports import CustomerFactory, MintedCustomerIds
+from finbridge.identity.privacy import RETENTION_NOTE, PrivacyRequest, PrivacyRequests
 from finbridge.identity.services import IdentityServices
 from finbridge.identity.sessions import SessionInfo, TokenPair
 from finbridge.identity.status import CustomerStatus
@@ -60,6 +61,7 @@ __all__ = [
     "CONSOLE_SESSION_PREFIX",
     "HIGH_RISK_ACTIONS",
     "KEY_PREFIX",
+    "RETENTION_NOTE",
     "ApiKey",
     "ApiKeyService",
     "AuditEntry",
@@ -88,6 +90,8 @@ __all__ = [
     "Passkey",
     "PersonView",
     "PiiVault",
+    "PrivacyRequest",
+    "PrivacyRequests",
     "RegistrationRequest",
     "SessionInfo",
     "StepUpGuard",

@@ -283,6 +283,12 @@ class TotpService:
             )
         return codes
 
+    def enrolled(self, actor: Principal, customer_id: str) -> bool:
+        """Whether ``customer_id`` has a confirmed authenticator (their own, or staff's view)."""
+        _own(actor, customer_id)
+        with unit_of_work(self._engine, write=False) as session:
+            return self.is_enrolled(session, customer_id)
+
     def is_enrolled(self, session: Session, customer_id: str) -> bool:
         row = session.get(TotpRow, customer_id)
         return row is not None and row.confirmed_at is not None

@@ -22,6 +22,7 @@ from finbridge.identity.login import LoginService
 from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import PersonService
 from finbridge.identity.ports import CustomerFactory
+from finbridge.identity.privacy import PrivacyRequests
 from finbridge.identity.sessions import SessionService
 from finbridge.identity.status import StatusService
 from finbridge.identity.stepup import StepUpService
@@ -51,6 +52,7 @@ class IdentityServices:
     authenticator: Authenticator
     status: StatusService
     inbox: InboxService
+    privacy: PrivacyRequests
 
     @classmethod
     def build(
@@ -119,6 +121,7 @@ class IdentityServices:
             authenticator=Authenticator(engine, clock, api_keys, sessions, console_sessions),
             status=StatusService(persons, sessions, consents, audit),
             inbox=InboxService(engine, clock, audit),
+            privacy=PrivacyRequests(engine, clock, audit),
         )
 
     def authenticate(self, credential: str) -> Principal:

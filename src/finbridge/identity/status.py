@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.identity.audit import AuditEntry, AuditLog
+from finbridge.identity.audit import AuditEntry, AuditLog, foreign_object
 from finbridge.identity.consent import Consent, ConsentService
 from finbridge.identity.persons import PersonService, PersonView
 from finbridge.identity.sessions import SessionInfo, SessionService
 
 AUDIT_SHOWN = 15
+SIGN_IN_SCAN = 300  # audit records read to find the latest sign-ins among other actions
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,20 @@ class StatusService:
             consents=tuple(self._consents.list(actor, customer_id)),
             audit=audit,
         )
+
+    def sign_ins(self, actor: Principal, customer_id: str, limit: int = 10) -> list[AuditEntry]:
+        """Recent sign-in attempts on the customer (successes and failures), newest first.
+
+        The customer sees their own (a failure they did not make is a warning sign); staff
+        need ``customers:read``. Read from the audit log, which keeps every attempt.
+        """
+        if actor.kind is PrincipalKind.CUSTOMER:
+            if not actor.can_act_for(customer_id):
+                raise foreign_object(self._audit, actor.id, customer_id, "sign-ins")
+        else:
+            actor.require_scope("customers:read")
+        entries = self._audit.entries(subject=customer_id, limit=SIGN_IN_SCAN)
+        return [e for e in entries if e.action == "login"][:limit]
 
     def look_up(self, actor: Principal, query: str) -> CustomerStatus:
         """An operator's lookup by mobile number or customer id."""

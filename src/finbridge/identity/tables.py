@@ -248,6 +248,22 @@ class InboxMessageRow(Base):
     )
 
 
+class PrivacyRequestRow(Base):
+    """A customer's request to correct or delete personal data (see identity.privacy)."""
+
+    __tablename__ = "identity_privacy_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    handled_by: Mapped[str | None] = mapped_column(String(80))
+
+
 class AuditRow(Base):
     """Append-only, hash-chained audit record (see :mod:`finbridge.identity.audit`)."""
 
@@ -278,6 +294,7 @@ __all__ = [
     "PasskeyRow",
     "PasswordRow",
     "PersonRow",
+    "PrivacyRequestRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
     "SessionRow",
