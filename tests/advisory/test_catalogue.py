@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -49,7 +50,7 @@ def test_every_fund_level_recomputes_from_its_closes() -> None:
             assert item.risk_level == "R1" and item.kind == "deposit"
             continue
         closes = [float(x) for x in prices.column(item.code)]
-        logs = [math.log(b / a) for a, b in zip(closes, closes[1:], strict=False)]
+        logs = [math.log(b / a) for a, b in itertools.pairwise(closes)]
         mean = sum(logs) / len(logs)
         vol = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)) * math.sqrt(252)
         peak, mdd = closes[0], 0.0

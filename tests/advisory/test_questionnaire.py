@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.advisory.conftest import BALANCED
 
 from finbridge.advisory.questionnaire import (
     CATEGORIES,
@@ -13,7 +14,6 @@ from finbridge.advisory.questionnaire import (
     shipped_versions,
 )
 from finbridge.core.errors import NotFound, ValidationError
-from tests.advisory.conftest import BALANCED
 
 Q = load_questionnaire()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from tests.advisory.conftest import BALANCED, FakeSecondFactor, new_customer
 
 from finbridge.advisory import AdvisoryService, SuitabilityRefused
 from finbridge.core import ManualClock, Principal, Role
 from finbridge.core.errors import NotFound, PermissionDenied, StepUpRequired, ValidationError
-from tests.advisory.conftest import BALANCED, FakeSecondFactor, new_customer
 
 SYSTEM = Principal.system("test")
 
@@ -65,9 +65,7 @@ def test_above_level_needs_warning_confirmation_and_second_factor(
     assert not service.check_suitability(me, customer, "SPY", confirmed=True).allowed
     other = service.check_suitability(me, customer, "GLD").warning
     assert other is not None and other.code != first.warning.code
-    wrong = service.check_suitability(
-        me, customer, "SPY", warning_code=other.code, confirmed=True
-    )
+    wrong = service.check_suitability(me, customer, "SPY", warning_code=other.code, confirmed=True)
     assert not wrong.allowed and "does not match" in wrong.reasons[0]
     # the right code without confirmation is not enough either
     unconfirmed = service.check_suitability(me, customer, "SPY", warning_code=first.warning.code)
@@ -83,7 +81,7 @@ def test_above_level_needs_warning_confirmation_and_second_factor(
     )
     assert ok.allowed and ok.outcome == "above_level_confirmed"
     assert ok.confirmed and ok.second_factor
-    assert ("advisory.above_level" in {a for _, a in second_factor.asked})
+    assert "advisory.above_level" in {a for _, a in second_factor.asked}
     trail = service.evidence(SYSTEM, customer_id=customer, product_code="SPY")
     assert [d.outcome for d in trail][:2] == ["above_level_confirmed", "warning_required"]
     assert trail[0].warning is not None and trail[0].warning.code == first.warning.code
@@ -126,7 +124,7 @@ def test_only_the_investor_confirms_above_level(service: AdvisoryService) -> Non
 
 def test_authorisation(service: AdvisoryService) -> None:
     customer, me = profiled(service)
-    other, stranger = profiled(service)
+    _other, stranger = profiled(service)
     with pytest.raises(NotFound):
         service.profile(stranger, customer)
     with pytest.raises(NotFound):

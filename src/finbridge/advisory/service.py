@@ -8,9 +8,10 @@ every decision is stored as evidence with a ``advisory.suitability_checked`` eve
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
@@ -21,13 +22,18 @@ from finbridge.advisory.questionnaire import Questionnaire, assess, load_questio
 from finbridge.advisory.suitability import Outcome, Warning, match
 from finbridge.advisory.tables import ProfileRow, SuitabilityRow
 from finbridge.banking import BankingService
-from finbridge.core.clock import Clock
+from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import BusinessRuleViolation, NotFound, ValidationError
 from finbridge.core.ids import new_id
+from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.core.settings import AdvisorySettings, Settings
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
+
+if TYPE_CHECKING:
+    from finbridge.advisory.plans import GoalPlan
+    from finbridge.advisory.portfolios import ModelReport
 
 CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
 ABOVE_LEVEL_ACTION = "advisory.above_level"
@@ -110,12 +116,16 @@ class AdvisoryService:
         banking: BankingService,
         second_factor: SecondFactorPort,
         config: AdvisorySettings | None = None,
+        business_timezone: str = "Asia/Shanghai",
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.banking = banking
         self.second_factor = second_factor
         self.config = config or AdvisorySettings()
+        self.business_timezone = business_timezone
+        self._models: ModelReport | None = None
+        self._models_lock = threading.Lock()
 
     @classmethod
     def build(
@@ -127,7 +137,9 @@ class AdvisoryService:
         banking: BankingService,
         second_factor: SecondFactorPort,
     ) -> AdvisoryService:
-        return cls(engine, clock, banking, second_factor, settings.advisory)
+        return cls(
+            engine, clock, banking, second_factor, settings.advisory, settings.business_timezone
+        )
 
     # -- authorisation ------------------------------------------------------------------
 
@@ -342,3 +354,48 @@ class AdvisoryService:
         query = query.order_by(SuitabilityRow.created_at.desc(), SuitabilityRow.id.desc())
         with unit_of_work(self.engine, write=False) as session:
             return [SuitabilityDecision.of(r) for r in session.scalars(query.limit(limit))]
+
+    # -- model portfolios, goal plans, the report ---------------------------------------
+
+    def model_portfolios(self, actor: Principal) -> ModelReport:
+        """C1..C5 models and the benchmarks, validated walk-forward (built once per process:
+        they depend only on the shipped history; the first call takes seconds)."""
+        if actor.kind not in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            actor.require_scope("advisory:read")
+        with self._models_lock:
+            if self._models is None:
+                from finbridge.advisory.portfolios import build_models
+
+                self._models = build_models()
+            return self._models
+
+    def use_models(self, report: ModelReport) -> None:
+        """Install models built elsewhere (a smaller window in tests, a nightly job)."""
+        with self._models_lock:
+            self._models = report
+
+    def report_html(self, actor: Principal) -> str:
+        from finbridge.advisory.report import render_report
+
+        return render_report(self.model_portfolios(actor))
+
+    def plan(
+        self, actor: Principal, customer_id: str, *, target: Money, target_date: date,
+        initial: Money, monthly: Money,
+    ) -> GoalPlan:  # fmt: skip
+        """A goal plan on the model portfolio of the customer's live category."""
+        from finbridge.advisory.plans import plan_goal
+        from finbridge.advisory.portfolios import SPECS
+
+        live = self.profile(actor, customer_id)
+        if live.expired:
+            raise BusinessRuleViolation(
+                "the risk profile has expired: redo the questionnaire", field="profile"
+            )
+        model = self.model_portfolios(actor).model(live.category)
+        why = next(spec.why for spec in SPECS if spec.category == live.category)
+        return plan_goal(
+            category=live.category, weights=model.weights, why=why, target=target,
+            target_date=target_date, initial=initial, monthly=monthly,
+            today=business_date(self.clock.now(), self.business_timezone),
+        )  # fmt: skip
