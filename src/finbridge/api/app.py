@@ -20,11 +20,14 @@ from finbridge.api.deps import refuse_bad_input
 from finbridge.api.openapi import install_openapi
 from finbridge.api.problems import install_problem_handlers, problem
 from finbridge.api.routes import (
+    advisory,
+    acquisition,
     banking,
     credit,
     events,
     identity,
     lending,
+    openbanking,
     payments,
     quant,
     risk,
@@ -42,9 +45,16 @@ ROUTERS: tuple[APIRouter, ...] = (
     credit.router,
     risk.router,
     quant.router,
+    advisory.router,
     payments.router,
     lending.router,
+    acquisition.router,
+    openbanking.router,
 )
+
+# Routers outside /v1: paths fixed by their standards (OAuth discovery and the authorisation
+# server's published endpoints, the open-banking APIs' own /open-banking/v1 version).
+ROOT_ROUTERS: tuple[APIRouter, ...] = (openbanking.oauth_router, openbanking.open_router)
 
 
 class BodySizeLimit:
@@ -138,6 +148,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     for router in ROUTERS:
         # The input rule runs first on every route (finbridge.core.inputs).
         app.include_router(router, prefix="/v1", dependencies=[Depends(refuse_bad_input)])
+    for router in ROOT_ROUTERS:
+        app.include_router(router, dependencies=[Depends(refuse_bad_input)])
     install_openapi(app)
     return app
 

@@ -17,6 +17,7 @@ from finbridge.cli.commands import (
     events,
     gateway,
     identity,
+    payments,
     quant,
     risk,
     serve,
@@ -41,6 +42,7 @@ COMMAND_GROUPS = (
     credit.register,
     risk.register,
     quant.register,
+    payments.register,
 )
 
 for _register in COMMAND_GROUPS:

@@ -1,0 +1,106 @@
+"""``finbridge payments``: FX rates and positions, merchants and their payment codes, payments.
+
+The engine is imported inside each command, so ``finbridge --help`` loads none of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from finbridge.cli.context import console, platform_context
+from finbridge.core.money import Money
+from finbridge.core.principal import Principal
+
+CLI_ACTOR = Principal.system("cli")
+
+payments_app = typer.Typer(
+    help="Payments: FX rates and positions, merchants, payment codes, payments.",
+    no_args_is_help=True,
+)
+
+
+@payments_app.command("rates")
+def rates(
+    base: Annotated[str, typer.Argument(help="e.g. USD")] = "USD",
+    quote: Annotated[str, typer.Argument(help="e.g. CNY")] = "CNY",
+    days: Annotated[int, typer.Option(help="How many days back")] = 14,
+) -> None:
+    """ECB reference rates for a pair (shipped history; no network)."""
+    with platform_context() as platform:
+        fx = platform.payments.fx
+        fx.reference(base.upper(), quote.upper())
+        table = Table(title=f"{base.upper()}/{quote.upper()} (ECB reference)")
+        table.add_column("date")
+        table.add_column("rate", justify="right")
+        for r in fx.rate_history(base.upper(), quote.upper(), days):
+            table.add_row(r.as_of.isoformat(), str(r.rate))
+        console.print(table)
+
+
+@payments_app.command("positions")
+def positions() -> None:
+    """The bank's FX position per currency and its CNY value at today's reference rate."""
+    with platform_context() as platform:
+        table = Table(title="FX positions")
+        for col in ("currency", "position", "CNY equivalent"):
+            table.add_column(col, justify="right" if col != "currency" else "left")
+        for p in platform.payments.fx.positions(CLI_ACTOR):
+            cny = "" if p.cny_equivalent is None else f"{p.cny_equivalent.amount:,}"
+            table.add_row(p.currency, f"{p.position.amount:,}", cny)
+        console.print(table)
+
+
+@payments_app.command("merchants")
+def merchants(limit: Annotated[int, typer.Option(min=1, max=200)] = 50) -> None:
+    """List merchants, newest first."""
+    with platform_context() as platform:
+        table = Table(title="Merchants")
+        for col in ("id", "name", "MCC", "currency", "fee rate", "status"):
+            table.add_column(col)
+        for m in platform.payments.merchants.list(CLI_ACTOR, limit=limit):
+            table.add_row(m.id, escape(m.name), m.mcc, m.currency, str(m.fee_rate), m.status)
+        console.print(table)
+
+
+@payments_app.command("onboard")
+def onboard(
+    name: Annotated[str, typer.Option(help="Merchant's trading name")],
+    mcc: Annotated[str, typer.Option(help="ISO 18245 merchant category code, 4 digits")],
+    account: Annotated[str, typer.Option(help="Settlement account id (a customer's account)")],
+    fee_rate: Annotated[str, typer.Option(help='Fee as a decimal fraction, e.g. "0.006"')],
+) -> None:
+    """Onboard a merchant on an existing settlement account."""
+    with platform_context() as platform:
+        m = platform.payments.merchants.onboard(
+            CLI_ACTOR, name=name, mcc=mcc, settlement_account_id=account, fee_rate=fee_rate
+        )
+        console.print(f"merchant {m.id} ({escape(m.name)}) settles into {m.settlement_account_id}")
+
+
+@payments_app.command("code")
+def code(
+    merchant_id: Annotated[str, typer.Argument(help="Merchant id")],
+    amount: Annotated[str | None, typer.Option(help="Fixed amount: a dynamic code")] = None,
+    png: Annotated[Path | None, typer.Option(help="Write the QR image here")] = None,
+) -> None:
+    """Issue a payment code (static, or dynamic with --amount) and print its payload."""
+    from finbridge.payments import qr_png
+
+    with platform_context() as platform:
+        desk = platform.payments.merchants
+        merchant = desk.get(CLI_ACTOR, merchant_id)
+        money = None if amount is None else Money.of(amount, merchant.currency)
+        issued = desk.create_code(CLI_ACTOR, merchant_id, amount=money)
+        console.print(issued.payload, soft_wrap=True)
+        if png is not None:
+            png.write_bytes(qr_png(issued.payload))
+            console.print(f"QR written to {png}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(payments_app, name="payments")
