@@ -26,6 +26,7 @@ class Role(StrEnum):
     PARTNER = "partner"
     QUANT_RESEARCHER = "quant_researcher"
     CREDIT_OFFICER = "credit_officer"
+    MARKETER = "marketer"
 
 
 # Scopes an operator role carries. Scopes are strings "<area>:<verb>".
@@ -59,7 +60,10 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         {"customers:read", "credit:read", "credit:score", "credit:write"}
         | {"lending:read", "lending:write", "lending:cob"}
     ),
-    Role.PARTNER: frozenset({"events:write", "events:read"}),
+    # Partners never hold events:read (every customer's events): "events:read:partner" lets
+    # them read their own ingestions and what customers agreed to share with them.
+    Role.PARTNER: frozenset({"events:write", "events:read:partner"}),
+    Role.MARKETER: frozenset({"acquisition:read", "acquisition:write", "customers:read"}),
     Role.ADMIN: frozenset({"*"}),
 }
 

@@ -151,6 +151,20 @@ class ConsentService:
             ).all()
         return any(data is None or data in r.scope for r in rows)
 
+    def consenting(self, purpose: str) -> dict[str, frozenset[str]]:
+        """Customers with an active consent to ``purpose`` and the data each covers (for a
+        partner's data-sharing reads: purpose ``data_sharing:<partner key id>``)."""
+        with unit_of_work(self._engine, write=False) as session:
+            rows = session.execute(
+                select(ConsentRow.customer_id, ConsentRow.scope).where(
+                    ConsentRow.purpose == purpose, ConsentRow.withdrawn_at.is_(None)
+                )
+            ).all()
+        shared: dict[str, frozenset[str]] = {}
+        for customer_id, scope in rows:
+            shared[customer_id] = shared.get(customer_id, frozenset()) | frozenset(scope)
+        return shared
+
     def require_consent(self, customer_id: str, purpose: str, data: str | None = None) -> None:
         """Raise :class:`ConsentRequired` unless an active consent covers ``purpose`` (and data)."""
         if not self.has_consent(customer_id, purpose, data):

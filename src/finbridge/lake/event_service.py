@@ -3,29 +3,33 @@
 - ``events:write`` to ingest. Only principals holding ``events:admin`` (admins, the platform
   itself) may name an arbitrary ``source``; a partner's files are always recorded under
   ``partner:<its key id>``, so one partner cannot mint event ids in another's namespace.
-- ``events:read`` to read events; a customer (or an app acting for one) reads only the events
-  whose subject is that customer, whatever filter it asks for.
+- ``events:read`` (operators by role) to read every event; a customer (or an app acting for
+  one) reads only the events whose subject is that customer, whatever filter it asks for.
+- A partner (``events:read:partner``, never ``events:read``) reads only the events its own files
+  brought in (source ``partner:<key id>``) and the events of customers who consented to share
+  with it (an active consent with purpose ``data_sharing:<key id>`` whose scope lists the event
+  types), checked here through the :class:`SharingConsents` port the platform wires to identity.
 - Ingestion reports (partner files, rejection reasons) are operator data: ``events:read`` and not
-  a customer principal.
+  a customer principal; a partner reads the reports of its own files only.
 - Analytics over all customers' events (:meth:`EventService.daily_volume`) likewise: operators
   with ``events:read`` only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import PermissionDenied
+from finbridge.core.errors import NotFound, PermissionDenied
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.lake.eventlake import EventLake, StoredEvent
+from finbridge.lake.eventlake import EventLake, PartnerView, StoredEvent
 from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
 from finbridge.lake.relay import OutboxRelay, RelayResult
 
@@ -44,6 +48,22 @@ WHERE event_type = 'transaction.posted'
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
+
+
+class SharingConsents(Protocol):
+    """Customers' active consents to one purpose and the data each covers (identity's)."""
+
+    def consenting(self, purpose: str) -> Mapping[str, frozenset[str]]: ...
+
+
+def sharing_purpose(partner_key_id: str) -> str:
+    """The consent purpose under which a customer shares events with one partner."""
+    return f"data_sharing:{partner_key_id}"
+
+
+def partner_source(partner_key_id: str) -> str:
+    """The source a partner's files are recorded under (its own namespace)."""
+    return f"partner:{partner_key_id}"[:64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +86,12 @@ class EventService:
         clock: Clock,
         *,
         max_upload_bytes: int = 20 * 1024 * 1024,
+        sharing: SharingConsents | None = None,
     ) -> None:
         self.engine = engine
         self.lake = lake
         self.clock = clock
+        self._sharing = sharing  # None: no data-sharing consents, partners see their own only
         self.ingestor = Ingestor(engine, lake, clock=clock, max_upload_bytes=max_upload_bytes)
 
     @property
@@ -90,7 +112,7 @@ class EventService:
         actor.require_scope("events:write")
         if actor.kind in _CUSTOMER_KINDS:
             raise PermissionDenied("customers cannot ingest partner files")
-        own = f"partner:{actor.id}"[:64]
+        own = partner_source(actor.id)
         if actor.has_scope("events:admin"):
             source = source or own
         elif source and source != own:
@@ -116,26 +138,50 @@ class EventService:
         until: datetime | None = None,
         limit: int = 100,
     ) -> list[StoredEvent]:
+        visible: PartnerView | None = None
         if actor.kind in _CUSTOMER_KINDS:
             own = actor.customer_id
             if own is None or (subject_id is not None and subject_id != own):
                 raise PermissionDenied("a customer may only read their own events", field="subject")
             subject_id = own
-        else:
-            actor.require_scope("events:read")
+        elif not actor.has_scope("events:read"):
+            visible = self.partner_view(actor)
         return self.lake.events(
-            event_type=event_type, subject_id=subject_id, since=since, until=until, limit=limit
+            event_type=event_type,
+            subject_id=subject_id,
+            since=since,
+            until=until,
+            limit=limit,
+            visible=visible,
         )
+
+    def partner_view(self, actor: Principal) -> PartnerView:
+        """What a partner key may read (its own files' events and what customers share)."""
+        actor.require_scope("events:read:partner")
+        shared: Mapping[str, frozenset[str]] = {}
+        if self._sharing is not None:
+            shared = self._sharing.consenting(sharing_purpose(actor.id))
+        return PartnerView(source=partner_source(actor.id), shared=shared)
 
     def ingestions(
         self, actor: Principal, *, limit: int = 50, rejected_only: bool = False
     ) -> list[IngestReport]:
-        self._require_operator_read(actor)
-        return self.ingestor.list(limit=limit, with_rejections_only=rejected_only)
+        source = self._reports_source(actor)
+        return self.ingestor.list(limit=limit, with_rejections_only=rejected_only, source=source)
 
     def ingestion(self, actor: Principal, ingestion_id: str) -> IngestReport:
+        source = self._reports_source(actor)
+        report = self.ingestor.get(ingestion_id)
+        if source is not None and report.source != source:  # another partner's: not yours
+            raise NotFound(f"no ingestion {ingestion_id}", field="ingestion_id")
+        return report
+
+    def _reports_source(self, actor: Principal) -> str | None:
+        """None for operators (every report); a partner's own source; refused otherwise."""
+        if actor.kind not in _CUSTOMER_KINDS and not actor.has_scope("events:read"):
+            return self.partner_view(actor).source
         self._require_operator_read(actor)
-        return self.ingestor.get(ingestion_id)
+        return None
 
     def query(self, actor: Principal, sql: str) -> list[dict[str, Any]]:
         """One read-only SELECT over the ``events`` view, for operators (all customers' data)."""

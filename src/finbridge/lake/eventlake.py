@@ -20,8 +20,8 @@ import os
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -275,8 +275,10 @@ class EventLake:
         until: datetime | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        visible: PartnerView | None = None,
     ) -> list[StoredEvent]:
-        """Typed read: events filtered by type, subject and ``since <= occurred_at < until``.
+        """Typed read: events filtered by type, subject and ``since <= occurred_at < until``,
+        and, for a partner, to what :class:`PartnerView` lets it see.
 
         Filters on type and date prune whole directories before any file is opened.
         """
@@ -295,6 +297,10 @@ class EventLake:
             until = _aware(until, "until")
             where += ["date <= ?", "occurred_at < ?"]
             params += [until.date(), until]
+        if visible is not None:
+            clause, values = visible.sql()
+            where.append(clause)
+            params += values
         source = self._source_sql(event_type, where)
         if source == _EMPTY:
             return []
@@ -321,6 +327,29 @@ class EventLake:
     def counts_by_type(self) -> dict[str, int]:
         rows = self.query("SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 1")
         return {r["event_type"]: int(r["n"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerView:
+    """What one partner may read: the events its own files brought in (``source``), and the
+    events of customers who consented to share them with it, of the types each agreed to."""
+
+    source: str
+    shared: Mapping[str, frozenset[str]] = field(default_factory=dict)  # customer -> types
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """One bound condition (customers grouped by their agreed types, so it stays short)."""
+        clauses, params = ["source = ?"], [self.source]
+        by_types: dict[frozenset[str], list[str]] = {}
+        for customer_id, types in sorted(self.shared.items()):
+            if types:
+                by_types.setdefault(types, []).append(customer_id)
+        for types, customers in by_types.items():
+            subjects = ", ".join("?" * len(customers))
+            kinds = ", ".join("?" * len(types))
+            clauses.append(f"(subject_id IN ({subjects}) AND event_type IN ({kinds}))")
+            params += [*customers, *sorted(types)]
+        return f"({' OR '.join(clauses)})", params
 
 
 def _fsync(path: Path) -> None:

@@ -228,9 +228,13 @@ class Ingestor:
             raise NotFound(f"no ingestion {ingestion_id}", field="ingestion_id")
         return _report(row, replayed=False)
 
-    def list(self, *, limit: int = 50, with_rejections_only: bool = False) -> list[IngestReport]:
-        """Most recent ingestions first."""
+    def list(
+        self, *, limit: int = 50, with_rejections_only: bool = False, source: str | None = None
+    ) -> list[IngestReport]:
+        """Most recent ingestions first (one source's only, if given)."""
         stmt = select(IngestionRow).order_by(IngestionRow.created_at.desc(), IngestionRow.id.desc())
+        if source is not None:
+            stmt = stmt.where(IngestionRow.source == source)
         if with_rejections_only:
             stmt = stmt.where(IngestionRow.rejected_rows > 0)
         with unit_of_work(self._engine, write=False) as session:

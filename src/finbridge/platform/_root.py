@@ -221,6 +221,7 @@ class Platform:
                 EventLake(self.lake_dir),
                 self.clock,
                 max_upload_bytes=self.settings.api.max_upload_bytes,
+                sharing=self.identity.consents,  # partners' data-sharing consents
             )
 
         return self._face("events", build)
