@@ -145,3 +145,26 @@ def test_logout_ends_the_server_session(
     assert replay.get("/app", follow_redirects=False).status_code == 303
     sessions = platform.identity.sessions.list(zhang.principal, zhang.id)
     assert all(s.revoked_at is not None for s in sessions)
+
+
+def test_sign_up_opens_an_account_and_signs_in(client: TestClient, platform: Platform) -> None:
+    page = client.get("/app/signup")
+    form = {
+        "csrf_token": csrf_of(page.text), "name": "王小明", "id_type": "prc_resident_id",
+        "id_number": "11010519491231002X", "phone": "13700001111",
+        "password": "a long passphrase", "password_again": "a long passphrase",
+    }  # fmt: skip
+    bad = client.post("/app/signup", data={**form, "id_number": "110105194912310021"})
+    assert bad.status_code == 422 and "证件号码" in bad.text
+    assert 'value="王小明"' in bad.text and "a long passphrase" not in bad.text
+    assert platform.identity.persons.find_by_phone("13700001111") is None  # nothing half-done
+    differ = client.post("/app/signup", data={**form, "password_again": "another phrase!"})
+    assert differ.status_code == 422
+    ok = client.post("/app/signup", data=form, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/app/security"
+    home = client.get("/app")
+    assert "¥0.00" in home.text and "活期" in home.text
+    other = TestClient(client.app)
+    token = csrf_of(other.get("/app/signup").text)
+    again = other.post("/app/signup", data={**form, "csrf_token": token})
+    assert again.status_code == 409  # the same person or mobile number registers once

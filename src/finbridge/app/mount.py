@@ -26,6 +26,7 @@ from finbridge.app.pages import (
     openbanking,
     privacy,
     security,
+    signup,
     transfers,
 )
 from finbridge.app.security import (
@@ -45,6 +46,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # English msgid, translated through the app's catalogues (add it to both .po files).
 APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (auth.router, None),
+    (signup.router, None),
     (home.router, AppNav(N_("Home"), "/app", 0)),
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),

@@ -32,7 +32,7 @@ _CODE_FAILED = N_("That code is not right, or it has expired. Try the newest cod
 _LOCKED = N_("Too many attempts. Please wait a moment and try again.")
 
 
-def _device(request: Request) -> str:
+def device_of(request: Request) -> str:
     return request.headers.get("user-agent", "")[:200]
 
 
@@ -54,7 +54,9 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return _login_page(request, next_path=safe_next(next))
 
 
-def _signed_in(request: Request, platform: Platform, tokens: TokenPair, next_path: str) -> Response:
+def signed_in_response(
+    request: Request, platform: Platform, tokens: TokenPair, next_path: str
+) -> Response:
     signed_in = platform.identity.authenticator.sign_in_customer(tokens.session_id)
     response = RedirectResponse(safe_next(next_path), status_code=303)
     set_session_cookie(request, response, signed_in.token)
@@ -70,7 +72,7 @@ def login(
     next: Annotated[str, Form(max_length=512)] = "/app",
 ) -> Response:
     try:
-        result = platform.identity.login.start(phone.strip(), password, device=_device(request))
+        result = platform.identity.login.start(phone.strip(), password, device=device_of(request))
     except RateLimited:
         return _login_page(
             request, next_path=next, error=gettext(request, _LOCKED), phone=phone, status_code=429
@@ -79,7 +81,7 @@ def login(
         error = gettext(request, _SIGN_IN_FAILED)
         return _login_page(request, next_path=next, error=error, phone=phone, status_code=401)
     if result.tokens is not None:
-        return _signed_in(request, platform, result.tokens, next)
+        return signed_in_response(request, platform, result.tokens, next)
     return _login_page(request, next_path=next, challenge=result.challenge)
 
 
@@ -107,7 +109,7 @@ def login_code(
             challenge=challenge,
             status_code=401,
         )
-    return _signed_in(request, platform, tokens, next)
+    return signed_in_response(request, platform, tokens, next)
 
 
 @router.post("/logout")
