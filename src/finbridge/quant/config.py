@@ -135,7 +135,10 @@ class CostConfig(_Strict):
 
 class BacktestConfig(_Strict):
     name: str = Field(min_length=1, max_length=100)
-    market: Literal["cn", "us"]
+    # cn, us (the bundled data) or a market imported with `finbridge quant data import`
+    market: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    # An imported market's profile by default; a shipped profile's name (cn, us, uk) overrides.
+    profile: str | None = None
     data: DataConfig
     benchmark: str | None = None
     strategy: StrategyConfig

@@ -209,15 +209,35 @@ _CALENDAR_OF_MARKET = {"cn": "XSHG", "xshg": "XSHG", "xshe": "XSHE", "us": "XNYS
 _PAD = dt.timedelta(days=10)  # so the asked range's ends are always inside the calendar
 
 
+def calendar_code(name: str) -> str:
+    """The exchange_calendars code for a market name (cn, us) or any calendar code or alias
+    the library knows (XLON, LSE, XTKS...); an unknown one is an error naming the field."""
+    import exchange_calendars as xcals
+    from exchange_calendars.errors import InvalidCalendarName
+
+    code = _CALENDAR_OF_MARKET.get(name.lower(), name.upper())
+    if code == "XSHE":
+        return code
+    try:
+        code = xcals.resolve_alias(code)
+    except InvalidCalendarName:
+        raise ValidationError(
+            f"unknown exchange calendar {name!r} (exchange_calendars codes such as XLON, XNYS, "
+            "XSHG, XTKS, XHKG)",
+            field="calendar",
+        ) from None
+    return str(code)
+
+
 def _calendar_class(code: str) -> type:
     # Shenzhen trades on Shanghai's calendar (exchange_calendars ships only XSHG).
-    if code == "XNYS":
-        from exchange_calendars.exchange_calendar_xnys import XNYSExchangeCalendar
+    from exchange_calendars import calendar_utils
 
-        return XNYSExchangeCalendar
-    from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
-
-    return XSHGExchangeCalendar
+    cls = getattr(calendar_utils, f"{'XSHG' if code == 'XSHE' else code}ExchangeCalendar", None)
+    if cls is None:
+        raise ValidationError(f"calendar {code} cannot be built with explicit bounds",
+                              field="calendar")  # fmt: skip
+    return cls  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=8)
@@ -245,10 +265,12 @@ def _calendar(code: str, start: str, end: str) -> tuple[dt.date, ...]:
 
 
 def trading_days(market: str, start: dt.date, end: dt.date) -> list[dt.date]:
-    """Exchange sessions (XSHG's calendar for cn/XSHE, XNYS for us) in [start, end]."""
-    code = _CALENDAR_OF_MARKET.get(market.lower(), market.upper())
-    if code not in {"XSHG", "XSHE", "XNYS"}:
-        raise ValidationError(f"unknown market calendar {market!r}", field="market")
+    """Exchange sessions in [start, end]: XSHG's calendar for cn/XSHE, XNYS for us, or any
+    calendar code exchange_calendars knows (always built with explicit bounds)."""
+    try:
+        code = calendar_code(market)
+    except ValidationError:
+        raise ValidationError(f"unknown market calendar {market!r}", field="market") from None
     return list(_calendar(code, start.isoformat(), end.isoformat()))
 
 

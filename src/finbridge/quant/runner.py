@@ -10,10 +10,17 @@ from typing import Any
 import polars as pl
 
 from finbridge.core.errors import NotFound, ValidationError
-from finbridge.quant.backtest import PROFILES, MarketData, make_strategy, run_backtest
+from finbridge.quant.backtest import (
+    PROFILES,
+    MarketData,
+    make_strategy,
+    profile_named,
+    run_backtest,
+)
 from finbridge.quant.backtest.engine import BacktestResult
 from finbridge.quant.config import BacktestConfig
 from finbridge.quant.data import SURVIVORSHIP_NOTE, Membership, load_cn_bars, load_us_bars
+from finbridge.quant.diagnostics import run_warnings
 from finbridge.quant.evaluation import ic_decay, ic_series, quantile_returns, summarize
 from finbridge.quant.factors import (
     ALPHA158,
@@ -32,6 +39,7 @@ from finbridge.quant.factors.processors import (
     Winsorize,
     ZScore,
 )
+from finbridge.quant.imports import MarketInfo, MarketStore
 from finbridge.quant.metrics import summarize as perf_summary
 from finbridge.quant.models import Dataset, WalkForward, fit_predict, make_model
 from finbridge.quant.tearsheet import render_tearsheet
@@ -52,12 +60,14 @@ class RunOutcome:
     tearsheet_html: str
 
 
-def _load(config: BacktestConfig, start: dt.date) -> pl.DataFrame:
+def _load(config: BacktestConfig, start: dt.date, imported: ImportedMarket | None) -> pl.DataFrame:
     d = config.data
     names = None if d.instruments is None else list(d.instruments)
     if names is not None and config.benchmark and config.benchmark not in names:
         names.append(config.benchmark)
     try:
+        if imported is not None:
+            return imported.store.load(imported.info.name, names, start, d.end)
         if config.market == "cn":
             return load_cn_bars(names, start, d.end, data_dir=d.data_dir, on_bad="drop")
         return load_us_bars(names, start, d.end, kind=d.kind, data_dir=d.data_dir, on_bad="drop")
@@ -125,14 +135,31 @@ def _signal_stats(
     return stats
 
 
-def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = None) -> RunOutcome:
-    """Execute a config; raises finbridge errors for bad data, look-ahead or unknown names."""
+@dataclass(frozen=True)
+class ImportedMarket:
+    """A market the user imported: where its bars are and what its import recorded."""
+
+    store: MarketStore
+    info: MarketInfo
+
+
+def run_config(
+    config: BacktestConfig,
+    factors_engine: FactorEngine | None = None,
+    *,
+    imported: ImportedMarket | None = None,
+) -> RunOutcome:
+    """Execute a config; raises finbridge errors for bad data, look-ahead or unknown names.
+
+    ``imported`` is the market of the config when it is not a bundled one (cn, us)."""
+    if imported is None and config.market not in PROFILES:
+        raise ValidationError(f"unknown market {config.market!r}", field="market")
     start = config.data.start
     if config.signal is not None:
         factors = ALPHA158 if config.signal.factors == "alpha158" else config.signal.factors
         warmup = dt.timedelta(days=int(max_lookback(factors) * 1.6) + 10)
         start = config.signal.train.start - warmup
-    bars = _load(config, start)
+    bars = _load(config, start, imported)
     scores = labels = None
     if config.signal is not None:
         scores, labels = _signal(config, bars, factors_engine or FactorEngine())
@@ -148,16 +175,18 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
             first = trade_bars["date"].min()
             allowed = {*members.members_on(first), config.benchmark or ""}  # type: ignore[arg-type]
             trade_bars = trade_bars.filter(pl.col("instrument").is_in(list(allowed)))
+    calendar = imported.info.calendar if imported is not None else config.market
     market = MarketData.from_bars(
-        trade_bars, benchmark=config.benchmark, signal=scores, calendar=config.market
+        trade_bars, benchmark=config.benchmark, signal=scores, calendar=calendar
     )
-    profile = PROFILES[config.market]
+    profile_name = config.profile or (imported.info.profile if imported else config.market)
+    profile = profile_named(profile_name)
     costs = {
         k: v for k, v in config.costs.model_dump().items() if v is not None and k != "stamp_duty"
     }
     profile = profile.with_costs(**costs)
     if not config.costs.stamp_duty:
-        profile = replace(profile, stamp_duty=())
+        profile = replace(profile, stamp_duty=(), buy_tax=())
     strategy = make_strategy(config.strategy.name, **config.strategy.params)
     result = run_backtest(
         market,
@@ -184,7 +213,14 @@ def run_config(config: BacktestConfig, factors_engine: FactorEngine | None = Non
         signal_stats = _signal_stats(config, scores, labels, ic, trade_bars)
         summary.update(signal_stats)
     notes = [SURVIVORSHIP_NOTE] if config.market == "cn" else []
+    if imported is not None:
+        notes += imported.info.notes()
     if notes:
-        summary["data_note"] = " ".join(notes)
-    html_page = render_tearsheet(result, title=config.name, ic=ic, notes=notes, signal=signal_stats)
+        summary["data_note"] = "; ".join(notes)
+    warnings = run_warnings(result, market, strategy)
+    summary["warnings"] = warnings
+    html_page = render_tearsheet(
+        result, title=config.name, ic=ic, notes=[*(f"WARNING: {w}" for w in warnings), *notes],
+        signal=signal_stats,
+    )  # fmt: skip
     return RunOutcome(result, summary, html_page)

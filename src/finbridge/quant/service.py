@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from finbridge.quant.factors import FactorEngine
+    from finbridge.quant.imports import MarketInfo, MarketStore
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,58 @@ class QuantService:
     """Backtests from validated configs, stored with their tear sheets; one per platform, so
     its factor cache is shared by every request."""
 
-    def __init__(self, engine: Engine, clock: Clock, factors: FactorEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        factors: FactorEngine | None = None,
+        *,
+        markets_dir: Path | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self._factors = factors
         self._lock = threading.Lock()
+        self._markets_dir = markets_dir
 
     @classmethod
     def build(cls, engine: Engine, clock: Clock, settings: Settings) -> QuantService:
-        """The platform's quant face (no quant settings yet; the signature is the platform's)."""
-        return cls(engine, clock)
+        """The platform's quant face; imported markets live under data_dir/quant/markets."""
+        return cls(engine, clock, markets_dir=Path(settings.data_dir) / "quant" / "markets")
+
+    def _markets(self) -> MarketStore:
+        from finbridge.quant.imports import MarketStore
+
+        if self._markets_dir is None:
+            raise ValidationError("this quant service has no market store", field="market")
+        return MarketStore(self._markets_dir)
+
+    def import_market(
+        self,
+        actor: Principal,
+        path: Path,
+        *,
+        market: str,
+        calendar: str,
+        profile: str | None = None,
+        layout: str = "auto",
+        max_missing: float = 0.01,
+    ) -> MarketInfo:
+        """Import a daily price file as market ``market`` (checked against ``calendar``).
+
+        Reads a local file: for trusted local callers (the CLI), like ``data.data_dir``."""
+        actor.require_scope("quant:run")
+        if layout not in ("auto", "long", "wide"):
+            raise ValidationError("layout must be auto, long or wide", field="layout")
+        return self._markets().import_file(
+            path, market=market, calendar=calendar, profile=profile,
+            layout=layout, max_missing=max_missing,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def markets(self, actor: Principal) -> list[MarketInfo]:
+        """The imported markets with what their import found."""
+        actor.require_scope("quant:read")
+        return self._markets().markets() if self._markets_dir is not None else []
 
     @property
     def factors(self) -> FactorEngine:
@@ -104,7 +147,17 @@ class QuantService:
             raise ValidationError(
                 "data.data_dir is only accepted from the command line", field="data.data_dir"
             )
-        currency = "CNY" if cfg.market == "cn" else "USD"
+        imported = None
+        unknown: ValidationError | None = None  # recorded as a failed run like any bad input
+        if cfg.market not in ("cn", "us"):
+            from finbridge.quant.runner import ImportedMarket
+
+            store = self._markets()
+            try:
+                imported = ImportedMarket(store, store.info(cfg.market))
+            except NotFound as exc:
+                unknown = ValidationError(exc.detail, field="market")
+        currency = imported.info.currency if imported else "CNY" if cfg.market == "cn" else "USD"
         row = QuantRunRow(
             id=new_id(), owner_id=actor.id, name=cfg.name, config=cfg.to_json(), summary={},
             currency=currency, created_at=self.clock.now(), error=None, tearsheet_html=None,
@@ -115,10 +168,18 @@ class QuantService:
         from finbridge.quant.runner import run_config  # loads the backtest engine and models
 
         try:
-            outcome = run_config(cfg, self.factors)
+            if unknown is not None:
+                raise unknown
+            outcome = run_config(cfg, self.factors, imported=imported)
         except FinbridgeError as exc:
             failure = exc
             row.status, row.error = "failed", str(exc)
+        except Exception as exc:
+            # A fault of ours, not bad input: still recorded with its error, then raised.
+            with unit_of_work(self.engine) as session:
+                row.status, row.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+                session.add(row)
+            raise
         else:
             equity = outcome.result.final_equity
             row.status = "succeeded"

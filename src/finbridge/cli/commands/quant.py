@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from finbridge.cli.context import console, platform_context
+from finbridge.cli.context import console, err_console, platform_context
 from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
 
@@ -42,9 +43,15 @@ def backtest(
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in run.summary.items():
+            if key in ("warnings", "data_note"):
+                continue
             shown = f"{value:.4f}" if isinstance(value, float) else str(value)
             table.add_row(key.replace("_", " "), shown)
         console.print(table)
+        if run.summary.get("data_note"):
+            console.print(f"[cyan]data[/]: {escape(str(run.summary['data_note']))}")
+        for warning in run.summary.get("warnings") or []:
+            err_console.print(f"[bold yellow]warning[/]: {escape(str(warning))}")
         if out is not None:
             out.write_text(service.tearsheet(CLI_ACTOR, run.id), encoding="utf-8")
             console.print(f"tear sheet written to {out}")
@@ -98,7 +105,10 @@ def factors(
 def runs(limit: Annotated[int, typer.Option(min=1, max=200)] = 20) -> None:
     """List stored backtest runs, newest first."""
     with platform_context() as platform:
-        table = Table("id", "name", "status", "annual return", "sharpe", "max drawdown", "created")
+        table = Table(
+            "id", "name", "status", "annual return", "sharpe", "max drawdown", "warnings",
+            "created", "error",
+        )  # fmt: skip
         for run in platform.quant.list_runs(CLI_ACTOR, limit=limit):
             s = run.summary
 
@@ -108,8 +118,97 @@ def runs(limit: Annotated[int, typer.Option(min=1, max=200)] = 20) -> None:
 
             created = run.created_at.isoformat(timespec="seconds")
             metrics = [f("annual_return"), f("sharpe"), f("max_drawdown")]
-            table.add_row(run.id, run.name, run.status, *metrics, created)
+            warned = str(len(s.get("warnings") or [])) if run.status == "succeeded" else "-"
+            error = escape((run.error or "")[:120])
+            table.add_row(run.id, run.name, run.status, *metrics, warned, created, error)
         console.print(table)
+
+
+data_app = typer.Typer(help="Your own market data: import, list.", no_args_is_help=True)
+
+
+@data_app.command("import")
+def data_import(
+    file: Annotated[Path, typer.Argument(help="Daily prices: CSV or Parquet, long or wide")],
+    market: Annotated[str, typer.Option(help="Name of the new market (e.g. lse)")],
+    calendar: Annotated[str, typer.Option(help="exchange_calendars code, e.g. XLON, XNYS")],
+    profile: Annotated[
+        str | None, typer.Option(help="Market profile: cn, us, uk (default: by calendar)")
+    ] = None,
+    layout: Annotated[str, typer.Option(help="auto | long | wide")] = "auto",
+    max_missing: Annotated[
+        float, typer.Option(help="Share of calendar sessions allowed without prices")
+    ] = 0.01,
+) -> None:
+    """Import FILE as MARKET after checking its days against CALENDAR (nothing is filled in).
+
+    Long files: date, instrument (or ticker/symbol), close [open high low volume factor].
+    Wide files: date and one column of closes per instrument. Without open/high/low the
+    market is close-only, and every run on it says so.
+    """
+    with platform_context() as platform:
+        info = platform.quant.import_market(
+            CLI_ACTOR, file, market=market, calendar=calendar, profile=profile,
+            layout=layout, max_missing=max_missing,
+        )  # fmt: skip
+        console.print(
+            f"[green]{info.name}[/]: {info.rows:,} bars of {info.instruments} instruments "
+            f"({info.layout}, {'close-only' if info.close_only else 'OHLC'}), {info.first} to "
+            f"{info.last}, calendar {info.calendar} ({info.sessions} sessions), profile "
+            f"{info.profile} ({info.currency})"
+        )
+        if info.missing_sessions:
+            shown = ", ".join(info.missing_sessions[:10])
+            err_console.print(
+                f"[yellow]{len(info.missing_sessions)} {info.calendar} sessions have no prices "
+                f"(not filled)[/]: {shown}"
+            )
+        if info.off_calendar_days:
+            shown = ", ".join(info.off_calendar_days[:10])
+            err_console.print(
+                f"[yellow]{len(info.off_calendar_days)} priced days are not {info.calendar} "
+                f"sessions[/]: {shown}"
+            )
+        if info.instrument_gaps:
+            console.print(
+                f"{info.instrument_gaps} instrument-sessions inside an instrument's own history "
+                "have no bar (treated as suspensions)"
+            )
+
+
+@data_app.command("markets")
+def data_markets() -> None:
+    """The imported markets and what their import found."""
+    with platform_context() as platform:
+        table = Table("market", "calendar", "profile", "instruments", "from", "to", "close-only",
+                      "sessions without prices", "source")  # fmt: skip
+        for m in platform.quant.markets(CLI_ACTOR):
+            table.add_row(
+                m.name, m.calendar, m.profile, str(m.instruments), m.first, m.last,
+                "yes" if m.close_only else "no", str(len(m.missing_sessions)), m.source,
+            )  # fmt: skip
+        console.print(table)
+
+
+@quant_app.command("profiles")
+def profiles() -> None:
+    """The shipped market profiles: currency, lots, commissions, taxes with their dates."""
+    from finbridge.quant.backtest import PROFILES
+
+    table = Table("profile", "currency", "calendar", "lot", "T+", "commission buy/sell/min",
+                  "taxes", "price limits")  # fmt: skip
+    for p in PROFILES.values():
+        taxes = [f"sell {r:.2%} from {d}" for d, r in p.stamp_duty]
+        taxes += [f"buy {r:.2%} from {d}" for d, r in p.buy_tax]
+        table.add_row(
+            p.name, p.currency, p.calendar or "-", str(p.lot_size), str(p.t_plus),
+            f"{p.commission_buy:g}/{p.commission_sell:g}/{p.min_commission:g}",
+            "; ".join(taxes) or "none", "yes" if p.price_limits else "none",
+        )  # fmt: skip
+    console.print(table)
+
+
+quant_app.add_typer(data_app, name="data")
 
 
 def register(app: typer.Typer) -> None:

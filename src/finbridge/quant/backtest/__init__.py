@@ -8,7 +8,15 @@ from finbridge.quant.backtest.engine import (
     run_backtest,
 )
 from finbridge.quant.backtest.market import MarketData
-from finbridge.quant.backtest.rules import CN_ASHARE, PROFILES, US, MarketProfile
+from finbridge.quant.backtest.rules import (
+    CN_ASHARE,
+    PROFILES,
+    UK,
+    US,
+    MarketProfile,
+    load_profile,
+    profile_named,
+)
 from finbridge.quant.backtest.strategies import (
     STRATEGIES,
     BuyAndHold,
@@ -22,6 +30,7 @@ __all__ = [
     "CN_ASHARE",
     "PROFILES",
     "STRATEGIES",
+    "UK",
     "US",
     "BacktestResult",
     "BuyAndHold",
@@ -33,8 +42,10 @@ __all__ = [
     "Strategy",
     "SweepResult",
     "TopKDropout",
+    "load_profile",
     "ma_crossover_sweep",
     "make_strategy",
     "pair_grid",
+    "profile_named",
     "run_backtest",
 ]

@@ -224,12 +224,13 @@ class _Run:
 
     def _buy(self, t: int, i: int, qty: float, price: float, lot: float, order: Order) -> None:
         rate = self.profile.commission_buy
+        tax_rate = self.profile.buy_tax_rate(self.data.dates[t])
         qty = self._round_lots(qty, lot)
         if qty <= 0:
             self._reject(t, order, "below one lot")
             return
         value = qty * price
-        fee = self._commission(value, rate)
+        fee = self._commission(value, rate) + value * tax_rate
         if value + fee > self.cash + 1e-9:
             if self.on_insufficient_cash == "raise":
                 raise InsufficientFunds(
@@ -240,21 +241,28 @@ class _Run:
             if self.on_insufficient_cash == "reject":
                 self._reject(t, order, "insufficient cash")
                 return
-            affordable = max(self.cash - self.profile.min_commission, 0.0) / (price * (1 + rate))
+            affordable = max(self.cash - self.profile.min_commission, 0.0) / (
+                price * (1 + rate + tax_rate)
+            )
             qty = self._round_lots(min(qty, affordable), lot)
-            while qty > 0 and qty * price + self._commission(qty * price, rate) > self.cash:
+            while (
+                qty > 0
+                and qty * price * (1 + tax_rate) + self._commission(qty * price, rate) > self.cash
+            ):
                 qty -= lot
             self._reject(t, order, "reduced: insufficient cash")
             if qty <= 0:
                 return
             value = qty * price
-            fee = self._commission(value, rate)
-        self.cash -= value + fee
+            fee = self._commission(value, rate) + value * tax_rate
+        tax = value * tax_rate
+        fee -= tax
+        self.cash -= value + fee + tax
         self.positions[i] += qty
         if self.profile.t_plus:
             self.locked[i] += qty
         self.traded_value += value
-        self._log(t, i, "buy", qty, price, fee, 0.0)
+        self._log(t, i, "buy", qty, price, fee, tax)
 
     def _sell(self, t: int, i: int, qty: float, price: float, lot: float, order: Order) -> None:
         held = self.positions[i]

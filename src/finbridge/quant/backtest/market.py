@@ -90,7 +90,9 @@ class MarketData:
             return out
 
         mats = {c: matrix(bars, c) for c in ("open", "high", "low", "close", "volume", "factor")}
-        tradable = np.isfinite(mats["close"]) & (np.nan_to_num(mats["volume"]) > 0)
+        # The bars' own flag (validate_bars: volume > 0; a close-only market: any bar present).
+        flag = matrix(bars.with_columns(pl.col("tradable").cast(pl.Float64)), "tradable")
+        tradable = np.isfinite(mats["close"]) & (np.nan_to_num(flag) > 0)
         last_close = pl.DataFrame(mats["close"]).select(pl.all().fill_nan(None).forward_fill())
         if bench_frame is not None:
             b = index.join(bench_frame.select("date", "close"), on="date", how="left")

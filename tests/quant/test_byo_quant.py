@@ -1,0 +1,201 @@
+"""Bring your own prices: import against a calendar, profiles as data, honest run warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from tests.quant.conftest import make_bars
+
+from finbridge.core import Principal
+from finbridge.core.errors import ValidationError
+from finbridge.quant import QuantService
+from finbridge.quant.backtest import (
+    CN_ASHARE,
+    PROFILES,
+    UK,
+    BuyAndHold,
+    MACrossover,
+    MarketData,
+    load_profile,
+    run_backtest,
+)
+from finbridge.quant.data import trading_days
+from finbridge.quant.diagnostics import run_warnings
+from finbridge.quant.imports import MarketStore, to_bars
+
+ADMIN = Principal.system("quant-byo")
+
+
+def london(start: dt.date, end: dt.date, names: tuple[str, ...] = ("BARC", "HSBA")) -> pl.DataFrame:
+    """Wide closes on every XLON session (a random walk per name)."""
+    days = trading_days("XLON", start, end)
+    rng = np.random.default_rng(7)
+    cols: dict[str, object] = {"Date": days}
+    for name in names:
+        cols[name] = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, len(days))))
+    return pl.DataFrame(cols)
+
+
+class TestProfiles:
+    def test_shipped_profiles_are_data(self) -> None:
+        assert set(PROFILES) >= {"cn", "us", "uk"}
+        assert UK.currency == "GBP" and UK.calendar == "XLON" and UK.stamp_duty == ()
+        assert UK.buy_tax_rate(dt.date(2005, 1, 4)) == 0.005
+        assert UK.buy_tax_rate(dt.date(1985, 1, 2)) == 0.01
+        assert CN_ASHARE.stamp_rate(dt.date(2023, 8, 25)) == 0.001
+        assert CN_ASHARE.stamp_rate(dt.date(2023, 8, 28)) == 0.0005
+        assert CN_ASHARE.buy_tax_rate(dt.date(2024, 1, 2)) == 0.0
+
+    def test_bad_profile_file_names_the_key(self, tmp_path: Path) -> None:
+        path = tmp_path / "xx.yaml"
+        path.write_text(
+            "name: xx\ncurrency: GBP\nlot_size: 1\nt_plus: 0\ncommission_buy: 0\n"
+            "commission_sell: 0\nmin_commission: 0\nprice_limits: none\n"
+            "taxes: [{name: t, side: both, rate: 0.01, from: 2000-01-01}]\n"
+        )
+        with pytest.raises(ValidationError, match=r"taxes\.0\.side") as err:
+            load_profile(path)
+        assert err.value.field == "taxes.0.side"
+
+    def test_stamp_duty_on_buys(self) -> None:
+        bars = make_bars({"A": [10.0, 10.0, 10.0]})
+        result = run_backtest(MarketData.from_bars(bars), BuyAndHold(), UK, initial_cash=10_000)
+        buy = result.trades.row(0, named=True)
+        assert buy["side"] == "buy"
+        assert buy["stamp_duty"] == pytest.approx(buy["quantity"] * buy["price"] * 0.005)
+        spent = buy["quantity"] * buy["price"] + buy["stamp_duty"] + buy["commission"]
+        assert float(result.cash[-1]) == pytest.approx(10_000 - spent)
+        assert spent <= 10_000
+
+
+class TestImport:
+    def test_wide_close_only_on_its_calendar(self, tmp_path: Path) -> None:
+        frame = london(dt.date(2005, 1, 1), dt.date(2005, 12, 31))
+        frame.write_csv(tmp_path / "lse.csv")
+        info = MarketStore(tmp_path / "m").import_file(
+            tmp_path / "lse.csv", market="lse", calendar="XLON"
+        )
+        assert (info.profile, info.currency, info.close_only, info.layout) == (
+            "uk", "GBP", True, "wide",
+        )  # fmt: skip
+        assert info.missing_sessions == [] and info.instruments == 2
+        bars = MarketStore(tmp_path / "m").load(
+            "lse", None, dt.date(2005, 1, 1), dt.date(2006, 1, 1)
+        )
+        assert bars["tradable"].all() and (bars["open"] == bars["close"]).all()
+
+    def test_missing_sessions_reported_and_refused_above_threshold(self, tmp_path: Path) -> None:
+        frame = london(dt.date(2005, 1, 1), dt.date(2005, 12, 31))
+        dropped = frame["Date"][[10, 20]].to_list()
+        frame.filter(~pl.col("Date").is_in(dropped)).write_csv(tmp_path / "gaps.csv")
+        store = MarketStore(tmp_path / "m")
+        info = store.import_file(tmp_path / "gaps.csv", market="gaps", calendar="XLON")
+        assert info.missing_sessions == [d.isoformat() for d in dropped]  # reported, not filled
+        with pytest.raises(ValidationError, match="2 of 252 XLON sessions") as err:
+            store.import_file(tmp_path / "gaps.csv", market="g2", calendar="XLON", max_missing=0)
+        assert err.value.field == "calendar"
+        assert not store.bars.path("g2").exists()  # nothing half-written
+
+    def test_the_wrong_calendar_is_refused(self, tmp_path: Path) -> None:
+        london(dt.date(2005, 1, 1), dt.date(2006, 12, 31)).write_csv(tmp_path / "lse.csv")
+        with pytest.raises(ValidationError, match=r"XNYS was closed.*right calendar"):
+            MarketStore(tmp_path / "m").import_file(
+                tmp_path / "lse.csv", market="lse", calendar="XNYS"
+            )
+
+    def test_long_ohlc_with_ticker_column(self, tmp_path: Path) -> None:
+        bars = make_bars(
+            {"AAA": [10.0, 11.0, 12.0], "BBB": [5.0, 5.5, 6.0]}, start=dt.date(2024, 7, 1)
+        )
+        long = bars.rename({"instrument": "Ticker", "date": "Date"}).drop("factor")
+        long.write_parquet(tmp_path / "long.parquet")
+        info = MarketStore(tmp_path / "m").import_file(
+            tmp_path / "long.parquet", market="usx", calendar="XNYS", profile="us"
+        )
+        assert info.close_only is False and info.layout == "long" and info.rows == 6
+
+    @pytest.mark.parametrize(
+        ("content", "kwargs", "message"),
+        [
+            ("", {}, "is empty"),
+            ("when,AAA\n2024-01-02,1\n", {}, "no date column"),
+            ("date,AAA\nsoon,1\n", {}, "not dates"),
+            ("date,AAA\n2024-01-02,abc\n", {}, "must be numbers"),
+            ("date,ticker,close\n2024-01-02,A,-1\n", {}, "zero, negative or missing price"),
+            ("date,ticker,close\n2024-01-02,A,1\n2024-01-02,A,2\n", {}, "duplicate"),
+            ("date,ticker\n2024-01-02,A\n", {}, "needs a close column"),
+            ("date,AAA\n2024-01-02,1\n", {"calendar": "MARS"}, "unknown exchange calendar"),
+            ("date,AAA\n2024-01-02,1\n", {"market": "us"}, "not cn or us"),
+            ("date,AAA\n2024-01-02,1\n", {"calendar": "XTKS"}, "no shipped market profile"),
+            ("date,AAA\n2024-01-02,1\n", {"profile": "mars"}, "unknown market profile"),
+        ],
+    )
+    def test_bad_files_are_one_message(
+        self, tmp_path: Path, content: str, kwargs: dict[str, str], message: str
+    ) -> None:
+        path = tmp_path / "p.csv"
+        path.write_text(content)
+        args = {"market": "mine", "calendar": "XNYS", **kwargs}
+        with pytest.raises(ValidationError, match=message):
+            MarketStore(tmp_path / "m").import_file(path, **args)  # type: ignore[arg-type]
+
+    def test_to_bars_layouts(self) -> None:
+        wide = pl.DataFrame({"date": [dt.date(2024, 1, 2)] * 1, "A": [1.0], "B": [None]})
+        bars, layout, close_only = to_bars(wide)
+        assert (layout, close_only, bars.height) == ("wide", True, 1)  # no price, no bar
+
+
+class TestWarnings:
+    def test_holes_blank_the_moving_averages_and_say_so(self) -> None:
+        rng = np.random.default_rng(3)
+        closes = list(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 300))))
+        holed = [None if k % 15 == 7 else c for k, c in enumerate(closes)]
+        # B trades every session, so A's missing days are sessions without A's price
+        data = MarketData.from_bars(make_bars({"A": holed, "B": closes}))
+        strategy = MACrossover(5, 20)
+        result = run_backtest(data, strategy, UK.with_costs(buy_tax=()))
+        warnings = run_warnings(result, data, strategy)
+        assert any("for 1 of 2 instruments the MA 5/20" in w for w in warnings), warnings
+        assert any("have no price" in w for w in warnings)
+        complete = MarketData.from_bars(make_bars({"A": closes, "B": closes}))
+        clean = run_backtest(complete, strategy, UK)
+        assert run_warnings(clean, complete, strategy) == []
+
+    def test_fills_that_stop_early(self) -> None:
+        # down, then up (one buy), then flat: the MAs never cross again and the position sits
+        closes = [14.0 - k * 0.1 for k in range(20)] + [12.0 + k * 0.1 for k in range(20)]
+        closes += [14.0] * 160
+        data = MarketData.from_bars(make_bars({"A": closes}))
+        strategy = MACrossover(3, 10)
+        result = run_backtest(data, strategy, UK)
+        warnings = run_warnings(result, data, strategy)
+        assert any("of the way through the run" in w for w in warnings), warnings
+
+
+class TestService:
+    def test_run_on_an_imported_market_and_failed_runs(
+        self, sqlite_engine, clock, tmp_path
+    ) -> None:
+        service = QuantService(sqlite_engine, clock, markets_dir=tmp_path / "m")
+        london(dt.date(2004, 1, 1), dt.date(2006, 12, 31)).write_csv(tmp_path / "lse.csv")
+        service.import_market(ADMIN, tmp_path / "lse.csv", market="lse", calendar="XLON")
+        assert [m.name for m in service.markets(ADMIN)] == ["lse"]
+        config = {
+            "name": "lse ma",
+            "market": "lse",
+            "data": {"start": "2005-01-04", "end": "2006-12-29"},
+            "strategy": {"name": "ma_crossover", "params": {"fast": 10, "slow": 40}},
+        }
+        run = service.run(ADMIN, config)
+        assert run.currency == "GBP" and run.status == "succeeded"
+        assert "close-only" in run.summary["data_note"]
+        assert isinstance(run.summary["warnings"], list)
+        assert "close-only" in service.tearsheet(ADMIN, run.id)
+        with pytest.raises(ValidationError, match="no imported market 'nowhere'"):
+            service.run(ADMIN, {**config, "market": "nowhere"})
+        failed = [r for r in service.list_runs(ADMIN) if r.status == "failed"]
+        assert len(failed) == 1 and "nowhere" in (failed[0].error or "")
