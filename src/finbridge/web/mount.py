@@ -12,7 +12,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from finbridge.core.errors import FinbridgeError, ValidationError, http_status
-from finbridge.web.pages import auth, banking, credit, identity, lake, overview, quant, risk
+from finbridge.web.pages import (
+    acquisition,
+    auth,
+    banking,
+    credit,
+    identity,
+    lake,
+    overview,
+    payments,
+    quant,
+    risk,
+)
 from finbridge.web.security import ConsoleGuard, LoginRequired, login_redirect
 from finbridge.web.templating import NavEntry, render
 
@@ -30,7 +41,9 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (identity.router, NavEntry("Identity", "/console/identity", 30)),
     (credit.router, NavEntry("Credit", "/console/credit", 40)),
     (risk.router, NavEntry("Risk", "/console/risk", 50)),
+    (payments.router, NavEntry("Payments", "/console/payments", 60)),
     (quant.router, NavEntry("Quant", "/console/quant", 70)),
+    (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
 )
 
 
