@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from finbridge.advisory import AdvisoryService
+from finbridge.advisory import AdvisoryService, ModelReport
 from finbridge.banking import BankingService
 from finbridge.core import ManualClock, Principal, Settings
 from finbridge.core.errors import StepUpRequired
@@ -67,3 +68,12 @@ BALANCED: dict[str, Any] = {
     "liquidity_need": "possible",
     "emergency_fund": "3_6",
 }
+
+
+@pytest.fixture(scope="session")
+def small_models() -> ModelReport:
+    """The five models validated on a small window: out of sample 2008-04..2010-04 (the crisis
+    and the recovery), built once per test session (skfolio is slow to import and fit)."""
+    from finbridge.advisory.portfolios import build_models
+
+    return build_models(end=dt.date(2010, 6, 30))

@@ -22,12 +22,10 @@ from finbridge.advisory.portfolios import (
 from finbridge.advisory.report import render_report
 from finbridge.core.errors import ValidationError
 
-END = dt.date(2010, 6, 30)
 
-
-@pytest.fixture(scope="module")
-def report() -> ModelReport:
-    return build_models(end=END)
+@pytest.fixture
+def report(small_models: ModelReport) -> ModelReport:
+    return small_models
 
 
 def test_models_are_ordered_by_risk_out_of_sample(report: ModelReport) -> None:

@@ -11,6 +11,8 @@ through the platform before they offer or sell a product.
 """
 
 from finbridge.advisory.catalogue import LEVEL_LIMITS, LEVELS, Product, risk_level
+from finbridge.advisory.plans import GoalPlan
+from finbridge.advisory.portfolios import Backtest, Metrics, ModelReport
 from finbridge.advisory.ports import SecondFactorPort
 from finbridge.advisory.questionnaire import CATEGORIES, Assessment, Questionnaire
 from finbridge.advisory.service import (
@@ -27,6 +29,10 @@ __all__ = [
     "LEVEL_LIMITS",
     "AdvisoryService",
     "Assessment",
+    "Backtest",
+    "GoalPlan",
+    "Metrics",
+    "ModelReport",
     "Outcome",
     "Product",
     "Profile",

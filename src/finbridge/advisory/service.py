@@ -18,7 +18,12 @@ from sqlalchemy import Engine, select
 from finbridge.advisory import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.advisory.catalogue import Product, catalogue, product
 from finbridge.advisory.ports import SecondFactorPort
-from finbridge.advisory.questionnaire import Questionnaire, assess, load_questionnaire
+from finbridge.advisory.questionnaire import (
+    Questionnaire,
+    assess,
+    load_questionnaire,
+    shipped_versions,
+)
 from finbridge.advisory.suitability import Outcome, Warning, match
 from finbridge.advisory.tables import ProfileRow, SuitabilityRow
 from finbridge.banking import BankingService
@@ -159,6 +164,9 @@ class AdvisoryService:
     def questionnaire(self, version: str | None = None) -> Questionnaire:
         """A shipped questionnaire (public: it is what a customer fills in)."""
         return load_questionnaire(version)
+
+    def questionnaire_versions(self) -> tuple[str, ...]:
+        return shipped_versions()
 
     def submit_profile(
         self, actor: Principal, customer_id: str, answers: dict[str, Any], *,
