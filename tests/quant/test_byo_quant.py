@@ -199,3 +199,31 @@ class TestService:
             service.run(ADMIN, {**config, "market": "nowhere"})
         failed = [r for r in service.list_runs(ADMIN) if r.status == "failed"]
         assert len(failed) == 1 and "nowhere" in (failed[0].error or "")
+
+
+def test_cli_import_backtest_and_runs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finbridge.cli.main import app
+
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(tmp_path / "var")})
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    london(dt.date(2004, 1, 1), dt.date(2006, 12, 31)).write_csv(tmp_path / "lse.csv")
+    imp = ["quant", "data", "import", str(tmp_path / "lse.csv"), "--market", "lse"]
+    wrong = runner.invoke(app, [*imp, "--calendar", "XNYS"])
+    assert wrong.exit_code == 2 and "right calendar" in " ".join(wrong.output.split())
+    ok = runner.invoke(app, [*imp, "--calendar", "XLON"])
+    assert ok.exit_code == 0 and "close-only" in ok.output, ok.output
+    assert "lse" in runner.invoke(app, ["quant", "data", "markets"]).output
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "name: lse-ma\nmarket: lse\ndata: {start: 2005-01-04, end: 2006-12-29}\n"
+        "strategy: {name: ma_crossover, params: {fast: 10, slow: 40}}\n"
+    )
+    run = runner.invoke(app, ["quant", "backtest", str(config)])
+    assert run.exit_code == 0 and "GBP" in run.output and "close-only" in run.output, run.output
+    config.write_text(config.read_text().replace("market: lse", "market: nowhere"))
+    failed = runner.invoke(app, ["quant", "backtest", str(config)])
+    assert failed.exit_code == 2 and "no imported market" in failed.output
+    assert "failed" in runner.invoke(app, ["quant", "runs"]).output
+    assert "XLON" in runner.invoke(app, ["quant", "profiles"]).output

@@ -31,6 +31,7 @@ from finbridge.store.engine import unit_of_work
 if TYPE_CHECKING:
     import polars as pl
 
+    from finbridge.quant.backtest.rules import MarketProfile
     from finbridge.quant.factors import FactorEngine
     from finbridge.quant.imports import MarketInfo, MarketStore
 
@@ -114,6 +115,12 @@ class QuantService:
             path, market=market, calendar=calendar, profile=profile,
             layout=layout, max_missing=max_missing,  # type: ignore[arg-type]
         )  # fmt: skip
+
+    def profiles(self) -> list[MarketProfile]:
+        """The shipped market profiles (public rules, no scope needed)."""
+        from finbridge.quant.backtest.rules import PROFILES
+
+        return list(PROFILES.values())
 
     def markets(self, actor: Principal) -> list[MarketInfo]:
         """The imported markets with what their import found."""

@@ -193,11 +193,11 @@ def data_markets() -> None:
 @quant_app.command("profiles")
 def profiles() -> None:
     """The shipped market profiles: currency, lots, commissions, taxes with their dates."""
-    from finbridge.quant.backtest import PROFILES
-
     table = Table("profile", "currency", "calendar", "lot", "T+", "commission buy/sell/min",
                   "taxes", "price limits")  # fmt: skip
-    for p in PROFILES.values():
+    with platform_context() as platform:
+        shipped = platform.quant.profiles()
+    for p in shipped:
         taxes = [f"sell {r:.2%} from {d}" for d, r in p.stamp_duty]
         taxes += [f"buy {r:.2%} from {d}" for d, r in p.buy_tax]
         table.add_row(
