@@ -9,13 +9,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from tests.api.conftest import Api, customer_api, issue_key
+from tests.settings_support import test_settings as make_settings
 
 from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock, Role
 from finbridge.platform import Platform
 from finbridge.site import create_app
-from tests.api.conftest import Api, customer_api, issue_key
-from tests.settings_support import test_settings as make_settings
 
 
 @pytest.fixture
