@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from finbridge.cli.commands import (
+    advisory,
     apikeys,
     config,
     credit,
@@ -42,6 +43,7 @@ COMMAND_GROUPS = (
     credit.register,
     risk.register,
     quant.register,
+    advisory.register,
     payments.register,
 )
 
