@@ -10,7 +10,9 @@ import typer
 
 from finbridge.cli.commands import (
     advisory,
+    acquisition,
     apikeys,
+    cob,
     config,
     credit,
     db,
@@ -18,6 +20,7 @@ from finbridge.cli.commands import (
     events,
     gateway,
     identity,
+    lending,
     payments,
     quant,
     risk,
@@ -44,7 +47,10 @@ COMMAND_GROUPS = (
     risk.register,
     quant.register,
     advisory.register,
+    acquisition.register,
     payments.register,
+    lending.register,
+    cob.register,
 )
 
 for _register in COMMAND_GROUPS:
