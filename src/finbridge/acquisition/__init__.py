@@ -25,6 +25,7 @@ from finbridge.acquisition.ports import (
     PortfolioSummary,
     SuitabilityPort,
 )
+from finbridge.acquisition.response import evaluate_response, load_bank_marketing
 from finbridge.acquisition.service import (
     AcquisitionService,
     Campaign,
@@ -37,6 +38,7 @@ from finbridge.acquisition.service import (
     Profile,
     ScheduleReport,
 )
+from finbridge.acquisition.uplift import evaluate_uplift, load_hillstrom
 
 __all__ = [
     "CREATIVE_FIELDS",
@@ -60,4 +62,8 @@ __all__ = [
     "Profile",
     "ScheduleReport",
     "SuitabilityPort",
+    "evaluate_response",
+    "evaluate_uplift",
+    "load_bank_marketing",
+    "load_hillstrom",
 ]

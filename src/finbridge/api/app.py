@@ -21,7 +21,6 @@ from finbridge.api.openapi import install_openapi
 from finbridge.api.problems import install_problem_handlers, problem
 from finbridge.api.routes import (
     advisory,
-    advisory,
     acquisition,
     banking,
     credit,
@@ -46,7 +45,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     credit.router,
     risk.router,
     quant.router,
-    advisory.router,
     advisory.router,
     payments.router,
     lending.router,
