@@ -252,7 +252,11 @@ class Platform:
     def _default_guard(self) -> PostingGuard:
         from finbridge.identity import StepUpGuard
 
-        return StepUpGuard(self.identity.step_up, inner=self.risk.posting_guard())
+        # Risk steps up a customer's postings once 24 h of them reach identity's large-transfer
+        # limits (the split-transfer bypass); identity then asks for the fresh second factor.
+        limits = StepUpGuard(self.identity.step_up).large
+        inner = self.risk.posting_guard(cumulative_limits=limits)
+        return StepUpGuard(self.identity.step_up, inner=inner)
 
     # -- life cycle ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from finbridge.core.errors import FinbridgeError, ValidationError, http_status
 from finbridge.web.pages import (
     acquisition,
+    advisory,
     auth,
     banking,
     credit,
@@ -43,6 +44,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (risk.router, NavEntry("Risk", "/console/risk", 50)),
     (payments.router, NavEntry("Payments", "/console/payments", 60)),
     (quant.router, NavEntry("Quant", "/console/quant", 70)),
+    (advisory.router, NavEntry("Advisory", "/console/advisory", 75)),
     (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
 )
 
