@@ -60,14 +60,16 @@ def test_step_up_is_honoured_and_no_claim_in_metadata_satisfies_it(
     stored = sqlite_risk.rule_sets.save_draft(analyst, rules)
     sqlite_risk.rule_sets.promote(analyst, stored.id)
     src, dst = _funded(bank, system), _funded(bank, system)
+    # The customer's own transfer (an operator never gets a step-up: tests/hardening).
+    customer = Principal.customer(bank.get_account(system, src).customer_id or "")
     with pytest.raises(StepUpRequired, match="large transfer"):
-        bank.transfer(system, src, dst, Money.of("6000", "CNY"), idempotency_key="big-1")
+        bank.transfer(customer, src, dst, Money.of("6000", "CNY"), idempotency_key="big-1")
     # Claiming the step-up in the metadata satisfies nothing: only identity's StepUpGuard, with
     # a fresh second factor in the session, turns risk's step-up into an approval
     # (tests/identity/test_guard.py).
     with pytest.raises(StepUpRequired, match="large transfer"):
         bank.transfer(
-            system,
+            customer,
             src,
             dst,
             Money.of("6000", "CNY"),

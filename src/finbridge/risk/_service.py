@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
 from finbridge.core.errors import Conflict
+from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.core.settings import RiskSettings, Settings
 from finbridge.lake import Event, emit
@@ -126,13 +127,15 @@ class RiskService:
             maker = await asyncio.to_thread(lambda: self.decisions)
         return await maker.decide_async(actor, data)
 
-    def posting_guard(self) -> RiskGuard:
-        """Banking's ``PostingGuard`` (``check`` and ``settle``) over this service's decisions.
+    def posting_guard(self, *, cumulative_limits: Mapping[str, Money] | None = None) -> RiskGuard:
+        """Banking's ``PostingGuard`` (``check`` and ``settle``) over this service's decisions;
+        ``cumulative_limits`` (per currency) step up a customer's postings once 24 hours of them
+        reach the limit (the platform passes identity's large-transfer limits).
 
         The adapter imports banking's protocol, so it loads only when a guard is asked for."""
         from finbridge.risk.posting import RiskGuard
 
-        return RiskGuard(self.decisions)
+        return RiskGuard(self.decisions, cumulative_limits=cumulative_limits)
 
     def decision(self, actor: Principal, event_id: str) -> Decision | None:
         """The stored live decision on ``event_id`` (with its posting outcome), if any."""

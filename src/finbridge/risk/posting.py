@@ -14,6 +14,20 @@ Banking defines :class:`~finbridge.banking.guard.PostingGuard`; this adapter tur
 * ``review`` -> ``Verdict.APPROVE``: the money moves and an analyst reviews the open case
 * ``approve`` -> ``Verdict.APPROVE``
 
+Two policies sit on top of the engine's outcome (issue 11):
+
+* **Cumulative step-up.** A customer's money out of the ledger needs a fresh second factor once
+  the amount moved in the last 24 hours, this posting included, reaches the currency's
+  large-transfer limit (identity's, passed in by the platform): splitting 199,999 + 100,000 TWD
+  steps up like one 299,999 TWD transfer. The sum is the velocity window the decision already
+  computed (``customer_sum_1d``, exact). The step-up is remembered on the stored decision, so a
+  retry of the same idempotency key (which replays the decision without its features) steps up
+  again instead of slipping through.
+* **Operator policy.** An operator (teller, back office) cannot give a customer's second factor,
+  so a ``step_up`` on an operator-initiated posting is never passed on: below the dual-control
+  threshold the operator's own authority approves it (the decision keeps the engine's reasons),
+  at or above it the posting is declined as needing a second operator (dual control).
+
 The decision's event id is derived from the posting's idempotency key, so a retried posting is
 not counted twice in the velocity windows and gets the same decision. If the engine refuses the
 request itself (a clock far out of order, a malformed intent), the guard answers with the
@@ -28,11 +42,13 @@ beside the risk decision that let it through, and a backtest can tell the two ap
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
 from finbridge.core.errors import FinbridgeError
-from finbridge.core.principal import Principal
+from finbridge.core.money import Money
+from finbridge.core.principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     from finbridge.risk.decisions._maker import DecisionMaker
@@ -52,13 +68,39 @@ _VERDICT = {
 }
 _META_KEYS = ("device_id", "ip", "card_id", "terminal_id", "merchant_id", "country")
 
+# Bank staff and the platform's own jobs: they can never present a customer's second factor.
+_OPERATORS = (PrincipalKind.OPERATOR, PrincipalKind.SYSTEM)
+CUMULATIVE_WINDOW: Final = "1d"
+_CUMULATIVE = "step_up_cumulative"  # marks a decision whose posting waits for a second factor
+# At or above these, an operator-initiated posting the engine wanted stepped up needs a second
+# operator (dual control); below, the operator's own authority approves it.
+OPERATOR_DUAL_CONTROL: Final[Mapping[str, Money]] = {
+    "CNY": Money.of("500000", "CNY"),
+    "HKD": Money.of("500000", "HKD"),
+    "USD": Money.of("50000", "USD"),
+    "EUR": Money.of("50000", "EUR"),
+    "GBP": Money.of("50000", "GBP"),
+    "SGD": Money.of("50000", "SGD"),
+    "JPY": Money.of("7000000", "JPY"),
+    "TWD": Money.of("2000000", "TWD"),
+    "KWD": Money.of("15000", "KWD"),
+}
+
 
 class RiskGuard:
     """Implements banking's ``PostingGuard`` protocol with the risk engine."""
 
-    def __init__(self, risk: DecisionMaker) -> None:
+    def __init__(
+        self,
+        risk: DecisionMaker,
+        *,
+        cumulative_limits: Mapping[str, Money] | None = None,
+        dual_control: Mapping[str, Money] | None = None,
+    ) -> None:
         self.risk = risk
         self._actor = Principal.system("risk-guard")
+        self.cumulative_limits = dict(cumulative_limits or {})
+        self.dual_control = dict(OPERATOR_DUAL_CONTROL if dual_control is None else dual_control)
 
     def request_for(self, intent: PostingIntent) -> dict[str, Any]:
         event_type = _KINDS.get(intent.kind, "payment")
@@ -96,8 +138,48 @@ class RiskGuard:
                 "risk-guard-fallback",
             )
         version = f"{d.rule_set}/{d.model_version}/{d.decision_id}"
-        verdict = _VERDICT[d.outcome]
-        return GuardDecision(verdict, d.reasons, version)
+        verdict, reasons = _VERDICT[d.outcome], d.reasons
+        if verdict is Verdict.APPROVE and intent.actor.kind is PrincipalKind.CUSTOMER:
+            over = self._cumulative_over(intent, d)
+            if over is not None:
+                verdict, reasons = Verdict.STEP_UP, (*reasons, over)
+        if verdict is Verdict.STEP_UP and intent.actor.kind in _OPERATORS:
+            verdict, reasons = self._operator_policy(intent, reasons)
+        return GuardDecision(verdict, reasons, version)
+
+    def _cumulative_over(self, intent: PostingIntent, d: Any) -> str | None:
+        """Why the amount moved in the window needs a step-up, or None if it does not."""
+        limit = self.cumulative_limits.get(intent.amount.code)
+        if limit is None or intent.amount >= limit:
+            return None  # no limit, or one large posting: identity's own rule asks for it
+        if d.posting_outcome == "failed" and (d.posting_error or "").startswith(_CUMULATIVE):
+            return str(d.posting_error)  # a retry of a posting still waiting for the factor
+        total = d.features.get(f"customer_sum_{CUMULATIVE_WINDOW}")
+        if total is None:
+            return None  # a replayed decision that never asked for it
+        scale = self.risk.velocity.config.minor_per_major
+        if round(float(total) * scale) < limit.minor:
+            return None
+        reason = (
+            f"{_CUMULATIVE}: payments totalling {limit} or more within 24 hours need a fresh"
+            " second factor"
+        )
+        # Remembered on the stored decision: a retry of this key replays it without features.
+        self.risk.record_posting(d.decision_id, posted=False, reason=reason)
+        return reason
+
+    def _operator_policy(
+        self, intent: PostingIntent, reasons: tuple[str, ...]
+    ) -> tuple[Verdict, tuple[str, ...]]:
+        """An operator cannot give a customer's second factor: approve under the operator's
+        authority, or ask for dual control at or above the threshold (never a step-up)."""
+        threshold = self.dual_control.get(intent.amount.code)
+        if threshold is not None and intent.amount >= threshold:
+            return Verdict.DECLINE, (
+                *reasons,
+                f"operator policy: {threshold} or more needs dual control (a second operator)",
+            )
+        return Verdict.APPROVE, (*reasons, "operator policy: approved on the operator's authority")
 
     def settle(
         self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None
