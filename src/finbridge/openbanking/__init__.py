@@ -1,5 +1,44 @@
 """Open banking: an authorisation server to the FAPI 2.0 security profile, consents, account
-and payment APIs for third-party apps, an app store, signed webhooks (issue 18). The face is
-filled as the engine is built."""
+and payment APIs for third-party apps, the app registry (issue 18).
 
-__all__: list[str] = []
+``platform.openbanking`` is an :class:`OpenBankingService`: ``.apps`` (register, approve, the
+app store), ``.server`` (PAR, the consent decision, token, introspection, revocation, resource
+token checks, consents), ``.resources`` (accounts, balances, transactions, payments for a
+verified :class:`Grant`), ``.audit``.
+"""
+
+from finbridge.openbanking import events as events
+from finbridge.openbanking.apps import CATEGORIES, SCOPES, App, AppStatus
+from finbridge.openbanking.audit import AuditRecord
+from finbridge.openbanking.consents import PERMISSIONS, Consent, ConsentKind, ConsentStatus
+from finbridge.openbanking.errors import OAuthError
+from finbridge.openbanking.ports import SecondFactorPort
+from finbridge.openbanking.resources import Payment
+from finbridge.openbanking.server import (
+    PAYMENT_CONSENT_ACTION,
+    REQUEST_URI_PREFIX,
+    Grant,
+    PendingAuthorisation,
+)
+from finbridge.openbanking.service import OpenBankingService
+
+__all__ = [
+    "CATEGORIES",
+    "PAYMENT_CONSENT_ACTION",
+    "PERMISSIONS",
+    "REQUEST_URI_PREFIX",
+    "SCOPES",
+    "App",
+    "AppStatus",
+    "AuditRecord",
+    "Consent",
+    "ConsentKind",
+    "ConsentStatus",
+    "Grant",
+    "OAuthError",
+    "OpenBankingService",
+    "Payment",
+    "PendingAuthorisation",
+    "SecondFactorPort",
+    "events",
+]

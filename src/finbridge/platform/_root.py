@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from finbridge.banking import BankingService, PostingGuard
     from finbridge.credit import CreditService
     from finbridge.identity import ApiKeyService, IdentityServices
-    from finbridge.lending import CobRunner, LendingService
     from finbridge.lake import EventService
+    from finbridge.lending import CobRunner, LendingService
+    from finbridge.openbanking import OpenBankingService
     from finbridge.payments import PaymentsService
     from finbridge.quant import QuantService
     from finbridge.risk import RiskService
@@ -208,6 +209,17 @@ class Platform:
             return build_acquisition(self)
 
         return self._face("acquisition", build)
+
+    @property
+    def openbanking(self) -> OpenBankingService:
+        """Open banking: the FAPI 2.0 authorisation server, consents, third-party APIs."""
+
+        def build() -> OpenBankingService:
+            from finbridge.platform._openbanking_ports import build_openbanking
+
+            return build_openbanking(self)
+
+        return self._face("openbanking", build)
 
     @property
     def events(self) -> EventService:

@@ -27,6 +27,7 @@ SCHEMA_PACKAGES: tuple[str, ...] = (
     "payments",
     "lending",
     "acquisition",
+    "openbanking",
 )
 
 TABLE_MODULES: tuple[str, ...] = tuple(f"finbridge.{name}.tables" for name in SCHEMA_PACKAGES)

@@ -1,0 +1,395 @@
+"""Open banking over HTTP.
+
+Three routers:
+- ``oauth_router``: discovery (``/.well-known/openid-configuration``) and the authorisation
+  server (``/oauth2/par|authorize|token|introspect|revoke|jwks``). These sit at the root, not
+  under ``/v1``: discovery's path is fixed by RFC 8414, and the issuer's endpoints are part of
+  its published metadata, not of our versioned API.
+- ``open_router``: the third-party APIs ``/open-banking/v1/...`` (versioned by their own
+  standard's path), authenticated by a DPoP-bound access token, never by our API keys.
+- ``router``: operators' ``/v1/openbanking/...`` (apps, approvals, consents, audit).
+
+OAuth refusals are answered as OAuth clients expect (``{"error", "error_description"}`` with
+``WWW-Authenticate``/``DPoP-Nonce`` headers); every other error is problem+json as elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.core.errors import ValidationError
+from finbridge.core.money import Money
+from finbridge.openbanking import App, AppStatus, Consent, Grant, OAuthError, Payment
+
+
+class OAuthRoute(APIRoute):
+    """Renders :class:`OAuthError` the OAuth way; anything else goes to the problem handlers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except OAuthError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+
+        return guarded
+
+
+oauth_router = APIRouter(tags=["open banking: authorisation server"], route_class=OAuthRoute)
+open_router = APIRouter(
+    prefix="/open-banking/v1", tags=["open banking: third-party APIs"], route_class=OAuthRoute
+)
+router = APIRouter(prefix="/openbanking", tags=["open banking: operators"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        raise OAuthError("invalid_request", "send application/x-www-form-urlencoded")
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if not isinstance(value, str) or name in values:
+            raise OAuthError("invalid_request", f"{name} must be sent once, as text", field=name)
+        values[name] = value
+    return values
+
+
+# -- discovery and the authorisation server -------------------------------------------------------
+@oauth_router.get("/.well-known/openid-configuration", summary="Discovery metadata")
+@oauth_router.get("/.well-known/oauth-authorization-server", include_in_schema=False)
+def discovery(platform: PlatformDep) -> dict[str, Any]:
+    return platform.openbanking.server.metadata()
+
+
+@oauth_router.get("/oauth2/jwks", summary="The server's public signing keys")
+def jwks(platform: PlatformDep) -> dict[str, Any]:
+    return platform.openbanking.jwks
+
+
+@oauth_router.post("/oauth2/par", status_code=201, summary="Push an authorisation request")
+async def par(request: Request, platform: PlatformDep) -> JSONResponse:
+    form = await _form(request)
+    body = await run_in_threadpool(
+        platform.openbanking.server.push, form, dpop_proof=request.headers.get("dpop")
+    )
+    return JSONResponse(body, status_code=201, headers=_NO_STORE)
+
+
+@oauth_router.get(
+    "/oauth2/authorize", summary="Start the customer's consent (pushed requests only)"
+)
+def authorize(request: Request, platform: PlatformDep) -> Response:
+    request_id = platform.openbanking.server.authorisation_request(dict(request.query_params))
+    # The customer signs in (if needed) and decides in the customer app.
+    return RedirectResponse(f"/app/openbanking/authorize/{request_id}", status_code=303)
+
+
+@oauth_router.post("/oauth2/token", summary="Exchange a code or rotate a refresh token")
+async def token(request: Request, platform: PlatformDep) -> JSONResponse:
+    form = await _form(request)
+    body = await run_in_threadpool(
+        platform.openbanking.server.token, form, dpop_proof=request.headers.get("dpop")
+    )
+    return JSONResponse(body, headers=_NO_STORE)
+
+
+@oauth_router.post("/oauth2/introspect", summary="Token introspection (RFC 7662)")
+async def introspect(request: Request, platform: PlatformDep) -> JSONResponse:
+    form = await _form(request)
+    body = await run_in_threadpool(platform.openbanking.server.introspect, form)
+    return JSONResponse(body, headers=_NO_STORE)
+
+
+@oauth_router.post("/oauth2/revoke", summary="Token revocation (RFC 7009)")
+async def revoke(request: Request, platform: PlatformDep) -> Response:
+    form = await _form(request)
+    await run_in_threadpool(platform.openbanking.server.revoke, form)
+    return Response(status_code=200, headers=_NO_STORE)
+
+
+# -- third-party APIs ---------------------------------------------------------------------------
+async def _grant(request: Request, platform: PlatformDep) -> Grant:
+    server = platform.openbanking.server
+    url = server.issuer + request.url.path
+    return await run_in_threadpool(
+        server.verify_access,
+        request.headers.get("authorization"),
+        request.headers.get("dpop"),
+        method=request.method,
+        url=url,
+    )
+
+
+GrantDep = Annotated[Grant, Depends(_grant)]
+
+
+class AccountOut(BaseModel):
+    account_id: str
+    kind: str
+    currency: str
+    status: str
+
+
+class BalanceOut(BaseModel):
+    account_id: str
+    currency: str
+    booked: str
+    available: str
+
+
+class TransactionOut(BaseModel):
+    transaction_id: str
+    booked_at: datetime
+    amount: str
+    currency: str
+    credit_debit: str
+    description: str
+
+
+class PaymentIn(BaseModel):
+    amount: str = Field(max_length=40)
+    currency: str = Field(min_length=3, max_length=3)
+    creditor_account: str = Field(min_length=1, max_length=36)
+    debtor_account: str | None = Field(default=None, max_length=36)
+    description: str = Field(default="", max_length=140)
+
+
+class PaymentOut(BaseModel):
+    payment_id: str
+    consent_id: str
+    status: str
+    amount: str
+    currency: str
+    debtor_account: str
+    creditor_account: str
+    created_at: datetime
+    reason: str | None
+
+    @classmethod
+    def of(cls, p: Payment) -> PaymentOut:
+        return cls(
+            payment_id=p.id,
+            consent_id=p.consent_id,
+            status=p.status,
+            amount=str(p.amount.amount),
+            currency=p.amount.code,
+            debtor_account=p.debtor_account_id,
+            creditor_account=p.creditor_account_id,
+            created_at=p.created_at,
+            reason=p.reason,
+        )
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    client_id: str
+    kind: str
+    status: str
+    permissions: list[str]
+    accounts: list[str]
+    expires_at: datetime
+    transaction_from: datetime | None
+    transaction_to: datetime | None
+    status_changed_at: datetime
+
+    @classmethod
+    def of(cls, c: Consent) -> ConsentOut:
+        return cls(
+            consent_id=c.id,
+            client_id=c.client_id,
+            kind=c.kind.value,
+            status=c.status.value,
+            permissions=list(c.permissions),
+            accounts=list(c.account_ids),
+            expires_at=c.expires_at,
+            transaction_from=c.from_date,
+            transaction_to=c.to_date,
+            status_changed_at=c.status_changed_at,
+        )
+
+
+@open_router.get("/accounts", response_model=list[AccountOut], summary="Consented accounts")
+def ob_accounts(platform: PlatformDep, grant: GrantDep) -> list[AccountOut]:
+    return [
+        AccountOut(account_id=a.id, kind=a.kind.value, currency=a.currency, status=a.status.value)
+        for a in platform.openbanking.resources.accounts(grant)
+    ]
+
+
+@open_router.get("/accounts/{account_id}/balances", response_model=BalanceOut)
+def ob_balance(platform: PlatformDep, grant: GrantDep, account_id: str) -> BalanceOut:
+    b = platform.openbanking.resources.balance(grant, account_id)
+    return BalanceOut(
+        account_id=b.account_id,
+        currency=b.currency,
+        booked=str(b.balance.amount),
+        available=str(b.available.amount),
+    )
+
+
+@open_router.get("/accounts/{account_id}/transactions", response_model=list[TransactionOut])
+def ob_transactions(
+    platform: PlatformDep,
+    grant: GrantDep,
+    account_id: str,
+    from_booking_date: Annotated[date | None, Query()] = None,
+    to_booking_date: Annotated[date | None, Query(description="inclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> list[TransactionOut]:
+    start = _day(from_booking_date)
+    end = _day(to_booking_date, next_day=True)
+    items = platform.openbanking.resources.transactions(
+        grant, account_id, from_time=start, to_time=end, limit=limit
+    )
+    return [
+        TransactionOut(
+            transaction_id=str(i.posting_id),
+            booked_at=i.created_at,
+            amount=str(abs(i.amount.amount)),
+            currency=i.amount.code,
+            credit_debit="credit" if i.amount.minor > 0 else "debit",
+            description=i.description,
+        )
+        for i in items
+    ]
+
+
+def _day(value: date | None, *, next_day: bool = False) -> datetime | None:
+    if value is None:
+        return None
+    from datetime import timedelta
+
+    start = datetime.combine(value, time(0), tzinfo=UTC)
+    return start + timedelta(days=1) if next_day else start
+
+
+@open_router.post("/payments", response_model=PaymentOut, status_code=201)
+def ob_create_payment(
+    platform: PlatformDep,
+    grant: GrantDep,
+    body: PaymentIn,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", max_length=200)],
+) -> PaymentOut:
+    amount = Money.of(body.amount, body.currency)
+    payment = platform.openbanking.resources.initiate_payment(
+        grant,
+        idempotency_key=idempotency_key,
+        amount=amount,
+        creditor_account_id=body.creditor_account,
+        debtor_account_id=body.debtor_account,
+        description=body.description,
+    )
+    return PaymentOut.of(payment)
+
+
+@open_router.get("/payments/{payment_id}", response_model=PaymentOut)
+def ob_payment(platform: PlatformDep, grant: GrantDep, payment_id: str) -> PaymentOut:
+    return PaymentOut.of(platform.openbanking.resources.payment(grant, payment_id))
+
+
+@open_router.get("/consents/{consent_id}", response_model=ConsentOut)
+def ob_consent(platform: PlatformDep, grant: GrantDep, consent_id: str) -> ConsentOut:
+    return ConsentOut.of(
+        platform.openbanking.server.consent_for_client(grant.client_id, consent_id)
+    )
+
+
+# -- operators and developers (/v1/openbanking) --------------------------------------------------
+class AppIn(BaseModel):
+    name: str = Field(max_length=100)
+    developer: str = Field(max_length=200)
+    category: str = "other"
+    description: str = Field(default="", max_length=2000)
+    redirect_uris: list[str] = Field(min_length=1, max_length=10)
+    jwks: dict[str, Any]
+    scopes: list[str] = Field(min_length=1, max_length=2)
+
+
+class AppOut(BaseModel):
+    client_id: str
+    name: str
+    developer: str
+    category: str
+    description: str
+    redirect_uris: list[str]
+    scopes: list[str]
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: App) -> AppOut:
+        return cls(
+            client_id=a.client_id,
+            name=a.name,
+            developer=a.developer,
+            category=a.category,
+            description=a.description,
+            redirect_uris=list(a.redirect_uris),
+            scopes=list(a.scopes),
+            status=a.status.value,
+            created_at=a.created_at,
+        )
+
+
+@router.post("/apps", response_model=AppOut, status_code=201, summary="Register an app")
+def register_app(platform: PlatformDep, principal: PrincipalDep, body: AppIn) -> AppOut:
+    app = platform.openbanking.apps.register(principal, **body.model_dump())
+    return AppOut.of(app)
+
+
+@router.get("/apps", response_model=list[AppOut], summary="Apps (the app store for customers)")
+def list_apps(
+    platform: PlatformDep, principal: PrincipalDep, status: str | None = None
+) -> list[AppOut]:
+    wanted = None if status is None else _status(status)
+    return [AppOut.of(a) for a in platform.openbanking.apps.list(principal, status=wanted)]
+
+
+@router.post("/apps/{client_id}/approve", response_model=AppOut, summary="Approve an app")
+def approve_app(platform: PlatformDep, principal: PrincipalDep, client_id: str) -> AppOut:
+    return AppOut.of(platform.openbanking.apps.decide(principal, client_id, AppStatus.APPROVED))
+
+
+@router.post("/apps/{client_id}/suspend", response_model=AppOut, summary="Suspend an app")
+def suspend_app(platform: PlatformDep, principal: PrincipalDep, client_id: str) -> AppOut:
+    return AppOut.of(platform.openbanking.apps.decide(principal, client_id, AppStatus.SUSPENDED))
+
+
+@router.get("/consents", response_model=list[ConsentOut], summary="Consents (own, or search)")
+def list_consents(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    customer_id: str | None = None,
+    client_id: str | None = None,
+) -> list[ConsentOut]:
+    found = platform.openbanking.server.consents(
+        principal, customer_id=customer_id, client_id=client_id
+    )
+    return [ConsentOut.of(c) for c in found]
+
+
+@router.post("/consents/{consent_id}/revoke", response_model=ConsentOut, summary="Revoke a grant")
+def revoke_consent(platform: PlatformDep, principal: PrincipalDep, consent_id: str) -> ConsentOut:
+    return ConsentOut.of(platform.openbanking.server.revoke_consent(principal, consent_id))
+
+
+def _status(value: str) -> AppStatus:
+    try:
+        return AppStatus(value)
+    except ValueError:
+        raise ValidationError("pending, approved or suspended", field="status") from None

@@ -1,0 +1,182 @@
+"""The app registry: third parties register apps (redirect URIs, public keys, scopes), an
+operator approves them; the app store lists the approved ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, select
+
+from finbridge.core.clock import Clock
+from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.ids import new_id
+from finbridge.core.principal import Principal
+from finbridge.openbanking.consents import aware
+from finbridge.openbanking.keys import validate_jwks
+from finbridge.openbanking.tables import AppRow
+from finbridge.store.engine import unit_of_work
+
+SCOPES: tuple[str, ...] = ("accounts", "payments")
+CATEGORIES: tuple[str, ...] = (
+    "budgeting",
+    "accounting",
+    "payments",
+    "lending",
+    "investing",
+    "other",
+)
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver")
+
+
+class AppStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    client_id: str
+    name: str
+    developer: str
+    category: str
+    description: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    status: AppStatus
+    created_at: datetime
+    jwks: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: AppRow) -> App:
+        return cls(
+            row.id,
+            row.name,
+            row.developer,
+            row.category,
+            row.description,
+            tuple(row.redirect_uris),
+            tuple(row.scopes),
+            AppStatus(row.status),
+            aware(row.created_at),
+            dict(row.jwks),
+        )
+
+
+class AppRegistry:
+    def __init__(self, engine: Engine, clock: Clock, *, production: bool) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._production = production
+
+    def register(
+        self,
+        actor: Principal,
+        *,
+        name: str,
+        developer: str,
+        redirect_uris: Sequence[str],
+        jwks: Any,
+        scopes: Sequence[str],
+        category: str = "other",
+        description: str = "",
+    ) -> App:
+        """A new app, pending an operator's approval (``openbanking:write``)."""
+        actor.require_scope("openbanking:write")
+        row = AppRow(
+            id=new_id(),
+            name=_text(name, "name", 100),
+            developer=_text(developer, "developer", 200),
+            category=_choice(category, CATEGORIES, "category"),
+            description=_text(description, "description", 2000, empty=True),
+            redirect_uris=[self._redirect_uri(u) for u in _listed(redirect_uris, "redirect_uris")],
+            jwks=_jwks(jwks),
+            scopes=[_choice(s, SCOPES, "scopes") for s in _listed(scopes, "scopes")],
+            status=AppStatus.PENDING.value,
+            decided_by=None,
+            created_at=self._clock.now(),
+        )
+        with unit_of_work(self._engine) as session:
+            session.add(row)
+        return App.of(row)
+
+    def decide(self, actor: Principal, client_id: str, status: AppStatus) -> App:
+        """Approve or suspend an app (``openbanking:admin``)."""
+        actor.require_scope("openbanking:admin")
+        with unit_of_work(self._engine) as session:
+            row = session.get(AppRow, client_id)
+            if row is None:
+                raise NotFound("no such app", field="client_id")
+            row.status = status.value
+            row.decided_by = actor.id
+        return App.of(row)
+
+    def get(self, actor: Principal, client_id: str) -> App:
+        actor.require_scope("openbanking:read")
+        app = self.find(client_id)
+        if app is None:
+            raise NotFound("no such app", field="client_id")
+        return app
+
+    def find(self, client_id: str) -> App | None:
+        """Internal lookup for the server (no principal: the caller authenticates the client)."""
+        with unit_of_work(self._engine, write=False) as session:
+            row = session.get(AppRow, client_id)
+        return None if row is None else App.of(row)
+
+    def approved_jwks(self, client_id: str) -> dict[str, Any] | None:
+        app = self.find(client_id)
+        return app.jwks if app is not None and app.status is AppStatus.APPROVED else None
+
+    def list(self, actor: Principal, *, status: AppStatus | None = None) -> list[App]:
+        """Operators see every app; anyone signed in sees the approved ones (the app store)."""
+        if not actor.has_scope("openbanking:read"):
+            status = AppStatus.APPROVED
+        stmt = select(AppRow).order_by(AppRow.category, AppRow.name)
+        if status is not None:
+            stmt = stmt.where(AppRow.status == status.value)
+        with unit_of_work(self._engine, write=False) as session:
+            return [App.of(r) for r in session.scalars(stmt).all()]
+
+    def _redirect_uri(self, uri: Any) -> str:
+        if not isinstance(uri, str) or len(uri) > 500:
+            raise ValidationError("a redirect URI of at most 500 characters", field="redirect_uris")
+        parts = urlsplit(uri)
+        local = parts.hostname is not None and f"{parts.hostname}" in _LOCAL_HOSTS
+        if parts.fragment or not parts.netloc:
+            raise ValidationError("an absolute URI without a fragment", field="redirect_uris")
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and local and not self._production
+        ):
+            raise ValidationError("redirect URIs must use https", field="redirect_uris")
+        return uri
+
+
+def _text(value: Any, field: str, limit: int, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or len(value) > limit or (not empty and not value.strip()):
+        raise ValidationError(f"text of 1 to {limit} characters", field=field)
+    return value.strip()
+
+
+def _choice(value: Any, choices: tuple[str, ...], field: str) -> str:
+    if value not in choices:
+        raise ValidationError(f"one of {', '.join(choices)}", field=field)
+    return str(value)
+
+
+def _listed(values: Any, field: str) -> list[Any]:
+    if isinstance(values, str) or not isinstance(values, Sequence) or not 1 <= len(values) <= 10:
+        raise ValidationError("a list of 1 to 10 values", field=field)
+    return list(values)
+
+
+def _jwks(value: Any) -> dict[str, Any]:
+    try:
+        return validate_jwks(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="jwks") from None

@@ -1,0 +1,93 @@
+"""``OpenBankingService``: the engine's one entry point, built once by the platform."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from finbridge.banking import BankingService
+from finbridge.core.clock import Clock
+from finbridge.core.settings import Settings
+from finbridge.openbanking.apps import AppRegistry
+from finbridge.openbanking.audit import AuditTrail
+from finbridge.openbanking.keys import public_jwks, server_key
+from finbridge.openbanking.ports import SecondFactorPort
+from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
+from finbridge.openbanking.resources import ResourceService
+from finbridge.openbanking.server import AuthorizationServer, Lifetimes
+
+
+class OpenBankingService:
+    """Apps, the authorisation server, consents and the third-party resource APIs."""
+
+    def __init__(
+        self,
+        *,
+        apps: AppRegistry,
+        server: AuthorizationServer,
+        resources: ResourceService,
+        audit: AuditTrail,
+        replay: ReplayStore,
+        jwks: dict[str, object],
+    ) -> None:
+        self.apps = apps
+        self.server = server
+        self.resources = resources
+        self.audit = audit
+        self.replay = replay
+        self.jwks = jwks
+
+    @classmethod
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        banking: BankingService,
+        second_factor: SecondFactorPort,
+    ) -> OpenBankingService:
+        cfg = settings.openbanking
+        key = server_key(settings)
+        audit = AuditTrail(engine, clock)
+        replay = ReplayStore(engine, clock)
+        apps = AppRegistry(engine, clock, production=settings.env == "production")
+        issuer = cfg.issuer.rstrip("/")
+        nonce_secret = hashlib.sha256(
+            b"finbridge-dpop-nonce:" + settings.secret_key.get_secret_value().encode()
+        ).digest()
+        dpop = DPoPCheck(
+            clock,
+            replay,
+            nonce_secret,
+            window=timedelta(seconds=cfg.proof_window_seconds),
+            require_nonce=cfg.require_dpop_nonce,
+        )
+        server = AuthorizationServer(
+            engine,
+            clock,
+            issuer=issuer,
+            key=key,
+            apps=apps,
+            assertions=ClientAssertionCheck(issuer, clock, replay),
+            dpop=dpop,
+            audit=audit,
+            second_factor=second_factor,
+            lifetimes=Lifetimes(
+                access=timedelta(seconds=cfg.access_token_seconds),
+                refresh=timedelta(seconds=cfg.refresh_token_seconds),
+                code=timedelta(seconds=cfg.code_seconds),
+                request=timedelta(seconds=cfg.request_seconds),
+            ),
+        )
+        resources = ResourceService(engine, clock, banking, server, audit)
+        return cls(
+            apps=apps,
+            server=server,
+            resources=resources,
+            audit=audit,
+            replay=replay,
+            jwks=public_jwks(key),
+        )

@@ -1,0 +1,172 @@
+"""Open banking tables: apps, pushed requests, consents, codes, tokens, seen JWT ids, payments,
+and the audit trail. Secrets (codes, tokens) are stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from finbridge.store.metadata import Base
+
+
+class AppRow(Base):
+    """A third party's registered client (``id`` is its ``client_id``)."""
+
+    __tablename__ = "openbanking_apps"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    developer: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    jwks: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | suspended
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PushedRequestRow(Base):
+    """An authorisation request pushed by PAR (RFC 9126), used at most once."""
+
+    __tablename__ = "openbanking_pushed_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    consent_id: Mapped[str] = mapped_column(String(36))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str | None] = mapped_column(String(500))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentRow(Base):
+    """A customer's consent to one app: account access or a payment (single or a mandate)."""
+
+    __tablename__ = "openbanking_consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(24))  # account_access | payment | payment_mandate
+    status: Mapped[str] = mapped_column(String(24))
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+    account_ids: Mapped[list[str]] = mapped_column(JSON)
+    # Account access: the transaction window the app may read.
+    from_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    to_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Payments: currency, creditor, the single amount or the mandate's limits (minor units).
+    currency: Mapped[str | None] = mapped_column(String(3))
+    creditor_account_id: Mapped[str | None] = mapped_column(String(36))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    max_per_payment_minor: Mapped[int | None] = mapped_column(BigInteger)
+    max_total_minor: Mapped[int | None] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_openbanking_consents_customer", "customer_id", "status"),
+        Index("ix_openbanking_consents_client", "client_id", "created_at"),
+    )
+
+
+class CodeRow(Base):
+    """An authorisation code (hashed): single use, short-lived, bound to PKCE and a redirect."""
+
+    __tablename__ = "openbanking_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    consent_id: Mapped[str] = mapped_column(String(36))
+    customer_id: Mapped[str] = mapped_column(String(36))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TokenRow(Base):
+    """An issued token. ``family`` is the code it descends from: a reused code or refresh token
+    revokes the whole family."""
+
+    __tablename__ = "openbanking_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the access token's jti
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # access | refresh
+    family: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(36))
+    consent_id: Mapped[str] = mapped_column(String(36))
+    customer_id: Mapped[str] = mapped_column(String(36))
+    jkt: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_openbanking_tokens_family", "family"),)
+
+
+class SeenJtiRow(Base):
+    """JWT ids already accepted (client assertions, DPoP proofs), kept until they expire."""
+
+    __tablename__ = "openbanking_seen_jtis"
+
+    # The key itself is the replay check: a second insert of the same id fails.
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)  # assertion | dpop
+    issuer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_openbanking_seen_jtis_expires", "expires_at"),)
+
+
+class PaymentRow(Base):
+    """A payment an app initiated under a payment consent (idempotent per app and key)."""
+
+    __tablename__ = "openbanking_payments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36))
+    consent_id: Mapped[str] = mapped_column(String(36))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    debtor_account_id: Mapped[str] = mapped_column(String(36))
+    creditor_account_id: Mapped[str] = mapped_column(String(36))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # pending | completed | rejected
+    entry_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "idempotency_key"),
+        Index("ix_openbanking_payments_consent", "consent_id"),
+    )
+
+
+class AuditRow(Base):
+    """Every decision of the server, granted or refused (append-only)."""
+
+    __tablename__ = "openbanking_audit"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))  # ok | the OAuth error code
+    client_id: Mapped[str | None] = mapped_column(String(36))
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    consent_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_openbanking_audit_at", "at"),)
