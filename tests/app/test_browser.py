@@ -87,7 +87,8 @@ def _checks_can_fail(page: Any, errors: list[str]) -> None:
     page.evaluate(
         "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
         " document.body.appendChild(s);"
-        " const i = document.createElement('img'); i.src = 'data:,'; document.body.appendChild(i); }"
+        " const i = document.createElement('img'); i.src = 'data:,';"
+        " document.body.appendChild(i); }"
     )
     page.wait_for_timeout(200)
     assert any("Content Security Policy" in e for e in errors), errors
