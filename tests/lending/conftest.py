@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from finbridge.banking import AccountKind, BankingService
-from finbridge.core import ManualClock, Principal
+from finbridge.banking import AccountKind, ApproveAll, BankingService
+from finbridge.core import ManualClock, Principal, Settings
 from finbridge.core.money import Money
 from finbridge.lending import (
     ApplicantCheck,
@@ -24,6 +24,7 @@ from finbridge.lending import (
     Line,
     RiskOpinion,
 )
+from finbridge.platform import Platform
 
 OPS = Principal.system("test-ops")
 _keys = itertools.count()
@@ -131,3 +132,17 @@ def world(engine: Engine) -> Iterator[World]:
 @pytest.fixture
 def sqlite_world(sqlite_engine: Engine) -> Iterator[World]:
     yield World(sqlite_engine)
+
+
+@pytest.fixture
+def platform(sqlite_engine: Engine, settings: Settings) -> Platform:
+    """A platform whose lending face has plain ports (identity, credit and risk adapters are
+    the platform's; their engines test them), and a guard that approves every posting."""
+    clock = ManualClock(datetime(2026, 1, 6, 2, 0, tzinfo=UTC))
+    p = Platform(settings, sqlite_engine, clock)
+    p.use_posting_guard(ApproveAll())
+    p._faces["lending"] = LendingService(
+        sqlite_engine, clock, p.banking, checks=Checks(), scorer=FixedScorer(), risk=Risk()
+    )
+    p.lending.install_catalogue(Principal.system("test"))
+    return p

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from tests.api.conftest import Api, customer_api, issue_key
-from tests.lending.conftest import Checks, FixedScorer, Risk
 
-from finbridge.banking import ApproveAll
-from finbridge.core import ManualClock, Principal, Role, Settings
-from finbridge.lending import LendingService
+from finbridge.core import Role
 from finbridge.platform import Platform
 from finbridge.site import create_app
-
-
-@pytest.fixture
-def platform(sqlite_engine: Engine, settings: Settings) -> Platform:
-    clock = ManualClock(datetime(2026, 1, 6, 2, 0, tzinfo=UTC))
-    p = Platform(settings, sqlite_engine, clock)
-    p.use_posting_guard(ApproveAll())
-    # The ports are the platform's to fill; here plain objects stand in for identity, credit
-    # and risk (their own adapters are tested with those engines).
-    p._faces["lending"] = LendingService(
-        sqlite_engine, clock, p.banking, checks=Checks(), scorer=FixedScorer(), risk=Risk()
-    )
-    p.lending.install_catalogue(Principal.system("test"))
-    return p
 
 
 def test_a_line_from_application_to_statement_over_http(platform: Platform) -> None:

@@ -19,6 +19,7 @@ from finbridge.lending.cob import (
     bucket_for,
 )
 from finbridge.lending.models import Application, Line, Purchase, Reconciliation, Statement
+from finbridge.lending.portfolio import Portfolio
 from finbridge.lending.ports import (
     ApplicantCheck,
     ApplicantChecks,
@@ -50,6 +51,7 @@ __all__ = [
     "LimitPolicy",
     "Line",
     "NoRiskOpinion",
+    "Portfolio",
     "ProductTerms",
     "Purchase",
     "Reconciliation",

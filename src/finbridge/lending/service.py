@@ -33,6 +33,7 @@ from finbridge.core.errors import (
     FinbridgeError,
     InsufficientFunds,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from finbridge.core.ids import new_id
@@ -49,6 +50,7 @@ from finbridge.lending.models import (
     Reconciliation,
     Statement,
 )
+from finbridge.lending.portfolio import Portfolio, owed_by_day, portfolio
 from finbridge.lending.ports import (
     ApplicantChecks,
     ApproveApplicants,
@@ -472,6 +474,21 @@ class LendingService:
             stmt = stmt.where(LineRow.customer_id == customer_id)
         with self._tx() as session:
             return [Line.of(r) for r in session.execute(stmt).scalars()]
+
+    def portfolio(self, actor: Principal, currency: str = "CNY") -> Portfolio:
+        """Operators only: counts, buckets, limits, balances, income and losses."""
+        if _customer_side(actor):
+            raise PermissionDenied("the portfolio is for operators")
+        actor.require_scope("lending:read")
+        with self._tx() as session:
+            return portfolio(session, currency)
+
+    def owed_history(self, actor: Principal, line_id: str) -> list[tuple[date, Money]]:
+        """End-of-day owed amount on each day the line moved (the utilisation chart)."""
+        row = self._line_row(actor, line_id, "lending:read")
+        with self._tx() as session:
+            days = owed_by_day(session, line_id)
+        return [(d, Money.from_minor(v, row.currency)) for d, v in days]
 
     # -- money movements ---------------------------------------------------------------------
 

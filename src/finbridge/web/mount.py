@@ -20,6 +20,7 @@ from finbridge.web.pages import (
     credit,
     identity,
     lake,
+    lending,
     overview,
     payments,
     quant,
@@ -46,6 +47,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (quant.router, NavEntry("Quant", "/console/quant", 70)),
     (advisory.router, NavEntry("Advisory", "/console/advisory", 75)),
     (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
+    (lending.router, NavEntry("Lending", "/console/lending", 90)),
 )
 
 
