@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
 from finbridge.advisory import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.advisory.catalogue import Product, catalogue, product
+from finbridge.advisory.orders import HistoryNavFeed, Holding, NavFeed, Order, OrderBook
 from finbridge.advisory.ports import SecondFactorPort
 from finbridge.advisory.questionnaire import (
     Questionnaire,
@@ -28,7 +30,12 @@ from finbridge.advisory.suitability import Outcome, Warning, match
 from finbridge.advisory.tables import ProfileRow, SuitabilityRow
 from finbridge.banking import BankingService
 from finbridge.core.clock import Clock, business_date
-from finbridge.core.errors import BusinessRuleViolation, NotFound, ValidationError
+from finbridge.core.errors import (
+    BusinessRuleViolation,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
@@ -122,6 +129,7 @@ class AdvisoryService:
         second_factor: SecondFactorPort,
         config: AdvisorySettings | None = None,
         business_timezone: str = "Asia/Shanghai",
+        nav_feed: NavFeed | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -131,6 +139,7 @@ class AdvisoryService:
         self.business_timezone = business_timezone
         self._models: ModelReport | None = None
         self._models_lock = threading.Lock()
+        self.book = OrderBook(engine, clock, banking, nav_feed or HistoryNavFeed())
 
     @classmethod
     def build(
@@ -407,3 +416,59 @@ class AdvisoryService:
             target_date=target_date, initial=initial, monthly=monthly,
             today=business_date(self.clock.now(), self.business_timezone),
         )  # fmt: skip
+
+    # -- orders and holdings ------------------------------------------------------------
+
+    def _today(self) -> date:
+        return business_date(self.clock.now(), self.business_timezone)
+
+    def subscribe(
+        self, actor: Principal, customer_id: str, *, account_id: str, product_code: str,
+        amount: Money, idempotency_key: str, warning_code: str | None = None,
+        confirmed: bool = False,
+    ) -> Order:  # fmt: skip
+        """Buy ``amount`` of a product: suitability first (recorded), then the cash moves."""
+        customer_id = self._authorise(actor, customer_id, write=True)
+        if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200:
+            raise ValidationError("1 to 200 characters", field="idempotency_key")
+        item = product(product_code)
+
+        def suitable() -> str:
+            return self.require_suitable(
+                actor, customer_id, item.code, warning_code=warning_code, confirmed=confirmed
+            ).id
+
+        return self.book.subscribe(
+            actor, customer_id, account_id, item, amount, idempotency_key=idempotency_key,
+            today=self._today(), suitable=suitable,
+        )  # fmt: skip
+
+    def redeem(
+        self, actor: Principal, customer_id: str, *, account_id: str, product_code: str,
+        units: Decimal, idempotency_key: str,
+    ) -> Order:  # fmt: skip
+        """Sell units (no suitability check: selling lowers the risk held)."""
+        customer_id = self._authorise(actor, customer_id, write=True)
+        if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200:
+            raise ValidationError("1 to 200 characters", field="idempotency_key")
+        return self.book.redeem(
+            actor, customer_id, account_id, product(product_code), units,
+            idempotency_key=idempotency_key, today=self._today(),
+        )  # fmt: skip
+
+    def settle_due(self, actor: Principal) -> list[Order]:
+        """Settle the orders whose day has come (the nightly job; operators only)."""
+        actor.require_scope("advisory:write")
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            raise PermissionDenied("settlement is run by the bank")
+        return self.book.settle_due(self._today())
+
+    def orders(self, actor: Principal, customer_id: str, limit: int = 100) -> list[Order]:
+        customer_id = self._authorise(actor, customer_id, write=False)
+        if not 1 <= limit <= 500:
+            raise ValidationError("must be between 1 and 500", field="limit")
+        return self.book.orders(customer_id, limit)
+
+    def holdings(self, actor: Principal, customer_id: str) -> list[Holding]:
+        customer_id = self._authorise(actor, customer_id, write=False)
+        return self.book.holdings(customer_id, self._today())
