@@ -59,6 +59,22 @@ def _engines(platform: Platform) -> None:
             console.print(f"[green]{label}[/]: {value}")
 
 
+def _app_login(platform: Platform, base: str) -> None:
+    """The customer app's ready login (password + TOTP secret for an authenticator app)."""
+    from finbridge.cli.demo_app import seed_app_customer
+
+    login = seed_app_customer(platform)
+    console.print(f"[bold]Customer app:[/] {base}/app")
+    if login is None:
+        console.print("the demo customer exists but its login file is gone; register at /app")
+        return
+    console.print(
+        f"  mobile {login.phone}  password {login.password}  TOTP secret {login.totp_secret}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
 def _summary(result: LoadResult) -> None:
     console.print(
         f"[green]loaded[/] {result.customers_opened:,} customers with TWD accounts, "
@@ -121,6 +137,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[bold]Console:[/] {base}/console   [bold]API docs:[/] {base}/docs")
                 console.print("[bold]Log in with this admin API key[/] (shown once):")
                 console.print(issued.plaintext, soft_wrap=True, highlight=False)
+                _app_login(platform, base)
                 elapsed = time.perf_counter() - started
                 if server is None:
                     console.print(f"ready to serve after {elapsed:.1f} s")
