@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine, select
 
 from finbridge.advisory.catalogue import DEPOSIT_CODE, Product, load_prices
@@ -354,3 +356,21 @@ class OrderBook:
             cost = Money.from_minor(r.cost_minor, r.currency)
             result.append(Holding(r.product_code, r.units, cost, nav, nav_day, value, value - cost))
         return result
+
+    def valued_positions(
+        self, today: dt.date, column: dict[str, int]
+    ) -> tuple[list[str], npt.NDArray[np.float64]]:
+        """Every customer's holdings as a customers x products matrix of market values."""
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.execute(
+                select(HoldingRow.customer_id, HoldingRow.product_code, HoldingRow.units).where(
+                    HoldingRow.units > 0
+                )
+            ).all()
+        customers = sorted({r.customer_id for r in rows})
+        index = {c: i for i, c in enumerate(customers)}
+        navs = {code: float(self.feed.nav_on_or_after(code, today)[1]) for code in column}
+        values = np.zeros((len(customers), len(column)))
+        for customer_id, code, units in rows:
+            values[index[customer_id], column[code]] += float(units) * navs[code]
+        return customers, values

@@ -46,6 +46,7 @@ from finbridge.store.engine import unit_of_work
 if TYPE_CHECKING:
     from finbridge.advisory.plans import GoalPlan
     from finbridge.advisory.portfolios import ModelReport
+    from finbridge.advisory.rebalance import Proposal
 
 CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
 ABOVE_LEVEL_ACTION = "advisory.above_level"
@@ -472,3 +473,66 @@ class AdvisoryService:
     def holdings(self, actor: Principal, customer_id: str) -> list[Holding]:
         customer_id = self._authorise(actor, customer_id, write=False)
         return self.book.holdings(customer_id, self._today())
+
+    # -- rebalancing --------------------------------------------------------------------
+
+    def rebalance_proposal(
+        self, actor: Principal, customer_id: str, *, new_cash: Money | None = None,
+        min_trade: Money | None = None,
+    ) -> Proposal:  # fmt: skip
+        """Trades that bring the customer's funds back to the model of their category."""
+        from finbridge.advisory.rebalance import propose
+
+        live = self.profile(actor, customer_id)
+        if live.expired:
+            raise BusinessRuleViolation(
+                "the risk profile has expired: redo the questionnaire", field="profile"
+            )
+        target = self.model_portfolios(actor).model(live.category).weights
+        total = sum(target.values())
+        values = {h.product_code: h.value for h in self.holdings(actor, customer_id)}
+        return propose(
+            values, {c: w / total for c, w in target.items()},
+            new_cash=new_cash or Money.of("0", "USD"),
+            min_trade=min_trade or Money.of("50", "USD"),
+        )  # fmt: skip
+
+    def nightly_drift(self, actor: Principal) -> list[tuple[str, float]]:
+        """Every profiled customer with holdings whose funds left their bands: (customer id,
+        largest drift). One vectorised pass over all accounts (see :func:`drift_check`)."""
+        import numpy as np
+
+        from finbridge.advisory.rebalance import drift_check
+
+        actor.require_scope("advisory:read")
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            raise PermissionDenied("the drift check is run by the bank")
+        report = self.model_portfolios(actor)
+        codes = [p.code for p in catalogue()]
+        column = {c: i for i, c in enumerate(codes)}
+        targets = np.zeros((5, len(codes)))
+        for k, model in enumerate(report.models):
+            for c, w in model.weights.items():
+                targets[k, column[c]] = w
+        targets /= targets.sum(axis=1, keepdims=True)
+        customers, values = self.book.valued_positions(self._today(), column)
+        if not customers:
+            return []
+        category_of = self._live_categories(customers)
+        keep = [i for i, c in enumerate(customers) if c in category_of]
+        flags, drift = drift_check(
+            values[keep], np.array([int(category_of[customers[i]][1]) - 1 for i in keep]),
+            targets,
+        )  # fmt: skip
+        return [(customers[i], float(d)) for i, f, d in zip(keep, flags, drift, strict=True) if f]
+
+    def _live_categories(self, customers: list[str]) -> dict[str, str]:
+        now = self.clock.now()
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.scalars(
+                select(ProfileRow)
+                .where(ProfileRow.customer_id.in_(customers))
+                .order_by(ProfileRow.assessed_at)
+            )
+            latest = {r.customer_id: r for r in rows}  # newest wins
+        return {c: r.category for c, r in latest.items() if now < _aware(r.expires_at)}
