@@ -74,13 +74,42 @@ def pay(
     return PaymentsService(engine, clock, settings, banking=bank, directory=directory, rates=rates)
 
 
+@pytest.fixture
+def lite_bank(sqlite_engine: Engine, clock: ManualClock) -> BankingService:
+    """SQLite only: for table-driven input checks that do not depend on the backend (the
+    PostgreSQL fixture's per-test TRUNCATE costs about a second)."""
+    return BankingService(sqlite_engine, clock)
+
+
+@pytest.fixture
+def lite_pay(
+    sqlite_engine: Engine,
+    clock: ManualClock,
+    settings: Settings,
+    lite_bank: BankingService,
+    rates: ReferenceRates,
+    directory: Directory,
+) -> PaymentsService:
+    return PaymentsService(
+        sqlite_engine, clock, settings, banking=lite_bank, directory=directory, rates=rates
+    )
+
+
 WalletFn = Callable[..., dict[str, Account]]
 
 
 @pytest.fixture
 def wallets(bank: BankingService, system: Principal) -> WalletFn:
     """A customer with one current account per currency, funded as given."""
+    return _wallets(bank, system)
 
+
+@pytest.fixture
+def lite_wallets(lite_bank: BankingService, system: Principal) -> WalletFn:
+    return _wallets(lite_bank, system)
+
+
+def _wallets(bank: BankingService, system: Principal) -> WalletFn:
     def _open(name: str = "Test Person", **funds: str) -> dict[str, Account]:
         cid = bank.create_customer(system, kind="personal", display_name=name).id
         out = {}

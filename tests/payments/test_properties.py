@@ -118,7 +118,7 @@ def test_money_is_conserved_per_currency(
         if base is None:  # customers' and the shop's accounts: their seed is known
             continue
         assert bal(account) - base == delta, account
-    for actor, accs in people:
+    for _actor, accs in people:
         for code, acc in accs.items():
             seed = Money.of("100000" if code == "JPY" else "1000", code).minor
             assert bal(acc) == seed + expected[acc], (code, acc)

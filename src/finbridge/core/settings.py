@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from finbridge.core.secrets import parse_pii_keys, weak_secret
+
 _DEV_SECRET = "dev-only-secret-change-me-0000000000000000"  # noqa: S105 - refused in production
 
 
@@ -25,12 +27,47 @@ class ApiSettings(_Section):
     """The HTTP interfaces: request limits, API keys, documentation."""
 
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    docs: bool | None = Field(
+        default=None,
+        description="Serve /docs, /redoc and /openapi.json (default: on, off in production)",
+    )
     key_cache_seconds: float = Field(
         default=5.0,
         ge=0,
         description="How long a verified API key is trusted without a database lookup; a key "
         "revoked in another process stops working within this time (0 turns the cache off)",
     )
+
+
+class RateLimitSettings(_Section):
+    """Rate limits (``limits`` notation: "10/minute", "100/hour"); in Redis when
+    ``FINBRIDGE_REDIS_URL`` is set, shared by every worker. See docs/security.md."""
+
+    enabled: bool = True
+    api_per_ip: str = Field(default="3000/minute", description="Every /v1 call, per client IP")
+    api_per_principal: str = Field(
+        default="1200/minute", description="Every /v1 call, per API key or customer"
+    )
+    login_per_ip: str = Field(default="30/minute", description="Password and API-key logins")
+    registration_per_ip: str = Field(default="20/hour", description="New customers, per IP")
+    otp_per_ip: str = Field(default="30/minute", description="Second factors and step-ups")
+    ingestion_per_principal: str = Field(
+        default="60/hour", description="Partner file uploads, per API key"
+    )
+
+    @model_validator(mode="after")
+    def _parse(self) -> RateLimitSettings:
+        from limits import parse
+
+        for name, value in self.named().items():
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(f"{name}: {value!r} is not a rate such as '10/minute'") from None
+        return self
+
+    def named(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if isinstance(v, str)}
 
 
 class ServeSettings(_Section):
@@ -117,6 +154,14 @@ class PaymentsSettings(_Section):
         default={"qr": 200_000, "p2p": 100_000},
         description="Daily total by customer and channel, in CNY",
     )
+    bank_bic: str = Field(
+        default="FBRGCNSHXXX",
+        pattern=r"^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+        description="The bank's own BIC in outgoing pacs.008 (the default is made up)",
+    )
+    sanctions_list: Path | None = Field(
+        default=None, description="CSV (name,list,reference); default: the shipped made-up demo"
+    )
 
 
 class LendingSettings(_Section):
@@ -196,6 +241,7 @@ class Settings(BaseSettings):
     business_timezone: str = "Asia/Shanghai"
 
     api: ApiSettings = ApiSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     serve: ServeSettings = ServeSettings()
     identity: IdentitySettings = IdentitySettings()
     risk: RiskSettings = RiskSettings()
@@ -208,15 +254,29 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:
+        if self.pii_keys is not None:  # malformed keys are refused in every environment
+            try:
+                parse_pii_keys(self.pii_keys.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"FINBRIDGE_PII_KEYS: {exc}") from None
         if self.env != "production":
             return self
         if self.secret_key.get_secret_value() == _DEV_SECRET:
             raise ValueError("FINBRIDGE_SECRET_KEY must be set in production")
+        weak = weak_secret(self.secret_key.get_secret_value())
+        if weak is not None:
+            raise ValueError(f"FINBRIDGE_SECRET_KEY is too weak for production: it {weak}")
         if self.pii_keys is None:
             raise ValueError("FINBRIDGE_PII_KEYS must be set in production")
         if self.identity.password_hashing != "standard":  # noqa: S105 - a mode, not a secret
             raise ValueError("FINBRIDGE_IDENTITY__PASSWORD_HASHING=fast is refused in production")
         return self
+
+    @property
+    def api_docs(self) -> bool:
+        """Whether the API description and its pages are served (off in production unless
+        ``FINBRIDGE_API__DOCS=true``)."""
+        return self.api.docs if self.api.docs is not None else self.env != "production"
 
     @property
     def resolved_database_url(self) -> str:

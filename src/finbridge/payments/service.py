@@ -1,7 +1,8 @@
 """The payments engine's face for interfaces: one object per platform with its desks.
 
-``fx`` (quotes, conversions, positions, rates), ``merchants`` (onboarding, payment codes) and
-``payments`` (merchant payments, refunds, P2P, request-money links). Every method takes the
+``fx`` (quotes, conversions, positions, rates), ``merchants`` (onboarding, payment codes),
+``payments`` (merchant payments, refunds, P2P, request-money links) and ``crossborder``
+(ISO 20022 transfers abroad). Every method takes the
 acting principal first and authorises it; money moves only through banking's ledger.
 """
 
@@ -14,11 +15,13 @@ from finbridge.core.clock import Clock
 from finbridge.core.settings import Settings
 from finbridge.payments import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.payments.codes import derive_key
+from finbridge.payments.crossborder import CrossBorderDesk
 from finbridge.payments.fx import FxDesk
 from finbridge.payments.limits import Limits
 from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.pay import CustomerDirectory, NoDirectory, PaymentDesk
 from finbridge.payments.rates import ReferenceRates
+from finbridge.payments.screening import DEMO_LIST, ScreeningList
 
 
 class PaymentsService:
@@ -44,6 +47,10 @@ class PaymentsService:
             engine, clock, banking, section, self.merchants, self.limits,
             directory or NoDirectory(),
         )  # fmt: skip
+        screening = ScreeningList.from_csv(section.sanctions_list or DEMO_LIST)
+        self.crossborder = CrossBorderDesk(
+            engine, clock, banking, screening, bank_bic=section.bank_bic, business_timezone=tz
+        )
 
     @classmethod
     def build(

@@ -5,8 +5,18 @@ the ledger's journal entries."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -184,4 +194,46 @@ class MoneyRequestRow(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'paid')", name="status"),
         UniqueConstraint("payment_id", name="uq_payments_requests_payment"),
+    )
+
+
+class CrossBorderRow(Base):
+    """An outgoing cross-border transfer: funds held on the customer's account while in flight,
+    captured to the bank's clearing (nostro) account on acceptance, released on rejection,
+    credited back on a return."""
+
+    __tablename__ = "payments_crossborder"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(36))
+    hold_id: Mapped[str] = mapped_column(String(36))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
+    uetr: Mapped[str] = mapped_column(String(36))
+    beneficiary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purpose: Mapped[str | None] = mapped_column(String(4))
+    remittance: Mapped[str] = mapped_column(String(140), default="")
+    # screening -> ready -> sent -> settled | rejected -> (returned)
+    status: Mapped[str] = mapped_column(String(16))
+    screening_hit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(140))
+    message_id: Mapped[str | None] = mapped_column(String(35))
+    message_xml: Mapped[str | None] = mapped_column(Text)
+    entry_id: Mapped[str | None] = mapped_column(String(36))  # settlement or return entry
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('screening', 'ready', 'sent', 'settled', 'rejected', 'returned',"
+            " 'blocked')",
+            name="status",
+        ),
+        CheckConstraint("amount_minor > 0", name="positive"),
+        Index("ix_payments_crossborder_status", "status", "created_at"),
+        Index("ix_payments_crossborder_customer", "customer_id", "created_at"),
     )
