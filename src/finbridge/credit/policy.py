@@ -63,7 +63,7 @@ def policy_from(data: dict[str, Any], *, source: str) -> TrainingPolicy:
     except PydanticError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "config"
-        raise ValidationError(f"{source}: {key}: {err['msg']}", field=key) from None
+        raise ValidationError(f"{source}: {err['msg']}", field=key) from None
 
 
 def load_policy(path: Path | str) -> TrainingPolicy:

@@ -14,7 +14,9 @@ from finbridge.risk._offline import (
     compile_rule_set,
     model_registry_dir,
     register_model,
+    replay_mapped,
     replay_transactions,
+    train_file_model,
     train_handbook_model,
 )
 from finbridge.risk._service import RiskService
@@ -25,6 +27,7 @@ from finbridge.risk.decisions import (
     ShadowResult,
     json_body,
 )
+from finbridge.risk.mapping import TRANSACTION_SCHEMA, ColumnMapping, load_mapping
 from finbridge.risk.rules import (
     ListEntry,
     Problem,
@@ -35,8 +38,10 @@ from finbridge.risk.rules import (
 
 __all__ = [
     "SHIPPED_MODEL",
+    "TRANSACTION_SCHEMA",
     "Case",
     "CaseNote",
+    "ColumnMapping",
     "Decision",
     "DecisionRequestModel",
     "ListEntry",
@@ -49,8 +54,11 @@ __all__ = [
     "compile_rule_set",
     "default_rule_set",
     "json_body",
+    "load_mapping",
     "model_registry_dir",
     "register_model",
+    "replay_mapped",
     "replay_transactions",
+    "train_file_model",
     "train_handbook_model",
 ]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from finbridge.cli.context import cli_settings, console, err_console, platform_context
@@ -39,6 +40,20 @@ def _load_rules(path: Path | None):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
+def _mapping(path: Path | None, **flags: str | None):  # type: ignore[no-untyped-def]
+    """The column mapping: the YAML file's (or the handbook's names), then the flags."""
+    from finbridge.risk import ColumnMapping, load_mapping
+
+    if flags.get("time_unit") == "ms":
+        flags["time_unit"] = "milliseconds"
+    try:
+        base = load_mapping(path) if path else ColumnMapping()
+        return base.merged(**flags)
+    except FinbridgeError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
 def _report_table(report: dict) -> Table:  # type: ignore[type-arg]
     table = Table("measure", "value")
     for key in (
@@ -52,8 +67,37 @@ def _report_table(report: dict) -> Table:  # type: ignore[type-arg]
 def register(app: typer.Typer) -> None:
     risk = typer.Typer(help="Risk control: model, backtests, replays.", no_args_is_help=True)
 
+    @risk.command("schema")
+    def schema_cmd() -> None:
+        """The transaction schema a bank's own file is mapped onto (train, replay, backtest)."""
+        from finbridge.risk import TRANSACTION_SCHEMA
+
+        table = Table("field", "type", "required", "meaning", "flag")
+        for name, kind, required, meaning in TRANSACTION_SCHEMA:
+            table.add_row(name, kind, required, meaning, f"--{name.replace('_', '-')} COLUMN")
+        console.print(table)
+        console.print(
+            "A YAML --mapping file holds the same keys (plus time_unit: auto | datetime | "
+            "seconds | milliseconds, time_origin for numeric times); flags override it."
+        )
+
     @risk.command("train")
     def train_cmd(
+        data: Path | None = typer.Option(
+            None, help="Your own labelled transactions (CSV/Parquet); map columns below."
+        ),
+        label: str | None = typer.Option(None, help="Fraud label column (0/1)."),
+        time: str | None = typer.Option(None, "--time", help="Time column."),
+        amount: str | None = typer.Option(None, help="Amount column."),
+        customer: str | None = typer.Option(
+            None, help="Card or customer column ('none': each transaction its own card)."
+        ),
+        terminal: str | None = typer.Option(None, help="Merchant/terminal/category column."),
+        mapping: Path | None = typer.Option(None, help="YAML column mapping (schema keys)."),
+        time_unit: str | None = typer.Option(None, help="auto | datetime | seconds | ms."),
+        train_days: int = typer.Option(7, help="Training window (days) with --data."),
+        delay_days: int = typer.Option(7, help="Feedback delay (days) with --data."),
+        test_days: int = typer.Option(7, help="Test window (days) with --data."),
         data_dir: Path = typer.Option(DEFAULT_DATA, help="Folder holding fraud/ (shared data)."),
         out: Path | None = typer.Option(None, help="Model file (default: the shipped artifact)."),
         rounds: int = typer.Option(400, help="LightGBM boosting rounds."),
@@ -67,12 +111,15 @@ def register(app: typer.Typer) -> None:
             None, help="Registry version name with --register (default: the model's own)."
         ),
     ) -> None:
-        """Train LightGBM on the handbook protocol; print it beside the logistic baseline."""
+        """Train LightGBM point in time (train window, feedback delay, test window); print it
+        beside the logistic baseline. With --data, on your own labelled file (registered, or
+        saved to --out); without, on the fraud handbook's simulated data."""
         from finbridge.risk import (
             SHIPPED_MODEL,
             check_model_version,
             model_registry_dir,
             register_model,
+            train_file_model,
             train_handbook_model,
         )
 
@@ -93,22 +140,52 @@ def register(app: typer.Typer) -> None:
         if problem:
             err_console.print(f"[bold red]error[/]: {problem}")
             raise typer.Exit(2)
-        path = data_dir / HANDBOOK_FILE
-        if not path.exists():
-            console.print(f"[red]no data at {path}[/]")
-            raise typer.Exit(2)
-        with console.status(
-            "point-in-time features, then training (train 7 d, delay 7 d, test 7 d)..."
-        ):
-            model, metrics = train_handbook_model(path, rounds=rounds)
+        facts: dict[str, object] | None = None
+        if data is not None:
+            if out is None:
+                register = True  # a user's model never overwrites the shipped artifact
+            m = _mapping(mapping, label=label, time=time, amount=amount, customer=customer,
+                         terminal=terminal, time_unit=time_unit)  # fmt: skip
+            windows = f"train {train_days} d, delay {delay_days} d, test {test_days} d"
+            try:
+                with console.status(f"point-in-time features, then training ({windows})..."):
+                    model, metrics, facts = train_file_model(
+                        data, m, train_days=train_days, delay_days=delay_days,
+                        test_days=test_days, rounds=rounds,
+                    )  # fmt: skip
+            except FinbridgeError as exc:
+                err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+                raise typer.Exit(2) from None
+        else:
+            path = data_dir / HANDBOOK_FILE
+            if not path.exists():
+                console.print(f"[red]no data at {path}[/]")
+                raise typer.Exit(2)
+            with console.status(
+                "point-in-time features, then training (train 7 d, delay 7 d, test 7 d)..."
+            ):
+                model, metrics = train_handbook_model(path, rounds=rounds)
         table = Table("model", "AUC", "AP", "CP@100", "train rows", "test rows")
         for m in metrics:
             table.add_row(
                 m.model, f"{m.auc:.4f}", f"{m.average_precision:.4f}",
                 f"{m.card_precision_100:.4f}", str(m.train_rows), str(m.test_rows),
             )  # fmt: skip
-        table.add_row("handbook Ch.3 best", "0.871 (LR)", "0.658 (RF)", "0.291 (LR)", "", "")
+        if facts is None:
+            table.add_row("handbook Ch.3 best", "0.871 (LR)", "0.658 (RF)", "0.291 (LR)", "", "")
         console.print(table)
+        if facts is not None:
+            console.print(
+                f"{facts['transactions']:,} transactions, {facts['frauds']:,} frauds, "
+                f"{facts['customers']:,} cards, {facts['terminals']:,} terminals, "
+                f"{facts['first']} to {facts['last']}"
+            )
+            if facts["no_customer_column"]:
+                err_console.print(
+                    "[yellow]no card column: every transaction is its own card, so per-card "
+                    "velocity features are empty and CP@100 is the precision of the 100 "
+                    "riskiest transactions per day[/]"
+                )
         if register:
             try:
                 target = register_model(platform_data, model, version)
@@ -123,18 +200,34 @@ def register(app: typer.Typer) -> None:
 
     @risk.command("replay")
     def replay_cmd(
-        file: Path = typer.Argument(..., help="Parquet file in the fraud handbook's layout."),
+        file: Path = typer.Argument(..., help="Transactions: CSV or Parquet (`risk schema`)."),
         rules: Path | None = typer.Option(None, help="Rule set JSON (default: built-in)."),
+        mapping: Path | None = typer.Option(None, help="YAML column mapping (schema keys)."),
+        time: str | None = typer.Option(None, "--time", help="Time column."),
+        amount: str | None = typer.Option(None, help="Amount column."),
+        customer: str | None = typer.Option(None, help="Card/customer column (or 'none')."),
+        terminal: str | None = typer.Option(None, help="Merchant/terminal column."),
+        label: str | None = typer.Option(None, help="Fraud label column, if the file has one."),
+        time_unit: str | None = typer.Option(None, help="auto | datetime | seconds | ms."),
     ) -> None:
-        """Replay every transaction through features, the model and the rules (batch)."""
-        from finbridge.risk import replay_transactions
+        """Replay every transaction through features, the model and the rules (batch).
+
+        The file's columns are mapped onto the transaction schema (`finbridge risk schema`)
+        by --mapping and the flags; the defaults are the fraud handbook's column names."""
+        from finbridge.risk import replay_mapped, replay_transactions
 
         if not file.exists():
             console.print(f"[red]no such file {file}[/]")
             raise typer.Exit(2)
         rs = _load_rules(rules)
+        flags = {"time": time, "amount": amount, "customer": customer, "terminal": terminal,
+                 "label": label, "time_unit": time_unit}  # fmt: skip
+        # A handbook Parquet file with no mapping keeps the handbook's own clock (the shipped
+        # model was trained on it); anything else goes through the mapping.
+        handbook = mapping is None and not any(flags.values()) and file.suffix == ".parquet"
+        m = None if handbook else _mapping(mapping, **flags)
         try:
-            result = replay_transactions(file, rs)
+            result = replay_transactions(file, rs) if m is None else replay_mapped(file, m, rs)
         except FinbridgeError as exc:
             err_console.print(f"[bold red]error[/]: {exc}")
             raise typer.Exit(2) from None

@@ -137,7 +137,7 @@ def load_profile(path: Path) -> MarketProfile:
     except PydanticError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "profile"
-        raise ValidationError(f"{Path(path).name}: {key}: {err['msg']}", field=key) from None
+        raise ValidationError(f"{Path(path).name}: {err['msg']}", field=key) from None
 
 
 PROFILE_DIR = Path(__file__).with_name("profiles")

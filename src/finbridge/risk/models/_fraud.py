@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from finbridge.core.errors import ValidationError
 from finbridge.risk.models._features import HANDBOOK_FEATURES, MODEL_FEATURES
 
 if TYPE_CHECKING:  # LightGBM, scikit-learn and numba load when a model is trained or loaded
@@ -280,10 +281,24 @@ def fit_logistic(train: pl.DataFrame, features: Sequence[str] = HANDBOOK_FEATURE
 
 
 def handbook_benchmark(
-    frame: pl.DataFrame, start: datetime = HANDBOOK_START, rounds: int = 400
+    frame: pl.DataFrame,
+    start: datetime = HANDBOOK_START,
+    rounds: int = 400,
+    *,
+    train_days: int = 7,
+    delay_days: int = 7,
+    test_days: int = 7,
 ) -> tuple[FraudModel, list[Metrics]]:
     """Train LightGBM and the logistic baseline on the handbook split; return both metrics."""
-    split = handbook_split(frame, start)
+    split = handbook_split(frame, start, train_days, delay_days, test_days)
+    for part, rows in (("training", split.train), ("test", split.test)):
+        frauds = int(rows["TX_FRAUD"].sum()) if rows.height else 0
+        if frauds == 0 or frauds == rows.height:
+            raise ValidationError(
+                f"the {part} window ({rows.height} transactions) has {frauds} frauds: both "
+                "classes are needed; widen the windows (--train-days, --test-days)",
+                field="label",
+            )
     model = FraudModel.fit(split.train, rounds=rounds)
     lr = fit_logistic(split.train)
     lr_scores = lr.predict_proba(split.test.select(HANDBOOK_FEATURES).to_numpy())[:, 1]
