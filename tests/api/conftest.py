@@ -85,4 +85,5 @@ def customer_api(app: FastAPI, platform: Platform, customer_id: str) -> Api:
     token = platform.identity.console_sessions.create(Principal.customer(customer_id), None)
     client = TestClient(app)
     client.cookies.set("finbridge_session", token)
-    return Api(client, {})
+    # The CSRF rule for cookie-authenticated /v1 calls (api/deps.py check_csrf).
+    return Api(client, {"X-Requested-With": "fetch"})

@@ -73,7 +73,7 @@ def test_dev_key_only_outside_production() -> None:
     vault = PiiVault.from_settings(Settings(env="development"))
     assert vault.current_key_id == "dev"
     with pytest.raises(ValueError, match="PII_KEYS"):
-        Settings(env="production", secret_key="x" * 40)
+        Settings(env="production", secret_key="Zx9!kq2Lm#4vB7nR1tY6wE3uI8oP0aSdFgHj")
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,12 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import finbridge
-from finbridge.api.deps import refuse_bad_input
+from finbridge.api.deps import guard_request, refuse_bad_input
 from finbridge.api.openapi import install_openapi
 from finbridge.api.problems import install_problem_handlers, problem
 from finbridge.api.routes import (
-    advisory,
     acquisition,
+    advisory,
     banking,
     credit,
     events,
@@ -32,6 +32,7 @@ from finbridge.api.routes import (
     quant,
     risk,
 )
+from finbridge.core.ratelimit import RateLimiter
 from finbridge.core.settings import Settings
 from finbridge.platform import Platform
 
@@ -103,6 +104,32 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, guarded_send)
 
 
+class StrictTransportSecurity:
+    """``Strict-Transport-Security`` on every answer served over TLS (API, console, app).
+
+    Only when the request itself came over HTTPS (``scope["scheme"]``, which uvicorn sets from
+    the TLS socket or, behind a trusted proxy, from ``X-Forwarded-Proto``): a plain-HTTP
+    development server must not pin browsers to HTTPS for its host.
+    """
+
+    HEADER = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), self.HEADER]
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)
+
+
 async def _too_large(
     scope: Scope, receive: Receive, send: Send, limit: int, length: int | None
 ) -> None:
@@ -134,20 +161,27 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         if owns_platform:
             app.state.platform.close()
 
+    docs = platform.settings.api_docs  # off in production unless FINBRIDGE_API__DOCS=true
     app = FastAPI(
         title="finbridge",
         version=finbridge.__version__,
         description="Open smart-finance platform: banking spine, identity, credit, risk, "
         "advisory, quant, acquisition and open banking.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.platform = platform
+    settings = platform.settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.redis_url)
     app.add_middleware(BodySizeLimit, max_bytes=platform.settings.api.max_upload_bytes)
+    app.add_middleware(StrictTransportSecurity)
     install_problem_handlers(app)
     _mount_health(app)
     for router in ROUTERS:
-        # The input rule runs first on every route (finbridge.core.inputs).
-        app.include_router(router, prefix="/v1", dependencies=[Depends(refuse_bad_input)])
+        # Rate limits and the input rule run first on every route (api/deps.py).
+        app.include_router(router, prefix="/v1", dependencies=[Depends(guard_request)])
     for router in ROOT_ROUTERS:
         app.include_router(router, dependencies=[Depends(refuse_bad_input)])
     install_openapi(app)

@@ -12,7 +12,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from finbridge.core.errors import AuthenticationFailed
+from finbridge.api.ratelimit import limit_by_ip, limit_by_principal
+from finbridge.core.errors import AuthenticationFailed, PermissionDenied
 from finbridge.core.inputs import check_integer_text, check_json_bytes, check_text
 from finbridge.core.principal import Principal
 from finbridge.identity import credential_from_headers
@@ -36,9 +37,32 @@ def presented_credential(request: Request) -> str:
     )
     if credential is None:
         credential = request.cookies.get(SESSION_COOKIE)
+        request.state.cookie_credential = bool(credential)
     if not credential:
         raise AuthenticationFailed("missing credentials: send Authorization: Bearer <key>")
     return credential
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADERS = ("x-requested-with", "hx-request")
+
+
+def check_csrf(request: Request) -> None:
+    """The console's CSRF rule for ``/v1`` calls authenticated by the session cookie: a
+    state-changing request must carry a header a cross-site form cannot send (``HX-Request``
+    or ``X-Requested-With``; a cross-site script would need a CORS preflight, which this API
+    never grants) and, if the browser names an origin, the same origin. Bearer and API-key
+    calls are not affected: a browser never attaches those by itself.
+    """
+    if not any(request.headers.get(h) for h in CSRF_HEADERS):
+        raise PermissionDenied(
+            "a state-changing call with the session cookie needs the X-Requested-With header"
+            " (or send Authorization: Bearer)",
+            field="X-Requested-With",
+        )
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise PermissionDenied("cross-origin request refused", field="Origin")
 
 
 # Declared for the OpenAPI document (its "Authorize" button); the values are read in
@@ -60,10 +84,20 @@ async def get_principal(
     principal = authenticator.cached(credential)
     if principal is None:
         principal = await run_in_threadpool(authenticator.authenticate, credential)
+    # After authentication, so a forged cookie is a 401 like any bad credential.
+    if request.method not in SAFE_METHODS and getattr(request.state, "cookie_credential", False):
+        check_csrf(request)
+    limit_by_principal(request, principal)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def guard_request(request: Request) -> None:
+    """What every ``/v1`` route runs first: the per-IP rate limits, then the input rule."""
+    limit_by_ip(request)
+    await refuse_bad_input(request)
 
 
 async def refuse_bad_input(request: Request) -> None:

@@ -42,7 +42,9 @@ def problem_for(exc: e.FinbridgeError, instance: str) -> JSONResponse:
 
 
 def _response(status: int, body: dict[str, Any]) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 429:  # every 429 says when to come back (RateLimited carries retry_after)
+        headers["Retry-After"] = str(int(body.get("retry_after") or 1))
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from finbridge.core.errors import FinbridgeError
+from finbridge.core.secrets import parse_pii_keys
 from finbridge.core.settings import Settings
 
 _FORMAT = "v1"
@@ -53,19 +54,9 @@ def _derive(secret: str, info: bytes) -> bytes:
 
 
 def parse_keys(spec: str) -> dict[str, bytes]:
-    """``"k2:<base64>,k1:<base64>"`` (newest first) into an ordered key ring."""
-    ring: dict[str, bytes] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        kid, sep, b64 = part.partition(":")
-        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", kid):
-            raise ValueError("pii_keys entries look like '<key id>:<base64 of 32 bytes>'")
-        key = _b64d(b64.strip().replace("+", "-").replace("/", "_"))
-        if len(key) != 32:
-            raise ValueError(f"PII key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
-        ring[kid] = key
-    if not ring:
-        raise ValueError("pii_keys is empty")
-    return ring
+    """``"k2:<base64>,k1:<base64>"`` (newest first) into an ordered key ring: the same rule
+    the settings check at start-up (``finbridge.core.secrets``)."""
+    return parse_pii_keys(spec)
 
 
 def generate_key_spec(kid: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finbridge.core.errors import ValidationError
+from finbridge.core.files import FILE_MODE, private_dir
 from finbridge.lake.events import Event
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class EventLake:
         if final.exists():
             return False
         created = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -186,6 +187,7 @@ class EventLake:
         # hard link, which (unlike rename) refuses to replace a file another writer published.
         tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
         pq.write_table(table, tmp, compression="zstd")
+        os.chmod(tmp, FILE_MODE)  # customers' events: the service's user only
         # Durable before visible: the relay marks outbox rows published right after this
         # returns, so the bytes and the directory entry must survive a power cut.
         _fsync(tmp)
@@ -236,7 +238,7 @@ class EventLake:
         """
         import duckdb
 
-        self.events_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.events_dir)
         con = duckdb.connect(config={"threads": 2})
         allowed = self.events_dir.resolve().as_posix().replace("'", "''") + "/"
         con.execute(f"SET allowed_directories=['{allowed}']")

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from finbridge.core.files import private_file
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -36,7 +38,9 @@ def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Engine:
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 in a 0700 folder before SQLite opens it; SQLite gives its -wal and -shm
+        # files the database file's permissions.
+        private_file(Path(database))
     engine = create_engine(
         url,
         echo=echo,
