@@ -115,3 +115,35 @@ def test_fx_quote_and_execute_over_http(app: FastAPI, platform: Platform, admin:
         json={"sell_currency": "CNY", "buy_currency": "USD", "sell_amount": 5},
     )
     assert number.status_code == 422
+
+
+def test_crossborder_over_http(app: FastAPI, platform: Platform, admin: Api) -> None:
+    cid = admin.customer("Ada Wang")
+    eur = admin.account(cid, "EUR")
+    admin.deposit(eur, "500.00", "EUR")
+    me = customer_api(app, platform, cid)
+    body = {
+        "from_account_id": eur, "amount": "120.00", "currency": "EUR", "purpose": "GDDS",
+        "beneficiary": {"name": "Hans Muller", "country": "DE", "bic": "DEUTDEFF",
+                        "iban": "DE89370400440532013000", "address_lines": ["Berlin"]},
+    }  # fmt: skip
+    sent = me.post("/v1/payments/crossborder", json=body, headers={"Idempotency-Key": "x"})
+    assert sent.status_code == 201, sent.text
+    bad = {**body, "beneficiary": {**body["beneficiary"], "iban": "DE00370400440532013000"}}
+    refused = me.post("/v1/payments/crossborder", json=bad, headers={"Idempotency-Key": "y"})
+    assert refused.status_code == 422 and refused.json()["field"] == "beneficiary.iban"
+    assert me.post("/v1/payments/crossborder/export").status_code == 404  # operators only
+    [message] = admin.post("/v1/payments/crossborder/export").json()
+    assert "<IBAN>DE89370400440532013000</IBAN>" in message["xml"]
+    e2e = sent.json()["end_to_end_id"]
+    status_xml = f"""<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.002.001.12">
+<FIToFIPmtStsRpt><GrpHdr><MsgId>S</MsgId><CreDtTm>2026-11-02T10:00:00</CreDtTm></GrpHdr>
+<TxInfAndSts><OrgnlEndToEndId>{e2e}</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>
+</FIToFIPmtStsRpt></Document>"""
+    report = admin.post("/v1/payments/crossborder/inbox", content=status_xml,
+                        headers={"Content-Type": "application/xml"})  # fmt: skip
+    assert report.status_code == 200 and report.json()["settled"] == [e2e]
+    view = admin.get(f"/v1/payments/crossborder/{sent.json()['id']}/message")
+    assert view.headers["content-type"].startswith("application/xml") and e2e in view.text
+    assert me.get(f"/v1/payments/crossborder/{sent.json()['id']}").json()["status"] == "settled"
+    assert admin.balance(eur) == "380.00"

@@ -10,6 +10,7 @@ from tests.web.conftest import log_in
 
 from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock, Money, Principal, Role, Settings
+from finbridge.payments import Beneficiary
 from finbridge.platform import Platform
 from finbridge.site import create_app
 
@@ -52,3 +53,22 @@ def test_console_shows_positions_rates_merchants_and_payments(
     assert "Dumpling Shop" in found.text and "12.00" in found.text
     assert "EUR/USD" in client.get("/console/payments?pair=EUR/USD&days=30").text
     assert 'href="/console/payments"' in page.text  # in the navigation
+    eur = bank.open_account(system, payer, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("50", "EUR"), idempotency_key="e")
+    t = platform.payments.crossborder.send(
+        Principal.customer(payer), from_account_id=eur, amount=Money.of("5", "EUR"),
+        beneficiary=Beneficiary(name="Viktor Petrakis", country="DE", bic="DEUTDEFF",
+                                iban="DE89370400440532013000"),
+        idempotency_key="x",
+    )  # fmt: skip
+    queue = client.get("/console/payments")
+    assert "Viktor Petrakis" in queue.text and "screening" in queue.text
+    detail = client.get(f"/console/payments/crossborder/{t.id}")
+    assert "DEMO-0001" in detail.text and "Not sent yet." in detail.text
+    decided = client.post(f"/console/payments/crossborder/{t.id}/screening",
+                          data={"decision": "release", "note": "same name, other person"},
+                          headers=HX)  # fmt: skip
+    assert decided.status_code == 200 and "ready" in decided.text
+    platform.payments.crossborder.export_pacs008(system)
+    sent = client.get(f"/console/payments/crossborder/{t.id}")
+    assert "FIToFICstmrCdtTrf" in sent.text

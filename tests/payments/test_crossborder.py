@@ -17,8 +17,10 @@ from finbridge.payments import PaymentsService
 from finbridge.payments import iso20022 as iso
 from finbridge.payments.crossborder import Beneficiary
 
-HANS = Beneficiary(name="Hans Muller", country="DE", bic="DEUTDEFF",
-                   iban="DE89 3704 0044 0532 0130 00", address_lines=("Hauptstr. 1", "Berlin"))  # fmt: skip
+HANS = Beneficiary(
+    name="Hans Muller", country="DE", bic="DEUTDEFF", iban="DE89 3704 0044 0532 0130 00",
+    address_lines=("Hauptstr. 1", "Berlin"),
+)
 SYSTEM = Principal.system("t")
 
 
@@ -59,9 +61,10 @@ def test_send_export_settle_and_return(
     assert _available(bank, me["EUR"].id) == Money.of("3750.00", "EUR")  # held in flight
     again = pay.crossborder.send(actor, from_account_id=me["EUR"].id,
                                  amount=Money.of("1250.00", "EUR"), beneficiary=HANS,
-                                 idempotency_key="x1", purpose="GDDS", remittance="invoice 17")  # fmt: skip
+                                 idempotency_key="x1", purpose="GDDS",
+                                 remittance="invoice 17")  # fmt: skip
     assert again.replayed and again.id == t.id
-    [(message_id, xml)] = pay.crossborder.export_pacs008(SYSTEM)
+    [(_message_id, xml)] = pay.crossborder.export_pacs008(SYSTEM)
     assert iso.schema(iso.PACS008).validate(etree.fromstring(xml))
     assert t.end_to_end_id.encode() in xml and b"DE89370400440532013000" in xml
     assert pay.crossborder.get(actor, t.id).status == "sent"

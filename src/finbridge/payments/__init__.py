@@ -8,6 +8,7 @@ platform's posting guard (risk, then identity's step-up).
 """
 
 from finbridge.payments.codes import qr_png, qr_svg
+from finbridge.payments.crossborder import Beneficiary, CrossBorder, Report
 from finbridge.payments.fx import bought, needed
 from finbridge.payments.models import (
     Channel,
@@ -28,9 +29,11 @@ from finbridge.payments.rates import ReferenceRate, ReferenceRates
 from finbridge.payments.service import PaymentsService
 
 __all__ = [
+    "Beneficiary",
     "Channel",
     "CodePreview",
     "Conversion",
+    "CrossBorder",
     "CustomerDirectory",
     "FxPosition",
     "Merchant",
@@ -43,6 +46,7 @@ __all__ = [
     "ReferenceRate",
     "ReferenceRates",
     "Refund",
+    "Report",
     "Tier",
     "bought",
     "mask_name",

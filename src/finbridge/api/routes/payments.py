@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.routes.banking import IdempotencyKey
@@ -20,6 +21,10 @@ from finbridge.api.schemas.payments import (
     CodePublic,
     CodeScan,
     ConversionPublic,
+    CrossBorderCreate,
+    CrossBorderPublic,
+    ExportedMessage,
+    InboxReport,
     MerchantCreate,
     MerchantPublic,
     P2PCreate,
@@ -38,14 +43,15 @@ from finbridge.api.schemas.payments import (
     RequestCreate,
     RequestPay,
     RequestPublic,
+    ScreeningDecision,
     TierSet,
     money,
     optional_money,
 )
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import NotFound, ValidationError
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
-from finbridge.payments import PaymentsService, qr_png
+from finbridge.payments import Beneficiary, PaymentsService, qr_png
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 
@@ -246,6 +252,84 @@ def pay_request(
         actor, request_id, from_account_id=body.from_account_id, idempotency_key=key
     )
     return PaymentPublic.of(payment)
+
+
+# ---------------------------------------------------------------------------- cross-border
+@router.post("/crossborder", status_code=status.HTTP_201_CREATED, response_model=CrossBorderPublic)
+def send_crossborder(
+    body: CrossBorderCreate, actor: PrincipalDep, payments: Payments, key: IdempotencyKey
+) -> CrossBorderPublic:
+    b = body.beneficiary
+    beneficiary = Beneficiary(
+        name=b.name, country=b.country, bic=b.bic, iban=b.iban, account=b.account,
+        address_lines=tuple(b.address_lines),
+    )  # fmt: skip
+    sent = payments.crossborder.send(
+        actor, from_account_id=body.from_account_id, amount=Money.of(body.amount, body.currency),
+        beneficiary=beneficiary, idempotency_key=key, purpose=body.purpose,
+        remittance=body.remittance,
+    )  # fmt: skip
+    return CrossBorderPublic.of(sent)
+
+
+@router.get("/crossborder", response_model=list[CrossBorderPublic])
+def crossborder_queue(
+    actor: PrincipalDep,
+    payments: Payments,
+    status_filter: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> list[CrossBorderPublic]:
+    found = payments.crossborder.queue(actor, status=status_filter, limit=limit)
+    return [CrossBorderPublic.of(t) for t in found]
+
+
+@router.post("/crossborder/export", response_model=list[ExportedMessage])
+def export_pacs008(actor: PrincipalDep, payments: Payments) -> list[ExportedMessage]:
+    """Every ready transfer in pacs.008 messages (one per currency), each XSD-valid."""
+    return [
+        ExportedMessage(message_id=mid, xml=xml.decode("utf-8"))
+        for mid, xml in payments.crossborder.export_pacs008(actor)
+    ]
+
+
+@router.post(
+    "/crossborder/inbox",
+    response_model=InboxReport,
+    openapi_extra={"requestBody": {"content": {"application/xml": {}}, "required": True}},
+)
+async def crossborder_inbox(
+    request: Request, actor: PrincipalDep, payments: Payments
+) -> InboxReport:
+    """A correspondent's pacs.002 or pacs.004 (raw XML body), applied to the ledger."""
+    data = await request.body()
+    report = await run_in_threadpool(payments.crossborder.receive, actor, data)
+    return InboxReport(
+        message=report.message, settled=report.settled, rejected=report.rejected,
+        returned=report.returned, unchanged=report.unchanged,
+    )  # fmt: skip
+
+
+@router.get("/crossborder/{transfer_id}", response_model=CrossBorderPublic)
+def get_crossborder(transfer_id: str, actor: PrincipalDep, payments: Payments) -> CrossBorderPublic:
+    return CrossBorderPublic.of(payments.crossborder.get(actor, transfer_id))
+
+
+@router.get("/crossborder/{transfer_id}/message", response_class=Response)
+def crossborder_message(transfer_id: str, actor: PrincipalDep, payments: Payments) -> Response:
+    xml = payments.crossborder.message(actor, transfer_id)
+    if xml is None:
+        raise NotFound("the transfer has not been sent yet", field="transfer_id")
+    return Response(xml, media_type="application/xml")
+
+
+@router.post("/crossborder/{transfer_id}/screening", response_model=CrossBorderPublic)
+def decide_screening(
+    transfer_id: str, body: ScreeningDecision, actor: PrincipalDep, payments: Payments
+) -> CrossBorderPublic:
+    decided = payments.crossborder.decide_screening(
+        actor, transfer_id, release=body.release, note=body.note
+    )
+    return CrossBorderPublic.of(decided)
 
 
 @router.get("", response_model=list[PaymentPublic])

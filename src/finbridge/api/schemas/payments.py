@@ -281,3 +281,65 @@ class RequestPublic(BaseModel):
 
 class RequestPay(WireModel):
     from_account_id: EntityId
+
+
+# ---------------------------------------------------------------------------- cross-border
+class BeneficiaryIn(WireModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=140)]
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2)]
+    bic: Annotated[str, StringConstraints(min_length=8, max_length=11)]
+    iban: Annotated[str, StringConstraints(max_length=42)] | None = None
+    account: Annotated[str, StringConstraints(max_length=34)] | None = None
+    address_lines: list[Annotated[str, StringConstraints(max_length=70)]] = []
+
+
+class CrossBorderCreate(WireModel):
+    from_account_id: EntityId
+    amount: PositiveAmount
+    currency: CurrencyCode
+    beneficiary: BeneficiaryIn
+    purpose: Annotated[str, StringConstraints(min_length=4, max_length=4)] | None = None
+    remittance: Annotated[str, StringConstraints(max_length=140)] = ""
+
+
+class CrossBorderPublic(BaseModel):
+    id: str
+    account_id: str
+    amount: MoneyPublic
+    beneficiary: dict[str, object]
+    purpose: str | None
+    status: str
+    end_to_end_id: str
+    reason: str | None
+    screening_hit: dict[str, object] | None
+    message_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    replayed: bool
+
+    @classmethod
+    def of(cls, t: m.CrossBorder) -> CrossBorderPublic:
+        return cls(
+            id=t.id, account_id=t.account_id, amount=money(t.amount), beneficiary=t.beneficiary,
+            purpose=t.purpose, status=t.status, end_to_end_id=t.end_to_end_id, reason=t.reason,
+            screening_hit=t.screening_hit, message_id=t.message_id, created_at=t.created_at,
+            updated_at=t.updated_at, replayed=t.replayed,
+        )  # fmt: skip
+
+
+class ScreeningDecision(WireModel):
+    release: bool
+    note: Annotated[str, StringConstraints(max_length=140)] = ""
+
+
+class ExportedMessage(BaseModel):
+    message_id: str
+    xml: str
+
+
+class InboxReport(BaseModel):
+    message: str
+    settled: list[str]
+    rejected: list[str]
+    returned: list[str]
+    unchanged: list[str]

@@ -102,5 +102,34 @@ def code(
             console.print(f"QR written to {png}")
 
 
+@payments_app.command("export-pacs008")
+def export_pacs008(
+    out: Annotated[Path, typer.Option(help="Directory for the messages")] = Path("."),
+) -> None:
+    """Write every ready cross-border transfer as pacs.008.001.08 (one file per currency),
+    each validated against the official XSD; the transfers are then marked sent."""
+    with platform_context() as platform:
+        messages = platform.payments.crossborder.export_pacs008(CLI_ACTOR)
+        if not messages:
+            console.print("no cross-border transfer is ready")
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        for message_id, xml in messages:
+            target = out / f"{message_id}.pacs008.xml"
+            target.write_bytes(xml)
+            console.print(f"{target} ({xml.count(b'<CdtTrfTxInf>')} transfers, XSD-valid)")
+
+
+@payments_app.command("receive")
+def receive(file: Annotated[Path, typer.Argument(help="A pacs.002 or pacs.004 XML file")]) -> None:
+    """Apply a correspondent's pacs.002 status report or pacs.004 return to the ledger."""
+    with platform_context() as platform:
+        report = platform.payments.crossborder.receive(CLI_ACTOR, file.read_bytes())
+        console.print(
+            f"{report.message}: settled {len(report.settled)}, rejected {len(report.rejected)}, "
+            f"returned {len(report.returned)}, unchanged {len(report.unchanged)}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(payments_app, name="payments")

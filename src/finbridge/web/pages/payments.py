@@ -68,6 +68,7 @@ def index(
         "last_rate_date": desk.rates.last_date(),
         "merchants": _merchants(platform, actor),
         "payments": payments,
+        "crossborder": desk.crossborder.queue(actor, limit=50),
         "filters": {"customer_id": customer_id or "", "merchant_id": merchant_id or "",
                     "kind": kind or ""},
     }  # fmt: skip
@@ -96,3 +97,29 @@ def onboard(
         request, "payments/_merchants.html",
         {"merchants": _merchants(platform, actor), "error": error},
     )  # fmt: skip
+
+
+@router.get("/crossborder/{transfer_id}", response_class=HTMLResponse)
+def crossborder(
+    request: Request, transfer_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    desk = platform.payments.crossborder
+    transfer = desk.get(actor, transfer_id)
+    return render(
+        request, "payments/crossborder.html",
+        {"t": transfer, "xml": desk.message(actor, transfer_id)},
+    )  # fmt: skip
+
+
+@router.post("/crossborder/{transfer_id}/screening", response_class=HTMLResponse)
+def screening(
+    request: Request,
+    transfer_id: str,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    decision: Annotated[str, Form(pattern=r"^(release|block)$")],
+    note: Text = "",
+) -> Response:
+    desk = platform.payments.crossborder
+    t = desk.decide_screening(actor, transfer_id, release=decision == "release", note=note)
+    return render(request, "payments/_status.html", {"t": t})

@@ -1,0 +1,71 @@
+"""``finbridge payments``: rates, merchants, codes, pacs.008 export and status import."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.settings_support import test_settings as make_settings
+from typer.testing import CliRunner
+
+from finbridge.banking import BankingService
+from finbridge.cli.main import app
+from finbridge.core import ManualClock, Money, Principal
+from finbridge.payments import Beneficiary, PaymentsService
+from finbridge.store import make_engine
+
+
+@pytest.fixture
+def data_dir(_sqlite_template: Path, tmp_path: Path) -> Path:
+    data = tmp_path / "var"
+    data.mkdir()
+    shutil.copyfile(_sqlite_template, data / "finbridge.db")
+    return data
+
+
+@pytest.fixture
+def runner(data_dir: Path) -> CliRunner:
+    return CliRunner(env={"FINBRIDGE_DATA_DIR": str(data_dir), "FINBRIDGE_DATABASE_URL": None,
+                          "FINBRIDGE_LAKE_DIR": None, "COLUMNS": "200"})  # fmt: skip
+
+
+def test_cli_end_to_end(
+    runner: CliRunner, data_dir: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    engine = make_engine(f"sqlite:///{data_dir / 'finbridge.db'}")
+    system = Principal.system("t")
+    bank = BankingService(engine, clock)
+    cid = bank.create_customer(system, kind="personal", display_name="Ada Wang").id
+    eur = bank.open_account(system, cid, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("100", "EUR"), idempotency_key="f")
+    pay = PaymentsService(engine, clock, make_settings(data_dir), banking=bank)
+    t = pay.crossborder.send(
+        Principal.customer(cid), from_account_id=eur, amount=Money.of("40", "EUR"),
+        beneficiary=Beneficiary(name="Hans Muller", country="DE", bic="DEUTDEFF",
+                                iban="DE89370400440532013000"),
+        idempotency_key="k",
+    )  # fmt: skip
+    rates = runner.invoke(app, ["payments", "rates", "USD", "CNY", "--days", "10"])
+    assert rates.exit_code == 0 and "USD/CNY" in rates.output
+    onboard = runner.invoke(app, ["payments", "onboard", "--name", "Tea", "--mcc", "5812",
+                                  "--account", eur, "--fee-rate", "0.006"])  # fmt: skip
+    assert onboard.exit_code == 0, onboard.output
+    listed = runner.invoke(app, ["payments", "merchants"])
+    assert "Tea" in listed.output
+    bad = runner.invoke(app, ["payments", "onboard", "--name", "X", "--mcc", "1", "--account",
+                              eur, "--fee-rate", "0.006"])  # fmt: skip
+    assert bad.exit_code == 2 and "mcc" in bad.output
+    out = tmp_path / "out"
+    exported = runner.invoke(app, ["payments", "export-pacs008", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    [message] = list(out.glob("*.pacs008.xml"))
+    assert t.end_to_end_id in message.read_text()
+    status = tmp_path / "status.xml"
+    status.write_text(f"""<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pacs.002.001.12">
+<FIToFIPmtStsRpt><GrpHdr><MsgId>S</MsgId><CreDtTm>2026-11-02T10:00:00</CreDtTm></GrpHdr>
+<TxInfAndSts><OrgnlEndToEndId>{t.end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts>
+</TxInfAndSts></FIToFIPmtStsRpt></Document>""")
+    received = runner.invoke(app, ["payments", "receive", str(status)])
+    assert received.exit_code == 0 and "rejected 1" in received.output
+    assert bank.balance(system, eur).available == Money.of("100", "EUR")
