@@ -155,3 +155,41 @@ def test_replay_and_cli(tmp_path: Path) -> None:
     assert train.exit_code == 0, train.output
     assert "registered" in train.output and "card" in train.output
     assert list((tmp_path / "var" / "risk" / "models").glob("*.json"))
+
+
+def test_ingested_card_events_replay_through_the_engine(tmp_path: Path) -> None:
+    import json
+
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "200"})
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    frame = bank_file(days=3, n=300)
+    rows = [
+        {
+            "id": r["tx"],
+            "event_type": "card.transaction",
+            "schema_version": 1,
+            "occurred_at": r["booked_at"].isoformat() + "+00:00",
+            "subject_id": f"c{r['card1']}",
+            "payload": {
+                "transaction_id": r["tx"], "customer_id": f"c{r['card1']}",
+                "terminal_id": f"T-{r['ProductCD']}", "currency": "CNY",
+                "amount": f"{r['amt']:.2f}", "fraud_label": bool(r["is_fraud"]),
+                **({"kind": "refund"} if k == 0 else {}),
+            },
+        }
+        for k, r in enumerate(frame.iter_rows(named=True))
+    ]  # fmt: skip
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ingest = runner.invoke(app, ["events", "ingest", str(feed), "--source", "acquirer"])
+    assert ingest.exit_code == 0 and "300" in ingest.output, ingest.output
+    replay = runner.invoke(app, ["risk", "replay-lake"])
+    assert replay.exit_code == 0, replay.output
+    assert "299 ingested card payments replayed; 1 refunds left out" in replay.output
+    from finbridge.risk import compile_rule_set, replay_card_events
+
+    result, refunds = replay_card_events(rows, compile_rule_set())
+    assert (result.events, refunds) == (299, 1)
+    assert result.report.labelled_frauds == int(frame["is_fraud"][1:].sum())
+    empty = runner.invoke(app, ["risk", "replay-lake", "--until", "2000-01-01"])
+    assert empty.exit_code == 2 and "no card.transaction payments" in empty.output

@@ -238,6 +238,42 @@ def register(app: typer.Typer) -> None:
             f"score {result.seconds_score:.2f}s, rules {result.seconds_rules:.2f}s)"
         )
 
+    @risk.command("replay-lake")
+    def replay_lake_cmd(
+        since: str | None = typer.Option(None, help="From this ISO date/time (UTC if naive)."),
+        until: str | None = typer.Option(None, help="Before this ISO date/time."),
+        limit: int = typer.Option(100_000, min=1, max=100_000, help="At most this many events."),
+        rules: Path | None = typer.Option(None, help="Rule set JSON (default: built-in)."),
+    ) -> None:
+        """Replay the card transactions ingested into the event lake (``events ingest``)
+        through features, the model and the rules, as if they had been decided live."""
+        from datetime import UTC, datetime
+
+        from finbridge.core.principal import Principal
+        from finbridge.risk import replay_card_events
+
+        def when(value: str | None, field: str) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(f"not an ISO date/time: {value!r}", field=field) from None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+        rs = _load_rules(rules)
+        with platform_context() as platform:
+            events = platform.events.list_events(
+                Principal.system("risk-cli"), event_type="card.transaction",
+                since=when(since, "since"), until=when(until, "until"), limit=limit,
+            )  # fmt: skip
+            result, refunds = replay_card_events([e.to_dict() for e in events], rs)
+        console.print(_report_table(result.report.to_json()))
+        note = f"; {refunds:,} refunds left out" if refunds else ""
+        console.print(f"{result.events:,} ingested card payments replayed{note}")
+        if len(events) == limit:
+            err_console.print(f"[yellow]stopped at --limit {limit:,}: older events not read[/]")
+
     @risk.command("backtest")
     def backtest_cmd(
         rules: Path = typer.Argument(..., help="Draft rule set JSON to test."),
