@@ -12,6 +12,7 @@ from tests.lending.conftest import OPS, World, cny
 
 from finbridge.core import Principal
 from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
+from finbridge.core.money import Money
 from finbridge.lending import CobRunner, FunctionStep
 from finbridge.lending.tables import AccrualRow, ActivityRow, StatementRow
 from finbridge.store import unit_of_work
@@ -95,29 +96,26 @@ def test_a_cob_killed_half_way_finishes_with_the_same_result(world: World) -> No
     ids = _busy_world(world)
     statement_day = date(2026, 2, 5)
     world.close_until(statement_day - timedelta(days=1))
-    # Kill the statement step after its second interest posting: one line fully billed, one
-    # posted on the ledger but not yet booked by lending, one untouched.
-    real = world.banking.transfer
-    calls = {"n": 0}
+    # Kill the statement step right after the interest entry is on the ledger and before
+    # lending has booked it: the retry must find the entry (same key), not post it again.
+    bank = world.svc.bank_postings
+    real = bank.post_journal
 
     def dying(*args: Any, **kw: Any) -> Any:
-        result = real(*args, **kw)
-        if "interest" in kw.get("idempotency_key", ""):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise _Crash("kill -9")
-        return result
+        real(*args, **kw)
+        raise _Crash("kill -9")
 
-    world.banking.transfer = dying  # type: ignore[method-assign]
+    bank.post_journal = dying  # type: ignore[method-assign]
     with pytest.raises(_Crash):
         world.close_until(statement_day)
-    world.banking.transfer = real  # type: ignore[method-assign]
+    bank.post_journal = real  # type: ignore[method-assign]
     assert world.cob.status(OPS).running == statement_day
     world.close_until(statement_day)
     after = _totals(world, ids)
     assert after["statements"] == len(ids)
     assert after["interest_rows"] == len(ids)
-    assert after["income"] == -cny("0.00") + cny(str(after["interest_minor"] / 100))
+    assert after["interest_minor"] > 0
+    assert after["income"] == Money.from_minor(after["interest_minor"], "CNY")
     for owed, ledger in zip(after["owed"], after["ledger"], strict=True):
         assert ledger == -owed
     # Every statement reconciles to the ledger to the cent.

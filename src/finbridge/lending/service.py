@@ -91,10 +91,14 @@ class LendingService:
         scorer: CreditScorer | None = None,
         risk: RiskDecider | None = None,
         business_timezone: str = "Asia/Shanghai",
+        bank_postings: BankingService | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.banking = banking
+        # The bank's own charges (interest, fees, charge-offs, refunds) are not customer
+        # movements: banking does not guard interest, and the COB must not wait on risk.
+        self.bank_postings = bank_postings or banking
         self._checks = checks or ApproveApplicants()
         self._scorer = scorer
         self._risk = risk or NoRiskOpinion()
@@ -695,58 +699,75 @@ class LendingService:
     ) -> bool:
         """Record one posted movement on the line (once per key). Returns False on a retry."""
         with self._tx() as session:
-            if session.execute(
-                select(ActivityRow.id).where(ActivityRow.idempotency_key == key)
-            ).first():
-                return False
-            line = self._lock_line(session, line_id)
-            business_day = day or self.activity_date(session)
-            cash_before, revolving_before = line.cash_minor, line.revolving_minor
-            detail = apply_to_line(line, kind, amount_minor)
-            if kind in ("payment", "refund"):
-                self._apply_to_statements(session, line_id, -amount_minor)
-            if purchase_update is not None and purchase_id is not None:
-                purchase = session.get(PurchaseRow, purchase_id)
-                assert purchase is not None
-                if "captured_minor" in purchase_update:
-                    purchase.captured_minor = purchase_update["captured_minor"]
-                    purchase.status = purchase_update["status"]
-                if "refunded_minor" in purchase_update:
-                    purchase.refunded_minor += purchase_update["refunded_minor"]
-            session.add(
-                ActivityRow(
-                    id=new_id(),
-                    line_id=line_id,
-                    business_date=business_day,
-                    kind=kind,
-                    amount_minor=amount_minor,
-                    entry_id=entry_id,
-                    idempotency_key=key,
-                    purchase_id=purchase_id,
-                    detail=detail,
-                    created_at=self.clock.now(),
-                    cash_delta_minor=line.cash_minor - cash_before,
-                    revolving_delta_minor=line.revolving_minor - revolving_before,
-                )
+            return self._book_in(
+                session, line_id, kind, amount_minor, entry_id, key, purchase_id,
+                purchase_update, day,
+            )  # fmt: skip
+
+    def _book_in(
+        self,
+        session: Session,
+        line_id: str,
+        kind: str,
+        amount_minor: int,
+        entry_id: str,
+        key: str,
+        purchase_id: str | None = None,
+        purchase_update: dict[str, Any] | None = None,
+        day: date | None = None,
+    ) -> bool:
+        if session.execute(
+            select(ActivityRow.id).where(ActivityRow.idempotency_key == key)
+        ).first():
+            return False
+        line = self._lock_line(session, line_id)
+        business_day = day or self.activity_date(session)
+        cash_before, revolving_before = line.cash_minor, line.revolving_minor
+        detail = apply_to_line(line, kind, amount_minor)
+        if kind in ("payment", "refund"):
+            self._apply_to_statements(session, line_id, -amount_minor)
+        if purchase_update is not None and purchase_id is not None:
+            purchase = session.get(PurchaseRow, purchase_id)
+            assert purchase is not None
+            if "captured_minor" in purchase_update:
+                purchase.captured_minor = purchase_update["captured_minor"]
+                purchase.status = purchase_update["status"]
+            if "refunded_minor" in purchase_update:
+                purchase.refunded_minor += purchase_update["refunded_minor"]
+        session.add(
+            ActivityRow(
+                id=new_id(),
+                line_id=line_id,
+                business_date=business_day,
+                kind=kind,
+                amount_minor=amount_minor,
+                entry_id=entry_id,
+                idempotency_key=key,
+                purchase_id=purchase_id,
+                detail=detail,
+                created_at=self.clock.now(),
+                cash_delta_minor=line.cash_minor - cash_before,
+                revolving_delta_minor=line.revolving_minor - revolving_before,
             )
-            session.flush()
-            emit(
-                session,
-                Event(
-                    event_type="lending.line_activity",
-                    occurred_at=self.clock.now(),
-                    source="lending",
-                    subject_id=line.customer_id,
-                    payload={
-                        "line_id": line_id,
-                        "kind": kind,
-                        "amount": str(Money.from_minor(amount_minor, line.currency).amount),
-                        "currency": line.currency,
-                        "business_date": business_day.isoformat(),
-                        "entry_id": entry_id,
-                    },
-                ).validated(),
-            )
+        )
+        session.flush()
+        emit(
+            session,
+            Event(
+                event_type="lending.line_activity",
+                occurred_at=self.clock.now(),
+                source="lending",
+                subject_id=line.customer_id,
+                payload={
+                    "line_id": line_id,
+                    "kind": kind,
+                    "amount": str(Money.from_minor(amount_minor, line.currency).amount),
+                    "currency": line.currency,
+                    "business_date": business_day.isoformat(),
+                    "entry_id": entry_id,
+                },
+            ).validated(),
+        )
         return True
 
     def _apply_to_statements(self, session: Session, line_id: str, paid: int) -> None:

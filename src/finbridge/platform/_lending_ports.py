@@ -12,6 +12,7 @@ import calendar
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from finbridge.banking import BankingService
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
@@ -106,6 +107,11 @@ def build_lending(platform: Platform) -> LendingService:
         scorer=CreditModelScorer(platform, settings.score_model),
         risk=RiskApplicationCheck(platform),
         business_timezone=platform.settings.business_timezone,
+        # The bank's own charges are not customer movements: no posting guard (as banking's
+        # own interest), so the close of business never waits on a risk decision.
+        bank_postings=BankingService(
+            platform.engine, platform.clock, business_timezone=platform.settings.business_timezone
+        ),
     )
 
 

@@ -17,7 +17,9 @@ date, so a step that dies half-way and runs again posts nothing twice.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from contextlib import suppress
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, cast
@@ -36,14 +38,17 @@ from sqlalchemy import (
     update,
 )
 
-from finbridge.banking import InternalAccount
+from finbridge.banking import InternalAccount, JournalLeg
+from finbridge.core.errors import FinbridgeError
 from finbridge.core.money import Money
 from finbridge.lending.calendar import due_date_for, statement_date_after
 from finbridge.lending.cob._runner import CobStep, FunctionStep
 from finbridge.lending.service import LENDING, LendingService
-from finbridge.lending.tables import AccrualRow, ActivityRow, LineRow, StatementRow
+from finbridge.lending.tables import AccrualRow, ActivityRow, LineRow, PurchaseRow, StatementRow
 
 _LIVE = ("active", "suspended")
+# Lines per interest journal entry: banking allows 16 legs, one is the bank's income.
+JOURNAL_LINES = 15
 _LINES = cast(Table, LineRow.__table__)
 _ACCRUALS = cast(Table, AccrualRow.__table__)
 _STATEMENTS = cast(Table, StatementRow.__table__)
@@ -201,13 +206,99 @@ class LendingDay:
                 ).all()
             )
         # Bill unbilled interest first (ledger entries), so the cut statement includes it.
-        billed = 0
-        for line_id, account_id, accrued in due:
-            minor = int((Decimal(accrued) / 10**6).to_integral_value(ROUND_HALF_EVEN))
-            if minor > 0 and self._charge(line_id, account_id, "interest", minor, "cycle", day):
-                billed += 1
+        bills = [
+            (line_id, account_id, minor)
+            for line_id, account_id, accrued in sorted(due)
+            if (minor := int((Decimal(accrued) / 10**6).to_integral_value(ROUND_HALF_EVEN))) > 0
+        ]
+        billed = self._bill_interest(day, bills)
         cut = self._cut(day, [line_id for line_id, _, _ in due])
         return {"lines": len(due), "interest_billed": billed, "statements": cut}
+
+    def _bill_interest(self, day: date, bills: list[tuple[str, str, int]]) -> int:
+        """One journal entry per JOURNAL_LINES lines (each line a leg, the bank's interest
+        income the last), booked by lending in one transaction per entry.
+
+        Retries are safe: lines booked drop out of ``bills`` whole entries at a time (the
+        booking of an entry is one transaction), so what is left is chunked as before and
+        each chunk's key, a digest of its lines and amounts, finds the entry already posted.
+        """
+        with self.svc._tx() as session:
+            booked = set(
+                session.execute(
+                    select(ActivityRow.line_id).where(
+                        ActivityRow.kind == "interest", ActivityRow.business_date == day
+                    )
+                ).scalars()
+            )
+        left = [b for b in bills if b[0] not in booked]
+        billed = 0
+        for start in range(0, len(left), JOURNAL_LINES):
+            chunk = left[start : start + JOURNAL_LINES]
+            try:
+                billed += self._bill_chunk(day, chunk)
+            except FinbridgeError:
+                # A line the ledger refuses (closed, frozen...): bill the chunk line by line,
+                # so one refusal stops only that line's interest.
+                for line_id, account_id, minor in chunk:
+                    with suppress(FinbridgeError):
+                        billed += self._charge(line_id, account_id, "interest", minor, "cycle", day)
+        return billed
+
+    def _bill_chunk(self, day: date, chunk: list[tuple[str, str, int]]) -> int:
+        currency = self._currency(chunk[0][0])
+        self._make_room(day, chunk, currency)
+        digest = hashlib.sha256(repr(chunk).encode()).hexdigest()[:32]
+        key = f"lending:interest:{day.isoformat()}:{digest}"
+        total = sum(minor for _, _, minor in chunk)
+        legs = [JournalLeg.take(acc, Money.from_minor(m, currency)) for _, acc, m in chunk]
+        legs.append(
+            JournalLeg.bank(
+                InternalAccount.INTEREST_INCOME, Money.from_minor(total, currency), debit=False
+            )
+        )
+        result = self.svc.bank_postings.post_journal(
+            LENDING, legs, idempotency_key=key, description="credit line interest"
+        )
+        with self.svc._tx() as session:
+            for line_id, _, minor in chunk:
+                self.svc._book_in(session, line_id, "interest", minor, result.entry_id,
+                                  f"{key}:{line_id}", day=day)  # fmt: skip
+        return len(chunk)
+
+    def _make_room(self, day: date, chunk: list[tuple[str, str, int]], currency: str) -> None:
+        """The bank's interest may take a line over its limit (recorded on the line): lower
+        the floor first where lending's own figures say the posting would not fit."""
+        ids = [line_id for line_id, _, _ in chunk]
+        with self.svc._tx() as session:
+            rows = {
+                r.id: r
+                for r in session.execute(select(LineRow).where(LineRow.id.in_(ids))).scalars()
+            }
+            held = dict(
+                session.execute(
+                    select(PurchaseRow.line_id, func.sum(PurchaseRow.authorised_minor))
+                    .where(PurchaseRow.line_id.in_(ids), PurchaseRow.status == "authorised")
+                    .group_by(PurchaseRow.line_id)
+                ).all()
+            )
+        bank = self.svc.bank_postings
+        for line_id, account_id, minor in chunk:
+            r = rows[line_id]
+            owed = r.fees_minor + r.interest_minor + r.revolving_minor + r.cash_minor
+            owed += r.purchases_minor - r.credit_minor
+            floor = -r.limit_minor if r.status == "active" else None
+            if floor is None or owed + int(held.get(line_id) or 0) + minor > -floor:
+                bal = bank.balance(LENDING, account_id)
+                if bal.available.minor - minor < bal.floor.minor:
+                    lowered = min(bal.available.minor - minor, 0)
+                    bank.set_floor(LENDING, account_id, Money.from_minor(lowered, currency))
+
+    def _currency(self, line_id: str) -> str:
+        with self.svc._tx() as session:
+            line = session.get(LineRow, line_id)
+            assert line is not None
+            return line.currency
 
     def _cut(self, day: date, line_ids: list[str]) -> int:
         if not line_ids:
@@ -354,7 +445,7 @@ class LendingDay:
                 "charged_off": charged}  # fmt: skip
 
     def _floor(self, line: LineRow, *, suspend: bool) -> None:
-        bank = self.svc.banking
+        bank = self.svc.bank_postings
         bal = bank.balance(LENDING, line.account_id)
         available = bal.available.minor
         # Suspended: nothing more may be drawn, payments still land.
@@ -372,13 +463,13 @@ class LendingDay:
         owed += line.purchases_minor
         key = f"lending:{line.id}:charge_off:{day.isoformat()}"
         if owed > 0:
-            result = self.svc.banking.transfer(
+            result = self.svc.bank_postings.transfer(
                 LENDING, self.svc._internal(InternalAccount.LOAN_LOSS_ALLOWANCE, line.currency),
                 line.account_id, Money.from_minor(owed, line.currency), idempotency_key=key,
                 description="charge-off against the loan loss allowance",
             )  # fmt: skip
             self.svc._book(line.id, "charge_off", -owed, result.entry_id, key, day=day)
-        bank = self.svc.banking
+        bank = self.svc.bank_postings
         bank.set_floor(LENDING, line.account_id, Money.zero(line.currency))
         with self.svc._tx() as session:
             session.execute(
@@ -403,7 +494,7 @@ class LendingDay:
         key = f"lending:{line_id}:{kind}:{ref}:{day.isoformat()}"
         amount = Money.from_minor(minor, currency)
         target = self.svc._internal(code, currency)
-        bank = self.svc.banking
+        bank = self.svc.bank_postings
         bal = bank.balance(LENDING, account_id)
         if bal.available.minor - minor < bal.floor.minor:
             # Lower the floor first (a refused posting's key stays refused in banking).
