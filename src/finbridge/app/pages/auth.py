@@ -6,10 +6,11 @@ Plain forms that work without JavaScript: each answer is a page or a 303 redirec
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from starlette.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from finbridge.app.i18n import LOCALE_COOKIE, N_, pick_locale
 from finbridge.app.security import (
@@ -43,9 +44,16 @@ def _login_page(
     error: str | None = None,
     challenge: str | None = None,
     phone: str = "",
+    methods: tuple[str, ...] = ("totp",),
     status_code: int = 200,
 ) -> Response:
-    context = {"next": next_path, "error": error, "challenge": challenge, "phone": phone}
+    context = {
+        "next": next_path,
+        "error": error,
+        "challenge": challenge,
+        "phone": phone,
+        "methods": methods,
+    }
     return render(request, "auth/login.html", context, status_code=status_code)
 
 
@@ -82,7 +90,7 @@ def login(
         return _login_page(request, next_path=next, error=error, phone=phone, status_code=401)
     if result.tokens is not None:
         return signed_in_response(request, platform, result.tokens, next)
-    return _login_page(request, next_path=next, challenge=result.challenge)
+    return _login_page(request, next_path=next, challenge=result.challenge, methods=result.methods)
 
 
 @router.post("/login/code")
@@ -110,6 +118,32 @@ def login_code(
             status_code=401,
         )
     return signed_in_response(request, platform, tokens, next)
+
+
+class PasskeyOptionsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge: str = Field(max_length=200)
+
+
+class PasskeyLoginBody(PasskeyOptionsBody):
+    credential: dict[str, Any]
+    next: str = Field(default="/app", max_length=512)
+
+
+@router.post("/login/passkey/options")
+def passkey_options(platform: AppPlatformDep, body: PasskeyOptionsBody) -> dict[str, Any]:
+    """WebAuthn request options for the pending login (sent by static/passkey.js)."""
+    return platform.identity.login.passkey_options(body.challenge)
+
+
+@router.post("/login/passkey")
+def login_passkey(request: Request, platform: AppPlatformDep, body: PasskeyLoginBody) -> Response:
+    """The second step with a passkey assertion; answers where to go next."""
+    tokens = platform.identity.login.complete_passkey(body.challenge, body.credential)
+    signed_in = platform.identity.authenticator.sign_in_customer(tokens.session_id)
+    response = JSONResponse({"next": safe_next(body.next)})
+    set_session_cookie(request, response, signed_in.token)
+    return response
 
 
 @router.post("/logout")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.app.i18n import N_
@@ -35,6 +36,7 @@ def _page(
         "totp_enrolled": ids.totp.enrolled(actor, me),
         "sessions": ids.sessions.list(actor, me),
         "sign_ins": ids.status.sign_ins(actor, me),
+        "passkeys": ids.passkeys.list(actor),
         "setup": setup,
         "recovery_codes": recovery_codes,
         "error": error,
@@ -73,6 +75,26 @@ def totp_confirm(
         error = gettext(request, _BAD_CODE)
         return _page(request, platform, actor, error=error, status_code=401)
     return _page(request, platform, actor, recovery_codes=codes)
+
+
+class PasskeyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credential: dict[str, Any]
+    label: str = Field(default="", max_length=120)
+
+
+@router.post("/passkeys/options")
+def passkey_options(actor: AppPrincipalDep, platform: AppPlatformDep) -> dict[str, Any]:
+    """WebAuthn creation options for a new passkey (sent by static/passkey.js)."""
+    return platform.identity.passkeys.registration_options(actor)
+
+
+@router.post("/passkeys", status_code=201)
+def passkey_register(
+    actor: AppPrincipalDep, platform: AppPlatformDep, body: PasskeyBody
+) -> dict[str, str]:
+    added = platform.identity.passkeys.register(actor, body.credential, body.label)
+    return {"credential_id": added.credential_id}
 
 
 @router.post("/sessions/{session_id}/end")
