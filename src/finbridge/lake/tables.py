@@ -50,7 +50,8 @@ class IngestionRow(Base):
     total_rows: Mapped[int] = mapped_column()
     accepted_rows: Mapped[int] = mapped_column()
     rejected_rows: Mapped[int] = mapped_column()
-    rejections: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
+    rejections: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]  # the first N
+    rejection_counts: Mapped[dict | None] = mapped_column(JSON)  # type: ignore[type-arg]
     actor_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

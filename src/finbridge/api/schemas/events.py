@@ -43,7 +43,8 @@ class IngestionPublic(BaseModel):
     rejected: int
     replayed: bool
     created_at: datetime
-    rejections: list[RejectionPublic]
+    rejections: list[RejectionPublic]  # the first 100 in full
+    rejection_counts: dict[str, int] = {}  # rejected rows by field, all of them
 
     @classmethod
     def of(cls, r: IngestReport, *, with_rejections: bool = True) -> IngestionPublic:
