@@ -21,6 +21,7 @@ from finbridge.cli.commands import (
     gateway,
     identity,
     lending,
+    openbanking,
     payments,
     quant,
     risk,
@@ -50,6 +51,7 @@ COMMAND_GROUPS = (
     acquisition.register,
     payments.register,
     lending.register,
+    openbanking.register,
     cob.register,
 )
 

@@ -1,0 +1,85 @@
+"""``finbridge openbanking``: register, approve and list an app; the audit and prune commands;
+a production signing key from keygen that the server accepts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from thirdparty_app.client import new_key
+from typer.testing import CliRunner
+
+from finbridge.core.settings import OpenBankingSettings, Settings
+from finbridge.openbanking.keys import server_key
+
+
+def test_register_approve_list(tmp_path: Path) -> None:
+    from finbridge.cli.main import app
+
+    runner = CliRunner(
+        env={
+            "FINBRIDGE_DATA_DIR": str(tmp_path / "var"),
+            "FINBRIDGE_IDENTITY__PASSWORD_HASHING": "fast",
+            "COLUMNS": "200",
+        }
+    )
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [new_key().as_dict(private=False)]}))
+    result = runner.invoke(
+        app,
+        [
+            "openbanking",
+            "register",
+            "--name",
+            "Ledgerly",
+            "--developer",
+            "Ledgerly Ltd",
+            "--redirect-uri",
+            "https://ledgerly.example/cb",
+            "--jwks",
+            str(jwks),
+            "--scope",
+            "accounts",
+            "--category",
+            "accounting",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    client_id = result.output.split("client_id ")[1].split()[0]
+    assert "(pending)" in result.output
+    assert runner.invoke(app, ["openbanking", "approve", client_id]).exit_code == 0
+    listed = runner.invoke(app, ["openbanking", "apps", "--status", "approved"])
+    assert client_id in listed.output and "Ledgerly" in listed.output
+    assert runner.invoke(app, ["openbanking", "audit"]).exit_code == 0
+    assert "0 expired JWT ids" in runner.invoke(app, ["openbanking", "prune"]).output
+    private = tmp_path / "bad.json"
+    private.write_text(json.dumps({"keys": [new_key().as_dict(private=True)]}))
+    refused = runner.invoke(
+        app,
+        [
+            "openbanking",
+            "register",
+            "--name",
+            "X",
+            "--developer",
+            "X",
+            "--redirect-uri",
+            "https://x.example/cb",
+            "--jwks",
+            str(private),
+            "--scope",
+            "accounts",
+        ],
+    )
+    assert refused.exit_code != 0 and "private key" in refused.output
+
+
+def test_keygen_makes_a_key_the_server_uses(tmp_path: Path) -> None:
+    from finbridge.cli.main import app
+
+    jwk = CliRunner().invoke(app, ["openbanking", "keygen"]).output.strip()
+    settings = Settings(
+        env="test", data_dir=tmp_path, openbanking=OpenBankingSettings(signing_key=jwk)
+    )  # type: ignore[arg-type]
+    assert server_key(settings).as_dict(private=True)["d"] == json.loads(jwk)["d"]
