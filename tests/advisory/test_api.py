@@ -13,6 +13,7 @@ from tests.api.conftest import Api, customer_api, issue_key
 
 from finbridge.advisory import ModelReport
 from finbridge.api import create_app
+from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.platform import Platform
 
@@ -22,6 +23,9 @@ def platform(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock, small_models: ModelReport
 ) -> Platform:
     made = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    # The risk model is tested in tests/risk; orders here meet an approving guard (the service
+    # test shows a declining guard stops an order before anything is written).
+    made.use_posting_guard(ApproveAll())
     made.advisory.use_models(small_models)
     return made
 
@@ -92,7 +96,8 @@ def test_profile_suitability_and_plan_as_the_customer(
     assert plan.status_code == 200, plan.text
     result = plan.json()
     assert result["category"] == "C3" and result["paths"] == 5000
-    assert len(result["p50"]) == result["months"] and 0 <= result["probability"] <= 1
+    assert len(result["p50"]) == len(result["months_shown"]) and 0 <= result["probability"] <= 1
+    assert result["months_shown"][-1] == result["months"]
     past = me.post(
         f"/v1/advisory/customers/{customer}/plans",
         json={"target": "50000", "target_date": "2001-01-01", "initial": "1"},
@@ -122,3 +127,39 @@ def test_operators_need_the_advisory_scope(app: FastAPI, platform: Platform, adm
     quant = Api(TestClient(app), {"Authorization": f"Bearer {key}"})
     assert quant.get(f"/v1/advisory/customers/{customer}/profile").status_code == 403
     assert quant.get("/v1/advisory/suitability-checks").status_code == 403
+
+
+def test_orders_holdings_and_rebalancing_over_http(
+    app: FastAPI, platform: Platform, admin: Api, clock: ManualClock
+) -> None:
+    clock.set(dt.datetime(2017, 6, 1, 2, 0, tzinfo=dt.UTC))
+    customer = admin.customer("Dee")
+    account = admin.account(customer, currency="USD")
+    admin.deposit(account, "5000", currency="USD")
+    me = customer_api(app, platform, customer)
+    me.post(f"/v1/advisory/customers/{customer}/profile", json={"answers": BALANCED})
+    body = {"account_id": account, "product_code": "AGG", "amount": "1000", "currency": "USD"}
+    url = f"/v1/advisory/customers/{customer}/subscriptions"
+    assert me.post(url, json=body).status_code == 422  # no Idempotency-Key
+    made = me.post(url, json=body, headers={"Idempotency-Key": "o1"})
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "pending" and made.json()["fee"] == "1.00"
+    assert admin.balance(account) == "4000.00"
+    below = me.post(url, json={**body, "amount": "10"}, headers={"Idempotency-Key": "o2"})
+    assert below.status_code == 422 and below.json()["field"] == "amount"
+    above = me.post(url, json={**body, "product_code": "SSO"}, headers={"Idempotency-Key": "o3"})
+    assert above.status_code == 422 and above.json()["code"] == "suitability_refused"
+    assert me.post("/v1/advisory/settlements").status_code == 403
+    clock.advance(dt.timedelta(days=1))
+    settled = admin.post("/v1/advisory/settlements")
+    me = customer_api(app, platform, customer)  # a day later: a fresh console session
+    assert settled.status_code == 200 and settled.json()[0]["status"] == "settled"
+    held = me.get(f"/v1/advisory/customers/{customer}/holdings").json()
+    assert len(held) == 1, held
+    [holding] = held
+    assert holding["product_code"] == "AGG" and holding["cost"] == "1000.00"
+    proposal = me.post(f"/v1/advisory/customers/{customer}/rebalancing", json={"new_cash": "0"})
+    assert proposal.status_code == 200, proposal.text
+    assert "AGG" in proposal.json()["out_of_band"] and proposal.json()["trades"]
+    orders = me.get(f"/v1/advisory/customers/{customer}/orders").json()
+    assert [o["product_code"] for o in orders] == ["AGG"]

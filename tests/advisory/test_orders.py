@@ -4,15 +4,24 @@ after the settlement lag, fees, idempotency, holdings with cost basis, redemptio
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
-from tests.advisory.conftest import BALANCED, new_customer
+from sqlalchemy import Engine
+from tests.advisory.conftest import BALANCED, FakeSecondFactor, new_customer
 
 from finbridge.advisory import AdvisoryService, SuitabilityRefused
 from finbridge.advisory.catalogue import load_prices
-from finbridge.banking import InternalAccount
-from finbridge.core import ManualClock, Principal
+from finbridge.banking import (
+    BankingService,
+    GuardDecision,
+    InternalAccount,
+    PostingDeclined,
+    PostingIntent,
+    Verdict,
+)
+from finbridge.core import ManualClock, Principal, Settings
 from finbridge.core.errors import (
     BusinessRuleViolation,
     IdempotencyConflict,
@@ -166,3 +175,37 @@ def test_only_the_bank_settles(service: AdvisoryService) -> None:
     customer = new_customer(service)
     with pytest.raises(PermissionDenied):
         service.settle_due(Principal.customer(customer))
+
+
+class DeclineAll:
+    """A guard standing in for the risk engine's refusal."""
+
+    def check(self, intent: PostingIntent) -> GuardDecision:
+        return GuardDecision(Verdict.DECLINE, ("test: declined",), "decline-all")
+
+    def check_many(self, intents: Sequence[PostingIntent]) -> list[GuardDecision]:
+        return [self.check(i) for i in intents]
+
+    def settle(self, intent: PostingIntent, decision: GuardDecision, *, posted: bool,
+               reason: str | None) -> None:  # fmt: skip
+        return None
+
+
+def test_a_declined_order_moves_nothing(
+    engine: Engine, clock: ManualClock, settings: Settings, second_factor: FakeSecondFactor
+) -> None:
+    clock.set(dt.datetime(2017, 6, 1, 2, 0, tzinfo=dt.UTC))
+    open_service = AdvisoryService.build(
+        engine, clock, settings, banking=BankingService(engine, clock),
+        second_factor=second_factor,
+    )  # fmt: skip
+    customer, account, me = funded(open_service)
+    guarded = AdvisoryService.build(
+        engine, clock, settings, banking=BankingService(engine, clock, guard=DeclineAll()),
+        second_factor=second_factor,
+    )  # fmt: skip
+    with pytest.raises(PostingDeclined):
+        guarded.subscribe(me, customer, account_id=account, product_code="AGG",
+                          amount=usd("1000"), idempotency_key="no")  # fmt: skip
+    assert balance(guarded, account) == usd("10000")
+    assert guarded.orders(me, customer) == []

@@ -12,6 +12,7 @@ from finbridge.advisory.plans import (
     PATHS,
     calendar_year_return,
     monthly_returns,
+    percentile_months,
     plan_goal,
     simulate,
 )
@@ -42,7 +43,7 @@ def test_simulation_without_risk_is_exact() -> None:
     for _ in range(3):
         w = (w + 10.0) * 1.01
         expected.append(w)
-    np.testing.assert_allclose(wealth[:, 0], expected)
+    np.testing.assert_allclose(wealth[:, 0], expected, rtol=1e-6)  # float32 paths
     assert wealth.shape == (3, 4)
 
 
@@ -50,7 +51,8 @@ def test_plan_probabilities_and_percentiles() -> None:
     result = plan()
     assert result.paths == PATHS == 5000
     assert result.months == 240
-    assert len(result.p5) == len(result.p50) == len(result.p95) == 240
+    assert result.months_shown == tuple(range(2, 241, 2))  # at most 120 points
+    assert len(result.p5) == len(result.p50) == len(result.p95) == 120
     assert all(a <= b <= c for a, b, c in zip(result.p5, result.p50, result.p95, strict=True))
     assert 0.0 < result.probability < 1.0
     easier = plan(target=usd("20000"))
@@ -86,3 +88,10 @@ def test_bad_goals(changes: dict[str, object], field: str) -> None:
     with pytest.raises(ValidationError) as info:
         plan(**changes)
     assert info.value.field == field
+
+
+def test_percentile_months() -> None:
+    assert percentile_months(12) == list(range(1, 13))
+    assert percentile_months(120) == list(range(1, 121))
+    shown = percentile_months(361)
+    assert len(shown) <= 121 and shown[-1] == 361 and shown[:2] == [4, 8]

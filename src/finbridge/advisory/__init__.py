@@ -11,10 +11,12 @@ through the platform before they offer or sell a product.
 """
 
 from finbridge.advisory.catalogue import LEVEL_LIMITS, LEVELS, Product, risk_level
+from finbridge.advisory.orders import Holding, NavFeed, Order
 from finbridge.advisory.plans import GoalPlan
 from finbridge.advisory.portfolios import Backtest, Metrics, ModelReport
 from finbridge.advisory.ports import SecondFactorPort
 from finbridge.advisory.questionnaire import CATEGORIES, Assessment, Questionnaire
+from finbridge.advisory.rebalance import Proposal, Trade, drift_check
 from finbridge.advisory.service import (
     AdvisoryService,
     Profile,
@@ -31,15 +33,21 @@ __all__ = [
     "Assessment",
     "Backtest",
     "GoalPlan",
+    "Holding",
     "Metrics",
     "ModelReport",
+    "NavFeed",
+    "Order",
     "Outcome",
     "Product",
     "Profile",
+    "Proposal",
     "Questionnaire",
     "SecondFactorPort",
     "SuitabilityDecision",
     "SuitabilityRefused",
+    "Trade",
     "Warning",
+    "drift_check",
     "risk_level",
 ]

@@ -63,7 +63,8 @@ class GoalPlan:
     paths: int
     method: str
     probability: float  # share of paths at or above the target on the target date
-    p5: tuple[Decimal, ...]  # wealth at the end of each month, per percentile
+    months_shown: tuple[int, ...]  # the months the percentile paths are given for
+    p5: tuple[Decimal, ...]  # wealth at the end of those months, per percentile
     p50: tuple[Decimal, ...]
     p95: tuple[Decimal, ...]
     loss_2008: float  # the portfolio's 2008 calendar-year return (negative = loss)
@@ -76,18 +77,32 @@ def months_between(start: dt.date, end: dt.date) -> int:
 
 def simulate(
     monthly: Floats, *, initial: float, contribution: float, months: int,
-    paths: int = PATHS, seed: int = 16,
+    paths: int = PATHS, seed: int = 16, every: int = 1,
 ) -> Floats:  # fmt: skip
-    """Wealth at the end of each month, shape (months, paths): months first, so each month's
-    paths are contiguous for the percentiles."""
+    """Wealth at the end of every ``every``-th month (and the last), shape (points, paths):
+    months first, so each month's paths are contiguous for the percentiles. float32: a
+    projection needs no more, and half the memory traffic is most of the time saved."""
     rng = np.random.default_rng(seed)
-    growth = 1.0 + monthly[rng.integers(0, monthly.size, size=(months, paths))]
-    wealth = np.empty((months, paths))
-    current = np.full(paths, initial, dtype=np.float64)
+    growth = (1.0 + monthly).astype(np.float32)[rng.integers(0, monthly.size, (months, paths))]
+    keep = [m for m in range(months) if (m + 1) % every == 0 or m == months - 1]
+    wealth = np.empty((len(keep), paths), dtype=np.float32)
+    current = np.full(paths, initial, dtype=np.float32)
+    add = np.float32(contribution)
+    row = 0
     for m in range(months):  # vectorised across paths; months are few (<= 600)
-        current = (current + contribution) * growth[m]
-        wealth[m] = current
-    return wealth
+        np.add(current, add, out=current)
+        np.multiply(current, growth[m], out=current)
+        if row < len(keep) and keep[row] == m:
+            wealth[row] = current
+            row += 1
+    return wealth.astype(np.float64, copy=False)
+
+
+def percentile_months(months: int) -> list[int]:
+    """The months (1-based) the percentile paths are given for: monthly up to ten years, then
+    evenly spaced so a fan chart gets at most 120 points (always the last month)."""
+    every = max(1, -(-months // 120))
+    return [m + 1 for m in range(months) if (m + 1) % every == 0 or m == months - 1]
 
 
 def _amounts(values: Floats) -> tuple[Decimal, ...]:
@@ -119,11 +134,15 @@ def plan_goal(
         raise ValidationError(needed, field="monthly")
     prices = prices or load_prices()
     returns = monthly_returns(weights, prices)
+    points = percentile_months(months)
     wealth = simulate(
-        returns, initial=float(initial.amount), contribution=float(monthly.amount), months=months
-    )
+        returns, initial=float(initial.amount), contribution=float(monthly.amount),
+        months=months, every=points[1] - points[0] if len(points) > 1 else 1,
+    )  # fmt: skip
     probability = float((wealth[-1] >= float(target.amount)).mean())
-    p5, p50, p95 = np.percentile(wealth, [5, 50, 95], axis=1)
+    # Order statistics by partition (the 250th, 2,500th and 4,750th of 5,000 paths).
+    ranks = [int(q * (PATHS - 1)) for q in (0.05, 0.50, 0.95)]
+    p5, p50, p95 = np.partition(wealth, ranks, axis=1)[:, ranks].T
     code = target.code
     loss_2008 = calendar_year_return(weights, prices, 2008)
     invested = initial.amount + monthly.amount * months
@@ -142,5 +161,6 @@ def plan_goal(
     )
     return GoalPlan(
         category, target, target_date, initial, monthly, months, PATHS, METHOD, probability,
+        tuple(points),
         _amounts(p5), _amounts(p50), _amounts(p95), loss_2008, explanation,
     )  # fmt: skip

@@ -7,22 +7,30 @@ Suitability is decided in the service; a check above the customer's level answer
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.advisory import (
+    HoldingPublic,
     ModelsPublic,
+    OrderPublic,
     PlanCreate,
     PlanPublic,
     ProductPublic,
     ProfileCreate,
     ProfilePublic,
+    ProposalPublic,
+    RebalanceCreate,
+    RedemptionCreate,
+    SubscriptionCreate,
     SuitabilityCheckCreate,
     SuitabilityPublic,
 )
+from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
 
 router = APIRouter(prefix="/advisory", tags=["advisory"])
@@ -141,3 +149,85 @@ def plan(
         monthly=Money.of(body.monthly, body.currency),
     )  # fmt: skip
     return PlanPublic.of(made)
+
+
+def _key(value: str | None) -> str:
+    if not value:
+        raise ValidationError("an Idempotency-Key header is required", field="Idempotency-Key")
+    return value
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+@router.post(
+    "/customers/{customer_id}/subscriptions",
+    response_model=OrderPublic,
+    status_code=201,
+    summary="Buy a product: suitability checked, cash debited now, units at the NAV after T+n",
+)
+def subscribe(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str, body: SubscriptionCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderPublic:  # fmt: skip
+    order = platform.advisory.subscribe(
+        principal, customer_id, account_id=body.account_id, product_code=body.product_code,
+        amount=Money.of(body.amount, body.currency), idempotency_key=_key(idempotency_key),
+        warning_code=body.warning_code, confirmed=body.confirmed,
+    )  # fmt: skip
+    return OrderPublic.of(order)
+
+
+@router.post(
+    "/customers/{customer_id}/redemptions",
+    response_model=OrderPublic,
+    status_code=201,
+    summary="Sell units: reserved now, paid at the NAV after T+n",
+)
+def redeem(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str, body: RedemptionCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderPublic:  # fmt: skip
+    order = platform.advisory.redeem(
+        principal, customer_id, account_id=body.account_id, product_code=body.product_code,
+        units=Decimal(body.units), idempotency_key=_key(idempotency_key),
+    )  # fmt: skip
+    return OrderPublic.of(order)
+
+
+@router.get("/customers/{customer_id}/orders", response_model=list[OrderPublic], summary="Orders")
+def orders(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OrderPublic]:  # fmt: skip
+    return [OrderPublic.of(o) for o in platform.advisory.orders(principal, customer_id, limit)]
+
+
+@router.get(
+    "/customers/{customer_id}/holdings",
+    response_model=list[HoldingPublic],
+    summary="Holdings in units with cost basis and valuation",
+)
+def holdings(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str
+) -> list[HoldingPublic]:
+    return [HoldingPublic.of(h) for h in platform.advisory.holdings(principal, customer_id)]
+
+
+@router.post(
+    "/customers/{customer_id}/rebalancing",
+    response_model=ProposalPublic,
+    summary="A rebalancing proposal toward the customer's model (new money first)",
+)
+def rebalancing(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str, body: RebalanceCreate
+) -> ProposalPublic:
+    proposal = platform.advisory.rebalance_proposal(
+        principal, customer_id, new_cash=Money.of(body.new_cash, body.currency)
+    )
+    return ProposalPublic.of(proposal)
+
+
+@router.post("/settlements", response_model=list[OrderPublic], summary="Settle due orders")
+def settle(platform: PlatformDep, principal: PrincipalDep) -> list[OrderPublic]:
+    return [OrderPublic.of(o) for o in platform.advisory.settle_due(principal)]

@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from finbridge.advisory import GoalPlan, ModelReport, Product, Profile, SuitabilityDecision
+from finbridge.advisory import (
+    GoalPlan,
+    Holding,
+    ModelReport,
+    Order,
+    Product,
+    Profile,
+    Proposal,
+    SuitabilityDecision,
+)
 from finbridge.api.schemas.common import CurrencyCode, EntityId, PositiveAmount, WireModel
 
 _AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,9})?$")
@@ -178,6 +187,7 @@ class PlanPublic(BaseModel):
     target: str
     target_date: dt.date
     months: int
+    months_shown: list[int]
     paths: int
     method: str
     probability: float
@@ -191,7 +201,101 @@ class PlanPublic(BaseModel):
     def of(cls, g: GoalPlan) -> PlanPublic:
         return cls(
             category=g.category, currency=g.target.code, target=str(g.target.amount),
-            target_date=g.target_date, months=g.months, paths=g.paths, method=g.method,
+            target_date=g.target_date, months=g.months,
+            months_shown=list(g.months_shown), paths=g.paths, method=g.method,
             probability=g.probability, p5=[str(v) for v in g.p5], p50=[str(v) for v in g.p50],
             p95=[str(v) for v in g.p95], loss_2008=g.loss_2008, explanation=list(g.explanation),
+        )  # fmt: skip
+
+
+class SubscriptionCreate(WireModel):
+    account_id: EntityId
+    product_code: str = Field(min_length=1, max_length=32)
+    amount: PositiveAmount
+    currency: CurrencyCode
+    warning_code: str | None = Field(default=None, max_length=32)
+    confirmed: bool = False
+
+
+class RedemptionCreate(WireModel):
+    account_id: EntityId
+    product_code: str = Field(min_length=1, max_length=32)
+    units: PositiveAmount
+
+
+class OrderPublic(BaseModel):
+    id: str
+    product_code: str
+    side: str
+    status: str
+    amount: str
+    fee: str
+    currency: str
+    units: str | None
+    nav: str | None
+    trade_date: dt.date
+    settle_date: dt.date
+    suitability_id: str | None
+
+    @classmethod
+    def of(cls, o: Order) -> OrderPublic:
+        return cls(
+            id=o.id, product_code=o.product_code, side=o.side, status=o.status,
+            amount=str(o.amount.amount), fee=str(o.fee.amount), currency=o.amount.code,
+            units=None if o.units is None else str(o.units),
+            nav=None if o.nav is None else str(o.nav), trade_date=o.trade_date,
+            settle_date=o.settle_date, suitability_id=o.suitability_id,
+        )  # fmt: skip
+
+
+class HoldingPublic(BaseModel):
+    product_code: str
+    units: str
+    cost: str
+    value: str
+    gain: str
+    currency: str
+    nav: str
+    nav_date: dt.date
+
+    @classmethod
+    def of(cls, h: Holding) -> HoldingPublic:
+        return cls(
+            product_code=h.product_code, units=str(h.units), cost=str(h.cost.amount),
+            value=str(h.value.amount), gain=str(h.gain.amount), currency=h.value.code,
+            nav=str(h.nav), nav_date=h.nav_date,
+        )  # fmt: skip
+
+
+class RebalanceCreate(WireModel):
+    new_cash: NonNegativeAmount = "0"
+    currency: CurrencyCode = "USD"
+
+
+class TradePublic(BaseModel):
+    product_code: str
+    side: str
+    amount: str
+    reason: str
+
+
+class ProposalPublic(BaseModel):
+    total: str
+    currency: str
+    weights: dict[str, float]
+    target: dict[str, float]
+    out_of_band: list[str]
+    trades: list[TradePublic]
+    skipped: list[str]
+
+    @classmethod
+    def of(cls, p: Proposal) -> ProposalPublic:
+        return cls(
+            total=str(p.total.amount), currency=p.total.code,
+            weights={k: round(v, 6) for k, v in p.weights.items()},
+            target={k: round(v, 6) for k, v in p.target.items()},
+            out_of_band=list(p.out_of_band),
+            trades=[TradePublic(product_code=t.product_code, side=t.side,
+                                amount=str(t.amount.amount), reason=t.reason) for t in p.trades],
+            skipped=list(p.skipped),
         )  # fmt: skip
