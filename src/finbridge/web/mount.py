@@ -21,6 +21,7 @@ from finbridge.web.pages import (
     identity,
     lake,
     lending,
+    openbanking,
     overview,
     payments,
     quant,
@@ -48,6 +49,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (advisory.router, NavEntry("Advisory", "/console/advisory", 75)),
     (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
     (lending.router, NavEntry("Lending", "/console/lending", 90)),
+    (openbanking.router, NavEntry("Open banking", "/console/openbanking", 95)),
 )
 
 

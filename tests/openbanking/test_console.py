@@ -1,0 +1,39 @@
+"""The operators' console page: an app awaiting approval approved with one HTMX click, the
+consents search and the audit trail."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from tests.api.conftest import issue_key
+from tests.openbanking.conftest import ISSUER, make_app
+from tests.web.conftest import log_in
+
+from finbridge.core import ManualClock, Role
+from finbridge.platform import Platform
+
+HX = {"HX-Request": "true", "Origin": ISSUER}
+
+
+def test_operator_approves_a_pending_app(
+    platform: Platform, client: TestClient, clock: ManualClock
+) -> None:
+    pending = make_app(platform, client, clock, name="Tally", approve=False)
+    assert client.get("/console/openbanking", follow_redirects=False).status_code in (302, 303, 307)
+    log_in(client, issue_key(platform, [Role.ADMIN]))
+    page = client.get("/console/openbanking")
+    assert page.status_code == 200 and "Apps awaiting approval (1)" in page.text
+    assert "Tally" in page.text and 'href="/console/openbanking"' in page.text
+    url = f"/console/openbanking/apps/{pending.client_id}/approve"
+    assert client.post(url).status_code in (400, 403)  # not HTMX: refused
+    row = client.post(url, headers=HX)
+    assert row.status_code == 200 and "approved" in row.text
+    assert "Apps awaiting approval (0)" in client.get("/console/openbanking").text
+
+
+def test_a_teller_cannot_approve_apps(
+    platform: Platform, client: TestClient, clock: ManualClock
+) -> None:
+    pending = make_app(platform, client, clock, name="Tally", approve=False)
+    log_in(client, issue_key(platform, [Role.TELLER]))
+    r = client.post(f"/console/openbanking/apps/{pending.client_id}/approve", headers=HX)
+    assert r.status_code == 403
