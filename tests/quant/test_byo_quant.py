@@ -143,6 +143,21 @@ class TestImport:
         with pytest.raises(ValidationError, match=message):
             MarketStore(tmp_path / "m").import_file(path, **args)  # type: ignore[arg-type]
 
+    def test_single_instrument_ohlcv_is_not_a_wide_table(self, tmp_path: Path) -> None:
+        bars = make_bars({"X": [10.0, 11.0, 12.0]}, start=dt.date(2024, 7, 1))
+        spx = bars.select(
+            pl.col("date").alias("Date"), pl.col("open").alias("Open"),
+            pl.col("high").alias("High"), pl.col("low").alias("Low"),
+            pl.col("close").alias("Close"), pl.col("close").alias("Adj Close"),
+            pl.col("volume").alias("Volume"),
+        )  # fmt: skip
+        spx.write_parquet(tmp_path / "spx.parquet")
+        store = MarketStore(tmp_path / "m")
+        info = store.import_file(tmp_path / "spx.parquet", market="spx", calendar="XNYS")
+        assert (info.instruments, info.close_only, info.layout) == (1, False, "long")
+        loaded = store.load("spx", None, dt.date(2024, 7, 1), dt.date(2024, 7, 5))
+        assert loaded["instrument"].unique().to_list() == ["SPX"]
+
     def test_to_bars_layouts(self) -> None:
         wide = pl.DataFrame({"date": [dt.date(2024, 1, 2)] * 1, "A": [1.0], "B": [None]})
         bars, layout, close_only = to_bars(wide)
@@ -201,6 +216,7 @@ class TestService:
         assert len(failed) == 1 and "nowhere" in (failed[0].error or "")
 
 
+@pytest.mark.slow
 def test_cli_import_backtest_and_runs(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -129,6 +129,7 @@ class TestTrain:
             train_file_model(path, MAPPING, train_days=10, delay_days=3, test_days=7, rounds=5)
 
 
+@pytest.mark.slow
 def test_replay_and_cli(tmp_path: Path) -> None:
     from finbridge.risk import compile_rule_set
 
@@ -157,6 +158,7 @@ def test_replay_and_cli(tmp_path: Path) -> None:
     assert list((tmp_path / "var" / "risk" / "models").glob("*.json"))
 
 
+@pytest.mark.slow
 def test_ingested_card_events_replay_through_the_engine(tmp_path: Path) -> None:
     import json
 

@@ -122,10 +122,14 @@ def _dates(frame: pl.DataFrame, col: str) -> pl.Series:
     return parsed
 
 
-def to_bars(frame: pl.DataFrame, layout: Layout = "auto") -> tuple[pl.DataFrame, str, bool]:
+def to_bars(
+    frame: pl.DataFrame, layout: Layout = "auto", *, instrument: str = "ASSET"
+) -> tuple[pl.DataFrame, str, bool]:
     """Long bars (BAR_COLUMNS) from a long or wide price table; returns (bars, layout, close_only).
 
-    Wide cells without a price (an instrument not yet listed) are simply not bars.
+    A file with price columns (close, open...) but no instrument column is one instrument's
+    history, named ``instrument`` (never read as a wide table of instruments called Open,
+    High, Low...). Wide cells without a price (an instrument not yet listed) are not bars.
     """
     columns = frame.columns
     date_col = _find(columns, DATE_NAMES)
@@ -135,6 +139,9 @@ def to_bars(frame: pl.DataFrame, layout: Layout = "auto") -> tuple[pl.DataFrame,
         )
     symbol = _find(columns, SYMBOL_NAMES)
     close = _find(columns, CLOSE_NAMES)
+    if symbol is None and close is not None and layout != "wide":
+        frame = frame.with_columns(pl.lit(instrument).alias("instrument"))
+        symbol, layout, columns = "instrument", "long", frame.columns
     if layout == "auto":
         layout = "long" if symbol is not None else "wide"
     dates = _dates(frame, date_col)
@@ -292,8 +299,12 @@ class MarketStore:
         profile: str | None = None,
         layout: Layout = "auto",
         max_missing: float = 0.01,
+        instrument: str | None = None,
     ) -> MarketInfo:
-        """Read, check against ``calendar`` and store; nothing is written when a check fails."""
+        """Read, check against ``calendar`` and store; nothing is written when a check fails.
+
+        ``instrument`` names the one instrument of a file without an instrument column
+        (default: the file name)."""
         if market in BUILT_IN or not market.isidentifier() or market != market.lower():
             raise ValidationError(
                 f"market name {market!r} must be a new lower-case identifier (not cn or us)",
@@ -303,7 +314,8 @@ class MarketStore:
             raise ValidationError("max_missing must be between 0 and 0.5", field="max_missing")
         code = calendar_code(calendar)
         chosen: MarketProfile = profile_named(profile or _profile_for(code))
-        bars, used_layout, close_only = to_bars(_read(path), layout)
+        name = (instrument or path.stem).upper()
+        bars, used_layout, close_only = to_bars(_read(path), layout, instrument=name)
         bars = validate_bars(bars)  # non-positive prices and duplicate days refused here
         check = check_calendar(bars, code)
         _refuse(check, code, max_missing)

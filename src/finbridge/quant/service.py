@@ -104,6 +104,7 @@ class QuantService:
         profile: str | None = None,
         layout: str = "auto",
         max_missing: float = 0.01,
+        instrument: str | None = None,
     ) -> MarketInfo:
         """Import a daily price file as market ``market`` (checked against ``calendar``).
 
@@ -113,7 +114,7 @@ class QuantService:
             raise ValidationError("layout must be auto, long or wide", field="layout")
         return self._markets().import_file(
             path, market=market, calendar=calendar, profile=profile,
-            layout=layout, max_missing=max_missing,  # type: ignore[arg-type]
+            layout=layout, max_missing=max_missing, instrument=instrument,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def profiles(self) -> list[MarketProfile]:

@@ -139,17 +139,21 @@ def data_import(
     max_missing: Annotated[
         float, typer.Option(help="Share of calendar sessions allowed without prices")
     ] = 0.01,
+    instrument: Annotated[
+        str | None, typer.Option(help="Name of the one instrument of a file without a ticker")
+    ] = None,
 ) -> None:
     """Import FILE as MARKET after checking its days against CALENDAR (nothing is filled in).
 
-    Long files: date, instrument (or ticker/symbol), close [open high low volume factor].
+    Long files: date, instrument (or ticker/symbol), close [open high low volume factor]; a
+    file with such price columns and no instrument column is one instrument (--instrument).
     Wide files: date and one column of closes per instrument. Without open/high/low the
     market is close-only, and every run on it says so.
     """
     with platform_context() as platform:
         info = platform.quant.import_market(
             CLI_ACTOR, file, market=market, calendar=calendar, profile=profile,
-            layout=layout, max_missing=max_missing,
+            layout=layout, max_missing=max_missing, instrument=instrument,
         )  # fmt: skip
         console.print(
             f"[green]{info.name}[/]: {info.rows:,} bars of {info.instruments} instruments "
