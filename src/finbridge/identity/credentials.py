@@ -134,18 +134,29 @@ class PasswordService:
         customer_id: str | None,
         password: str,
         identifier_key: str = "",
+        client: str | None = None,
     ) -> bool:
         """Verify inside the caller's transaction; updates failure counters and lockout.
 
         Raises :class:`RateLimited` while locked. Unknown customers cost the same time (dummy
         hash) and are throttled the same way, by ``identifier_key`` (the blind index of what was
         typed), so a lockout does not reveal whether a mobile number is registered.
+
+        With ``client`` (the caller's address) the back-off is kept per (identifier, client),
+        so failures from one address never lock the customer out from another (the lockout
+        denial of service); the account's own counter still counts them, without locking.
         """
         if not isinstance(password, str) or len(password) > MAX_PASSWORD:
             password = ""
         row = session.get(PasswordRow, customer_id) if customer_id else None
         counter: PasswordRow | ThrottleRow | None = row
-        if row is None and identifier_key:
+        if client is not None and identifier_key:
+            key = hashlib.sha256(f"{identifier_key}\x00{client}".encode()).hexdigest()
+            counter = session.get(ThrottleRow, key)
+            if counter is None:
+                counter = ThrottleRow(key=key, failed_count=0, locked_until=None)
+                session.add(counter)
+        elif row is None and identifier_key:
             counter = session.get(ThrottleRow, identifier_key)
             if counter is None:
                 counter = ThrottleRow(key=identifier_key, failed_count=0, locked_until=None)
@@ -170,9 +181,13 @@ class PasswordService:
         if row is not None and ok:
             row.failed_count = 0
             row.locked_until = None
+            if counter is not row and counter is not None:
+                counter.failed_count, counter.locked_until = 0, None
             if self._hasher.check_needs_rehash(row.hash):
                 row.hash = self._hasher.hash(password)
             return True
+        if row is not None and counter is not row:
+            row.failed_count += 1  # counted against the account, but it is not locked by it
         if counter is not None:
             counter.failed_count += 1
             excess = counter.failed_count - self._config.lockout_after

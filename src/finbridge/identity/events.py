@@ -52,6 +52,7 @@ def emit_auth(
     method: str | None = None,
     session_id: str | None = None,
     reason: str | None = None,
+    ip: str | None = None,
 ) -> None:
     payload = {
         "action": action,
@@ -66,5 +67,7 @@ def emit_auth(
         login = {"method": method, "success": outcome == "success", "channel": "api"}
         if reason:
             login["failure_reason"] = reason
+        if ip:
+            login["ip"] = ip[:45]  # the client address, as the API saw it
         events.append(Event("login", at, login, SOURCE, subject_id=customer_id))
     emit(session, *events)

@@ -81,15 +81,25 @@ class LoginService:
             methods.append("passkey")
         return tuple(methods)
 
-    def _fail(self, session: Session, customer_id: str | None, method: str, reason: str) -> None:
+    def _fail(
+        self,
+        session: Session,
+        customer_id: str | None,
+        method: str,
+        reason: str,
+        client: str | None = None,
+    ) -> None:
         now = self._clock.now()
+        detail = {"method": method, "reason": reason}
+        if client:
+            detail["ip"] = client[:45]
         self._audit.append(
             session,
             actor=customer_id or "anonymous",
             action="login",
             subject=customer_id,
             outcome="failure",
-            detail={"method": method, "reason": reason},
+            detail=detail,
         )
         emit_auth(
             session,
@@ -99,10 +109,18 @@ class LoginService:
             customer_id=customer_id,
             method=method,
             reason=reason,
+            ip=client,
         )
 
-    def start(self, phone: str, password: str, device: str = "") -> LoginResult:
-        """First step. Raises AuthenticationFailed (same message for every cause) or RateLimited."""
+    def start(
+        self, phone: str, password: str, device: str = "", *, client: str | None = None
+    ) -> LoginResult:
+        """First step. Raises AuthenticationFailed (same message for every cause) or RateLimited.
+
+        ``client`` (the caller's IP, from the interface) throttles failures per (mobile number,
+        client): someone guessing from one address is backed off without locking the real
+        customer, signing in from elsewhere, out of their account.
+        """
         customer_id = self._persons.find_by_phone(phone)
         identifier = self._persons.login_key(phone)
         self._sessions.prepare()
@@ -110,12 +128,12 @@ class LoginService:
         locked: RateLimited | None = None
         with unit_of_work(self._engine) as session:
             try:
-                ok = self._passwords.check(session, customer_id, password, identifier)
+                ok = self._passwords.check(session, customer_id, password, identifier, client)
             except RateLimited as exc:
                 locked, ok = exc, False
             if not ok:
                 reason = "locked" if locked else ("unknown" if customer_id is None else "password")
-                self._fail(session, customer_id, "password", reason)
+                self._fail(session, customer_id, "password", reason, client)
             else:
                 assert customer_id is not None
                 methods = self._methods(session, customer_id)
@@ -145,7 +163,7 @@ class LoginService:
                     result = LoginResult(None, token, methods)
                 else:
                     tokens = self._sessions.open(session, customer_id, device=device, amr=["pwd"])
-                    self._succeed(session, customer_id, "password", tokens.session_id)
+                    self._succeed(session, customer_id, "password", tokens.session_id, client)
                     result = LoginResult(tokens, None, ())
         if locked is not None:
             raise locked
@@ -153,15 +171,25 @@ class LoginService:
             raise AuthenticationFailed("mobile number or password is wrong", field="password")
         return result
 
-    def _succeed(self, session: Session, customer_id: str, method: str, session_id: str) -> None:
+    def _succeed(
+        self,
+        session: Session,
+        customer_id: str,
+        method: str,
+        session_id: str,
+        client: str | None = None,
+    ) -> None:
         now = self._clock.now()
+        detail = {"method": method, "session_id": session_id}
+        if client:
+            detail["ip"] = client[:45]
         self._audit.append(
             session,
             actor=customer_id,
             action="login",
             subject=customer_id,
             outcome="success",
-            detail={"method": method, "session_id": session_id},
+            detail=detail,
         )
         emit_auth(
             session,
@@ -171,6 +199,7 @@ class LoginService:
             customer_id=customer_id,
             method=method,
             session_id=session_id,
+            ip=client,
         )
 
     def complete(self, challenge: str, method: str, code: str) -> TokenPair:

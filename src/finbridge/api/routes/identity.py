@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.api.ratelimit import client_ip
 from finbridge.api.schemas.identity import (
     AssertionRequest,
     AuditVerifyPublic,
@@ -107,9 +108,12 @@ def verify_kyc(customer_id: str, actor: PrincipalDep, ids: IdsDep) -> PersonPubl
 
 
 @router.post("/login", response_model=LoginPublic)
-def login(body: LoginRequest, ids: IdsDep) -> LoginPublic:
-    """Step one: mobile number and password (public). Step two follows if a factor is enrolled."""
-    result = ids.login.start(body.phone, body.password, device=body.device)
+def login(body: LoginRequest, ids: IdsDep, request: Request) -> LoginPublic:
+    """Step one: mobile number and password (public). Step two follows if a factor is enrolled.
+    Failures are throttled per (mobile number, client address); events record the address."""
+    result = ids.login.start(
+        body.phone, body.password, device=body.device, client=client_ip(request)
+    )
     if result.tokens is not None:
         return LoginPublic(tokens=TokenPublic.of(result.tokens))
     return LoginPublic(challenge=result.challenge, methods=list(result.methods))
