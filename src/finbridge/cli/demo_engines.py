@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
+from finbridge.cli.demo_payments import seed_payments
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 
@@ -29,6 +31,8 @@ class EnginesSeeded:
     credit_model: str | None  # "name vN (AUC ...)" when trained now or found
     risk_rule_set: str | None
     quant_run: str | None
+    advisory: str | None = None
+    payments: str | None = None
 
 
 def seed_engines(
@@ -40,6 +44,8 @@ def seed_engines(
         credit_model=_credit(platform, clients, say),
         risk_rule_set=_risk(platform, say),
         quant_run=_quant(platform, say),
+        advisory=seed_advisory(platform, say),
+        payments=seed_payments(platform, say),
     )
 
 

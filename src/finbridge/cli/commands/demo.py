@@ -54,6 +54,8 @@ def _engines(platform: Platform) -> None:
         ("credit model", seeded.credit_model),
         ("risk rule set", seeded.risk_rule_set),
         ("quant backtest", seeded.quant_run),
+        ("advisory", seeded.advisory),
+        ("payments", seeded.payments),
     ):
         if value is not None:
             console.print(f"[green]{label}[/]: {value}")

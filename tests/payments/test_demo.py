@@ -1,0 +1,33 @@
+"""The demo seeds payments through the face, with the platform's real posting guard, once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from finbridge.cli.demo_data import load_demo_data
+from finbridge.cli.demo_payments import seed_payments
+from finbridge.core import ManualClock, Principal, Settings
+from finbridge.platform import Platform
+
+ACTOR = Principal.system("test")
+
+
+def test_demo_seeds_every_payments_panel_once(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    platform = Platform(settings, sqlite_engine, clock)
+    load_demo_data(platform, limit=20)
+    said: list[str] = []
+    summary = seed_payments(platform, said.append)
+    assert summary is not None and "3 merchants" in summary and "12 customers" in summary
+    pay = platform.payments
+    assert len(pay.merchants.list(ACTOR)) == 3
+    assert pay.payments.search(ACTOR, kind="merchant")
+    assert pay.payments.search(ACTOR, kind="p2p")
+    positions = {p.currency: p.position for p in pay.fx.positions(ACTOR)}
+    assert positions["CNY"].is_positive() and positions["USD"].is_negative()
+    statuses = sorted(t.status for t in pay.crossborder.queue(ACTOR))
+    assert statuses == ["screening", "settled"]
+    assert seed_payments(platform, said.append) is None and len(said) == 1
+    assert platform.banking.verify_ledger(ACTOR).ok
+    platform.close()
