@@ -14,8 +14,6 @@ from statistics import NormalDist
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from finbridge.core.errors import ValidationError
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -161,15 +159,12 @@ def in_holdout(campaign_id: str, customer_id: str, share: float) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
-def send_local_time(
-    profile_week: np.ndarray, first_minute: list[int], day: date, lead_minutes: int
-) -> time:
-    """The person's best hour on ``day``'s weekday, ``lead_minutes`` before the earliest minute
-    they were seen in that hour (the hour's start when never seen)."""
-    weekday = day.weekday()
-    hour = int(np.argmax(profile_week[weekday * 24 : weekday * 24 + 24]))
-    minute = max(first_minute[hour], 0)
-    start = datetime.combine(day, time(hour, minute)) - timedelta(minutes=lead_minutes)
+def local_send_time(hour: int, first_minute: int, day: date, lead_minutes: int) -> time:
+    """``lead_minutes`` before the earliest minute the person was seen in their best ``hour``
+    (the hour's start when never seen), kept on ``day``."""
+    start = datetime.combine(day, time(hour, max(first_minute, 0))) - timedelta(
+        minutes=lead_minutes
+    )
     if start.date() != day:
         return time(0, 0)
     return start.time()

@@ -24,6 +24,7 @@ def _by_day() -> dict[date, tuple[str, ...]]:
     return {d: tuple(v) for d, v in sorted(out.items())}
 
 
+@cache
 def headlines_for(day: date, limit: int = 3) -> tuple[date | None, tuple[str, ...]]:
     """That day's headlines, else the latest earlier day's (with the day they are from)."""
     days = [d for d in _by_day() if d <= day]

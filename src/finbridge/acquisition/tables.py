@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -21,8 +32,10 @@ class ProfileRow(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
-    engagement: Mapped[list[float]] = mapped_column(JSON)  # 168 decayed weights, local time
-    first_minute: Mapped[list[int]] = mapped_column(JSON)  # per hour of day, earliest minute or -1
+    # 168 decayed weights by local hour of the week (float32, little-endian) and, per hour of
+    # the day, the earliest minute seen (int8, -1 never): binary so 100,000 load in one go.
+    engagement: Mapped[bytes] = mapped_column(LargeBinary)
+    first_minute: Mapped[bytes] = mapped_column(LargeBinary)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)  # decayed weight per event kind
     topics: Mapped[dict[str, Any]] = mapped_column(JSON)  # decayed interest per topic
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
