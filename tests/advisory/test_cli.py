@@ -64,3 +64,9 @@ def test_report_writes_html(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Risk ordered out of sample" in page and "<b>yes</b>" in page
+
+
+def test_settle_runs_the_nightly_job(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["advisory", "settle"])
+    assert result.exit_code == 0, result.output
+    assert "0 orders settled" in result.output

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from finbridge.cli.demo_advisory import seed_advisory
+from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
 from finbridge.cli.demo_payments import seed_payments
 from finbridge.core.principal import Principal
@@ -32,6 +33,7 @@ class EnginesSeeded:
     risk_rule_set: str | None
     quant_run: str | None
     advisory: str | None = None
+    advisory: str | None = None
     payments: str | None = None
 
 
@@ -44,6 +46,7 @@ def seed_engines(
         credit_model=_credit(platform, clients, say),
         risk_rule_set=_risk(platform, say),
         quant_run=_quant(platform, say),
+        advisory=seed_advisory(platform, say),
         advisory=seed_advisory(platform, say),
         payments=seed_payments(platform, say),
     )

@@ -89,5 +89,26 @@ def evidence(
         console.print(table)
 
 
+@advisory_app.command("settle")
+def settle() -> None:
+    """Settle the orders whose settlement day has come (the nightly job)."""
+    with platform_context() as platform:
+        done = platform.advisory.settle_due(CLI_ACTOR)
+        for o in done:
+            console.print(f"{o.side} {o.product_code} {o.units} units at {o.nav} ({o.id})")
+        console.print(f"{len(done)} orders settled")
+
+
+@advisory_app.command("drift")
+def drift() -> None:
+    """The nightly drift check: customers whose funds left their bands."""
+    with platform_context() as platform:
+        with console.status("checking every account against its model"):
+            found = platform.advisory.nightly_drift(CLI_ACTOR)
+        for customer_id, largest in found:
+            console.print(f"{customer_id}: largest drift {largest:.1%}")
+        console.print(f"{len(found)} accounts need rebalancing")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(advisory_app, name="advisory")

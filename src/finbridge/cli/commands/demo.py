@@ -55,6 +55,7 @@ def _engines(platform: Platform) -> None:
         ("risk rule set", seeded.risk_rule_set),
         ("quant backtest", seeded.quant_run),
         ("advisory", seeded.advisory),
+        ("advisory", seeded.advisory),
         ("payments", seeded.payments),
     ):
         if value is not None:

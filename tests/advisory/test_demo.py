@@ -1,0 +1,37 @@
+"""The demo's advisory seeding: three profiled customers with orders and evidence, once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from finbridge.banking import ApproveAll
+from finbridge.cli.demo_advisory import seed_advisory
+from finbridge.cli.demo_data import load_demo_data
+from finbridge.core import ManualClock, Principal, Settings
+from finbridge.platform import Platform
+
+ACTOR = Principal.system("test")
+
+
+def test_demo_seeds_profiles_orders_and_evidence_once(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    platform = Platform(settings, sqlite_engine, clock)
+    platform.use_posting_guard(ApproveAll())  # the risk engine's part is tested in tests/risk
+    load_demo_data(platform, limit=20)
+    summary = seed_advisory(platform)
+    assert summary is not None and "profiles C1, C3, C5" in summary
+    evidence = platform.advisory.evidence(ACTOR)
+    outcomes = {e.outcome for e in evidence}
+    assert {"match", "warning_required", "refused_c1"} <= outcomes
+    assert all(e.product_level <= f"R{e.category[1]}" for e in evidence
+               if e.outcome == "match" and e.category)  # fmt: skip
+    customers = {e.customer_id for e in evidence}
+    assert len(customers) == 3
+    holdings = [h for c in customers for h in platform.advisory.holdings(ACTOR, c)]
+    assert {h.product_code for h in holdings} == {"FB-USD-DEP"}  # T+0 settles today
+    orders = [o for c in customers for o in platform.advisory.orders(ACTOR, c)]
+    assert len(orders) == 10 and sum(o.status == "pending" for o in orders) == 7
+    assert seed_advisory(platform) is None  # idempotent
+    assert len(platform.advisory.evidence(ACTOR)) == len(evidence)
+    platform.close()
