@@ -243,3 +243,25 @@ def test_cli_import_backtest_and_runs(tmp_path: Path) -> None:
     assert failed.exit_code == 2 and "no imported market" in failed.output
     assert "failed" in runner.invoke(app, ["quant", "runs"]).output
     assert "XLON" in runner.invoke(app, ["quant", "profiles"]).output
+
+
+def test_api_lists_imported_markets_and_profiles(settings, sqlite_engine, clock, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+    from tests.api.conftest import issue_key
+
+    from finbridge.core import Role
+    from finbridge.platform import Platform
+    from finbridge.site import create_app
+
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    london(dt.date(2005, 1, 1), dt.date(2005, 6, 30)).write_csv(tmp_path / "lse.csv")
+    platform.quant.import_market(ADMIN, tmp_path / "lse.csv", market="lse", calendar="XLON")
+    client = TestClient(create_app(platform=platform))
+    assert client.get("/v1/quant/markets").status_code == 401
+    auth = {"Authorization": f"Bearer {issue_key(platform, [Role.QUANT_RESEARCHER])}"}
+    markets = client.get("/v1/quant/markets", headers=auth).json()
+    assert [(m["name"], m["calendar"], m["close_only"]) for m in markets] == [("lse", "XLON", True)]
+    profiles = {p["name"]: p for p in client.get("/v1/quant/profiles", headers=auth).json()}
+    assert {"side": "buy", "rate": 0.005, "since": "1986-10-27"} in profiles["uk"]["taxes"]
+    teller = {"Authorization": f"Bearer {issue_key(platform, [Role.TELLER])}"}
+    assert client.get("/v1/quant/markets", headers=teller).status_code == 403

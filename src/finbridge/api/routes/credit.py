@@ -33,6 +33,10 @@ class ModelVersionPublic(BaseModel):
     created_at: datetime
     promoted_at: datetime | None
     report_url: str
+    warnings: list[str] = Field(default_factory=list, description="Stored with the model")
+    data_decisions: list[str] = Field(
+        default_factory=list, description="The data profile and what training did about it"
+    )
 
     @classmethod
     def of(cls, v: ModelVersion) -> ModelVersionPublic:
@@ -52,6 +56,8 @@ class ModelVersionPublic(BaseModel):
             created_at=v.created_at,
             promoted_at=v.promoted_at,
             report_url=f"/v1/credit/models/{v.model_name}/report?version={v.version}",
+            warnings=list(v.metrics.get("warnings") or []),
+            data_decisions=list(v.metrics.get("decisions") or []),
         )
 
 

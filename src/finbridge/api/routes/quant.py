@@ -77,3 +77,67 @@ def get_tearsheet(platform: PlatformDep, principal: PrincipalDep, run_id: str) -
     return HTMLResponse(
         page, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
     )
+
+
+class MarketPublic(BaseModel):
+    """An imported market and what its calendar check found."""
+
+    name: str
+    calendar: str
+    profile: str
+    currency: str
+    close_only: bool
+    source: str
+    layout: str
+    rows: int
+    instruments: int
+    first: str
+    last: str
+    sessions: int
+    missing_sessions: list[str]
+    off_calendar_days: list[str]
+    instrument_gaps: int
+
+
+@router.get(
+    "/markets",
+    response_model=list[MarketPublic],
+    summary="Imported markets (`finbridge quant data import`) with their calendar check",
+)
+def list_markets(platform: PlatformDep, principal: PrincipalDep) -> list[MarketPublic]:
+    return [MarketPublic(**vars(m)) for m in platform.quant.markets(principal)]
+
+
+class TaxPublic(BaseModel):
+    side: str
+    rate: float
+    since: str
+
+
+class ProfilePublic(BaseModel):
+    name: str
+    currency: str
+    calendar: str | None
+    lot_size: int
+    t_plus: int
+    commission_buy: float
+    commission_sell: float
+    min_commission: float
+    price_limits: bool
+    taxes: list[TaxPublic]
+
+
+def _profile(p: Any) -> ProfilePublic:
+    taxes = [TaxPublic(side="sell", rate=r, since=d.isoformat()) for d, r in p.stamp_duty]
+    taxes += [TaxPublic(side="buy", rate=r, since=d.isoformat()) for d, r in p.buy_tax]
+    return ProfilePublic(
+        name=p.name, currency=p.currency, calendar=p.calendar, lot_size=p.lot_size,
+        t_plus=p.t_plus, commission_buy=p.commission_buy, commission_sell=p.commission_sell,
+        min_commission=p.min_commission, price_limits=p.price_limits, taxes=taxes,
+    )  # fmt: skip
+
+
+@router.get("/profiles", response_model=list[ProfilePublic], summary="Shipped market profiles")
+def list_profiles(platform: PlatformDep, principal: PrincipalDep) -> list[ProfilePublic]:
+    principal.require_scope("quant:read")
+    return [_profile(p) for p in platform.quant.profiles()]
