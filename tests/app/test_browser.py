@@ -63,7 +63,7 @@ def world(
 
 
 def _check_page(page: Any, errors: list[str], *, phone: bool) -> None:
-    page.wait_for_load_state("load")
+    page.wait_for_load_state("networkidle")  # htmx-loaded parts (the spending chart) too
     if page.locator("[data-echarts]").count():
         page.wait_for_selector("[data-echarts][data-rendered='true'] svg")
     if phone:
@@ -132,6 +132,7 @@ def test_every_page_in_chromium(
             "/app",
             f"/app/accounts/{ids['account']}",
             f"/app/accounts/{ids['account']}?q=午餐",
+            f"/app/accounts/{ids['account']}/spending",
             "/app/transfers",
             "/app/messages",
             f"/app/messages/{ids['message']}",

@@ -154,6 +154,10 @@ def test_account_history_search_paging_and_spending(
     found = signed_in.get(f"/app/accounts/{zhang.current}", params={"q": "COFFEE"})
     assert found.text.count('class="desc"') == 5
     # Spending: the 25 yuan to Li count as transfers; the 100 to savings is not spending.
-    option = json.loads(html.unescape(page.text.split("data-echarts='")[1].split("'")[0]))
+    assert f'hx-get="/app/accounts/{zhang.current}/spending"' in page.text  # loads after
+    spend = signed_in.get(f"/app/accounts/{zhang.current}/spending", headers={"HX-Request": "true"})
+    assert spend.status_code == 200 and "<html" not in spend.text  # a fragment for htmx
+    assert "<html" in signed_in.get(f"/app/accounts/{zhang.current}/spending").text  # no JS
+    option = json.loads(html.unescape(spend.text.split("data-echarts='")[1].split("'")[0]))
     series = {s["name"]: s["data"] for s in option["series"]}
     assert series == {"转账": ["0", "0", "0", "0", "0", "25.00"]}

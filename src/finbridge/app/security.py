@@ -44,7 +44,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    # async: a plain attribute read, not worth a hop to the thread pool on every request
     return request.app.state.platform  # type: ignore[no-any-return]
 
 

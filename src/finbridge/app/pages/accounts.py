@@ -80,18 +80,34 @@ def account(
     else:
         page = platform.banking.history(actor, acc.id, limit=PAGE, cursor=cursor)
         items, next_cursor = page.items, page.next_cursor
-    fmt = formatter(request)
-    today = business_date(platform.clock.now(), platform.settings.business_timezone)
-    spending = monthly_spending(
-        platform, actor, own_accounts(platform, actor), acc.currency, today, fmt.timezone
-    )
     context = {
         "account": acc,
         "items": items,
         "q": q,
         "cursor": cursor,
         "next_cursor": next_cursor,
-        "spending": spending,
-        "spend_chart": None if spending.empty else _chart(spending, fmt.gettext),
     }
     return render(request, "accounts/account.html", context)
+
+
+@router.get("/{account_id}/spending")
+def spending(
+    request: Request, account_id: str, actor: AppPrincipalDep, platform: AppPlatformDep
+) -> Response:
+    """Monthly spending in the account's currency: a fragment the account page loads after it
+    is shown (htmx), or a page of its own without JavaScript. It reads up to six months of
+    history, so the transaction list does not wait for it."""
+    acc = platform.banking.get_account(actor, account_id)  # another customer's: 404
+    fmt = formatter(request)
+    today = business_date(platform.clock.now(), platform.settings.business_timezone)
+    found = monthly_spending(
+        platform, actor, own_accounts(platform, actor), acc.currency, today, fmt.timezone
+    )
+    context = {
+        "account": acc,
+        "spending": found,
+        "spend_chart": None if found.empty else _chart(found, fmt.gettext),
+    }
+    fragment = request.headers.get("hx-request") == "true"
+    name = "accounts/_spending.html" if fragment else "accounts/spending.html"
+    return render(request, name, context)
