@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar as _cal
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -22,6 +23,7 @@ def calendar_covers(day: date) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def is_workday(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
@@ -45,5 +47,6 @@ def statement_date_after(day: date, statement_day: int) -> date:
     return date(year, month, min(statement_day, _cal.monthrange(year, month)[1]))
 
 
+@lru_cache(maxsize=1024)
 def due_date_for(statement_date: date, due_days: int) -> date:
     return next_workday(statement_date + timedelta(days=due_days))

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from finbridge.core.errors import (
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.lake import Event, emit
+from finbridge.lake import Event, emit, emit_many
 from finbridge.lending import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.lending.buckets import REFUND_ORDER, Buckets
 from finbridge.lending.calendar import statement_date_after
@@ -769,6 +769,59 @@ class LendingService:
             ).validated(),
         )
         return True
+
+    def _book_many(
+        self, session: Session, rows: list[tuple[str, str, int, str, str]], day: date
+    ) -> int:
+        """Book many posted movements (line, kind, amount, entry, key) in bulk statements;
+        rows whose key is booked already are skipped. Returns how many were booked."""
+        if not rows:
+            return 0
+        keys = [r[4] for r in rows]
+        done = set(
+            session.execute(
+                select(ActivityRow.idempotency_key).where(ActivityRow.idempotency_key.in_(keys))
+            ).scalars()
+        )
+        fresh = [r for r in rows if r[4] not in done]
+        stmt = select(LineRow).where(LineRow.id.in_({r[0] for r in fresh}))
+        if not is_sqlite(self.engine):
+            stmt = stmt.with_for_update()
+        lines = {x.id: x for x in session.execute(stmt).scalars()}
+        now = self.clock.now()
+        activity: list[dict[str, Any]] = []
+        events: list[Event] = []
+        for line_id, kind, amount, entry_id, key in fresh:
+            line = lines[line_id]
+            cash_before, revolving_before = line.cash_minor, line.revolving_minor
+            detail = apply_to_line(line, kind, amount)
+            activity.append({
+                "id": new_id(), "line_id": line_id, "business_date": day, "kind": kind,
+                "amount_minor": amount, "entry_id": entry_id, "idempotency_key": key,
+                "purchase_id": None, "detail": detail, "created_at": now,
+                "cash_delta_minor": line.cash_minor - cash_before,
+                "revolving_delta_minor": line.revolving_minor - revolving_before,
+            })  # fmt: skip
+            events.append(
+                Event(
+                    event_type="lending.line_activity",
+                    occurred_at=now,
+                    source="lending",
+                    subject_id=line.customer_id,
+                    payload={
+                        "line_id": line_id,
+                        "kind": kind,
+                        "amount": str(Money.from_minor(amount, line.currency).amount),
+                        "currency": line.currency,
+                        "business_date": day.isoformat(),
+                        "entry_id": entry_id,
+                    },
+                )
+            )
+        if activity:
+            session.execute(insert(ActivityRow), activity)
+            emit_many(session, events)
+        return len(activity)
 
     def _apply_to_statements(self, session: Session, line_id: str, paid: int) -> None:
         """Payments settle the oldest unpaid statements first (for grace and delinquency)."""

@@ -49,6 +49,7 @@ from finbridge.lending.tables import AccrualRow, ActivityRow, LineRow, PurchaseR
 _LIVE = ("active", "suspended")
 # Lines per interest journal entry: banking allows 16 legs, one is the bank's income.
 JOURNAL_LINES = 15
+CHUNKS_PER_BOOKING = 64
 _LINES = cast(Table, LineRow.__table__)
 _ACCRUALS = cast(Table, AccrualRow.__table__)
 _STATEMENTS = cast(Table, StatementRow.__table__)
@@ -232,22 +233,33 @@ class LendingDay:
                 ).scalars()
             )
         left = [b for b in bills if b[0] not in booked]
+        chunks = [left[k : k + JOURNAL_LINES] for k in range(0, len(left), JOURNAL_LINES)]
         billed = 0
-        for start in range(0, len(left), JOURNAL_LINES):
-            chunk = left[start : start + JOURNAL_LINES]
-            try:
-                billed += self._bill_chunk(day, chunk)
-            except FinbridgeError:
-                # A line the ledger refuses (closed, frozen...): bill the chunk line by line,
-                # so one refusal stops only that line's interest.
-                for line_id, account_id, minor in chunk:
-                    with suppress(FinbridgeError):
-                        billed += self._charge(line_id, account_id, "interest", minor, "cycle", day)
+        # Booked a group of whole chunks at a time (one transaction, bulk statements), so
+        # what a killed run leaves unbooked is still whole chunks in the same order.
+        for g in range(0, len(chunks), CHUNKS_PER_BOOKING):
+            group = chunks[g : g + CHUNKS_PER_BOOKING]
+            self._make_room(day, [b for chunk in group for b in chunk])
+            to_book: list[tuple[str, str, int, str, str]] = []
+            for chunk in group:
+                try:
+                    to_book += self._post_chunk(day, chunk)
+                except FinbridgeError:
+                    # A line the ledger refuses (closed, frozen...): bill the chunk line by
+                    # line, so one refusal stops only that line's interest.
+                    for line_id, account_id, minor in chunk:
+                        with suppress(FinbridgeError):
+                            billed += self._charge(
+                                line_id, account_id, "interest", minor, "cycle", day
+                            )
+            with self.svc._tx() as session:
+                billed += self.svc._book_many(session, to_book, day)
         return billed
 
-    def _bill_chunk(self, day: date, chunk: list[tuple[str, str, int]]) -> int:
+    def _post_chunk(
+        self, day: date, chunk: list[tuple[str, str, int]]
+    ) -> list[tuple[str, str, int, str, str]]:
         currency = self._currency(chunk[0][0])
-        self._make_room(day, chunk, currency)
         digest = hashlib.sha256(repr(chunk).encode()).hexdigest()[:32]
         key = f"lending:interest:{day.isoformat()}:{digest}"
         total = sum(minor for _, _, minor in chunk)
@@ -260,13 +272,12 @@ class LendingDay:
         result = self.svc.bank_postings.post_journal(
             LENDING, legs, idempotency_key=key, description="credit line interest"
         )
-        with self.svc._tx() as session:
-            for line_id, _, minor in chunk:
-                self.svc._book_in(session, line_id, "interest", minor, result.entry_id,
-                                  f"{key}:{line_id}", day=day)  # fmt: skip
-        return len(chunk)
+        return [
+            (line_id, "interest", minor, result.entry_id, f"{key}:{line_id}")
+            for line_id, _, minor in chunk
+        ]
 
-    def _make_room(self, day: date, chunk: list[tuple[str, str, int]], currency: str) -> None:
+    def _make_room(self, day: date, chunk: list[tuple[str, str, int]]) -> None:
         """The bank's interest may take a line over its limit (recorded on the line): lower
         the floor first where lending's own figures say the posting would not fit."""
         ids = [line_id for line_id, _, _ in chunk]
@@ -292,7 +303,7 @@ class LendingDay:
                 bal = bank.balance(LENDING, account_id)
                 if bal.available.minor - minor < bal.floor.minor:
                     lowered = min(bal.available.minor - minor, 0)
-                    bank.set_floor(LENDING, account_id, Money.from_minor(lowered, currency))
+                    bank.set_floor(LENDING, account_id, Money.from_minor(lowered, r.currency))
 
     def _currency(self, line_id: str) -> str:
         with self.svc._tx() as session:
@@ -309,10 +320,15 @@ class LendingDay:
         return cut
 
     def _cut_chunk(self, day: date, line_ids: list[str]) -> int:
+        lines = _LINES
         with self.svc._tx() as session:
-            lines = {
+            info = {
                 r.id: r
-                for r in session.execute(select(LineRow).where(LineRow.id.in_(line_ids))).scalars()
+                for r in session.execute(
+                    select(lines.c.id, lines.c.opened_on, lines.c.terms, lines.c.currency).where(
+                        lines.c.id.in_(line_ids)
+                    )
+                ).all()
             }
             last = dict(
                 session.execute(
@@ -321,24 +337,16 @@ class LendingDay:
                     .group_by(StatementRow.line_id)
                 ).all()
             )
-            previous = {
-                (r.line_id, r.statement_date): r
-                for r in session.execute(
-                    select(StatementRow).where(
-                        StatementRow.line_id.in_(line_ids),
-                        StatementRow.statement_date.in_(set(last.values())),
-                    )
-                ).scalars()
-            }
-            done = set(
-                session.execute(
-                    select(StatementRow.line_id).where(
-                        StatementRow.line_id.in_(line_ids), StatementRow.statement_date == day
-                    )
-                ).scalars()
+            previous = select(
+                StatementRow.line_id, StatementRow.statement_date, StatementRow.closing_minor
+            ).where(
+                StatementRow.line_id.in_(line_ids),
+                StatementRow.statement_date.in_(set(last.values())),
             )
+            closing_of = {(lid, d): c for lid, d, c in session.execute(previous).all()}
+            done = {lid for lid, d in last.items() if d == day}
             start_of = {
-                lid: (last[lid] + timedelta(days=1)) if lid in last else lines[lid].opened_on
+                lid: (last[lid] + timedelta(days=1)) if lid in last else info[lid].opened_on
                 for lid in line_ids
             }
             sums: dict[str, dict[str, int]] = {lid: {} for lid in line_ids}
@@ -350,46 +358,36 @@ class LendingDay:
                 if bdate >= start_of[lid]:
                     sums[lid][kind] = sums[lid].get(kind, 0) + int(amount)
             rows = []
+            next_dates: dict[date, list[str]] = {}
+            now = self.svc.clock.now()
             for lid in line_ids:
-                line = lines[lid]
+                terms, currency = info[lid].terms, info[lid].currency
+                nxt = statement_date_after(day, int(terms["statement_day"]))
+                next_dates.setdefault(nxt, []).append(lid)
                 if lid in done:
                     continue
-                prev = previous.get((lid, last[lid])) if lid in last else None
                 s = sums[lid]
-                opening = prev.closing_minor if prev else 0
+                opening = closing_of.get((lid, last[lid]), 0) if lid in last else 0
                 closing = opening + sum(s.values())
-                billed_charges = s.get("fee", 0) + s.get("interest", 0)
-                rows.append(
-                    {
-                        "id": _statement_id(lid, day),
-                        "line_id": lid,
-                        "statement_date": day,
-                        "period_start": start_of[lid],
-                        "due_date": due_date_for(day, int(line.terms["due_days"])),
-                        "opening_minor": opening,
-                        "purchases_minor": s.get("purchase", 0),
-                        "refunds_minor": -s.get("refund", 0),
-                        "cash_minor": s.get("cash", 0),
-                        "fees_minor": s.get("fee", 0),
-                        "interest_minor": s.get("interest", 0),
-                        "payments_minor": -s.get("payment", 0),
-                        "other_minor": s.get("charge_off", 0),
-                        "closing_minor": closing,
-                        "minimum_due_minor": minimum_due(closing, billed_charges, line),
-                        "paid_minor": 0,
-                        "status": "open" if closing > 0 else "paid",
-                        "created_at": self.svc.clock.now(),
-                    }
-                )
-                line.next_statement_date = statement_date_after(
-                    day, int(line.terms["statement_day"])
-                )
+                charges = s.get("fee", 0) + s.get("interest", 0)
+                rows.append({
+                    "id": _statement_id(lid, day), "line_id": lid, "statement_date": day,
+                    "period_start": start_of[lid],
+                    "due_date": due_date_for(day, int(terms["due_days"])),
+                    "opening_minor": opening, "purchases_minor": s.get("purchase", 0),
+                    "refunds_minor": -s.get("refund", 0), "cash_minor": s.get("cash", 0),
+                    "fees_minor": s.get("fee", 0), "interest_minor": s.get("interest", 0),
+                    "payments_minor": -s.get("payment", 0), "other_minor": s.get("charge_off", 0),
+                    "closing_minor": closing,
+                    "minimum_due_minor": minimum_due(closing, charges, terms, currency),
+                    "paid_minor": 0, "status": "open" if closing > 0 else "paid",
+                    "created_at": now,
+                })  # fmt: skip
             if rows:
                 session.execute(insert(_STATEMENTS), rows)
-            for lid in done:
-                line = lines[lid]
-                line.next_statement_date = statement_date_after(
-                    day, int(line.terms["statement_day"])
+            for nxt, ids in next_dates.items():
+                session.execute(
+                    update(lines).where(lines.c.id.in_(ids)).values(next_statement_date=nxt)
                 )
         return len(rows)
 
@@ -507,14 +505,13 @@ class LendingDay:
         return self.svc._book(line_id, kind, minor, result.entry_id, key, day=day)
 
 
-def minimum_due(closing: int, billed_charges: int, line: LineRow) -> int:
+def minimum_due(closing: int, billed_charges: int, terms: dict[str, Any], currency: str) -> int:
     """The product's rule: a share of the principal plus the fees and interest billed, at
     least the floor, never more than the closing balance."""
     if closing <= 0:
         return 0
-    terms = line.terms
     pct = Decimal(terms["min_payment_pct"])
-    floor = Money.of(terms["min_payment_floor"], line.currency).minor
+    floor = Money.of(terms["min_payment_floor"], currency).minor
     principal = max(0, closing - billed_charges)
     share = int((principal * pct).to_integral_value(ROUND_HALF_EVEN)) + billed_charges
     return min(closing, max(floor, share))

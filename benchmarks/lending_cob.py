@@ -1,0 +1,254 @@
+"""Month-end close of business for N credit lines with a month of activity (issue 14).
+
+Set-up (not timed): N customers with a deposit account and a line account (banking's bulk
+onboarding), the line floors at minus the limit, three card purchases per line in the month
+posted through banking's card batch path (each its own ledger entry), lending's line and activity
+rows written in bulk (what ``capture_purchase`` would have booked), and for 30% of the lines
+a revolving balance with a month of accrued interest (as if their last statement had not been
+paid in full). Every line's statement day is the 5th: the worst month end, all lines at once.
+
+Timed: ``CobRunner.run`` for the statement date with lending's steps (accrual over every line,
+due dates, the statement step billing interest as multi-leg journal entries and cutting N
+statements, delinquency) plus banking's hold expiry. Reported: seconds, lines per second, and
+the peak resident memory above the level before the run (sampled every 20 ms).
+
+    .venv/bin/python benchmarks/lending_cob.py [--lines 100000] [--backend sqlite|pg|both]
+
+Each backend runs in its own process, so one's memory does not count for the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, insert, text, update
+
+from finbridge.banking import (
+    AccountKind,
+    BankingService,
+    CardTransaction,
+    CustomerKind,
+    NewAccountSpec,
+    NewCustomerSpec,
+)
+from finbridge.core import ManualClock, Money, Principal
+from finbridge.core.ids import new_id
+from finbridge.lending import CobRunner, FunctionStep, LendingDay, LendingService
+from finbridge.lending.tables import ActivityRow, LineRow
+from finbridge.platform import upgrade_database
+from finbridge.store import make_engine
+
+PG_ADMIN = os.environ.get(
+    "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_DB = "finbridge_lending_bench"
+OPS = Principal.system("bench")
+OPENED = date(2026, 1, 4)
+STATEMENT = date(2026, 2, 5)
+LIMIT_MINOR = 2_000_000  # 20,000.00
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class PeakRss:
+    def __init__(self) -> None:
+        self.base = _rss_kib()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_kib())
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _engine(backend: str, workdir: Path) -> Engine:
+    if backend == "sqlite":
+        return make_engine(f"sqlite:///{workdir / 'bench.db'}")
+    admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_DB}"'))
+    admin.dispose()
+    return make_engine(PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}")
+
+
+def _seed(engine: Engine, clock: ManualClock, n: int) -> LendingService:
+    bank = BankingService(engine, clock)
+    svc = LendingService(engine, clock, bank)
+    svc.install_catalogue(OPS)
+    t0 = time.perf_counter()
+    cny = Money.of("5000.00", "CNY")
+    specs = [
+        NewCustomerSpec(
+            CustomerKind.PERSONAL, f"bench {i}",
+            (NewAccountSpec(AccountKind.CURRENT, cny), NewAccountSpec(AccountKind.CURRENT,
+                                                                     Money.zero("CNY"))),
+            external_ref=f"bench-{i}",
+        )
+        for i in range(n)
+    ]  # fmt: skip
+    opened = bank.open_customers_bulk(OPS, specs, emit_events=False)
+    lines = [(c.customer_id, c.account_ids[0], c.account_ids[1]) for c in opened]
+    # Set-up only: the floors in one statement (the service's set_floor does one account at a
+    # time; a line opened by ``apply`` gets its floor that way).
+    with engine.begin() as conn:
+        ids = [line for _, _, line in lines]
+        for k in range(0, len(ids), 5000):
+            conn.execute(
+                text("UPDATE banking_accounts SET floor_minor = :f WHERE id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"f": -LIMIT_MINOR, "ids": ids[k : k + 5000]},
+            )
+    rng = random.Random(14)
+    purchases: list[tuple[str, int, date, str]] = []
+    items = []
+    for _, _, line in lines:
+        for j in range(3):
+            minor = rng.randint(1_000, 200_000)
+            day = date(2026, 1, rng.randint(6, 31))
+            key = f"bench:{line}:{j}"
+            purchases.append((line, minor, day, key))
+            items.append(
+                CardTransaction(line, Money.from_minor(minor, "CNY"), key,
+                                datetime(2026, 1, day.day, 4, tzinfo=UTC), merchant="bench")
+            )  # fmt: skip
+    res = bank.post_card_transactions(OPS, items, emit_events=False)
+    assert res.posted == len(items), res
+    with engine.connect() as conn:
+        entry_of = dict(
+            conn.execute(
+                text("SELECT idempotency_key, id FROM banking_journal_entries "
+                     "WHERE idempotency_key LIKE 'system:bench:bench:%'")
+            ).all()
+        )  # fmt: skip
+    now = clock.now()
+    owed: dict[str, int] = {}
+    for line, minor, _, _ in purchases:
+        owed[line] = owed.get(line, 0) + minor
+    line_rows: list[dict[str, Any]] = []
+    terms = svc.product(OPS, "everyday@1").to_json()
+    for i, (cust, dep, line) in enumerate(lines):
+        revolving = owed[line] if i % 10 < 3 else 0
+        line_rows.append({
+            "id": line, "customer_id": cust, "product_id": "everyday@1", "terms": terms,
+            "currency": "CNY", "account_id": line, "deposit_account_id": dep,
+            "limit_minor": LIMIT_MINOR, "status": "active", "opened_on": OPENED,
+            "next_statement_date": STATEMENT, "purchase_rate_e6": 500, "cash_rate_e6": 500,
+            "fees_minor": 0, "interest_minor": 0, "revolving_minor": revolving, "cash_minor": 0,
+            "purchases_minor": owed[line] - revolving, "credit_minor": 0,
+            "accrued_micro": revolving * 500 * 30, "dpd": 0, "bucket": "current",
+            "over_limit_minor": 0, "charged_off_minor": 0, "recovered_minor": 0,
+            "created_at": now,
+        })  # fmt: skip
+    activity = [
+        {
+            "id": new_id(), "line_id": line, "business_date": day,
+            "kind": "purchase", "amount_minor": minor,
+            "entry_id": entry_of[f"system:bench:{key}"], "idempotency_key": key,
+            "purchase_id": None, "detail": {}, "created_at": now, "cash_delta_minor": 0,
+            "revolving_delta_minor": 0,
+        }
+        for line, minor, day, key in purchases
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        for k in range(0, len(line_rows), 5000):
+            conn.execute(insert(LineRow.__table__), line_rows[k : k + 5000])
+        for k in range(0, len(activity), 5000):
+            conn.execute(insert(ActivityRow.__table__), activity[k : k + 5000])
+    # The days before the statement date are closed already (their accruals are in the lines).
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO lending_cob_days (business_date, status, started_at, finished_at) "
+                 "VALUES (:d, 'done', :t, :t)"),
+            {"d": date(2026, 2, 4), "t": now},
+        )  # fmt: skip
+        conn.execute(update(LineRow.__table__).values(opened_on=OPENED))
+    print(f"  set-up: {n:,} lines, {len(items):,} purchases in {time.perf_counter() - t0:.1f} s",
+          flush=True)  # fmt: skip
+    return svc
+
+
+def run_one(backend: str, n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = _engine(backend, Path(tmp))
+        upgrade_database(engine)
+        clock = ManualClock(datetime(2026, 2, 4, 2, tzinfo=UTC))
+        svc = _seed(engine, clock, n)
+        steps = [
+            FunctionStep("banking.expire_holds", lambda d: {"n": svc.banking.expire_holds(OPS)}),
+            *LendingDay(svc).steps(),
+        ]
+        runner = CobRunner(engine, clock, steps)
+        clock.set(datetime(2026, 2, 6, 2, tzinfo=UTC))
+        timings: dict[str, float] = {}
+        last = [time.perf_counter()]
+
+        def progress(day: date, step: str, index: int, total: int) -> None:
+            now = time.perf_counter()
+            if index > 0:
+                timings[steps[index - 1].name] = now - last[0]
+            last[0] = now
+
+        with PeakRss() as mem:
+            t0 = time.perf_counter()
+            closed = runner.run(OPS, until=STATEMENT, progress=progress)
+            seconds = time.perf_counter() - t0
+        assert closed == [STATEMENT], closed
+        with engine.connect() as conn:
+            statements = conn.execute(text("SELECT count(*) FROM lending_statements")).scalar()
+            interest = conn.execute(
+                text("SELECT count(*) FROM lending_activity WHERE kind = 'interest'")
+            ).scalar()
+        print(f"{backend}: month-end COB for {n:,} lines in {seconds:.1f} s = "
+              f"{n / seconds:,.0f} lines/s; statements {statements:,}, interest billed on "
+              f"{interest:,} lines; peak RSS +{(mem.peak - mem.base) / 1024:.0f} MiB "
+              f"(process peak {mem.peak / 1024:.0f} MiB)", flush=True)  # fmt: skip
+        for name, secs in timings.items():
+            print(f"    {name:28s} {secs:7.2f} s")
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--backend", choices=("sqlite", "pg", "both"), default="both")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child or args.backend != "both":
+        run_one(args.backend, args.lines)
+        return
+    print(f"load average before: {os.getloadavg()}")
+    for backend in ("pg", "sqlite"):
+        cmd = [sys.executable, __file__, "--lines", str(args.lines), "--backend", backend]
+        subprocess.run(cmd, check=True)
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
