@@ -16,6 +16,7 @@
 from finbridge.acquisition.catalog import PRODUCTS, Product
 from finbridge.acquisition.creatives import FIELDS as CREATIVE_FIELDS
 from finbridge.acquisition.creatives import FINANCE_BREAKFAST
+from finbridge.acquisition.news import NEWS_FILE, headlines_for
 from finbridge.acquisition.ports import (
     MARKETING,
     ConsentPort,
@@ -44,6 +45,7 @@ __all__ = [
     "CREATIVE_FIELDS",
     "FINANCE_BREAKFAST",
     "MARKETING",
+    "NEWS_FILE",
     "PRODUCTS",
     "AcquisitionService",
     "Campaign",
@@ -64,6 +66,7 @@ __all__ = [
     "SuitabilityPort",
     "evaluate_response",
     "evaluate_uplift",
+    "headlines_for",
     "load_bank_marketing",
     "load_hillstrom",
 ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from finbridge.cli.demo_advisory import seed_advisory
+from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
+from finbridge.cli.demo_openbanking import seed_openbanking
 from finbridge.cli.demo_payments import seed_payments
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
@@ -33,8 +34,9 @@ class EnginesSeeded:
     risk_rule_set: str | None
     quant_run: str | None
     advisory: str | None = None
-    advisory: str | None = None
     payments: str | None = None
+    acquisition: str | None = None
+    openbanking: str | None = None
 
 
 def seed_engines(
@@ -47,8 +49,9 @@ def seed_engines(
         risk_rule_set=_risk(platform, say),
         quant_run=_quant(platform, say),
         advisory=seed_advisory(platform, say),
-        advisory=seed_advisory(platform, say),
         payments=seed_payments(platform, say),
+        acquisition=seed_acquisition(platform, say),
+        openbanking=seed_openbanking(platform, say),
     )
 
 

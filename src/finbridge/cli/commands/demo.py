@@ -55,8 +55,8 @@ def _engines(platform: Platform) -> None:
         ("risk rule set", seeded.risk_rule_set),
         ("quant backtest", seeded.quant_run),
         ("advisory", seeded.advisory),
-        ("advisory", seeded.advisory),
         ("payments", seeded.payments),
+        ("acquisition", seeded.acquisition),
     ):
         if value is not None:
             console.print(f"[green]{label}[/]: {value}")
