@@ -265,3 +265,37 @@ def test_api_lists_imported_markets_and_profiles(settings, sqlite_engine, clock,
     assert {"side": "buy", "rate": 0.005, "since": "1986-10-27"} in profiles["uk"]["taxes"]
     teller = {"Authorization": f"Bearer {issue_key(platform, [Role.TELLER])}"}
     assert client.get("/v1/quant/markets", headers=teller).status_code == 403
+
+
+def test_console_shows_imported_markets_warnings_and_errors(
+    settings, sqlite_engine, clock, tmp_path
+) -> None:
+    from fastapi.testclient import TestClient
+    from tests.api.conftest import issue_key
+    from tests.web.conftest import log_in
+
+    from finbridge.core import Principal, Role
+    from finbridge.platform import Platform
+    from finbridge.site import create_app
+
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    london(dt.date(2004, 1, 1), dt.date(2005, 6, 30)).write_csv(tmp_path / "lse.csv")
+    platform.quant.import_market(ADMIN, tmp_path / "lse.csv", market="lse", calendar="XLON")
+    client = TestClient(create_app(platform=platform))
+    key = issue_key(platform, [Role.ADMIN])
+    log_in(client, key)
+    config = {
+        "name": "lse slow ma",
+        "market": "lse",
+        "data": {"start": "2005-01-04", "end": "2005-06-30"},
+        "strategy": {"name": "ma_crossover", "params": {"fast": 100, "slow": 200}},
+    }
+    actor = Principal.system("console-test")  # the console's admin sees every owner's runs
+    run = platform.quant.run(actor, config)
+    assert run.summary["warnings"]  # 200-day MA on 6 months: no order ever fills
+    with pytest.raises(ValidationError):
+        platform.quant.run(actor, {**config, "market": "nowhere"})
+    page = client.get("/console/quant")
+    assert page.status_code == 200
+    assert "Imported markets" in page.text and "XLON" in page.text and "close only" in page.text
+    assert "no order filled" in page.text and "no imported market" in page.text

@@ -45,6 +45,8 @@ def _rows(runs: list[QuantRun]) -> list[dict[str, Any]]:
             if isinstance(r.summary.get("sharpe"), float)
             else "-",
             "strategy": r.config.get("strategy", {}).get("name", ""),
+            "market": r.config.get("market", ""),
+            "warnings": list(r.summary.get("warnings") or []),
         }
         for r in runs
     ]
@@ -53,7 +55,8 @@ def _rows(runs: list[QuantRun]) -> list[dict[str, Any]]:
 @router.get("", response_class=HTMLResponse)
 def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
     runs = _rows(platform.quant.list_runs(actor))
-    return render(request, "quant/index.html", {"runs": runs})
+    markets = platform.quant.markets(actor)
+    return render(request, "quant/index.html", {"runs": runs, "markets": markets})
 
 
 @router.post("/demo", response_class=HTMLResponse)
