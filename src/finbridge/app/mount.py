@@ -20,6 +20,7 @@ from finbridge.app.export import CORE_EXPORTS, DataExport
 from finbridge.app.i18n import N_
 from finbridge.app.pages import (
     accounts,
+    advisory,
     auth,
     fx,
     home,
@@ -52,6 +53,7 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
     (fx.router, AppNav(N_("Exchange"), "/app/fx", 20)),
+    (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
     (openbanking.router, AppNav(N_("Connected apps"), "/app/openbanking", 80)),
     (messages.router, AppNav(N_("Messages"), "/app/messages", 90)),
     (security.router, AppNav(N_("Security"), "/app/security", 95)),

@@ -1,0 +1,91 @@
+"""Exchange: the customer's wallets and an FX conversion with a locked quote.
+
+Like Wise: the customer asks for a quote and sees the rate, the reference rate it came from,
+the fee and both exact amounts before confirming; the quote holds for the configured seconds
+and is used once. The conversion is one ledger entry through the bank's FX position (see
+``finbridge.payments``). Step-up and declines come from the posting guard, as for transfers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from finbridge.app.i18n import N_
+from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, gettext, render
+from finbridge.app.pages.home import own_accounts, totals
+from finbridge.core.errors import FinbridgeError, StepUpRequired, ValidationError, http_status
+from finbridge.core.money import Money
+from finbridge.core.principal import Principal
+from finbridge.platform import Platform
+
+router = APIRouter(prefix="/app/fx", include_in_schema=False)
+Code = Annotated[str, Form(min_length=3, max_length=3)]
+_STEP_UP = N_("This conversion needs your second factor: confirm a transfer first, then retry.")
+
+
+def _wallets(platform: Platform, actor: Principal) -> dict[str, str]:
+    """The customer's first open account per currency."""
+    out: dict[str, str] = {}
+    for acc in own_accounts(platform, actor):
+        if acc.status.value == "open":
+            out.setdefault(acc.currency, acc.id)
+    return out
+
+
+def _index(
+    request: Request, platform: Platform, actor: Principal, *, error: FinbridgeError | None = None,
+    message: str | None = None, status_code: int = 200,
+) -> Response:  # fmt: skip
+    accounts = own_accounts(platform, actor)
+    context: dict[str, Any] = {
+        "totals": totals(accounts),
+        "currencies": sorted(_wallets(platform, actor)),
+        "payments": platform.payments.payments.search(actor, limit=10),
+        "error": error,
+        "message": message,
+    }
+    return render(request, "fx/index.html", context, status_code=status_code)
+
+
+@router.get("")
+def index(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    return _index(request, platform, actor)
+
+
+@router.post("/quote")
+def quote(
+    request: Request, actor: AppPrincipalDep, platform: AppPlatformDep, sell: Code, buy: Code,
+    amount: Annotated[str, Form(max_length=32)],
+) -> Response:  # fmt: skip
+    try:
+        q = platform.payments.fx.quote(
+            actor, customer_id(actor), sell_currency=sell, buy_currency=buy,
+            sell_amount=Money.of(amount.strip(), sell, field="sell_amount"),
+        )  # fmt: skip
+    except ValidationError as exc:
+        return _index(request, platform, actor, error=exc, status_code=422)
+    return render(request, "fx/quote.html", {"q": q})
+
+
+@router.post("/convert")
+def convert(
+    request: Request, actor: AppPrincipalDep, platform: AppPlatformDep,
+    quote_id: Annotated[str, Form(max_length=64)],
+) -> Response:  # fmt: skip
+    fx = platform.payments.fx
+    q = fx.get_quote(actor, quote_id)
+    wallets = _wallets(platform, actor)
+    try:
+        if q.sell.code not in wallets or q.buy.code not in wallets:
+            raise ValidationError("you need a wallet in both currencies", field="buy_currency")
+        done = fx.execute(actor, q.id, from_account_id=wallets[q.sell.code],
+                          to_account_id=wallets[q.buy.code])  # fmt: skip
+    except StepUpRequired:
+        return _index(request, platform, actor, message=gettext(request, _STEP_UP),
+                      status_code=403)  # fmt: skip
+    except FinbridgeError as exc:
+        return _index(request, platform, actor, error=exc, status_code=http_status(exc))
+    return render(request, "fx/done.html", {"q": done.quote})
