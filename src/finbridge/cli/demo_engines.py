@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
+from finbridge.cli.demo_lending import seed_lending
 from finbridge.cli.demo_openbanking import seed_openbanking
 from finbridge.cli.demo_payments import seed_payments
 from finbridge.core.principal import Principal
@@ -37,6 +38,7 @@ class EnginesSeeded:
     payments: str | None = None
     acquisition: str | None = None
     openbanking: str | None = None
+    lending: str | None = None
 
 
 def seed_engines(
@@ -52,6 +54,7 @@ def seed_engines(
         payments=seed_payments(platform, say),
         acquisition=seed_acquisition(platform, say),
         openbanking=seed_openbanking(platform, say),
+        lending=seed_lending(platform, say),
     )
 
 

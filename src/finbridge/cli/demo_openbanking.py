@@ -1,0 +1,80 @@
+"""Demo seeding for open banking, through the engine's face: three made-up third-party apps
+(two approved, one awaiting an operator), so the app store, the connected-apps page and the
+console's approval queue are never empty. The approved budgeting app's private key is written
+to ``<data_dir>/openbanking-demo-app.json`` so ``examples/thirdparty_app`` can be run against the
+demo server as that app. Idempotent: a demo that finds apps seeds nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from finbridge.core.principal import Principal
+from finbridge.platform import Platform
+
+_ACTOR = Principal.system("demo")
+APPS = (
+    (
+        "Budget Buddy",
+        "Budget Buddy Ltd",
+        "budgeting",
+        "Sorts your spending into categories.",
+        ["accounts"],
+        True,
+    ),
+    (
+        "Tally Books",
+        "Tally Software",
+        "accounting",
+        "Bookkeeping for small shops.",
+        ["accounts", "payments"],
+        True,
+    ),
+    (
+        "Rent Robot",
+        "Rent Robot Inc",
+        "payments",
+        "Pays your rent every month within limits.",
+        ["payments"],
+        False,
+    ),
+)
+REDIRECT = "http://127.0.0.1:8765/callback"
+KEY_FILE = "openbanking-demo-app.json"
+
+
+def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: None) -> str | None:
+    """Register the demo apps once; a summary line, or None when apps already exist."""
+    from joserfc.jwk import ECKey
+
+    from finbridge.openbanking import AppStatus
+
+    registry = platform.openbanking.apps
+    if registry.list(_ACTOR):
+        return None
+    say("seeding open banking: three third-party apps (two approved, one awaiting approval)")
+    for name, developer, category, description, scopes, approve in APPS:
+        key = ECKey.generate_key("P-256")
+        app = registry.register(
+            _ACTOR,
+            name=name,
+            developer=developer,
+            redirect_uris=[REDIRECT],
+            jwks={"keys": [key.as_dict(private=False) | {"kid": key.thumbprint()}]},
+            scopes=scopes,
+            category=category,
+            description=description,
+        )
+        if approve:
+            registry.decide(_ACTOR, app.client_id, AppStatus.APPROVED)
+        if name == APPS[0][0]:
+            path = platform.settings.data_dir / KEY_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            secret = {
+                "client_id": app.client_id,
+                "redirect_uri": REDIRECT,
+                "key": key.as_dict(private=True) | {"kid": key.thumbprint()},
+            }
+            path.write_text(json.dumps(secret), encoding="utf-8")
+            path.chmod(0o600)
+    return f"{len(APPS)} open-banking apps ({sum(a[5] for a in APPS)} approved)"
