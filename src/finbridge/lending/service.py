@@ -294,6 +294,65 @@ class LendingService:
                 return Application.of(stored, terms.currency)
         return Application.of(row, terms.currency)
 
+    def grant_line(
+        self,
+        actor: Principal,
+        customer_id: str,
+        *,
+        product_id: str,
+        limit: Money,
+        deposit_account_id: str,
+        reason: str,
+        idempotency_key: str,
+    ) -> Application:
+        """An operator books a line without a model decision (a portfolio migrated from
+        another system, the demo): stored as an approved application whose reason says who
+        granted it and why, so the record stays honest about how the line came to be."""
+        if _customer_side(actor):
+            raise PermissionDenied("lines are granted by operators")
+        actor.require_scope("lending:write")
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 200:
+            raise ValidationError("a reason of 1 to 200 characters is required", field="reason")
+        key = self._key(customer_id, "grant", idempotency_key)
+        with self._tx() as session:
+            stored = session.execute(
+                select(ApplicationRow).where(ApplicationRow.idempotency_key == key)
+            ).scalar_one_or_none()
+            if stored is not None:
+                return Application.of(stored, limit.code)
+            product = session.get(ProductRow, product_id)
+            if product is None:
+                raise NotFound(f"unknown product {product_id!r}", field="product_id")
+            terms = ProductTerms.parse(product.terms)
+            policy = self._policy(session)
+        if limit.code != terms.currency:
+            raise CurrencyMismatch(f"the product lends {terms.currency}", field="currency")
+        if not terms.limit_min <= limit <= terms.limit_max:
+            raise ValidationError(
+                f"the limit must be within {terms.limit_min.amount}..{terms.limit_max.amount}",
+                field="limit",
+            )
+        deposit = self.banking.get_account(LENDING, deposit_account_id)
+        if deposit.customer_id != customer_id or deposit.currency != terms.currency:
+            raise NotFound("no such deposit account", field="deposit_account_id")
+        line_id = self._open_line(customer_id, terms, limit.minor, deposit.id)
+        decision: dict[str, Any] = {"limit_minor": limit.minor}
+        row = ApplicationRow(
+            id=new_id(), idempotency_key=key, customer_id=customer_id, product_id=product_id,
+            policy_version=policy.version, outcome="approved",
+            reasons=[f"granted by {actor.display or actor.id}: {reason}"], score=None,
+            score_model=None, score_reasons=[], risk_outcome=None, risk_reasons=[],
+            inputs={"granted_by": actor.id, "terms": terms.to_json()},
+            limit_minor=limit.minor, line_id=line_id, created_at=self.clock.now(),
+        )  # fmt: skip
+        with self._tx() as session:
+            session.add(row)
+            self._add_line_row(session, line_id, customer_id, terms, decision, deposit.id)
+            session.flush()
+            emit(session, self._decision_event(row, terms))
+        return Application.of(row, terms.currency)
+
     def _decide(
         self,
         app_id: str,
