@@ -256,3 +256,27 @@ class TestTrainAndScore:
                 outcomes.append("refused")
         assert "refused" in outcomes
         assert len(service.list_versions(ADMIN, "e")) == outcomes.count("ok")
+
+
+def test_console_shows_the_stored_warnings(settings, sqlite_engine, clock) -> None:
+    from fastapi.testclient import TestClient
+    from tests.api.conftest import issue_key
+    from tests.web.conftest import log_in
+
+    from finbridge.core import Role
+    from finbridge.platform import Platform
+    from finbridge.site import create_app
+
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    small = TrainingPolicy(target="status", small_data="warn")
+    platform.credit.train(ADMIN, applicants(80), name="small", policy=small)
+    client = TestClient(create_app(platform=platform))
+    log_in(client, issue_key(platform, [Role.ADMIN]))
+    page = client.get("/console/credit")
+    assert page.status_code == 200 and "held-out rows (minimum 10)" in page.text
+    api = client.get(
+        "/v1/credit/models",
+        headers={"Authorization": f"Bearer {issue_key(platform, [Role.CREDIT_OFFICER])}"},
+    ).json()
+    (version,) = [v for v in api if v["model_name"] == "small"]
+    assert version["warnings"] and any("bad rate" in d for d in version["data_decisions"])

@@ -43,6 +43,8 @@ def _models(platform: Platform, actor: Any) -> list[dict[str, Any]]:
             "n_train": v.n_train,
             "trained_by": v.trained_by,
             "created_at": v.created_at,
+            "warnings": list(v.metrics.get("warnings") or []),
+            "n_holdout": int(v.metrics["n_holdout"]) if "n_holdout" in v.metrics else None,
         }
         for v in platform.credit.list_versions(actor)
     ]
