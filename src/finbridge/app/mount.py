@@ -21,6 +21,7 @@ from finbridge.app.i18n import N_
 from finbridge.app.pages import (
     accounts,
     advisory,
+    advisory,
     auth,
     fx,
     home,
@@ -53,6 +54,7 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
     (fx.router, AppNav(N_("Exchange"), "/app/fx", 20)),
+    (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
     (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
     (openbanking.router, AppNav(N_("Connected apps"), "/app/openbanking", 80)),
     (messages.router, AppNav(N_("Messages"), "/app/messages", 90)),
