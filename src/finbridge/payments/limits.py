@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import LimitExceeded, ValidationError
@@ -61,6 +62,12 @@ class Limits:
 
     def reserve(self, customer_id: str, channel: str, amount: Money) -> Reservation:
         """Count ``amount`` against today's limits, or raise ``LimitExceeded`` naming it."""
+        with unit_of_work(self.engine) as s:
+            return self.reserve_in(s, customer_id, channel, amount)
+
+    def reserve_in(self, s: Session, customer_id: str, channel: str, amount: Money) -> Reservation:
+        """:meth:`reserve` inside the caller's transaction (a payment writes its pending row
+        and its reservation together)."""
         counted = self.in_cny(amount)
         single = self._limit(self.settings.per_payment_limit, channel, "per-payment limit")
         if counted > single:
@@ -72,19 +79,18 @@ class Limits:
         day = self.today().isoformat()
         key = (LimitUsageRow.customer_id == customer_id, LimitUsageRow.channel == channel,
                LimitUsageRow.day == day)  # fmt: skip
-        with unit_of_work(self.engine) as s:
-            s.execute(
-                _insert(self.engine).values(
-                    customer_id=customer_id, channel=channel, day=day, used_minor=0
-                )
+        s.execute(
+            _insert(self.engine).values(
+                customer_id=customer_id, channel=channel, day=day, used_minor=0
             )
-            moved = s.execute(
-                update(LimitUsageRow)
-                .where(*key, LimitUsageRow.used_minor + counted.minor <= daily.minor)
-                .values(used_minor=LimitUsageRow.used_minor + counted.minor)
-            ).rowcount  # type: ignore[attr-defined]
-            used = s.scalar(select(LimitUsageRow.used_minor).where(*key)) or 0
+        )
+        moved = s.execute(
+            update(LimitUsageRow)
+            .where(*key, LimitUsageRow.used_minor + counted.minor <= daily.minor)
+            .values(used_minor=LimitUsageRow.used_minor + counted.minor)
+        ).rowcount  # type: ignore[attr-defined]
         if moved != 1:
+            used = s.scalar(select(LimitUsageRow.used_minor).where(*key)) or 0
             left = Money.from_minor(max(daily.minor - used, 0), "CNY")
             raise LimitExceeded(
                 f"daily {channel} limit of {daily} reached ({left} left today)", field="amount",
@@ -95,15 +101,18 @@ class Limits:
     def release(self, r: Reservation) -> None:
         """Give back a reservation whose posting did not happen."""
         with unit_of_work(self.engine) as s:
-            s.execute(
-                update(LimitUsageRow)
-                .where(
-                    LimitUsageRow.customer_id == r.customer_id,
-                    LimitUsageRow.channel == r.channel,
-                    LimitUsageRow.day == r.day,
-                )
-                .values(used_minor=LimitUsageRow.used_minor - r.cny_minor)
+            self.release_in(s, r)
+
+    def release_in(self, s: Session, r: Reservation) -> None:
+        s.execute(
+            update(LimitUsageRow)
+            .where(
+                LimitUsageRow.customer_id == r.customer_id,
+                LimitUsageRow.channel == r.channel,
+                LimitUsageRow.day == r.day,
             )
+            .values(used_minor=LimitUsageRow.used_minor - r.cny_minor)
+        )
 
     def used_today(self, customer_id: str, channel: str) -> Money:
         with self.engine.connect() as conn:

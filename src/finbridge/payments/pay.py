@@ -77,7 +77,8 @@ class _Request:
     kind: str
     channel: str
     payer: Account
-    payee: Account
+    payee_account_id: str
+    payee_customer_id: str | None
     amount: Money
     fee: Money
     merchant_id: str | None
@@ -153,13 +154,14 @@ class PaymentDesk:
                 f"{merchant.name} takes {merchant.currency}, not {amount.code}", field="currency"
             )
         payer = self._payer_account(actor, from_account_id, amount.code)
-        payee = self.banking.get_account(PLATFORM, merchant.settlement_account_id)
         fee = Money.rounded(
             amount.amount * Decimal(merchant.fee_rate), amount.code, ROUND_HALF_EVEN
         )
         dynamic = code_row.id if code_row.kind == "dynamic" else None
-        req = _Request("merchant", Channel.QR.value, payer, payee, amount, fee, merchant.id,
-                       dynamic, merchant.name)  # fmt: skip
+        # The settlement account is checked by the ledger's rule when the entry posts.
+        req = _Request("merchant", Channel.QR.value, payer, merchant.settlement_account_id,
+                       merchant.customer_id, amount, fee, merchant.id, dynamic,
+                       merchant.name)  # fmt: skip
         return self._execute(actor, scoped, fp, req)
 
     def _payer_account(self, actor: Principal, account_id: str, code: str) -> Account:
@@ -200,23 +202,19 @@ class PaymentDesk:
         row = PaymentRow(
             id=new_id(), kind=req.kind, channel=req.channel, idempotency_key=scoped,
             fingerprint=fp, payer_customer_id=req.payer.customer_id,
-            payer_account_id=req.payer.id, payee_customer_id=req.payee.customer_id,
-            payee_account_id=req.payee.id, merchant_id=req.merchant_id, code_id=req.code_id,
+            payer_account_id=req.payer.id, payee_customer_id=req.payee_customer_id,
+            payee_account_id=req.payee_account_id, merchant_id=req.merchant_id, code_id=req.code_id,
             amount_minor=req.amount.minor, currency=req.amount.code, fee_minor=req.fee.minor,
             refunded_minor=0, fee_refunded_minor=0, limit_minor=0, status="pending",
             entry_id=None, description=req.description[:140], created_at=now,
         )  # fmt: skip
-        raced = self._begin(row, req)
+        raced, reservation = self._begin(row, req)
         if raced is not None:
             return raced
-        reservation: Reservation | None = None
         try:
-            reservation = self.limits.reserve(row.payer_customer_id, req.channel, req.amount)
             entry_id = self._post(actor, row, req)
         except BaseException:
-            if reservation is not None:
-                self.limits.release(reservation)
-            self._abandon(row)
+            self._abandon(row, reservation)
             raise
         with unit_of_work(self.engine) as s:
             s.execute(
@@ -228,9 +226,9 @@ class PaymentDesk:
         row.status, row.entry_id = "completed", entry_id
         return _payment(row)
 
-    def _begin(self, row: PaymentRow, req: _Request) -> Payment | None:
-        """Write the pending row (and claim a dynamic code) in one transaction; a racing
-        duplicate that already completed is returned instead."""
+    def _begin(self, row: PaymentRow, req: _Request) -> tuple[Payment | None, Reservation]:
+        """Write the pending row, claim a dynamic code and reserve the limit, in one
+        transaction; a racing duplicate that already completed is returned instead."""
         try:
             with unit_of_work(self.engine) as s:
                 s.add(row)
@@ -243,6 +241,9 @@ class PaymentDesk:
                     ).rowcount  # type: ignore[attr-defined]
                     if claimed != 1:
                         raise Conflict("the payment code was already paid", field="code")
+                reservation = self.limits.reserve_in(
+                    s, row.payer_customer_id, req.channel, req.amount
+                )
         except IntegrityError:
             # A racing duplicate of this request holds the key.
             stored = self._stored(row.idempotency_key, row.fingerprint)
@@ -250,12 +251,14 @@ class PaymentDesk:
                 raise Conflict(
                     "this payment is being made by another request", field="idempotency_key"
                 ) from None
-            return stored
-        return None
+            return stored, Reservation("", "", "", 0)
+        return None, reservation
 
-    def _abandon(self, row: PaymentRow) -> None:
+    def _abandon(self, row: PaymentRow, reservation: Reservation) -> None:
+        """Undo a payment whose posting failed: code claim, reservation and row together."""
         with unit_of_work(self.engine) as s:
             s.execute(update(CodeRow).where(CodeRow.payment_id == row.id).values(payment_id=None))
+            self.limits.release_in(s, reservation)
             s.execute(
                 delete(PaymentRow).where(PaymentRow.id == row.id, PaymentRow.status == "pending")
             )
@@ -263,7 +266,8 @@ class PaymentDesk:
     def _post(self, actor: Principal, row: PaymentRow, req: _Request) -> str:
         if req.kind == "p2p":
             posted = self.banking.transfer(
-                actor if is_customer(actor) else PLATFORM, req.payer.id, req.payee.id, req.amount,
+                actor if is_customer(actor) else PLATFORM, req.payer.id, req.payee_account_id,
+                req.amount,
                 idempotency_key=f"p2p:{row.id}", description=req.description,
                 channel=req.channel, metadata={"payment_id": row.id},
             )  # fmt: skip
@@ -271,7 +275,7 @@ class PaymentDesk:
         net = req.amount - req.fee
         legs = [
             JournalLeg.take(req.payer.id, req.amount, field="from_account_id"),
-            JournalLeg.give(req.payee.id, net, field="merchant_id"),
+            JournalLeg.give(req.payee_account_id, net, field="merchant_id"),
         ]
         if req.fee.is_positive():
             legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, req.fee, debit=False))
@@ -545,8 +549,8 @@ class PaymentDesk:
             raise CurrencyMismatch(
                 f"the payee's account holds {target.currency}, not {amount.code}", field="currency"
             )
-        req = _Request("p2p", Channel.P2P.value, payer, target, amount, Money.zero(amount.code),
-                       None, None, note or "P2P")  # fmt: skip
+        req = _Request("p2p", Channel.P2P.value, payer, target.id, target.customer_id, amount,
+                       Money.zero(amount.code), None, None, note or "P2P")  # fmt: skip
         return self._execute(actor, scoped, fp, req)
 
     # ------------------------------------------------------------------ request-money links
