@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from tests.lending.conftest import OPS, World, cny
 
 from finbridge.lending import due_date_for
@@ -68,6 +69,7 @@ def test_paid_one_day_late_pays_interest_from_the_purchase_date(world: World) ->
     assert world.ledger_balance(line) == cny("-2.35")
 
 
+@pytest.mark.slow  # 200 COB days
 def test_m1_to_m3_to_charge_off_and_recovery(world: World) -> None:
     line_id, due = _first_statement(world)
     line = world.svc.line(OPS, line_id)
