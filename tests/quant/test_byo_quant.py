@@ -299,3 +299,38 @@ def test_console_shows_imported_markets_warnings_and_errors(
     assert page.status_code == 200
     assert "Imported markets" in page.text and "XLON" in page.text and "close only" in page.text
     assert "no order filled" in page.text and "no imported market" in page.text
+
+
+def test_close_only_refuses_ohlcv_factors_and_internal_errors_are_recorded(
+    sqlite_engine, clock, tmp_path, monkeypatch
+) -> None:
+    service = QuantService(sqlite_engine, clock, markets_dir=tmp_path / "m")
+    london(dt.date(2003, 1, 1), dt.date(2006, 12, 31)).write_csv(tmp_path / "lse.csv")
+    service.import_market(ADMIN, tmp_path / "lse.csv", market="lse", calendar="XLON")
+    config = {
+        "name": "lse topk",
+        "market": "lse",
+        "data": {"start": "2006-01-03", "end": "2006-12-29"},
+        "strategy": {"name": "topk_dropout", "params": {"topk": 1, "n_drop": 1}},
+        "signal": {
+            "model": "linear",
+            "factors": {"mom5": "ref(close, 5) / close", "range": "(high - low) / close"},
+            "train": {"start": "2004-01-02", "end": "2005-12-20"},
+        },
+    }
+    with pytest.raises(ValidationError, match=r"close-only, but 1 factors .* range") as err:
+        service.run(ADMIN, config)
+    assert err.value.field == "signal.factors"
+
+    import finbridge.quant.runner as runner
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(runner, "run_config", broken)
+    ma = {**config, "strategy": {"name": "ma_crossover", "params": {}}, "signal": None}
+    with pytest.raises(RuntimeError):
+        service.run(ADMIN, ma)
+    errors = [r.error for r in service.list_runs(ADMIN)]
+    assert "internal error: RuntimeError: disk on fire" in errors
+    assert any(e and "close-only" in e for e in errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -135,6 +136,22 @@ def _signal_stats(
     return stats
 
 
+_NOT_CLOSE = re.compile(r"\b(open|high|low|volume|vwap|factor)\b")
+
+
+def _closes_only(factors: dict[str, str], market: str) -> None:
+    """A close-only market has no open, high, low or volume: factors reading them would be
+    computed on copies of the close (and a zero volume), a plausible but wrong signal."""
+    needing = sorted(name for name, text in factors.items() if _NOT_CLOSE.search(text))
+    if needing:
+        raise ValidationError(
+            f"market {market} is close-only, but {len(needing)} factors read open, high, low "
+            f"or volume (first: {', '.join(needing[:5])}); use factors on close only, or "
+            "import a file with OHLCV columns",
+            field="signal.factors",
+        )
+
+
 @dataclass(frozen=True)
 class ImportedMarket:
     """A market the user imported: where its bars are and what its import recorded."""
@@ -157,6 +174,8 @@ def run_config(
     start = config.data.start
     if config.signal is not None:
         factors = ALPHA158 if config.signal.factors == "alpha158" else config.signal.factors
+        if imported is not None and imported.info.close_only:
+            _closes_only(factors, imported.info.name)
         warmup = dt.timedelta(days=int(max_lookback(factors) * 1.6) + 10)
         start = config.signal.train.start - warmup
     bars = _load(config, start, imported)
