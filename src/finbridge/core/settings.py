@@ -54,6 +54,9 @@ class RateLimitSettings(_Section):
     ingestion_per_principal: str = Field(
         default="60/hour", description="Partner file uploads, per API key"
     )
+    app_per_client: str = Field(
+        default="600/minute", description="Open-banking API calls, per third-party app"
+    )
 
     @model_validator(mode="after")
     def _parse(self) -> RateLimitSettings:

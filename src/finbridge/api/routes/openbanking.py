@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
+from finbridge.api.ratelimit import limit_by_ip, limiter_of
 from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
 from finbridge.openbanking import App, AppStatus, Consent, Grant, OAuthError, Payment
@@ -46,9 +47,18 @@ class OAuthRoute(APIRoute):
         return guarded
 
 
-oauth_router = APIRouter(tags=["open banking: authorisation server"], route_class=OAuthRoute)
+# Outside /v1, so the per-IP limit is declared here; each app's calls count against its own
+# limit once its token is verified (``_grant``), never by a client_id it merely claims.
+oauth_router = APIRouter(
+    tags=["open banking: authorisation server"],
+    route_class=OAuthRoute,
+    dependencies=[Depends(limit_by_ip)],
+)
 open_router = APIRouter(
-    prefix="/open-banking/v1", tags=["open banking: third-party APIs"], route_class=OAuthRoute
+    prefix="/open-banking/v1",
+    tags=["open banking: third-party APIs"],
+    route_class=OAuthRoute,
+    dependencies=[Depends(limit_by_ip)],
 )
 router = APIRouter(prefix="/openbanking", tags=["open banking: operators"])
 
@@ -126,13 +136,15 @@ async def revoke(request: Request, platform: PlatformDep) -> Response:
 async def _grant(request: Request, platform: PlatformDep) -> Grant:
     server = platform.openbanking.server
     url = server.issuer + request.url.path
-    return await run_in_threadpool(
+    grant = await run_in_threadpool(
         server.verify_access,
         request.headers.get("authorization"),
         request.headers.get("dpop"),
         method=request.method,
         url=url,
     )
+    limiter_of(request).hit("app_per_client", grant.client_id)
+    return grant
 
 
 GrantDep = Annotated[Grant, Depends(_grant)]
