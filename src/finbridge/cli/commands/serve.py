@@ -31,6 +31,7 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
     """
     import uvicorn
 
+    from finbridge.cli.cob_loop import CobLoop
     from finbridge.cli.relay_loop import RelayLoop
     from finbridge.site import create_app
 
@@ -49,6 +50,7 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         ).start()
         gateway.wait_ready()
     relay = RelayLoop(platform).start()
+    cob = CobLoop(platform).start() if platform.settings.lending.cob_on_serve else None
     try:
         uvicorn.run(
             create_app(platform=platform),
@@ -59,6 +61,8 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         )
     finally:
         relay.stop()
+        if cob is not None:
+            cob.stop()
         if gateway is not None:
             gateway.stop()
 
