@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from tests.lending.conftest import OPS
 from typer.testing import CliRunner
 
 from finbridge.core.clock import SystemClock, business_date
+from finbridge.platform import Platform
 
 
 def test_install_products_and_close_a_day(tmp_path: Path) -> None:
@@ -34,3 +37,20 @@ def test_install_products_and_close_a_day(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "already ran" in refused.output
     bad = runner.invoke(app, ["cob", "run", "--until", "yesterday"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_the_serve_loop_closes_finished_days(platform: Platform) -> None:
+    from finbridge.cli.cob_loop import CobLoop
+
+    loop = CobLoop(platform, interval_seconds=0.05)
+    platform.clock.set(datetime(2026, 1, 9, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+    assert loop.run_once() == 1  # no line yet: the first run closes yesterday only
+    assert str(platform.cob.status(OPS).last_done) == "2026-01-08"
+    assert loop.run_once() == 0
+    platform.clock.set(datetime(2026, 1, 12, 2, tzinfo=UTC))  # type: ignore[attr-defined]
+    loop.start()
+    deadline = time.monotonic() + 30
+    while platform.cob.status(OPS).last_done != date(2026, 1, 11):
+        assert time.monotonic() < deadline, "the loop did not catch up"
+        time.sleep(0.05)
+    loop.stop()
