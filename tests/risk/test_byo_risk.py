@@ -131,6 +131,8 @@ class TestTrain:
 
 @pytest.mark.slow
 def test_replay_and_cli(tmp_path: Path) -> None:
+    import json
+
     from finbridge.risk import compile_rule_set
 
     path = tmp_path / "tx.csv"
@@ -148,6 +150,11 @@ def test_replay_and_cli(tmp_path: Path) -> None:
     replay = runner.invoke(app, ["risk", "replay", str(path), "--mapping", str(mapping),
                                  "--label", "is_fraud"])  # fmt: skip
     assert replay.exit_code == 0 and "4000" in replay.output, replay.output
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(compile_rule_set().spec.to_json()))
+    backtest = runner.invoke(app, ["risk", "backtest", str(rules), "--file", str(path),
+                                   "--mapping", str(mapping), "--label", "is_fraud"])  # fmt: skip
+    assert backtest.exit_code == 0 and "labelled_frauds" in backtest.output, backtest.output
     train = runner.invoke(
         app,
         ["risk", "train", "--data", str(path), "--mapping", str(mapping), "--label", "is_fraud",

@@ -278,16 +278,35 @@ def register(app: typer.Typer) -> None:
     def backtest_cmd(
         rules: Path = typer.Argument(..., help="Draft rule set JSON to test."),
         file: Path | None = typer.Option(
-            None, help="Handbook-layout Parquet; default: this platform's decision history."
+            None,
+            help="Your labelled transactions (CSV/Parquet, `risk schema`); default: "
+            "this platform's decision history.",
         ),
+        mapping: Path | None = typer.Option(None, help="YAML column mapping for --file."),
+        time: str | None = typer.Option(None, "--time", help="Time column of --file."),
+        amount: str | None = typer.Option(None, help="Amount column of --file."),
+        customer: str | None = typer.Option(None, help="Card/customer column (or 'none')."),
+        terminal: str | None = typer.Option(None, help="Merchant/terminal column."),
+        label: str | None = typer.Option(None, help="Fraud label column."),
     ) -> None:
         """Backtest a draft rule set point in time on history; compare with the live one."""
         from finbridge.core.principal import Principal
-        from finbridge.risk import replay_transactions
+        from finbridge.risk import replay_mapped, replay_transactions
 
         if file is not None:
             draft = _load_rules(rules)
-            result = replay_transactions(file, draft)
+            flags = {"time": time, "amount": amount, "customer": customer,
+                     "terminal": terminal, "label": label}  # fmt: skip
+            handbook = mapping is None and not any(flags.values()) and file.suffix == ".parquet"
+            try:
+                result = (
+                    replay_transactions(file, draft)
+                    if handbook
+                    else replay_mapped(file, _mapping(mapping, **flags), draft)
+                )
+            except FinbridgeError as exc:
+                err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+                raise typer.Exit(2) from None
             console.print(_report_table(result.report.to_json()))
             return
         try:
