@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.acquisition.conftest import new_customer, read_news
+from tests.api.conftest import Api, issue_key
 
 from finbridge.acquisition import FINANCE_BREAKFAST
 from finbridge.core import Role
 from finbridge.platform import Platform
 from finbridge.site import create_app
-from tests.acquisition.conftest import new_customer, read_news
-from tests.api.conftest import Api, issue_key
 
 
 @pytest.fixture

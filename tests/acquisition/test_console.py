@@ -7,14 +7,14 @@ import re
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from tests.acquisition.conftest import SYSTEM, new_customer, read_news
+from tests.api.conftest import issue_key
+from tests.web.conftest import HX, log_in
 
 from finbridge.acquisition import FINANCE_BREAKFAST
 from finbridge.core import Role
 from finbridge.platform import Platform
 from finbridge.site import create_app
-from tests.acquisition.conftest import SYSTEM, new_customer, read_news
-from tests.api.conftest import issue_key
-from tests.web.conftest import HX, log_in
 
 ORIGIN = {**HX, "Origin": "http://testserver"}
 

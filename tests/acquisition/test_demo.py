@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.acquisition.conftest import SYSTEM, new_customer
+
 from finbridge.cli.demo_acquisition import CAMPAIGN, seed_acquisition
 from finbridge.platform import Platform
-from tests.acquisition.conftest import SYSTEM, new_customer
 
 
 def test_demo_seeds_a_campaign_with_deliveries_once(sqlite_platform: Platform) -> None:

@@ -30,6 +30,7 @@ from finbridge.core.errors import ValidationError
 DATA = Path(finbridge.__file__).parent / "datasets" / "marketing"
 
 
+@pytest.mark.slow  # 10-18 s on the loaded machine: 3 LightGBM fits and a logistic regression
 def test_response_model_beats_logistic_and_is_calibrated() -> None:
     frame = load_bank_marketing(DATA / "uci_bank_full_sample_6k.parquet")
     assert not set(LEAKY) & set(features_of(frame))  # call duration is known only afterwards

@@ -69,3 +69,13 @@ def test_bad_indices_are_refused() -> None:
         score_send_times(Engagement(np.array([3]), np.array([0]), np.ones(1)), 2, 10)
     with pytest.raises(ValidationError, match="length"):
         Engagement(np.array([0, 1]), np.array([0]), np.ones(1))
+
+
+def test_one_day_of_the_shrunk_profile_equals_the_slice_of_the_week() -> None:
+    rng = np.random.default_rng(3)
+    matrix = rng.random((50, 168)) * (rng.random((50, 168)) < 0.1)
+    prior = sendtime.population_prior(matrix.sum(axis=0))
+    week = shrunk(matrix, prior)
+    for weekday in range(7):
+        day = sendtime.shrunk_day(matrix, prior, weekday)
+        assert np.allclose(day, week[:, weekday * 24 : weekday * 24 + 24])

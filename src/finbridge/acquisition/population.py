@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, literal, select
 
 from finbridge.acquisition.profiles import COUNT_NAMES
 from finbridge.acquisition.tables import ProfileRow
@@ -76,15 +76,21 @@ def _matrix(blobs: list[bytes], width: int, dtype: np.dtype[Any]) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=dtype).reshape(len(blobs), width)
 
 
-def load_population(engine: Engine, customer_ids: Collection[str] | None = None) -> Population:
+def load_population(
+    engine: Engine, customer_ids: Collection[str] | None = None, *, fields: Collection[str] = ()
+) -> Population:
+    """Profiles as arrays; the JSON columns (counts, topics) are parsed only when ``fields``
+    (an audience rule's symbols) need them: 200,000 small JSON documents cost seconds."""
+    counts = bool(set(fields) & set(COUNT_NAMES.values()))
+    topics = "top_topic" in fields
     stmt = select(
         ProfileRow.customer_id,
         ProfileRow.engagement,
         ProfileRow.first_minute,
         ProfileRow.timezone,
         ProfileRow.locale,
-        ProfileRow.counts,
-        ProfileRow.topics,
+        ProfileRow.counts if counts else literal(None),
+        ProfileRow.topics if topics else literal(None),
     ).order_by(ProfileRow.customer_id)
     if customer_ids is not None:
         stmt = stmt.where(ProfileRow.customer_id.in_(list(customer_ids)))
@@ -96,6 +102,6 @@ def load_population(engine: Engine, customer_ids: Collection[str] | None = None)
         first_minute=_matrix([r[2] for r in rows], 24, MINUTE),
         timezone=[r[3] for r in rows],
         locale=np.array([r[4] for r in rows], dtype=object),
-        counts=[r[5] for r in rows],
-        topics=[r[6] for r in rows],
+        counts=[r[5] or {} for r in rows],
+        topics=[r[6] or {} for r in rows],
     )

@@ -81,6 +81,17 @@ def shrunk(matrix: np.ndarray, prior_daily: np.ndarray) -> np.ndarray:
     return (matrix + WEEKLY_STRENGTH * week_prior) / (total + WEEKLY_STRENGTH)
 
 
+def shrunk_day(matrix: np.ndarray, prior_daily: np.ndarray, weekday: int) -> np.ndarray:
+    """The 24 slots of one weekday of :func:`shrunk` (same numbers), without the other six."""
+    if not 0 <= weekday <= 6:
+        raise ValidationError("weekday must be 0..6", field="weekday")
+    total = matrix.sum(axis=1, keepdims=True)
+    daily_own = matrix.reshape(-1, 7, 24).sum(axis=1)
+    daily = (daily_own + DAILY_STRENGTH * prior_daily[None, :]) / (total + DAILY_STRENGTH)
+    day = matrix[:, weekday * 24 : weekday * 24 + 24]
+    return (day + WEEKLY_STRENGTH * daily / 7.0) / (total + WEEKLY_STRENGTH)
+
+
 @dataclass(frozen=True)
 class SendTimes:
     best_slot: np.ndarray  # int16 per customer, 0..167

@@ -62,7 +62,7 @@ from finbridge.acquisition.ports import (
     UpToR1,
 )
 from finbridge.acquisition.profiles import ProfileState, build_states, merge_into, read_engagement
-from finbridge.acquisition.sendtime import population_prior, shrunk
+from finbridge.acquisition.sendtime import population_prior, shrunk_day
 from finbridge.acquisition.tables import (
     CampaignRow,
     CreativeRow,
@@ -621,7 +621,7 @@ class AcquisitionService:
         """How many consenting customers with a profile the rule selects (the builder's count)."""
         actor.require_scope("acquisition:read")
         parsed = AudienceRule(rule)
-        pop = load_population(self.engine)
+        pop = load_population(self.engine, fields=parsed.symbols)
         allowed = self.consent.consented(pop.ids, MARKETING)
         matched = parsed.mask(self._columns(pop, parsed.symbols), len(pop))
         consenting = np.array([c in allowed for c in pop.ids], dtype=bool)
@@ -700,7 +700,7 @@ class AcquisitionService:
         )
         rule = AudienceRule(camp.audience)
         offer = product(camp.offer_code) if camp.offer_code else None
-        pop = load_population(self.engine)
+        pop = load_population(self.engine, fields=rule.symbols)
         allowed = self.consent.consented(pop.ids, MARKETING)
         with unit_of_work(self.engine, write=False) as session:
             opted = self._opted_out(session, campaign_id, allowed)
@@ -742,9 +742,7 @@ class AcquisitionService:
         if sched.at is None and len(idx):
             # Each person's best hour on this weekday, from the twice-shrunk 168-slot profile.
             prior = population_prior(pop.engagement.sum(axis=0))
-            weekday = day.weekday()
-            week = shrunk(pop.engagement[idx], prior)[:, weekday * 24 : weekday * 24 + 24]
-            hours = week.argmax(axis=1)
+            hours = shrunk_day(pop.engagement[idx], prior, day.weekday()).argmax(axis=1)
             minutes = pop.first_minute[idx, hours]
         for k, (i, holdout) in enumerate(chosen):
             if sched.at is not None:

@@ -1,0 +1,48 @@
+"""For you: the customer's own offers (with the reason for each) and their marketing choice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from finbridge.acquisition import MarketingConsentRequired
+from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, HomeCard, customer_id, render
+from finbridge.core.principal import Principal
+from finbridge.platform import Platform
+
+router = APIRouter(prefix="/app/acquisition", include_in_schema=False)
+
+
+@router.get("")
+def index(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    me = customer_id(actor)
+    try:
+        offers = platform.acquisition.offers(actor, me)
+        consented = True
+    except MarketingConsentRequired:
+        offers, consented = [], False
+    digests = platform.acquisition.inbox(actor, me, limit=5)
+    return render(
+        request,
+        "acquisition/index.html",
+        {"offers": offers, "consented": consented, "digests": digests},
+    )
+
+
+@router.post("/opt-out")
+def opt_out(actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """Stop every campaign for me, at once (consent itself is withdrawn under Privacy)."""
+    platform.acquisition.opt_out(actor, customer_id(actor), "*")
+    return RedirectResponse("/app/acquisition", status_code=303)
+
+
+def card(platform: Platform, principal: Principal) -> Mapping[str, Any] | None:
+    """The home tile: the newest digest or offer message, when there is one."""
+    newest = platform.acquisition.inbox(principal, customer_id(principal), limit=1)
+    return {"newest": newest[0]} if newest else None
+
+
+CARD = HomeCard("acquisition", "acquisition/_card.html", card, order=50)

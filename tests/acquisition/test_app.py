@@ -1,0 +1,55 @@
+"""The customer app's "For you" page and home card (the app's own sign-in, real forms)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from tests.acquisition.conftest import SYSTEM, read_news
+from tests.app.conftest import ZHANG, csrf_of, make_customer, sign_in
+
+from finbridge.acquisition import FINANCE_BREAKFAST
+from finbridge.core import ManualClock
+from finbridge.platform import Platform
+from finbridge.site import create_app
+
+
+def test_for_you_page_card_and_opt_out(sqlite_platform: Platform) -> None:
+    p = sqlite_platform
+    clock = p.clock
+    assert isinstance(clock, ManualClock)
+    zhang = make_customer(p, clock, ZHANG)
+    client = TestClient(create_app(platform=p))
+    sign_in(client, clock, zhang)
+    page = client.get("/app/acquisition")
+    assert (page.status_code == 200 and "Privacy" in page.text) or "隐私" in page.text  # no consent
+
+    p.identity.consents.grant(SYSTEM, zhang.id, "marketing", ["behaviour"])
+    for at in (
+        datetime(2020, 11, 30, 23, 40, tzinfo=UTC),
+        datetime(2020, 12, 1, 23, 40, tzinfo=UTC),
+    ):
+        read_news(p, zhang.id, at)
+    clock.set(datetime(2020, 12, 2, 12, 0, tzinfo=UTC))
+    acq = p.acquisition
+    acq.refresh_profiles(SYSTEM)
+    acq.save_creative(SYSTEM, "fb", FINANCE_BREAKFAST)
+    camp = acq.create_campaign(SYSTEM, {
+        "name": "fb", "audience": "news_reads > 1", "creative": "fb", "holdout_share": 0.01,
+        "schedule": {"kind": "fixed", "at": "08:00"},
+    })  # fmt: skip
+    plan = acq.schedule(SYSTEM, camp.id, datetime(2020, 12, 3).date())
+    clock.set(datetime(2020, 12, 3, 0, 5, tzinfo=UTC))
+    acq.deliver_due(SYSTEM)
+    sign_in(client, clock, zhang)  # the clock moved a day: a fresh session
+    page = client.get("/app/acquisition")
+    assert page.status_code == 200
+    assert "R1" in page.text  # offers within the customer's level
+    if plan.scheduled:
+        assert "2020-12-03" in page.text
+        assert "2020-12-03" in client.get("/app").text  # the home card
+    r = client.post(
+        "/app/acquisition/opt-out", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert acq.schedule(SYSTEM, camp.id, datetime(2020, 12, 4).date()).skipped.get("opted_out") == 1
