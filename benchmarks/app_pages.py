@@ -2,13 +2,16 @@
 an account's transaction list (with its monthly spending chart) again and again.
 
     .venv/bin/python benchmarks/app_pages.py --db sqlite|postgresql [--customers 50]
-        [--rounds 20] [--postings 120] [--port 8798]
+        [--rounds 20] [--postings 120] [--think 0] [--port 8798]
 
 The database is seeded through the services (each customer: 3 accounts, ``--postings`` payments
 spread over six months, a message); then ``finbridge serve`` runs as its own process (one
 uvicorn worker, as deployed) and every customer signs in through the app's real form. The load
 runs from this process with one httpx client per customer (its own cookies). Prints p50/p95/p99
 per page and the load average around the run (the machine is shared: say so with the figures).
+``--think 0`` (default) sends each customer's next request as soon as the last one answered:
+50 requests always in flight, the server saturated. ``--think S`` has each customer read a page
+for S seconds on average (uniform 0.5-1.5 S) before the next click, as people do.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -103,7 +107,12 @@ def seed(url: str, data: Path, customers: int, postings: int) -> list[tuple[str,
 
 
 async def _customer(
-    base: str, phone: str, account: str, rounds: int, times: dict[str, list[float]]
+    base: str,
+    phone: str,
+    account: str,
+    rounds: int,
+    times: dict[str, list[float]],
+    think: float,
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         page = await client.get("/app/login")
@@ -120,6 +129,8 @@ async def _customer(
                 response = await client.get(path)
                 times[name].append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200, (path, response.status_code)
+                if think:  # a person reads the page before the next click
+                    await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
 
 def _serve(url: str, data: Path, port: int) -> subprocess.Popen[str]:
@@ -154,6 +165,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--postings", type=int, default=120)
     parser.add_argument("--port", type=int, default=8798)
+    parser.add_argument(
+        "--think", type=float, default=0.0,
+        help="mean seconds a customer reads a page before the next (0: back to back)",
+    )  # fmt: skip
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="finbridge-app-bench-"))
     url = _database(args.db, data)
@@ -168,7 +183,10 @@ def main() -> None:
 
         async def run() -> None:
             await asyncio.gather(
-                *(_customer(base, phone, acc, args.rounds, times) for phone, acc in people)
+                *(
+                    _customer(base, phone, acc, args.rounds, times, args.think)
+                    for phone, acc in people
+                )
             )
 
         started = time.perf_counter()
@@ -182,7 +200,8 @@ def main() -> None:
     print(
         f"# app pages {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
         f"db {args.db}, {args.customers} concurrent customers x {args.rounds} rounds, "
-        f"{args.postings} postings each, load {load_before} -> {load_after}"
+        f"{args.postings} postings each, think {args.think} s, "
+        f"load {load_before} -> {load_after}"
     )
     for name, xs in times.items():
         print(
