@@ -20,11 +20,12 @@ from finbridge.app.export import CORE_EXPORTS, DataExport
 from finbridge.app.i18n import N_
 from finbridge.app.pages import (
     accounts,
-    advisory,
+    acquisition,
     advisory,
     auth,
     fx,
     home,
+    lending,
     messages,
     openbanking,
     privacy,
@@ -54,8 +55,9 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
     (fx.router, AppNav(N_("Exchange"), "/app/fx", 20)),
+    (lending.router, AppNav(N_("Credit line"), "/app/lending", 30)),
     (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
-    (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
+    (acquisition.router, AppNav(N_("For you"), "/app/acquisition", 50)),
     (openbanking.router, AppNav(N_("Connected apps"), "/app/openbanking", 80)),
     (messages.router, AppNav(N_("Messages"), "/app/messages", 90)),
     (security.router, AppNav(N_("Security"), "/app/security", 95)),
@@ -63,10 +65,10 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
 )
 
 # Every engine's home tile, shown in ``order`` when its loader returns data.
-HOME_CARDS: tuple[HomeCard, ...] = (messages.CARD,)
+HOME_CARDS: tuple[HomeCard, ...] = (acquisition.CARD, lending.CARD, messages.CARD)
 
 # What "download all my data" puts in the ZIP: one folder per service holding customer data.
-DATA_EXPORTS: tuple[DataExport, ...] = (*CORE_EXPORTS,)
+DATA_EXPORTS: tuple[DataExport, ...] = (*CORE_EXPORTS, acquisition.EXPORT)
 
 
 def mount(app: FastAPI) -> None:

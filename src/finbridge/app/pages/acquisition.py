@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.acquisition import MarketingConsentRequired
+from finbridge.app.export import DataExport, ExportFiles
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, HomeCard, customer_id, render
+from finbridge.core.errors import NotFound
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 
@@ -46,3 +48,19 @@ def card(platform: Platform, principal: Principal) -> Mapping[str, Any] | None:
 
 
 CARD = HomeCard("acquisition", "acquisition/_card.html", card, order=50)
+
+
+def export_files(platform: Platform, actor: Principal) -> ExportFiles:
+    """For "download all my data": the marketing profile kept about me and what was sent."""
+    me = customer_id(actor)
+    try:
+        profile: object = platform.acquisition.profile(actor, me)
+    except (MarketingConsentRequired, NotFound):
+        profile = None  # none is kept without marketing consent
+    return {
+        "marketing_profile.json": profile,
+        "marketing_messages.json": platform.acquisition.inbox(actor, me, limit=200),
+    }
+
+
+EXPORT = DataExport("acquisition", export_files)
