@@ -25,6 +25,7 @@ from finbridge.openbanking.consents import ConsentKind, ConsentStatus, aware
 from finbridge.openbanking.errors import OAuthError, insufficient_scope
 from finbridge.openbanking.server import AuthorizationServer, Grant
 from finbridge.openbanking.tables import ConsentRow, PaymentRow
+from finbridge.openbanking.webhooks import enqueue
 from finbridge.store.engine import unit_of_work
 
 _PAGE = 200
@@ -263,6 +264,13 @@ class ResourceService:
             stored = session.get(PaymentRow, row.id)
             assert stored is not None
             stored.status, stored.entry_id, stored.reason = status, entry_id, reason
+            enqueue(
+                session,
+                row.client_id,
+                "payment.status_changed",
+                {"payment_id": row.id, "consent_id": row.consent_id, "status": status},
+                self._clock.now(),
+            )
             emit(
                 session,
                 Event(

@@ -52,6 +52,7 @@ from finbridge.openbanking.errors import (
 from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, b64sha256
 from finbridge.openbanking.tables import CodeRow, ConsentRow, PushedRequestRow, TokenRow
+from finbridge.openbanking.webhooks import enqueue
 from finbridge.store.engine import unit_of_work
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -762,6 +763,13 @@ class AuthorizationServer:
     ) -> None:
         row.status = status.value
         row.status_changed_at = now
+        enqueue(
+            session,
+            row.client_id,
+            "consent.status_changed",
+            {"consent_id": row.id, "kind": row.kind, "status": status.value},
+            now,
+        )
         emit(
             session,
             Event(

@@ -17,6 +17,7 @@ from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
 from finbridge.openbanking.server import AuthorizationServer, Lifetimes
+from finbridge.openbanking.webhooks import WebhookService
 
 
 class OpenBankingService:
@@ -31,6 +32,7 @@ class OpenBankingService:
         audit: AuditTrail,
         replay: ReplayStore,
         jwks: dict[str, object],
+        webhooks: WebhookService,
     ) -> None:
         self.apps = apps
         self.server = server
@@ -38,6 +40,7 @@ class OpenBankingService:
         self.audit = audit
         self.replay = replay
         self.jwks = jwks
+        self.webhooks = webhooks
 
     @classmethod
     def build(
@@ -90,4 +93,10 @@ class OpenBankingService:
             audit=audit,
             replay=replay,
             jwks=public_jwks(key),
+            webhooks=WebhookService(
+                engine,
+                clock,
+                settings.secret_key.get_secret_value(),
+                production=settings.env == "production",
+            ),
         )

@@ -28,6 +28,9 @@ class AppRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | approved | suspended
     decided_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # Sealed (AES-GCM) signing secrets, newest first; more than one while a rotation overlaps.
+    webhook_secrets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class PushedRequestRow(Base):
@@ -170,3 +173,26 @@ class AuditRow(Base):
     detail: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_openbanking_audit_at", "at"),)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one app, signed per Standard Webhooks and retried with backoff."""
+
+    __tablename__ = "openbanking_webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the webhook-id
+    client_id: Mapped[str] = mapped_column(String(36))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(BigInteger)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_openbanking_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_openbanking_webhook_deliveries_client", "client_id", "created_at"),
+    )

@@ -405,3 +405,57 @@ def _status(value: str) -> AppStatus:
         return AppStatus(value)
     except ValueError:
         raise ValidationError("pending, approved or suspended", field="status") from None
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(max_length=500)
+
+
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(description="The signing secret, shown this once")
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    client_id: str
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@router.put("/apps/{client_id}/webhook", response_model=WebhookSecretOut, summary="Set webhook URL")
+def set_webhook(
+    platform: PlatformDep, principal: PrincipalDep, client_id: str, body: WebhookIn
+) -> WebhookSecretOut:
+    secret = platform.openbanking.webhooks.set_endpoint(principal, client_id, body.url)
+    return WebhookSecretOut(secret=secret)
+
+
+@router.post("/apps/{client_id}/webhook/rotate", response_model=WebhookSecretOut)
+def rotate_webhook_secret(
+    platform: PlatformDep, principal: PrincipalDep, client_id: str
+) -> WebhookSecretOut:
+    return WebhookSecretOut(
+        secret=platform.openbanking.webhooks.rotate_secret(principal, client_id)
+    )
+
+
+@router.get("/deliveries", response_model=list[DeliveryOut], summary="Webhook delivery log")
+def list_deliveries(
+    platform: PlatformDep, principal: PrincipalDep, client_id: str | None = None
+) -> list[DeliveryOut]:
+    found = platform.openbanking.webhooks.deliveries(principal, client_id=client_id)
+    return [DeliveryOut.model_validate(d, from_attributes=True) for d in found]
+
+
+@router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryOut)
+def replay_delivery(
+    platform: PlatformDep, principal: PrincipalDep, delivery_id: str
+) -> DeliveryOut:
+    delivery = platform.openbanking.webhooks.replay(principal, delivery_id)
+    return DeliveryOut.model_validate(delivery, from_attributes=True)

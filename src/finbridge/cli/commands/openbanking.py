@@ -152,6 +152,14 @@ def audit(
         console.print(table)
 
 
+@openbanking_app.command("deliver")
+def deliver(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> None:
+    """Send the webhook deliveries that are due (signed, retried with backoff)."""
+    with platform_context() as platform:
+        run = platform.openbanking.webhooks.deliver_due(CLI_ACTOR, limit=limit)
+        console.print(f"delivered {run.delivered}, retrying {run.retrying}, failed {run.failed}")
+
+
 @openbanking_app.command("prune")
 def prune() -> None:
     """Forget expired JWT ids (client assertions and DPoP proofs past their window)."""

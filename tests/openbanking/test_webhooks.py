@@ -1,0 +1,90 @@
+"""Webhooks: a consent's authorisation reaches the app signed per Standard Webhooks (verified by
+the receiver with the library), a failing endpoint is retried with backoff and logged, a
+delivery can be replayed, and a rotated secret overlaps with the previous one."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+from fastapi.testclient import TestClient
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, authorise, sign_in
+from thirdparty_app.client import ThirdPartyApp
+
+from finbridge.core import ManualClock
+from finbridge.platform import Platform
+
+
+class Receiver:
+    """The app's endpoint: answers with the next scripted status, records what it got."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.received: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(request)
+        return httpx.Response(self.statuses.pop(0) if self.statuses else 200)
+
+
+def test_signed_retried_logged_replayed(
+    platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer, tpp: ThirdPartyApp
+) -> None:
+    hooks = platform.openbanking.webhooks
+    receiver = Receiver([500, 503])
+    hooks.use_transport(httpx.MockTransport(receiver))
+    secret = hooks.set_endpoint(SYSTEM, tpp.client_id, "https://budget.example.com/hooks")
+    sign_in(client, clock, zhang)
+    authorise(tpp, client, ACCOUNT_ACCESS, [zhang.current])
+
+    assert hooks.deliver_due(SYSTEM).retrying == 1  # 500: retry in 10 s
+    assert hooks.deliver_due(SYSTEM).retrying == 0  # not due yet
+    clock.advance(timedelta(seconds=10))
+    assert hooks.deliver_due(SYSTEM).retrying == 1  # 503: retry in 20 s
+    clock.advance(timedelta(seconds=19))
+    assert hooks.deliver_due(SYSTEM).delivered == 0
+    clock.advance(timedelta(seconds=1))
+    assert hooks.deliver_due(SYSTEM).delivered == 1
+    (logged,) = hooks.deliveries(SYSTEM, client_id=tpp.client_id)
+    assert (logged.status, logged.attempts, logged.last_status) == ("delivered", 3, 200)
+
+    last = receiver.received[-1]
+    body = Webhook(secret).verify(last.content, dict(last.headers))
+    assert body["type"] == "consent.status_changed" and body["data"]["status"] == "authorised"
+    assert last.headers["webhook-id"] == logged.id
+    try:
+        Webhook("whsec_" + "A" * 44).verify(last.content, dict(last.headers))
+        raise AssertionError("another secret verified the signature")
+    except WebhookVerificationError:
+        pass
+
+    new_secret = hooks.rotate_secret(SYSTEM, tpp.client_id)
+    hooks.replay(SYSTEM, logged.id)
+    assert hooks.deliver_due(SYSTEM).delivered == 1
+    again = receiver.received[-1]
+    assert json.loads(again.content) == json.loads(last.content)
+    for key in (secret, new_secret):  # both sign during the overlap
+        Webhook(key).verify(again.content, dict(again.headers))
+    clock.advance(timedelta(days=1, seconds=1))
+    hooks.replay(SYSTEM, logged.id)
+    hooks.deliver_due(SYSTEM)
+    latest = receiver.received[-1]
+    Webhook(new_secret).verify(latest.content, dict(latest.headers))
+    assert len(latest.headers["webhook-signature"].split()) == 1  # the old secret retired
+
+
+def test_an_endpoint_that_keeps_failing_ends_failed(
+    platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer, tpp: ThirdPartyApp
+) -> None:
+    hooks = platform.openbanking.webhooks
+    hooks.use_transport(httpx.MockTransport(Receiver([500] * 20)))
+    hooks.set_endpoint(SYSTEM, tpp.client_id, "https://budget.example.com/hooks")
+    sign_in(client, clock, zhang)
+    authorise(tpp, client, ACCOUNT_ACCESS, [zhang.current])
+    for _ in range(8):
+        hooks.deliver_due(SYSTEM)
+        clock.advance(timedelta(hours=1))
+    (logged,) = hooks.deliveries(SYSTEM)
+    assert (logged.status, logged.attempts, logged.last_error) == ("failed", 8, "HTTP 500")
