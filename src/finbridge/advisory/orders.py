@@ -128,6 +128,29 @@ class OrderBook:
         self.banking = banking
         self.feed = feed
 
+    def _account(self, customer_id: str, account_id: str, currency_code: str) -> None:
+        """The account must be the customer's own and in the product's currency."""
+        account = self.banking.get_account(_PLATFORM, account_id)
+        if account.customer_id != customer_id:
+            raise NotFound(f"account {account_id} not found", field="account_id")
+        if account.currency != currency_code:
+            raise ValidationError(f"the account is in {account.currency}", field="account_id")
+
+    def _row(
+        self, actor: Principal, idempotency_key: str, fp: str, customer_id: str,
+        account_id: str, item: Product, side: str, *, amount_minor: int, fee_minor: int,
+        units: Decimal | None, today: dt.date, suitability_id: str | None,
+    ) -> OrderRow:  # fmt: skip
+        return OrderRow(
+            id=new_id(), customer_id=customer_id, account_id=account_id,
+            product_code=item.code, side=side, status="pending", amount_minor=amount_minor,
+            fee_minor=fee_minor, currency=item.currency, units=units, nav=None,
+            trade_date=today, settle_date=add_business_days(today, item.settlement_days),
+            suitability_id=suitability_id,
+            idempotency_key=f"{actor.kind}:{actor.id}:{idempotency_key}:{fp}",
+            created_at=self.clock.now(),
+        )  # fmt: skip
+
     def subscribe(
         self, actor: Principal, customer_id: str, account_id: str, item: Product,
         amount: Money, *, idempotency_key: str, today: dt.date, suitable: Callable[[], str],
@@ -138,13 +161,8 @@ class OrderBook:
             raise ValidationError(f"{item.code} is sold in {item.currency}", field="currency")
         if amount < item.minimum:
             raise ValidationError(f"the minimum for {item.code} is {item.minimum}", field="amount")
-        account = self.banking.get_account(_PLATFORM, account_id)
-        if account.customer_id != customer_id:
-            raise NotFound(f"account {account_id} not found", field="account_id")
-        if account.currency != amount.code:
-            raise ValidationError(f"the account is in {account.currency}", field="account_id")
+        self._account(customer_id, account_id, amount.code)
         fp = _fingerprint("subscribe", customer_id, account_id, item.code, amount.minor)
-        key = f"{actor.kind}:{actor.id}:{idempotency_key}:{fp}"
         found = self._existing_by_prefix(actor, idempotency_key, fp)
         if found is not None:
             return found
@@ -161,26 +179,12 @@ class OrderBook:
         fee = Money.from_minor(
             int((Decimal(amount.minor) * item.subscription_fee).to_integral_value()), amount.code
         )
-        return self._insert(
-            OrderRow(
-                id=new_id(),
-                customer_id=customer_id,
-                account_id=account_id,
-                product_code=item.code,
-                side="subscribe",
-                status="pending",
-                amount_minor=amount.minor,
-                fee_minor=fee.minor,
-                currency=amount.code,
-                units=None,
-                nav=None,
-                trade_date=today,
-                settle_date=add_business_days(today, item.settlement_days),
-                suitability_id=suitability_id,
-                idempotency_key=key,
-                created_at=self.clock.now(),
-            )
-        )
+        row = self._row(
+            actor, idempotency_key, fp, customer_id, account_id, item, "subscribe",
+            amount_minor=amount.minor, fee_minor=fee.minor, units=None, today=today,
+            suitability_id=suitability_id,
+        )  # fmt: skip
+        return self._insert(row)
 
     def _existing_by_prefix(self, actor: Principal, idem: str, fp: str) -> Order | None:
         prefix = f"{actor.kind}:{actor.id}:{idem}:"
@@ -229,11 +233,7 @@ class OrderBook:
         """Take ``units`` off the holding now; the cash comes at settlement."""
         if units <= 0 or units != units.quantize(UNIT):
             raise ValidationError("must be positive with at most 8 decimals", field="units")
-        account = self.banking.get_account(_PLATFORM, account_id)
-        if account.customer_id != customer_id:
-            raise NotFound(f"account {account_id} not found", field="account_id")
-        if account.currency != item.currency:
-            raise ValidationError(f"the account is in {account.currency}", field="account_id")
+        self._account(customer_id, account_id, item.currency)
         fp = _fingerprint("redeem", customer_id, account_id, item.code, units)
         found = self._existing_by_prefix(actor, idempotency_key, fp)
         if found is not None:
@@ -242,27 +242,12 @@ class OrderBook:
         indicative = Money.of((units * nav).quantize(Decimal("0.01"), ROUND_DOWN), item.currency)
         if indicative.minor <= 0:
             raise ValidationError("too few units to redeem", field="units")
-        return self._insert(
-            OrderRow(
-                id=new_id(),
-                customer_id=customer_id,
-                account_id=account_id,
-                product_code=item.code,
-                side="redeem",
-                status="pending",
-                amount_minor=indicative.minor,
-                fee_minor=0,
-                currency=item.currency,
-                units=units,
-                nav=None,
-                trade_date=today,
-                settle_date=add_business_days(today, item.settlement_days),
-                suitability_id=None,
-                idempotency_key=f"{actor.kind}:{actor.id}:{idempotency_key}:{fp}",
-                created_at=self.clock.now(),
-            ),
-            units_delta=-units,
-        )
+        row = self._row(
+            actor, idempotency_key, fp, customer_id, account_id, item, "redeem",
+            amount_minor=indicative.minor, fee_minor=0, units=units, today=today,
+            suitability_id=None,
+        )  # fmt: skip
+        return self._insert(row, units_delta=-units)
 
     def settle_due(self, today: dt.date) -> list[Order]:
         """Settle every pending order whose settlement day has come (a nightly job)."""
