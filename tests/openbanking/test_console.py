@@ -28,6 +28,7 @@ def test_operator_approves_a_pending_app(
     row = client.post(url, headers=HX)
     assert row.status_code == 200 and "approved" in row.text
     assert "Apps awaiting approval (0)" in client.get("/console/openbanking").text
+    assert "Webhook deliveries" in client.get("/console/openbanking").text
 
 
 def test_a_teller_cannot_approve_apps(

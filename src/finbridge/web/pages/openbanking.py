@@ -34,6 +34,7 @@ def index(
             actor, customer_id=customer_id or None, client_id=client_id or None, limit=50
         ),
         "audit": ob.audit.recent(client_id=client_id or None, limit=50),
+        "deliveries": ob.webhooks.deliveries(actor, client_id=client_id or None, limit=50),
         "customer_id": customer_id or "",
         "client_id": client_id or "",
     }
@@ -53,3 +54,11 @@ def decide(
         raise NotFound("no such decision", field="decision")
     app = platform.openbanking.apps.decide(actor, client_id, status)
     return render(request, "openbanking/_app_row.html", {"app": app})
+
+
+@router.post("/deliveries/{delivery_id}/replay", response_class=HTMLResponse)
+def replay(
+    request: Request, delivery_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    delivery = platform.openbanking.webhooks.replay(actor, delivery_id)
+    return render(request, "openbanking/_delivery_row.html", {"d": delivery})
