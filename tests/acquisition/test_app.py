@@ -53,3 +53,21 @@ def test_for_you_page_card_and_opt_out(sqlite_platform: Platform) -> None:
     )
     assert r.status_code == 303
     assert acq.schedule(SYSTEM, camp.id, datetime(2020, 12, 4).date()).skipped.get("opted_out") == 1
+
+
+def test_data_export_holds_the_marketing_profile_only_with_consent(
+    sqlite_platform: Platform,
+) -> None:
+    from tests.acquisition.conftest import new_customer
+
+    from finbridge.app.pages.acquisition import export_files
+    from finbridge.core import Principal
+
+    p = sqlite_platform
+    yes, no = new_customer(p, "yes"), new_customer(p, "no", consent=False)
+    read_news(p, yes, datetime(2020, 11, 30, 23, 40, tzinfo=UTC))
+    p.clock.set(datetime(2020, 12, 2, 12, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    p.acquisition.refresh_profiles(SYSTEM)
+    mine = export_files(p, Principal.customer(yes))
+    assert mine["marketing_profile.json"].customer_id == yes
+    assert export_files(p, Principal.customer(no))["marketing_profile.json"] is None
