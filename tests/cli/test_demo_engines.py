@@ -27,10 +27,12 @@ def test_engines_are_seeded_from_the_demo_customers_and_only_once(
     assert active is not None and first.risk_rule_set == active.name
     runs = platform.quant.list_runs(ACTOR)
     assert [r.status for r in runs] == ["succeeded"]
-    assert len(said) == 5  # credit, risk, quant, payments, advisory
+    assert len(said) >= 6  # credit, risk, quant, payments, advisory, quant market, ...
+    assert first.quant_market is not None and platform.quant.markets(ACTOR)
+    seeded = len(said)
 
     again = seed_engines(platform, clients=MIN_CLIENTS_FOR_MODEL, say=said.append)
-    assert len(said) == 5  # nothing trained, stored, run or seeded a second time
+    assert len(said) == seeded  # nothing trained, stored, run or seeded a second time
     assert len(platform.credit.list_versions(ACTOR, SCORECARD)) == 1
     assert len(platform.quant.list_runs(ACTOR)) == 1
     assert again.risk_rule_set == active.name

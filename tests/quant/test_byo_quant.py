@@ -334,3 +334,16 @@ def test_close_only_refuses_ohlcv_factors_and_internal_errors_are_recorded(
     errors = [r.error for r in service.list_runs(ADMIN)]
     assert "internal error: RuntimeError: disk on fire" in errors
     assert any(e and "close-only" in e for e in errors)
+
+
+def test_demo_imports_one_market_once(settings, sqlite_engine, clock) -> None:
+    from finbridge.cli.demo_quant import DEMO_MARKET, seed_imported_market
+    from finbridge.platform import Platform
+
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    said: list[str] = []
+    first = seed_imported_market(platform, said.append)
+    assert first is not None and first.startswith(f"{DEMO_MARKET}: 4 instruments")
+    assert seed_imported_market(platform, said.append) is None and len(said) == 1
+    (market,) = platform.quant.markets(ADMIN)
+    assert market.calendar == "XNYS" and market.missing_sessions == []

@@ -18,6 +18,7 @@ from finbridge.cli.demo_data import CLIENTS_FILE
 from finbridge.cli.demo_lending import seed_lending
 from finbridge.cli.demo_openbanking import seed_openbanking
 from finbridge.cli.demo_payments import seed_payments
+from finbridge.cli.demo_quant import seed_imported_market
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 
@@ -39,6 +40,7 @@ class EnginesSeeded:
     acquisition: str | None = None
     openbanking: str | None = None
     lending: str | None = None
+    quant_market: str | None = None
 
 
 def seed_engines(
@@ -55,6 +57,7 @@ def seed_engines(
         acquisition=seed_acquisition(platform, say),
         openbanking=seed_openbanking(platform, say),
         lending=seed_lending(platform, say),
+        quant_market=seed_imported_market(platform, say),
     )
 
 
