@@ -116,6 +116,12 @@ def test_portfolios_and_report(admin: Api) -> None:
     assert models["risk_ordered"] is True
     assert {b["name"] for b in models["benchmarks"]} == {"equal weight", "60/40"}
     assert dt.date.fromisoformat(models["start"]).year == 2008
+    mine = admin.post(
+        "/v1/advisory/portfolios/evaluate", json={"weights": {"SPY": 0.6, "AGG": 0.4}}
+    )
+    assert mine.status_code == 200 and mine.json()["out_of_sample"]["risk_level"].startswith("R")
+    bad = admin.post("/v1/advisory/portfolios/evaluate", json={"weights": {"SPY": 0.6}})
+    assert bad.status_code == 422 and bad.json()["field"] == "weights"
     page = admin.get("/v1/advisory/report")
     assert page.status_code == 200 and "<svg" in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]

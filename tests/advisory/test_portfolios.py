@@ -17,6 +17,8 @@ from finbridge.advisory.portfolios import (
     Metrics,
     ModelReport,
     build_models,
+    check_weights,
+    evaluate_weights,
     fixed_weights,
 )
 from finbridge.advisory.report import render_report
@@ -99,3 +101,29 @@ def test_report_is_self_contained_html(report: ModelReport) -> None:
     assert page.count("<polyline") == 2 * 7  # two charts, five models and two benchmarks
     for name in ("C1", "C5", "equal weight", "60/40", "Risk ordered out of sample"):
         assert name in page
+
+
+@pytest.mark.parametrize(
+    ("weights", "field"),
+    [
+        ({"SPY": 0.6, "AGG": 0.3}, "weights"),  # sums to 0.9
+        ({"SPY": 0.7, "AGG": 0.4}, "weights"),
+        ({"SPY": 1.2, "AGG": -0.2}, "weights.AGG"),
+        ({"SPY": 0.5, "NOPE": 0.5}, "weights.NOPE"),
+        ({"SPY": 0.5, "FB-USD-DEP": 0.5}, "weights.FB-USD-DEP"),  # no price history
+        ({}, "weights"),
+    ],
+)
+def test_hand_made_model_weights_are_checked(weights: dict[str, float], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        check_weights(weights, load_prices().codes)
+    assert info.value.field == field
+
+
+def test_hand_made_model_is_evaluated_like_the_benchmarks() -> None:
+    prices = load_prices()
+    mine = evaluate_weights({"SPY": 0.6, "AGG": 0.4})
+    bench = fixed_weights("60/40", {"SPY": 0.6, "AGG": 0.4}, prices,
+                          slice(0, len(prices.dates) - 1))  # fmt: skip
+    np.testing.assert_allclose(mine.returns, bench.returns)
+    assert mine.metrics.risk_level == bench.metrics.risk_level

@@ -285,3 +285,32 @@ def build_models(
         fixed_weights("60/40", {"SPY": 0.6, "AGG": 0.4}, prices, window),
     )
     return ModelReport(models, benchmarks, models[0].dates[0], models[0].dates[-1])
+
+
+def check_weights(weights: dict[str, float], codes: Sequence[str]) -> dict[str, float]:
+    """A hand-made model's weights: known funds with a price history, none negative, summing
+    to one (within 1e-6). Each error names the weight it is about."""
+    if not isinstance(weights, dict) or not weights:
+        raise ValidationError("give at least one fund and its weight", field="weights")
+    clean: dict[str, float] = {}
+    for code, weight in weights.items():
+        if code not in codes:
+            raise ValidationError(f"no fund {code!r} with a price history", field=f"weights.{code}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight != weight:
+            raise ValidationError("must be a number", field=f"weights.{code}")
+        if weight < 0:
+            raise ValidationError("must not be negative", field=f"weights.{code}")
+        if weight > 0:
+            clean[code] = float(weight)
+    total = sum(clean.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValidationError(f"weights must sum to one (they sum to {total:.6f})", field="weights")
+    return clean
+
+
+def evaluate_weights(weights: dict[str, float], prices: PriceHistory | None = None) -> Backtest:
+    """A hand-made model, validated like the benchmarks: rebalanced on the walk-forward's
+    dates at the same cost, over the whole shipped window."""
+    prices = prices or load_prices()
+    clean = check_weights(weights, prices.codes)
+    return fixed_weights("hand-made", clean, prices, slice(0, len(prices.dates) - 1))

@@ -45,7 +45,7 @@ from finbridge.store.engine import unit_of_work
 
 if TYPE_CHECKING:
     from finbridge.advisory.plans import GoalPlan
-    from finbridge.advisory.portfolios import ModelReport
+    from finbridge.advisory.portfolios import Backtest, ModelReport
     from finbridge.advisory.rebalance import Proposal
 
 CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
@@ -536,3 +536,11 @@ class AdvisoryService:
             )
             latest = {r.customer_id: r for r in rows}  # newest wins
         return {c: r.category for c, r in latest.items() if now < _aware(r.expires_at)}
+
+    def evaluate_model(self, actor: Principal, weights: dict[str, float]) -> Backtest:
+        """Out-of-sample figures of a hand-made model (an adviser's or a customer's idea)."""
+        from finbridge.advisory.portfolios import evaluate_weights
+
+        if actor.kind not in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            actor.require_scope("advisory:read")
+        return evaluate_weights(weights)

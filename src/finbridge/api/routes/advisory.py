@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.advisory import (
     HoldingPublic,
+    ModelPublic,
     ModelsPublic,
     OrderPublic,
     PlanCreate,
@@ -29,6 +30,8 @@ from finbridge.api.schemas.advisory import (
     SubscriptionCreate,
     SuitabilityCheckCreate,
     SuitabilityPublic,
+    WeightsCreate,
+    model_public,
 )
 from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
@@ -121,6 +124,15 @@ def suitability_evidence(
 )
 def portfolios(platform: PlatformDep, principal: PrincipalDep) -> ModelsPublic:
     return ModelsPublic.of(platform.advisory.model_portfolios(principal))
+
+
+@router.post(
+    "/portfolios/evaluate",
+    response_model=ModelPublic,
+    summary="Out-of-sample figures of a hand-made model (weights summing to one)",
+)
+def evaluate(platform: PlatformDep, principal: PrincipalDep, body: WeightsCreate) -> ModelPublic:
+    return model_public(platform.advisory.evaluate_model(principal, body.weights))
 
 
 @router.get(

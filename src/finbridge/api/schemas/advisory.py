@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field
 
 from finbridge.advisory import (
+    Backtest,
     GoalPlan,
     Holding,
     ModelReport,
@@ -144,6 +145,23 @@ class ModelPublic(BaseModel):
     out_of_sample: MetricsPublic
 
 
+class WeightsCreate(WireModel):
+    weights: dict[str, float] = Field(description="fund code -> weight; weights sum to one")
+
+
+def model_public(b: Backtest) -> ModelPublic:
+    m = b.metrics
+    return ModelPublic(
+        name=b.name, method=b.method, why=b.why,
+        weights={k: round(v, 6) for k, v in b.weights.items()}, turnover=round(b.turnover, 6),
+        out_of_sample=MetricsPublic(
+            annual_return=m.annual_return, annual_volatility=m.annual_volatility,
+            sharpe=m.sharpe, max_drawdown=m.max_drawdown, cvar_95=m.cvar_95,
+            risk_level=m.risk_level,
+        ),
+    )  # fmt: skip
+
+
 class ModelsPublic(BaseModel):
     start: dt.date
     end: dt.date
@@ -154,22 +172,10 @@ class ModelsPublic(BaseModel):
 
     @classmethod
     def of(cls, r: ModelReport) -> ModelsPublic:
-        def one(b: Any) -> ModelPublic:
-            m = b.metrics
-            return ModelPublic(
-                name=b.name, method=b.method, why=b.why,
-                weights={k: round(v, 6) for k, v in b.weights.items()},
-                turnover=round(b.turnover, 6),
-                out_of_sample=MetricsPublic(
-                    annual_return=m.annual_return, annual_volatility=m.annual_volatility,
-                    sharpe=m.sharpe, max_drawdown=m.max_drawdown, cvar_95=m.cvar_95,
-                    risk_level=m.risk_level,
-                ),
-            )  # fmt: skip
-
         return cls(
             start=r.start, end=r.end, risk_ordered=r.risk_ordered(),
-            models=[one(b) for b in r.models], benchmarks=[one(b) for b in r.benchmarks],
+            models=[model_public(b) for b in r.models],
+            benchmarks=[model_public(b) for b in r.benchmarks],
         )  # fmt: skip
 
 
