@@ -312,12 +312,22 @@ class AcquisitionService:
 
             fresh: dict[str, ProfileState] = {}
             known = [s for s in allowed if s in stored]
-            for subject in known:
-                since = states[subject].as_of
-                part = recent.filter(
-                    (pl.col("subject_id") == subject) & (pl.col("occurred_at") >= since)
+            if known:
+                # Each stored profile takes only the events after its own as_of: one join,
+                # then one pass per time zone (not one scan of the events per customer).
+                since = pl.DataFrame(
+                    {
+                        "subject_id": known,
+                        "since": [states[k].as_of for k in known],
+                        "tz": [states[k].timezone for k in known],
+                    },
+                    schema_overrides={"since": pl.Datetime("us", "UTC")},
                 )
-                fresh.update(build_states(part, as_of, states[subject].timezone))
+                newer = recent.join(since, on="subject_id").filter(
+                    pl.col("occurred_at") >= pl.col("since")
+                )
+                for (tz,), part in newer.partition_by("tz", as_dict=True).items():
+                    fresh.update(build_states(part.drop("since", "tz"), as_of, str(tz)))
             new = allowed - stored.keys()
             if new:
                 history = read_engagement(self.lake, since=None, until=as_of, subjects=new)
