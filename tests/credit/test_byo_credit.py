@@ -225,6 +225,7 @@ class TestTrainAndScore:
         html = service.report_html(ADMIN, "byo", v.version)
         assert "Data profile" in html and "collections_flag" in html
 
+    @pytest.mark.slow
     def test_category_only_in_the_holdout(self, service) -> None:
         frame = applicants()
         rare = frame.index[frame["status"] == "good"][:1]
@@ -242,6 +243,7 @@ class TestTrainAndScore:
         row = {f: frame.iloc[1][f] for f in model.features_}
         assert model.explain(pd.DataFrame([{**row, "region": "moon"}]))[0].score > 0
 
+    @pytest.mark.slow
     def test_holdout_unseen_as_error_when_asked(self, service) -> None:
         frame = applicants()
         frame.loc[frame.index[:1], "region"] = "island"

@@ -57,6 +57,12 @@ class TestMapping:
             to_handbook(bank_file().drop("card1"), MAPPING)
         assert err.value.field == "customer"
 
+    def test_every_missing_column_in_one_message(self) -> None:
+        frame = bank_file().drop("card1", "amt")
+        with pytest.raises(ValidationError, match="2 mapped columns") as err:
+            to_handbook(frame, MAPPING)
+        assert "--amount (now 'amt')" in str(err.value) and "--customer none" in str(err.value)
+
     @pytest.mark.parametrize(
         ("change", "field", "message"),
         [

@@ -39,7 +39,8 @@ def _column(frame: pl.DataFrame, name: str, field: str) -> pl.Series:
     if name not in frame.columns:
         raise ValidationError(
             f"column {name!r} is not in the file (columns: {frame.columns[:12]}); "
-            f"map the {field} with --{field.replace('_', '-')} COLUMN",
+            f"map the {field} with --{field.replace('_', '-')} COLUMN"
+            + (" (or --customer none: no card column)" if field == "customer" else ""),
             field=field,
         )
     return frame[name]
@@ -107,10 +108,34 @@ def _labels(series: pl.Series, name: str) -> pl.Series:
     return values
 
 
+def _all_present(frame: pl.DataFrame, mapping: ColumnMapping, need_label: bool) -> None:
+    """Every mapped column the file lacks, in one message (one rerun, not one per column)."""
+    wanted = {"time": mapping.time, "amount": mapping.amount}
+    if mapping.customer != NO_CUSTOMER:
+        wanted["customer"] = mapping.customer
+    optional = ["terminal", "transaction_id"] + ([] if need_label else ["label"])
+    for field in optional:
+        name = mapping.column(field, frame.columns)
+        if name:
+            wanted[field] = name
+    if need_label and mapping.label:
+        wanted["label"] = mapping.label
+    missing = {f: c for f, c in wanted.items() if c not in frame.columns}
+    if len(missing) > 1:
+        flags = ", ".join(f"--{f.replace('_', '-')} (now {c!r})" for f, c in missing.items())
+        hint = " (or --customer none: no card column)" if "customer" in missing else ""
+        raise ValidationError(
+            f"{len(missing)} mapped columns are not in the file: map {flags}{hint}; "
+            f"columns: {frame.columns[:12]}",
+            field=next(iter(missing)),
+        )
+
+
 def to_handbook(
     frame: pl.DataFrame, mapping: ColumnMapping, *, need_label: bool = True
 ) -> pl.DataFrame:
     """The file in the layout the offline risk paths read (the fraud handbook's columns)."""
+    _all_present(frame, mapping, need_label)
     n = frame.height
     times = _times(_column(frame, mapping.time, "time"), mapping)
     amounts = _numbers(_column(frame, mapping.amount, "amount"), mapping.amount, "amount")
