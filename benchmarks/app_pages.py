@@ -141,7 +141,8 @@ def _serve(url: str, data: Path, port: int) -> subprocess.Popen[str]:
         "FINBRIDGE_IDENTITY__PASSWORD_HASHING": "fast",
     }
     cmd = [str(ROOT / ".venv/bin/finbridge"), "serve", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (data / "serve.log").open("w")  # why, if it never becomes ready
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
@@ -151,7 +152,7 @@ def _serve(url: str, data: Path, port: int) -> subprocess.Popen[str]:
             pass
         time.sleep(0.5)
     proc.kill()
-    sys.exit("finbridge serve did not become ready")
+    sys.exit(f"finbridge serve did not become ready (see {data / 'serve.log'})")
 
 
 def _pct(xs: list[float], q: float) -> float:
