@@ -169,3 +169,9 @@ def test_orders_holdings_and_rebalancing_over_http(
     assert "AGG" in proposal.json()["out_of_band"] and proposal.json()["trades"]
     orders = me.get(f"/v1/advisory/customers/{customer}/orders").json()
     assert [o["product_code"] for o in orders] == ["AGG"]
+    accepted = me.post(
+        f"/v1/advisory/customers/{customer}/rebalancing/accept",
+        json={"account_id": account, "new_cash": "500"}, headers={"Idempotency-Key": "rb1"},
+    )  # fmt: skip
+    assert accepted.status_code == 201, accepted.text
+    assert {o["side"] for o in accepted.json()} == {"redeem", "subscribe"}

@@ -119,3 +119,39 @@ def test_proposal_and_nightly_check_on_real_holdings(
         abs(proposal.weights[c] - proposal.target[c]) for c in proposal.target)))]  # fmt: skip
     with pytest.raises(PermissionDenied):
         service.nightly_drift(me)
+
+
+def test_accepting_a_rebalance_matches_the_model_and_places_the_trades(
+    service: AdvisoryService, clock: ManualClock, small_models: ModelReport
+) -> None:
+    clock.set(dt.datetime(2017, 6, 1, 2, 0, tzinfo=dt.UTC))
+    service.use_models(small_models)
+    customer = new_customer(service)
+    service.submit_profile(SYSTEM, customer, BALANCED)  # C3
+    account = service.banking.open_account(SYSTEM, customer, kind="current", currency_code="USD")
+    service.banking.deposit(SYSTEM, account.id, usd("9000"), idempotency_key="d")
+    me = Principal.customer(customer)
+    service.subscribe(me, customer, account_id=account.id, product_code="AGG",
+                      amount=usd("3000"), idempotency_key="agg")  # fmt: skip
+    clock.advance(dt.timedelta(days=1))
+    service.settle_due(SYSTEM)
+    too_much = service.banking.balance(SYSTEM, account.id).available + usd("1")
+    with pytest.raises(ValidationError) as info:
+        service.accept_rebalance(me, customer, account_id=account.id, new_cash=too_much,
+                                 idempotency_key="r0")  # fmt: skip
+    assert (
+        info.value.field == "account_id" and service.orders(me, customer)[0].product_code == "AGG"
+    )
+    orders = service.accept_rebalance(me, customer, account_id=account.id, new_cash=usd("1000"),
+                                      idempotency_key="r1")  # fmt: skip
+    sides = {(o.side, o.product_code) for o in orders}
+    assert ("redeem", "AGG") in sides and any(side == "subscribe" for side, _ in sides)
+    # the C3 model holds funds above R3 one by one; the portfolio as a whole is what matched
+    [model_match] = service.evidence(me, product_code="MODEL-C3")
+    assert model_match.allowed and model_match.product_level == small_models.model(
+        "C3").metrics.risk_level  # fmt: skip
+    bought = [o for o in orders if o.side == "subscribe"]
+    assert all(o.suitability_id == model_match.id for o in bought)
+    again = service.accept_rebalance(me, customer, account_id=account.id, new_cash=usd("1000"),
+                                     idempotency_key="r1")  # fmt: skip
+    assert [o.id for o in again] == [o.id for o in orders]

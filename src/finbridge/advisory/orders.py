@@ -186,6 +186,17 @@ class OrderBook:
         )  # fmt: skip
         return self._insert(row)
 
+    def placed_under(self, actor: Principal, idempotency_key: str) -> list[Order]:
+        """Orders this actor placed under ``idempotency_key`` (a rebalance's several trades)."""
+        prefix = f"{actor.kind}:{actor.id}:{idempotency_key}:"
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.scalars(
+                select(OrderRow)
+                .where(OrderRow.idempotency_key.startswith(prefix, autoescape=True))
+                .order_by(OrderRow.created_at, OrderRow.id)
+            )
+            return [Order.of(r) for r in rows]
+
     def _existing_by_prefix(self, actor: Principal, idem: str, fp: str) -> Order | None:
         prefix = f"{actor.kind}:{actor.id}:{idem}:"
         with unit_of_work(self.engine, write=False) as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
 ABOVE_LEVEL_ACTION = "advisory.above_level"
+MODEL_PREFIX = "MODEL-"
 _SYSTEM = Principal.system("advisory")
 
 
@@ -263,7 +264,7 @@ class AdvisoryService:
         customer_id = self._authorise(actor, customer_id, write=True)
         if channel not in CHANNELS:
             raise ValidationError(f"must be one of {sorted(CHANNELS)}", field="channel")
-        item = product(product_code)
+        item = self._product_or_model(actor, product_code)
         row = self._live_row(customer_id)
         now = self.clock.now()
         decided = match(
@@ -544,3 +545,67 @@ class AdvisoryService:
         if actor.kind not in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
             actor.require_scope("advisory:read")
         return evaluate_weights(weights)
+
+    # -- model portfolios as products, accepting a rebalance ----------------------------
+
+    def _product_or_model(self, actor: Principal, code: str) -> Product:
+        """A catalogue product, or ``MODEL-C1``..``MODEL-C5``: a model portfolio is matched as
+        a whole, at the level the catalogue's rule gives its out-of-sample history (a C3
+        model may hold an R4 fund; the investor buys the R2 portfolio, not the fund)."""
+        if not code.startswith(MODEL_PREFIX):
+            return product(code)
+        category = code.removeprefix(MODEL_PREFIX)
+        if category not in ("C1", "C2", "C3", "C4", "C5"):
+            raise NotFound(f"no product {code!r}", field="product_code")
+        model = self.model_portfolios(actor).model(category)
+        m = model.metrics
+        return Product(
+            code, f"{category} model portfolio ({model.method})", "model", "portfolio",
+            m.risk_level, m.annual_volatility, m.max_drawdown, Money.of("100", "USD"),
+            Decimal("0"), 2, False,
+        )  # fmt: skip
+
+    def accept_rebalance(
+        self, actor: Principal, customer_id: str, *, account_id: str, new_cash: Money,
+        idempotency_key: str,
+    ) -> list[Order]:  # fmt: skip
+        """Carry out the current proposal: the model is matched as a whole first (evidence),
+        then one order per trade, each keyed ``<key>:<fund>`` so a retry repeats nothing. The
+        buys must be covered by the account's available cash now (sales settle later)."""
+        customer_id = self._authorise(actor, customer_id, write=True)
+        if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 150:
+            raise ValidationError("1 to 150 characters", field="idempotency_key")
+        placed = self.book.placed_under(actor, idempotency_key)
+        if placed:
+            return placed  # a retry: the proposal has moved since, the orders have not
+        live = self.profile(actor, customer_id)
+        proposal = self.rebalance_proposal(actor, customer_id, new_cash=new_cash)
+        buys = [t for t in proposal.trades if t.side == "buy"]
+        needed = sum((t.amount for t in buys), Money.of("0", new_cash.code))
+        available = self.banking.balance(_SYSTEM, account_id).available
+        if needed > available:
+            raise ValidationError(
+                f"the buys need {needed}, the account has {available}", field="account_id"
+            )
+        match = self.require_suitable(actor, customer_id, f"{MODEL_PREFIX}{live.category}")
+        today = self._today()
+        orders: list[Order] = []
+        for trade in proposal.trades:
+            item = product(trade.product_code)
+            key = f"{idempotency_key}:{trade.side}:{item.code}"
+            if trade.side == "sell":
+                _day, nav = self.book.feed.nav_on_or_after(item.code, today)
+                units = (trade.amount.amount / nav).quantize(Decimal("0.00000001"), ROUND_DOWN)
+                held = {h.product_code: h.units for h in self.book.holdings(customer_id, today)}
+                units = min(units, held.get(item.code, Decimal(0)))
+                if units > 0:
+                    orders.append(self.book.redeem(
+                        actor, customer_id, account_id, item, units, idempotency_key=key,
+                        today=today,
+                    ))  # fmt: skip
+            elif trade.amount >= item.minimum:
+                orders.append(self.book.subscribe(
+                    actor, customer_id, account_id, item, trade.amount, idempotency_key=key,
+                    today=today, suitable=lambda: match.id,
+                ))  # fmt: skip
+        return orders

@@ -25,6 +25,7 @@ from finbridge.api.schemas.advisory import (
     ProfileCreate,
     ProfilePublic,
     ProposalPublic,
+    RebalanceAccept,
     RebalanceCreate,
     RedemptionCreate,
     SubscriptionCreate,
@@ -243,3 +244,20 @@ def rebalancing(
 @router.post("/settlements", response_model=list[OrderPublic], summary="Settle due orders")
 def settle(platform: PlatformDep, principal: PrincipalDep) -> list[OrderPublic]:
     return [OrderPublic.of(o) for o in platform.advisory.settle_due(principal)]
+
+
+@router.post(
+    "/customers/{customer_id}/rebalancing/accept",
+    response_model=list[OrderPublic],
+    status_code=201,
+    summary="Accept the current proposal: the model matched as a whole, one order per trade",
+)
+def accept_rebalancing(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str, body: RebalanceAccept,
+    idempotency_key: IdempotencyKey = None,
+) -> list[OrderPublic]:  # fmt: skip
+    orders = platform.advisory.accept_rebalance(
+        principal, customer_id, account_id=body.account_id,
+        new_cash=Money.of(body.new_cash, body.currency), idempotency_key=_key(idempotency_key),
+    )  # fmt: skip
+    return [OrderPublic.of(o) for o in orders]

@@ -278,6 +278,12 @@ class RebalanceCreate(WireModel):
     currency: CurrencyCode = "USD"
 
 
+class RebalanceAccept(WireModel):
+    account_id: EntityId
+    new_cash: NonNegativeAmount = "0"
+    currency: CurrencyCode = "USD"
+
+
 class TradePublic(BaseModel):
     product_code: str
     side: str
