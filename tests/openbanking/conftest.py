@@ -4,6 +4,7 @@ the example third-party client (``examples/thirdparty_app``) driving the server 
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -34,6 +36,7 @@ ISSUER = "http://testserver"
 REDIRECT = "https://budget.example.com/callback"
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+_RETURN = re.compile(r'id="return-to-app" href="([^"]+)"')
 _keys = itertools.count()
 
 
@@ -199,5 +202,12 @@ def authorise(
     if code is not None:
         data["code"] = code
     done = browser.post(str(page.url), data=data, follow_redirects=False)
-    assert done.status_code == 303, done.text
-    return ThirdPartyApp.callback(done.headers["location"])
+    return ThirdPartyApp.callback(returned_to(done))
+
+
+def returned_to(done: Any) -> str:
+    """Where the customer app sends the browser back to the app (the redirect URI)."""
+    assert done.status_code == 200, done.text
+    found = _RETURN.search(done.text)
+    assert found, "no way back to the app on the page"
+    return html.unescape(found.group(1))

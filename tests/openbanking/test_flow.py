@@ -14,6 +14,7 @@ from tests.openbanking.conftest import (
     Customer,
     authorise,
     csrf_of,
+    returned_to,
     sign_in,
 )
 from thirdparty_app.client import OAuthRefused, ThirdPartyApp
@@ -84,7 +85,7 @@ def test_customer_denies(
         data={"decision": "reject", "csrf_token": csrf_of(page.text)},
         follow_redirects=False,
     )
-    params = ThirdPartyApp.callback(done.headers["location"])
+    params = ThirdPartyApp.callback(returned_to(done))
     assert params == {"error": "access_denied", "state": "s9", "iss": ISSUER}
     consents = platform.openbanking.server.consents(Principal.customer(zhang.id))
     assert [c.status.value for c in consents] == ["rejected"]
@@ -110,8 +111,7 @@ def test_payment_consent_needs_step_up_then_pays_once(
     clock.advance(timedelta(seconds=30))
     form |= {"code": zhang.totp.at(clock.now()), "csrf_token": csrf_of(asked.text)}
     done = client.post(str(page.url), data=form, follow_redirects=False)
-    assert done.status_code == 303, done.text
-    tpp.exchange(ThirdPartyApp.callback(done.headers["location"]), verifier=verifier, state="p1")
+    tpp.exchange(ThirdPartyApp.callback(returned_to(done)), verifier=verifier, state="p1")
 
     paid = tpp.pay(amount="25.50", currency="CNY", creditor=merchant.current, key="order-1")
     again = tpp.pay(amount="25.50", currency="CNY", creditor=merchant.current, key="order-1")

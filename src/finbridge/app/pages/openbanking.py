@@ -92,7 +92,7 @@ def decide(
     server = platform.openbanking.server
     pending = server.pending(actor, request_id)
     if decision != "approve":
-        return RedirectResponse(server.reject(actor, request_id), status_code=303)
+        return _back_to_app(request, pending, server.reject(actor, request_id))
     chosen = list(account_ids or [])
     if code.strip():
         try:
@@ -116,8 +116,15 @@ def decide(
         return _screen(
             request, platform, actor, pending, step_up=True, chosen=chosen, status_code=403
         )
-    # The app's registered redirect URI, with code, state and iss (RFC 9207).
-    return RedirectResponse(target, status_code=303)
+    return _back_to_app(request, pending, target)
+
+
+def _back_to_app(request: Request, pending: PendingAuthorisation, target: str) -> Response:
+    """To the app's registered redirect URI (code or error, state, iss per RFC 9207) by a page
+    rather than a 303: the app's CSP (form-action 'self') rightly stops a form's redirect to
+    another origin, and a meta refresh is a plain navigation."""
+    context = {"target": target, "app_name": pending.app.name}
+    return render(request, "openbanking/return.html", context)
 
 
 @router.get("")
