@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from finbridge.core.money import Money
 from finbridge.lending.tables import ApplicationRow, LineRow, PurchaseRow, StatementRow
+
+
+def _utc(instant: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +39,7 @@ class Application:
         return cls(
             row.id, row.customer_id, row.product_id, row.policy_version, row.outcome,
             tuple(row.reasons), row.score, row.score_model, tuple(row.score_reasons),
-            row.risk_outcome, limit, row.line_id, row.created_at, dict(row.inputs),
+            row.risk_outcome, limit, row.line_id, _utc(row.created_at), dict(row.inputs),
         )  # fmt: skip
 
 
@@ -105,7 +110,7 @@ class Purchase:
 
         return cls(
             row.id, row.line_id, row.hold_id, row.merchant, m(row.authorised_minor),
-            m(row.captured_minor), m(row.refunded_minor), row.status, row.created_at,
+            m(row.captured_minor), m(row.refunded_minor), row.status, _utc(row.created_at),
         )  # fmt: skip
 
 

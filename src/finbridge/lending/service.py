@@ -78,6 +78,12 @@ def _customer_side(actor: Principal) -> bool:
     return actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY)
 
 
+def _mover(actor: Principal) -> Principal:
+    """Who banking sees moving a customer's money: the customer themselves when they act (so
+    the posting guard, risk and step-up, judges them), the platform when an operator does."""
+    return actor if _customer_side(actor) else LENDING
+
+
 class LendingService:
     """One per platform (``platform.lending``)."""
 
@@ -573,7 +579,7 @@ class LendingService:
         key = self._key(line_id, "purchase", idempotency_key)
         try:
             hold = self.banking.place_hold(
-                LENDING, row.account_id, amount, idempotency_key=key, description=merchant
+                _mover(actor), row.account_id, amount, idempotency_key=key, description=merchant
             )
         except InsufficientFunds as exc:
             raise InsufficientFunds(
@@ -695,7 +701,7 @@ class LendingService:
         key = self._key(line_id, "cash", idempotency_key)
         try:
             result = self.banking.transfer(
-                LENDING, row.account_id, row.deposit_account_id, amount,
+                _mover(actor), row.account_id, row.deposit_account_id, amount,
                 idempotency_key=key, description="cash from credit line",
             )  # fmt: skip
         except InsufficientFunds as exc:
@@ -736,8 +742,9 @@ class LendingService:
             if recovery
             else row.account_id
         )
+        # A recovery credits the bank's own allowance: only the platform may post that.
         result = self.banking.transfer(
-            LENDING, source, target, amount, idempotency_key=key,
+            LENDING if recovery else _mover(actor), source, target, amount, idempotency_key=key,
             description="credit line recovery" if recovery else "credit line repayment",
         )  # fmt: skip
         self._book(line_id, kind, -amount.minor, result.entry_id, key)
