@@ -120,12 +120,16 @@ class ScriptedRisk:
         self.settled.append((intent.idempotency_key, posted))
 
 
-@pytest.fixture
-def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Platform:
-    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+def scripted_platform(settings: Settings, engine: Engine, clock: ManualClock) -> Platform:
+    platform = Platform(settings=settings, engine=engine, clock=clock)
     # The real composition (identity's step-up guard) over a scripted inner risk guard.
     platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=ScriptedRisk()))
     return platform
+
+
+@pytest.fixture
+def platform(settings: Settings, sqlite_engine: Engine, clock: ManualClock) -> Platform:
+    return scripted_platform(settings, sqlite_engine, clock)
 
 
 @pytest.fixture

@@ -8,14 +8,22 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from finbridge.core import ManualClock, Money
+from finbridge.core import ManualClock, Money, Settings
 from finbridge.platform import Platform
 
-from .conftest import SYSTEM, Customer, csrf_of
+from .conftest import SYSTEM, Customer, csrf_of, scripted_platform
 
 _KEY = re.compile(r'name="key" value="([^"]+)"')
+
+
+@pytest.fixture
+def platform(settings: Settings, engine: Engine, clock: ManualClock) -> Platform:
+    """Money moves on both backends: SQLite and PostgreSQL."""
+    return scripted_platform(settings, engine, clock)
 
 
 def _form(client: TestClient) -> tuple[str, str]:
