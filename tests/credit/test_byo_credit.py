@@ -71,6 +71,18 @@ class TestProfile:
         assert p.classes["good"] + p.classes["bad"] == 400 and p.bad_label == "bad"
         assert any("branch: constant" in line for line in p.lines())
 
+    def test_thousands_separators_but_never_decimal_commas(self) -> None:
+        frame = applicants()
+        frame["balance"] = [f"{1000 + 7 * (k % 50):,}" for k in range(len(frame))]  # "1,007"
+        frame["rate"] = "12,5"  # a decimal comma: not 125
+        frame.loc[:5, "rate"] = "13,5"
+        prepared = prepare(frame, TrainingPolicy(target="status"))
+        assert prepared.X["balance"].iloc[1] == 1007.0
+        assert "rate" not in [
+            i.column for i in prepared.profile.issues if i.issue == "text_numeric"
+        ]
+        assert prepared.X["rate"].iloc[0] == "13,5"
+
     def test_policy_errors_come_back_together(self) -> None:
         policy = TrainingPolicy(target="status", constant="error", all_null="error")
         with pytest.raises(ValidationError, match="2 column problem") as err:

@@ -80,11 +80,22 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
 
 
+# Commas are dropped only where they group thousands ("1,234.5"); "12,5" (a decimal comma) is
+# not read as 125, it stays text (and the column is not coerced unless others parse).
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def _numeric_text(s: pd.Series) -> pd.Series:
+    text = s.dropna().astype(str).str.strip()
+    grouped = text.str.match(THOUSANDS)
+    return text.where(~grouped, text.str.replace(",", "", regex=False))
+
+
 def _text_numeric(s: pd.Series, share: float) -> tuple[bool, int]:
     """Whether a text column holds numbers (at least ``share`` of its values parse)."""
     if not is_categorical(s) or pd.api.types.is_bool_dtype(s):
         return False, 0
-    values = s.dropna().astype(str).str.strip().str.replace(",", "", regex=False)
+    values = _numeric_text(s)
     values = values[values != ""]
     if values.empty:
         return False, 0
@@ -94,8 +105,8 @@ def _text_numeric(s: pd.Series, share: float) -> tuple[bool, int]:
 
 
 def _coerce(s: pd.Series) -> pd.Series:
-    text = s.astype(object).where(s.isna(), s.astype(str).str.strip().str.replace(",", ""))
-    return pd.to_numeric(text.replace("", None), errors="coerce").astype(float)
+    text = _numeric_text(s).replace("", None).reindex(s.index)
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _id_like(name: str, s: pd.Series) -> bool:
