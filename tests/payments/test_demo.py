@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from finbridge.cli.demo_data import load_demo_data
@@ -12,6 +13,7 @@ from finbridge.platform import Platform
 ACTOR = Principal.system("test")
 
 
+@pytest.mark.slow  # loads the demo slice and the risk model
 def test_demo_seeds_every_payments_panel_once(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
