@@ -164,3 +164,30 @@ def test_correction_and_deletion_requests(
     admin = Principal.operator("op", [Role.ADMIN])
     platform.identity.privacy.close(admin, queue[0].id, "done", "name corrected after KYC")
     assert "已完成" in signed_in.get("/app/privacy").text
+
+
+def test_operator_closes_a_request_in_the_console(
+    signed_in: TestClient, platform: Platform, zhang: Customer
+) -> None:
+    request = platform.identity.privacy.submit(zhang.principal, zhang.id, "deletion", "")
+    key = platform.api_keys.issue("privacy officer", [Role.TELLER]).plaintext
+    console = TestClient(signed_in.app)
+    token = platform.identity.authenticator.sign_in_operator(key).token
+    console.cookies.set("finbridge_session", token)
+    page = console.get("/console/privacy")
+    assert page.status_code == 200 and request.id in page.text and "反洗钱" not in page.text
+    hx = {"HX-Request": "true"}
+    empty = console.post(
+        f"/console/privacy/{request.id}/close", data={"outcome": "done"}, headers=hx
+    )
+    assert empty.status_code == 422
+    done = console.post(
+        f"/console/privacy/{request.id}/close",
+        data={"outcome": "partly_done", "resolution": "contact data erased; ledger kept 5 years"},
+        headers=hx,
+    )
+    assert done.status_code == 200 and "partly_done" in done.text
+    assert platform.identity.privacy.open_requests(Principal.operator("op", [Role.TELLER])) == []
+    assert "部分完成" in signed_in.get("/app/privacy").text
+    # Customers never reach the queue.
+    assert signed_in.get("/console/privacy", follow_redirects=False).status_code == 303

@@ -24,6 +24,7 @@ from finbridge.web.pages import (
     openbanking,
     overview,
     payments,
+    privacy,
     quant,
     risk,
 )
@@ -50,6 +51,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
     (lending.router, NavEntry("Lending", "/console/lending", 90)),
     (openbanking.router, NavEntry("Open banking", "/console/openbanking", 95)),
+    (privacy.router, NavEntry("Privacy", "/console/privacy", 97)),
 )
 
 
