@@ -14,10 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from finbridge.app.i18n import N_
-from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, gettext, render
+from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, gettext, render
 from finbridge.app.pages.home import own_accounts
 from finbridge.banking import Account, PostingDeclined, PostingResult
 from finbridge.core.errors import (
@@ -153,6 +154,7 @@ def _step_up_page(
         "amount": Money.of(form.amount.strip(), source.currency, field="amount"),
         "message": gettext(request, _STEP_UP),
         "error": error,
+        "has_passkey": bool(platform.identity.passkeys.list(actor)),
     }
     return render(request, "transfers/step_up.html", context, status_code=status_code)
 
@@ -230,3 +232,23 @@ def confirm(
             request, platform, actor, form, error=gettext(request, _BAD_CODE), status_code=401
         )
     return _attempt(request, platform, actor, form)
+
+
+# Passkey step-up: static/passkey.js gets the options, signs, sends the assertion, then posts
+# the page's retry form (the same transfer, same key) once the session is stepped up.
+PASSKEY_STEP_UP = "webauthn.step_up"
+
+
+class AssertionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    credential: dict[str, Any]
+
+
+@router.post("/passkey/options")
+def passkey_options(actor: AppPrincipalDep, platform: AppPlatformDep) -> dict[str, Any]:
+    return platform.identity.passkeys.authentication_options(customer_id(actor), PASSKEY_STEP_UP)
+
+
+@router.post("/passkey", status_code=204)
+def passkey_step_up(actor: AppPrincipalDep, platform: AppPlatformDep, body: AssertionBody) -> None:
+    platform.identity.passkeys.step_up(actor, body.credential)

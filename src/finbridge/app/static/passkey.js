@@ -86,14 +86,36 @@
     window.location.reload();
   }
 
+  async function stepUp(button) {
+    var r = await post("/app/transfers/passkey/options", {});
+    if (!r.ok) return fail(button);
+    var o = await r.json();
+    var cred = await navigator.credentials.get({ publicKey: {
+      challenge: toBuf(o.challenge), rpId: o.rpId, timeout: o.timeout,
+      userVerification: o.userVerification, allowCredentials: descriptors(o.allowCredentials),
+    } });
+    var done = await post("/app/transfers/passkey", { credential: {
+      id: cred.id, rawId: toB64u(cred.rawId), type: cred.type, clientExtensionResults: {},
+      response: {
+        clientDataJSON: toB64u(cred.response.clientDataJSON),
+        authenticatorData: toB64u(cred.response.authenticatorData),
+        signature: toB64u(cred.response.signature),
+        userHandle: cred.response.userHandle ? toB64u(cred.response.userHandle) : null,
+      },
+    } });
+    if (!done.ok) return fail(button);
+    button.form.submit();  // the same transfer, same key, now with a fresh second factor
+  }
+
   document.addEventListener("click", function (e) {
     var target = e.target instanceof Element ? e.target : null;
-    var loginButton = target && target.closest("[data-passkey-login]");
-    var registerButton = target && target.closest("[data-passkey-register]");
-    var button = loginButton || registerButton;
+    if (!target) return;
+    var button = target.closest("[data-passkey-login], [data-passkey-register], [data-passkey-stepup]");
     if (!button) return;
     e.preventDefault();
     button.disabled = true;
-    (loginButton ? login(button) : register(button)).catch(function () { fail(button); });
+    var run = button.hasAttribute("data-passkey-login") ? login
+      : button.hasAttribute("data-passkey-register") ? register : stepUp;
+    run(button).catch(function () { fail(button); });
   });
 })();
