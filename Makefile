@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-future lint bench clean
+.PHONY: setup demo test test-future lint bench clean fuzz
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,14 @@ test: setup
 	$(MAKE) lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 	$(MAKE) test-future
+	$(MAKE) fuzz
+
+## A bounded schemathesis run (examples, coverage, fuzzing; fixed seed) against a served API on
+## SQLite and PostgreSQL: fails on any 5xx or response breaking its own schema (issue 11).
+FUZZ_SECONDS ?= 120
+FUZZ_PG_ADMIN_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+fuzz: setup
+	$(PY) scripts/fuzz_api.py --max-time $(FUZZ_SECONDS) --pg-admin-url $(FUZZ_PG_ADMIN_URL)
 
 # The suite must pass on any date. Tests run on a fixed clock (2026-11-02); anything a library
 # checks against the real time (TLS certificates, tokens checked by others, browser cookies,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -11,6 +14,8 @@ import typer
 from finbridge.cli.context import cli_settings, console
 from finbridge.core.settings import Settings
 from finbridge.platform import Platform
+
+GRACEFUL_SECONDS = 10
 
 
 def serving_settings(settings: Settings) -> Settings:
@@ -52,19 +57,43 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
     relay = RelayLoop(platform).start()
     cob = CobLoop(platform).start() if platform.settings.lending.cob_on_serve else None
     try:
-        uvicorn.run(
+        config = uvicorn.Config(
             create_app(platform=platform),
             host=host or serve.host,
             port=port or serve.port,
             log_level="info",
             server_header=False,
+            # SIGINT/SIGTERM: stop taking requests, give running ones this long, then exit
+            # (a long request, e.g. a close of business catching up, must not hold a stop).
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
+        clean_stop_server(config).run()
     finally:
         relay.stop()
         if cob is not None:
             cob.stop()
         if gateway is not None:
             gateway.stop()
+
+
+def clean_stop_server(config: Any) -> Any:
+    """uvicorn's server, but SIGINT/SIGTERM end in a normal return (exit code 0) so the relay,
+    the gateway and the platform are closed: uvicorn re-raises the signal once it has shut down,
+    which killed ``serve`` (exit -15) before its clean-up ran."""
+    import uvicorn
+
+    class CleanStopServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            signals = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return CleanStopServer(config)
 
 
 class BackgroundServer:
@@ -101,6 +130,7 @@ class BackgroundServer:
                 port=self._port,
                 log_level="warning",
                 server_header=False,
+                timeout_graceful_shutdown=GRACEFUL_SECONDS,
             )
             self._server = uvicorn.Server(config)
             self._server.run()
@@ -117,11 +147,25 @@ class BackgroundServer:
             time.sleep(0.05)
 
     def wait(self) -> None:
-        """Block until the server stops; Ctrl+C stops it gracefully."""
+        """Block until the server stops; SIGINT (Ctrl+C) or SIGTERM stops it gracefully.
+
+        Our own handlers, installed here: a data library loaded while the demo seeded may have
+        replaced Python's SIGINT handler (Ctrl+C was then ignored), and SIGTERM's default would
+        kill the process without closing the platform.
+        """
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: object) -> None:
+            stop.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while self._thread.is_alive():
-                self._thread.join(0.5)
-        except KeyboardInterrupt:
+            while self._thread.is_alive() and not stop.is_set():
+                self._thread.join(0.2)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if stop.is_set():
             self.stop()
 
     def stop(self) -> None:
