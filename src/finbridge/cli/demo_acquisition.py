@@ -82,6 +82,8 @@ def seed_acquisition(platform: Platform, say: Callable[[str], None] = lambda _: 
     sent = acq.deliver_due(_ACTOR)
     converted = 0
     for d in acq.deliveries(_ACTOR, campaign.id, limit=1000):
+        if d.status not in ("delivered", "holdout"):
+            continue  # not sent yet (later today): nothing to respond to
         # Simulated responses: 12 % of the treated, 6 % of the held out.
         if rng.random() < (0.12 if d.arm == "treatment" else 0.06):
             acq.record_conversion(_ACTOR, campaign.id, d.customer_id)
