@@ -347,3 +347,36 @@ def test_demo_imports_one_market_once(settings, sqlite_engine, clock) -> None:
     assert seed_imported_market(platform, said.append) is None and len(said) == 1
     (market,) = platform.quant.markets(ADMIN)
     assert market.calendar == "XNYS" and market.missing_sessions == []
+
+
+def test_a_market_with_its_own_profile_file(sqlite_engine, clock, tmp_path) -> None:
+    profile = tmp_path / "hk.yaml"
+    profile.write_text(
+        "name: hk\ncurrency: HKD\ncalendar: XHKG\nlot_size: 100\nt_plus: 0\n"
+        "commission_buy: 0.0\ncommission_sell: 0.0\nmin_commission: 0\nprice_limits: none\n"
+        "taxes:\n  - {name: stamp duty, side: buy, rate: 0.0013, from: 2021-08-01}\n"
+        "  - {name: stamp duty, side: sell, rate: 0.0013, from: 2021-08-01}\n"
+    )
+    days = trading_days("XHKG", dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    prices = pl.DataFrame({"date": days, "0005.HK": [60.0 + 0.01 * k for k in range(len(days))]})
+    prices.write_csv(tmp_path / "hk.csv")
+    service = QuantService(sqlite_engine, clock, markets_dir=tmp_path / "m")
+    with pytest.raises(ValidationError, match="not both"):
+        service.import_market(ADMIN, tmp_path / "hk.csv", market="hk", calendar="XHKG",
+                              profile="uk", profile_file=profile)  # fmt: skip
+    info = service.import_market(
+        ADMIN, tmp_path / "hk.csv", market="hk", calendar="XHKG", profile_file=profile
+    )
+    assert (info.profile, info.currency, info.profile_file) == ("hk", "HKD", True)
+    kept = MarketStore(tmp_path / "m").profile(info)  # what the runner uses for this market
+    assert kept.buy_tax_rate(dt.date(2023, 3, 1)) == kept.stamp_rate(dt.date(2023, 3, 1)) == 0.0013
+    run = service.run(ADMIN, {
+        "name": "hk hold", "market": "hk", "data": {"start": "2023-02-01", "end": "2023-06-30"},
+        "strategy": {"name": "buy_and_hold", "params": {}},
+    })  # fmt: skip
+    assert run.currency == "HKD" and run.summary["fills"] == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(profile.read_text().replace("lot_size: 100", "lot_size: 0"))
+    with pytest.raises(ValidationError, match="lot_size"):
+        service.import_market(ADMIN, tmp_path / "hk.csv", market="hk2", calendar="XHKG",
+                              profile_file=bad)  # fmt: skip

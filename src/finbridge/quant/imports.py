@@ -22,7 +22,7 @@ from typing import Literal
 import polars as pl
 
 from finbridge.core.errors import NotFound, ValidationError
-from finbridge.quant.backtest.rules import MarketProfile, profile_named
+from finbridge.quant.backtest.rules import MarketProfile, load_profile, profile_named
 from finbridge.quant.data import BAR_COLUMNS, BarStore, calendar_code, trading_days, validate_bars
 
 Layout = Literal["auto", "long", "wide"]
@@ -54,6 +54,7 @@ class MarketInfo:
     missing_sessions: list[str] = field(default_factory=list)
     off_calendar_days: list[str] = field(default_factory=list)
     instrument_gaps: int = 0
+    profile_file: bool = False  # the profile is the user's own file, kept beside the bars
 
     def notes(self) -> list[str]:
         """What a run on this market must say about its data."""
@@ -258,6 +259,15 @@ class MarketStore:
     def _info_path(self, name: str) -> Path:
         return self.bars.path(name).with_suffix(".json")
 
+    def _profile_path(self, name: str) -> Path:
+        return self.bars.path(name).with_suffix(".profile.yaml")
+
+    def profile(self, info: MarketInfo) -> MarketProfile:
+        """The market's profile: its own file when imported with one, else the shipped one."""
+        if info.profile_file:
+            return load_profile(self._profile_path(info.name))
+        return profile_named(info.profile)
+
     def info(self, name: str) -> MarketInfo:
         path = self._info_path(name)
         if not path.exists():
@@ -300,11 +310,13 @@ class MarketStore:
         layout: Layout = "auto",
         max_missing: float = 0.01,
         instrument: str | None = None,
+        profile_file: Path | None = None,
     ) -> MarketInfo:
         """Read, check against ``calendar`` and store; nothing is written when a check fails.
 
         ``instrument`` names the one instrument of a file without an instrument column
-        (default: the file name)."""
+        (default: the file name); ``profile_file`` is the market's own profile (the YAML of
+        the shipped ones: currency, lots, commissions, dated taxes), validated and kept."""
         if market in BUILT_IN or not market.isidentifier() or market != market.lower():
             raise ValidationError(
                 f"market name {market!r} must be a new lower-case identifier (not cn or us)",
@@ -313,7 +325,13 @@ class MarketStore:
         if not 0 <= max_missing <= 0.5:
             raise ValidationError("max_missing must be between 0 and 0.5", field="max_missing")
         code = calendar_code(calendar)
-        chosen: MarketProfile = profile_named(profile or _profile_for(code))
+        if profile_file is not None and profile is not None:
+            raise ValidationError("give --profile or --profile-file, not both", field="profile")
+        chosen: MarketProfile = (
+            load_profile(profile_file)
+            if profile_file is not None
+            else profile_named(profile or _profile_for(code))
+        )
         name = (instrument or path.stem).upper()
         bars, used_layout, close_only = to_bars(_read(path), layout, instrument=name)
         bars = validate_bars(bars)  # non-positive prices and duplicate days refused here
@@ -327,7 +345,11 @@ class MarketStore:
             first=bars["date"].min().isoformat(), last=bars["date"].max().isoformat(),  # type: ignore[union-attr]
             sessions=check.sessions, missing_sessions=[d.isoformat() for d in check.missing],
             off_calendar_days=[d.isoformat() for d in check.off_calendar], instrument_gaps=gaps,
+            profile_file=profile_file is not None,
         )  # fmt: skip
+        if profile_file is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._profile_path(market).write_bytes(Path(profile_file).read_bytes())
         self.bars.write(market, bars.drop("tradable"))
         self._info_path(market).write_text(json.dumps(asdict(info)), encoding="utf-8")
         return info

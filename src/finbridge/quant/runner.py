@@ -198,8 +198,12 @@ def run_config(
     market = MarketData.from_bars(
         trade_bars, benchmark=config.benchmark, signal=scores, calendar=calendar
     )
-    profile_name = config.profile or (imported.info.profile if imported else config.market)
-    profile = profile_named(profile_name)
+    if config.profile is not None:
+        profile = profile_named(config.profile)
+    elif imported is not None:
+        profile = imported.store.profile(imported.info)
+    else:
+        profile = profile_named(config.market)
     costs = {
         k: v for k, v in config.costs.model_dump().items() if v is not None and k != "stamp_duty"
     }

@@ -105,6 +105,7 @@ class QuantService:
         layout: str = "auto",
         max_missing: float = 0.01,
         instrument: str | None = None,
+        profile_file: Path | None = None,
     ) -> MarketInfo:
         """Import a daily price file as market ``market`` (checked against ``calendar``).
 
@@ -115,6 +116,7 @@ class QuantService:
         return self._markets().import_file(
             path, market=market, calendar=calendar, profile=profile,
             layout=layout, max_missing=max_missing, instrument=instrument,  # type: ignore[arg-type]
+            profile_file=profile_file,
         )  # fmt: skip
 
     def profiles(self) -> list[MarketProfile]:

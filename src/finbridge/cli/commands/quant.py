@@ -142,6 +142,10 @@ def data_import(
     instrument: Annotated[
         str | None, typer.Option(help="Name of the one instrument of a file without a ticker")
     ] = None,
+    profile_file: Annotated[
+        Path | None,
+        typer.Option(help="Your own market profile YAML (see `quant profiles` for the keys)"),
+    ] = None,
 ) -> None:
     """Import FILE as MARKET after checking its days against CALENDAR (nothing is filled in).
 
@@ -154,6 +158,7 @@ def data_import(
         info = platform.quant.import_market(
             CLI_ACTOR, file, market=market, calendar=calendar, profile=profile,
             layout=layout, max_missing=max_missing, instrument=instrument,
+            profile_file=profile_file,
         )  # fmt: skip
         console.print(
             f"[green]{info.name}[/]: {info.rows:,} bars of {info.instruments} instruments "
