@@ -62,7 +62,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
     # Partners never hold events:read (every customer's events): "events:read:partner" lets
     # them read their own ingestions and what customers agreed to share with them.
-    Role.PARTNER: frozenset({"events:write", "events:read:partner"}),
+    # A partner is also an open-banking developer: it registers and manages its own apps.
+    Role.PARTNER: frozenset({"events:write", "events:read:partner", "openbanking:write"}),
     Role.MARKETER: frozenset({"acquisition:read", "acquisition:write", "customers:read"}),
     Role.ADMIN: frozenset({"*"}),
 }

@@ -98,6 +98,7 @@ class AppRegistry:
             jwks=_jwks(jwks),
             scopes=[_choice(s, SCOPES, "scopes") for s in _listed(scopes, "scopes")],
             status=AppStatus.PENDING.value,
+            owner_id=actor.id,
             decided_by=None,
             created_at=self._clock.now(),
         )
@@ -135,11 +136,15 @@ class AppRegistry:
 
     def list(self, actor: Principal, *, status: AppStatus | None = None) -> list[App]:
         """Operators see every app; anyone signed in sees the approved ones (the app store)."""
-        if not actor.has_scope("openbanking:read"):
-            status = AppStatus.APPROVED
         stmt = select(AppRow).order_by(AppRow.category, AppRow.name)
         if status is not None:
             stmt = stmt.where(AppRow.status == status.value)
+        if not actor.has_scope("openbanking:read"):
+            # The app store; a developer also sees its own apps, whatever their status.
+            visible = AppRow.status == AppStatus.APPROVED.value
+            if actor.has_scope("openbanking:write"):
+                visible = visible | (AppRow.owner_id == actor.id)
+            stmt = stmt.where(visible)
         with unit_of_work(self._engine, write=False) as session:
             return [App.of(r) for r in session.scalars(stmt).all()]
 
@@ -180,3 +185,11 @@ def _jwks(value: Any) -> dict[str, Any]:
         return validate_jwks(value)
     except ValueError as exc:
         raise ValidationError(str(exc), field="jwks") from None
+
+
+def may_manage(actor: Principal, row: AppRow) -> bool:
+    """Operators with ``openbanking:admin`` manage every app; a developer only the apps it
+    registered (others' are answered as unknown)."""
+    if actor.has_scope("openbanking:admin"):
+        return True
+    return actor.has_scope("openbanking:write") and row.owner_id == actor.id

@@ -28,6 +28,8 @@ class AppRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | approved | suspended
     decided_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who registered the app (a developer's API key or an operator): it manages its webhooks.
+    owner_id: Mapped[str | None] = mapped_column(String(64))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     # Sealed (AES-GCM) signing secrets, newest first; more than one while a rotation overlaps.
     webhook_secrets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

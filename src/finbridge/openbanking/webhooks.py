@@ -30,6 +30,7 @@ from finbridge.core.clock import Clock, SystemClock
 from finbridge.core.errors import NotFound, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
+from finbridge.openbanking.apps import may_manage
 from finbridge.openbanking.consents import aware
 from finbridge.openbanking.tables import AppRow, WebhookDeliveryRow
 from finbridge.store.engine import unit_of_work
@@ -143,7 +144,7 @@ class WebhookService:
             raise ValidationError("an https URL of at most 500 characters", field="url")
         secret = _new_secret()
         with unit_of_work(self._engine) as session:
-            app = self._app(session, client_id)
+            app = self._app(session, client_id, actor)
             app.webhook_url = url
             app.webhook_secrets = [self._seal(secret)]
         return secret
@@ -154,7 +155,7 @@ class WebhookService:
         secret = _new_secret()
         now = self._clock.now()
         with unit_of_work(self._engine) as session:
-            app = self._app(session, client_id)
+            app = self._app(session, client_id, actor)
             if not app.webhook_url:
                 raise ValidationError("set a webhook URL first", field="url")
             kept = [
@@ -234,10 +235,13 @@ class WebhookService:
     def deliveries(
         self, actor: Principal, *, client_id: str | None = None, limit: int = 100
     ) -> list[Delivery]:
-        actor.require_scope("openbanking:read")
         stmt = (
             select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.created_at.desc()).limit(limit)
         )
+        if not actor.has_scope("openbanking:read"):
+            actor.require_scope("openbanking:write")  # a developer: its own apps' log only
+            owned = select(AppRow.id).where(AppRow.owner_id == actor.id)
+            stmt = stmt.where(WebhookDeliveryRow.client_id.in_(owned))
         if client_id is not None:
             stmt = stmt.where(WebhookDeliveryRow.client_id == client_id)
         with unit_of_work(self._engine, write=False) as session:
@@ -248,7 +252,8 @@ class WebhookService:
         actor.require_scope("openbanking:write")
         with unit_of_work(self._engine) as session:
             row = session.get(WebhookDeliveryRow, delivery_id, with_for_update=True)
-            if row is None:
+            app = None if row is None else session.get(AppRow, row.client_id)
+            if row is None or app is None or not may_manage(actor, app):
                 raise NotFound("no such delivery", field="delivery_id")
             row.status, row.attempts, row.next_attempt_at = "pending", 0, self._clock.now()
         return Delivery.of(row)
@@ -277,9 +282,9 @@ class WebhookService:
         ).decode()
 
     @staticmethod
-    def _app(session: Session, client_id: str) -> AppRow:
+    def _app(session: Session, client_id: str, actor: Principal) -> AppRow:
         app = session.get(AppRow, client_id, with_for_update=True)
-        if app is None:
+        if app is None or not may_manage(actor, app):
             raise NotFound("no such app", field="client_id")
         return app
 
