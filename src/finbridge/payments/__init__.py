@@ -27,6 +27,7 @@ from finbridge.payments.models import (
 from finbridge.payments.pay import CustomerDirectory, mask_name
 from finbridge.payments.rates import ReferenceRate, ReferenceRates
 from finbridge.payments.service import PaymentsService
+from finbridge.payments.settlement import SettlementFile, SettlementLine
 
 __all__ = [
     "Beneficiary",
@@ -47,6 +48,8 @@ __all__ = [
     "ReferenceRates",
     "Refund",
     "Report",
+    "SettlementFile",
+    "SettlementLine",
     "Tier",
     "bought",
     "mask_name",

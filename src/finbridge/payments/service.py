@@ -22,6 +22,7 @@ from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.pay import CustomerDirectory, NoDirectory, PaymentDesk
 from finbridge.payments.rates import ReferenceRates
 from finbridge.payments.screening import DEMO_LIST, ScreeningList
+from finbridge.payments.settlement import SettlementDesk
 
 
 class PaymentsService:
@@ -47,6 +48,7 @@ class PaymentsService:
             engine, clock, banking, section, self.merchants, self.limits,
             directory or NoDirectory(),
         )  # fmt: skip
+        self.settlement = SettlementDesk(engine, banking, self.merchants, tz)
         screening = ScreeningList.from_csv(section.sanctions_list or DEMO_LIST)
         self.crossborder = CrossBorderDesk(
             engine, clock, banking, screening, bank_bic=section.bank_bic, business_timezone=tz

@@ -8,6 +8,7 @@ with the caller's principal (the service authorises), render. Money-moving calls
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -172,6 +173,21 @@ def create_code(
         actor, merchant_id, amount=amount, reference=body.reference
     )
     return CodePublic.of(code)
+
+
+@router.get("/merchants/{merchant_id}/settlement", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})  # fmt: skip
+def merchant_settlement(
+    merchant_id: str, day: date, actor: PrincipalDep, payments: Payments
+) -> Response:
+    """The merchant's settlement file for a business day (CSV); ``X-Reconciled`` says whether
+    every line's ledger entry moved exactly its net amount on the settlement account."""
+    report = payments.settlement.daily(actor, merchant_id, day)
+    return Response(
+        report.csv(), media_type="text/csv",
+        headers={"X-Reconciled": "true" if report.reconciled else "false",
+                 "X-Ledger-Total": str(report.ledger_total.amount)},
+    )  # fmt: skip
 
 
 @router.post("/codes/preview", response_model=CodePreviewPublic)

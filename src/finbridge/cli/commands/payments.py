@@ -102,6 +102,31 @@ def code(
             console.print(f"QR written to {png}")
 
 
+@payments_app.command("settlement")
+def settlement(
+    merchant_id: Annotated[str, typer.Argument(help="Merchant id")],
+    day: Annotated[str, typer.Argument(help="Business day, YYYY-MM-DD")],
+    out: Annotated[Path | None, typer.Option(help="Write the CSV here")] = None,
+) -> None:
+    """The merchant's settlement file for DAY, reconciled to the ledger."""
+    import datetime as dt
+
+    from finbridge.core.errors import ValidationError
+
+    try:
+        when = dt.date.fromisoformat(day)
+    except ValueError:
+        raise ValidationError("day must be YYYY-MM-DD", field="day") from None
+    with platform_context() as platform:
+        report = platform.payments.settlement.daily(CLI_ACTOR, merchant_id, when)
+        if out is not None:
+            out.write_text(report.csv(), encoding="utf-8")
+        console.print(
+            f"{len(report.lines)} lines, net {report.net_total}, ledger {report.ledger_total}: "
+            + ("reconciled" if report.reconciled else f"NOT reconciled {report.mismatches}")
+        )
+
+
 @payments_app.command("export-pacs008")
 def export_pacs008(
     out: Annotated[Path, typer.Option(help="Directory for the messages")] = Path("."),
