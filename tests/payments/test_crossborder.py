@@ -18,7 +18,10 @@ from finbridge.payments import iso20022 as iso
 from finbridge.payments.crossborder import Beneficiary
 
 HANS = Beneficiary(
-    name="Hans Muller", country="DE", bic="DEUTDEFF", iban="DE89 3704 0044 0532 0130 00",
+    name="Hans Muller",
+    country="DE",
+    bic="DEUTDEFF",
+    iban="DE89 3704 0044 0532 0130 00",
     address_lines=("Hauptstr. 1", "Berlin"),
 )
 SYSTEM = Principal.system("t")
