@@ -36,5 +36,7 @@ def test_a_teller_cannot_approve_apps(
 ) -> None:
     pending = make_app(platform, client, clock, name="Tally", approve=False)
     log_in(client, issue_key(platform, [Role.TELLER]))
+    page = client.get("/console/openbanking")
+    assert page.status_code == 200 and "need the <code>openbanking:read</code> scope" in page.text
     r = client.post(f"/console/openbanking/apps/{pending.client_id}/approve", headers=HX)
     assert r.status_code == 403

@@ -27,14 +27,20 @@ def index(
 ) -> Response:
     ob = platform.openbanking
     apps = ob.apps.list(actor)
+    may_read = actor.has_scope("openbanking:read")  # otherwise the panels say so, not fail
     context = {
         "pending": [a for a in apps if a.status is AppStatus.PENDING],
         "apps": apps,
+        "may_read": may_read,
         "consents": ob.server.consents(
             actor, customer_id=customer_id or None, client_id=client_id or None, limit=50
-        ),
-        "audit": ob.audit.recent(client_id=client_id or None, limit=50),
-        "deliveries": ob.webhooks.deliveries(actor, client_id=client_id or None, limit=50),
+        )
+        if may_read
+        else [],
+        "audit": ob.audit.recent(client_id=client_id or None, limit=50) if may_read else [],
+        "deliveries": ob.webhooks.deliveries(actor, client_id=client_id or None, limit=50)
+        if may_read
+        else [],
         "customer_id": customer_id or "",
         "client_id": client_id or "",
     }
