@@ -196,3 +196,36 @@ def test_shipped_schemas_accept_the_standards_samples(tmp_path: Path) -> None:
     for message in (iso.PACS002, iso.PACS004):
         sample = (templates / message / f"{message}.xml").read_bytes()
         assert iso.parse_incoming(sample)[0] == message
+
+
+def test_round_trip_with_the_simulated_correspondent(
+    lite_pay: PaymentsService, lite_wallets: WalletFn, lite_bank: BankingService,
+    sqlite_engine: Engine,
+) -> None:  # fmt: skip
+    from finbridge.payments.correspondent import SimulatedCorrespondent
+
+    pay, bank = lite_pay, lite_bank
+    me = lite_wallets("Ada Wang", EUR="10000")
+    actor = customer_of(me["EUR"])
+    sent = [
+        pay.crossborder.send(
+            actor,
+            from_account_id=me["EUR"].id,
+            amount=Money.of(f"{100 + i}.00", "EUR"),
+            beneficiary=HANS,
+            idempotency_key=f"rt{i}",
+        )
+        for i in range(20)
+    ]
+    correspondent = SimulatedCorrespondent(seed=7, reject_rate=0.25, return_rate=0.3)
+    answers = [a for _, xml in pay.crossborder.export_pacs008(SYSTEM)
+               for a in correspondent.process(xml)]  # fmt: skip
+    for answer in sorted(answers, key=lambda a: a.delay):
+        pay.crossborder.receive(SYSTEM, answer.xml)
+    final = {t.id: pay.crossborder.get(SYSTEM, t.id) for t in sent}
+    statuses = {t.status for t in final.values()}
+    assert statuses == {"settled", "rejected", "returned"}  # seed 7 gives all three
+    kept = sum((t.amount for t in final.values() if t.status == "settled"), Money.zero("EUR"))
+    assert bank.balance(SYSTEM, me["EUR"].id).balance == Money.of("10000", "EUR") - kept
+    assert bank.balance(SYSTEM, me["EUR"].id).available == Money.of("10000", "EUR") - kept
+    assert currency_sums(sqlite_engine)["EUR"] == 0
