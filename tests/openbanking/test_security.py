@@ -503,3 +503,34 @@ def test_an_app_calling_another_apps_consent(
     # Nor can an app introspect, refresh or revoke another app's tokens.
     assert other.introspect(tpp.tokens.access_token) == {"active": False}
     refused(other.refresh, 400, "invalid_grant")
+
+
+def test_a_suspended_app_is_cut_off_and_amounts_must_be_positive(
+    platform: Platform,
+    signed_in: TestClient,
+    zhang: Customer,
+    merchant: Customer,
+    tpp: ThirdPartyApp,
+) -> None:
+    from finbridge.openbanking import AppStatus
+
+    mandate = [
+        {
+            "type": "payment_mandate",
+            "currency": "CNY",
+            "creditor_account": merchant.current,
+            "max_per_payment": "10.00",
+            "max_total": "20.00",
+        }
+    ]
+    connect(tpp, signed_in, [zhang.current], mandate)
+    refused(
+        lambda: tpp.pay(amount="-5.00", currency="CNY", creditor=merchant.current, key="neg"),
+        400,
+        "invalid_request",
+    )
+    platform.openbanking.apps.decide(Principal.system(), tpp.client_id, AppStatus.SUSPENDED)
+    refused(
+        lambda: tpp.get(f"/open-banking/v1/consents/{tpp.tokens.consent_id}"), 401, "invalid_token"
+    )  # type: ignore[union-attr]
+    refused(tpp.refresh, 401, "invalid_client")

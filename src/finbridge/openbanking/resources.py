@@ -173,6 +173,8 @@ class ResourceService:
             raise ValidationError(
                 "Idempotency-Key: 1 to 200 printable characters", field="Idempotency-Key"
             )
+        if amount.minor <= 0:
+            raise OAuthError("invalid_request", "the amount must be positive", field="amount")
         debtor = debtor_account_id or consent.account_ids[0]
         fingerprint = hashlib.sha256(
             f"{debtor}|{creditor_account_id}|{amount.minor}|{amount.code}|{description}".encode()

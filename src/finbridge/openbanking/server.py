@@ -651,6 +651,9 @@ class AuthorizationServer:
             consent = None if row is None else session.get(ConsentRow, row.consent_id)
         if row is None or consent is None or row.revoked_at is not None:
             raise invalid_token("the access token was revoked")
+        app = self._apps.find(row.client_id)
+        if app is None or app.status is not AppStatus.APPROVED:
+            raise invalid_token("the app is suspended")  # suspension cuts access at once
         status = effective_status(consent, now)
         if status is ConsentStatus.EXPIRED and consent.status != status.value:
             self._expire(consent.id)
