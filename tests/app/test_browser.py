@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import free_port, launch_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Money, Settings
+from finbridge.core.settings import ServeSettings
 from finbridge.identity import StepUpGuard
 from finbridge.platform import Platform
 
@@ -126,6 +127,9 @@ def test_every_page_in_chromium(
             page.goto(base + anonymous)
             _check_page(page, errors, phone=phone)
         _sign_in(page, base, clock, zhang)
+        # Boosted navigation (no full page load): the chart still loads ECharts and draws.
+        page.click(f"a[href='/app/accounts/{ids['account']}']")
+        page.wait_for_selector("#spending [data-echarts][data-rendered='true'] svg")
         cookie = next(c for c in context.cookies() if c["name"] == "finbridge_app")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/app"
         for path in (
@@ -157,3 +161,54 @@ def test_every_page_in_chromium(
         _checks_can_fail(page, errors)
     finally:
         context.close()
+
+
+def test_passkeys_in_chromium(
+    browser: Any, settings: Settings, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    """static/passkey.js with Chromium's virtual authenticator (DevTools WebAuthn domain): add a
+    passkey, sign in with it, and confirm a transfer with it (served as localhost: the RP id)."""
+    port = free_port()
+    platform = Platform(
+        settings=settings.with_changes(serve=ServeSettings(host="localhost", port=port)),
+        engine=sqlite_engine,
+        clock=clock,
+    )
+    platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=ScriptedRisk()))
+    zhang = make_customer(platform, clock, ZHANG)
+    li = make_customer(platform, clock, LI, funds="0")
+    with serve(platform, port, "localhost") as base:
+        context = browser.new_context(**DESKTOP)
+        try:
+            page = context.new_page()
+            errors: list[str] = []
+            watch_errors(page, errors)
+            cdp = context.new_cdp_session(page)
+            cdp.send("WebAuthn.enable")
+            cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+                "hasUserVerification": True, "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }})  # fmt: skip
+            _sign_in(page, base, clock, zhang)
+            page.goto(f"{base}/app/security")
+            page.click("[data-passkey-register]")
+            page.wait_for_selector("#passkeys-h ~ ul.rows li:not(.muted)")
+            context.clear_cookies()
+            page.goto(f"{base}/app/login")
+            page.fill("#phone", zhang.req.phone)
+            page.fill("#password", PASSWORD)
+            page.click("button.primary")
+            page.click("[data-passkey-login]")
+            page.wait_for_selector("#totals-h")
+            clock.advance(timedelta(minutes=6))  # the sign-in's factor goes stale
+            page.goto(f"{base}/app/transfers")
+            page.fill("#to_account", li.current)
+            page.fill("#amount", "600")
+            page.click("button.primary")
+            page.click("[data-passkey-stepup]")
+            page.wait_for_selector("text=转账成功")
+            assert errors == []
+        finally:
+            context.close()
+    assert str(platform.banking.get_account(SYSTEM, li.current).balance.amount) == "600.00"

@@ -26,8 +26,10 @@ How an engine adds an app page (one line in ``APP_PAGES``)
    anonymous visitors are redirected to ``/app/login``. Pass the principal to the services
    exactly as the API does: they check ownership (another customer's id -> ``NotFound`` -> 404).
 2. Templates go in ``src/finbridge/app/templates/<pkg>/`` and start with
-   ``{% extends "base.html" %}`` (blocks ``title``, ``content``, and ``scripts`` for extra
-   ``<script src>`` tags such as ECharts: ``{{ url_for('app-vendor', path='echarts.min.js') }}``).
+   ``{% extends "base.html" %}`` (blocks ``title``, ``content``; ``scripts`` for an extra
+   ``<script src>``, but note that hx-boost swaps do not run a new page's head scripts: ECharts
+   is loaded by ``static/app.js`` whenever a chart appears, and ``static/passkey.js`` is on
+   every page).
    Every template gets ``_`` (translate), ``ngettext``, ``fmt`` (``fmt.money(Money)``,
    ``fmt.datetime(dt)``, ``fmt.date(d)``, ``fmt.number(n)`` in the customer's locale),
    ``csrf_token``, ``principal``, ``path``. ``{% from "_macros.html" import amount, chart %}``.
