@@ -51,7 +51,7 @@ from finbridge.store import make_engine
 PG_ADMIN = os.environ.get(
     "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PG_DB = "finbridge_lending_bench"
+PG_DB = os.environ.get("LENDING_BENCH_DB", "finbridge_lending_bench")
 OPS = Principal.system("bench")
 OPENED = date(2026, 1, 4)
 STATEMENT = date(2026, 2, 5)
