@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -30,6 +30,7 @@ from finbridge.acquisition.campaigns import (
     Lift,
     Schedule,
     in_holdout,
+    in_quiet,
     local_send_time,
     out_of_quiet,
     parse_hhmm,
@@ -840,6 +841,8 @@ class AcquisitionService:
                 reason = "no_consent"
             elif row.customer_id in opted[row.campaign_id]:
                 reason = "opted_out"
+            elif plans[row.campaign_id].quiet(now, recipients.get(row.customer_id), self.timezone):
+                reason = "quiet_hours"  # planned late and now night where they live: never
             if reason is not None:
                 suppressed[reason] = suppressed.get(reason, 0) + 1
                 changes.append({"id": row.id, "status": "suppressed", "reason": reason})
@@ -1094,6 +1097,11 @@ class _Plan:
     templates: CreativeTemplates
     offer: Product | None
     portfolio: bool  # the creative shows balances: ask the portfolio port
+    quiet_hours: tuple[time, time]
+
+    def quiet(self, now: datetime, who: Recipient | None, default_zone: str) -> bool:
+        local = now.astimezone(zone(who.timezone if who else default_zone)).time()
+        return in_quiet(local, *self.quiet_hours)
 
     @classmethod
     def of(cls, camp: CampaignRow, creative: CreativeRow) -> _Plan:
@@ -1102,6 +1110,7 @@ class _Plan:
             CreativeTemplates(creative.templates, fields),
             product(camp.offer_code) if camp.offer_code else None,
             any(f.startswith("portfolio") or f == "currency" for f in fields),
+            (parse_hhmm(camp.quiet_start, "quiet_start"), parse_hhmm(camp.quiet_end, "quiet_end")),
         )
 
 

@@ -194,6 +194,10 @@ class AcquisitionSettings(_Section):
     locale: Literal["zh-CN", "en"] = "zh-CN"
     quiet_start: str = Field(default="22:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     quiet_end: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    deliver_on_serve: bool = Field(
+        default=True, description="finbridge serve plans campaigns hourly and sends due messages"
+    )
+    deliver_check_seconds: int = Field(default=60, ge=5, le=3600)
 
 
 class OpenBankingSettings(_Section):

@@ -36,6 +36,7 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
     """
     import uvicorn
 
+    from finbridge.cli.acquisition_loop import DeliveryLoop
     from finbridge.cli.cob_loop import CobLoop
     from finbridge.cli.relay_loop import RelayLoop
     from finbridge.site import create_app
@@ -56,6 +57,9 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         gateway.wait_ready()
     relay = RelayLoop(platform).start()
     cob = CobLoop(platform).start() if platform.settings.lending.cob_on_serve else None
+    outreach = (
+        DeliveryLoop(platform).start() if platform.settings.acquisition.deliver_on_serve else None
+    )
     try:
         config = uvicorn.Config(
             create_app(platform=platform),
@@ -72,6 +76,8 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         relay.stop()
         if cob is not None:
             cob.stop()
+        if outreach is not None:
+            outreach.stop()
         if gateway is not None:
             gateway.stop()
 
