@@ -60,6 +60,7 @@ def test_account_access_end_to_end(
     assert tpp.introspect(old_refresh) == {"active": False}
 
     # The customer sees the grant under Connected apps and revokes it: the app is cut off.
+    assert "1 个应用可以使用您的账户" in client.get("/app").text  # the home tile (zh_CN)
     page = client.get("/app/openbanking")
     assert "Budget Buddy" in page.text
     client.post(

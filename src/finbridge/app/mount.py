@@ -65,7 +65,12 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
 )
 
 # Every engine's home tile, shown in ``order`` when its loader returns data.
-HOME_CARDS: tuple[HomeCard, ...] = (acquisition.CARD, lending.CARD, messages.CARD)
+HOME_CARDS: tuple[HomeCard, ...] = (
+    acquisition.CARD,
+    lending.CARD,
+    messages.CARD,
+    openbanking.CARD,
+)
 
 # What "download all my data" puts in the ZIP: one folder per service holding customer data.
 DATA_EXPORTS: tuple[DataExport, ...] = (*CORE_EXPORTS, acquisition.EXPORT)

@@ -5,13 +5,21 @@ factor for payment consents), and "Connected apps", where every grant is seen an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.app.i18n import N_
-from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, gettext, render
+from finbridge.app.kit import (
+    AppPlatformDep,
+    AppPrincipalDep,
+    HomeCard,
+    customer_id,
+    gettext,
+    render,
+)
 from finbridge.banking import AccountStatus
 from finbridge.core.errors import AuthenticationFailed, RateLimited, StepUpRequired
 from finbridge.core.principal import Principal
@@ -151,3 +159,16 @@ def revoke(consent_id: str, actor: AppPrincipalDep, platform: AppPlatformDep) ->
 def revoke_all(actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
     platform.openbanking.server.revoke_all(actor)
     return RedirectResponse("/app/openbanking", status_code=303)
+
+
+def card(platform: Platform, principal: Principal) -> Mapping[str, Any] | None:
+    """The home tile: how many apps can use the customer's accounts (none: no tile)."""
+    live = [
+        c
+        for c in platform.openbanking.server.consents(principal)
+        if c.status is ConsentStatus.AUTHORISED
+    ]
+    return {"apps": len({c.client_id for c in live})} if live else None
+
+
+CARD = HomeCard("openbanking", "openbanking/_card.html", card, order=60)
