@@ -282,9 +282,19 @@ class LendingDay:
         the floor first where lending's own figures say the posting would not fit."""
         ids = [line_id for line_id, _, _ in chunk]
         with self.svc._tx() as session:
+            # Only the figures needed (not the ORM rows with their JSON terms).
+            c = _LINES.c
+            owed_now = (
+                c.fees_minor + c.interest_minor + c.revolving_minor + c.cash_minor
+                + c.purchases_minor - c.credit_minor
+            )  # fmt: skip
             rows = {
                 r.id: r
-                for r in session.execute(select(LineRow).where(LineRow.id.in_(ids))).scalars()
+                for r in session.execute(
+                    select(c.id, c.status, c.limit_minor, c.currency, owed_now.label("owed")).where(
+                        c.id.in_(ids)
+                    )
+                ).all()
             }
             held = dict(
                 session.execute(
@@ -296,10 +306,8 @@ class LendingDay:
         bank = self.svc.bank_postings
         for line_id, account_id, minor in chunk:
             r = rows[line_id]
-            owed = r.fees_minor + r.interest_minor + r.revolving_minor + r.cash_minor
-            owed += r.purchases_minor - r.credit_minor
             floor = -r.limit_minor if r.status == "active" else None
-            if floor is None or owed + int(held.get(line_id) or 0) + minor > -floor:
+            if floor is None or r.owed + int(held.get(line_id) or 0) + minor > -floor:
                 bal = bank.balance(LENDING, account_id)
                 if bal.available.minor - minor < bal.floor.minor:
                     lowered = min(bal.available.minor - minor, 0)
