@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -14,6 +16,22 @@ from finbridge.core.principal import Principal, PrincipalKind
 # (risk and step-up) still sees who asked.
 PLATFORM = Principal.system("payments")
 WALLET_CURRENCIES: tuple[str, ...] = ("CNY", "USD", "HKD", "EUR", "GBP", "JPY")
+
+
+def scoped_key(actor: Principal, key: object) -> str:
+    """A client's idempotency key, scoped to that client (the same key from two clients is two
+    requests)."""
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise ValidationError(
+            "an idempotency key of 1-200 characters is required", field="idempotency_key"
+        )
+    return f"{actor.kind.value}:{actor.id}:{key}"
+
+
+def request_fingerprint(*parts: object) -> str:
+    """A stable hash of a request, to tell a retry from a different request under one key."""
+    blob = json.dumps(parts, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def is_customer(actor: Principal) -> bool:

@@ -15,8 +15,6 @@ it, so a full refund in several parts returns the whole fee.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -46,15 +44,17 @@ from finbridge.payments._common import (
     clean_text,
     is_customer,
     positive_money,
+    request_fingerprint,
+    scoped_key,
 )
 from finbridge.payments.limits import Limits, Reservation
 from finbridge.payments.merchants import MerchantDesk
-from finbridge.payments.models import Channel, MoneyRequest, Payee, Payment, Refund
+from finbridge.payments.models import Channel, MoneyRequest, Payee, Payment
+from finbridge.payments.refunds import RefundCommands
 from finbridge.payments.tables import (
     CodeRow,
     MoneyRequestRow,
     PaymentRow,
-    RefundRow,
 )
 from finbridge.store.engine import unit_of_work
 
@@ -86,18 +86,6 @@ class _Request:
     description: str
 
 
-def _fp(*parts: object) -> str:
-    blob = json.dumps(parts, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _key(actor: Principal, key: object) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > 200:
-        raise ValidationError("an idempotency key of 1-200 characters is required",
-                              field="idempotency_key")  # fmt: skip
-    return f"{actor.kind.value}:{actor.id}:{key}"
-
-
 def mask_name(name: str) -> str:
     """A payee's name as a payer may see it: ``**明`` / ``J*** S****``."""
     name = name.strip()
@@ -109,7 +97,7 @@ def mask_name(name: str) -> str:
     return " ".join(w[0] + "*" * max(len(w) - 1, 2) for w in words)
 
 
-class PaymentDesk:
+class PaymentDesk(RefundCommands):
     def __init__(
         self,
         engine: Engine,
@@ -135,8 +123,8 @@ class PaymentDesk:
         amount: Money | None = None,
     ) -> Payment:
         """Pay a merchant's code from a deposit account in one call."""
-        scoped = _key(actor, idempotency_key)
-        fp = _fp("merchant", code, from_account_id, amount)
+        scoped = scoped_key(actor, idempotency_key)
+        fp = request_fingerprint("merchant", code, from_account_id, amount)
         stored = self._stored(scoped, fp)
         if stored is not None:
             return stored
@@ -286,161 +274,7 @@ class PaymentDesk:
         )  # fmt: skip
         return journal.entry_id
 
-    # ------------------------------------------------------------------ refunds
-    def refund(
-        self,
-        actor: Principal,
-        payment_id: str,
-        *,
-        idempotency_key: str,
-        amount: Money | None = None,
-    ) -> Refund:
-        """Give (part of) a merchant payment back; never more than was paid in total."""
-        payment = self._payment_row(payment_id)
-        if payment.kind != "merchant" or payment.merchant_id is None:
-            raise ValidationError("only merchant payments are refunded", field="payment_id")
-        merchant = self.merchants.row(payment.merchant_id)
-        if is_customer(actor):
-            if not actor.can_act_for(merchant.customer_id):
-                raise NotFound(f"payment {payment_id} not found", field="payment_id")
-            actor.require_scope("transfers:write")
-        else:
-            actor.require_scope("payments:write")
-        scoped = _key(actor, idempotency_key)
-        paid = Money.from_minor(payment.amount_minor, payment.currency)
-        if amount is None:
-            amount = paid - Money.from_minor(payment.refunded_minor, payment.currency)
-        amount = positive_money(amount)
-        if amount.code != payment.currency:
-            raise CurrencyMismatch(f"the payment was in {payment.currency}", field="currency")
-        fp = _fp("refund", payment_id, amount)
-        stored = self._stored_refund(scoped, fp)
-        if stored is not None:
-            return stored
-        refund_row = self._reserve_refund(payment.id, scoped, fp, amount)
-        fee_back = Money.from_minor(refund_row.fee_minor, payment.currency)
-        legs = [
-            JournalLeg.take(merchant.settlement_account_id, amount - fee_back, field="payment_id"),
-            JournalLeg.give(payment.payer_account_id, amount, field="payment_id"),
-        ]
-        if fee_back.is_positive():
-            legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, fee_back, debit=True))
-        try:
-            journal = self.banking.post_journal(
-                PLATFORM, legs, idempotency_key=f"refund:{refund_row.id}",
-                description=f"refund {merchant.name}", requested_by=actor, channel="refund",
-                metadata={"merchant": merchant.id, "payment_id": payment.id},
-            )  # fmt: skip
-        except BaseException:
-            self._undo_refund(refund_row)
-            raise
-        with unit_of_work(self.engine) as s:
-            s.execute(
-                update(RefundRow).where(RefundRow.id == refund_row.id)
-                .values(status="completed", entry_id=journal.entry_id)
-            )  # fmt: skip
-            emit(s, Event(
-                "payments.refunded", self.clock.now(),
-                {"refund_id": refund_row.id, "payment_id": payment.id,
-                 "entry_id": journal.entry_id, "amount": str(amount.amount),
-                 "currency": amount.code, "fee_returned": str(fee_back.amount)},
-                "payments", subject_id=payment.payer_customer_id,
-            ))  # fmt: skip
-        return Refund(refund_row.id, payment.id, amount, fee_back, journal.entry_id,
-                      aware(refund_row.created_at))  # fmt: skip
-
-    def _stored_refund(self, scoped: str, fp: str) -> Refund | None:
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.scalar(select(RefundRow).where(RefundRow.idempotency_key == scoped))
-            payment = None if row is None else s.get(PaymentRow, row.payment_id)
-        if row is None or payment is None:
-            return None
-        if row.fingerprint != fp:
-            raise IdempotencyConflict(
-                "this idempotency key was used for a different request", field="idempotency_key"
-            )
-        if row.status != "completed":
-            raise Conflict(
-                "this refund is still being made; retry shortly", field="idempotency_key"
-            )
-        return Refund(
-            row.id, row.payment_id, Money.from_minor(row.amount_minor, payment.currency),
-            Money.from_minor(row.fee_minor, payment.currency), row.entry_id,
-            aware(row.created_at), replayed=True,
-        )  # fmt: skip
-
-    def _reserve_refund(self, payment_id: str, scoped: str, fp: str, amount: Money) -> RefundRow:
-        """Count the refund on the payment under a row lock and write it as pending."""
-        try:
-            with unit_of_work(self.engine) as s:
-                p = s.scalar(
-                    select(PaymentRow).where(PaymentRow.id == payment_id).with_for_update()
-                )
-                assert p is not None
-                if p.status != "completed":
-                    raise Conflict("the payment is not completed", field="payment_id")
-                left = p.amount_minor - p.refunded_minor
-                if amount.minor > left:
-                    raise BusinessRuleViolation(
-                        f"refund over the paid amount: {Money.from_minor(left, p.currency)} "
-                        "is left to refund", field="amount",
-                        refundable=str(Money.from_minor(left, p.currency).amount),
-                    )  # fmt: skip
-                after = p.refunded_minor + amount.minor
-                if after == p.amount_minor:
-                    fee_back = p.fee_minor - p.fee_refunded_minor
-                else:
-                    share = Decimal(p.fee_minor) * amount.minor / p.amount_minor
-                    fee_back = min(int(share.to_integral_value(ROUND_HALF_EVEN)),
-                                   p.fee_minor - p.fee_refunded_minor)  # fmt: skip
-                p.refunded_minor = after
-                p.fee_refunded_minor += fee_back
-                row = RefundRow(
-                    id=new_id(), payment_id=p.id, idempotency_key=scoped, fingerprint=fp,
-                    amount_minor=amount.minor, fee_minor=fee_back, status="pending",
-                    entry_id=None, created_at=self.clock.now(),
-                )  # fmt: skip
-                s.add(row)
-        except IntegrityError:
-            raise Conflict(
-                "this refund is being made by another request", field="idempotency_key"
-            ) from None
-        return row
-
-    def _undo_refund(self, row: RefundRow) -> None:
-        with unit_of_work(self.engine) as s:
-            s.execute(
-                update(PaymentRow).where(PaymentRow.id == row.payment_id).values(
-                    refunded_minor=PaymentRow.refunded_minor - row.amount_minor,
-                    fee_refunded_minor=PaymentRow.fee_refunded_minor - row.fee_minor,
-                )
-            )  # fmt: skip
-            s.execute(delete(RefundRow).where(RefundRow.id == row.id))
-
-    def refunds(self, actor: Principal, payment_id: str) -> list[Refund]:
-        payment = self.get(actor, payment_id)
-        with unit_of_work(self.engine, write=False) as s:
-            rows = s.scalars(
-                select(RefundRow).where(RefundRow.payment_id == payment.id,
-                                        RefundRow.status == "completed").order_by(RefundRow.id)
-            ).all()  # fmt: skip
-        return [
-            Refund(r.id, r.payment_id, Money.from_minor(r.amount_minor, payment.amount.code),
-                   Money.from_minor(r.fee_minor, payment.amount.code), r.entry_id,
-                   aware(r.created_at))
-            for r in rows
-        ]  # fmt: skip
-
     # ------------------------------------------------------------------ reads
-    def _payment_row(self, payment_id: str) -> PaymentRow:
-        if not isinstance(payment_id, str) or not is_valid_id(payment_id):
-            raise NotFound(f"payment {payment_id!r} not found", field="payment_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(PaymentRow, payment_id)
-        if row is None or row.status != "completed":
-            raise NotFound(f"payment {payment_id} not found", field="payment_id")
-        return row
-
     def get(self, actor: Principal, payment_id: str) -> Payment:
         row = self._payment_row(payment_id)
         if is_customer(actor):
@@ -534,8 +368,8 @@ class PaymentDesk:
         """P2P: send ``amount`` to another customer by phone number or account."""
         amount = positive_money(amount)
         note = clean_text(note, "note")
-        scoped = _key(actor, idempotency_key)
-        fp = _fp("p2p", from_account_id, to_account_id, phone, amount, note)
+        scoped = scoped_key(actor, idempotency_key)
+        fp = request_fingerprint("p2p", from_account_id, to_account_id, phone, amount, note)
         stored = self._stored(scoped, fp)
         if stored is not None:
             return stored
@@ -604,8 +438,8 @@ class PaymentDesk:
     ) -> Payment:
         row = self._request_row(request_id)
         amount = Money.from_minor(row.amount_minor, row.currency)
-        scoped = _key(actor, idempotency_key)
-        fp = _fp("p2p", from_account_id, row.to_account_id, None, amount, row.note)
+        scoped = scoped_key(actor, idempotency_key)
+        fp = request_fingerprint("p2p", from_account_id, row.to_account_id, None, amount, row.note)
         stored = self._stored(scoped, fp)
         if stored is not None:
             return stored
