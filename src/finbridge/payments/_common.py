@@ -6,10 +6,17 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import TypeVar
+
+from sqlalchemy import Engine
 
 from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.ids import is_valid_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.store.engine import unit_of_work
+
+_Row = TypeVar("_Row")
 
 # Payments posts through banking as the platform itself (the bank's own FX position and fee
 # accounts are only open to it), passing the customer as ``requested_by`` so the posting guard
@@ -32,6 +39,18 @@ def request_fingerprint(*parts: object) -> str:
     """A stable hash of a request, to tell a retry from a different request under one key."""
     blob = json.dumps(parts, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def load_row(engine: Engine, model: type[_Row], row_id: object, what: str, field: str) -> _Row:
+    """The row ``row_id`` of ``model``, or ``NotFound`` naming ``field`` (a malformed id is
+    reported the same way as an unknown one)."""
+    if not isinstance(row_id, str) or not is_valid_id(row_id):
+        raise NotFound(f"{what} {row_id!r} not found", field=field)
+    with unit_of_work(engine, write=False) as s:
+        row = s.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} not found", field=field)
+    return row
 
 
 def is_customer(actor: Principal) -> bool:

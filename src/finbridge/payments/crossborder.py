@@ -34,11 +34,18 @@ from finbridge.core.errors import (
     NotFound,
     ValidationError,
 )
-from finbridge.core.ids import is_valid_id, new_id
+from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.payments import iso20022 as iso
-from finbridge.payments._common import PLATFORM, aware, is_customer, operator_only, positive_money
+from finbridge.payments._common import (
+    PLATFORM,
+    aware,
+    is_customer,
+    load_row,
+    operator_only,
+    positive_money,
+)
 from finbridge.payments.screening import ScreeningList
 from finbridge.payments.tables import CrossBorderRow
 from finbridge.store.engine import unit_of_work
@@ -253,13 +260,7 @@ class CrossBorderDesk:
 
     # ------------------------------------------------------------------ reads
     def _row(self, transfer_id: str) -> CrossBorderRow:
-        if not isinstance(transfer_id, str) or not is_valid_id(transfer_id):
-            raise NotFound(f"transfer {transfer_id!r} not found", field="transfer_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(CrossBorderRow, transfer_id)
-        if row is None:
-            raise NotFound(f"transfer {transfer_id} not found", field="transfer_id")
-        return row
+        return load_row(self.engine, CrossBorderRow, transfer_id, "transfer", "transfer_id")
 
     def get(self, actor: Principal, transfer_id: str) -> CrossBorder:
         row = self._row(transfer_id)

@@ -31,7 +31,7 @@ from finbridge.core.errors import (
     NotFound,
     ValidationError,
 )
-from finbridge.core.ids import is_valid_id, new_id
+from finbridge.core.ids import new_id
 from finbridge.core.money import Money, currency
 from finbridge.core.principal import Principal
 from finbridge.core.settings import PaymentsSettings
@@ -42,6 +42,7 @@ from finbridge.payments._common import (
     act_for,
     aware,
     is_customer,
+    load_row,
     operator_only,
     positive_money,
 )
@@ -185,13 +186,7 @@ class FxDesk:
         return _quote(row)
 
     def _quote_row(self, quote_id: str) -> QuoteRow:
-        if not isinstance(quote_id, str) or not is_valid_id(quote_id):
-            raise NotFound(f"quote {quote_id!r} not found", field="quote_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(QuoteRow, quote_id)
-        if row is None:
-            raise NotFound(f"quote {quote_id} not found", field="quote_id")
-        return row
+        return load_row(self.engine, QuoteRow, quote_id, "quote", "quote_id")
 
     def execute(
         self, actor: Principal, quote_id: str, *, from_account_id: str, to_account_id: str

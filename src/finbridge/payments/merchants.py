@@ -35,6 +35,7 @@ from finbridge.payments._common import (
     aware,
     clean_text,
     is_customer,
+    load_row,
     operator_only,
     positive_money,
 )
@@ -135,13 +136,7 @@ class MerchantDesk:
         return _merchant(row)
 
     def row(self, merchant_id: str) -> MerchantRow:
-        if not isinstance(merchant_id, str) or not is_valid_id(merchant_id):
-            raise NotFound(f"merchant {merchant_id!r} not found", field="merchant_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(MerchantRow, merchant_id)
-        if row is None:
-            raise NotFound(f"merchant {merchant_id} not found", field="merchant_id")
-        return row
+        return load_row(self.engine, MerchantRow, merchant_id, "merchant", "merchant_id")
 
     # ------------------------------------------------------------------ codes
     def create_code(

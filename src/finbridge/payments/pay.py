@@ -33,7 +33,7 @@ from finbridge.core.errors import (
     NotFound,
     ValidationError,
 )
-from finbridge.core.ids import is_valid_id, new_id
+from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.core.settings import PaymentsSettings
@@ -43,6 +43,7 @@ from finbridge.payments._common import (
     aware,
     clean_text,
     is_customer,
+    load_row,
     positive_money,
     request_fingerprint,
     scoped_key,
@@ -425,13 +426,7 @@ class PaymentDesk(RefundCommands):
         return _request(self._request_row(request_id))
 
     def _request_row(self, request_id: str) -> MoneyRequestRow:
-        if not isinstance(request_id, str) or not is_valid_id(request_id):
-            raise NotFound(f"request {request_id!r} not found", field="request_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(MoneyRequestRow, request_id)
-        if row is None:
-            raise NotFound(f"request {request_id} not found", field="request_id")
-        return row
+        return load_row(self.engine, MoneyRequestRow, request_id, "request", "request_id")
 
     def pay_request(
         self, actor: Principal, request_id: str, *, from_account_id: str, idempotency_key: str

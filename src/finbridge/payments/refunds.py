@@ -23,7 +23,7 @@ from finbridge.core.errors import (
     NotFound,
     ValidationError,
 )
-from finbridge.core.ids import is_valid_id, new_id
+from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
@@ -31,6 +31,7 @@ from finbridge.payments._common import (
     PLATFORM,
     aware,
     is_customer,
+    load_row,
     positive_money,
     request_fingerprint,
     scoped_key,
@@ -53,11 +54,8 @@ class RefundCommands:
         raise NotImplementedError  # PaymentDesk.get: the payment as ``actor`` may see it
 
     def _payment_row(self, payment_id: str) -> PaymentRow:
-        if not isinstance(payment_id, str) or not is_valid_id(payment_id):
-            raise NotFound(f"payment {payment_id!r} not found", field="payment_id")
-        with unit_of_work(self.engine, write=False) as s:
-            row = s.get(PaymentRow, payment_id)
-        if row is None or row.status != "completed":
+        row = load_row(self.engine, PaymentRow, payment_id, "payment", "payment_id")
+        if row.status != "completed":  # a payment being made is not there yet
             raise NotFound(f"payment {payment_id} not found", field="payment_id")
         return row
 
