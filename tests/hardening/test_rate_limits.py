@@ -113,3 +113,30 @@ def test_a_bad_rate_is_refused_at_start_naming_it() -> None:
 
     with pytest.raises(ValidationError, match="login_per_ip"):
         RateLimitSettings(login_per_ip="lots")
+
+
+def test_console_key_sign_in_is_throttled_without_an_event_per_failure(
+    tmp_path: Path, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    from finbridge.core import AuthenticationFailed, Principal
+    from finbridge.identity import ClientInfo
+
+    limits = LIMITS.model_copy(update={"console_login_failures_per_ip": "3/minute"})
+    platform = make_platform(settings_for(tmp_path, rate_limits=limits), sqlite_engine, clock)
+    authenticator = platform.identity.authenticator
+    client = ClientInfo(ip="203.0.113.5")
+    outcomes = []
+    for _ in range(50):
+        try:
+            authenticator.sign_in_operator("fbk_000000000000_wrong", client)
+        except AuthenticationFailed:
+            outcomes.append(401)
+        except RateLimited:
+            outcomes.append(429)
+    assert outcomes[:3] == [401] * 3 and set(outcomes[3:]) == {429}
+    platform.events.relay(Principal.system("test"))
+    logins = platform.events.list_events(Principal.system("test"), event_type="login")
+    assert len(logins) == 3  # not one event per attempt of the flood
+    # Another address is not affected, and a real key still signs in from it.
+    key = platform.api_keys.issue("ops", [Role.ADMIN]).plaintext
+    assert authenticator.sign_in_operator(key, ClientInfo(ip="198.51.100.1")).principal

@@ -57,5 +57,20 @@ class RateLimiter:
             f"too many requests ({name}: {item}); retry in {wait} s", retry_after=wait
         )
 
+    def check(self, name: str, key: str) -> None:
+        """Raise RateLimited if ``name`` is used up for ``key``, without counting anything."""
+        if not self.enabled:
+            return
+        item = self._limits[name]
+        try:
+            if self._limiter.test(item, name, key):
+                return
+            reset = self._limiter.get_window_stats(item, name, key).reset_time
+        except Exception:
+            log.warning("rate limit %s not checked: the limit store is unreachable", name)
+            return
+        wait = max(1, math.ceil(reset - self._clock.now().timestamp()))
+        raise RateLimited(f"too many attempts; retry in {wait} s", retry_after=wait)
+
     def reset(self) -> None:
         self._storage.reset()

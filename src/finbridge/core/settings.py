@@ -54,6 +54,9 @@ class RateLimitSettings(_Section):
     ingestion_per_principal: str = Field(
         default="60/hour", description="Partner file uploads, per API key"
     )
+    console_login_failures_per_ip: str = Field(
+        default="10/minute", description="Failed console API-key sign-ins (and their events)"
+    )
     app_per_client: str = Field(
         default="600/minute", description="Open-banking API calls, per third-party app"
     )

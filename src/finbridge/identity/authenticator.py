@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from finbridge.core.clock import Clock
 from finbridge.core.errors import AuthenticationFailed
 from finbridge.core.principal import Principal
+from finbridge.core.ratelimit import RateLimiter
 from finbridge.identity.apikeys import KEY_PREFIX, ApiKeyService
 from finbridge.identity.console_sessions import CONSOLE_SESSION_PREFIX, ConsoleSessions
 from finbridge.identity.sessions import SessionService
@@ -54,6 +55,9 @@ def credential_from_headers(authorization: str | None, x_api_key: str | None) ->
     return None
 
 
+_CONSOLE_FAILURES = "console_login_failures_per_ip"
+
+
 class Authenticator:
     def __init__(
         self,
@@ -62,12 +66,16 @@ class Authenticator:
         api_keys: ApiKeyService,
         sessions: SessionService,
         console: ConsoleSessions,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self.api_keys = api_keys
         self.sessions = sessions
         self.console = console
+        # Failed console sign-ins per client IP: a flood is refused (429) before any key lookup
+        # and writes no event per attempt once the budget is spent.
+        self._limiter = limiter
 
     def cached(self, credential: str) -> Principal | None:
         """A principal known without I/O (an API key verified moments ago), else None.
@@ -98,9 +106,14 @@ class Authenticator:
         key ends the session.
         """
         key = api_key.strip()
+        ip = (client.ip if client is not None else None) or "unknown"
+        if self._limiter is not None:
+            self._limiter.check(_CONSOLE_FAILURES, ip)
         try:
             principal = self.api_keys.authenticate(key)
         except AuthenticationFailed:
+            if self._limiter is not None:
+                self._limiter.hit(_CONSOLE_FAILURES, ip)  # the last allowed one still records
             self._record_login(None, client, failure="invalid or revoked API key")
             raise
         self._record_login(principal.id, client)

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
 from finbridge.core.principal import Principal
+from finbridge.core.ratelimit import RateLimiter
 from finbridge.core.settings import Settings
 from finbridge.identity.apikeys import ApiKeyService, VerifiedKeys
 from finbridge.identity.audit import AuditLog
@@ -118,7 +119,14 @@ class IdentityServices:
             face=FaceService(engine, clock, vault, audit, config, consents, step_up),
             api_keys=api_keys,
             console_sessions=console_sessions,
-            authenticator=Authenticator(engine, clock, api_keys, sessions, console_sessions),
+            authenticator=Authenticator(
+                engine,
+                clock,
+                api_keys,
+                sessions,
+                console_sessions,
+                limiter=RateLimiter(settings.rate_limits, settings.redis_url),
+            ),
             status=StatusService(persons, sessions, consents, audit),
             inbox=InboxService(engine, clock, audit),
             privacy=PrivacyRequests(engine, clock, audit),
