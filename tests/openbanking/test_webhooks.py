@@ -88,3 +88,21 @@ def test_an_endpoint_that_keeps_failing_ends_failed(
         clock.advance(timedelta(hours=1))
     (logged,) = hooks.deliveries(SYSTEM)
     assert (logged.status, logged.attempts, logged.last_error) == ("failed", 8, "HTTP 500")
+
+
+def test_the_serve_loop_sends_what_is_due(
+    platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer, tpp: ThirdPartyApp
+) -> None:
+    from finbridge.cli.openbanking_loop import WebhookLoop
+
+    receiver = Receiver([])
+    platform.openbanking.webhooks.use_transport(httpx.MockTransport(receiver))
+    platform.openbanking.webhooks.set_endpoint(
+        SYSTEM, tpp.client_id, "https://budget.example.com/h"
+    )
+    sign_in(client, clock, zhang)
+    authorise(tpp, client, ACCOUNT_ACCESS, [zhang.current])
+    loop = WebhookLoop(platform, interval_seconds=0.05)
+    assert loop.run_once() == 1 and loop.run_once() == 0
+    loop.start().stop()
+    assert len(receiver.received) == 1

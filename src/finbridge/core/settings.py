@@ -221,6 +221,8 @@ class OpenBankingSettings(_Section):
         default=60, ge=5, le=600, description="How far a DPoP proof's iat may be from now"
     )
     require_dpop_nonce: bool = Field(default=False, description="Demand a server DPoP nonce")
+    webhooks_on_serve: bool = Field(default=True, description="Send app webhooks while serving")
+    webhook_check_seconds: float = Field(default=5, gt=0, le=3600)
 
 
 class Settings(BaseSettings):

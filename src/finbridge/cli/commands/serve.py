@@ -38,6 +38,7 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
 
     from finbridge.cli.acquisition_loop import DeliveryLoop
     from finbridge.cli.cob_loop import CobLoop
+    from finbridge.cli.openbanking_loop import WebhookLoop
     from finbridge.cli.relay_loop import RelayLoop
     from finbridge.site import create_app
 
@@ -60,6 +61,9 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
     outreach = (
         DeliveryLoop(platform).start() if platform.settings.acquisition.deliver_on_serve else None
     )
+    webhooks = (
+        WebhookLoop(platform).start() if platform.settings.openbanking.webhooks_on_serve else None
+    )
     try:
         config = uvicorn.Config(
             create_app(platform=platform),
@@ -78,6 +82,8 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
             cob.stop()
         if outreach is not None:
             outreach.stop()
+        if webhooks is not None:
+            webhooks.stop()
         if gateway is not None:
             gateway.stop()
 
