@@ -36,6 +36,16 @@ PUBLIC_PREFIXES = (
     "/v1/identity/jwks",
     "/console/identity/login",  # customer password (+ TOTP) login form and its posts
     "/console/static",
+    # OAuth 2.0 / FAPI endpoints check the client's own credentials (private_key_jwt, PKCE,
+    # DPoP) and answer with OAuth errors; discovery metadata and JWKS are public by standard.
+    "/oauth2/",
+    "/.well-known/",
+    # The customer app's sign-in, sign-up, language and logout forms (CSRF-checked, no session).
+    "/app/login",
+    "/app/signup",
+    "/app/lang",
+    "/app/logout",
+    "/app/static",
 )
 
 
@@ -62,7 +72,33 @@ def _protected(app: FastAPI) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
+def _app_csrf(client: TestClient, headers: dict[str, str]) -> str:
+    """A valid CSRF token for this anonymous browser, so the walk tests authentication and not
+    the CSRF check that runs before it."""
+    page = client.get("/app/login", headers=headers)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "the app's sign-in form carries a CSRF token"
+    return match.group(1)
+
+
 def _refused(client: TestClient, method: str, path: str, headers: dict[str, str]) -> bool:
+    if path.startswith("/app"):
+        sent = dict(headers)
+        if method != "GET":
+            sent["X-CSRF-Token"] = _app_csrf(client, headers)
+            if "Cookie" in headers:  # an explicit Cookie header replaces the client's jar
+                csrf_cookie = client.cookies.get("finbridge_app_csrf")
+                sent["Cookie"] = f"{headers['Cookie']}; finbridge_app_csrf={csrf_cookie}"
+        response = client.request(method, path, headers=sent, follow_redirects=False)
+        return response.status_code in (303, 401) and (
+            response.status_code == 401 or response.headers["location"].startswith("/app/login")
+        )
+    if path.startswith("/open-banking"):
+        # Third-party APIs take only DPoP-bound access tokens (RFC 9449).
+        response = client.request(method, path, headers=headers, follow_redirects=False)
+        return response.status_code == 401 and response.headers.get(
+            "WWW-Authenticate", ""
+        ).startswith(("DPoP", "Bearer"))
     if path.startswith("/console"):
         response = client.request(method, path, headers={**headers, **HX}, follow_redirects=False)
         return response.status_code == 401 and "/console/login" in response.headers.get(
@@ -94,6 +130,8 @@ def test_every_route_refuses_without_valid_credentials(
     assert len(routes) >= 20  # the walk found the real routes, not an empty list
     assert ("POST", "/v1/transfers") in routes
     assert ("GET", "/console") in routes
+    assert ("GET", "/app") in routes
+    assert ("GET", "/open-banking/v1/accounts") in routes
     let_through = [(m, p) for m, p in routes if not _refused(client, m, p, headers)]
     assert let_through == []
 
