@@ -150,7 +150,10 @@ def _phase(
 
 def run(backend: str, args: argparse.Namespace) -> None:
     data = tempfile.mkdtemp(prefix=f"fb-paybench-{backend}-")
-    env = {**os.environ, "FINBRIDGE_DATA_DIR": data, "FINBRIDGE_ENV": "development"}
+    # The API's per-principal rate limit (1,200/minute) would cap one teller key long before
+    # the server: this measures the server, so the limiter is off in its process.
+    env = {**os.environ, "FINBRIDGE_DATA_DIR": data, "FINBRIDGE_ENV": "development",
+           "FINBRIDGE_RATE_LIMITS__ENABLED": "false"}  # fmt: skip
     if backend == "postgresql":
         env["FINBRIDGE_DATABASE_URL"] = _pg_url()
     seed = _seed(env, args.customers)
