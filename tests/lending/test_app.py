@@ -20,9 +20,9 @@ OPS = Principal.system("test")
 
 
 def test_a_customer_sees_their_own_line(
-    platform: Platform,
-    signed_in: TestClient,
-    zhang: Customer,
+    platform: Platform,  # noqa: F811 - the fixture imported above
+    signed_in: TestClient,  # noqa: F811
+    zhang: Customer,  # noqa: F811
     li: Customer,  # noqa: F811
 ) -> None:
     lending = platform.lending

@@ -9,8 +9,8 @@ from __future__ import annotations
 import typer
 
 from finbridge.cli.commands import (
-    advisory,
     acquisition,
+    advisory,
     apikeys,
     cob,
     config,
