@@ -20,6 +20,12 @@ from finbridge.core import ManualClock, Settings
 from finbridge.platform import load_tables, upgrade_database
 from finbridge.store import make_engine
 
+# The CLI's Rich consoles are built once, when the CLI is first imported, and size themselves
+# from COLUMNS then: test output is never a terminal, so give every test process a wide one
+# before any test imports the CLI (else tables are cut at 80 columns, depending on test order).
+os.environ.setdefault("COLUMNS", "200")
+os.environ.setdefault("LINES", "50")
+
 PG_ADMIN_URL = os.environ.get(
     "FINBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
