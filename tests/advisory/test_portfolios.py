@@ -6,7 +6,9 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from tests.advisory.conftest import SYSTEM
 
+from finbridge.advisory import AdvisoryService
 from finbridge.advisory.catalogue import catalogue, load_prices, max_drawdown
 from finbridge.advisory.portfolios import (
     COST_RATE,
@@ -127,3 +129,24 @@ def test_hand_made_model_is_evaluated_like_the_benchmarks() -> None:
                           slice(0, len(prices.dates) - 1))  # fmt: skip
     np.testing.assert_allclose(mine.returns, bench.returns)
     assert mine.metrics.risk_level == bench.metrics.risk_level
+
+
+def test_warm_builds_the_models_once_for_every_later_read(
+    service: AdvisoryService, small_models: ModelReport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``finbridge serve`` does at start: the walk-forward runs once, in ``warm``; the
+    model reads afterwards (API, report) are served from it without building again."""
+    import finbridge.advisory.portfolios as portfolios
+
+    builds: list[int] = []
+
+    def counted_build() -> ModelReport:
+        builds.append(1)
+        return small_models
+
+    monkeypatch.setattr(portfolios, "build_models", counted_build)
+    service.warm()
+    assert builds == [1]
+    assert service.model_portfolios(SYSTEM) is small_models
+    assert "C5" in service.report_html(SYSTEM)
+    assert builds == [1]

@@ -150,3 +150,34 @@ def test_one_cob_at_a_time(world: World) -> None:
     world.cob.steps = (FunctionStep("nested", nested),)
     world.close_until(OPENED)
     assert len(inner) == 1
+
+
+def test_a_fresh_bank_starts_at_yesterday_not_an_epoch(world: World) -> None:
+    # No line and no day closed: the first run closes yesterday only.
+    world.on(OPENED)
+    assert world.cob.plan() == [OPENED - timedelta(days=1)]
+    assert world.cob.run(OPS, max_days=1) == [OPENED - timedelta(days=1)]
+
+
+def test_a_bounded_run_refuses_a_long_catch_up_naming_until(world: World) -> None:
+    """What the API does: a run longer than ``max_days`` is refused before any day is closed,
+    pointing the operator to the CLI; within the bound it runs."""
+    _busy_world(world, 1)
+    world.on(OPENED + timedelta(days=40))
+    with pytest.raises(ValidationError) as exc:
+        world.cob.run(OPS, max_days=31)
+    assert exc.value.field == "until"
+    assert "40 days" in str(exc.value) and "finbridge cob run --until" in str(exc.value)
+    assert world.cob.status(OPS).last_done is None  # nothing half-done
+    closed = world.cob.run(OPS, until=OPENED + timedelta(days=30), max_days=31)
+    assert len(closed) == 31
+    assert world.cob.run(OPS, max_days=31) == [OPENED + timedelta(days=k) for k in range(31, 40)]
+
+
+def test_status_times_are_aware_utc(world: World) -> None:
+    # SQLite hands the stored times back naive; the API's schema says date-time with offset.
+    world.close_until(OPENED)
+    (day,) = world.cob.status(OPS).recent
+    assert day.started_at.utcoffset() == timedelta(0)
+    assert day.finished_at is not None and day.finished_at.utcoffset() == timedelta(0)
+    assert all(s.started_at.utcoffset() == timedelta(0) for s in day.steps)

@@ -381,12 +381,21 @@ class AdvisoryService:
         they depend only on the shipped history; the first call takes seconds)."""
         if actor.kind not in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
             actor.require_scope("advisory:read")
+        return self._built_models()
+
+    def _built_models(self) -> ModelReport:
         with self._models_lock:
             if self._models is None:
                 from finbridge.advisory.portfolios import build_models
 
                 self._models = build_models()
             return self._models
+
+    def warm(self) -> None:
+        """Build the model portfolios now (tens of seconds on a loaded machine): a served
+        process calls this in the background at start, so no request pays for the walk-forward
+        (one that comes in meanwhile waits for this build rather than starting a second)."""
+        self._built_models()
 
     def use_models(self, report: ModelReport) -> None:
         """Install models built elsewhere (a smaller window in tests, a nightly job)."""

@@ -186,6 +186,12 @@ class LendingSettings(_Section):
     cob_check_seconds: int = Field(
         default=300, ge=5, le=86400, description="How often serve looks for a day to close"
     )
+    cob_api_max_days: int = Field(
+        default=31,
+        ge=1,
+        le=3660,
+        description="Most days one API request may close; longer catch-ups: finbridge cob run",
+    )
 
 
 class AcquisitionSettings(_Section):

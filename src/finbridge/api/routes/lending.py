@@ -178,5 +178,6 @@ def cob_status(platform: PlatformDep, actor: PrincipalDep) -> CobStatusPublic:
 
 @router.post("/cob/runs", response_model=CobStatusPublic, summary="Close days up to `until`")
 def cob_run(body: CobRun, platform: PlatformDep, actor: PrincipalDep) -> CobStatusPublic:
-    platform.cob.run(actor, until=body.until)
+    # Bounded: a long catch-up belongs to the CLI, not to one HTTP request.
+    platform.cob.run(actor, until=body.until, max_days=platform.settings.lending.cob_api_max_days)
     return CobStatusPublic.of(platform.cob.status(actor))

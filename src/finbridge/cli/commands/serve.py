@@ -56,6 +56,9 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
             writer_process=serve.risk_writer_process,
         ).start()
         gateway.wait_ready()
+    # The advisory models take tens of seconds to build: in the background, off the path to
+    # /ready, so the server comes up at once and the model reads are cached before they come.
+    threading.Thread(target=platform.advisory.warm, name="advisory-models", daemon=True).start()
     relay = RelayLoop(platform).start()
     cob = CobLoop(platform).start() if platform.settings.lending.cob_on_serve else None
     outreach = (

@@ -7,6 +7,12 @@ the first step not done (each step is itself idempotent per date, so a step that
 finishes without posting anything twice), then goes on to the following days in order. A date
 before the last one finished is refused; missed days are caught up one by one.
 
+Where to start: after the last day journaled; on a database where no day was ever closed, at
+the first day a credit line existed, or else at yesterday (a fresh bank has no history to close,
+so it does not walk from an epoch). A caller may bound a run with ``max_days``: the API does, so
+that a request never turns into hours of catch-up; the CLI (``finbridge cob run --until``) does
+not.
+
 The steps are supplied by the platform (:class:`CobStep`): lending's own, and banking's hold
 expiry, interest and outbox purge, without lending importing anything but banking's face.
 """
@@ -17,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, text
@@ -31,6 +37,15 @@ from finbridge.store.engine import is_sqlite, unit_of_work
 
 # Arbitrary constant for PostgreSQL's advisory lock: one COB at a time per database.
 _PG_LOCK_KEY = 0x1EAD_C0B
+
+
+def _utc(instant: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+def _utc_or_none(instant: datetime | None) -> datetime | None:
+    return None if instant is None else _utc(instant)
 
 
 class CobStep(Protocol):
@@ -134,11 +149,13 @@ class CobRunner:
             )
         by_day: dict[date, list[StepRecord]] = {}
         for s in sorted(step_rows, key=lambda r: r.position):
-            by_day.setdefault(s.business_date, []).append(
-                StepRecord(s.step, s.position, s.status, s.started_at, s.finished_at, s.result)
-            )
+            record = StepRecord(
+                s.step, s.position, s.status, _utc(s.started_at), _utc_or_none(s.finished_at),
+                s.result,
+            )  # fmt: skip
+            by_day.setdefault(s.business_date, []).append(record)
         out = tuple(
-            CobDay(d.business_date, d.status, d.started_at, d.finished_at,
+            CobDay(d.business_date, d.status, _utc(d.started_at), _utc_or_none(d.finished_at),
                    tuple(by_day.get(d.business_date, ())))
             for d in days
         )  # fmt: skip
@@ -153,16 +170,21 @@ class CobRunner:
 
     # -- running ---------------------------------------------------------------------------
 
-    def plan(self, until: date | None = None) -> list[date]:
-        """The dates a run up to ``until`` (default: yesterday) would close, in order."""
-        until = until or self.today() - timedelta(days=1)
+    def plan(self, until: date | None = None, *, max_days: int | None = None) -> list[date]:
+        """The dates a run up to ``until`` (default: yesterday) would close, in order.
+
+        More than ``max_days`` dates is refused (naming ``until``) rather than started.
+        """
+        yesterday = self.today() - timedelta(days=1)
+        until = until or yesterday
         with unit_of_work(self.engine, write=False) as session:
             last = session.execute(
                 select(CobDayRow).order_by(CobDayRow.business_date.desc()).limit(1)
             ).scalar_one_or_none()
         if last is None:
             first = self._first_date() if self._first_date else None
-            start = min(first, until) if first else until
+            # An explicit earlier ``until`` is the operator's choice of where the books begin.
+            start = min(first or yesterday, until)
         elif last.status == "running":
             start = last.business_date
         else:
@@ -177,7 +199,14 @@ class CobRunner:
                 f"{until} is not over yet in business time ({self.business_timezone})",
                 field="until",
             )
-        return [start + timedelta(days=k) for k in range((until - start).days + 1)]
+        count = (until - start).days + 1
+        if max_days is not None and count > max_days:
+            raise ValidationError(
+                f"closing {start} to {until} is {count} days, more than the {max_days} a request "
+                f"may catch up; run `finbridge cob run --until {until}` instead",
+                field="until",
+            )
+        return [start + timedelta(days=k) for k in range(count)]
 
     def run(
         self,
@@ -186,16 +215,18 @@ class CobRunner:
         until: date | None = None,
         progress: Progress | None = None,
         stop_after: str | None = None,
+        max_days: int | None = None,
     ) -> list[date]:
         """Close every day up to ``until``; returns the days closed by this call.
 
         ``stop_after`` ends the run right after the named step (tests and operators use it to
-        rehearse a crash: the next run resumes from there).
+        rehearse a crash: the next run resumes from there). ``max_days`` bounds the catch-up
+        (see :meth:`plan`).
         """
         actor.require_scope("lending:cob")
         closed: list[date] = []
         with self._exclusive():
-            for day in self.plan(until):
+            for day in self.plan(until, max_days=max_days):
                 finished = self._run_day(day, progress, stop_after)
                 if not finished:
                     break
