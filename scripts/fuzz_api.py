@@ -36,6 +36,8 @@ CHECKS = ",".join(
     )
 )
 
+REQUEST_TIMEOUT = 10  # seconds per request
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -115,6 +117,8 @@ def fuzz(label: str, database_url: str | None, args: argparse.Namespace) -> int:
                     "--max-time", str(args.max_time),
                     "--max-examples", str(args.max_examples),
                     "--workers", "1",
+                    # Explicit: a read slower than this is a finding, not a wait.
+                    "--request-timeout", str(REQUEST_TIMEOUT),
                     "--header", f"Authorization: Bearer {found.group()}",
                     "--suppress-health-check", "all",
                     "--include-path-regex", "^/(v1/|health$|ready$)",
