@@ -86,3 +86,22 @@ def test_a_line_from_application_to_statement_over_http(platform: Platform) -> N
     assert rec["reconciled"] is True
     assert date.fromisoformat(mine.get("/v1/lending/lines").json()[0]["next_statement_date"]) \
         == date(2026, 3, 5)  # fmt: skip
+
+
+def test_an_api_run_is_bounded_and_its_times_carry_an_offset(platform: Platform) -> None:
+    """A request closes at most ``lending.cob_api_max_days``; a longer catch-up is a 422 on
+    ``until`` naming the CLI, and nothing is closed. Times come back with their UTC offset."""
+    officer = Api(
+        TestClient(create_app(platform=platform)),
+        {"Authorization": f"Bearer {issue_key(platform, [Role.CREDIT_OFFICER])}"},
+    )
+    r = officer.post("/v1/lending/cob/runs", json={"until": "2026-01-04"})
+    assert r.status_code == 200 and r.json()["last_done"] == "2026-01-04", r.text
+    day = r.json()["recent"][0]
+    assert datetime.fromisoformat(day["started_at"]).utcoffset() is not None
+    assert datetime.fromisoformat(day["finished_at"]).utcoffset() is not None
+    platform.clock.set(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    r = officer.post("/v1/lending/cob/runs", json={})
+    assert r.status_code == 422 and r.json()["field"] == "until", r.text
+    assert "finbridge cob run --until" in r.json()["detail"]
+    assert officer.get("/v1/lending/cob").json()["last_done"] == "2026-01-04"
