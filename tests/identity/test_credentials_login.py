@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from datetime import timedelta
 
@@ -82,10 +81,12 @@ def test_login_timing_same_for_unknown_users(sqlite_engine: Engine, clock: Manua
     timed(ZHANG.phone)
     timed("13000000000")
     known, unknown = [], []
-    for _ in range(5):  # interleaved, so load changes hit both alike
+    for _ in range(7):  # interleaved, so load changes hit both alike
         known.append(timed(ZHANG.phone))
         unknown.append(timed("13000000000"))
-    ratio = statistics.median(unknown) / statistics.median(known)
+    # The fastest of each is the cost of the work itself; other processes on a loaded machine
+    # (CI runs two test workers) only ever add time, which made medians flaky.
+    ratio = min(unknown) / min(known)
     assert ratio > 0.5, (known, unknown)  # without the dummy hash it is ~0.05
 
 
