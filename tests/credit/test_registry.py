@@ -156,3 +156,12 @@ def test_stability_and_html_report(german_scorecard, german_split):
     )
     assert html.count("<svg") >= 6 and "retrain" in html and "<script" not in html
     assert "ROC (AUC" in html and "Score distribution by outcome" in html
+
+
+@pytest.mark.parametrize("version", [0, -1, 2**31, 4913408949401670])
+def test_a_version_past_the_column_range_is_not_found(registry, version):
+    # Found by the API fuzzer: PostgreSQL refused the comparison with its INTEGER column (500).
+    with pytest.raises(NotFound, match=f"version {version}"):
+        registry.promote(ADMIN, "german", version)
+    with pytest.raises(NotFound, match=f"version {version}"):
+        registry.get(ADMIN, "german", version)

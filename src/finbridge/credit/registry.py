@@ -35,6 +35,7 @@ from finbridge.store.engine import unit_of_work
 # (customer id, purpose) -> None, raising when the customer has not consented.
 ConsentCheck = Callable[[str, str], None]
 SCORING_PURPOSE = "credit_scoring"
+_MAX_VERSION = 2**31 - 1  # the versions column is a 32-bit INTEGER
 
 
 def check_customer(actor: Principal, customer_id: str, consent: ConsentCheck) -> None:
@@ -219,6 +220,10 @@ class ModelRegistry:
             return ModelVersion.of(self._row(s, name, version))
 
     def _row(self, s: Any, name: str, version: int | None) -> ModelVersionRow:
+        if version is not None and not 1 <= version <= _MAX_VERSION:
+            # No such row can exist, and PostgreSQL refuses to compare an INTEGER column with
+            # a number past its range (a 500 instead of a 404).
+            raise NotFound(f"model {name!r} has no version {version}", field="version")
         q = select(ModelVersionRow).where(ModelVersionRow.model_name == name)
         q = (
             q.where(ModelVersionRow.is_live)
