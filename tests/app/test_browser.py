@@ -178,7 +178,7 @@ def test_passkeys_in_chromium(
     zhang = make_customer(platform, clock, ZHANG)
     li = make_customer(platform, clock, LI, funds="0")
     with serve(platform, port, "localhost") as base:
-        context = browser.new_context(**DESKTOP)
+        context = browser.new_context(**DESKTOP, locale="zh-CN")
         try:
             page = context.new_page()
             errors: list[str] = []

@@ -56,11 +56,40 @@ def translations(locale: str) -> Translations:
 
 def pick_locale(value: str | None) -> str:
     """A supported locale from a cookie value (or a ``lang`` form field); zh_CN otherwise."""
-    if value:
-        normalized = value.replace("-", "_")
-        for locale in LOCALES:
-            if normalized.lower() == locale.lower() or normalized.split("_")[0] == locale:
-                return locale
+    return (_supported(value) if value else None) or DEFAULT_LOCALE
+
+
+def _supported(tag: str) -> str | None:
+    """Our locale for a language tag (``en-US`` -> en, ``zh_CN`` -> zh_CN), or None."""
+    normalized = tag.replace("-", "_")
+    for locale in LOCALES:
+        if normalized.lower() == locale.lower() or normalized.split("_")[0] == locale:
+            return locale
+    return None
+
+
+def from_accept_language(header: str | None) -> str:
+    """The supported locale the browser prefers most (``Accept-Language``, RFC 9110 12.5.4);
+    zh_CN when it names none of ours. Used only until the customer picks a language."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "")[:512].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = max(0.0, min(1.0, float(value)))  # a q-value, not money
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    for _q, _pos, tag in sorted(ranked):
+        found = _supported(tag)
+        if found is not None:
+            return found
+        if tag.replace("_", "-").split("-")[0].lower() == "zh":  # zh-TW, zh-Hant: Chinese
+            return DEFAULT_LOCALE
     return DEFAULT_LOCALE
 
 

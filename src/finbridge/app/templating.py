@@ -12,7 +12,13 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
-from finbridge.app.i18n import LOCALE_COOKIE, LOCALES, Formatter, pick_locale
+from finbridge.app.i18n import (
+    LOCALE_COOKIE,
+    LOCALES,
+    Formatter,
+    from_accept_language,
+    pick_locale,
+)
 from finbridge.app.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -43,7 +49,13 @@ def formatter(request: Request) -> Formatter:
         return cached
     platform = request.app.state.platform
     chosen = getattr(request.state, "locale", None) or request.cookies.get(LOCALE_COOKIE)
-    fmt = Formatter(pick_locale(chosen), ZoneInfo(platform.settings.business_timezone))
+    # The customer's own pick wins; until they make one, the browser's languages decide.
+    locale = (
+        pick_locale(chosen)
+        if chosen
+        else from_accept_language(request.headers.get("accept-language"))
+    )
+    fmt = Formatter(locale, ZoneInfo(platform.settings.business_timezone))
     request.state.formatter = fmt
     return fmt
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from finbridge.api.ratelimit import client_ip
 from finbridge.app.i18n import LOCALE_COOKIE, N_, pick_locale
 from finbridge.app.security import (
     SESSION_COOKIE,
@@ -80,7 +81,11 @@ def login(
     next: Annotated[str, Form(max_length=512)] = "/app",
 ) -> Response:
     try:
-        result = platform.identity.login.start(phone.strip(), password, device=device_of(request))
+        # The client address keys the lockout (mobile number + IP, as the API does), so someone
+        # guessing from one address never locks the real customer out of the app.
+        result = platform.identity.login.start(
+            phone.strip(), password, device=device_of(request), client=client_ip(request)
+        )
     except RateLimited:
         return _login_page(
             request, next_path=next, error=gettext(request, _LOCKED), phone=phone, status_code=429
