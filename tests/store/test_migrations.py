@@ -19,7 +19,7 @@ def test_every_package_owns_its_migrations() -> None:
     names = {path.parent.name for path in migration_locations()}
     assert names == {
         "banking", "lake", "identity", "credit", "risk", "quant", "advisory", "lending",
-        "acquisition", "openbanking", "payments",
+        "acquisition", "openbanking", "payments", "monitoring",
     }  # fmt: skip
 
 

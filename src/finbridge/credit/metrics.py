@@ -13,8 +13,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from finbridge.core.errors import ValidationError
 
-PSI_ALERT = 0.10
-PSI_RETRAIN = 0.25
+# PSI lives with the other monitors in the lake (one implementation, shared with risk).
+from finbridge.lake.monitoring import PSI_ALERT as PSI_ALERT
+from finbridge.lake.monitoring import PSI_RETRAIN as PSI_RETRAIN
+from finbridge.lake.monitoring import psi as psi
+from finbridge.lake.monitoring import psi_status as psi_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,43 +89,3 @@ def calibration_table(y: ArrayLike, p_bad: ArrayLike, n_bins: int = 10) -> list[
 def brier(y: ArrayLike, p_bad: ArrayLike) -> float:
     yy = _binary(y)
     return float(np.mean((np.asarray(p_bad, dtype=float) - yy) ** 2))
-
-
-def psi(expected: ArrayLike, actual: ArrayLike, *, bins: int = 10) -> float:
-    """Population stability index of ``actual`` against ``expected`` (the training sample).
-
-    Numeric samples are cut at the expected sample's quantiles; object samples are compared
-    category by category. A small floor keeps empty buckets finite.
-    """
-    e = np.asarray(expected)
-    a = np.asarray(actual)
-    if e.size == 0 or a.size == 0:
-        raise ValidationError("PSI needs non-empty samples", field="sample")
-    if e.dtype.kind in "OUSb":
-        e_s, a_s = e.astype(str), a.astype(str)
-        cats = np.unique(np.concatenate([e_s, a_s]))
-        e_frac = np.array([(e_s == c).mean() for c in cats])
-        a_frac = np.array([(a_s == c).mean() for c in cats])
-    else:
-        e_f = e.astype(float)
-        a_f = a.astype(float)
-        e_nan, a_nan = np.isnan(e_f), np.isnan(a_f)
-        edges = np.unique(np.nanquantile(e_f, np.linspace(0, 1, bins + 1)[1:-1]))
-        e_idx = np.searchsorted(edges, e_f[~e_nan], side="right")
-        a_idx = np.searchsorted(edges, a_f[~a_nan], side="right")
-        k = edges.size + 1
-        e_frac = np.append(np.bincount(e_idx, minlength=k), e_nan.sum()) / e.size
-        a_frac = np.append(np.bincount(a_idx, minlength=k), a_nan.sum()) / a.size
-    floor = 1e-4
-    e_frac = np.clip(e_frac, floor, None)
-    a_frac = np.clip(a_frac, floor, None)
-    return float(np.sum((a_frac - e_frac) * np.log(a_frac / e_frac)))
-
-
-def psi_status(value: float) -> str:
-    """'stable' below 0.10, 'alert' from 0.10, 'retrain' from 0.25."""
-    if value >= PSI_RETRAIN:
-        return "retrain"
-    if value >= PSI_ALERT:
-        return "alert"
-    return "stable"

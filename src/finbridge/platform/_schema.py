@@ -19,6 +19,7 @@ from finbridge.store.migrate import current_heads, upgrade
 SCHEMA_PACKAGES: tuple[str, ...] = (
     "banking",
     "lake",
+    "lake.monitoring",  # model monitors: a branch of their own beside the lake's (issue 19)
     "identity",
     "credit",
     "risk",

@@ -1,0 +1,1 @@
+"""Alembic revisions of the model-monitoring tables (branch ``monitoring``)."""
