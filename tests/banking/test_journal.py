@@ -15,11 +15,13 @@ from finbridge.banking import (
     GuardDecision,
     InternalAccount,
     JournalLeg,
+    PostingDeclined,
     PostingIntent,
     Verdict,
 )
 from finbridge.core import (
     AccountNotActive,
+    BusinessRuleViolation,
     IdempotencyConflict,
     InsufficientFunds,
     ManualClock,
@@ -232,6 +234,48 @@ class _Guard:
         self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None
     ) -> None:
         self.settled.append(posted)
+
+
+def test_a_refused_journal_stays_refused_under_its_key(
+    engine: Engine, clock: ManualClock, system: Principal, open_account: OpenFn
+) -> None:
+    """Issue 11's rule for journals: the key's first definitive answer (here a refusal) is what
+    every retry gets, even once a top-up would let the same entry post."""
+    svc = BankingService(engine, clock)
+    cny = open_account("50.00", "CNY")
+    usd = open_account("0", "USD", customer_id=cny.customer_id)
+    customer = Principal.customer(cny.customer_id or "")
+    legs = _fx_legs(cny.id, usd.id, "72.00", "10.00")
+    with pytest.raises(InsufficientFunds) as first:
+        svc.post_journal(system, legs, idempotency_key="r", requested_by=customer)
+    svc.deposit(system, cny.id, Money.of("100", "CNY"), idempotency_key="top-up")
+    with pytest.raises(BusinessRuleViolation) as retry:
+        svc.post_journal(system, legs, idempotency_key="r", requested_by=customer)
+    assert (retry.value.code, retry.value.detail, retry.value.field) == (
+        first.value.code, first.value.detail, first.value.field,
+    )  # fmt: skip
+    assert retry.value.extra.get("replayed") is True
+    assert svc.balance(system, usd.id).balance == Money.of("0", "USD")
+    assert svc.balance(system, cny.id).balance == Money.of("150.00", "CNY")
+    with pytest.raises(IdempotencyConflict):  # the key is spent on that request
+        svc.post_journal(
+            system, _fx_legs(cny.id, usd.id, "7.20", "1.00"), idempotency_key="r",
+            requested_by=customer,
+        )  # fmt: skip
+    # A guard's decline is kept too (the guard is not asked again); a step-up is not.
+    declining = BankingService(engine, clock, guard=_Guard(Verdict.DECLINE))
+    with pytest.raises(PostingDeclined):
+        declining.post_journal(system, legs, idempotency_key="d", requested_by=customer)
+    approving = _Guard(Verdict.APPROVE)
+    again = BankingService(engine, clock, guard=approving)
+    with pytest.raises(BusinessRuleViolation) as kept:
+        again.post_journal(system, legs, idempotency_key="d", requested_by=customer)
+    assert kept.value.code == "posting_declined" and approving.seen == []
+    stepper = BankingService(engine, clock, guard=_Guard(Verdict.STEP_UP))
+    with pytest.raises(StepUpRequired):
+        stepper.post_journal(system, legs, idempotency_key="s", requested_by=customer)
+    assert again.post_journal(system, legs, idempotency_key="s", requested_by=customer).legs
+    assert svc.balance(system, usd.id).balance == Money.of("10.00", "USD")
 
 
 def test_the_guard_sees_the_customer_and_runs_after_idempotency(

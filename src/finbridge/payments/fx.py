@@ -200,7 +200,7 @@ class FxDesk:
         self._check_account(from_account_id, row.customer_id, q.sell.code, "from_account_id")
         self._check_account(to_account_id, row.customer_id, q.buy.code, "to_account_id")
         now = self.clock.now()
-        self._claim(q, now)
+        attempt = self._claim(q, now)
         converted = q.sell - q.fee
         legs = [
             JournalLeg.take(from_account_id, q.sell, field="from_account_id"),
@@ -212,7 +212,7 @@ class FxDesk:
             legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, q.fee, debit=False))
         try:
             posted = self.banking.post_journal(
-                PLATFORM, legs, idempotency_key=f"fx:{q.id}",
+                PLATFORM, legs, idempotency_key=f"fx:{q.id}:{attempt}",
                 description=f"FX {q.sell.code}->{q.buy.code} at {q.rate}",
                 requested_by=actor, channel="fx", metadata={"quote_id": q.id},
             )  # fmt: skip
@@ -242,16 +242,18 @@ class FxDesk:
                 field=field,
             )
 
-    def _claim(self, q: Quote, now: datetime) -> None:
-        """Take the quote for this execution (one winner under racing requests)."""
+    def _claim(self, q: Quote, now: datetime) -> int:
+        """Take the quote for this execution (one winner under racing requests) and return the
+        attempt it runs as: a quote given back after a refusal runs again under a new key."""
         with unit_of_work(self.engine) as s:
             claimed = s.execute(
                 update(QuoteRow)
                 .where(QuoteRow.id == q.id, QuoteRow.status == "open", QuoteRow.expires_at > now)
-                .values(status="executing")
+                .values(status="executing", attempt=QuoteRow.attempt + 1)
             ).rowcount  # type: ignore[attr-defined]
-        if claimed == 1:
-            return
+            if claimed == 1:
+                # Read in the claiming transaction: nobody else moves an executing quote.
+                return int(s.scalar(select(QuoteRow.attempt).where(QuoteRow.id == q.id)) or 0)
         current = self._quote_row(q.id)
         if current.status != "open":
             raise Conflict(f"quote {q.id} was already used", field="quote_id")

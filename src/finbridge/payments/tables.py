@@ -13,9 +13,11 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +52,9 @@ class QuoteRow(Base):
     tier: Mapped[str] = mapped_column(String(16))
     spread_bps: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # open | executing | executed
+    # Each execution claims the next attempt; its journal key is fx:<id>:<attempt>, because a
+    # refused key keeps its refusal for every retry (banking_refusals).
+    attempt: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     entry_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
@@ -24,7 +24,7 @@ from finbridge.banking.ledger import (
     stored_entry,
     warm_sqlite,
 )
-from finbridge.banking.models import Account, InternalAccount, PostingResult
+from finbridge.banking.models import Account, InternalAccount, JournalResult, PostingResult
 from finbridge.banking.service._checks import account_from, is_customer
 from finbridge.banking.tables import accounts_table, refusals_table
 from finbridge.banking.writelock import writer_lock
@@ -44,6 +44,8 @@ from finbridge.store.engine import is_sqlite, unit_of_work
 
 accounts = accounts_table
 _SESSION_KEY = "finbridge.banking.session"
+# What a key's stored first result is read back as: a two-leg posting or a journal entry.
+Result = TypeVar("Result", PostingResult, JournalResult)
 log = logging.getLogger("finbridge.banking")
 
 
@@ -127,7 +129,9 @@ class ServiceCore:
             raise NotFound(f"account {account_id} not found", field="account_id")
         return account_from(row._mapping)
 
-    def _stored(self, conn: Connection, scoped_key: str, fp: str) -> PostingResult | None:
+    def _stored(
+        self, conn: Connection, scoped_key: str, fp: str, as_type: type[Result]
+    ) -> Result | None:
         """The first result posted under ``scoped_key``, if any; a different request is refused."""
         found = stored_entry(conn, scoped_key)
         if found is None:
@@ -137,7 +141,7 @@ class ServiceCore:
             raise IdempotencyConflict(
                 "this idempotency key was used for a different request", field="idempotency_key"
             )
-        return PostingResult.from_json(stored_result, replayed=True)
+        return as_type.from_json(stored_result, replayed=True)
 
     def _refused(self, conn: Connection, scoped_key: str, fp: str) -> None:
         """Raise the definitive refusal first given under ``scoped_key``, if there was one."""
@@ -175,9 +179,9 @@ class ServiceCore:
                 },
             )
 
-    def _replay(self, scoped_key: str, fp: str) -> PostingResult | None:
+    def _replay(self, scoped_key: str, fp: str, as_type: type[Result]) -> Result | None:
         with self._read() as conn:
-            return self._stored(conn, scoped_key, fp)
+            return self._stored(conn, scoped_key, fp, as_type)
 
     def _owners(self, conn: Connection, *account_ids: str | None) -> dict[str, str | None]:
         ids = [a for a in account_ids if a]

@@ -259,7 +259,7 @@ class HoldCommands(ServiceCore):
                     ),
                 )
         except (Replay, FinbridgeError) as exc:
-            replay = self._replay(scoped_key, fp)
+            replay = self._replay(scoped_key, fp, PostingResult)
             if replay is not None:
                 return replay
             if isinstance(exc, Replay):  # pragma: no cover

@@ -4,8 +4,8 @@ An FX conversion is one entry in two currencies through the bank's FX position a
 (customer CNY -> FX position CNY, FX position USD -> customer USD); a merchant payment with a
 fee is one entry of three legs. Each leg goes through the same posting rule, the same posting
 path and the same ``transaction.posted`` builder as a transfer (:meth:`MovementCommands._post`);
-the order is the transfer's: idempotency first, then the guard, then the posting, then the
-guard is told how it ended.
+the order is the transfer's: idempotency first (a stored result or a stored refusal), then
+the guard, then the posting, then the guard is told how it ended.
 
 Who may post what: legs on customers' accounts are named by id and never reach one of the
 bank's own accounts that way; the bank's own accounts are named by code
@@ -21,10 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
-
 from finbridge.banking.guard import GuardDecision, PostingIntent
-from finbridge.banking.ledger import EntrySpec, Leg, Replay, fingerprint, stored_entry
+from finbridge.banking.ledger import EntrySpec, Leg, Replay, fingerprint
 from finbridge.banking.models import (
     EntryKind,
     JournalLeg,
@@ -44,7 +42,6 @@ from finbridge.banking.service._movements import MovementCommands, _reason
 from finbridge.core.errors import (
     Conflict,
     FinbridgeError,
-    IdempotencyConflict,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -90,13 +87,15 @@ class JournalCommands(MovementCommands):
         now = self.clock.now()
         intent: PostingIntent | None = None
         decision: GuardDecision | None = None
+        with self._read() as conn:
+            # Idempotency first: a retry gets the first answer (a result or a definitive
+            # refusal, issue 11's rule) and no guard runs again.
+            stored = self._stored(conn, scoped_key, fp, JournalResult)
+            if stored is not None:
+                return stored
+            self._refused(conn, scoped_key, fp)
+            owners = self._owners(conn, src.account_id, dst.account_id) if self._guarded else {}
         if self._guarded:
-            with self._read() as conn:
-                # Idempotency first: a retry returns the first result and no guard runs again.
-                stored = self._stored_journal(conn, scoped_key, fp)
-                if stored is not None:
-                    return stored
-                owners = self._owners(conn, src.account_id, dst.account_id)
             if src.account_id not in owners or (src.owner and owners[src.account_id] != src.owner):
                 raise NotFound(f"account {src.account_id} not found", field=src.field)
             intent = PostingIntent(
@@ -112,7 +111,11 @@ class JournalCommands(MovementCommands):
                 channel=channel,
                 metadata=dict(metadata or {}),
             )
-            decision = self._decide(intent)
+            try:
+                decision = self._decide(intent)
+            except FinbridgeError as exc:
+                self._remember_refusal(scoped_key, fp, exc)  # a decline, never a step-up
+                raise
         entry_id = new_id()
         result = JournalResult(
             entry_id,
@@ -134,7 +137,7 @@ class JournalCommands(MovementCommands):
         try:
             self._post(spec, summary, list(ledger_legs), channel, metadata)
         except (Replay, FinbridgeError) as exc:
-            replay = self._journal_replay(scoped_key, fp)
+            replay = self._replay(scoped_key, fp, JournalResult)
             if intent is not None and decision is not None:
                 reason = "replayed" if replay is not None else _reason(exc)
                 self._settle(intent, decision, posted=False, reason=reason)
@@ -142,6 +145,7 @@ class JournalCommands(MovementCommands):
                 return replay
             if isinstance(exc, Replay):  # pragma: no cover - the key exists by construction
                 raise Conflict("idempotency key vanished", field="idempotency_key") from None
+            self._remember_refusal(scoped_key, fp, exc)
             raise
         if intent is not None and decision is not None:
             self._settle(intent, decision, posted=True)
@@ -191,22 +195,6 @@ class JournalCommands(MovementCommands):
                 f"debits and credits differ in {', '.join(unbalanced)}", field="legs"
             )
         return out
-
-    # ------------------------------------------------------------------ idempotency
-    def _stored_journal(self, conn: Connection, scoped_key: str, fp: str) -> JournalResult | None:
-        found = stored_entry(conn, scoped_key)
-        if found is None:
-            return None
-        stored_fp, stored_result = found
-        if stored_fp != fp:
-            raise IdempotencyConflict(
-                "this idempotency key was used for a different request", field="idempotency_key"
-            )
-        return JournalResult.from_json(stored_result, replayed=True)
-
-    def _journal_replay(self, scoped_key: str, fp: str) -> JournalResult | None:
-        with self._read() as conn:
-            return self._stored_journal(conn, scoped_key, fp)
 
 
 def _signed(leg: JournalLeg) -> Money:

@@ -153,7 +153,7 @@ class MovementCommands(ServiceCore):
         with self._read() as conn:
             # Idempotency first: a retry gets the first answer (a result or a definitive
             # refusal) and no guard runs again.
-            stored = self._stored(conn, scoped_key, fp)
+            stored = self._stored(conn, scoped_key, fp, PostingResult)
             if stored is not None:
                 return stored
             self._refused(conn, scoped_key, fp)
@@ -189,7 +189,7 @@ class MovementCommands(ServiceCore):
         except (Replay, FinbridgeError) as exc:
             # A racing duplicate of a command that already succeeded returns the first result,
             # whatever the accounts look like now.
-            replay = self._replay(scoped_key, fp)
+            replay = self._replay(scoped_key, fp, PostingResult)
             if intent is not None and decision is not None:
                 reason = "replayed" if replay is not None else _reason(exc)
                 self._settle(intent, decision, posted=False, reason=reason)
