@@ -42,3 +42,30 @@ class StatementClosedV1(EventPayload):
 class CobDayFinishedV1(EventPayload):
     business_date: str
     steps: list[str]
+
+
+@register_schema("lending.instalment_converted", 1)
+class InstalmentConvertedV1(EventPayload):
+    line_id: str
+    plan_id: str
+    source: str
+    source_id: str
+    periods: int
+    principal: str
+    total_fee: str
+    currency: str
+    business_date: str
+
+
+@register_schema("lending.limit_reviewed", 1)
+class LimitReviewedV1(EventPayload):
+    line_id: str
+    review_id: str
+    outcome: str  # raised | lowered | kept | held
+    old_limit: str
+    new_limit: str
+    currency: str
+    score: float | None = None
+    score_model: str | None = None
+    policy_version: int
+    reasons: list[str]

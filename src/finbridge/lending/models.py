@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from finbridge.core.money import Money
+from finbridge.lending.buckets import OWED_PARTS
 from finbridge.lending.tables import ApplicationRow, LineRow, PurchaseRow, StatementRow
 
 
@@ -73,7 +74,7 @@ class Line:
         def m(minor: int) -> Money:
             return Money.from_minor(minor, cur)
 
-        parts = ("fees", "interest", "revolving", "cash", "purchases")
+        parts = OWED_PARTS
         buckets = {p: m(getattr(row, f"{p}_minor")) for p in parts}
         owed = sum((getattr(row, f"{p}_minor") for p in parts), 0)
         return cls(
@@ -133,6 +134,12 @@ class Statement:
     minimum_due: Money
     paid: Money
     status: str
+    converted: Money  # part of closing in instalment plans, not due on this statement
+
+    @property
+    def due(self) -> Money:
+        """What this statement asks to be paid in full (closing less converted principal)."""
+        return self.closing - self.converted
 
     @classmethod
     def of(cls, row: StatementRow, currency: str) -> Statement:
@@ -144,7 +151,7 @@ class Statement:
             m(row.opening_minor), m(row.purchases_minor), m(row.refunds_minor),
             m(row.cash_minor), m(row.fees_minor), m(row.interest_minor),
             m(row.payments_minor), m(row.other_minor), m(row.closing_minor),
-            m(row.minimum_due_minor), m(row.paid_minor), row.status,
+            m(row.minimum_due_minor), m(row.paid_minor), row.status, m(row.converted_minor),
         )  # fmt: skip
 
 

@@ -36,7 +36,8 @@ class Portfolio:
 def portfolio(session: Session, currency: str = "CNY") -> Portfolio:
     owed = (
         LineRow.fees_minor + LineRow.interest_minor + LineRow.revolving_minor
-        + LineRow.cash_minor + LineRow.purchases_minor
+        + LineRow.cash_minor + LineRow.purchases_minor + LineRow.instalment_due_minor
+        + LineRow.instalment_minor
     )  # fmt: skip
     by_status = dict(
         session.execute(

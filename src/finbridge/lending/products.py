@@ -18,7 +18,12 @@ from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
 
 WATERFALL_PARTS = ("fees", "interest", "revolving", "cash", "purchases")
+# A waterfall may also place instalment principal due; where it does not, it comes after interest.
+OPTIONAL_WATERFALL_PARTS = ("instalment_due",)
 INSTALMENT_PERIODS = (3, 6, 9, 12)
+FEE_MODES = ("per_period", "upfront")
+# Early settlement of a plan: unbilled periods' fees are waived, or charged with the settlement.
+EARLY_SETTLEMENT_RULES = ("waive_fees", "charge_fees")
 
 
 def _dec(data: dict[str, Any], name: str) -> Decimal:
@@ -70,6 +75,8 @@ class ProductTerms:
     instalment_fee_pct_per_period: Decimal
     instalment_periods: tuple[int, ...]
     waterfall: tuple[str, ...]
+    instalment_fee_mode: str = "per_period"
+    instalment_early_settlement: str = "waive_fees"
 
     @property
     def product_id(self) -> str:
@@ -85,9 +92,23 @@ class ProductTerms:
         # A statement day of 29..31 does not exist in every month: refused rather than guessed.
         statement_day = _int(data, "statement_day", 1, 28)
         waterfall = tuple(data.get("waterfall") or WATERFALL_PARTS)
-        if sorted(waterfall) != sorted(WATERFALL_PARTS):
+        core = tuple(p for p in waterfall if p not in OPTIONAL_WATERFALL_PARTS)
+        if sorted(core) != sorted(WATERFALL_PARTS) or len(set(waterfall)) != len(waterfall):
             raise ValidationError(
-                f"waterfall must order exactly {', '.join(WATERFALL_PARTS)}", field="waterfall"
+                f"waterfall must order exactly {', '.join(WATERFALL_PARTS)} "
+                "(and optionally instalment_due)",
+                field="waterfall",
+            )
+        fee_mode = str(data.get("instalment_fee_mode") or "per_period")
+        if fee_mode not in FEE_MODES:
+            raise ValidationError(
+                "instalment_fee_mode is per_period or upfront", field="instalment_fee_mode"
+            )
+        early = str(data.get("instalment_early_settlement") or "waive_fees")
+        if early not in EARLY_SETTLEMENT_RULES:
+            raise ValidationError(
+                "instalment_early_settlement is waive_fees or charge_fees",
+                field="instalment_early_settlement",
             )
         periods = tuple(data.get("instalment_periods") or ())
         if any(p not in INSTALMENT_PERIODS for p in periods):
@@ -116,6 +137,8 @@ class ProductTerms:
             instalment_fee_pct_per_period=_dec(data, "instalment_fee_pct_per_period"),
             instalment_periods=periods,
             waterfall=waterfall,
+            instalment_fee_mode=fee_mode,
+            instalment_early_settlement=early,
         )
         rate_e6(terms.daily_rate, "daily_rate")
         rate_e6(terms.cash_daily_rate, "cash_daily_rate")
@@ -146,7 +169,13 @@ class ProductTerms:
             "instalment_fee_pct_per_period": str(self.instalment_fee_pct_per_period),
             "instalment_periods": list(self.instalment_periods),
             "waterfall": list(self.waterfall),
-        }
+            # Written only when not the default, so products published before these fields
+            # existed keep exactly the terms they were installed with.
+            **({"instalment_fee_mode": self.instalment_fee_mode}
+               if self.instalment_fee_mode != "per_period" else {}),
+            **({"instalment_early_settlement": self.instalment_early_settlement}
+               if self.instalment_early_settlement != "waive_fees" else {}),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,9 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake import Event, emit, emit_many
 from finbridge.lending import events as _events  # noqa: F401 - registers the event schemas
-from finbridge.lending.buckets import REFUND_ORDER, Buckets
+from finbridge.lending.buckets import REFUND_ORDER, Buckets, waterfall
 from finbridge.lending.calendar import statement_date_after
+from finbridge.lending.instalments import Instalments
 from finbridge.lending.models import (
     Application,
     Line,
@@ -63,6 +64,7 @@ from finbridge.lending.tables import (
     ActivityRow,
     ApplicationRow,
     CobDayRow,
+    InstalmentPlanRow,
     LineRow,
     PolicyRow,
     ProductRow,
@@ -109,6 +111,7 @@ class LendingService:
         self._scorer = scorer
         self._risk = risk or NoRiskOpinion()
         self.business_timezone = business_timezone
+        self.instalments = Instalments(self)
 
     # -- authorisation and plumbing ------------------------------------------------------
 
@@ -669,6 +672,17 @@ class LendingService:
             done = session.execute(
                 select(ActivityRow.id).where(ActivityRow.idempotency_key == key)
             ).first()
+            planned = session.execute(
+                select(InstalmentPlanRow.status).where(
+                    InstalmentPlanRow.source == "purchase",
+                    InstalmentPlanRow.source_id == purchase_id,
+                )
+            ).scalar()
+        if done is None and planned == "active":
+            raise BusinessRuleViolation(
+                "the purchase is in an instalment plan: settle the plan early, then refund",
+                field="purchase_id",
+            )
         left = purchase.captured_minor - purchase.refunded_minor
         if done is None and (not amount.is_positive() or amount.minor > left):
             raise ValidationError(
@@ -903,10 +917,10 @@ class LendingService:
         for st in rows:
             if left <= 0:
                 break
-            take = min(left, st.closing_minor - st.paid_minor)
+            take = min(left, st.closing_minor - st.converted_minor - st.paid_minor)
             st.paid_minor += take
             left -= take
-            if st.paid_minor >= st.closing_minor:
+            if st.paid_minor >= st.closing_minor - st.converted_minor:
                 st.status = "paid"
             elif st.status == "overdue" and st.paid_minor >= st.minimum_due_minor:
                 st.status = "minimum_paid"
@@ -963,13 +977,17 @@ class LendingService:
         )
 
 
+def line_buckets(line: LineRow) -> Buckets:
+    return Buckets(
+        line.fees_minor, line.interest_minor, line.revolving_minor, line.cash_minor,
+        line.purchases_minor, line.credit_minor, line.instalment_due_minor, line.instalment_minor,
+    )  # fmt: skip
+
+
 def apply_to_line(line: LineRow, kind: str, amount_minor: int) -> dict[str, Any]:
     """Move the line's buckets for one movement; returns how it was split (for the record)."""
-    terms_order = tuple(line.terms.get("waterfall") or ())
-    b = Buckets(
-        line.fees_minor, line.interest_minor, line.revolving_minor, line.cash_minor,
-        line.purchases_minor, line.credit_minor,
-    )  # fmt: skip
+    terms_order = waterfall(tuple(line.terms.get("waterfall") or ()))
+    b = line_buckets(line)
     split: dict[str, int]
     if kind in ("purchase", "cash", "fee", "interest"):
         part = {"purchase": "purchases", "cash": "cash", "fee": "fees", "interest": "interest"}
@@ -978,6 +996,8 @@ def apply_to_line(line: LineRow, kind: str, amount_minor: int) -> dict[str, Any]
         b, split = b.pay(-amount_minor, terms_order)
     elif kind == "refund":
         b, split = b.pay(-amount_minor, REFUND_ORDER)
+    elif kind == "settlement":  # early settlement of instalment plans: unbilled principal
+        b, split = b.settle_instalment(-amount_minor), {"instalment": -amount_minor}
     elif kind == "charge_off":
         split = {"charged_off": -amount_minor}
         line.charged_off_minor += -amount_minor

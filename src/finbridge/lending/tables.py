@@ -94,6 +94,10 @@ class LineRow(Base):
     revolving_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     cash_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     purchases_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Instalment principal billed on a statement and due, and principal still to be billed by
+    # later periods (owed to the bank, never bearing interest, not due until billed).
+    instalment_due_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    instalment_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     accrued_micro: Mapped[int] = mapped_column(BigInteger, default=0)  # not yet billed
     dpd: Mapped[int] = mapped_column(Integer, default=0)
@@ -108,6 +112,10 @@ class LineRow(Base):
             "fees_minor >= 0 AND interest_minor >= 0 AND revolving_minor >= 0 "
             "AND cash_minor >= 0 AND purchases_minor >= 0 AND credit_minor >= 0",
             name="buckets_non_negative",
+        ),
+        CheckConstraint(
+            "instalment_due_minor >= 0 AND instalment_minor >= 0",
+            name="instalments_non_negative",
         ),
         CheckConstraint("limit_minor >= 0", name="limit_non_negative"),
     )
@@ -177,6 +185,9 @@ class StatementRow(Base):
     other_minor: Mapped[int] = mapped_column(BigInteger)  # charge-off, recoveries
     closing_minor: Mapped[int] = mapped_column(BigInteger)  # owed (> 0) or credit (< 0)
     minimum_due_minor: Mapped[int] = mapped_column(BigInteger)
+    # Part of the closing balance that sits in instalment plans, not yet billed: not due on
+    # this statement (what is due is closing - converted).
+    converted_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16))  # open | paid | minimum_paid | overdue
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -217,3 +228,41 @@ class CobStepRow(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class InstalmentPlanRow(Base):
+    """A purchase or a statement converted into 3/6/9/12 periods (once per source)."""
+
+    __tablename__ = "lending_instalment_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lending_lines.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # purchase | statement
+    source_id: Mapped[str] = mapped_column(String(36))
+    periods: Mapped[int] = mapped_column(Integer)
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_per_period_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_mode: Mapped[str] = mapped_column(String(16))  # per_period | upfront
+    status: Mapped[str] = mapped_column(String(16))  # active | settled | charged_off
+    created_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        CheckConstraint("principal_minor > 0", name="principal_positive"),
+    )
+
+
+class InstalmentPeriodRow(Base):
+    """One period of a plan: billed on its statement date by the close of business."""
+
+    __tablename__ = "lending_instalment_periods"
+
+    plan_id: Mapped[str] = mapped_column(
+        ForeignKey("lending_instalment_plans.id"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bill_date: Mapped[date] = mapped_column(Date, index=True)
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # scheduled | billed | settled

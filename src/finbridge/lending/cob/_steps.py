@@ -44,7 +44,14 @@ from finbridge.core.money import Money
 from finbridge.lending.calendar import due_date_for, statement_date_after
 from finbridge.lending.cob._runner import CobStep, FunctionStep
 from finbridge.lending.service import LENDING, LendingService
-from finbridge.lending.tables import AccrualRow, ActivityRow, LineRow, PurchaseRow, StatementRow
+from finbridge.lending.tables import (
+    AccrualRow,
+    ActivityRow,
+    InstalmentPlanRow,
+    LineRow,
+    PurchaseRow,
+    StatementRow,
+)
 
 _LIVE = ("active", "suspended")
 # Lines per interest journal entry: banking allows 16 legs, one is the bank's income.
@@ -74,6 +81,7 @@ class LendingDay:
         return [
             FunctionStep("lending.accrue_interest", self.accrue_interest),
             FunctionStep("lending.due_dates", self.due_dates),
+            FunctionStep("lending.instalments", self.svc.instalments.bill),
             FunctionStep("lending.statements", self.close_statements),
             FunctionStep("lending.delinquency", self.delinquency),
         ]
@@ -149,7 +157,7 @@ class LendingDay:
             lost = 0
             overdue: list[tuple[str, str, str, int]] = []
             for st, line in due:
-                if st.paid_minor >= st.closing_minor:
+                if st.paid_minor >= st.closing_minor - st.converted_minor:
                     st.status = "paid"
                     continue
                 lost += self._lose_grace(session, st, line, day)
@@ -178,6 +186,13 @@ class LendingDay:
                 ActivityRow.kind.in_(("purchase", "refund")),
                 ActivityRow.business_date >= st.period_start,
                 ActivityRow.business_date <= st.statement_date,
+                # Purchases in an instalment plan bear no interest (the plan's fee is its price).
+                ActivityRow.purchase_id.is_(None)
+                | ActivityRow.purchase_id.not_in(
+                    select(InstalmentPlanRow.source_id).where(
+                        InstalmentPlanRow.source == "purchase"
+                    )
+                ),
             )
             .group_by(ActivityRow.business_date)
         ).all()
@@ -190,7 +205,8 @@ class LendingDay:
                        micro=micro)
         )  # fmt: skip
         line.accrued_micro += micro
-        moved = min(line.purchases_minor, max(0, st.closing_minor - st.paid_minor))
+        unpaid = st.closing_minor - st.converted_minor - st.paid_minor
+        moved = min(line.purchases_minor, max(0, unpaid))
         line.purchases_minor -= moved
         line.revolving_minor += moved
         return 1
@@ -286,7 +302,7 @@ class LendingDay:
             c = _LINES.c
             owed_now = (
                 c.fees_minor + c.interest_minor + c.revolving_minor + c.cash_minor
-                + c.purchases_minor - c.credit_minor
+                + c.purchases_minor + c.instalment_due_minor + c.instalment_minor - c.credit_minor
             )  # fmt: skip
             rows = {
                 r.id: r
@@ -333,9 +349,14 @@ class LendingDay:
             info = {
                 r.id: r
                 for r in session.execute(
-                    select(lines.c.id, lines.c.opened_on, lines.c.terms, lines.c.currency).where(
-                        lines.c.id.in_(line_ids)
-                    )
+                    select(
+                        lines.c.id,
+                        lines.c.opened_on,
+                        lines.c.terms,
+                        lines.c.currency,
+                        lines.c.instalment_minor,
+                        lines.c.instalment_due_minor,
+                    ).where(lines.c.id.in_(line_ids))
                 ).all()
             }
             last = dict(
@@ -377,7 +398,14 @@ class LendingDay:
                 s = sums[lid]
                 opening = closing_of.get((lid, last[lid]), 0) if lid in last else 0
                 closing = opening + sum(s.values())
-                charges = s.get("fee", 0) + s.get("interest", 0)
+                # Unbilled instalment principal is owed but not due on this statement; billed
+                # periods are due in full, like fees and interest.
+                converted = min(max(closing, 0), int(info[lid].instalment_minor))
+                due = closing - converted
+                charges = min(
+                    max(due, 0),
+                    s.get("fee", 0) + s.get("interest", 0) + int(info[lid].instalment_due_minor),
+                )
                 rows.append({
                     "id": _statement_id(lid, day), "line_id": lid, "statement_date": day,
                     "period_start": start_of[lid],
@@ -385,10 +413,11 @@ class LendingDay:
                     "opening_minor": opening, "purchases_minor": s.get("purchase", 0),
                     "refunds_minor": -s.get("refund", 0), "cash_minor": s.get("cash", 0),
                     "fees_minor": s.get("fee", 0), "interest_minor": s.get("interest", 0),
-                    "payments_minor": -s.get("payment", 0), "other_minor": s.get("charge_off", 0),
-                    "closing_minor": closing,
-                    "minimum_due_minor": minimum_due(closing, charges, terms, currency),
-                    "paid_minor": 0, "status": "open" if closing > 0 else "paid",
+                    "payments_minor": -s.get("payment", 0) - s.get("settlement", 0),
+                    "other_minor": s.get("charge_off", 0),
+                    "closing_minor": closing, "converted_minor": converted,
+                    "minimum_due_minor": minimum_due(due, charges, terms, currency),
+                    "paid_minor": 0, "status": "open" if due > 0 else "paid",
                     "created_at": now,
                 })  # fmt: skip
             if rows:
@@ -466,7 +495,7 @@ class LendingDay:
 
     def _charge_off(self, line: LineRow, day: date) -> int:
         owed = line.fees_minor + line.interest_minor + line.revolving_minor + line.cash_minor
-        owed += line.purchases_minor
+        owed += line.purchases_minor + line.instalment_due_minor + line.instalment_minor
         key = f"lending:{line.id}:charge_off:{day.isoformat()}"
         if owed > 0:
             result = self.svc.bank_postings.transfer(
@@ -482,6 +511,11 @@ class LendingDay:
                 update(LineRow)
                 .where(LineRow.id == line.id)
                 .values(status="charged_off", accrued_micro=0, over_limit_minor=0)
+            )
+            session.execute(
+                update(InstalmentPlanRow)
+                .where(InstalmentPlanRow.line_id == line.id, InstalmentPlanRow.status == "active")
+                .values(status="charged_off")
             )
         return 1
 
