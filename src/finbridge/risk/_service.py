@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.core.settings import RiskSettings, Settings
 from finbridge.lake import Event, emit
-from finbridge.risk.cases import CaseService
+from finbridge.risk.cases import Case, CaseResolver, CaseService
 from finbridge.risk.decisions import Decision, DecisionMaker
 from finbridge.risk.events import SOURCE
 from finbridge.risk.rules import (
@@ -38,8 +38,13 @@ from finbridge.risk.rules import (
 from finbridge.store.engine import unit_of_work
 
 if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods load them
+    from finbridge.risk.decisions import Scorer
+    from finbridge.risk.learning import LabelledHistory, RetrainPolicy, TurnResult
     from finbridge.risk.models import RegisteredModel, ShadowComparison
     from finbridge.risk.posting import RiskGuard
+
+
+_UNSET = object()
 
 
 class RiskService:
@@ -55,22 +60,34 @@ class RiskService:
         business_timezone: str = "Asia/Shanghai",
         data_dir: Path = Path("var"),
         decisions: DecisionMaker | None = None,
+        case_resolvers: Mapping[str, CaseResolver] | None = None,
     ) -> None:
         """``decisions``: a decision maker made by the caller (an embedder's own model or
-        store, a test's stand-in scorer) instead of the one ``settings`` describe."""
+        store, a test's stand-in scorer) instead of the one ``settings`` describe.
+        ``case_resolvers``: per origin, the engine that hears the verdict on a case it opened
+        (the platform wires payments' screening)."""
         self.engine = engine
         self.clock = clock
         self.settings = settings
-        self.cases = CaseService(engine, clock)
+        self.cases = CaseService(engine, clock, case_resolvers)
         self._redis_url = redis_url
         self._timezone = business_timezone
         self._data_dir = data_dir
         self._lock = threading.Lock()
         self._switch = threading.Lock()  # one model switch at a time
         self._maker: DecisionMaker | None = decisions
+        # The model a promotion replaced, for one-step rollback (``_UNSET``: none promoted yet).
+        self._before_promotion: Scorer | object | None = _UNSET
 
     @classmethod
-    def build(cls, engine: Engine, clock: Clock, settings: Settings) -> RiskService:
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        case_resolvers: Mapping[str, CaseResolver] | None = None,
+    ) -> RiskService:
         """The platform's risk face (cheap: nothing is loaded until first use or ``warm``)."""
         return cls(
             engine,
@@ -79,6 +96,22 @@ class RiskService:
             redis_url=settings.redis_url,
             business_timezone=settings.business_timezone,
             data_dir=settings.data_dir,
+            case_resolvers=case_resolvers,
+        )
+
+    def open_case(
+        self,
+        actor: Principal,
+        *,
+        origin: str,
+        subject_id: str,
+        customer_id: str | None,
+        summary: str,
+    ) -> Case:
+        """Put another engine's question (a screening hit on a payment) in the analysts' queue,
+        urgent; the verdict goes back through the resolver registered for ``origin``."""
+        return self.cases.open(
+            actor, origin=origin, subject_id=subject_id, customer_id=customer_id, summary=summary
         )
 
     # -- life cycle --------------------------------------------------------------------------
@@ -268,8 +301,87 @@ class RiskService:
             previous = maker.model.version if maker.model is not None else None
             payload = {"version": candidate.version, "previous": previous, "promoted_by": actor.id}
             self._audit("risk.model_promoted", payload)
+            self._before_promotion = maker.model
             maker.use_model(candidate)
         return candidate.version
+
+    def rollback_model(self, actor: Principal) -> str | None:
+        """Undo the last promotion in one audited step (``risk.model_rolled_back``): the model
+        it replaced decides again. Returns that model's version (None: no model, rules only)."""
+        actor.require_scope("risk:write")
+        maker = self.decisions
+        with self._switch:
+            previous = self._before_promotion
+            if previous is _UNSET:
+                raise Conflict("no promotion to roll back in this process")
+            current = maker.model.version if maker.model is not None else None
+            back = getattr(previous, "version", None)
+            payload = {"version": back, "replaced": current, "rolled_back_by": actor.id}
+            self._audit("risk.model_rolled_back", payload)
+            self._before_promotion = _UNSET  # one step: a second rollback has nothing to undo
+            if previous is None:
+                maker.model = None
+            else:
+                maker.use_model(previous)  # type: ignore[arg-type]
+        return back
+
+    def retrain(
+        self,
+        actor: Principal,
+        history: LabelledHistory,
+        *,
+        as_of: datetime | None = None,
+        policy: RetrainPolicy | None = None,
+    ) -> TurnResult:
+        """One turn of the learning loop: a challenger trained on the labelled history known
+        at ``as_of`` (default: now), registered, started in shadow, judged beside the live
+        model on the latest labelled window (audited: ``risk.retrain_evaluated``) and promoted
+        only if it beats it by the policy's margin; otherwise it stays in shadow."""
+        from finbridge.core.ids import new_id
+        from finbridge.risk.learning import RetrainPolicy, challenge
+        from finbridge.risk.models import FraudModel, register_model
+
+        actor.require_scope("risk:write")
+        when = as_of or self.clock.now()
+        # The handbook's clock (and the engine's replay clock) is naive UTC.
+        naive = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+        rules = policy or RetrainPolicy()
+        maker = self.decisions
+        champion = maker.model
+        version = f"retrain-{naive:%Y%m%d}-{new_id()[-8:]}"
+        if champion is not None and not isinstance(champion, FraudModel):
+            raise Conflict("the live model cannot score a history in bulk: retrain needs one")
+        challenger, result = challenge(history, champion, naive, rules, version=version)
+        register_model(self.registry_dir, challenger, version)
+        self.start_shadow_model(actor, version)
+        with unit_of_work(self.engine) as s:
+            emit(
+                s,
+                Event(
+                    event_type="risk.retrain_evaluated",
+                    occurred_at=self.clock.now(),
+                    source=SOURCE,
+                    subject_id=version,
+                    payload={
+                        "version": version,
+                        "champion": result.champion.version if result.champion else None,
+                        "promote": result.promote,
+                        "reason": result.reason,
+                        "margin": rules.margin,
+                        "challenger_average_precision": result.challenger.average_precision,
+                        "champion_average_precision": (
+                            result.champion.average_precision if result.champion else None
+                        ),
+                        "train_rows": result.train_rows,
+                        "eval_rows": result.eval_rows,
+                        "as_of": naive.isoformat(),
+                        "run_by": actor.id,
+                    },
+                ),
+            )
+        if result.promote:
+            self.promote_shadow_model(actor)
+        return result
 
     def _audit(self, event_type: str, payload: Mapping[str, str | None]) -> None:
         """A model switch as an event (subject: the model version), committed before it acts."""

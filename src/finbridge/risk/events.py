@@ -67,3 +67,38 @@ class ShadowModelStartedV1(EventPayload):
 class ShadowModelStoppedV1(EventPayload):
     version: str
     stopped_by: str
+
+
+@register_schema("risk.chargeback", 1)
+class ChargebackV1(EventPayload):
+    """A card scheme's chargeback: a fraud label from outside, known when the dispute arrived
+    (``occurred_at``), for the transaction ``event_id`` decided earlier."""
+
+    event_id: str
+    customer_id: str | None
+    reason_code: str
+    label: str = "fraud"
+
+
+@register_schema("risk.retrain_evaluated", 1)
+class RetrainEvaluatedV1(EventPayload):
+    """One turn of the learning loop: the challenger judged beside the champion (audit)."""
+
+    version: str  # the challenger, registered and in shadow
+    champion: str | None
+    promote: bool
+    reason: str
+    margin: float
+    challenger_average_precision: float
+    champion_average_precision: float | None
+    train_rows: int
+    eval_rows: int
+    as_of: str
+    run_by: str
+
+
+@register_schema("risk.model_rolled_back", 1)
+class ModelRolledBackV1(EventPayload):
+    version: str | None  # the model live again (None: no model, rules only)
+    replaced: str | None
+    rolled_back_by: str

@@ -1,0 +1,25 @@
+"""The fraud model's learning loop: labelled point-in-time history, a challenger trained on it,
+judged beside the champion on the latest labelled window, promoted only past a margin
+(``RiskService.retrain`` registers it, runs it in shadow, promotes it and keeps one-step
+rollback). Polars on import; LightGBM and scikit-learn when a turn runs."""
+
+from finbridge.risk.learning._history import HandbookHistory, LabelledHistory
+from finbridge.risk.learning._retrain import (
+    CARDS_PER_DAY,
+    Judgement,
+    RetrainPolicy,
+    TurnResult,
+    challenge,
+    judge,
+)
+
+__all__ = [
+    "CARDS_PER_DAY",
+    "HandbookHistory",
+    "Judgement",
+    "LabelledHistory",
+    "RetrainPolicy",
+    "TurnResult",
+    "challenge",
+    "judge",
+]
