@@ -73,13 +73,36 @@ def card_spend_features(
         raise ValueError(f"sources must be among {SPEND_SOURCES}")
     as_of = as_of.astimezone(UTC)
     start = as_of - timedelta(days=max(windows))
+    t = events.filter((events.occurred_at < as_of) & (events.occurred_at >= start))
+    t = spend_rows(t, sources)
+    t = t.mutate(units=(t.amount * _UNITS).cast("int64"))  # exact: amounts have 4 places
 
-    t = events.filter(
-        events.event_type.isin(list(sources))
-        & (events.schema_version == 1)
-        & (events.occurred_at < as_of)
-        & (events.occurred_at >= start)
+    aggs: dict[str, Any] = {}
+    for days in sorted(windows):
+        inside = t.occurred_at >= as_of - timedelta(days=days)
+        amount = ibis.ifelse(inside, t.amount, ibis.null(AMOUNT))
+        count = inside.cast("int64").sum()
+        total = amount.sum()
+        aggs[f"spend_count_{days}d"] = count
+        aggs[f"spend_sum_{days}d"] = total.coalesce(ibis.literal(0, AMOUNT)).cast(dt.Decimal(38, 4))
+        aggs[f"spend_avg_{days}d"] = exact_mean(
+            ibis.ifelse(inside, t.units, ibis.null("int64")).sum(), count
+        )
+        aggs[f"spend_max_{days}d"] = amount.max().cast(AMOUNT)
+    return (
+        t.group_by(["customer_id", "currency"])
+        .aggregate(**aggs)
+        .order_by(["customer_id", "currency"])
     )
+
+
+def spend_rows(events: ir.Table, sources: Sequence[str] = SPEND_SOURCES) -> ir.Table:
+    """One row per card spend event (``customer_id``, ``currency``, ``amount``, ``occurred_at``
+    and the envelope), each event once even if the lake holds it in two files.
+
+    The spend rule of :func:`card_spend_features`, shared with the feature store's views.
+    """
+    t = events.filter(events.event_type.isin(list(sources)) & (events.schema_version == 1))
     # The lake may hold one event in two files after a retried write: keep one row per id.
     first = ibis.row_number().over(group_by=t.event_id, order_by=t.occurred_at)
     t = t.mutate(_n=first).filter(lambda x: x._n == 0).drop("_n")
@@ -94,30 +117,15 @@ def card_spend_features(
         currency=_field(t.payload, "currency", "[A-Z]{3}"),
         amount=_field(t.payload, "amount", r"[0-9.]+").cast(AMOUNT),
         is_spend=ibis.ifelse(partner, kind == "purchase", kind == "card_payment"),
-    ).filter(lambda x: x.is_spend & x.customer_id.notnull() & (x.customer_id != ""))
-    t = t.mutate(units=(t.amount * _UNITS).cast("int64"))  # exact: amounts have 4 places
-
-    aggs: dict[str, Any] = {}
-    for days in sorted(windows):
-        inside = t.occurred_at >= as_of - timedelta(days=days)
-        amount = ibis.ifelse(inside, t.amount, ibis.null(AMOUNT))
-        count = inside.cast("int64").sum()
-        total = amount.sum()
-        aggs[f"spend_count_{days}d"] = count
-        aggs[f"spend_sum_{days}d"] = total.coalesce(ibis.literal(0, AMOUNT)).cast(dt.Decimal(38, 4))
-        aggs[f"spend_avg_{days}d"] = _exact_mean(
-            ibis.ifelse(inside, t.units, ibis.null("int64")).sum(), count
-        )
-        aggs[f"spend_max_{days}d"] = amount.max().cast(AMOUNT)
-    return (
-        t.group_by(["customer_id", "currency"])
-        .aggregate(**aggs)
-        .order_by(["customer_id", "currency"])
     )
+    return t.filter(t.is_spend & t.customer_id.notnull() & (t.customer_id != "")).drop("is_spend")
 
 
-def _exact_mean(units_sum: ir.IntegerValue, count: ir.IntegerValue) -> ir.DecimalValue:
-    """``units_sum / count`` in 1/10,000ths, rounded half-to-even, as ``decimal(20, 4)``.
+def exact_mean(
+    units_sum: ir.IntegerValue, count: ir.IntegerValue, scale: int = 4
+) -> ir.DecimalValue:
+    """``units_sum / count`` in units of ``10**-scale``, rounded half-to-even, as
+    ``decimal(20, scale)``.
 
     Both engines would divide decimals differently (DuckDB through a double, where 0.00375
     rounds down; Spark in decimal), so the quotient is built from integers: remainder, exact
@@ -131,9 +139,9 @@ def _exact_mean(units_sum: ir.IntegerValue, count: ir.IntegerValue) -> ir.Decima
     up = (twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))
     rounded = quotient + up.cast("int64")
     # Multiplying by 0.0001 is exact in decimal on both engines (unlike dividing by 10,000).
-    scaled = dt.Decimal(24, 4)
-    unit = ibis.literal(Decimal("0.0001"), scaled)
-    return (rounded.cast(scaled) * unit).cast(AMOUNT)
+    scaled = dt.Decimal(24, scale)
+    unit = ibis.literal(Decimal(1).scaleb(-scale), scaled)
+    return (rounded.cast(scaled) * unit).cast(dt.Decimal(20, scale))
 
 
 def duckdb_events(lake: EventLake) -> ir.Table:

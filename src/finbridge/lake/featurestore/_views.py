@@ -1,0 +1,103 @@
+"""The feature views finbridge ships: card spending from the lake, and the handbook's customer
+spending profile (20 features) that the risk model's training sets and the benchmark use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from finbridge.lake.features import AMOUNT, exact_mean, spend_rows
+from finbridge.lake.featurestore._definitions import Feature, FeatureView, SourceFn, trailing
+
+UTC_TIME = dt.Timestamp(timezone="UTC")
+WINDOWS_DAYS: tuple[int, ...] = (1, 7, 30)
+PROFILE_WINDOWS_DAYS: tuple[int, ...] = (1, 7, 30, 90)
+
+
+def _lake_spend(currency: str) -> SourceFn:
+    def source(events: ir.Table) -> ir.Table:
+        t = spend_rows(events)
+        t = t.filter(t.currency == currency)
+        return t.select("customer_id", "amount", event_time=t.occurred_at.cast(UTC_TIME))
+
+    return source
+
+
+def _window_features(
+    entity: str, windows: Sequence[int], hows: Sequence[str], scale: int
+) -> tuple[Feature, ...]:
+    features: list[Feature] = []
+    for days in windows:
+        for how in hows:
+
+            def expr(rows: ir.Table, days: int = days, how: str = how) -> ir.Value:
+                w = trailing(rows, entity, days)
+                if how == "count":
+                    return rows.amount.count().over(w)
+                if how == "avg":
+                    # Exact and engine-independent (DuckDB means decimals through a double).
+                    units = (rows.amount * 10**scale).cast("int64").sum().over(w)
+                    return exact_mean(units, rows.amount.count().over(w), scale)
+                value = getattr(rows.amount, how)().over(w)
+                return value.cast(dt.Decimal(38, scale))
+
+            features.append(
+                Feature(f"spend_{how}_{days}d", expr, f"card spend {how} over the last {days} days")
+            )
+    return tuple(features)
+
+
+def card_spend_view(currency: str = "TWD", *, version: int = 1) -> FeatureView:
+    """Per customer, card spend in ``currency`` (partner purchases and ledger card payments)
+    over 1/7/30 days: count, sum and maximum, from the lake's events."""
+    return FeatureView(
+        name="card_spend",
+        entity="customer_id",
+        source=_lake_spend(currency),
+        features=_window_features(
+            "customer_id", WINDOWS_DAYS, ("count", "sum", "max"), AMOUNT.scale
+        ),
+        ttl=timedelta(days=30),
+        owner="risk",
+        version=version,
+        description=f"card spend in {currency} from card.transaction and transaction.posted",
+        tags={"currency": currency, "source": "lake events"},
+    )
+
+
+def _transactions(table: ir.Table) -> ir.Table:
+    # A transactions table (customer_id, occurred_at, amount): the handbook layout, renamed.
+    return table.select(
+        customer_id=table.customer_id.cast("string"),
+        event_time=table.occurred_at.cast(UTC_TIME),
+        amount=table.amount.cast(dt.Decimal(20, 2)),
+    )
+
+
+def spend_profile_view(*, version: int = 1) -> FeatureView:
+    """Per customer, 20 spending features (count, sum, average, maximum, minimum over 1, 7, 30
+    and 90 days) from a card transactions table (``customer_id``, ``occurred_at``, ``amount``):
+    the risk model's customer profile on the Fraud Detection Handbook's data."""
+    return FeatureView(
+        name="spend_profile",
+        entity="customer_id",
+        source=_transactions,
+        features=_window_features(
+            "customer_id",
+            PROFILE_WINDOWS_DAYS,
+            ("count", "sum", "avg", "max", "min"),
+            2,
+        ),
+        ttl=timedelta(days=90),
+        owner="risk",
+        version=version,
+        description="customer spending profile over card transactions (handbook layout)",
+        tags={"source": "card transactions table"},
+    )
+
+
+def default_views(currency: str = "TWD") -> list[FeatureView]:
+    return [card_spend_view(currency), spend_profile_view()]
