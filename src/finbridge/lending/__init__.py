@@ -18,19 +18,23 @@ from finbridge.lending.cob import (
     StepRecord,
     bucket_for,
 )
+from finbridge.lending.instalments import InstalmentPeriod, InstalmentPlan, Instalments
 from finbridge.lending.models import Application, Line, Purchase, Reconciliation, Statement
 from finbridge.lending.portfolio import Portfolio
 from finbridge.lending.ports import (
     ApplicantCheck,
     ApplicantChecks,
     ApproveApplicants,
+    AuditTrail,
     CreditScore,
     CreditScorer,
+    CustomerNotices,
     NoRiskOpinion,
     RiskDecider,
     RiskOpinion,
 )
 from finbridge.lending.products import LimitPolicy, ProductTerms, parse_catalogue
+from finbridge.lending.reviews import LimitReview, LimitReviews
 from finbridge.lending.service import LendingService
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "ApplicantChecks",
     "Application",
     "ApproveApplicants",
+    "AuditTrail",
     "Buckets",
     "CobDay",
     "CobRunner",
@@ -45,10 +50,16 @@ __all__ = [
     "CobStep",
     "CreditScore",
     "CreditScorer",
+    "CustomerNotices",
     "FunctionStep",
+    "InstalmentPeriod",
+    "InstalmentPlan",
+    "Instalments",
     "LendingDay",
     "LendingService",
     "LimitPolicy",
+    "LimitReview",
+    "LimitReviews",
     "Line",
     "NoRiskOpinion",
     "Portfolio",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from finbridge.core.money import Money
 
 
@@ -46,6 +48,37 @@ class CreditScorer(Protocol):
 
 class RiskDecider(Protocol):
     def assess(self, customer_id: str, requested: Money, event_id: str) -> RiskOpinion: ...
+
+
+class AuditTrail(Protocol):
+    """The bank's tamper-evident audit log (identity's hash chain): one line per decision,
+    appended in the caller's transaction so the decision and its audit line commit together."""
+
+    def append(
+        self, session: Session, *, actor: str, action: str, subject: str | None, outcome: str,
+        detail: dict[str, Any],
+    ) -> int: ...  # fmt: skip
+
+
+class CustomerNotices(Protocol):
+    """Tell a customer about a decision on their line (identity's inbox), once per reference."""
+
+    def notify(self, customer_id: str, *, title: str, body: str, reference: str) -> None: ...
+
+
+class NoAuditTrail:
+    """For embedders without identity: decisions are still stored and emitted as events."""
+
+    def append(
+        self, session: Session, *, actor: str, action: str, subject: str | None, outcome: str,
+        detail: dict[str, Any],
+    ) -> int:  # fmt: skip
+        return 0
+
+
+class NoNotices:
+    def notify(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
+        return None
 
 
 class ApproveApplicants:

@@ -55,11 +55,16 @@ from finbridge.lending.portfolio import Portfolio, owed_by_day, portfolio
 from finbridge.lending.ports import (
     ApplicantChecks,
     ApproveApplicants,
+    AuditTrail,
     CreditScorer,
+    CustomerNotices,
+    NoAuditTrail,
+    NoNotices,
     NoRiskOpinion,
     RiskDecider,
 )
 from finbridge.lending.products import LimitPolicy, ProductTerms, rate_e6, shipped_catalogue
+from finbridge.lending.reviews import LimitReviews
 from finbridge.lending.tables import (
     ActivityRow,
     ApplicationRow,
@@ -100,6 +105,10 @@ class LendingService:
         risk: RiskDecider | None = None,
         business_timezone: str = "Asia/Shanghai",
         bank_postings: BankingService | None = None,
+        audit: AuditTrail | None = None,
+        notices: CustomerNotices | None = None,
+        review_every_days: int = 90,
+        review_batch: int = 500,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -111,7 +120,10 @@ class LendingService:
         self._scorer = scorer
         self._risk = risk or NoRiskOpinion()
         self.business_timezone = business_timezone
+        self.audit: AuditTrail = audit or NoAuditTrail()
+        self.notices: CustomerNotices = notices or NoNotices()
         self.instalments = Instalments(self)
+        self.reviews = LimitReviews(self, every_days=review_every_days, batch=review_batch)
 
     # -- authorisation and plumbing ------------------------------------------------------
 

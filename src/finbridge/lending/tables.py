@@ -266,3 +266,29 @@ class InstalmentPeriodRow(Base):
     principal_minor: Mapped[int] = mapped_column(BigInteger)
     fee_minor: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # scheduled | billed | settled
+
+
+class LimitReviewRow(Base):
+    """One periodic limit review of one line: what was scored, by which policy, and why."""
+
+    __tablename__ = "lending_limit_reviews"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    line_id: Mapped[str] = mapped_column(ForeignKey("lending_lines.id"))
+    business_date: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))  # raised | lowered | kept | held
+    old_limit_minor: Mapped[int] = mapped_column(BigInteger)
+    new_limit_minor: Mapped[int] = mapped_column(BigInteger)
+    used_minor: Mapped[int] = mapped_column(BigInteger)  # owed + holds at the review
+    score: Mapped[float | None] = mapped_column(Float)
+    score_model: Mapped[str | None] = mapped_column(String(120))
+    policy_version: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("line_id", "business_date"),
+        Index("ix_lending_limit_reviews_date", "business_date"),
+    )

@@ -12,6 +12,8 @@ import calendar
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session
+
 from finbridge.banking import BankingService
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.money import Money
@@ -97,6 +99,33 @@ class RiskApplicationCheck:
         return RiskOpinion(decision.outcome, tuple(decision.reasons))
 
 
+class IdentityAudit:
+    """Identity's hash-chained audit log, appended in lending's own transaction."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def append(
+        self, session: Session, *, actor: str, action: str, subject: str | None, outcome: str,
+        detail: dict[str, Any],
+    ) -> int:  # fmt: skip
+        return self._platform.identity.audit.append(
+            session, actor=actor, action=action, subject=subject, outcome=outcome, detail=detail
+        )
+
+
+class IdentityNotices:
+    """Identity's customer inbox (once per reference: a retried notice is not doubled)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def notify(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
+        self._platform.identity.inbox.deliver(
+            _ACTOR, customer_id, kind="lending", title=title, body=body, ref=reference
+        )
+
+
 def build_lending(platform: Platform) -> LendingService:
     settings = platform.settings.lending
     return LendingService(
@@ -112,6 +141,8 @@ def build_lending(platform: Platform) -> LendingService:
         bank_postings=BankingService(
             platform.engine, platform.clock, business_timezone=platform.settings.business_timezone
         ),
+        audit=IdentityAudit(platform),
+        notices=IdentityNotices(platform),
     )
 
 

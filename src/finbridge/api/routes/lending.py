@@ -20,6 +20,9 @@ from finbridge.api.schemas.lending import (
     CaptureCreate,
     CobRun,
     CobStatusPublic,
+    InstalmentCreate,
+    InstalmentPlanPublic,
+    LimitReviewPublic,
     LinePublic,
     ProductPublic,
     PurchaseCreate,
@@ -169,6 +172,68 @@ def reconcile_statement(
     statement_id: str, platform: PlatformDep, actor: PrincipalDep
 ) -> ReconciliationPublic:
     return ReconciliationPublic.of(platform.lending.reconcile(actor, statement_id))
+
+
+@router.post(
+    "/instalments/quotes", response_model=InstalmentPlanPublic,
+    summary="The schedule and fee a conversion would make (nothing is converted)",
+)  # fmt: skip
+def quote_instalments(
+    body: InstalmentCreate, platform: PlatformDep, actor: PrincipalDep
+) -> InstalmentPlanPublic:
+    plan = platform.lending.instalments.quote(actor, body.source, body.source_id, body.periods)
+    return InstalmentPlanPublic.of(plan)
+
+
+@router.post(
+    "/instalments", response_model=InstalmentPlanPublic, status_code=201,
+    summary="Convert a purchase or a statement into 3/6/9/12 periods (once per source)",
+)  # fmt: skip
+def convert_instalments(
+    body: InstalmentCreate, platform: PlatformDep, actor: PrincipalDep
+) -> InstalmentPlanPublic:
+    plan = platform.lending.instalments.convert(actor, body.source, body.source_id, body.periods)
+    return InstalmentPlanPublic.of(plan)
+
+
+@router.get("/lines/{line_id}/instalments", response_model=list[InstalmentPlanPublic])
+def list_instalments(
+    line_id: str, platform: PlatformDep, actor: PrincipalDep
+) -> list[InstalmentPlanPublic]:
+    return [InstalmentPlanPublic.of(p) for p in platform.lending.instalments.plans(actor, line_id)]
+
+
+@router.get("/instalments/{plan_id}", response_model=InstalmentPlanPublic)
+def get_instalments(
+    plan_id: str, platform: PlatformDep, actor: PrincipalDep
+) -> InstalmentPlanPublic:
+    return InstalmentPlanPublic.of(platform.lending.instalments.plan(actor, plan_id))
+
+
+@router.post(
+    "/instalments/{plan_id}/settlement", response_model=InstalmentPlanPublic,
+    summary="Settle a plan early from the line's deposit account",
+)  # fmt: skip
+def settle_instalments(
+    plan_id: str, platform: PlatformDep, actor: PrincipalDep, key: IdempotencyKey
+) -> InstalmentPlanPublic:
+    plan = platform.lending.instalments.settle(actor, plan_id, idempotency_key=key)
+    return InstalmentPlanPublic.of(plan)
+
+
+@router.get("/lines/{line_id}/limit-reviews", response_model=list[LimitReviewPublic])
+def list_limit_reviews(
+    line_id: str, platform: PlatformDep, actor: PrincipalDep
+) -> list[LimitReviewPublic]:
+    return [LimitReviewPublic.of(r) for r in platform.lending.reviews.reviews(actor, line_id)]
+
+
+@router.post(
+    "/lines/{line_id}/limit-reviews", response_model=LimitReviewPublic, status_code=201,
+    summary="Review the line's limit now (operators; the COB reviews lines periodically)",
+)  # fmt: skip
+def review_limit(line_id: str, platform: PlatformDep, actor: PrincipalDep) -> LimitReviewPublic:
+    return LimitReviewPublic.of(platform.lending.reviews.review(actor, line_id))
 
 
 @router.get("/cob", response_model=CobStatusPublic, summary="Close-of-business status")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +13,8 @@ from finbridge.lending import (
     Application,
     CobDay,
     CobStatus,
+    InstalmentPlan,
+    LimitReview,
     Line,
     ProductTerms,
     Purchase,
@@ -169,6 +171,8 @@ class StatementPublic(BaseModel):
     minimum_due: str
     paid: str
     status: str
+    converted: str = Field(description="Part of closing in instalment plans, not due yet")
+    due: str = Field(description="What this statement asks to be paid in full")
 
     @classmethod
     def of(cls, s: Statement) -> StatementPublic:
@@ -180,6 +184,7 @@ class StatementPublic(BaseModel):
             interest=str(s.interest.amount), payments=str(s.payments.amount),
             other=str(s.other.amount), closing=str(s.closing.amount),
             minimum_due=str(s.minimum_due.amount), paid=str(s.paid.amount), status=s.status,
+            converted=str(s.converted.amount), due=str(s.due.amount),
         )  # fmt: skip
 
 
@@ -235,4 +240,77 @@ class CobStatusPublic(BaseModel):
             last_done=s.last_done, running=s.running, next_date=s.next_date,
             due_until=s.due_until, behind=s.behind, steps=list(s.steps),
             recent=[CobDayPublic.of(d) for d in s.recent],
+        )  # fmt: skip
+
+
+class InstalmentCreate(WireModel):
+    source: Literal["purchase", "statement"]
+    source_id: EntityId
+    periods: Literal[3, 6, 9, 12]
+
+
+class InstalmentPeriodPublic(BaseModel):
+    number: int
+    bill_date: date
+    principal: str
+    fee: str
+    total: str
+    status: str
+
+
+class InstalmentPlanPublic(BaseModel):
+    id: str | None = Field(description="None on a quote: nothing is converted until confirmed")
+    line_id: str
+    source: str
+    source_id: str
+    periods: int
+    currency: str
+    principal: str
+    fee_per_period: str
+    fee_mode: str
+    upfront_fee: str
+    total_fee: str
+    remaining: str
+    status: str
+    schedule: list[InstalmentPeriodPublic]
+
+    @classmethod
+    def of(cls, p: InstalmentPlan) -> InstalmentPlanPublic:
+        return cls(
+            id=p.id, line_id=p.line_id, source=p.source, source_id=p.source_id,
+            periods=p.periods, currency=p.principal.code, principal=str(p.principal.amount),
+            fee_per_period=str(p.fee_per_period.amount), fee_mode=p.fee_mode,
+            upfront_fee=str(p.upfront_fee.amount), total_fee=str(p.total_fee.amount),
+            remaining=str(p.remaining.amount), status=p.status,
+            schedule=[
+                InstalmentPeriodPublic(
+                    number=x.number, bill_date=x.bill_date, principal=str(x.principal.amount),
+                    fee=str(x.fee.amount), total=str(x.total.amount), status=x.status,
+                )
+                for x in p.schedule
+            ],
+        )  # fmt: skip
+
+
+class LimitReviewPublic(BaseModel):
+    id: str
+    line_id: str
+    business_date: date
+    outcome: str
+    currency: str
+    old_limit: str
+    new_limit: str
+    used: str
+    score: float | None
+    score_model: str | None
+    policy_version: int
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, r: LimitReview) -> LimitReviewPublic:
+        return cls(
+            id=r.id, line_id=r.line_id, business_date=r.business_date, outcome=r.outcome,
+            currency=r.new_limit.code, old_limit=str(r.old_limit.amount),
+            new_limit=str(r.new_limit.amount), used=str(r.used.amount), score=r.score,
+            score_model=r.score_model, policy_version=r.policy_version, reasons=list(r.reasons),
         )  # fmt: skip

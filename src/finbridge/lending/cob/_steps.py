@@ -84,6 +84,7 @@ class LendingDay:
             FunctionStep("lending.instalments", self.svc.instalments.bill),
             FunctionStep("lending.statements", self.close_statements),
             FunctionStep("lending.delinquency", self.delinquency),
+            FunctionStep("lending.limit_review", self.svc.reviews.review_due),
         ]
 
     # -- interest ------------------------------------------------------------------------
