@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from finbridge.risk.rules import (
 from finbridge.store.engine import unit_of_work
 
 if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods load them
+    from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
     from finbridge.risk.decisions import Scorer
     from finbridge.risk.learning import LabelledHistory, RetrainPolicy, TurnResult
     from finbridge.risk.models import RegisteredModel, ShadowComparison
@@ -356,6 +357,48 @@ class RiskService:
         if result.promote:
             self.promote_shadow_model(actor)
         return result
+
+    def monitor(
+        self,
+        actor: Principal,
+        store: MonitorStore,
+        day: date,
+        *,
+        thresholds: Thresholds | None = None,
+        baseline_days: int = 7,
+        label_days: int = 30,
+    ) -> list[MonitorRun]:
+        """The day's monitor for the live model and every model that decided live that day:
+        score PSI, CSI of amount and hour, label-delayed AUC/AP/KS; stored with their alerts.
+        A live model without traffic gets a ``no_traffic`` row (never an error)."""
+        from finbridge.lake.monitoring import Thresholds
+        from finbridge.risk.learning import measure_day, versions_seen
+
+        actor.require_scope("risk:write")
+        limits = thresholds or Thresholds()
+        maker = self.decisions
+        versions = set(versions_seen(self.engine, day))
+        if maker.model is not None:
+            versions.add(maker.model.version)
+        runs = []
+        for version in sorted(versions):
+            measured = measure_day(
+                self.engine, version, day, baseline_days=baseline_days, label_days=label_days,
+                psi_alert=limits.psi_alert, psi_retrain=limits.psi_retrain,
+            )  # fmt: skip
+            runs.append(
+                store.record(
+                    actor,
+                    engine="risk",
+                    model="fraud",
+                    version=version,
+                    day=day,
+                    drift=measured.drift,
+                    performance=measured.performance,
+                    thresholds=limits,
+                )
+            )
+        return runs
 
     def _audit(self, event_type: str, payload: Mapping[str, str | None]) -> None:
         """A model switch as an event (subject: the model version), committed before it acts."""

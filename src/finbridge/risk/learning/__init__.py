@@ -4,6 +4,7 @@ judged beside the champion on the latest labelled window, promoted only past a m
 rollback). Polars on import; LightGBM and scikit-learn when a turn runs."""
 
 from finbridge.risk.learning._history import HandbookHistory, LabelledHistory
+from finbridge.risk.learning._monitor import DayMeasures, measure_day, versions_seen
 from finbridge.risk.learning._retrain import (
     CARDS_PER_DAY,
     Judgement,
@@ -15,6 +16,7 @@ from finbridge.risk.learning._retrain import (
 
 __all__ = [
     "CARDS_PER_DAY",
+    "DayMeasures",
     "HandbookHistory",
     "Judgement",
     "LabelledHistory",
@@ -22,4 +24,6 @@ __all__ = [
     "TurnResult",
     "challenge",
     "judge",
+    "measure_day",
+    "versions_seen",
 ]
