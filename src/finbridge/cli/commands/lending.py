@@ -1,14 +1,18 @@
-"""``finbridge lending``: install the product catalogue, list products and lines, show a line."""
+"""``finbridge lending``: install the product catalogue, list products and lines, show a line,
+instalment plans (quote, convert, settle) and limit reviews."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from finbridge.cli.context import console, platform_context
 from finbridge.core.principal import Principal
+
+if TYPE_CHECKING:
+    from finbridge.lending import InstalmentPlan
 
 CLI_ACTOR = Principal.system("cli")
 
@@ -71,6 +75,84 @@ def statements(line_id: Annotated[str, typer.Argument(help="The line's id")]) ->
                 str(s.purchases.amount), str(s.interest.amount), str(s.fees.amount),
                 str(s.payments.amount), str(s.closing.amount), str(s.minimum_due.amount),
                 s.status, "reconciled" if rec.reconciled else "[red]DIFFERS[/]",
+            )  # fmt: skip
+        console.print(table)
+
+
+def _plan_table(title: str, plan: InstalmentPlan) -> Table:
+    table = Table(title=title)
+    for col in ("period", "bills on", "principal", "fee", "total", "status"):
+        table.add_column(col)
+    for p in plan.schedule:
+        table.add_row(
+            str(p.number), p.bill_date.isoformat(), str(p.principal.amount), str(p.fee.amount),
+            str(p.total.amount), p.status,
+        )  # fmt: skip
+    return table
+
+
+@lending_app.command("convert")
+def convert(
+    source: Annotated[str, typer.Argument(help="purchase or statement")],
+    source_id: Annotated[str, typer.Argument(help="The purchase's or the statement's id")],
+    periods: Annotated[int, typer.Option(help="3, 6, 9 or 12")] = 12,
+    yes: Annotated[bool, typer.Option("--yes", help="Convert (else only show the quote)")] = False,
+) -> None:
+    """Quote an instalment plan for a purchase or a statement; convert it with --yes."""
+    if source not in ("purchase", "statement"):
+        raise typer.BadParameter("purchase or statement", param_hint="SOURCE")
+    with platform_context() as platform:
+        desk = platform.lending.instalments
+        plan = (desk.convert if yes else desk.quote)(CLI_ACTOR, source, source_id, periods)
+        console.print(_plan_table(f"{plan.periods} periods of {plan.principal}", plan))
+        console.print(
+            f"fee {plan.fee_mode.replace('_', ' ')}: {plan.total_fee} in all"
+            + (f" (plan {plan.id})" if plan.id else " - quote only, run again with --yes")
+        )
+
+
+@lending_app.command("instalments")
+def instalments(line_id: Annotated[str, typer.Argument(help="The line's id")]) -> None:
+    """A line's instalment plans with their schedules."""
+    with platform_context() as platform:
+        for plan in platform.lending.instalments.plans(CLI_ACTOR, line_id):
+            title = f"plan {plan.id} ({plan.source}, {plan.status}, {plan.remaining} unbilled)"
+            console.print(_plan_table(title, plan))
+
+
+@lending_app.command("settle")
+def settle(
+    plan_id: Annotated[str, typer.Argument(help="The plan's id")],
+    idempotency_key: Annotated[str, typer.Option("--key", help="Idempotency key")],
+) -> None:
+    """Settle an instalment plan early from the line's deposit account."""
+    with platform_context() as platform:
+        desk = platform.lending.instalments
+        plan = desk.settle(CLI_ACTOR, plan_id, idempotency_key=idempotency_key)
+        console.print(f"plan {plan.id}: {plan.status}")
+
+
+@lending_app.command("review-limit")
+def review_limit(line_id: Annotated[str, typer.Argument(help="The line's id")]) -> None:
+    """Review a line's limit now (the close of business reviews lines periodically)."""
+    with platform_context() as platform:
+        r = platform.lending.reviews.review(CLI_ACTOR, line_id)
+        console.print(f"{r.outcome}: {r.old_limit} -> {r.new_limit} ({'; '.join(r.reasons)})")
+
+
+@lending_app.command("reviews")
+def reviews(line_id: Annotated[str, typer.Argument(help="The line's id")]) -> None:
+    """A line's limit reviews, newest first."""
+    with platform_context() as platform:
+        table = Table(title=f"limit reviews of {line_id}")
+        for col in ("date", "outcome", "old", "new", "in use", "score", "model", "reasons"):
+            table.add_column(col)
+        for r in platform.lending.reviews.reviews(CLI_ACTOR, line_id):
+            table.add_row(
+                r.business_date.isoformat(), r.outcome, str(r.old_limit.amount),
+                str(r.new_limit.amount), str(r.used.amount),
+                "-" if r.score is None else f"{r.score:.0f}", r.score_model or "-",
+                "; ".join(r.reasons),
             )  # fmt: skip
         console.print(table)
 
