@@ -9,6 +9,7 @@ credit scoring; the consent records live in identity, reached through :class:`Co
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from finbridge.credit.profile import DataProfile
     from finbridge.credit.vfl.data import PartyData
     from finbridge.credit.vfl.service import PartyService
+    from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
 
 
 class ConsentPort(Protocol):
@@ -159,6 +161,15 @@ class CreditService:
         self, actor: Principal, name: str, current: pd.DataFrame, version: int | None = None
     ) -> dict[str, Any]:
         return self.registry.monitoring(actor, name, current, version)
+
+    def monitor(
+        self, actor: Principal, store: MonitorStore, day: date, thresholds: Thresholds | None = None
+    ) -> list[MonitorRun]:
+        """The day's monitor of every live model: score PSI against its training sample."""
+        from finbridge.credit.daily_monitor import monitor_live_models
+        from finbridge.lake.monitoring import Thresholds
+
+        return monitor_live_models(self.registry, actor, store, day, thresholds or Thresholds())
 
     # -- scoring -----------------------------------------------------------------------
 

@@ -108,6 +108,11 @@ class ModelRegistry:
         self._clock = clock
         self._cache: dict[str, Any] = {}
 
+    @property
+    def engine(self) -> Engine:
+        """The database the registry and its score records live in (read by the monitor)."""
+        return self._engine
+
     def register(
         self,
         actor: Principal,
