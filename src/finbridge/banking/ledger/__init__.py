@@ -6,6 +6,7 @@ Private to banking: the service modules use it, interfaces and other engines nev
 from finbridge.banking.ledger._posting import (
     Applied,
     EntrySpec,
+    KnownRefusal,
     Replay,
     apply_legs,
     fingerprint,
@@ -26,6 +27,7 @@ __all__ = [
     "Applied",
     "Condition",
     "EntrySpec",
+    "KnownRefusal",
     "Leg",
     "Replay",
     "apply_legs",

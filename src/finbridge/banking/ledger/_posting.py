@@ -48,6 +48,11 @@ class Replay(Exception):
     """The idempotency key was already used: roll back and return the stored result."""
 
 
+class KnownRefusal(Exception):
+    """A definitive refusal is stored under the idempotency key: nothing was written; the
+    caller raises the stored refusal again (banking_refusals, the service's ``_refused``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
     account_id: str
@@ -213,7 +218,10 @@ def post_standalone(
     """PostgreSQL: post the entry and its outbox ``event`` as one autocommit statement.
 
     ``event`` is validated here; the statement adds ``from_customer_id``/``to_customer_id``
-    (and the subject) from the locked rows of the accounts ``event_legs`` names.
+    (and the subject) from the locked rows of the accounts ``event_legs`` names. The statement
+    also looks the key up in ``banking_refusals`` and aborts with :class:`KnownRefusal` if a
+    refusal is stored under it, so a new key costs one round trip, its idempotency checks
+    included (the key's stored result comes back through :class:`Replay`).
     """
     balanced(legs)
     legs = sorted(legs, key=lambda leg: leg.account_id)  # the statement locks in this order
@@ -237,6 +245,8 @@ def post_standalone(
             state = getattr(exc.orig, "sqlstate", None)
             if state == "FBDUP":
                 raise Replay(spec.scoped_key) from None
+            if state == "FBREF":
+                raise KnownRefusal(spec.scoped_key) from None
             if state != "FBLEG":
                 raise
             return None

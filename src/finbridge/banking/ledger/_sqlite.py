@@ -27,6 +27,7 @@ from finbridge.banking.ledger._connections import PostingConnections, posting_co
 from finbridge.banking.ledger._posting import (
     Applied,
     EntrySpec,
+    KnownRefusal,
     Replay,
     balanced,
     leg_params,
@@ -34,7 +35,7 @@ from finbridge.banking.ledger._posting import (
 )
 from finbridge.banking.ledger._rule import Leg
 from finbridge.banking.ledger._statements import driver_sql, guarded_update
-from finbridge.banking.tables import entries_table, postings_table
+from finbridge.banking.tables import entries_table, postings_table, refusals_table
 from finbridge.lake import Event, emit_driver
 
 _ENTRY_COLUMNS = (
@@ -48,6 +49,8 @@ _ENTRY_COLUMNS = (
     "actor_id",
     "created_at",
 )
+
+_REFUSED = f"SELECT 1 FROM {refusals_table.name} WHERE idempotency_key = ?"  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ def post_sqlite(
 ) -> list[Applied]:
     """Post ``legs``, seal ``spec`` and write ``event`` to the outbox, atomically.
 
+    Raises :class:`KnownRefusal` (nothing written) if a refusal is stored under the key.
     As on PostgreSQL, ``event`` is validated here, before the write lock is taken, and the
     transaction fills in ``from_customer_id``/``to_customer_id`` (and the subject) from the
     rows of the accounts ``event_legs`` names as it moves them (an account's customer never
@@ -197,9 +201,13 @@ def _commit(engine: Engine, pool: PostingConnections, work: _Work) -> list[Appli
 def _write(driver: Any, dialect: Dialect, work: _Work) -> list[Applied] | None:
     """The statements of one entry, in the open transaction; None if a leg was refused."""
     sql, spec = work.sql, work.spec
+    # The key's first answer stands: a refusal stored under it wins (the stored result of a
+    # posting comes back through the entry's ON CONFLICT below, as Replay).
+    if driver.execute(_REFUSED, (spec.scoped_key,)).fetchone() is not None:
+        raise KnownRefusal(spec.scoped_key)
     moved = {r[0]: (int(r[1]), r[2]) for r in driver.execute(sql.update, work.update_args)}
     if len(moved) < len(work.legs):
-        return None
+        return None  # a refusal stored under the key is found by the caller's explanation
     applied = []
     rows: list[Any] = []
     for leg in work.legs:

@@ -172,8 +172,12 @@ evented AS (
   WHERE src.id = :event_from AND dst.id = :event_to
   RETURNING 1
 )"""
+        # A refusal stored under the key comes first: the key's first answer stands.
         refuse = (
-            f"CASE WHEN (SELECT count(*) FROM moved) < {n} THEN banking_refuse('FBLEG', '')"  # noqa: S608
+            "CASE WHEN EXISTS (SELECT 1 FROM banking_refusals AS k"  # noqa: S608
+            " WHERE k.idempotency_key = :idempotency_key)"
+            " THEN banking_refuse('FBREF', :idempotency_key)"
+            f" WHEN (SELECT count(*) FROM moved) < {n} THEN banking_refuse('FBLEG', '')"
             " WHEN (SELECT count(*) FROM sealed) = 0 THEN banking_refuse('FBDUP', :idempotency_key)"
             " END"
         )

@@ -14,6 +14,7 @@ from finbridge.banking import events
 from finbridge.banking.guard import GuardDecision, PostingIntent
 from finbridge.banking.ledger import (
     EntrySpec,
+    KnownRefusal,
     Leg,
     Replay,
     fingerprint,
@@ -150,15 +151,17 @@ class MovementCommands(ServiceCore):
         decision: GuardDecision | None = None
         # Money the bank puts in (a teller deposit) needs no risk decision; money out does.
         guarded = kind is not EntryKind.DEPOSIT and self._guarded
-        with self._read() as conn:
-            # Idempotency first: a retry gets the first answer (a result or a definitive
-            # refusal) and no guard runs again.
-            stored = self._stored(conn, scoped_key, fp, PostingResult)
-            if stored is not None:
-                return stored
-            self._refused(conn, scoped_key, fp)
-            owners = self._owners(conn, src, dst) if guarded else {}
+        # Without a guard nothing runs before the posting, which checks the key itself
+        # (KnownRefusal, Replay): a new key costs no extra read (docs/decisions.md, Banking).
         if guarded:
+            with self._read() as conn:
+                # Idempotency first: a retry gets the first answer (a result or a definitive
+                # refusal) and no guard runs again.
+                stored = self._stored(conn, scoped_key, fp, PostingResult)
+                if stored is not None:
+                    return stored
+                self._refused(conn, scoped_key, fp)
+                owners = self._owners(conn, src, dst)
             if src not in owners or (legs[0].owner and owners[src] != legs[0].owner):
                 raise NotFound(f"account {src} not found", field="from_account_id")
             intent = PostingIntent(
@@ -186,7 +189,7 @@ class MovementCommands(ServiceCore):
         )  # fmt: skip
         try:
             self._post(spec, result, legs, channel, metadata)
-        except (Replay, FinbridgeError) as exc:
+        except (Replay, KnownRefusal, FinbridgeError) as exc:
             # A racing duplicate of a command that already succeeded returns the first result,
             # whatever the accounts look like now.
             replay = self._replay(scoped_key, fp, PostingResult)
@@ -195,7 +198,9 @@ class MovementCommands(ServiceCore):
                 self._settle(intent, decision, posted=False, reason=reason)
             if replay is not None:
                 return replay
-            if isinstance(exc, Replay):  # pragma: no cover - the key exists by construction
+            with self._read() as conn:  # a refusal stored under the key is the answer again
+                self._refused(conn, scoped_key, fp)
+            if isinstance(exc, Replay | KnownRefusal):  # pragma: no cover - found above
                 raise Conflict("idempotency key vanished", field="idempotency_key") from None
             self._remember_refusal(scoped_key, fp, exc)
             raise
