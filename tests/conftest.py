@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from tests.nats_support import NatsServer
 from tests.settings_support import test_settings
 
 from finbridge.core import ManualClock, Settings
@@ -108,3 +109,11 @@ def clock() -> ManualClock:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return test_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh ``nats-server -js`` of this test's own (port and store), stopped after it."""
+    server = NatsServer(tmp_path / "nats").start()
+    yield server
+    server.stop()

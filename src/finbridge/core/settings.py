@@ -231,6 +231,29 @@ class OpenBankingSettings(_Section):
     webhook_check_seconds: float = Field(default=5, gt=0, le=3600)
 
 
+class StreamSettings(_Section):
+    """The event stream on NATS JetStream (used only when ``event_bus`` is set)."""
+
+    stream_name: str = Field(default="FINBRIDGE_EVENTS", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    subject_prefix: str = Field(
+        default="finbridge.events", pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$"
+    )
+    duplicate_window_seconds: int = Field(
+        default=600, ge=1, le=86_400, description="JetStream de-duplication by event id"
+    )
+    max_pending: int = Field(
+        default=50_000, ge=1, description="The relay pauses while a consumer lags past this"
+    )
+    ack_wait_seconds: float = Field(
+        default=30, gt=0, le=3600, description="Unacked messages are redelivered after this"
+    )
+    publish_timeout_seconds: float = Field(default=5, gt=0, le=120)
+    consumers: tuple[str, ...] = Field(
+        default=("lake-writer", "risk-velocity", "acquisition-profiles"),
+        description="Durable consumers the relay watches for back-pressure",
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -251,6 +274,11 @@ class Settings(BaseSettings):
         default=None, description="Parquet event lake; default data_dir/lake"
     )
     redis_url: str | None = None
+    event_bus: str | None = Field(
+        default=None,
+        pattern=r"^nats://",
+        description="NATS JetStream URL (nats://host:port); unset: the outbox feeds the lake only",
+    )
     secret_key: SecretStr = SecretStr(_DEV_SECRET)
     pii_keys: SecretStr | None = Field(
         default=None,
@@ -269,6 +297,7 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = PaymentsSettings()
     acquisition: AcquisitionSettings = AcquisitionSettings()
     openbanking: OpenBankingSettings = OpenBankingSettings()
+    stream: StreamSettings = StreamSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:

@@ -28,8 +28,22 @@ class OutboxRow(Base):
     source: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the relay refuses the row (an event type or version no schema knows): the row
+    # stays in the outbox, unpublished, for an operator to see and fix; nothing is dropped.
+    refused_reason: Mapped[str | None] = mapped_column(String(512))
 
     __table_args__ = (Index("ix_lake_outbox_unpublished", "published_at", "seq"),)
+
+
+class StreamAppliedRow(Base):
+    """One event whose effect a stream consumer stored: the ledger that makes at-least-once
+    delivery an exactly-once effect (written in the same transaction as the effect)."""
+
+    __tablename__ = "lake_stream_applied"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class IngestionRow(Base):
