@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -22,7 +23,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def qlake(tmp_path, clock: ManualClock) -> EventLake:  # type: ignore[no-untyped-def]
+def qlake(tmp_path: Path, clock: ManualClock) -> EventLake:
     return EventLake(tmp_path / "lake", clock=clock)
 
 
@@ -102,7 +103,7 @@ def test_duplicate_event_ids_in_one_batch_are_quarantined(qlake: EventLake) -> N
     assert any("event_id" in r and "share" in r for r in result.failures)
 
 
-def test_volume_against_the_past_week(tmp_path, clock: ManualClock) -> None:  # type: ignore[no-untyped-def]
+def test_volume_against_the_past_week(tmp_path: Path, clock: ManualClock) -> None:
     policy = QualityPolicy(volume_floor=20, volume_factor=5, volume_min_history=3)
     lake = EventLake(tmp_path / "lake", clock=clock, quality=policy)
     for b in range(3):

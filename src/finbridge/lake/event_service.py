@@ -11,15 +11,18 @@
   types), checked here through the :class:`SharingConsents` port the platform wires to identity.
 - Ingestion reports (partner files, rejection reasons) are operator data: ``events:read`` and not
   a customer principal; a partner reads the reports of its own files only.
-- Analytics over all customers' events (:meth:`EventService.daily_volume`) likewise: operators
-  with ``events:read`` only.
+- Analytics over all customers' events (:meth:`EventService.daily_volume`), the events
+  catalogue, the batch log and quarantined rows likewise: operators with ``events:read`` only.
+- Releasing or discarding a quarantined batch, compacting and vacuuming the table:
+  ``events:admin``; each decision is recorded with who, when and why (the quarantine's
+  append-only actions table).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,9 +30,10 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import NotFound, PermissionDenied
+from finbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from finbridge.core.principal import Principal, PrincipalKind
-from finbridge.lake.eventlake import EventLake, PartnerView, StoredEvent
+from finbridge.lake.catalogue import BatchRecord, CatalogueEntry, batch_log, catalogue
+from finbridge.lake.eventlake import Commit, EventLake, PartnerView, StoredEvent, table_schema
 from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
 from finbridge.lake.relay import OutboxRelay, RelayResult
 
@@ -183,10 +187,100 @@ class EventService:
         self._require_operator_read(actor)
         return None
 
-    def query(self, actor: Principal, sql: str) -> list[dict[str, Any]]:
-        """One read-only SELECT over the ``events`` view, for operators (all customers' data)."""
+    def query(
+        self,
+        actor: Principal,
+        sql: str,
+        *,
+        as_of_version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """One read-only SELECT over the ``events`` view, for operators (all customers' data);
+        over the lake as it was at a version or an instant when one is given."""
         self._require_operator_read(actor)
-        return self.lake.query(sql)
+        lake = self.lake
+        if as_of_version is not None or as_of is not None:
+            lake = lake.as_of(version=as_of_version, at=as_of)
+        return lake.query(sql)
+
+    # -- the catalogue, data quality and the table's upkeep -----------------------------------
+    def catalogue(self, actor: Principal) -> list[CatalogueEntry]:
+        self._require_operator_read(actor)
+        return catalogue(self.lake)
+
+    def batches(self, actor: Principal, *, limit: int = 50) -> list[BatchRecord]:
+        """Recent batches: passed, quarantined (with reasons), released or discarded."""
+        self._require_operator_read(actor)
+        return batch_log(self.lake, limit=max(1, min(limit, 500)))
+
+    def quarantined_rows(
+        self, actor: Principal, batch_id: str, *, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """A quarantined batch's rows as they arrived (payloads are customers' data)."""
+        self._require_operator_read(actor)
+        rows = self.lake.quarantine.rows(batch_id).drop_columns(["batch_id", "reasons"])
+        return rows.slice(0, max(1, min(limit, 1000))).to_pylist()  # type: ignore[no-any-return]
+
+    def release(self, actor: Principal, batch_id: str, *, note: str = "") -> BatchRecord:
+        """Write a quarantined batch to the events table as it is, and record who decided."""
+        actor.require_scope("events:admin")
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        batch = self.lake.quarantine.get(batch_id)
+        if batch.status == "quarantined":
+            rows = self.lake.quarantine.rows(batch_id)
+            rows = rows.drop_columns(["batch_id", "quarantined_at", "reasons"])
+            # The partition date is derived, as on any append: occurred_at's UTC date.
+            rows = rows.append_column("date", pc.cast(rows["occurred_at"], pa.date32()))
+            nulls = [
+                f.name for f in table_schema() if not f.nullable and rows.column(f.name).null_count
+            ]
+            if nulls:
+                raise Conflict(
+                    f"batch {batch_id} has null {', '.join(nulls)}: it cannot join the lake;"
+                    " discard it instead",
+                    field="action",
+                )
+            self.lake.append_arrow(
+                rows.select(table_schema().names).cast(table_schema()),
+                batch=f"release-{batch_id}"[:80],
+                check=False,
+            )
+        self.lake.quarantine.decide(batch_id, "release", actor.id, self.clock.now(), note)
+        return self._record(batch_id)
+
+    def discard(self, actor: Principal, batch_id: str, *, note: str) -> BatchRecord:
+        """Mark a quarantined batch discarded (its rows stay in the quarantine for the record)."""
+        actor.require_scope("events:admin")
+        if not note.strip():
+            raise ValidationError("say why the batch is discarded", field="note")
+        self.lake.quarantine.decide(batch_id, "discard", actor.id, self.clock.now(), note)
+        return self._record(batch_id)
+
+    def _record(self, batch_id: str) -> BatchRecord:
+        q = self.lake.quarantine.get(batch_id)
+        return BatchRecord(
+            batch_id=q.batch_id,
+            at=q.quarantined_at,
+            events=q.events,
+            status=q.status,
+            reasons=tuple(q.reasons),
+            decided_by=q.decided_by,
+            note=q.note,
+        )
+
+    def history(self, actor: Principal, *, limit: int = 20) -> list[Commit]:
+        self._require_operator_read(actor)
+        return self.lake.history(limit=max(1, min(limit, 1000)))
+
+    def optimize(self, actor: Principal) -> dict[str, Any]:
+        actor.require_scope("events:admin")
+        return self.lake.optimize()
+
+    def vacuum(self, actor: Principal, *, retain_days: int = 7, dry_run: bool = False) -> list[str]:
+        actor.require_scope("events:admin")
+        return self.lake.vacuum(retain=timedelta(days=retain_days), dry_run=dry_run)
 
     def spend_features(
         self, actor: Principal, as_of: datetime, *, customer_id: str | None = None

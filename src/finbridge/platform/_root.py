@@ -230,7 +230,7 @@ class Platform:
 
             return EventService(
                 self.engine,
-                EventLake(self.lake_dir),
+                EventLake(self.lake_dir, clock=self.clock),  # quality checks on its clock
                 self.clock,
                 max_upload_bytes=self.settings.api.max_upload_bytes,
                 sharing=self.identity.consents,  # partners' data-sharing consents
