@@ -31,6 +31,7 @@ from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
 from finbridge.lending.buckets import Buckets
 from finbridge.lending.calendar import statement_date_after
+from finbridge.lending.models import Purchase
 from finbridge.lending.products import INSTALMENT_PERIODS
 from finbridge.lending.tables import (
     ActivityRow,
@@ -358,6 +359,26 @@ class Instalments:
                 ).scalars()
             )
         return [_stored(r, [p for p in periods if p.plan_id == r.id], line.currency) for r in rows]
+
+    def convertible(self, actor: Principal, line_id: str) -> list[Purchase]:
+        """Captured purchases on the line with an amount left and no plan yet, newest first."""
+        line = self.svc._line_row(actor, line_id, "lending:read")
+        with self.svc._tx() as session:
+            planned = select(InstalmentPlanRow.source_id).where(
+                InstalmentPlanRow.source == "purchase", InstalmentPlanRow.line_id == line_id
+            )
+            rows = session.execute(
+                select(PurchaseRow)
+                .where(
+                    PurchaseRow.line_id == line_id,
+                    PurchaseRow.status == "captured",
+                    PurchaseRow.captured_minor > PurchaseRow.refunded_minor,
+                    PurchaseRow.id.not_in(planned),
+                )
+                .order_by(PurchaseRow.created_at.desc())
+                .limit(50)
+            ).scalars()
+            return [Purchase.of(r, line.currency) for r in rows]
 
     # -- early settlement ----------------------------------------------------------------
 

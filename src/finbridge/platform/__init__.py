@@ -1,5 +1,10 @@
 """The composition root: :class:`Platform` with typed engine faces, and the listed schema."""
 
+from finbridge.platform._learning import (
+    monitor_store,
+    retrain_fraud_model,
+    run_monitors,
+)
 from finbridge.platform._root import Platform
 from finbridge.platform._schema import (
     SCHEMA_PACKAGES,
@@ -16,6 +21,9 @@ __all__ = [
     "Platform",
     "load_tables",
     "migration_locations",
+    "monitor_store",
+    "retrain_fraud_model",
+    "run_monitors",
     "schema_heads",
     "upgrade_database",
 ]

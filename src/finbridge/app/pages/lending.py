@@ -1,13 +1,17 @@
 """Credit lines in the customer app: each line's limit, what is owed and available, the next
-statement, and the statements (the customer's own only: the service checks)."""
+statement, and the statements (the customer's own only: the service checks).
+
+Instalments: a purchase is converted into 3/6/9/12 periods from the line's page; the quote page
+shows the schedule and the fee before the customer confirms (converting a purchase twice gives
+the first plan back, so a double submit converts once)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from starlette.responses import Response
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
 
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, HomeCard, customer_id, render
 from finbridge.core.money import Money
@@ -38,7 +42,48 @@ def line(
 ) -> Response:
     found = platform.lending.line(actor, line_id)  # another customer's line: 404
     statements = platform.lending.statements(actor, line_id)
-    return render(request, "lending/line.html", {**_view(found), "statements": statements})
+    desk = platform.lending.instalments
+    return render(
+        request,
+        "lending/line.html",
+        {
+            **_view(found),
+            "statements": statements,
+            "plans": desk.plans(actor, line_id),
+            "convertible": desk.convertible(actor, line_id) if found.status == "active" else [],
+        },
+    )
+
+
+@router.get("/{line_id}/instalments")
+def quote(
+    request: Request,
+    line_id: str,
+    actor: AppPrincipalDep,
+    platform: AppPlatformDep,
+    purchase_id: Annotated[str, Query(max_length=40)],
+    periods: Annotated[int, Query()] = 12,
+) -> Response:
+    """The schedule and the fee, before anything is converted."""
+    found = platform.lending.line(actor, line_id)
+    plan = platform.lending.instalments.quote(actor, "purchase", purchase_id, periods)
+    if plan.line_id != found.id:
+        return RedirectResponse(f"/app/lending/{found.id}", status_code=303)
+    choices = tuple(found.terms.get("instalment_periods") or ())
+    return render(request, "lending/quote.html", {"line": found, "plan": plan, "choices": choices})
+
+
+@router.post("/{line_id}/instalments")
+def convert(
+    line_id: str,
+    actor: AppPrincipalDep,
+    platform: AppPlatformDep,
+    purchase_id: Annotated[str, Form(max_length=40)],
+    periods: Annotated[int, Form()],
+) -> Response:
+    found = platform.lending.line(actor, line_id)
+    platform.lending.instalments.convert(actor, "purchase", purchase_id, periods)
+    return RedirectResponse(f"/app/lending/{found.id}#instalments", status_code=303)
 
 
 def card(platform: Platform, principal: Principal) -> Mapping[str, Any] | None:

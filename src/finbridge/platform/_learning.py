@@ -1,0 +1,86 @@
+"""The learning loop's jobs across engines: the daily monitors and the fraud model's retraining.
+
+The lake's monitor store is shared by credit and risk; this module is the one place that runs
+both engines' monitors with the settings' thresholds and reads the retraining job's settings,
+so the CLI, the API and the console each call one function.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from finbridge.core.errors import ValidationError
+from finbridge.core.principal import Principal
+
+if TYPE_CHECKING:  # NumPy and Polars load when a job runs, not with the platform
+    from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
+    from finbridge.platform._root import Platform
+    from finbridge.risk.learning import LabelledHistory, TurnResult
+
+
+def monitor_store(platform: Platform) -> MonitorStore:
+    """The platform's monitor runs (cheap: a store over the platform's database)."""
+    from finbridge.lake.monitoring import MonitorStore
+
+    return MonitorStore(platform.engine, platform.clock)
+
+
+def thresholds(platform: Platform) -> Thresholds:
+    from finbridge.lake.monitoring import Thresholds
+
+    m = platform.settings.monitoring
+    return Thresholds(
+        psi_alert=m.psi_alert, psi_retrain=m.psi_retrain, min_auc=m.min_auc,
+        min_average_precision=m.min_average_precision, min_ks=m.min_ks,
+    )  # fmt: skip
+
+
+def run_monitors(
+    platform: Platform,
+    actor: Principal,
+    day: date,
+    *,
+    engines: tuple[str, ...] = ("risk", "credit"),
+) -> list[MonitorRun]:
+    """``day``'s monitor of every live model of ``engines`` (idempotent: a rerun replaces)."""
+    store, limits = monitor_store(platform), thresholds(platform)
+    m = platform.settings.monitoring
+    runs: list[MonitorRun] = []
+    if "risk" in engines:
+        runs += platform.risk.monitor(
+            actor, store, day, thresholds=limits, baseline_days=m.baseline_days,
+            label_days=m.label_days,
+        )  # fmt: skip
+    if "credit" in engines:
+        runs += platform.credit.monitor(actor, store, day, limits)
+    return runs
+
+
+def retrain_fraud_model(
+    platform: Platform,
+    actor: Principal,
+    *,
+    as_of: datetime | None = None,
+    history: LabelledHistory | None = None,
+    margin: float | None = None,
+) -> TurnResult:
+    """One turn of the fraud model's loop with the settings' windows and margin, on
+    ``history`` (default: ``monitoring.retrain_data``, labels known one delay later)."""
+    from finbridge.risk.learning import HandbookHistory, RetrainPolicy
+
+    m = platform.settings.monitoring
+    actor.require_scope("risk:write")  # before any file is read
+    if history is None:
+        if m.retrain_data is None:
+            raise ValidationError(
+                "no labelled history configured: set FINBRIDGE_MONITORING__RETRAIN_DATA",
+                field="retrain_data",
+            )
+        history = HandbookHistory.from_file(m.retrain_data, label_delay_days=m.label_delay_days)
+    policy = RetrainPolicy(
+        history_days=m.retrain_history_days, eval_days=m.retrain_eval_days,
+        label_delay_days=m.label_delay_days,
+        margin=m.retrain_margin if margin is None else margin,
+    )  # fmt: skip
+    return platform.risk.retrain(actor, history, as_of=as_of, policy=policy)
