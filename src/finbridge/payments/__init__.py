@@ -8,7 +8,13 @@ platform's posting guard (risk, then identity's step-up).
 """
 
 from finbridge.payments.codes import qr_png, qr_svg
-from finbridge.payments.crossborder import Beneficiary, CrossBorder, Report
+from finbridge.payments.crossborder import (
+    SCREENING_ORIGIN,
+    Beneficiary,
+    CaseQueue,
+    CrossBorder,
+    Report,
+)
 from finbridge.payments.fx import bought, needed
 from finbridge.payments.models import (
     Channel,
@@ -30,7 +36,9 @@ from finbridge.payments.service import PaymentsService
 from finbridge.payments.settlement import SettlementFile, SettlementLine
 
 __all__ = [
+    "SCREENING_ORIGIN",
     "Beneficiary",
+    "CaseQueue",
     "Channel",
     "CodePreview",
     "Conversion",

@@ -10,6 +10,16 @@ correspondent's pacs.002 then settles it (the hold is captured to the bank's cle
 in that currency) or rejects it (the hold is released, the reason code kept); a later pacs.004
 return credits the customer back exactly the returned amount from the clearing account. Each
 step is a guarded status change, so replaying a message changes nothing twice.
+
+A screening hit opens a case in the risk engine's queue (the :class:`CaseQueue` port the
+platform fills); the analyst's verdict there comes back to :meth:`CrossBorderDesk.case_closed`:
+``release`` sends the transfer on, ``confirm`` blocks it and gives the funds back.
+
+Sending in another currency: a quote (``quote_id``) from the FX desk converts from the account
+in the quote's sell currency into the customer's wallet in the sent currency (one guarded
+journal entry: risk and step-up see the customer's conversion), and the sent amount is then held
+there like any transfer. A rejection or a return gives the sent currency back to that wallet:
+the conversion is not undone at a new rate behind the customer's back.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from finbridge.banking import BankingService, InternalAccount, JournalLeg
 from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import (
+    BusinessRuleViolation,
     Conflict,
     CurrencyMismatch,
     IdempotencyConflict,
@@ -46,7 +57,8 @@ from finbridge.payments._common import (
     operator_only,
     positive_money,
 )
-from finbridge.payments.screening import ScreeningList
+from finbridge.payments.fx import FxDesk
+from finbridge.payments.screening import Hit, ScreeningList
 from finbridge.payments.tables import CrossBorderRow
 from finbridge.store.engine import unit_of_work
 
@@ -57,6 +69,29 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _PURPOSE = re.compile(r"^[A-Z]{4}$")
 _ACCEPTED = {"ACSC", "ACCP", "ACSP", "ACWC", "ACCC"}
 CLEARING = InternalAccount.CLEARING
+SCREENING_ORIGIN = "payments.screening"
+
+
+class CaseQueue(Protocol):
+    """Port: the risk engine's case queue, where a screening hit waits for an analyst."""
+
+    def open_case(self, *, subject_id: str, customer_id: str, summary: str) -> str | None:
+        """Open (or find) the case for ``subject_id``; its id, or None with no queue."""
+        ...
+
+    def close_case(self, actor: Principal, case_id: str, *, release: bool, note: str) -> None:
+        """Close the case with this verdict (the queue then calls back ``case_closed``)."""
+        ...
+
+
+class NoCaseQueue:
+    """No risk engine wired: hits wait for a payments operator's decision alone."""
+
+    def open_case(self, *, subject_id: str, customer_id: str, summary: str) -> str | None:
+        return None
+
+    def close_case(self, actor: Principal, case_id: str, *, release: bool, note: str) -> None:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +120,8 @@ class CrossBorder:
     created_at: datetime
     updated_at: datetime
     replayed: bool = False
+    quote_id: str | None = None
+    case_id: str | None = None
 
 
 @dataclass
@@ -166,9 +203,13 @@ class CrossBorderDesk:
         *,
         bank_bic: str,
         business_timezone: str = "Asia/Shanghai",
+        fx: FxDesk | None = None,
+        cases: CaseQueue | None = None,
     ) -> None:
         self.engine, self.clock, self.banking = engine, clock, banking
         self.screening, self.bank_bic, self.tz = screening, bank_bic, business_timezone
+        self.fx = fx
+        self.cases: CaseQueue = cases or NoCaseQueue()
 
     # ------------------------------------------------------------------ send
     def send(
@@ -181,8 +222,12 @@ class CrossBorderDesk:
         idempotency_key: str,
         purpose: str | None = None,
         remittance: str = "",
+        quote_id: str | None = None,
     ) -> CrossBorder:
-        """Validate, hold the funds, screen; the transfer waits for the next pacs.008 export."""
+        """Validate, hold the funds, screen; the transfer waits for the next pacs.008 export.
+
+        With ``quote_id`` the money comes from ``from_account_id`` in the quote's sell currency
+        and ``amount`` (in the sent currency) must be what the quote buys."""
         amount = positive_money(amount)
         if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200:
             raise ValidationError("an idempotency key of 1-200 characters", field="idempotency_key")
@@ -193,11 +238,15 @@ class CrossBorderDesk:
         remittance = in_charset(remittance, "remittance", 140) if remittance else ""
         fp = hashlib.sha256(
             json.dumps([from_account_id, str(amount.amount), amount.code, ben, purpose,
-                        remittance], sort_keys=True).encode()
+                        remittance, quote_id], sort_keys=True).encode()
         ).hexdigest()  # fmt: skip
         stored = self._stored(scoped, fp)
         if stored is not None:
             return stored
+        if quote_id is not None:
+            return self._send_converted(
+                actor, scoped, fp, quote_id, from_account_id, amount, ben, purpose, remittance
+            )
         try:
             account = self.banking.get_account(actor if is_customer(actor) else PLATFORM,
                                                from_account_id)  # fmt: skip
@@ -220,10 +269,85 @@ class CrossBorderDesk:
             actor, account.id, amount, idempotency_key=f"xb:{transfer_id}",
             description=f"cross-border to {ben['name'][:60]}",
         )  # fmt: skip
+        return self._record(
+            transfer_id, scoped, fp, account.customer_id, account.id, hold.id, amount, ben,
+            purpose, remittance, hit, None,
+        )  # fmt: skip
+
+    def _send_converted(
+        self,
+        actor: Principal,
+        scoped: str,
+        fp: str,
+        quote_id: str,
+        from_account_id: str,
+        amount: Money,
+        ben: dict[str, Any],
+        purpose: str | None,
+        remittance: str,
+    ) -> CrossBorder:
+        """Convert through the quote into the customer's wallet in the sent currency, then hold
+        the sent amount there (as the platform: the conversion was the customer's guarded
+        posting, so risk and step-up are not asked twice for one sending)."""
+        if self.fx is None:
+            raise ValidationError("no FX desk to convert with", field="quote_id")
+        if not is_customer(actor):
+            actor.require_scope("payments:write")
+        quote = self.fx.get_quote(actor, quote_id)  # authorises; NotFound names quote_id
+        if quote.buy.code != amount.code:
+            raise CurrencyMismatch(
+                f"the quote buys {quote.buy.code}, not {amount.code}", field="currency"
+            )
+        if quote.buy != amount:
+            raise ValidationError(f"the quote buys {quote.buy}, not {amount}", field="amount")
+        wallet = self._wallet(quote.customer_id, quote.buy.code)
+        hit = self.screening.screen(ben["name"])  # before any money moves
+        conversion = self.fx.execute(
+            actor, quote_id, from_account_id=from_account_id, to_account_id=wallet
+        )
+        transfer_id = new_id()
+        hold = self.banking.place_hold(
+            PLATFORM, wallet, amount, idempotency_key=f"xb:{transfer_id}",
+            description=f"cross-border to {ben['name'][:60]} (quote {quote_id})",
+        )  # fmt: skip
+        return self._record(
+            transfer_id, scoped, fp, quote.customer_id, wallet, hold.id, amount, ben, purpose,
+            remittance, hit, conversion.quote.id,
+        )  # fmt: skip
+
+    def _wallet(self, customer_id: str, code: str) -> str:
+        """The customer's open current account in ``code`` that a conversion lands in (not a
+        credit line: those have a floor below zero)."""
+        page = self.banking.list_accounts(PLATFORM, customer_id=customer_id, limit=200)
+        for account in reversed(page.items):  # the oldest first
+            if (account.currency, account.kind, account.status) == (code, "current", "open") and (
+                account.floor.minor >= 0
+            ):
+                return account.id
+        raise BusinessRuleViolation(
+            f"open a {code} account first: the conversion lands there before it is sent",
+            field="quote_id",
+        )
+
+    def _record(
+        self,
+        transfer_id: str,
+        scoped: str,
+        fp: str,
+        customer_id: str,
+        account_id: str,
+        hold_id: str,
+        amount: Money,
+        ben: dict[str, Any],
+        purpose: str | None,
+        remittance: str,
+        hit: Hit | None,
+        quote_id: str | None,
+    ) -> CrossBorder:
         now = self.clock.now()
         row = CrossBorderRow(
             id=transfer_id, idempotency_key=scoped, fingerprint=fp,
-            customer_id=account.customer_id, account_id=account.id, hold_id=hold.id,
+            customer_id=customer_id, account_id=account_id, hold_id=hold_id,
             amount_minor=amount.minor, currency=amount.code,
             end_to_end_id=f"FB{transfer_id.replace('-', '')[:30]}", uetr=str(uuid.uuid4()),
             beneficiary=ben, purpose=purpose, remittance=remittance,
@@ -232,20 +356,42 @@ class CrossBorderDesk:
                 "listed_name": hit.listed_name, "list": hit.list_name,
                 "reference": hit.reference, "score": round(hit.score, 1)},
             reason=None if hit is None else "sanctions screening hit",
-            message_id=None, message_xml=None, entry_id=None, created_at=now, updated_at=now,
+            message_id=None, message_xml=None, entry_id=None, quote_id=quote_id, case_id=None,
+            created_at=now, updated_at=now,
         )  # fmt: skip
         try:
             with unit_of_work(self.engine) as s:
                 s.add(row)
         except IntegrityError:
-            self.banking.release_hold(PLATFORM, hold.id, reason="duplicate request")
+            self.banking.release_hold(PLATFORM, hold_id, reason="duplicate request")
             raced = self._stored(scoped, fp)
             if raced is None:  # pragma: no cover - the key exists by construction
                 raise Conflict(
                     "retry with the same idempotency key", field="idempotency_key"
                 ) from None
             return raced
-        return _public(row)
+        if hit is not None:
+            self._open_case(row, hit)
+        return _public(self._row(transfer_id))
+
+    def _open_case(self, row: CrossBorderRow, hit: Hit) -> None:
+        """The hit goes to the analysts' queue; the transfer stays held until the verdict."""
+        summary = (
+            f"Sanctions screening: beneficiary {row.beneficiary['name']!r} matches "
+            f"{hit.listed_name!r} on {hit.list_name} ({hit.reference}), score "
+            f"{hit.score:.1f}; cross-border transfer of "
+            f"{Money.from_minor(row.amount_minor, row.currency)} held"
+        )
+        case_id = self.cases.open_case(
+            subject_id=row.id, customer_id=row.customer_id, summary=summary
+        )
+        if case_id is not None:
+            with unit_of_work(self.engine) as s:
+                s.execute(
+                    update(CrossBorderRow)
+                    .where(CrossBorderRow.id == row.id)
+                    .values(case_id=case_id)
+                )
 
     def _stored(self, scoped: str, fp: str) -> CrossBorder | None:
         with unit_of_work(self.engine, write=False) as s:
@@ -294,17 +440,39 @@ class CrossBorderDesk:
         self, actor: Principal, transfer_id: str, *, release: bool, note: str = ""
     ) -> CrossBorder:
         """An analyst's decision on a hit: a false positive goes on (``ready``); a true match is
-        blocked and the held funds are given back."""
+        blocked and the held funds are given back. With a risk case, the decision closes the
+        case (one verdict in both places)."""
         operator_only(actor, "payments:admin")
         row = self._row(transfer_id)
-        status = "ready" if release else "blocked"
-        if not self._move(row.id, "screening", status, reason=note[:140] or None):
+        if row.status != "screening":
             raise Conflict(
                 f"transfer {transfer_id} is not waiting for screening", field="transfer_id"
             )
+        if row.case_id is not None:
+            self.cases.close_case(actor, row.case_id, release=release, note=note)
+        if not self._apply_screening(row, release, note) and row.case_id is None:
+            raise Conflict(
+                f"transfer {transfer_id} is not waiting for screening", field="transfer_id"
+            )
+        return self.get(actor, transfer_id)
+
+    def case_closed(self, transfer_id: str, *, release: bool, note: str = "") -> bool:
+        """Risk's verdict on the transfer's case (the platform's resolver calls this). Safe to
+        run twice: only a transfer still in screening changes."""
+        try:
+            row = self._row(transfer_id)
+        except NotFound:
+            return False
+        return self._apply_screening(row, release, note)
+
+    def _apply_screening(self, row: CrossBorderRow, release: bool, note: str) -> bool:
+        status = "ready" if release else "blocked"
+        reason = note.strip()[:140] or ("screening released" if release else "sanctions match")
+        if not self._move(row.id, "screening", status, reason=reason):
+            return False
         if not release:
             self.banking.release_hold(PLATFORM, row.hold_id, reason="sanctions screening")
-        return self.get(actor, transfer_id)
+        return True
 
     def _move(self, transfer_id: str, old: str, new: str, **values: Any) -> bool:
         with unit_of_work(self.engine) as s:
@@ -431,5 +599,5 @@ def _public(row: CrossBorderRow, *, replayed: bool = False) -> CrossBorder:
         row.id, row.customer_id, row.account_id, Money.from_minor(row.amount_minor, row.currency),
         dict(row.beneficiary), row.purpose, row.status, row.end_to_end_id, row.reason,
         None if row.screening_hit is None else dict(row.screening_hit), row.message_id,
-        aware(row.created_at), aware(row.updated_at), replayed,
+        aware(row.created_at), aware(row.updated_at), replayed, row.quote_id, row.case_id,
     )  # fmt: skip

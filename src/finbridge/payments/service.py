@@ -15,7 +15,7 @@ from finbridge.core.clock import Clock
 from finbridge.core.settings import Settings
 from finbridge.payments import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.payments.codes import derive_key
-from finbridge.payments.crossborder import CrossBorderDesk
+from finbridge.payments.crossborder import CaseQueue, CrossBorderDesk
 from finbridge.payments.fx import FxDesk
 from finbridge.payments.limits import Limits
 from finbridge.payments.merchants import MerchantDesk
@@ -35,6 +35,7 @@ class PaymentsService:
         banking: BankingService,
         directory: CustomerDirectory | None = None,
         rates: ReferenceRates | None = None,
+        cases: CaseQueue | None = None,
     ) -> None:
         self.engine, self.clock = engine, clock
         section = settings.payments
@@ -51,8 +52,9 @@ class PaymentsService:
         self.settlement = SettlementDesk(engine, banking, self.merchants, tz)
         screening = ScreeningList.from_csv(section.sanctions_list or DEMO_LIST)
         self.crossborder = CrossBorderDesk(
-            engine, clock, banking, screening, bank_bic=section.bank_bic, business_timezone=tz
-        )
+            engine, clock, banking, screening, bank_bic=section.bank_bic, business_timezone=tz,
+            fx=self.fx, cases=cases,
+        )  # fmt: skip
 
     @classmethod
     def build(
@@ -63,6 +65,8 @@ class PaymentsService:
         *,
         banking: BankingService,
         directory: CustomerDirectory | None = None,
+        cases: CaseQueue | None = None,
     ) -> PaymentsService:
-        """The platform's payments face (the platform wires banking and identity's directory)."""
-        return cls(engine, clock, settings, banking=banking, directory=directory)
+        """The platform's payments face (the platform wires banking, identity's directory and
+        risk's case queue)."""
+        return cls(engine, clock, settings, banking=banking, directory=directory, cases=cases)

@@ -229,6 +229,8 @@ class CrossBorderRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(35))
     message_xml: Mapped[str | None] = mapped_column(Text)
     entry_id: Mapped[str | None] = mapped_column(String(36))  # settlement or return entry
+    quote_id: Mapped[str | None] = mapped_column(String(36))  # sent in another currency
+    case_id: Mapped[str | None] = mapped_column(String(36))  # risk's case for a screening hit
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -241,4 +243,5 @@ class CrossBorderRow(Base):
         CheckConstraint("amount_minor > 0", name="positive"),
         Index("ix_payments_crossborder_status", "status", "created_at"),
         Index("ix_payments_crossborder_customer", "customer_id", "created_at"),
+        Index("ix_payments_crossborder_case", "case_id"),
     )

@@ -1,12 +1,19 @@
-"""The payments face and the port the platform fills for it (identity's phone directory)."""
+"""The payments face and the ports the platform fills for it: identity's phone directory and
+risk's case queue (a screening hit opens a case; the analyst's verdict comes back)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
+
+from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
     from finbridge.payments import PaymentsService
     from finbridge.platform._root import Platform
+    from finbridge.risk import Case
+
+_ACTOR = Principal.system("payments")
 
 
 class _PhoneDirectory:
@@ -20,10 +27,53 @@ class _PhoneDirectory:
         return self._platform.identity.persons.find_by_phone(phone)
 
 
+class RiskCaseQueue:
+    """Payments' ``CaseQueue``: a screening hit becomes a case in risk's review queue (built on
+    first use, so payments alone never loads risk)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def open_case(self, *, subject_id: str, customer_id: str, summary: str) -> str | None:
+        from finbridge.payments import SCREENING_ORIGIN
+
+        case = self._platform.risk.open_case(
+            _ACTOR, origin=SCREENING_ORIGIN, subject_id=subject_id, customer_id=customer_id,
+            summary=summary,
+        )  # fmt: skip
+        return case.id
+
+    def close_case(self, actor: Principal, case_id: str, *, release: bool, note: str) -> None:
+        from finbridge.core.errors import Conflict
+
+        # Already closed in risk's queue: its verdict came back already.
+        with contextlib.suppress(Conflict):
+            self._platform.risk.cases.close(
+                actor, case_id, "release" if release else "confirm", note
+            )
+
+
+class ScreeningCaseResolver:
+    """Risk's ``CaseResolver`` for payments' screening cases: ``release`` sends the transfer on,
+    ``confirm`` (a true match) blocks it and gives the held funds back."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def case_closed(self, case: Case, actor: Principal) -> None:
+        if case.subject_id is None:
+            return
+        note = f"risk case {case.id[:8]} closed by {actor.id}: {case.resolution}"
+        self._platform.payments.crossborder.case_closed(
+            case.subject_id, release=case.resolution == "release", note=note
+        )
+
+
 def build_payments(platform: Platform) -> PaymentsService:
     from finbridge.payments import PaymentsService
 
     return PaymentsService.build(
         platform.engine, platform.clock, platform.settings,
         banking=platform.banking, directory=_PhoneDirectory(platform),
+        cases=RiskCaseQueue(platform),
     )  # fmt: skip

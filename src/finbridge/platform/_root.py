@@ -122,9 +122,15 @@ class Platform:
         """Real-time decisions, rule sets, models and shadow, cases, backtests."""
 
         def build() -> RiskService:
+            from finbridge.payments import SCREENING_ORIGIN
+            from finbridge.platform._payments_ports import ScreeningCaseResolver
             from finbridge.risk import RiskService
 
-            return RiskService.build(self.engine, self.clock, self.settings)
+            # Cases other engines open come back to them with the analyst's verdict.
+            resolvers = {SCREENING_ORIGIN: ScreeningCaseResolver(self)}
+            return RiskService.build(
+                self.engine, self.clock, self.settings, case_resolvers=resolvers
+            )
 
         return self._face("risk", build)
 

@@ -21,7 +21,7 @@ from finbridge.risk._offline import (
     train_handbook_model,
 )
 from finbridge.risk._service import RiskService
-from finbridge.risk.cases import Case, CaseNote
+from finbridge.risk.cases import Case, CaseNote, CaseResolver
 from finbridge.risk.decisions import (
     Decision,
     DecisionRequestModel,
@@ -42,6 +42,7 @@ __all__ = [
     "TRANSACTION_SCHEMA",
     "Case",
     "CaseNote",
+    "CaseResolver",
     "ColumnMapping",
     "Decision",
     "DecisionRequestModel",

@@ -25,7 +25,7 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.core.settings import RiskSettings, Settings
 from finbridge.lake import Event, emit
-from finbridge.risk.cases import CaseService
+from finbridge.risk.cases import Case, CaseResolver, CaseService
 from finbridge.risk.decisions import Decision, DecisionMaker
 from finbridge.risk.events import SOURCE
 from finbridge.risk.rules import (
@@ -61,13 +61,16 @@ class RiskService:
         business_timezone: str = "Asia/Shanghai",
         data_dir: Path = Path("var"),
         decisions: DecisionMaker | None = None,
+        case_resolvers: Mapping[str, CaseResolver] | None = None,
     ) -> None:
         """``decisions``: a decision maker made by the caller (an embedder's own model or
-        store, a test's stand-in scorer) instead of the one ``settings`` describe."""
+        store, a test's stand-in scorer) instead of the one ``settings`` describe.
+        ``case_resolvers``: per origin, the engine that hears the verdict on a case it opened
+        (the platform wires payments' screening)."""
         self.engine = engine
         self.clock = clock
         self.settings = settings
-        self.cases = CaseService(engine, clock)
+        self.cases = CaseService(engine, clock, case_resolvers)
         self._redis_url = redis_url
         self._timezone = business_timezone
         self._data_dir = data_dir
@@ -78,7 +81,14 @@ class RiskService:
         self._before_promotion: Scorer | object | None = _UNSET
 
     @classmethod
-    def build(cls, engine: Engine, clock: Clock, settings: Settings) -> RiskService:
+    def build(
+        cls,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        case_resolvers: Mapping[str, CaseResolver] | None = None,
+    ) -> RiskService:
         """The platform's risk face (cheap: nothing is loaded until first use or ``warm``)."""
         return cls(
             engine,
@@ -87,6 +97,22 @@ class RiskService:
             redis_url=settings.redis_url,
             business_timezone=settings.business_timezone,
             data_dir=settings.data_dir,
+            case_resolvers=case_resolvers,
+        )
+
+    def open_case(
+        self,
+        actor: Principal,
+        *,
+        origin: str,
+        subject_id: str,
+        customer_id: str | None,
+        summary: str,
+    ) -> Case:
+        """Put another engine's question (a screening hit on a payment) in the analysts' queue,
+        urgent; the verdict goes back through the resolver registered for ``origin``."""
+        return self.cases.open(
+            actor, origin=origin, subject_id=subject_id, customer_id=customer_id, summary=summary
         )
 
     # -- life cycle --------------------------------------------------------------------------

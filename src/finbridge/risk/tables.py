@@ -91,8 +91,9 @@ class CaseRow(Base):
     __tablename__ = "risk_cases"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    decision_id: Mapped[str] = mapped_column(String(36))
-    event_id: Mapped[str] = mapped_column(String(64))
+    # Empty for a case another engine opened (``origin``): it has no decision behind it.
+    decision_id: Mapped[str | None] = mapped_column(String(36))
+    event_id: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # open, assigned, closed
     priority: Mapped[int] = mapped_column(Integer)
@@ -102,8 +103,16 @@ class CaseRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(16))  # confirm, release
     label: Mapped[str | None] = mapped_column(String(16))  # fraud, not_fraud
+    # "decision" (the engine's own review) or the engine that opened it ("payments.screening"),
+    # what it is about there and why, in words.
+    origin: Mapped[str] = mapped_column(String(32), default="decision", server_default="decision")
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(String(300))
 
-    __table_args__ = (Index("ix_risk_cases_queue", "status", "sla_due_at"),)
+    __table_args__ = (
+        Index("ix_risk_cases_queue", "status", "sla_due_at"),
+        Index("ix_risk_cases_subject", "origin", "subject_id"),
+    )
 
 
 class CaseNoteRow(Base):

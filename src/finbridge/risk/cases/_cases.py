@@ -2,14 +2,22 @@
 
 Closing a case records the analyst's verdict and emits ``risk.label`` (fraud / not_fraud) in the
 same transaction: the learning loop's training labels come from here.
+
+Other engines open cases too (:meth:`CaseService.open`, e.g. payments for a sanctions screening
+hit): such a case has an ``origin`` and a ``subject_id`` instead of a decision, yields no fraud
+label, and its verdict goes back to the engine that opened it through a :class:`CaseResolver`
+the platform registers for that origin (risk never imports the other engine).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from finbridge.core.clock import Clock
 from finbridge.core.errors import Conflict, NotFound, ValidationError
@@ -22,6 +30,8 @@ from finbridge.risk.tables import CaseNoteRow, CaseRow, DecisionRow
 from finbridge.store.engine import unit_of_work
 
 RESOLUTIONS = {"confirm": "fraud", "release": "not_fraud"}
+DECISION = "decision"  # the origin of the engine's own review cases
+EXTERNAL_SLA = timedelta(hours=1)  # a held payment waits on it: the urgent SLA
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +44,8 @@ class CaseNote:
 @dataclass(frozen=True, slots=True)
 class Case:
     id: str
-    decision_id: str
-    event_id: str
+    decision_id: str | None
+    event_id: str | None
     customer_id: str | None
     status: str
     priority: int
@@ -50,12 +60,24 @@ class Case:
     reasons: tuple[str, ...] = ()
     score: float = 0.0
     notes: tuple[CaseNote, ...] = ()
+    origin: str = DECISION
+    subject_id: str | None = None
+    summary: str | None = None
+
+
+class CaseResolver(Protocol):
+    """Port: the engine that opened a case hears its verdict (``confirm`` or ``release``)."""
+
+    def case_closed(self, case: Case, actor: Principal) -> None: ...
 
 
 class CaseService:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, resolvers: Mapping[str, CaseResolver] | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.resolvers = dict(resolvers or {})
 
     def _case(self, row: CaseRow, d: DecisionRow | None, notes: tuple[CaseNote, ...] = ()) -> Case:
         now = self.clock.now()
@@ -79,7 +101,46 @@ class CaseService:
             tuple(d.reasons) if d else (),
             d.score if d else 0.0,
             notes,
+            row.origin or DECISION,
+            row.subject_id,
+            row.summary,
         )
+
+    def open(
+        self,
+        actor: Principal,
+        *,
+        origin: str,
+        subject_id: str,
+        customer_id: str | None,
+        summary: str,
+        priority: int = 1,
+    ) -> Case:
+        """A case another engine asks an analyst to decide; one per (origin, subject)."""
+        actor.require_scope("risk:write")
+        if not origin or origin == DECISION or len(origin) > 32:
+            raise ValidationError("an engine's origin of 1-32 characters", field="origin")
+        if not subject_id or len(subject_id) > 64:
+            raise ValidationError("a subject id of 1-64 characters", field="subject_id")
+        if not summary.strip():
+            raise ValidationError("say why the case is opened", field="summary")
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            found = s.scalar(
+                select(CaseRow.id).where(CaseRow.origin == origin, CaseRow.subject_id == subject_id)
+            )
+            if found is None:
+                found = new_id()
+                s.add(
+                    CaseRow(
+                        id=found, decision_id=None, event_id=None, customer_id=customer_id,
+                        status="open", priority=priority, assignee=None, opened_at=now,
+                        sla_due_at=now + EXTERNAL_SLA, closed_at=None, resolution=None,
+                        label=None, origin=origin, subject_id=subject_id,
+                        summary=summary.strip()[:300],
+                    )
+                )  # fmt: skip
+        return self.get(actor, found)
 
     def queue(self, actor: Principal, *, status: str = "open", limit: int = 100) -> list[Case]:
         """Open (or assigned / closed) cases, most urgent first: priority, then SLA due time."""
@@ -90,7 +151,7 @@ class CaseService:
         with unit_of_work(self.engine, write=False) as s:
             rows = s.execute(
                 select(CaseRow, DecisionRow)
-                .join(DecisionRow, DecisionRow.id == CaseRow.decision_id)
+                .outerjoin(DecisionRow, DecisionRow.id == CaseRow.decision_id)
                 .where(CaseRow.status.in_(wanted))
                 .order_by(CaseRow.priority, CaseRow.sla_due_at)
                 .limit(max(1, min(limit, 500)))
@@ -103,7 +164,7 @@ class CaseService:
             row = s.get(CaseRow, case_id)
             if row is None:
                 raise NotFound(f"case {case_id} not found")
-            d = s.get(DecisionRow, row.decision_id)
+            d = s.get(DecisionRow, row.decision_id) if row.decision_id else None
             notes = tuple(
                 CaseNote(n.author, n.body, ensure_aware_db(n.created_at))
                 for n in s.scalars(
@@ -141,17 +202,25 @@ class CaseService:
         return self.get(actor, case_id)
 
     def close(self, actor: Principal, case_id: str, resolution: str, note: str = "") -> Case:
-        """``confirm`` (it was fraud) or ``release`` (it was not); emits the training label."""
+        """``confirm`` (it was fraud, or a true screening match) or ``release`` (it was not).
+        A decision's case emits the training label; another engine's case is handed back to
+        it (its resolver runs after the case is closed, and is safe to run again)."""
         actor.require_scope("risk:write")
         if resolution not in RESOLUTIONS:
             raise ValidationError("resolution must be confirm or release", field="resolution")
         now = self.clock.now()
         with unit_of_work(self.engine) as s:
             row = self._open_row(s, case_id)
+            origin = row.origin or DECISION
+            if origin != DECISION and origin not in self.resolvers:
+                raise Conflict(
+                    f"case {case_id} belongs to {origin}, which is not connected here",
+                    field="case_id",
+                )
             row.status = "closed"
             row.closed_at = now
             row.resolution = resolution
-            row.label = RESOLUTIONS[resolution]
+            row.label = RESOLUTIONS[resolution] if origin == DECISION else None
             if row.assignee is None:
                 row.assignee = actor.id
             if note.strip():
@@ -161,24 +230,12 @@ class CaseService:
                         created_at=now,
                     )
                 )  # fmt: skip
-            emit(
-                s,
-                Event(
-                    event_type="risk.label",
-                    occurred_at=now,
-                    source=SOURCE,
-                    subject_id=row.customer_id,
-                    payload={
-                        "case_id": row.id,
-                        "decision_id": row.decision_id,
-                        "event_id": row.event_id,
-                        "customer_id": row.customer_id,
-                        "label": row.label,
-                        "analyst": actor.id,
-                    },
-                ),
-            )
-        return self.get(actor, case_id)
+            if origin == DECISION:
+                _label(s, row, actor, now)
+        closed = self.get(actor, case_id)
+        if origin != DECISION:
+            self.resolvers[origin].case_closed(closed, actor)
+        return closed
 
     @staticmethod
     def _open_row(s: object, case_id: str) -> CaseRow:
@@ -191,3 +248,24 @@ class CaseService:
         if row.status == "closed":
             raise Conflict(f"case {case_id} is already closed")
         return row
+
+
+def _label(s: Session, row: CaseRow, actor: Principal, now: datetime) -> None:
+    """The analyst's verdict as a training label, in the closing transaction."""
+    emit(
+        s,
+        Event(
+            event_type="risk.label",
+            occurred_at=now,
+            source=SOURCE,
+            subject_id=row.customer_id,
+            payload={
+                "case_id": row.id,
+                "decision_id": row.decision_id,
+                "event_id": row.event_id,
+                "customer_id": row.customer_id,
+                "label": row.label,
+                "analyst": actor.id,
+            },
+        ),
+    )
