@@ -21,6 +21,7 @@ from finbridge.cli.commands import (
     gateway,
     identity,
     lending,
+    monitoring,
     openbanking,
     payments,
     quant,
@@ -53,6 +54,7 @@ COMMAND_GROUPS = (
     lending.register,
     openbanking.register,
     cob.register,
+    monitoring.register,
 )
 
 for _register in COMMAND_GROUPS:

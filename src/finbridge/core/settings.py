@@ -254,6 +254,27 @@ class StreamSettings(_Section):
     )
 
 
+class MonitoringSettings(_Section):
+    """Model monitors and the retraining job (issue 19): alert thresholds, windows, margin."""
+
+    psi_alert: float = Field(default=0.10, gt=0, le=10)
+    psi_retrain: float = Field(default=0.25, gt=0, le=10)
+    min_auc: float = Field(default=0.70, ge=0, le=1, description="Alert below this AUC")
+    min_average_precision: float = Field(default=0.0, ge=0, le=1)
+    min_ks: float = Field(default=0.20, ge=0, le=1)
+    baseline_days: int = Field(default=7, ge=1, le=90, description="Risk drift baseline")
+    label_days: int = Field(default=30, ge=1, le=365, description="Labelled window for AUC/AP")
+    retrain_margin: float = Field(
+        default=0.01, ge=0, le=1, description="AP a challenger must add to be promoted"
+    )
+    retrain_history_days: int = Field(default=56, ge=7, le=730)
+    retrain_eval_days: int = Field(default=7, ge=1, le=90)
+    label_delay_days: int = Field(default=7, ge=0, le=365)
+    retrain_data: Path | None = Field(
+        default=None, description="Labelled card transactions (handbook layout) to retrain on"
+    )
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -298,6 +319,7 @@ class Settings(BaseSettings):
     acquisition: AcquisitionSettings = AcquisitionSettings()
     openbanking: OpenBankingSettings = OpenBankingSettings()
     stream: StreamSettings = StreamSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _refuse_dev_settings_in_production(self) -> Settings:
