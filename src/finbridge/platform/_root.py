@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from finbridge.credit import CreditService
     from finbridge.identity import ApiKeyService, IdentityServices
     from finbridge.lake import EventService
+    from finbridge.lake.stream import EventStream
     from finbridge.lending import CobRunner, LendingService
     from finbridge.openbanking import OpenBankingService
     from finbridge.payments import PaymentsService
@@ -122,15 +123,9 @@ class Platform:
         """Real-time decisions, rule sets, models and shadow, cases, backtests."""
 
         def build() -> RiskService:
-            from finbridge.payments import SCREENING_ORIGIN
-            from finbridge.platform._payments_ports import ScreeningCaseResolver
             from finbridge.risk import RiskService
 
-            # Cases other engines open come back to them with the analyst's verdict.
-            resolvers = {SCREENING_ORIGIN: ScreeningCaseResolver(self)}
-            return RiskService.build(
-                self.engine, self.clock, self.settings, case_resolvers=resolvers
-            )
+            return RiskService.build(self.engine, self.clock, self.settings)
 
         return self._face("risk", build)
 
@@ -236,13 +231,28 @@ class Platform:
 
             return EventService(
                 self.engine,
-                EventLake(self.lake_dir, clock=self.clock),  # quality checks on its clock
+                EventLake(self.lake_dir),
                 self.clock,
                 max_upload_bytes=self.settings.api.max_upload_bytes,
                 sharing=self.identity.consents,  # partners' data-sharing consents
             )
 
         return self._face("events", build)
+
+    @property
+    def stream(self) -> EventStream | None:
+        """The event stream on NATS JetStream; None unless ``FINBRIDGE_EVENT_BUS`` is set."""
+        if self.settings.event_bus is None:
+            return None
+
+        def build() -> EventStream:
+            from finbridge.platform._stream import build_stream
+
+            built = build_stream(self)
+            assert built is not None  # event_bus is set
+            return built
+
+        return self._face("stream", build)
 
     # -- ports wired between engines ----------------------------------------------------
 

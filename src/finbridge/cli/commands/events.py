@@ -17,6 +17,8 @@ from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
     from finbridge.lake import IngestReport
+    from finbridge.lake.stream import EventStream
+    from finbridge.platform import Platform
 
 CLI_ACTOR = Principal.system("cli")
 MAX_SHOWN_REJECTIONS = 50
@@ -128,11 +130,22 @@ def register(app: typer.Typer) -> None:
         subject: str | None = typer.Option(None, "--subject"),
         since: str | None = typer.Option(None, "--since", help="ISO date or instant."),
         limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000),
+        as_of_version: int | None = typer.Option(
+            None, "--as-of-version", min=0, help="SQL over the lake as it was at this version."
+        ),
+        as_of: str | None = typer.Option(
+            None, "--as-of", help="SQL over the lake as it was at this ISO instant."
+        ),
     ) -> None:
         """Query the lake with SQL, or list the latest events matching the filters."""
         with platform_context() as platform:
             if sql:
-                rows = platform.events.query(CLI_ACTOR, sql)
+                rows = platform.events.query(
+                    CLI_ACTOR,
+                    sql,
+                    as_of_version=as_of_version,
+                    as_of=_parse_since(as_of, field="as_of"),
+                )
             else:
                 found = platform.events.list_events(
                     CLI_ACTOR,
@@ -154,7 +167,7 @@ def register(app: typer.Typer) -> None:
 
     @events.command("relay")
     def relay_cmd() -> None:
-        """Publish every committed outbox event to the Parquet lake."""
+        """Publish every committed outbox event to the lake."""
         with platform_context() as platform:
             service = platform.events
             with _bar("relaying") as progress:
@@ -193,4 +206,78 @@ def register(app: typer.Typer) -> None:
             wrap=("customer",),
         )
 
+    events.add_typer(_stream_group(), name="stream")
     app.add_typer(events, name="events")
+
+
+def _stream_group() -> typer.Typer:
+    stream = typer.Typer(
+        help="The event stream on NATS JetStream (FINBRIDGE_EVENT_BUS).", no_args_is_help=True
+    )
+
+    def configured(platform: Platform) -> EventStream:
+        found = platform.stream
+        if found is None:
+            raise ValidationError(
+                "no event bus configured: set FINBRIDGE_EVENT_BUS=nats://host:4222",
+                field="event_bus",
+            )
+        return found
+
+    @stream.command("status")
+    def status_cmd() -> None:
+        """The stream, each durable consumer's lag, the outbox backlog and refused events."""
+        with platform_context() as platform:
+            st = configured(platform).status(CLI_ACTOR)
+        _print_rows([{k: v for k, v in st.stream.items()}], wrap=())
+        _print_rows(
+            [
+                {
+                    "consumer": c.name,
+                    "pending": c.pending,
+                    "ack pending": c.ack_pending,
+                    "redelivered": c.redelivered,
+                    "state": "lagging" if c.behind > st.max_pending else "ok",
+                }
+                for c in st.consumers
+            ],
+            wrap=(),
+        )
+        console.print(f"outbox: {st.outbox_pending} waiting, {len(st.outbox_refused)} refused")
+        for event_id, event_type, why in st.outbox_refused[:MAX_SHOWN_REJECTIONS]:
+            console.print(f"  [red]refused[/] {event_id} {event_type}: {why}")
+
+    @stream.command("replay")
+    def replay_cmd(
+        since: str = typer.Option(..., "--since", help="ISO date or instant with offset."),
+        event_type: list[str] = typer.Option([], "--type", "-t", help="Only these types."),
+        into: str | None = typer.Option(
+            None, "--into", help="Hand the events to this durable consumer (applied once)."
+        ),
+    ) -> None:
+        """Every event the stream stored since a time (by count), optionally into a consumer."""
+        instant = _parse_since(since)
+        assert instant is not None  # a required option
+        with platform_context() as platform:
+            result = configured(platform).replay(
+                CLI_ACTOR, instant, event_types=event_type or None, into=into
+            )
+        _print_rows([{"event_type": t, "events": n} for t, n in result.counts().items()], wrap=())
+        if into is not None:
+            console.print(
+                f"{into}: [green]applied[/] {result.applied}, already applied {result.skipped}"
+            )
+
+    @stream.command("consume")
+    def consume_cmd(
+        consumer: str = typer.Argument("lake-writer", help="The durable consumer to run."),
+    ) -> None:
+        """Run one durable consumer until nothing is pending (serve runs them all)."""
+        with platform_context() as platform:
+            result = configured(platform).consume(CLI_ACTOR, consumer)
+        console.print(
+            f"{consumer}: delivered {result.delivered}, [green]applied[/] {result.applied}, "
+            f"already applied {result.skipped}"
+        )
+
+    return stream

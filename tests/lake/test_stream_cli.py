@@ -1,0 +1,70 @@
+"""``finbridge events stream``: status, consume, replay against a private nats-server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.nats_support import NatsServer
+from typer.testing import CliRunner
+
+from finbridge.cli.main import app
+from finbridge.core.settings import StreamSettings
+from finbridge.lake import EventLake, emit
+from finbridge.lake.stream import EventStream
+from finbridge.store import make_engine, unit_of_work
+
+from .test_relay import login
+
+
+def test_status_consume_and_replay(
+    _sqlite_template: Path, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    data = tmp_path / "var"
+    data.mkdir()
+    shutil.copyfile(_sqlite_template, data / "finbridge.db")
+    env = {
+        "FINBRIDGE_DATA_DIR": str(data),
+        "FINBRIDGE_DATABASE_URL": None,
+        "FINBRIDGE_LAKE_DIR": None,
+        "FINBRIDGE_EVENT_BUS": nats_server.url,
+        "COLUMNS": "200",
+    }
+    runner = CliRunner(env=env)
+    engine = make_engine(f"sqlite:///{data / 'finbridge.db'}")
+    with unit_of_work(engine) as session:
+        emit(session, *[login(f"c{i}", i) for i in range(3)])
+    from finbridge.core import SystemClock
+
+    stream = EventStream.build(
+        nats_server.url, StreamSettings(), engine, EventLake(data / "lake"), SystemClock()
+    )
+    try:
+        assert stream.relay.drain().published == 3
+    finally:
+        stream.close()
+        engine.dispose()
+
+    result = runner.invoke(app, ["events", "stream", "status"])
+    assert result.exit_code == 0, result.output
+    assert "FINBRIDGE_EVENTS" in result.output and "0 waiting, 0 refused" in result.output
+    result = runner.invoke(app, ["events", "stream", "consume", "lake-writer"])
+    assert result.exit_code == 0, result.output
+    assert "applied 3" in result.output
+    result = runner.invoke(app, ["events", "stream", "replay", "--since", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "login" in result.output and "3" in result.output
+    result = runner.invoke(app, ["events", "stream", "replay", "--since", "2026-11-01T12:00"])
+    assert result.exit_code != 0 and "UTC offset" in str(result.exception)
+
+
+def test_without_a_bus_the_stream_commands_say_how_to_configure_one(
+    _sqlite_template: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "var"
+    data.mkdir()
+    shutil.copyfile(_sqlite_template, data / "finbridge.db")
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(data), "FINBRIDGE_EVENT_BUS": None})
+    result = runner.invoke(app, ["events", "stream", "status"])
+    assert result.exit_code != 0
+    assert result.exit_code == 2 and "FINBRIDGE_EVENT_BUS" in result.stderr
