@@ -123,9 +123,15 @@ class Platform:
         """Real-time decisions, rule sets, models and shadow, cases, backtests."""
 
         def build() -> RiskService:
+            from finbridge.payments import SCREENING_ORIGIN
+            from finbridge.platform._payments_ports import ScreeningCaseResolver
             from finbridge.risk import RiskService
 
-            return RiskService.build(self.engine, self.clock, self.settings)
+            # Cases other engines open come back to them with the analyst's verdict.
+            resolvers = {SCREENING_ORIGIN: ScreeningCaseResolver(self)}
+            return RiskService.build(
+                self.engine, self.clock, self.settings, case_resolvers=resolvers
+            )
 
         return self._face("risk", build)
 
@@ -231,7 +237,7 @@ class Platform:
 
             return EventService(
                 self.engine,
-                EventLake(self.lake_dir),
+                EventLake(self.lake_dir, clock=self.clock),  # quality checks on its clock
                 self.clock,
                 max_upload_bytes=self.settings.api.max_upload_bytes,
                 sharing=self.identity.consents,  # partners' data-sharing consents
