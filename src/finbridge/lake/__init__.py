@@ -1,4 +1,4 @@
-"""The financial cloud's first layer: typed events, the outbox, the Parquet/DuckDB lake.
+"""The financial cloud: typed events, the outbox, the Delta/DuckDB lake, data quality.
 
 - :mod:`~finbridge.lake.events` the envelope and the schema registry; common schemas in
   :mod:`~finbridge.lake.schemas` (registered on import of this package).
@@ -28,6 +28,7 @@ from finbridge.lake.ingest import (
     guess_format,
     ingest_file,
 )
+from finbridge.lake.legacy import MigrationResult, migrate_legacy
 from finbridge.lake.outbox import emit, emit_driver, emit_many, emit_on
 from finbridge.lake.relay import OutboxRelay, RelayResult
 from finbridge.lake.schemas import COMMON_EVENT_TYPES, StrictPayload
@@ -42,6 +43,7 @@ __all__ = [
     "EventService",
     "IngestReport",
     "Ingestor",
+    "MigrationResult",
     "OutboxRelay",
     "Rejection",
     "RelayResult",
@@ -56,6 +58,7 @@ __all__ = [
     "guess_format",
     "ingest_file",
     "known_event_types",
+    "migrate_legacy",
     "register_schema",
     "schema_for",
 ]
