@@ -33,6 +33,8 @@ def test_demo_seeds_lines_with_history(platform: Platform) -> None:
             assert platform.lending.reconcile(OPS, st.id).reconciled
     # The line that never pays is past due; a grant says who granted it and why.
     assert any(x.dpd > 0 for x in lines)
+    plans = [p for x in lines for p in platform.lending.instalments.plans(OPS, x.id)]
+    assert [p.periods for p in plans] == [6]  # the instalment pages are not empty
     app = platform.lending.applications(OPS, lines[0].customer_id)[0]
     assert app.reasons[0].endswith("demo portfolio") and app.score is None
     assert seed_lending(platform) is None  # idempotent

@@ -4,8 +4,8 @@ Six demo customers get a line each (granted by the demo operator, said so on the
 demo's customers have no consent or KYC file for a model decision). Their last ~two months are
 replayed day by day on a clock set in the past: purchases, a cash advance, repayments that
 differ by line (in full, the minimum, nothing), and every past day is closed by the COB, so the
-console shows statements, interest, a late fee and a delinquent line. Idempotent: skipped when
-any line exists. Takes seconds.
+console shows statements, interest, a late fee, a delinquent line and a purchase in 6 instalments.
+Idempotent: skipped when any line exists. Takes seconds.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def _one_day(svc: object, rng: random.Random, n: int, line_id: str, day: date) -
                 _ACTOR, line_id, amount, merchant=merchant, idempotency_key=key
             )
             svc.capture_purchase(_ACTOR, p.id, idempotency_key=key)
+            # Line 1 pays its first sizeable purchase in 6 instalments (the plan pages).
+            if n == 1 and amount.minor >= 20000 and not svc.instalments.plans(_ACTOR, line_id):
+                svc.instalments.convert(_ACTOR, "purchase", p.id, 6)
     if n == 5 and day.day == 12 and line.status == "active":
         svc.borrow_cash(_ACTOR, line_id, Money.of("300.00", "CNY"), idempotency_key=key)
     # Repayment behaviour by line: 0-2 pay in full on the due date, 3 pays the minimum,
@@ -90,7 +93,7 @@ def _one_day(svc: object, rng: random.Random, n: int, line_id: str, day: date) -
     for st in svc.statements(_ACTOR, line_id):
         if st.due_date != day or st.status not in ("open", "overdue") or n == 4:
             continue
-        owed = st.closing - st.paid
+        owed = st.due - st.paid  # instalments not yet billed are not due
         amount = owed if n < 3 else st.minimum_due if n == 3 else Money.rounded(
             owed.amount / 2, "CNY")  # fmt: skip
         if amount.is_positive():
