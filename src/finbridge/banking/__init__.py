@@ -41,10 +41,12 @@ from finbridge.banking.models import (
     PostingResult,
 )
 from finbridge.banking.service import BankingService
+from finbridge.banking.service._activity import AccountPosting, CustomerActivity
 
 __all__ = [
     "Account",
     "AccountKind",
+    "AccountPosting",
     "AccountStatus",
     "ApproveAll",
     "Balance",
@@ -53,6 +55,7 @@ __all__ = [
     "CardBatchResult",
     "CardTransaction",
     "Customer",
+    "CustomerActivity",
     "CustomerKind",
     "EntryKind",
     "GuardDecision",

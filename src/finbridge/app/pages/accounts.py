@@ -11,36 +11,10 @@ from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, render
 from finbridge.app.pages.home import own_accounts
 from finbridge.app.spending import Spending, monthly_spending
 from finbridge.app.templating import formatter
-from finbridge.banking import HistoryItem
 from finbridge.core.clock import business_date
-from finbridge.core.principal import Principal
-from finbridge.platform import Platform
 
 router = APIRouter(prefix="/app/accounts", include_in_schema=False)
 PAGE = 20
-# A search reads at most this many postings (newest first) to fill one page of matches.
-SEARCH_SCAN = 2000
-
-
-def _search(
-    platform: Platform, actor: Principal, account_id: str, q: str, cursor: str | None
-) -> tuple[list[HistoryItem], str | None]:
-    """Matches of ``q`` in descriptions, one page, with the cursor to continue from."""
-    needle = q.casefold()
-    found: list[HistoryItem] = []
-    scanned = 0
-    while scanned < SEARCH_SCAN:
-        page = platform.banking.history(actor, account_id, limit=100, cursor=cursor)
-        for item in page.items:
-            scanned += 1
-            if needle in item.description.casefold() or needle in item.kind.value:
-                found.append(item)
-                if len(found) == PAGE:
-                    return found, str(item.posting_id)
-        if page.next_cursor is None:
-            return found, None
-        cursor = page.next_cursor
-    return found, cursor
 
 
 def _chart(spending: Spending, fmt_label: Any) -> dict[str, Any]:
@@ -75,11 +49,11 @@ def account(
 ) -> Response:
     acc = platform.banking.get_account(actor, account_id)  # another customer's: 404
     q = q.strip()
-    if q:
-        items, next_cursor = _search(platform, actor, acc.id, q, cursor)
+    if q:  # the database searches (one statement), not this page over pages of history
+        page = platform.banking.search_history(actor, acc.id, q, limit=PAGE, cursor=cursor)
     else:
         page = platform.banking.history(actor, acc.id, limit=PAGE, cursor=cursor)
-        items, next_cursor = page.items, page.next_cursor
+    items, next_cursor = page.items, page.next_cursor
     context = {
         "account": acc,
         "items": items,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from finbridge.app.cards import load_cards
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, render
-from finbridge.banking import Account, HistoryItem
+from finbridge.banking import Account
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
@@ -17,12 +15,6 @@ from finbridge.platform import Platform
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 RECENT = 8
-
-
-@dataclass(frozen=True, slots=True)
-class RecentItem:
-    account: Account
-    item: HistoryItem
 
 
 def own_accounts(platform: Platform, actor: Principal) -> list[Account]:
@@ -41,23 +33,14 @@ def totals(accounts: list[Account]) -> dict[str, Money]:
     return dict(sorted(out.items()))
 
 
-def recent(platform: Platform, actor: Principal, accounts: list[Account]) -> list[RecentItem]:
-    items = [
-        RecentItem(acc, item)
-        for acc in accounts
-        for item in platform.banking.history(actor, acc.id, limit=RECENT).items
-    ]
-    items.sort(key=lambda r: (r.item.created_at, r.item.posting_id), reverse=True)
-    return items[:RECENT]
-
-
 @router.get("")
 def home(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
-    accounts = own_accounts(platform, actor)
+    # Accounts and the newest postings across them in one banking call on one connection.
+    activity = platform.banking.customer_activity(actor, customer_id(actor), recent=RECENT)
     context = {
-        "accounts": accounts,
-        "totals": totals(accounts),
-        "recent": recent(platform, actor, accounts),
+        "accounts": activity.accounts,
+        "totals": totals(activity.accounts),
+        "recent": activity.recent,
         "cards": load_cards(request.app.state.app_home_cards, platform, actor),
     }
     return render(request, "home/index.html", context)

@@ -6,6 +6,7 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 ``transfers:write``). Every money-moving command takes an idempotency key, scoped to the actor.
 
 - :mod:`._customers` customers; :mod:`._accounts` accounts, history, the ledger audit;
+- :mod:`._activity` a customer's accounts with their newest postings, history search;
 - :mod:`._movements` transfers and teller cash; :mod:`._holds` holds;
 - :mod:`._journal` multi-leg journal entries (FX conversions, payments with fees);
 - :mod:`._batch` card replay and interest; :mod:`._onboarding` bulk onboarding;
@@ -13,6 +14,7 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 """
 
 from finbridge.banking.service._accounts import AccountCommands
+from finbridge.banking.service._activity import ActivityCommands
 from finbridge.banking.service._batch import BatchCommands
 from finbridge.banking.service._customers import CustomerCommands
 from finbridge.banking.service._holds import HoldCommands
@@ -24,6 +26,7 @@ from finbridge.banking.service._onboarding import OnboardingCommands
 class BankingService(
     CustomerCommands,
     AccountCommands,
+    ActivityCommands,
     JournalCommands,
     MovementCommands,
     HoldCommands,

@@ -11,14 +11,13 @@ from finbridge.banking.models import (
     AccountKind,
     AccountStatus,
     Balance,
-    EntryKind,
     HistoryItem,
     LedgerReport,
     Page,
 )
+from finbridge.banking.service._activity import history_item, postings_of
 from finbridge.banking.service._checks import (
     account_from,
-    aware,
     enum_value,
     is_customer,
     page_limit,
@@ -267,39 +266,14 @@ class AccountCommands(ServiceCore):
         """The account's postings, newest first; ``cursor`` continues with older ones."""
         acc = self.get_account(actor, account_id)
         limit = page_limit(limit)
-        stmt = (
-            select(
-                postings.c.id,
-                postings.c.entry_id,
-                postings.c.amount_minor,
-                postings.c.balance_after_minor,
-                entries.c.kind,
-                entries.c.description,
-                entries.c.created_at,
-            )
-            .join(entries, entries.c.id == postings.c.entry_id)
-            .where(postings.c.account_id == acc.id)
-            .order_by(postings.c.id.desc())
-            .limit(limit + 1)
-        )
+        stmt = postings_of(acc.id).order_by(postings.c.id.desc()).limit(limit + 1)
         if cursor is not None:
             if not cursor.isdigit():
                 raise ValidationError("malformed cursor", field="cursor")
             stmt = stmt.where(postings.c.id < int(cursor))
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        items = [
-            HistoryItem(
-                posting_id=r.id,
-                entry_id=r.entry_id,
-                kind=EntryKind(r.kind),
-                amount=Money.from_minor(r.amount_minor, acc.currency),
-                balance_after=Money.from_minor(r.balance_after_minor, acc.currency),
-                description=r.description,
-                created_at=aware(r.created_at),
-            )
-            for r in rows[:limit]
-        ]
+        items = [history_item(r, acc.currency) for r in rows[:limit]]
         return Page(items, str(items[-1].posting_id) if len(rows) > limit else None)
 
     def verify_ledger(self, actor: Principal) -> LedgerReport:
