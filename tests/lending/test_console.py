@@ -32,6 +32,10 @@ def _line_with_a_statement(platform: Platform) -> str:
     return app.line_id
 
 
+def _statement_of(platform: Platform, line_id: str) -> str:
+    return platform.lending.statements(OPS, line_id)[0].id
+
+
 def test_lending_pages(platform: Platform) -> None:
     line_id = _line_with_a_statement(platform)
     client = TestClient(create_app(platform=platform))
@@ -51,6 +55,11 @@ def test_lending_pages(platform: Platform) -> None:
     page = client.get(f"/console/lending/lines/{line_id}")
     assert page.status_code == 200
     assert "2026-02-05" in page.text and "88.00" in page.text
+    assert "No instalment plan on this line." in page.text and "Not reviewed yet" in page.text
+    platform.lending.reviews.review(OPS, line_id)
+    platform.lending.instalments.convert(OPS, "statement", _statement_of(platform, line_id), 3)
+    page = client.get(f"/console/lending/lines/{line_id}")
+    assert "88.00 in 3 periods" in page.text and "kept" in page.text
     link = re.search(r'hx-get="(/console/lending/statements/[^"]+/reconciliation)"', page.text)
     assert link is not None
     rec = client.get(link.group(1), headers=HX)

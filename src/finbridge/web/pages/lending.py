@@ -83,7 +83,13 @@ def line(
     return render(
         request,
         "lending/line.html",
-        {"line": x, "statements": lending.statements(actor, line_id), "owed_chart": chart},
+        {
+            "line": x,
+            "statements": lending.statements(actor, line_id),
+            "owed_chart": chart,
+            "plans": lending.instalments.plans(actor, line_id),
+            "reviews": lending.reviews.reviews(actor, line_id),
+        },
     )
 
 
