@@ -33,7 +33,7 @@ from finbridge.payments.models import (
 from finbridge.payments.pay import CustomerDirectory, mask_name
 from finbridge.payments.rates import ReferenceRate, ReferenceRates
 from finbridge.payments.service import PaymentsService
-from finbridge.payments.settlement import SettlementFile, SettlementLine
+from finbridge.payments.settlement import SettlementFile, SettlementLine, SettlementRun
 
 __all__ = [
     "SCREENING_ORIGIN",
@@ -58,6 +58,7 @@ __all__ = [
     "Report",
     "SettlementFile",
     "SettlementLine",
+    "SettlementRun",
     "Tier",
     "bought",
     "mask_name",

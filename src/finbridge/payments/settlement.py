@@ -6,14 +6,21 @@ reconciles when each line's ledger entry moved exactly its net amount on the mer
 settlement account, read back from banking's account history (the ledger is the truth; this
 file is a view of it). Money already sits on the settlement account (the payment posts to it),
 so the file reports; it moves nothing.
+
+The close of business runs :meth:`SettlementDesk.run_day` as a step (the platform lists it in
+the bank's day): every merchant's file for that day is written under the settlements folder,
+the same bytes whenever the day is run again, and the run reports the files that do not
+reconcile instead of stopping the bank's day for them.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -21,11 +28,12 @@ from sqlalchemy import Engine, select
 from finbridge.banking import BankingService
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
-from finbridge.payments._common import PLATFORM, aware, is_customer
+from finbridge.payments._common import PLATFORM, aware, is_customer, operator_only
 from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.tables import PaymentRow, RefundRow
 from finbridge.store.engine import unit_of_work
 
+log = logging.getLogger("finbridge.payments")
 COLUMNS = ("type", "id", "payment_id", "entry_id", "created_at", "gross", "fee", "net", "currency")
 
 
@@ -63,6 +71,20 @@ class SettlementFile:
                         x.gross.amount, x.fee.amount, x.net.amount, x.net.code])  # fmt: skip
         w.writerow(["total", "", "", "", "", "", "", self.net_total.amount, self.net_total.code])
         return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRun:
+    """One business day's settlement across merchants, as the close of business reports it."""
+
+    day: date
+    files: tuple[Path, ...]
+    lines: int
+    unreconciled: tuple[str, ...]  # merchant ids whose file does not match the ledger
+
+    def summary(self) -> dict[str, object]:
+        return {"files": len(self.files), "lines": self.lines,
+                "unreconciled": list(self.unreconciled)}  # fmt: skip
 
 
 class SettlementDesk:
@@ -119,6 +141,31 @@ class SettlementDesk:
         net = sum((x.net for x in lines), Money.zero(cur))
         ledger = Money.from_minor(sum(moved.values()), cur)
         return SettlementFile(merchant.id, day, tuple(lines), net, ledger, mismatches)
+
+    def run_day(
+        self, actor: Principal, day: date, out_dir: Path, *, batch: int = 500
+    ) -> SettlementRun:
+        """Write every merchant's settlement file for ``day`` (merchants with nothing that
+        day get none); idempotent: a second run writes the same files again."""
+        operator_only(actor, "payments:read")
+        folder = out_dir / day.isoformat()
+        files: list[Path] = []
+        lines = 0
+        unreconciled: list[str] = []
+        for merchant in self.merchants.list(actor, limit=batch):
+            sfile = self.daily(actor, merchant.id, day)
+            if not sfile.lines:
+                continue
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = folder / f"{merchant.id}.csv"
+            path.write_text(sfile.csv(), encoding="utf-8")
+            path.chmod(0o600)
+            files.append(path)
+            lines += len(sfile.lines)
+            if not sfile.reconciled:
+                log.warning("settlement of merchant %s on %s does not reconcile", merchant.id, day)
+                unreconciled.append(merchant.id)
+        return SettlementRun(day, tuple(files), lines, tuple(unreconciled))
 
     def _ledger(self, account_id: str, since: datetime, wanted: set[str]) -> dict[str, int]:
         """What each wanted entry moved on the account, from its history (newest first)."""

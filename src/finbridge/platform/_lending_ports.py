@@ -172,6 +172,10 @@ def cob_steps(platform: Platform) -> list[CobStep]:
             return {"skipped": "not month end"}
         return {"entries": banking.capitalise_interest(_ACTOR, day.year, day.month)}
 
+    def settle_merchants(day: date) -> dict[str, Any]:
+        folder = platform.settings.data_dir / "settlements"
+        return platform.payments.settlement.run_day(_ACTOR, day, folder).summary()
+
     def purge_outbox(day: date) -> dict[str, Any]:
         from finbridge.lake import OutboxRelay
 
@@ -182,6 +186,8 @@ def cob_steps(platform: Platform) -> list[CobStep]:
         FunctionStep("banking.expire_holds", expire_holds),
         FunctionStep("banking.accrue_interest", accrue_deposit_interest),
         *LendingDay(platform.lending).steps(),
+        # The day's merchant payments and refunds, one file per merchant, reconciled.
+        FunctionStep("payments.settle_merchants", settle_merchants),
         FunctionStep("banking.capitalise_interest", capitalise),
         FunctionStep("lake.purge_outbox", purge_outbox),
     ]
