@@ -27,6 +27,7 @@ from finbridge.api.routes import (
     events,
     identity,
     lending,
+    monitoring,
     openbanking,
     payments,
     quant,
@@ -51,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     lending.router,
     acquisition.router,
     openbanking.router,
+    monitoring.router,
 )
 
 # Routers outside /v1: paths fixed by their standards (OAuth discovery and the authorisation

@@ -8,6 +8,7 @@ so the CLI, the API and the console each call one function.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finbridge.core.errors import ValidationError
@@ -63,21 +64,24 @@ def retrain_fraud_model(
     *,
     as_of: datetime | None = None,
     history: LabelledHistory | None = None,
+    data: Path | None = None,
     margin: float | None = None,
 ) -> TurnResult:
     """One turn of the fraud model's loop with the settings' windows and margin, on
-    ``history`` (default: ``monitoring.retrain_data``, labels known one delay later)."""
+    ``history``, else the handbook-layout file ``data`` (default: ``monitoring.retrain_data``),
+    labels known one feedback delay after each transaction."""
     from finbridge.risk.learning import HandbookHistory, RetrainPolicy
 
     m = platform.settings.monitoring
     actor.require_scope("risk:write")  # before any file is read
+    data = data or m.retrain_data
     if history is None:
-        if m.retrain_data is None:
+        if data is None:
             raise ValidationError(
                 "no labelled history configured: set FINBRIDGE_MONITORING__RETRAIN_DATA",
                 field="retrain_data",
             )
-        history = HandbookHistory.from_file(m.retrain_data, label_delay_days=m.label_delay_days)
+        history = HandbookHistory.from_file(data, label_delay_days=m.label_delay_days)
     policy = RetrainPolicy(
         history_days=m.retrain_history_days, eval_days=m.retrain_eval_days,
         label_delay_days=m.label_delay_days,

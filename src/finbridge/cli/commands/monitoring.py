@@ -95,16 +95,11 @@ def retrain(
     register it and promote it past the margin. The switch applies to this process; a running
     server retrains through its API or console."""
     from finbridge.platform import retrain_fraud_model
-    from finbridge.risk.learning import HandbookHistory
 
     when = _day(as_of, "--as-of")
     with platform_context() as platform:
-        history = None
-        if data is not None:
-            delay = platform.settings.monitoring.label_delay_days
-            history = HandbookHistory.from_file(data, label_delay_days=delay)
         at = datetime.combine(when, datetime.min.time(), tzinfo=UTC) if when else None
-        result = retrain_fraud_model(platform, CLI_ACTOR, as_of=at, history=history, margin=margin)
+        result = retrain_fraud_model(platform, CLI_ACTOR, as_of=at, data=data, margin=margin)
         table = Table("model", "AUC", "AP", "card precision@10")
         for judged in filter(None, (result.champion, result.challenger)):
             j = judged.to_json()
