@@ -175,3 +175,14 @@ def test_orders_holdings_and_rebalancing_over_http(
     )  # fmt: skip
     assert accepted.status_code == 201, accepted.text
     assert {o["side"] for o in accepted.json()} == {"redeem", "subscribe"}
+    choice_url = f"/v1/advisory/customers/{customer}/rebalancing/choice"
+    assert me.get(choice_url).json() is None
+    on = me.put(choice_url, json={"account_id": account, "automatic": True})
+    assert on.status_code == 200 and on.json()["automatic"] is True, on.text
+    assert me.get(choice_url).json()["account_id"] == account
+    # Only the customer opts in; an admin reads the choice but cannot make it.
+    refused = admin.put(choice_url, json={"account_id": account, "automatic": False})
+    assert refused.status_code == 403
+    assert admin.get(choice_url).json()["automatic"] is True
+    bad = me.put(choice_url, json={"account_id": account, "automatic": "maybe"})
+    assert bad.status_code == 422 and bad.json()["field"] == "automatic"

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from tests.advisory.conftest import BALANCED
 from tests.app import conftest as app_fixtures
-from tests.app.conftest import Customer, csrf_of
+from tests.app.conftest import ZHANG, Customer, csrf_of, make_customer, sign_in
 
 from finbridge.advisory import ModelReport
+from finbridge.banking import GuardDecision, PostingIntent, Verdict
+from finbridge.core import ManualClock, Principal, PrincipalKind, Settings
+from finbridge.core.money import Money
+from finbridge.identity import StepUpGuard
 from finbridge.platform import Platform
+from finbridge.site import create_app
 
 # The app's fixtures, by name (the real site, a signed-in customer).
 platform = app_fixtures.platform
@@ -57,3 +65,63 @@ def test_questionnaire_profile_and_plan(
               "csrf_token": token},
     )  # fmt: skip
     assert past.status_code == 422
+
+
+class CustomersStepUp:
+    """A risk stand-in that asks a customer's every posting for a second factor."""
+
+    def check(self, intent: PostingIntent) -> GuardDecision:
+        if intent.actor.kind is PrincipalKind.CUSTOMER:
+            return GuardDecision(Verdict.STEP_UP, ("trades need a second factor",), "t")
+        return GuardDecision.approve("t")
+
+    def settle(self, intent: PostingIntent, decision: GuardDecision, *, posted: bool,
+               reason: str | None) -> None:  # fmt: skip
+        return None
+
+
+def test_rebalancing_accepted_after_a_second_factor_and_automatic_chosen(
+    settings: Settings, sqlite_engine: Engine, clock: ManualClock, small_models: ModelReport
+) -> None:
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=CustomersStepUp()))
+    platform.advisory.use_models(small_models)
+    client = TestClient(create_app(platform=platform))
+    zhang = make_customer(platform, clock, ZHANG)
+    bank = Principal.system("test")
+    platform.advisory.submit_profile(bank, zhang.id, BALANCED)  # C3
+    platform.banking.deposit(bank, zhang.usd, Money.of("9000", "USD"), idempotency_key="usd")
+    platform.advisory.subscribe(bank, zhang.id, account_id=zhang.usd, product_code="AGG",
+                                amount=Money.of("3000", "USD"), idempotency_key="agg")  # fmt: skip
+    clock.advance(timedelta(days=4))
+    platform.advisory.settle_due(bank)
+    sign_in(client, clock, zhang)
+    clock.advance(timedelta(minutes=6))  # the sign-in's second factor is no longer fresh
+
+    page = client.get("/app/advisory")
+    assert page.status_code == 200 and 'id="rebalance-trades"' in page.text
+    key = page.text.split('name="key" value="')[1].split('"')[0]
+    form = {"csrf_token": csrf_of(page.text), "key": key, "account_id": zhang.usd}
+    no_csrf = client.post("/app/advisory/rebalance", data={**form, "csrf_token": ""})
+    assert no_csrf.status_code == 403
+    asked = client.post("/app/advisory/rebalance", data=form)
+    assert asked.status_code == 403 and 'name="code"' in asked.text
+    assert len(platform.advisory.orders(bank, zhang.id)) == 1  # nothing placed yet
+    wrong = client.post("/app/advisory/rebalance", data={**form, "code": "000000"})
+    assert wrong.status_code == 403 and 'name="code"' in wrong.text
+    clock.advance(timedelta(seconds=30))
+    done = client.post("/app/advisory/rebalance", data={**form, "code": zhang.totp.at(clock.now())})
+    assert done.status_code == 200 and "已接受再平衡" in done.text, done.text
+    placed = platform.advisory.orders(bank, zhang.id)
+    assert len(placed) > 2 and any(o.side == "redeem" for o in placed)
+    again = client.post("/app/advisory/rebalance", data=form)  # a double submit: same key
+    assert again.status_code == 200 and len(platform.advisory.orders(bank, zhang.id)) == len(placed)
+
+    auto = {"csrf_token": csrf_of(done.text), "account_id": zhang.usd, "automatic": "on"}
+    saved = client.post("/app/advisory/rebalance/automatic", data=auto, follow_redirects=False)
+    assert saved.status_code == 303
+    choice = platform.advisory.rebalancing_choice(bank, zhang.id)
+    assert choice is not None and choice.automatic and choice.account_id == zhang.usd
+    foreign = client.post("/app/advisory/rebalance/automatic",
+                          data={**auto, "account_id": "not-mine"})  # fmt: skip
+    assert foreign.status_code == 422

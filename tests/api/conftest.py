@@ -31,6 +31,9 @@ class Api:
     def post(self, url: str, **kw: Any) -> Any:
         return self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
+    def put(self, url: str, **kw: Any) -> Any:
+        return self.client.put(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
     def customer(self, name: str = "Ada") -> str:
         r = self.post("/v1/customers", json={"kind": "personal", "display_name": name})
         assert r.status_code == 201, r.text

@@ -14,12 +14,14 @@ from finbridge.advisory.catalogue import LEVEL_LIMITS, LEVELS, Product, risk_lev
 from finbridge.advisory.orders import Holding, NavFeed, Order
 from finbridge.advisory.plans import GoalPlan
 from finbridge.advisory.portfolios import Backtest, Metrics, ModelReport
-from finbridge.advisory.ports import SecondFactorPort
+from finbridge.advisory.ports import AuditPort, SecondFactorPort
 from finbridge.advisory.questionnaire import CATEGORIES, Assessment, Questionnaire
 from finbridge.advisory.rebalance import Proposal, Trade, drift_check
 from finbridge.advisory.service import (
     AdvisoryService,
+    AutoRebalanceRun,
     Profile,
+    RebalancingChoice,
     SuitabilityDecision,
     SuitabilityRefused,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "LEVEL_LIMITS",
     "AdvisoryService",
     "Assessment",
+    "AuditPort",
+    "AutoRebalanceRun",
     "Backtest",
     "GoalPlan",
     "Holding",
@@ -43,6 +47,7 @@ __all__ = [
     "Profile",
     "Proposal",
     "Questionnaire",
+    "RebalancingChoice",
     "SecondFactorPort",
     "SuitabilityDecision",
     "SuitabilityRefused",

@@ -39,3 +39,21 @@ class OrderPlacedV1(EventPayload):
     amount: str
     currency: str
     settle_date: str
+
+
+@register_schema("advisory.rebalancing_chosen", 1)
+class RebalancingChosenV1(EventPayload):
+    """A customer switched automatic rebalancing on or off for an account."""
+
+    account_id: str
+    automatic: bool
+
+
+@register_schema("advisory.rebalanced", 1)
+class RebalancedV1(EventPayload):
+    """A rebalancing proposal was carried out (by the customer, or automatically by the nightly
+    job for a customer who opted in)."""
+
+    automatic: bool
+    orders: int
+    largest_drift: float

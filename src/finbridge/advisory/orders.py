@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from finbridge.advisory.catalogue import DEPOSIT_CODE, Product, load_prices
 from finbridge.advisory.tables import HoldingRow, OrderRow
@@ -37,7 +37,7 @@ from finbridge.core.errors import (
     ValidationError,
 )
 from finbridge.core.ids import new_id
-from finbridge.core.money import Money
+from finbridge.core.money import Money, currency
 from finbridge.core.principal import Principal
 from finbridge.lake import Event, emit
 from finbridge.store.engine import unit_of_work
@@ -128,7 +128,7 @@ class OrderBook:
         self.banking = banking
         self.feed = feed
 
-    def _account(self, customer_id: str, account_id: str, currency_code: str) -> None:
+    def require_account(self, customer_id: str, account_id: str, currency_code: str) -> None:
         """The account must be the customer's own and in the product's currency."""
         account = self.banking.get_account(_PLATFORM, account_id)
         if account.customer_id != customer_id:
@@ -161,7 +161,7 @@ class OrderBook:
             raise ValidationError(f"{item.code} is sold in {item.currency}", field="currency")
         if amount < item.minimum:
             raise ValidationError(f"the minimum for {item.code} is {item.minimum}", field="amount")
-        self._account(customer_id, account_id, amount.code)
+        self.require_account(customer_id, account_id, amount.code)
         fp = _fingerprint("subscribe", customer_id, account_id, item.code, amount.minor)
         found = self._existing_by_prefix(actor, idempotency_key, fp)
         if found is not None:
@@ -244,7 +244,7 @@ class OrderBook:
         """Take ``units`` off the holding now; the cash comes at settlement."""
         if units <= 0 or units != units.quantize(UNIT):
             raise ValidationError("must be positive with at most 8 decimals", field="units")
-        self._account(customer_id, account_id, item.currency)
+        self.require_account(customer_id, account_id, item.currency)
         fp = _fingerprint("redeem", customer_id, account_id, item.code, units)
         found = self._existing_by_prefix(actor, idempotency_key, fp)
         if found is not None:
@@ -353,20 +353,50 @@ class OrderBook:
             result.append(Holding(r.product_code, r.units, cost, nav, nav_day, value, value - cost))
         return result
 
+    def pending_subscriptions(self, customer_id: str) -> dict[str, Money]:
+        """Per product, the cash paid (net of the fee) for units not yet allotted."""
+        with unit_of_work(self.engine, write=False) as session:
+            rows = session.execute(
+                select(
+                    OrderRow.product_code, OrderRow.currency,
+                    func.sum(OrderRow.amount_minor - OrderRow.fee_minor),
+                )
+                .where(
+                    OrderRow.customer_id == customer_id, OrderRow.status == "pending",
+                    OrderRow.side == "subscribe",
+                )
+                .group_by(OrderRow.product_code, OrderRow.currency)
+            ).all()  # fmt: skip
+        return {code: Money.from_minor(int(minor), cur) for code, cur, minor in rows}
+
     def valued_positions(
         self, today: dt.date, column: dict[str, int]
     ) -> tuple[list[str], npt.NDArray[np.float64]]:
-        """Every customer's holdings as a customers x products matrix of market values."""
+        """Every customer's holdings as a customers x products matrix of market values, pending
+        subscriptions counted at the cash paid for them (the units are on their way)."""
         with unit_of_work(self.engine, write=False) as session:
             rows = session.execute(
                 select(HoldingRow.customer_id, HoldingRow.product_code, HoldingRow.units).where(
                     HoldingRow.units > 0
                 )
             ).all()
-        customers = sorted({r.customer_id for r in rows})
+            pending = session.execute(
+                select(
+                    OrderRow.customer_id, OrderRow.product_code, OrderRow.currency,
+                    func.sum(OrderRow.amount_minor - OrderRow.fee_minor),
+                )
+                .where(OrderRow.status == "pending", OrderRow.side == "subscribe")
+                .group_by(OrderRow.customer_id, OrderRow.product_code, OrderRow.currency)
+            ).all()  # fmt: skip
+        customers = sorted({r[0] for r in rows} | {r[0] for r in pending})
         index = {c: i for i, c in enumerate(customers)}
         navs = {code: float(self.feed.nav_on_or_after(code, today)[1]) for code in column}
         values = np.zeros((len(customers), len(column)))
         for customer_id, code, units in rows:
             values[index[customer_id], column[code]] += float(units) * navs[code]
+        for customer_id, code, code_currency, minor in pending:
+            # The drift check works on ratios of values: major units as floats are enough.
+            values[index[customer_id], column[code]] += (
+                int(minor) / 10 ** currency(code_currency).minor_units
+            )
         return customers, values

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
 
 from finbridge.core.principal import Principal
 
@@ -14,3 +16,19 @@ class SecondFactorPort(Protocol):
     def require_step_up(
         self, principal: Principal, action: str, *, demanded: bool = False
     ) -> None: ...
+
+
+class AuditPort(Protocol):
+    """Identity's hash-chained audit log: one record inside the caller's transaction, so the
+    evidence row and its audit line commit together or not at all."""
+
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        subject: str | None,
+        outcome: str,
+        detail: dict[str, Any] | None = None,
+    ) -> int: ...

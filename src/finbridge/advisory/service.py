@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from finbridge.advisory import events as _events  # noqa: F401 - registers the event schemas
 from finbridge.advisory.catalogue import Product, catalogue, product
 from finbridge.advisory.orders import HistoryNavFeed, Holding, NavFeed, Order, OrderBook
-from finbridge.advisory.ports import SecondFactorPort
+from finbridge.advisory.ports import AuditPort, SecondFactorPort
 from finbridge.advisory.questionnaire import (
     Questionnaire,
     assess,
@@ -27,11 +27,12 @@ from finbridge.advisory.questionnaire import (
     shipped_versions,
 )
 from finbridge.advisory.suitability import Outcome, Warning, match
-from finbridge.advisory.tables import ProfileRow, SuitabilityRow
+from finbridge.advisory.tables import ProfileRow, RebalancingChoiceRow, SuitabilityRow
 from finbridge.banking import BankingService
 from finbridge.core.clock import Clock, business_date
 from finbridge.core.errors import (
     BusinessRuleViolation,
+    FinbridgeError,
     NotFound,
     PermissionDenied,
     ValidationError,
@@ -52,6 +53,9 @@ CHANNELS = frozenset({"advisory", "acquisition", "open_banking", "console"})
 ABOVE_LEVEL_ACTION = "advisory.above_level"
 MODEL_PREFIX = "MODEL-"
 _SYSTEM = Principal.system("advisory")
+# The nightly job's own actor: its orders are told apart from the customer's in the book.
+_AUTO = Principal.system("advisory-auto-rebalance")
+CATALOGUE_CURRENCY = "USD"  # every fund in the catalogue is sold in US dollars
 
 
 class SuitabilityRefused(BusinessRuleViolation):
@@ -132,8 +136,10 @@ class AdvisoryService:
         config: AdvisorySettings | None = None,
         business_timezone: str = "Asia/Shanghai",
         nav_feed: NavFeed | None = None,
+        audit: AuditPort | None = None,
     ) -> None:
         self.engine = engine
+        self.audit = audit
         self.clock = clock
         self.banking = banking
         self.second_factor = second_factor
@@ -152,10 +158,12 @@ class AdvisoryService:
         *,
         banking: BankingService,
         second_factor: SecondFactorPort,
+        audit: AuditPort | None = None,
     ) -> AdvisoryService:
         return cls(
-            engine, clock, banking, second_factor, settings.advisory, settings.business_timezone
-        )
+            engine, clock, banking, second_factor, settings.advisory, settings.business_timezone,
+            audit=audit,
+        )  # fmt: skip
 
     # -- authorisation ------------------------------------------------------------------
 
@@ -332,6 +340,17 @@ class AdvisoryService:
         )  # fmt: skip
         with unit_of_work(self.engine, write=True) as session:
             session.add(row)
+            if self.audit is not None:  # the evidence and its audit line commit together
+                self.audit.append(
+                    session, actor=actor.id, action="advisory.suitability", subject=customer_id,
+                    outcome=outcome.value,
+                    detail={
+                        "record_id": row.id, "product_code": item.code,
+                        "product_level": item.risk_level, "category": row.category,
+                        "warning_code": row.warning_code, "confirmed": confirmed,
+                        "second_factor": second, "channel": channel,
+                    },
+                )  # fmt: skip
             emit(
                 session,
                 Event(
@@ -467,12 +486,13 @@ class AdvisoryService:
             idempotency_key=idempotency_key, today=self._today(),
         )  # fmt: skip
 
-    def settle_due(self, actor: Principal) -> list[Order]:
-        """Settle the orders whose day has come (the nightly job; operators only)."""
+    def settle_due(self, actor: Principal, day: date | None = None) -> list[Order]:
+        """Settle the orders whose day has come by ``day`` (default today; the close of
+        business passes its own date). Operators and the bank's jobs only."""
         actor.require_scope("advisory:write")
         if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
             raise PermissionDenied("settlement is run by the bank")
-        return self.book.settle_due(self._today())
+        return self.book.settle_due(day or self._today())
 
     def orders(self, actor: Principal, customer_id: str, limit: int = 100) -> list[Order]:
         customer_id = self._authorise(actor, customer_id, write=False)
@@ -501,6 +521,10 @@ class AdvisoryService:
         target = self.model_portfolios(actor).model(live.category).weights
         total = sum(target.values())
         values = {h.product_code: h.value for h in self.holdings(actor, customer_id)}
+        # Cash already paid for units not yet allotted counts as held: without it the next
+        # proposal would buy the same fund again before the first order settles.
+        for code, pending in self.book.pending_subscriptions(customer_id).items():
+            values[code] = values.get(code, Money.of("0", pending.code)) + pending
         return propose(
             values, {c: w / total for c, w in target.items()},
             new_cash=new_cash or Money.of("0", "USD"),
@@ -599,7 +623,10 @@ class AdvisoryService:
         match = self.require_suitable(actor, customer_id, f"{MODEL_PREFIX}{live.category}")
         today = self._today()
         orders: list[Order] = []
-        for trade in proposal.trades:
+        # Buys first: they are what moves money now, so a second factor the guard asks for
+        # comes before anything is placed. A retry under the key returns what was placed; if
+        # a later trade was refused, the next proposal (which counts pending orders) holds it.
+        for trade in sorted(proposal.trades, key=lambda t: t.side != "buy"):
             item = product(trade.product_code)
             key = f"{idempotency_key}:{trade.side}:{item.code}"
             if trade.side == "sell":
@@ -618,3 +645,110 @@ class AdvisoryService:
                     today=today, suitable=lambda: match.id,
                 ))  # fmt: skip
         return orders
+
+    # -- the customer's choice of automatic rebalancing, and the nightly job ---------------
+
+    def rebalancing_choice(self, actor: Principal, customer_id: str) -> RebalancingChoice | None:
+        """The customer's standing choice, or None (proposals only, accepted by hand)."""
+        customer_id = self._authorise(actor, customer_id, write=False)
+        with unit_of_work(self.engine, write=False) as session:
+            row = session.get(RebalancingChoiceRow, customer_id)
+            return RebalancingChoice.of(row) if row is not None else None
+
+    def choose_rebalancing(
+        self, actor: Principal, customer_id: str, *, account_id: str, automatic: bool
+    ) -> RebalancingChoice:
+        """Switch automatic rebalancing on (on ``account_id``) or off. Only the customer chooses:
+        an operator or an app cannot opt somebody into trades."""
+        customer_id = self._authorise(actor, customer_id, write=True)
+        if actor.kind is not PrincipalKind.CUSTOMER:
+            raise PermissionDenied("only the customer can choose automatic rebalancing")
+        if not isinstance(automatic, bool):
+            raise ValidationError("must be true or false", field="automatic")
+        self.book.require_account(customer_id, account_id, CATALOGUE_CURRENCY)
+        now = self.clock.now()
+        with unit_of_work(self.engine, write=True) as session:
+            row = session.get(RebalancingChoiceRow, customer_id, with_for_update=True)
+            if row is None:
+                row = RebalancingChoiceRow(customer_id=customer_id)
+                session.add(row)
+            row.account_id, row.automatic = account_id, automatic
+            row.actor_id, row.updated_at = actor.id, now
+            emit(
+                session,
+                Event(
+                    event_type="advisory.rebalancing_chosen", occurred_at=now,
+                    source="advisory", subject_id=customer_id,
+                    payload={"account_id": account_id, "automatic": automatic},
+                ).validated(),
+            )  # fmt: skip
+            session.flush()
+            return RebalancingChoice.of(row)
+
+    def rebalance_automatically(self, actor: Principal, day: date) -> AutoRebalanceRun:
+        """The nightly job: every opted-in customer whose funds left their bands gets the
+        current proposal carried out, keyed by the day so a rerun repeats nothing. A customer
+        whose proposal cannot be carried out (not enough cash for the buys, an expired profile,
+        a refusal) is skipped with the reason; the others go on."""
+        actor.require_scope("advisory:write")
+        if actor.kind in (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY):
+            raise PermissionDenied("automatic rebalancing is run by the bank")
+        with unit_of_work(self.engine, write=False) as session:
+            chosen = {
+                r.customer_id: r.account_id
+                for r in session.scalars(
+                    select(RebalancingChoiceRow).where(RebalancingChoiceRow.automatic)
+                )
+            }
+        if not chosen:  # nobody opted in: no need to build the model portfolios
+            return AutoRebalanceRun(0, 0, (), {})
+        drifted = {c: d for c, d in self.nightly_drift(actor) if c in chosen}
+        done: list[str] = []
+        skipped: dict[str, str] = {}
+        for customer_id, drift in sorted(drifted.items()):
+            key = f"auto-rebalance:{day.isoformat()}:{customer_id}"
+            try:
+                orders = self.accept_rebalance(
+                    _AUTO, customer_id, account_id=chosen[customer_id],
+                    new_cash=Money.zero(CATALOGUE_CURRENCY), idempotency_key=key,
+                )  # fmt: skip
+            except FinbridgeError as exc:
+                skipped[customer_id] = str(exc)
+                continue
+            done.append(customer_id)
+            self._rebalanced(customer_id, automatic=True, orders=len(orders), drift=drift)
+        return AutoRebalanceRun(len(chosen), len(drifted), tuple(done), skipped)
+
+    def _rebalanced(self, customer_id: str, *, automatic: bool, orders: int, drift: float) -> None:
+        with unit_of_work(self.engine, write=True) as session:
+            emit(
+                session,
+                Event(
+                    event_type="advisory.rebalanced", occurred_at=self.clock.now(),
+                    source="advisory", subject_id=customer_id,
+                    payload={"automatic": automatic, "orders": orders,
+                             "largest_drift": round(drift, 6)},
+                ).validated(),
+            )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RebalancingChoice:
+    customer_id: str
+    account_id: str
+    automatic: bool
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RebalancingChoiceRow) -> RebalancingChoice:
+        return cls(row.customer_id, row.account_id, row.automatic, _aware(row.updated_at))
+
+
+@dataclass(frozen=True)
+class AutoRebalanceRun:
+    """What one night's automatic rebalancing did."""
+
+    opted_in: int
+    drifted: int
+    rebalanced: tuple[str, ...]
+    skipped: dict[str, str]  # customer id -> why

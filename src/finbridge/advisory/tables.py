@@ -117,3 +117,16 @@ class HoldingRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("units >= 0", name="units_non_negative"),)
+
+
+class RebalancingChoiceRow(Base):
+    """A customer's standing choice about rebalancing: automatic (the nightly job carries out a
+    proposal on this account) or not. No row = proposals only, accepted by hand."""
+
+    __tablename__ = "advisory_rebalancing_choices"
+
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,6 +27,7 @@ class Role(StrEnum):
     QUANT_RESEARCHER = "quant_researcher"
     CREDIT_OFFICER = "credit_officer"
     MARKETER = "marketer"
+    ADVISER = "adviser"
 
 
 # Scopes an operator role carries. Scopes are strings "<area>:<verb>".
@@ -65,6 +66,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     # A partner is also an open-banking developer: it registers and manages its own apps.
     Role.PARTNER: frozenset({"events:write", "events:read:partner", "openbanking:write"}),
     Role.MARKETER: frozenset({"acquisition:read", "acquisition:write", "customers:read"}),
+    # Investment advisers: profiles, suitability evidence, orders and rebalancing; they can
+    # never confirm an above-level purchase for an investor (the service refuses staff).
+    Role.ADVISER: frozenset({"advisory:read", "advisory:write", "customers:read", "accounts:read"}),
     Role.ADMIN: frozenset({"*"}),
 }
 

@@ -182,10 +182,21 @@ def cob_steps(platform: Platform) -> list[CobStep]:
         relay = OutboxRelay(platform.engine, platform.events.lake, clock=platform.clock)
         return {"purged": relay.purge_published(OUTBOX_KEEP)}
 
+    def settle_fund_orders(day: date) -> dict[str, Any]:
+        return {"settled": len(platform.advisory.settle_due(_ACTOR, day))}
+
+    def rebalance_opted_in(day: date) -> dict[str, Any]:
+        run = platform.advisory.rebalance_automatically(_ACTOR, day)
+        return {"opted_in": run.opted_in, "drifted": run.drifted,
+                "rebalanced": len(run.rebalanced), "skipped": len(run.skipped)}  # fmt: skip
+
     return [
         FunctionStep("banking.expire_holds", expire_holds),
         FunctionStep("banking.accrue_interest", accrue_deposit_interest),
         *LendingDay(platform.lending).steps(),
+        # Fund orders settle before the drift check, so it sees the units they bought.
+        FunctionStep("advisory.settle_orders", settle_fund_orders),
+        FunctionStep("advisory.rebalance_opted_in", rebalance_opted_in),
         # The day's merchant payments and refunds, one file per merchant, reconciled.
         FunctionStep("payments.settle_merchants", settle_merchants),
         FunctionStep("banking.capitalise_interest", capitalise),

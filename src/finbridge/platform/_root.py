@@ -169,6 +169,7 @@ class Platform:
             return AdvisoryService.build(
                 self.engine, self.clock, self.settings,
                 banking=self.banking, second_factor=self.identity.step_up,
+                audit=self.identity.audit,
             )  # fmt: skip
 
         return self._face("advisory", build)

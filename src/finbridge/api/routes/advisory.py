@@ -27,6 +27,8 @@ from finbridge.api.schemas.advisory import (
     ProposalPublic,
     RebalanceAccept,
     RebalanceCreate,
+    RebalancingChoicePublic,
+    RebalancingChoiceUpdate,
     RedemptionCreate,
     SubscriptionCreate,
     SuitabilityCheckCreate,
@@ -261,3 +263,30 @@ def accept_rebalancing(
         new_cash=Money.of(body.new_cash, body.currency), idempotency_key=_key(idempotency_key),
     )  # fmt: skip
     return [OrderPublic.of(o) for o in orders]
+
+
+@router.get(
+    "/customers/{customer_id}/rebalancing/choice",
+    response_model=RebalancingChoicePublic | None,
+    summary="The customer's standing choice of automatic rebalancing (null: proposals only)",
+)
+def rebalancing_choice(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str
+) -> RebalancingChoicePublic | None:
+    choice = platform.advisory.rebalancing_choice(principal, customer_id)
+    return RebalancingChoicePublic.of(choice) if choice is not None else None
+
+
+@router.put(
+    "/customers/{customer_id}/rebalancing/choice",
+    response_model=RebalancingChoicePublic,
+    summary="Switch automatic rebalancing on or off (the customer only; run at close of business)",
+)
+def choose_rebalancing(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str,
+    body: RebalancingChoiceUpdate,
+) -> RebalancingChoicePublic:  # fmt: skip
+    choice = platform.advisory.choose_rebalancing(
+        principal, customer_id, account_id=body.account_id, automatic=body.automatic
+    )
+    return RebalancingChoicePublic.of(choice)

@@ -17,6 +17,7 @@ from finbridge.advisory import (
     Product,
     Profile,
     Proposal,
+    RebalancingChoice,
     SuitabilityDecision,
 )
 from finbridge.api.schemas.common import CurrencyCode, EntityId, PositiveAmount, WireModel
@@ -311,3 +312,20 @@ class ProposalPublic(BaseModel):
                                 amount=str(t.amount.amount), reason=t.reason) for t in p.trades],
             skipped=list(p.skipped),
         )  # fmt: skip
+
+
+class RebalancingChoiceUpdate(WireModel):
+    account_id: EntityId
+    automatic: bool
+
+
+class RebalancingChoicePublic(BaseModel):
+    customer_id: str
+    account_id: str
+    automatic: bool
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, c: RebalancingChoice) -> RebalancingChoicePublic:
+        return cls(customer_id=c.customer_id, account_id=c.account_id, automatic=c.automatic,
+                   updated_at=c.updated_at)  # fmt: skip

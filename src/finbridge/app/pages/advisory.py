@@ -1,6 +1,8 @@
-"""Invest: the customer's risk profile (the questionnaire in their language), holdings, and a
-goal plan with its fan chart. Suitability and every rule stay in the advisory service; this
-page only collects answers and shows results."""
+"""Invest: the customer's risk profile (the questionnaire in their language), holdings, a goal
+plan with its fan chart, and rebalancing: the current proposal with a reason per trade, accepted
+here (a second factor when the guard asks for one, the same key sent again), and the standing
+choice of automatic rebalancing at the close of business. Suitability and every rule stay in the
+advisory service; this page only collects answers and shows results."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from finbridge.advisory import GoalPlan, Profile
+from finbridge.advisory import GoalPlan, Profile, Proposal
 from finbridge.app.i18n import N_
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, gettext, render
-from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
+from finbridge.app.pages.home import own_accounts
+from finbridge.core.errors import FinbridgeError, NotFound, StepUpRequired, ValidationError
+from finbridge.core.ids import new_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
@@ -22,6 +26,9 @@ router = APIRouter(prefix="/app/advisory", include_in_schema=False)
 CURRENCY = "USD"  # the fund universe is USD
 _LABELS = {"p5": N_("5th percentile"), "p50": N_("Median"),
            "band": N_("5th to 95th percentile")}  # fmt: skip
+_STEP_UP = N_("Confirm with the code from your authenticator app to place these trades.")
+_BAD_CODE = N_("That code is not valid. Try again.")
+_DONE = N_("Rebalancing accepted: %(num)s orders placed.")
 
 
 def _profile(platform: Platform, actor: Principal) -> Profile | None:
@@ -71,14 +78,17 @@ def _fan(plan: GoalPlan, labels: dict[str, str]) -> dict[str, Any]:
 def _page(
     request: Request, platform: Platform, actor: Principal, *, plan: GoalPlan | None = None,
     error: FinbridgeError | None = None, form: dict[str, str] | None = None, status: int = 200,
+    rebalancing: dict[str, Any] | None = None,
 ) -> Response:  # fmt: skip
     profile = _profile(platform, actor)
     holdings = platform.advisory.holdings(actor, customer_id(actor)) if profile else []
     context: dict[str, Any] = {
         "profile": profile, "holdings": holdings, "plan": plan, "error": error,
         "form": form or {"target": "", "target_date": "", "initial": "", "monthly": ""},
-        "currency": CURRENCY,
+        "currency": CURRENCY, **(rebalancing or {}),
     }  # fmt: skip
+    if profile is not None and not profile.expired and "proposal" not in context:
+        context.update(_rebalancing(platform, actor))
     if plan is not None:
         context["plan_pct"] = f"{plan.probability:.0%}"
         labels = {key: gettext(request, text) for key, text in _LABELS.items()}
@@ -139,3 +149,72 @@ async def answer(request: Request, actor: AppPrincipalDep, platform: AppPlatform
             status_code=422,
         )  # fmt: skip
     return RedirectResponse("/app/advisory", status_code=303)
+
+
+def _proposal(platform: Platform, actor: Principal) -> Proposal | None:
+    try:
+        return platform.advisory.rebalance_proposal(actor, customer_id(actor))
+    except ValidationError:  # nothing invested yet: nothing to rebalance
+        return None
+
+
+def _rebalancing(
+    platform: Platform, actor: Principal, *, step_up: bool = False, message: str | None = None,
+    key: str | None = None, account_id: str = "", failed: FinbridgeError | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the rebalancing panel shows: the proposal, the USD accounts, the standing choice."""
+    accounts = [a for a in own_accounts(platform, actor) if a.currency == CURRENCY]
+    choice = platform.advisory.rebalancing_choice(actor, customer_id(actor))
+    return {
+        "proposal": _proposal(platform, actor), "usd_accounts": accounts, "choice": choice,
+        "rebalance_key": key or new_id(), "rebalance_account": account_id,
+        "rebalance_step_up": step_up, "rebalance_message": message,
+        "rebalance_error": failed,
+    }  # fmt: skip
+
+
+@router.post("/rebalance")
+async def rebalance(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """Accept the proposal. The key was made when the panel was shown, so a double submit
+    places the trades once; a step-up sends the same key again after the code."""
+    data = await request.form()
+    key = str(data.get("key", "")).strip()
+    account_id = str(data.get("account_id", "")).strip()
+    code = str(data.get("code", "")).strip()
+    if code:
+        try:
+            platform.identity.step_up.with_totp(actor, code)
+        except FinbridgeError:
+            panel = _rebalancing(platform, actor, step_up=True, key=key, account_id=account_id,
+                                 message=gettext(request, _BAD_CODE))  # fmt: skip
+            return _page(request, platform, actor, rebalancing=panel, status=403)
+    try:
+        orders = platform.advisory.accept_rebalance(
+            actor, customer_id(actor), account_id=account_id,
+            new_cash=Money.zero(CURRENCY), idempotency_key=key,
+        )  # fmt: skip
+    except StepUpRequired:
+        panel = _rebalancing(platform, actor, step_up=True, key=key, account_id=account_id,
+                             message=gettext(request, _STEP_UP))  # fmt: skip
+        return _page(request, platform, actor, rebalancing=panel, status=403)
+    except FinbridgeError as exc:
+        # A refusal ends this request: the next attempt is a new one, with a new key.
+        panel = _rebalancing(platform, actor, account_id=account_id, failed=exc)
+        return _page(request, platform, actor, rebalancing=panel, status=422)
+    done = gettext(request, _DONE) % {"num": len(orders)}
+    panel = _rebalancing(platform, actor, message=done)
+    return _page(request, platform, actor, rebalancing=panel)
+
+
+@router.post("/rebalance/automatic")
+async def automatic(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    data = await request.form()
+    try:
+        platform.advisory.choose_rebalancing(
+            actor, customer_id(actor), account_id=str(data.get("account_id", "")).strip(),
+            automatic=str(data.get("automatic", "")) == "on",
+        )  # fmt: skip
+    except FinbridgeError as exc:
+        panel = _rebalancing(platform, actor, failed=exc)
+        return _page(request, platform, actor, rebalancing=panel, status=422)
+    return RedirectResponse("/app/advisory#rebalancing", status_code=303)
