@@ -33,6 +33,7 @@ from finbridge.lake.featurestore import (
     number_labels,
     point_in_time_join,
     spend_profile_view,
+    trailing,
 )
 
 from .conftest import T0
@@ -304,3 +305,55 @@ def test_the_same_expressions_give_the_same_training_set_on_spark(
         row["label_time"] = row["label_time"].replace(tzinfo=None)
     key = ("customer_id", "label_time", "tx_fraud", *view.feature_names)
     assert [tuple(r[k] for k in key) for r in local] == [tuple(r[k] for k in key) for r in remote]
+
+
+def test_a_materialisation_failing_its_quality_checks_is_refused_whole(
+    history: EventLake, tmp_path: Path
+) -> None:
+    from finbridge.lake.quality import QualityError
+
+    base = card_spend_view("CNY")
+    broken = FeatureView(
+        "broken",
+        "customer_id",
+        base.source,
+        (
+            Feature(
+                "spend_count_1d", lambda r: -r.amount.count().over(trailing(r, "customer_id", 1))
+            ),
+        ),
+        base.ttl,
+        "test",
+    )
+    store = make_store(tmp_path, views=[broken])
+    with pytest.raises(QualityError, match=r"features broken:v1.*spend_count_1d"):
+        store.materialize("broken", duckdb_events(history))
+    assert not (tmp_path / "features" / "broken" / "v1" / "data.parquet").exists()
+    assert store.status()[0].last is None
+
+
+def test_the_cli_lists_materialises_and_serves(
+    history: EventLake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from finbridge.cli.main import app
+
+    monkeypatch.setenv("FINBRIDGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FINBRIDGE_LAKE_DIR", str(history.root))
+    monkeypatch.setenv("FINBRIDGE_FEATURES__SPEND_CURRENCY", "CNY")
+    runner = CliRunner()
+    done = runner.invoke(app, ["features", "materialize", "card_spend", "--until", T0.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert "5 rows, 3 entities" in done.output
+    got = runner.invoke(app, ["features", "get", "card_spend", "alice"])  # a new process' store
+    assert got.exit_code == 0 and "15.5000" in got.output
+    listed = runner.invoke(app, ["features", "list"])
+    assert "card_spend:v1" in listed.output and "spend_profile:v1" in listed.output
+    unknown = runner.invoke(app, ["features", "get", "card_spend", "zed"])
+    assert (
+        unknown.exit_code != 0
+        and "no features of card_spend for customer_id 'zed'" in unknown.output
+    )
+    missing = runner.invoke(app, ["features", "materialize", "nope"])
+    assert missing.exit_code != 0 and "no feature view 'nope'" in missing.output

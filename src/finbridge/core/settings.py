@@ -275,6 +275,18 @@ class MonitoringSettings(_Section):
     )
 
 
+class FeaturesSettings(_Section):
+    """The feature store: where snapshots live, the online store, the spend view's currency."""
+
+    dir: Path | None = Field(
+        default=None, description="Offline snapshots; default data_dir/features"
+    )
+    online: Literal["memory", "redis"] = Field(
+        default="memory", description="'redis' keeps online features in redis_url"
+    )
+    spend_currency: str = Field(default="TWD", pattern=r"^[A-Z]{3}$")
+
+
 class Settings(BaseSettings):
     """Everything configurable. Embedded defaults run with no server to install."""
 
@@ -318,6 +330,7 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = PaymentsSettings()
     acquisition: AcquisitionSettings = AcquisitionSettings()
     openbanking: OpenBankingSettings = OpenBankingSettings()
+    features: FeaturesSettings = FeaturesSettings()
     stream: StreamSettings = StreamSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from finbridge.credit import CreditService
     from finbridge.identity import ApiKeyService, IdentityServices
     from finbridge.lake import EventService
+    from finbridge.lake.featurestore import FeatureService
     from finbridge.lake.stream import EventStream
     from finbridge.lending import CobRunner, LendingService
     from finbridge.openbanking import OpenBankingService
@@ -245,6 +246,28 @@ class Platform:
             )
 
         return self._face("events", build)
+
+    @property
+    def features(self) -> FeatureService:
+        """The feature store: views, materialisations, online values, training sets."""
+
+        def build() -> FeatureService:
+            from finbridge.lake import EventLake
+            from finbridge.lake.featurestore import FeatureService
+
+            fs = self.settings.features
+            redis_url = None
+            if fs.online == "redis":
+                redis_url = self.settings.redis_url or "redis://127.0.0.1:6379/0"
+            return FeatureService.build(
+                EventLake(self.lake_dir),
+                (fs.dir or self.settings.data_dir / "features").resolve(),
+                self.clock,
+                currency=fs.spend_currency,
+                redis_url=redis_url,
+            )
+
+        return self._face("features", build)
 
     @property
     def stream(self) -> EventStream | None:

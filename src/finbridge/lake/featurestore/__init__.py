@@ -8,6 +8,7 @@ point-in-time correct training sets.
 - :class:`FeatureRegistry`: views by name and version.
 - :class:`FeatureStore`: ``materialize(name, events)``, ``training_set(labels, ["view",
   "view:feature"])``, ``online_features(name, ids)``, ``status()``.
+- :class:`FeatureService`: the authorised face (``platform.features``; operators only).
 - :func:`feature_frame` / :func:`point_in_time_join`: the two expressions, for any Ibis backend
   (the Spark path and the benchmark use them directly).
 """
@@ -22,6 +23,7 @@ from finbridge.lake.featurestore._definitions import (
 )
 from finbridge.lake.featurestore._online import MemoryOnlineStore, OnlineStore, RedisOnlineStore
 from finbridge.lake.featurestore._pit import number_labels, point_in_time_join
+from finbridge.lake.featurestore._service import LAKE_VIEWS, FeatureService
 from finbridge.lake.featurestore._store import (
     FeatureRegistry,
     FeatureStore,
@@ -33,8 +35,10 @@ from finbridge.lake.featurestore._views import card_spend_view, default_views, s
 
 __all__ = [
     "ENTITY_TIME",
+    "LAKE_VIEWS",
     "Feature",
     "FeatureRegistry",
+    "FeatureService",
     "FeatureStore",
     "FeatureView",
     "FrameCheck",

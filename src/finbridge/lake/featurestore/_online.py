@@ -68,6 +68,9 @@ class MemoryOnlineStore:
     def clear(self, view_ref: str) -> None:
         self._views.pop(view_ref, None)
 
+    def holds(self, view_ref: str) -> bool:
+        return view_ref in self._views
+
 
 class RedisOnlineStore:
     """One Redis hash per view version (field: entity id, value: the row as JSON).

@@ -33,13 +33,14 @@ from finbridge.lake.featurestore._definitions import (
 )
 from finbridge.lake.featurestore._online import MemoryOnlineStore, OnlineStore, Row
 from finbridge.lake.featurestore._pit import LABEL_ROW, number_labels, point_in_time_join
+from finbridge.lake.featurestore._quality import check_materialisation
 
 DATA_FILE = "data.parquet"
 MANIFEST = "manifest.json"
 
-# What a materialised frame is checked with before it is kept (the data-quality checks plug in
-# here; a check raises to refuse the frame, and nothing is written).
-FrameCheck = Callable[[pa.Table, FeatureView], None]
+# What a materialised frame is checked with before it is kept: (frame, view, until, rows of the
+# previous snapshot). A check raises to refuse the frame, and nothing is written.
+FrameCheck = Callable[[pa.Table, FeatureView, datetime, int | None], None]
 
 
 class FeatureRegistry:
@@ -136,7 +137,7 @@ class FeatureStore:
         *,
         online: OnlineStore | None = None,
         clock: Clock | None = None,
-        check: FrameCheck | None = None,
+        check: FrameCheck | None = check_materialisation,
     ) -> None:
         self.registry = registry
         self.root = Path(root)
@@ -164,7 +165,8 @@ class FeatureStore:
         table = feature_frame(view, events, until=until).to_pyarrow()
         table = table.sort_by([(view.entity, "ascending"), (ENTITY_TIME, "ascending")])
         if self._check is not None:
-            self._check(table, view)  # refuses (raises) before anything is written
+            previous = self.last_materialisation(view)
+            self._check(table, view, until, previous.rows if previous else None)
         folder = self._dir(view)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         _atomic_parquet(table, folder / DATA_FILE)
@@ -277,6 +279,15 @@ class FeatureStore:
         return resolved
 
     # -- online ---------------------------------------------------------------------------------
+    def load_online(self, name: str) -> int:
+        """Push the last snapshot's latest rows online (as of that materialisation): how a new
+        process fills its in-process store without recomputing."""
+        view = self.registry.get(name)
+        last = self.last_materialisation(view)
+        table = self.snapshot(view.name, view.version)
+        assert last is not None  # a snapshot always has its manifest
+        return self.online.write(view.ref, _latest_rows(view, table, last.until))
+
     def online_features(
         self,
         name: str,
