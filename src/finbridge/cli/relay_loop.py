@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from finbridge.core.errors import ServiceUnavailable
 from finbridge.platform import Platform
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class RelayLoop:
         while not self._stop.is_set():
             try:
                 published = self._relay.run_once()
+            except ServiceUnavailable as exc:  # the bus is away: the rows wait in the outbox
+                log.warning("outbox relay waiting: %s", exc)
+                published = 0
             except Exception:  # keep relaying after a transient failure; the rows stay queued
                 log.exception("outbox relay failed; retrying")
                 published = 0

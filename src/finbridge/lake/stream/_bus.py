@@ -205,7 +205,7 @@ class JetStreamBus:
             while True:
                 try:
                     msgs = await sub.fetch(batch, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's or asyncio's: nothing more came
                     break
                 for m in msgs:
                     meta = m.metadata

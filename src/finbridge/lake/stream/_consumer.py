@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import nats
 from nats.aio.msg import Msg
 from nats.errors import MsgAlreadyAckdError
 from sqlalchemy import Engine, insert, select
@@ -139,7 +138,7 @@ class StreamConsumer:
             self._sub = await self.bus.durable(self.handler.name, self.handler.event_types or None)
         try:
             return await self._sub.fetch(self.batch_size, timeout=timeout)  # type: ignore[attr-defined, no-any-return]
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own or asyncio's when nothing came
             return []
 
     def store(self, msgs: Sequence[Msg]) -> tuple[int, int]:

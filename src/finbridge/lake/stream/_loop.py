@@ -4,11 +4,16 @@ can drive nats-py's async client without owning an event loop."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
+
+
+class LoopTimeout(Exception):
+    """The coroutine did not finish within the caller's bound (it was cancelled)."""
 
 
 class LoopThread:
@@ -20,11 +25,13 @@ class LoopThread:
     def run(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
         """Run ``coro`` on the loop and wait for its result (cancelled after ``timeout``)."""
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(timeout)
-        except TimeoutError:
+        # Waited for apart from its result: a TimeoutError raised inside ``coro`` (a NATS request
+        # that timed out) must not read as this wait running out.
+        done, _ = concurrent.futures.wait([future], timeout)
+        if not done:
             future.cancel()
-            raise
+            raise LoopTimeout(f"no answer within {timeout} s")
+        return future.result()
 
     def close(self) -> None:
         if self._loop.is_closed():

@@ -12,7 +12,7 @@ from finbridge.core.settings import StreamSettings
 from finbridge.lake.events import Event
 from finbridge.lake.stream._bus import ConsumerLag, JetStreamBus, PublishResult
 from finbridge.lake.stream._codec import check_publishable
-from finbridge.lake.stream._loop import LoopThread
+from finbridge.lake.stream._loop import LoopThread, LoopTimeout
 
 log = logging.getLogger("finbridge.stream")
 _T = TypeVar("_T")
@@ -38,10 +38,10 @@ class BusSink:
         ``timeout`` is reported unavailable (the caller's rows stay where they are)."""
         try:
             return self._loop.run(coro, timeout)
-        except TimeoutError:
-            raise ServiceUnavailable(
-                f"event bus {self.bus.url} did not answer in {timeout} s"
-            ) from None
+        except LoopTimeout:
+            raise ServiceUnavailable(f"event bus {self.bus.url} did not answer in time") from None
+        except TimeoutError as exc:  # a NATS request inside timed out
+            raise ServiceUnavailable(f"event bus {self.bus.url} timed out: {exc!r}") from exc
 
     def check(self, event_type: str, schema_version: int) -> None:
         check_publishable(event_type, schema_version)
