@@ -1,4 +1,5 @@
-"""Random purchases, refunds, cash, payments and business days against a simple model:
+"""Random purchases, refunds, cash, payments, instalment conversions and early settlements and
+business days against a simple model:
 statements reconcile to the ledger to the cent, nothing is lost or doubled, the available
 limit is never negative unless the bank's own charges are recorded as over-limit, money is
 conserved, and a line whose statements are all paid in full by their due dates and that never
@@ -13,7 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tests.lending.conftest import OPS, World
 
-from finbridge.core.errors import BusinessRuleViolation, InsufficientFunds, ValidationError
+from finbridge.core.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    InsufficientFunds,
+    ValidationError,
+)
 from finbridge.core.money import Money
 from finbridge.lending.tables import ActivityRow
 from finbridge.store import unit_of_work
@@ -26,6 +32,8 @@ ops = st.lists(
         st.tuples(st.just("cash"), amounts),
         st.tuples(st.just("pay"), amounts),
         st.tuples(st.just("days"), st.integers(1, 12)),
+        st.tuples(st.just("convert"), st.sampled_from([3, 6, 9, 12])),  # the last purchase
+        st.tuples(st.just("settle"), st.just(0)),  # the newest plan, early
     ),
     min_size=1,
     max_size=14,
@@ -78,6 +86,15 @@ def test_random_line_histories(sqlite_world: World, script: list[tuple[str, int]
                 world.svc.repay(OPS, line.id, Money.from_minor(value, "CNY"),
                                 idempotency_key=f"p-{day}-{value}-{model}")  # fmt: skip
                 model -= value
+            elif op == "convert" and last_purchase is not None:
+                world.svc.instalments.convert(OPS, "purchase", last_purchase[0], value)
+            elif op == "settle":
+                plans = [p for p in world.svc.instalments.plans(OPS, line.id)
+                         if p.status == "active"]  # fmt: skip
+                if plans:
+                    left = plans[0].remaining
+                    world.svc.instalments.settle(OPS, plans[0].id, idempotency_key=f"s-{day}")
+                    model -= left.minor
             elif op == "days":
                 for _ in range(value):
                     world.close_until(day)
@@ -85,11 +102,11 @@ def test_random_line_histories(sqlite_world: World, script: list[tuple[str, int]
                     world.on(day)
                     if pay_in_full:
                         for s in world.svc.statements(OPS, line.id):
-                            due = s.closing - s.paid
+                            due = s.due - s.paid  # unbilled instalments are not due
                             if s.due_date == day and due.is_positive():
                                 world.pay(line, str(due.amount))
                                 model -= due.minor
-        except (InsufficientFunds, ValidationError, BusinessRuleViolation):
+        except (InsufficientFunds, ValidationError, BusinessRuleViolation, Conflict):
             pass  # refused as a whole: the model does not move either
         now = world.svc.line(OPS, line.id)
         ledger = world.ledger_balance(line)
