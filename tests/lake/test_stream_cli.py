@@ -45,15 +45,20 @@ def test_status_consume_and_replay(
         stream.close()
         engine.dispose()
 
+    with unit_of_work(make_engine(f"sqlite:///{data / 'finbridge.db'}")) as session:
+        emit(session, login("late", 9))
+    result = runner.invoke(app, ["events", "relay"])
+    assert result.exit_code == 0, result.output
+    assert "published 1 event(s) to the event bus" in result.output
     result = runner.invoke(app, ["events", "stream", "status"])
     assert result.exit_code == 0, result.output
     assert "FINBRIDGE_EVENTS" in result.output and "0 waiting, 0 refused" in result.output
     result = runner.invoke(app, ["events", "stream", "consume", "lake-writer"])
     assert result.exit_code == 0, result.output
-    assert "applied 3" in result.output
+    assert "applied 4" in result.output
     result = runner.invoke(app, ["events", "stream", "replay", "--since", "2000-01-01"])
     assert result.exit_code == 0, result.output
-    assert "login" in result.output and "3" in result.output
+    assert "login" in result.output and "4" in result.output
     result = runner.invoke(app, ["events", "stream", "replay", "--since", "2026-11-01T12:00"])
     assert result.exit_code != 0 and "UTC offset" in str(result.exception)
 

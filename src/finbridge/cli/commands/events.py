@@ -167,8 +167,16 @@ def register(app: typer.Typer) -> None:
 
     @events.command("relay")
     def relay_cmd() -> None:
-        """Publish every committed outbox event to the lake."""
+        """Publish every committed outbox event to the lake (to the event bus if configured)."""
         with platform_context() as platform:
+            if platform.stream is not None:  # the lake-writer consumer feeds the lake then
+                relayed = platform.stream.relay_now(CLI_ACTOR)
+                console.print(
+                    f"[green]published[/] {relayed.published} event(s) to the event bus, "
+                    f"{relayed.refused} refused (kept in the outbox)"
+                    + (f"; [yellow]{relayed.paused}[/]" if relayed.paused else "")
+                )
+                return
             service = platform.events
             with _bar("relaying") as progress:
                 task = progress.add_task("outbox", total=service.pending(CLI_ACTOR))

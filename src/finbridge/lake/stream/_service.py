@@ -19,7 +19,7 @@ from finbridge.core.errors import NotFound, ValidationError
 from finbridge.core.principal import Principal
 from finbridge.core.settings import StreamSettings
 from finbridge.lake.eventlake import EventLake
-from finbridge.lake.relay import OutboxRelay
+from finbridge.lake.relay import OutboxRelay, RelayResult
 from finbridge.lake.stream._bus import ConsumerLag, JetStreamBus, StreamedEvent
 from finbridge.lake.stream._consumer import (
     ConsumeResult,
@@ -145,6 +145,11 @@ class EventStream:
                 self.engine, handler, [s.event for s in events], self.clock
             )
         return ReplayResult(since, events, into, applied, skipped)
+
+    def relay_now(self, actor: Principal) -> RelayResult:
+        """Drain the outbox to the bus now (the CLI; a server does it on a timer)."""
+        actor.require_scope("events:admin")
+        return self.relay.drain()
 
     def consume(self, actor: Principal, name: str) -> ConsumeResult:
         """Run one durable consumer until it has nothing pending (the CLI, the demo)."""
