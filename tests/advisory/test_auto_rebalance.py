@@ -122,3 +122,16 @@ def test_suitability_evidence_is_in_the_audit_log(
     assert sorted(e.detail["record_id"] for e in entries) == sorted([fine.id, above.id])
     assert {e.outcome for e in entries} == {str(fine.outcome), str(above.outcome)}
     assert audit.verify().ok
+
+
+def test_the_level_offered_follows_the_live_profile(
+    service: AdvisoryService, clock: ManualClock
+) -> None:
+    customer = new_customer(service)
+    assert service.suitable_level(SYSTEM, customer) == 0  # no profile: nothing above R1 sold
+    service.submit_profile(SYSTEM, customer, BALANCED)
+    assert service.suitable_level(SYSTEM, customer) == 3
+    clock.advance(dt.timedelta(days=366))  # the profile expires after 365 days
+    assert service.suitable_level(SYSTEM, customer) == 0
+    with pytest.raises(NotFound):
+        service.suitable_level(Principal.customer(new_customer(service, "Bo")), customer)

@@ -26,7 +26,7 @@ from finbridge.advisory.questionnaire import (
     load_questionnaire,
     shipped_versions,
 )
-from finbridge.advisory.suitability import Outcome, Warning, match
+from finbridge.advisory.suitability import Outcome, Warning, highest_level, match
 from finbridge.advisory.tables import ProfileRow, RebalancingChoiceRow, SuitabilityRow
 from finbridge.banking import BankingService
 from finbridge.core.clock import Clock, business_date
@@ -307,6 +307,18 @@ class AdvisoryService:
             confirmed=bool(confirmed) and decided.warning is not None, second=second,
             channel=channel, now=now,
         )  # fmt: skip
+
+    def suitable_level(self, actor: Principal, customer_id: str) -> int:
+        """The highest product level (1..5) the customer may be offered without a warning
+        (0: no live profile). For engines that choose offers for many customers at once
+        (acquisition): it reads the live profile and applies the suitability rule, storing no
+        evidence, because an offer is not a purchase; the purchase itself is checked and
+        recorded by :meth:`check_suitability`."""
+        customer_id = self._authorise(actor, customer_id, write=False)
+        row = self._live_row(customer_id)
+        if row is None:
+            return 0
+        return highest_level(row.category, expired=self.clock.now() >= _aware(row.expires_at))
 
     def require_suitable(self, actor: Principal, customer_id: str, product_code: str,
                          **kw: Any) -> SuitabilityDecision:  # fmt: skip

@@ -66,6 +66,15 @@ def warning_for(profile_id: str, category: str, product: Product) -> Warning:
     return Warning(f"W{digest[:15]}", en, zh)
 
 
+def highest_level(category: str | None, *, expired: bool) -> int:
+    """The highest product level (1..5) a customer may be offered or sold without a warning:
+    Rn for a live Cn profile; 0 (nothing that needs a profile) without one or once expired.
+    The same comparison :func:`match` makes, for engines that rank offers (acquisition)."""
+    if category is None or expired:
+        return 0
+    return int(category[1])
+
+
 def match(
     *,
     profile_id: str | None,
@@ -80,7 +89,7 @@ def match(
         return Match(Outcome.NO_PROFILE, ("no risk profile: complete the questionnaire",))
     if expired:
         return Match(Outcome.PROFILE_EXPIRED, ("the risk profile has expired: redo it",))
-    level, cap = product.level_number, int(category[1])
+    level, cap = product.level_number, highest_level(category, expired=False)
     if level <= cap:
         return Match(Outcome.MATCH, (f"{product.risk_level} is within {category}",))
     if cap == 1:

@@ -44,12 +44,11 @@ class AdvisorySuitability:
 
     def allows(self, customer_id: str, risk_level: int) -> bool:
         if risk_level <= 1:
-            return True
+            return True  # acquisition's own floor: R1 offers need no profile
         try:
-            profile = self._platform.advisory.profile(_ACTOR, customer_id)
+            return risk_level <= self._platform.advisory.suitable_level(_ACTOR, customer_id)
         except FinbridgeError:
             return False
-        return not profile.expired and risk_level <= int(profile.category[1:])
 
 
 class CreditScores:
