@@ -69,3 +69,26 @@ def test_cli_end_to_end(
     received = runner.invoke(app, ["payments", "receive", str(status)])
     assert received.exit_code == 0 and "rejected 1" in received.output
     assert bank.balance(system, eur).available == Money.of("100", "EUR")
+
+
+def test_cli_camt053_writes_an_xsd_valid_statement(
+    runner: CliRunner, data_dir: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    from finbridge.core.clock import business_date
+    from finbridge.payments import iso20022 as iso
+    from finbridge.payments.iso20022.camt053 import CAMT053
+
+    engine = make_engine(f"sqlite:///{data_dir / 'finbridge.db'}")
+    system = Principal.system("t")
+    bank = BankingService(engine, clock)
+    cid = bank.create_customer(system, kind="personal", display_name="Ada Wang").id
+    eur = bank.open_account(system, cid, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("100", "EUR"), idempotency_key="f")
+    day = business_date(clock.now(), "Asia/Shanghai").isoformat()  # long over by the real clock
+    out = tmp_path / "statement.xml"
+    done = runner.invoke(app, ["payments", "camt053", eur, day, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "1 entries, XSD-valid" in done.output
+    iso.validate(out.read_bytes(), CAMT053)
+    bad = runner.invoke(app, ["payments", "camt053", eur, "2026-13-01"])
+    assert bad.exit_code == 2 and "day" in bad.output

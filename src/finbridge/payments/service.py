@@ -2,7 +2,7 @@
 
 ``fx`` (quotes, conversions, positions, rates), ``merchants`` (onboarding, payment codes),
 ``payments`` (merchant payments, refunds, P2P, request-money links) and ``crossborder``
-(ISO 20022 transfers abroad). Every method takes the
+(ISO 20022 transfers abroad), ``statements`` (camt.053). Every method takes the
 acting principal first and authorises it; money moves only through banking's ledger.
 """
 
@@ -23,6 +23,7 @@ from finbridge.payments.pay import CustomerDirectory, NoDirectory, PaymentDesk
 from finbridge.payments.rates import ReferenceRates
 from finbridge.payments.screening import DEMO_LIST, ScreeningList
 from finbridge.payments.settlement import SettlementDesk
+from finbridge.payments.statements import StatementDesk
 
 
 class PaymentsService:
@@ -50,6 +51,9 @@ class PaymentsService:
             directory or NoDirectory(),
         )  # fmt: skip
         self.settlement = SettlementDesk(engine, banking, self.merchants, tz)
+        self.statements = StatementDesk(
+            clock, banking, bank_bic=section.bank_bic, business_timezone=tz
+        )
         screening = ScreeningList.from_csv(section.sanctions_list or DEMO_LIST)
         self.crossborder = CrossBorderDesk(
             engine, clock, banking, screening, bank_bic=section.bank_bic, business_timezone=tz,
