@@ -16,6 +16,7 @@ from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
 from finbridge.cli.demo_lending import seed_lending
+from finbridge.cli.demo_monitoring import seed_monitoring
 from finbridge.cli.demo_openbanking import seed_openbanking
 from finbridge.cli.demo_payments import seed_payments
 from finbridge.cli.demo_quant import seed_imported_market
@@ -41,6 +42,7 @@ class EnginesSeeded:
     openbanking: str | None = None
     lending: str | None = None
     quant_market: str | None = None
+    monitoring: str | None = None
 
 
 def seed_engines(
@@ -58,6 +60,7 @@ def seed_engines(
         openbanking=seed_openbanking(platform, say),
         lending=seed_lending(platform, say),
         quant_market=seed_imported_market(platform, say),
+        monitoring=seed_monitoring(platform, say),  # after lending: credit scores to watch
     )
 
 

@@ -1,6 +1,7 @@
 """The composition root: :class:`Platform` with typed engine faces, and the listed schema."""
 
 from finbridge.platform._learning import (
+    monitor_replay,
     monitor_store,
     retrain_fraud_model,
     run_monitors,
@@ -21,6 +22,7 @@ __all__ = [
     "Platform",
     "load_tables",
     "migration_locations",
+    "monitor_replay",
     "monitor_store",
     "retrain_fraud_model",
     "run_monitors",

@@ -7,7 +7,7 @@ so the CLI, the API and the console each call one function.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,3 +88,20 @@ def retrain_fraud_model(
         margin=m.retrain_margin if margin is None else margin,
     )  # fmt: skip
     return platform.risk.retrain(actor, history, as_of=as_of, policy=policy)
+
+
+def monitor_replay(
+    platform: Platform, actor: Principal, data: Path, *, shift: timedelta = timedelta(0)
+) -> list[MonitorRun]:
+    """Monitor days of the live fraud model from a labelled handbook-layout file of payments
+    that did not pass the decision engine (the demo's seeded card payments), moved by
+    ``shift``; stored like live runs with the settings' thresholds."""
+    from finbridge.risk.learning import HandbookHistory
+
+    actor.require_scope("risk:write")
+    delay = platform.settings.monitoring.label_delay_days
+    history = HandbookHistory.from_file(data, label_delay_days=delay)
+    return platform.risk.monitor_replay(
+        actor, monitor_store(platform), history, shift=shift, thresholds=thresholds(platform),
+        label_delay_days=delay,
+    )  # fmt: skip

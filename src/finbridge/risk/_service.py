@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from finbridge.store.engine import unit_of_work
 if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods load them
     from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
     from finbridge.risk.decisions import Scorer
-    from finbridge.risk.learning import LabelledHistory, RetrainPolicy, TurnResult
+    from finbridge.risk.learning import HandbookHistory, LabelledHistory, RetrainPolicy, TurnResult
     from finbridge.risk.models import RegisteredModel, ShadowComparison
     from finbridge.risk.posting import RiskGuard
 
@@ -425,6 +425,45 @@ class RiskService:
                 )
             )
         return runs
+
+    def monitor_replay(
+        self,
+        actor: Principal,
+        store: MonitorStore,
+        history: HandbookHistory,
+        *,
+        shift: timedelta = timedelta(0),
+        thresholds: Thresholds | None = None,
+        label_delay_days: int = 7,
+    ) -> list[MonitorRun]:
+        """Monitor days of the live model from a replay of labelled payments that did not pass
+        the decision engine (the demo's seeded card payments): stored like live runs."""
+        from finbridge.lake.monitoring import Thresholds
+        from finbridge.risk.learning import replay_days
+        from finbridge.risk.models import FraudModel
+
+        actor.require_scope("risk:write")
+        limits = thresholds or Thresholds()
+        model = self.decisions.model
+        if not isinstance(model, FraudModel):
+            return []  # no model (rules only) or one that cannot score in bulk: nothing to watch
+        days = replay_days(
+            history, model, shift=shift, label_delay_days=label_delay_days,
+            psi_alert=limits.psi_alert, psi_retrain=limits.psi_retrain,
+        )  # fmt: skip
+        return [
+            store.record(
+                actor,
+                engine="risk",
+                model="fraud",
+                version=model.version,
+                day=d.day,
+                drift=d.drift,
+                performance=d.performance,
+                thresholds=limits,
+            )
+            for d in days
+        ]
 
     def _audit(self, event_type: str, payload: Mapping[str, str | None]) -> None:
         """A model switch as an event (subject: the model version), committed before it acts."""

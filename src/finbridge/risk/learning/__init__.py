@@ -5,6 +5,7 @@ rollback). Polars on import; LightGBM and scikit-learn when a turn runs."""
 
 from finbridge.risk.learning._history import HandbookHistory, LabelledHistory
 from finbridge.risk.learning._monitor import DayMeasures, measure_day, versions_seen
+from finbridge.risk.learning._replay import ReplayDay, replay_days
 from finbridge.risk.learning._retrain import (
     CARDS_PER_DAY,
     Judgement,
@@ -20,10 +21,12 @@ __all__ = [
     "HandbookHistory",
     "Judgement",
     "LabelledHistory",
+    "ReplayDay",
     "RetrainPolicy",
     "TurnResult",
     "challenge",
     "judge",
     "measure_day",
+    "replay_days",
     "versions_seen",
 ]

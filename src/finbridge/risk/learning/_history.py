@@ -42,11 +42,17 @@ class HandbookHistory:
         cls, path: Path, *, until: datetime | None = None, label_delay_days: int = 7
     ) -> HandbookHistory:
         """A handbook-layout Parquet file (rows before ``until`` only, if given)."""
-        from finbridge.risk.models import load_handbook
-
         if not path.is_file():
             raise ValidationError(f"no transaction file at {path}", field="data")
-        frame = load_handbook(str(path))
+        frame = pl.read_parquet(path)
+        if "TX_TIME_SECONDS" not in frame.columns:
+            # The handbook's simulator clock (seconds and days since its first midnight), for
+            # slices that kept only the timestamp.
+            midnight = frame["TX_DATETIME"].dt.truncate("1d").min()
+            seconds = (pl.col("TX_DATETIME") - pl.lit(midnight)).dt.total_seconds()
+            frame = frame.with_columns(
+                seconds.alias("TX_TIME_SECONDS"), (seconds // 86_400).alias("TX_TIME_DAYS")
+            )
         if until is not None:
             frame = frame.filter(pl.col("TX_DATETIME") < until)
         return cls(frame, label_delay_days=label_delay_days)
