@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine
 from tests.nats_support import NatsServer
 from typer.testing import CliRunner
 
 from finbridge.cli.main import app
+from finbridge.core import Settings
 from finbridge.core.settings import StreamSettings
 from finbridge.lake import EventLake, emit
 from finbridge.lake.stream import EventStream
@@ -73,3 +77,27 @@ def test_without_a_bus_the_stream_commands_say_how_to_configure_one(
     result = runner.invoke(app, ["events", "stream", "status"])
     assert result.exit_code != 0
     assert result.exit_code == 2 and "FINBRIDGE_EVENT_BUS" in result.stderr
+
+
+@pytest.mark.slow  # the platform registers every engine's event schemas first (imports them all)
+def test_serves_relay_loop_publishes_to_the_bus_and_its_consumers_feed_the_lake(
+    sqlite_engine: Engine, settings: Settings, nats_server: NatsServer
+) -> None:
+    from finbridge.cli.relay_loop import RelayLoop
+    from finbridge.core import SystemClock
+    from finbridge.platform import Platform
+
+    configured = settings.with_changes(event_bus=nats_server.url)
+    platform = Platform(settings=configured, engine=sqlite_engine, clock=SystemClock())
+    with unit_of_work(sqlite_engine) as session:
+        emit(session, *[login(f"s{i}", i) for i in range(4)])
+    loop = RelayLoop(platform, interval_seconds=0.2).start()
+    try:
+        lake = EventLake(platform.lake_dir)
+        deadline = time.monotonic() + 60
+        while lake.count() < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lake.count() == 4
+    finally:
+        loop.stop()
+        platform.close()
