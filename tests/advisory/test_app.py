@@ -58,7 +58,7 @@ def test_questionnaire_profile_and_plan(
               "monthly": "200", "csrf_token": token},
     )  # fmt: skip
     assert plan.status_code == 200 and 'id="advisory-fan"' in plan.text
-    assert "达成目标的概率" in plan.text and "2008" in plan.text
+    assert "达成目标的概率" in plan.text and "在 2008 年那样的糟糕年份" in plan.text
     past = signed_in.post(
         "/app/advisory/plan",
         data={"target": "50000", "target_date": "2001-01-01", "initial": "1",

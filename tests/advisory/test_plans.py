@@ -69,6 +69,9 @@ def test_2008_explanation_uses_the_real_year() -> None:
     text = " ".join(result.explanation)
     assert "2008" in text and f"{abs(loss):.0%}" in text
     assert f"{10000 * abs(loss):,.2f}" in text
+    zh = " ".join(result.explained("zh_CN"))  # the same facts, in Chinese
+    assert "2008 年" in zh and f"{abs(loss):.0%}" in zh and f"{10000 * abs(loss):,.2f}" in zh
+    assert result.explained("en") == result.explanation
     assert monthly_returns(W, prices).size >= 120
 
 

@@ -69,6 +69,15 @@ class GoalPlan:
     p95: tuple[Decimal, ...]
     loss_2008: float  # the portfolio's 2008 calendar-year return (negative = loss)
     explanation: tuple[str, ...]
+    explanation_zh: tuple[str, ...] = ()  # the same facts in Chinese
+
+    def explained(self, locale: str) -> tuple[str, ...]:
+        """The explanation in the customer's language (English when none is written)."""
+        return (
+            self.explanation_zh
+            if locale.startswith("zh") and self.explanation_zh
+            else (self.explanation)
+        )
 
 
 def months_between(start: dt.date, end: dt.date) -> int:
@@ -113,6 +122,7 @@ def _amounts(values: Floats) -> tuple[Decimal, ...]:
 def plan_goal(
     *, category: str, weights: dict[str, float], why: str, target: Money, target_date: dt.date,
     initial: Money, monthly: Money, today: dt.date, prices: PriceHistory | None = None,
+    why_zh: str = "",
 ) -> GoalPlan:  # fmt: skip
     """The probability of reaching ``target`` by ``target_date`` and the percentile paths."""
     for name, amount in (("initial", initial), ("monthly", monthly)):
@@ -159,8 +169,19 @@ def plan_goal(
         f"{PATHS:,} simulated futures you reach {code} {target.amount:,.2f} by {target_date}; "
         f"in the worst 5% you end with less than {code} {p5[-1]:,.2f}.",
     )
+    names = "、".join(f"{product(c).name}（{c}，{product(c).risk_level}）{w:.0%}" for c, w in top)
+    explanation_zh = (
+        f"您的风险类别为 {category}，因此采用 {category} 模型组合：{why_zh or why}。",
+        f"主要持仓：{names}。",
+        f"在 2008 年那样的糟糕年份，该组合{'亏损' if loss_2008 < 0 else '盈利'}约 "
+        f"{abs(loss_2008):.0%}：以 {code} {at_risk:,.2f} 计约为 {code} "
+        f"{abs(float(at_risk) * loss_2008):,.2f}。",
+        f"您将在 {months} 个月内投入 {code} {invested:,.2f}。在 {PATHS:,} 次模拟中，有 "
+        f"{probability:.0%} 在 {target_date} 前达到 {code} {target.amount:,.2f}；"
+        f"最差的 5% 情形下期末不足 {code} {p5[-1]:,.2f}。",
+    )
     return GoalPlan(
         category, target, target_date, initial, monthly, months, PATHS, METHOD, probability,
         tuple(points),
-        _amounts(p5), _amounts(p50), _amounts(p95), loss_2008, explanation,
+        _amounts(p5), _amounts(p50), _amounts(p95), loss_2008, explanation, explanation_zh,
     )  # fmt: skip

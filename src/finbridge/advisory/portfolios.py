@@ -56,6 +56,7 @@ class ModelSpec:
     universe: tuple[str, ...]
     build: Callable[[tuple[str, ...]], BaseOptimization]
     why: str
+    why_zh: str = ""
 
 
 def _groups(universe: Sequence[str]) -> dict[str, list[str]]:
@@ -111,19 +112,24 @@ _GROWTH_AND_HIGH_YIELD = (*(c for c in _ALL if _growth(c) and c != "SSO"), "HYG"
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("C1", "mean-risk, minimum variance", ("SHV", "SHY"), _min_variance,
-              "treasury bills with at most 30% short treasuries: the lowest variance available"),
+              "treasury bills with at most 30% short treasuries: the lowest variance available",
+              "短期国库券，短期国债至多 30%：可得的最低波动"),
     ModelSpec("C2", "mean-risk, minimum CVaR (95%)",
               ("SHV", "SHY", "IEF", "AGG", "TIP", "LQD", "SPY", "EFA", "GLD"), _min_cvar,
               "mostly bonds, at most 20% growth assets, chosen for the smallest average loss on "
-              "the worst 5% of days"),
+              "the worst 5% of days",
+              "以债券为主，成长类资产至多 20%，按最差 5% 交易日的平均损失最小来选择"),
     ModelSpec("C3", "risk parity (variance)", _NO_CASH_NO_LEVERAGE, _risk_parity,
               "every fund contributes the same risk, with growth assets held between 40% and "
-              "50%"),
+              "50%",
+              "每只基金贡献相同的风险，成长类资产保持在 40% 至 50% 之间"),
     ModelSpec("C4", "hierarchical risk parity", _GROWTH_AND_HIGH_YIELD, _hrp,
               "equity, sector and gold funds plus high yield bonds, weighted by their "
-              "correlation clusters so no single market dominates"),
+              "correlation clusters so no single market dominates",
+              "股票、行业和黄金基金加高收益债券，按相关性聚类配置权重，避免单一市场主导"),
     ModelSpec("C5", "hierarchical risk parity, growth only", tuple(c for c in _ALL if _growth(c)),
-              _hrp, "growth assets only, including a 2x leveraged S&P 500 fund"),
+              _hrp, "growth assets only, including a 2x leveraged S&P 500 fund",
+              "仅成长类资产，包括一只 2 倍杠杆标普 500 基金"),
 )  # fmt: skip
 
 

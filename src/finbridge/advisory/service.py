@@ -452,9 +452,10 @@ class AdvisoryService:
                 "the risk profile has expired: redo the questionnaire", field="profile"
             )
         model = self.model_portfolios(actor).model(live.category)
-        why = next(spec.why for spec in SPECS if spec.category == live.category)
+        spec = next(spec for spec in SPECS if spec.category == live.category)
         return plan_goal(
-            category=live.category, weights=model.weights, why=why, target=target,
+            category=live.category, weights=model.weights, why=spec.why, why_zh=spec.why_zh,
+            target=target,
             target_date=target_date, initial=initial, monthly=monthly,
             today=business_date(self.clock.now(), self.business_timezone),
         )  # fmt: skip

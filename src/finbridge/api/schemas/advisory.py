@@ -203,6 +203,7 @@ class PlanPublic(BaseModel):
     p95: list[str]
     loss_2008: float
     explanation: list[str]
+    explanation_zh: list[str]
 
     @classmethod
     def of(cls, g: GoalPlan) -> PlanPublic:
@@ -212,6 +213,7 @@ class PlanPublic(BaseModel):
             months_shown=list(g.months_shown), paths=g.paths, method=g.method,
             probability=g.probability, p5=[str(v) for v in g.p5], p50=[str(v) for v in g.p50],
             p95=[str(v) for v in g.p95], loss_2008=g.loss_2008, explanation=list(g.explanation),
+            explanation_zh=list(g.explanation_zh),
         )  # fmt: skip
 
 
