@@ -104,8 +104,14 @@ def test_instalment_bad_requests_write_nothing(sqlite_world: World) -> None:
     desk.convert(OPS, "purchase", pid, 6)
     with pytest.raises(Conflict, match="already in a 6-period plan"):
         desk.convert(OPS, "purchase", pid, 3)
-    with pytest.raises(BusinessRuleViolation, match="instalment plan"):
-        world.svc.refund(OPS, pid, cny("10.00"), idempotency_key="r1")
+    # A refund takes unbilled principal off the last periods (600.00 = 6 x 100.00).
+    world.svc.refund(OPS, pid, cny("150.00"), idempotency_key="r1")
+    [plan] = desk.plans(OPS, line.id)
+    assert [p.principal.minor for p in plan.schedule] == [10000] * 4 + [5000, 0]
+    assert plan.schedule[-1].status == "refunded" and plan.schedule[-1].fee.minor == 0
+    assert world.svc.line(OPS, line.id).buckets["instalment"] == cny("450.00")
+    with pytest.raises(ValidationError, match="unbilled in its instalment plan"):
+        world.svc.refund(OPS, pid, cny("450.01"), idempotency_key="r2")
     other = world.buy(line, "100.00")
     with world.engine.begin() as conn:
         conn.execute(update(LineRow).where(LineRow.id == line.id).values(dpd=35, bucket="M2"))

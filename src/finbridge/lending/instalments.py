@@ -20,7 +20,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,7 @@ class InstalmentPeriod:
     bill_date: date
     principal: Money
     fee: Money
-    status: str  # scheduled | billed | settled (or quoted, before a plan exists)
+    status: str  # scheduled | billed | settled | refunded (or quoted, before a plan exists)
 
     @property
     def total(self) -> Money:
@@ -379,6 +379,63 @@ class Instalments:
                 .limit(50)
             ).scalars()
             return [Purchase.of(r, line.currency) for r in rows]
+
+    # -- refunds of a purchase in a plan -------------------------------------------------
+
+    def unbilled_of_purchase(self, purchase_id: str) -> int:
+        """The unbilled principal of the purchase's active plan (what a refund may take)."""
+        with self.svc._tx() as session:
+            total = session.execute(
+                select(func.coalesce(func.sum(InstalmentPeriodRow.principal_minor), 0))
+                .join(InstalmentPlanRow, InstalmentPlanRow.id == InstalmentPeriodRow.plan_id)
+                .where(
+                    InstalmentPlanRow.source == "purchase",
+                    InstalmentPlanRow.source_id == purchase_id,
+                    InstalmentPlanRow.status == "active",
+                    InstalmentPeriodRow.status == "scheduled",
+                )
+            ).scalar_one()
+        return int(total)
+
+    def reduce(self, session: Session, purchase_id: str, amount: int) -> None:
+        """Take ``amount`` of unbilled principal off the plan's last periods, in the caller's
+        transaction (the refund's booking): a period emptied goes, with its fee."""
+        plan = session.execute(
+            select(InstalmentPlanRow).where(
+                InstalmentPlanRow.source == "purchase",
+                InstalmentPlanRow.source_id == purchase_id,
+                InstalmentPlanRow.status == "active",
+            )
+        ).scalar_one()
+        periods = session.execute(
+            select(InstalmentPeriodRow)
+            .where(
+                InstalmentPeriodRow.plan_id == plan.id, InstalmentPeriodRow.status == "scheduled"
+            )
+            .order_by(InstalmentPeriodRow.number.desc())
+        ).scalars()
+        left = amount
+        for period in periods:
+            if left <= 0:
+                break
+            take = min(period.principal_minor, left)
+            period.principal_minor -= take
+            left -= take
+            if period.principal_minor == 0:
+                period.status, period.fee_minor = "refunded", 0
+        session.flush()
+        if self._scheduled(session, plan.id) is None:
+            plan.status = "settled"
+
+    @staticmethod
+    def _scheduled(session: Session, plan_id: str) -> int | None:
+        found: int | None = session.execute(
+            select(InstalmentPeriodRow.number).where(
+                InstalmentPeriodRow.plan_id == plan_id,
+                InstalmentPeriodRow.status == "scheduled",
+            )
+        ).scalar()
+        return found
 
     # -- early settlement ----------------------------------------------------------------
 

@@ -690,15 +690,17 @@ class LendingService:
                     InstalmentPlanRow.source_id == purchase_id,
                 )
             ).scalar()
-        if done is None and planned == "active":
-            raise BusinessRuleViolation(
-                "the purchase is in an instalment plan: settle the plan early, then refund",
-                field="purchase_id",
-            )
         left = purchase.captured_minor - purchase.refunded_minor
+        kind = "refund"
+        if planned == "active":
+            # A purchase in instalments: the refund takes unbilled principal off the plan's
+            # last periods (their fees go with them); what was billed stays billed.
+            kind = "plan_refund"
+            left = min(left, self.instalments.unbilled_of_purchase(purchase_id))
         if done is None and (not amount.is_positive() or amount.minor > left):
+            what = "of the purchase" if kind == "refund" else "unbilled in its instalment plan"
             raise ValidationError(
-                f"a refund must be positive and at most what is left of the purchase "
+                f"a refund must be positive and at most what is left {what} "
                 f"({Money.from_minor(left, row.currency).amount})",
                 field="amount",
             )
@@ -709,7 +711,7 @@ class LendingService:
         )  # fmt: skip
         self._book(
             row.id,
-            "refund",
+            kind,
             -amount.minor,
             result.entry_id,
             key,
@@ -826,6 +828,8 @@ class LendingService:
                 purchase.status = purchase_update["status"]
             if "refunded_minor" in purchase_update:
                 purchase.refunded_minor += purchase_update["refunded_minor"]
+            if kind == "plan_refund":
+                self.instalments.reduce(session, purchase_id, -amount_minor)
         session.add(
             ActivityRow(
                 id=new_id(),
@@ -1008,7 +1012,7 @@ def apply_to_line(line: LineRow, kind: str, amount_minor: int) -> dict[str, Any]
         b, split = b.pay(-amount_minor, terms_order)
     elif kind == "refund":
         b, split = b.pay(-amount_minor, REFUND_ORDER)
-    elif kind == "settlement":  # early settlement of instalment plans: unbilled principal
+    elif kind in ("settlement", "plan_refund"):  # unbilled instalment principal
         b, split = b.settle_instalment(-amount_minor), {"instalment": -amount_minor}
     elif kind == "charge_off":
         split = {"charged_off": -amount_minor}

@@ -265,7 +265,7 @@ class InstalmentPeriodRow(Base):
     bill_date: Mapped[date] = mapped_column(Date, index=True)
     principal_minor: Mapped[int] = mapped_column(BigInteger)
     fee_minor: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))  # scheduled | billed | settled
+    status: Mapped[str] = mapped_column(String(16))  # scheduled | billed | settled | refunded
 
 
 class LimitReviewRow(Base):
