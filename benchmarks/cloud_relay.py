@@ -4,7 +4,8 @@ today's Parquet-only relay, measured in the same run on the same outbox contents
 A fresh SQLite database per path holds N ``login`` events in the outbox. Timed:
 
 - ``parquet``: ``OutboxRelay.drain()`` straight into the Parquet lake (today's default path);
-- ``jetstream publish``: the same drain into the JetStream stream (acks awaited, rows marked);
+- ``jetstream publish``: the same drain into the JetStream stream (acks awaited, rows marked),
+  and, to show where that time goes, the same events published with no outbox around them;
 - ``jetstream consume``: three durable consumers at once on the bus loop (the lake writer, and
   two more that store only their applied-event ledger rows, standing in for risk velocity and
   acquisition profiles) until each has applied all N; and the end-to-end time publish + consume.
@@ -28,14 +29,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from finbridge.core import SystemClock
+from finbridge.core import Principal, SystemClock
 from finbridge.core.settings import StreamSettings
 from finbridge.lake import Event, EventLake, OutboxRelay, emit
-from finbridge.lake.stream import EventStream, StreamConsumer
+from finbridge.lake.stream import EventStream, JetStreamBus, StreamConsumer
 from finbridge.platform._schema import upgrade_database
 from finbridge.store.engine import make_engine, unit_of_work
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+SYSTEM = Principal.system("bench")
 
 
 class LedgerOnly:
@@ -118,6 +120,27 @@ def main() -> None:
             consume = time.perf_counter() - t
             assert lake.count() == n
 
+            # Where the relay's time goes: the same events published with no outbox around them
+            # (a second stream, so JetStream's de-duplication does not drop them).
+            bare = settings.model_copy(
+                update={"stream_name": f"{tag.upper()}_BARE", "subject_prefix": f"{tag}.bare"}
+            )
+            bare_bus = JetStreamBus(args.nats, bare)
+            events = [e.event for e in stream.replay(SYSTEM, T0 - timedelta(days=1)).events]
+            assert len(events) == n
+
+            async def publish_bare() -> float:
+                await bare_bus.js()
+                start = time.perf_counter()
+                for i in range(0, n, 2000):
+                    await bare_bus.publish(events[i : i + 2000])
+                took = time.perf_counter() - start
+                await (await bare_bus.js()).delete_stream(bare.stream_name)
+                await bare_bus.close()
+                return took
+
+            bare_publish = stream.sink.run(publish_bare(), 3600)
+
             async def cleanup() -> None:
                 js = await stream.bus.js()
                 await js.delete_stream(settings.stream_name)
@@ -131,6 +154,7 @@ def main() -> None:
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"parquet-only relay:        {parquet:7.2f} s  {n / parquet:9,.0f} events/s")
     print(f"jetstream publish:         {publish:7.2f} s  {n / publish:9,.0f} events/s")
+    print(f"  of which bus publish:    {bare_publish:7.2f} s  {n / bare_publish:9,.0f} events/s")
     print(f"jetstream 3 consumers:     {consume:7.2f} s  {3 * n / consume:9,.0f} deliveries/s")
     end = publish + consume
     print(f"jetstream end to end:      {end:7.2f} s  {n / end:9,.0f} events/s")
