@@ -13,7 +13,7 @@ import pytest
 from finbridge.core.errors import ValidationError
 from finbridge.lake import Event, EventLake
 from finbridge.lake.eventlake import LegacyLakeError, table_schema
-from finbridge.lake.legacy import LEGACY_DIR, migrate_legacy, write_legacy_batch
+from finbridge.lake.legacy import DONE_DIR, LEGACY_DIR, migrate_legacy, write_legacy_batch
 
 from .conftest import T0
 
@@ -36,7 +36,8 @@ def test_a_lake_written_by_the_old_code_migrates_once(
         EventLake(root).count()
     result = migrate_legacy(root)
     assert (result.status, result.events) == ("migrated", 40)
-    assert result.files >= 2 and result.legacy_dir == root / LEGACY_DIR
+    assert result.files >= 2 and result.legacy_dir == root / DONE_DIR
+    assert not (root / LEGACY_DIR).exists()
     lake = EventLake(root)
     assert lake.count() == 40
     assert {e.event_id for e in lake.events(limit=1000)} == {e.event_id for e in events}
@@ -45,7 +46,7 @@ def test_a_lake_written_by_the_old_code_migrates_once(
     again = migrate_legacy(root)
     assert again.status == "already" and EventLake(root).count() == 40
     assert migrate_legacy(root, remove_legacy=True).legacy_dir is None
-    assert not (root / LEGACY_DIR).exists() and migrate_legacy(root).status == "already"
+    assert not (root / DONE_DIR).exists() and migrate_legacy(root).status == "already"
 
 
 def test_time_travel_compaction_and_retention(

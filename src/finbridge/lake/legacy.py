@@ -7,8 +7,8 @@ files itself. :func:`migrate_legacy` moves such a lake to the Delta table in one
    no reader ever sees half of each layout);
 2. its rows, one per event id (the old readers' rule), are appended to the new table as one
    batch, whose application transaction makes a rerun after a crash write nothing twice;
-3. the old files are kept under ``events.legacy-parquet`` for the operator to delete once
-   satisfied (``--remove-legacy`` does it after a successful migration).
+3. the old files are then kept under ``events.legacy-parquet.migrated`` for the operator to
+   delete once satisfied (``--remove-legacy`` deletes them).
 
 :func:`write_legacy_batch` is the old writer, kept only to build old lakes in tests and to
 measure the old path beside the new one in ``benchmarks/cloud_compaction.py``.
@@ -39,7 +39,8 @@ from finbridge.lake.events import Event
 if TYPE_CHECKING:
     import pyarrow as pa
 
-LEGACY_DIR = "events.legacy-parquet"
+LEGACY_DIR = "events.legacy-parquet"  # the old files while they are being moved
+DONE_DIR = "events.legacy-parquet.migrated"  # and once they were
 MIGRATION_BATCH = "migrate-legacy-parquet"
 
 
@@ -71,18 +72,24 @@ def migrate_legacy(root: Path, *, remove_legacy: bool = False) -> MigrationResul
     elif legacy.is_dir():
         status = "resumed"  # a run renamed the old files, then stopped before or after commit
     else:
-        lake = EventLake(root)
-        return MigrationResult("already", 0, 0, lake.version(), None)
+        done = root / DONE_DIR
+        if remove_legacy and done.is_dir():
+            shutil.rmtree(done)
+        return MigrationResult(
+            "already", 0, 0, EventLake(root).version(), done if done.is_dir() else None
+        )
     files = sorted(legacy.glob("event_type=*/date=*/*.parquet"))
     lake = EventLake(root)
     table = _read_legacy(files)
     result = lake.append_arrow(table, batch=MIGRATION_BATCH, check=False)
     if result.files_written == 0:
         status = "already"  # committed by an earlier run; only the old files were left
-    kept: Path | None = legacy
+    kept: Path | None = root / DONE_DIR
     if remove_legacy:
         shutil.rmtree(legacy)
         kept = None
+    else:  # moved aside, so that later runs (every demo start) need not read it again
+        os.rename(legacy, root / DONE_DIR)
     return MigrationResult(status, len(files), table.num_rows, result.version, kept)
 
 

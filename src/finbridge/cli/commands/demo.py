@@ -78,6 +78,15 @@ def _app_login(platform: Platform, base: str) -> None:
     )
 
 
+def _migrate_lake(platform: Platform) -> None:
+    """A demo seeded before the lake moved to Delta keeps its events (issue 19)."""
+    from finbridge.lake import migrate_legacy
+
+    result = migrate_legacy(platform.lake_dir)  # nothing to do on a Delta lake
+    if result.status != "already":
+        console.print(f"[green]lake moved to Delta[/]: {result.events:,} events")
+
+
 def _summary(result: LoadResult) -> None:
     console.print(
         f"[green]loaded[/] {result.customers_opened:,} customers with TWD accounts, "
@@ -118,6 +127,7 @@ def register(app: typer.Typer) -> None:
         started = time.perf_counter()
         with platform_context(serving_settings(cli_settings()) if serve else None) as platform:
             upgrade_database(platform)
+            _migrate_lake(platform)
             # The app is built and bound while the data loads (imports and seeding overlap);
             # the server's relay thread publishes the seeding events afterwards.
             server = BackgroundServer(platform, host=host, port=port).start() if serve else None
