@@ -1,7 +1,8 @@
 """Demo seeding for advisory, through the engine's face: three profiled customers (C1, C3, C5)
 with USD accounts, orders within their levels (the bank's deposit settles the same day, funds
-at T+1/T+2 through ``finbridge advisory settle``), and the suitability evidence a newcomer
-should see: matches, a warning for an above-level product, a C1 refusal.
+at T+1/T+2 through ``finbridge advisory settle`` or the close of business), the C3 customer
+opted in to automatic rebalancing, and the suitability evidence a newcomer should see: matches,
+a warning for an above-level product, a C1 refusal.
 
 Idempotent: a demo whose chosen customers already have profiles seeds nothing. A step the
 posting guard refuses (risk, step-up) is counted and skipped, as in the payments seeding.
@@ -62,14 +63,18 @@ def seed_advisory(platform: Platform, say: Callable[[str], None] = lambda _: Non
         me = Principal.customer(customer.id)
         for code, amount in buys:
             try:
+                # Placed by the bank (as at a branch, on the customer's signed form): a seeded
+                # customer has no session to give the second factor the guard asks for online.
                 advisory.subscribe(
-                    me, customer.id, account_id=account, product_code=code,
-                    amount=Money.of(amount, "USD"), idempotency_key=f"demo-{code}",
+                    _ACTOR, customer.id, account_id=account, product_code=code,
+                    amount=Money.of(amount, "USD"), idempotency_key=f"demo-{customer.id}-{code}",
                 )  # fmt: skip
                 orders += 1
             except FinbridgeError as exc:
                 refused[type(exc).__name__] += 1
         advisory.check_suitability(me, customer.id, above)  # a warning, or C1's refusal
+        if profile.category == "C3":  # one customer lets the close of business rebalance
+            advisory.choose_rebalancing(me, customer.id, account_id=account, automatic=True)
         categories.append(profile.category)
     settled = len(advisory.settle_due(_ACTOR))
     skipped = f", {sum(refused.values())} refused ({dict(refused)})" if refused else ""
