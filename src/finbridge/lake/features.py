@@ -157,20 +157,19 @@ def spark_events(
     event_types: Sequence[str] | None = SPEND_SOURCES,
     name: str = "finbridge_events",
 ) -> ir.Table:
-    """The lake's Parquet partitions (of ``event_types``; all if None) as an Ibis table on Spark.
+    """The lake's current files (of ``event_types``; all if None) as an Ibis table on Spark.
 
     The session should run with ``spark.sql.session.timeZone=UTC`` so instants compare as in
-    DuckDB. Reading only the needed types' directories keeps Spark's partition discovery short.
+    DuckDB. The files are the Delta table's current version as its log lists them (files an
+    ``optimize`` replaced are left out), read as hive-partitioned Parquet, so Spark needs no
+    Delta connector.
     """
     root = (Path(lake_root) / EVENTS_DIR).resolve()
+    lake = EventLake(Path(lake_root))
     if event_types is None:
-        paths = [f"{root.as_posix()}/event_type=*/date=*"]
+        paths = [f.as_posix() for f in lake.files()]
     else:
-        paths = [
-            f"{(root / f'event_type={t}').as_posix()}/date=*"
-            for t in event_types
-            if (root / f"event_type={t}").is_dir()
-        ]
+        paths = [f.as_posix() for t in event_types for f in lake.files(t)]
     if not paths:
         raise ValueError(f"the lake at {lake_root} holds none of {list(event_types or [])}")
     frame = session.read.option("basePath", root.as_posix()).parquet(*paths)
