@@ -283,7 +283,12 @@ def test_the_relay_pauses_while_a_consumer_lags_and_resumes_when_it_drains(
 
 def test_no_bus_configured_keeps_todays_path(tmp_path: Path) -> None:
     from finbridge.core.settings import Settings
+    from finbridge.lake.stream import JetStreamBus
 
     assert Settings(data_dir=tmp_path).event_bus is None
+    with_password = Settings(data_dir=tmp_path, event_bus="nats://relay:s3cret@nats.internal:4222")
+    assert "s3cret" not in str(with_password.masked())
+    bus = JetStreamBus("nats://relay:s3cret@nats.internal:4222", StreamSettings())
+    assert bus.shown_url == "nats://**********@nats.internal:4222"
     with pytest.raises(ValueError, match="event_bus"):
         Settings(data_dir=tmp_path, event_bus="http://127.0.0.1:4222")

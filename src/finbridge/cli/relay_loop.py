@@ -47,7 +47,7 @@ class RelayLoop:
 
     def start(self) -> RelayLoop:
         if self._stream is not None:
-            log.info("relaying the outbox to the event bus %s", self._stream.url)
+            log.info("relaying the outbox to the event bus %s", self._stream.shown_url)
             self._consumers = self._stream.start_consumers()
         self._thread.start()
         return self

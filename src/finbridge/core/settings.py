@@ -390,7 +390,7 @@ def _mask(data: dict[str, Any], model: BaseModel) -> dict[str, Any]:
             out[name] = "**********" if attr.get_secret_value() else ""
         elif isinstance(attr, BaseModel) and isinstance(value, dict):
             out[name] = _mask(value, attr)
-        elif name == "database_url" and isinstance(value, str) and "@" in value:
+        elif name in ("database_url", "event_bus") and isinstance(value, str) and "@" in value:
             # A URL may carry a password: keep the scheme and host, hide the credentials.
             scheme, _, rest = value.partition("://")
             out[name] = f"{scheme}://**********@{rest.rsplit('@', 1)[1]}"

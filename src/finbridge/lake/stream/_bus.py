@@ -70,6 +70,12 @@ class JetStreamBus:
         self._lock = asyncio.Lock()
 
     @property
+    def shown_url(self) -> str:
+        """The URL for messages and logs: credentials (``nats://user:pass@host``) hidden."""
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://**********@{rest.rsplit('@', 1)[1]}" if "@" in rest else self.url
+
+    @property
     def wildcard(self) -> str:
         return f"{self.settings.subject_prefix}.>"
 
@@ -98,7 +104,9 @@ class JetStreamBus:
                     timeout=self.settings.publish_timeout_seconds * 2,
                 )
             except Exception as exc:
-                raise ServiceUnavailable(f"event bus {self.url} unreachable: {exc!r}") from None
+                raise ServiceUnavailable(
+                    f"event bus {self.shown_url} unreachable: {exc!r}"
+                ) from None
             js = nc.jetstream(timeout=self.settings.publish_timeout_seconds)
             config = StreamConfig(
                 name=self.settings.stream_name,

@@ -96,6 +96,10 @@ class EventStream:
         return cls(url, settings, engine, relay, sink, clock, [LakeWriter(lake), *handlers])
 
     @property
+    def shown_url(self) -> str:
+        return self.sink.bus.shown_url
+
+    @property
     def bus(self) -> JetStreamBus:
         return self.sink.bus
 

@@ -39,9 +39,10 @@ class BusSink:
         try:
             return self._loop.run(coro, timeout)
         except LoopTimeout:
-            raise ServiceUnavailable(f"event bus {self.bus.url} did not answer in time") from None
+            shown = self.bus.shown_url
+            raise ServiceUnavailable(f"event bus {shown} did not answer in time") from None
         except TimeoutError as exc:  # a NATS request inside timed out
-            raise ServiceUnavailable(f"event bus {self.bus.url} timed out: {exc!r}") from exc
+            raise ServiceUnavailable(f"event bus {self.bus.shown_url} timed out: {exc!r}") from exc
 
     def check(self, event_type: str, schema_version: int) -> None:
         check_publishable(event_type, schema_version)
