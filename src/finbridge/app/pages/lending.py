@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, HomeCard, customer_id, render
+from finbridge.core.errors import ValidationError
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.platform import Platform
@@ -61,11 +62,13 @@ def quote(
     line_id: str,
     actor: AppPrincipalDep,
     platform: AppPlatformDep,
-    purchase_id: Annotated[str, Query(max_length=40)],
+    purchase_id: Annotated[str, Query(max_length=40)] = "",
     periods: Annotated[int, Query()] = 12,
 ) -> Response:
     """The schedule and the fee, before anything is converted."""
-    found = platform.lending.line(actor, line_id)
+    found = platform.lending.line(actor, line_id)  # the line first: another's is a 404
+    if not purchase_id:
+        return RedirectResponse(f"/app/lending/{found.id}", status_code=303)
     plan = platform.lending.instalments.quote(actor, "purchase", purchase_id, periods)
     if plan.line_id != found.id:
         return RedirectResponse(f"/app/lending/{found.id}", status_code=303)
@@ -78,10 +81,12 @@ def convert(
     line_id: str,
     actor: AppPrincipalDep,
     platform: AppPlatformDep,
-    purchase_id: Annotated[str, Form(max_length=40)],
-    periods: Annotated[int, Form()],
+    purchase_id: Annotated[str, Form(max_length=40)] = "",
+    periods: Annotated[int, Form()] = 0,
 ) -> Response:
-    found = platform.lending.line(actor, line_id)
+    found = platform.lending.line(actor, line_id)  # the line first: another's is a 404
+    if not purchase_id:
+        raise ValidationError("choose a purchase to pay in instalments", field="purchase_id")
     platform.lending.instalments.convert(actor, "purchase", purchase_id, periods)
     return RedirectResponse(f"/app/lending/{found.id}#instalments", status_code=303)
 
