@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import Engine
 
 from finbridge.core.clock import ManualClock
 from finbridge.core.errors import Conflict, NotFound
-from finbridge.lake import Event, EventLake
+from finbridge.lake import Event, EventLake, Ingestor
 from finbridge.lake.quality import QualityError, QualityPolicy, check_frame
 
 from .conftest import T0
@@ -130,3 +132,28 @@ def test_a_decision_is_taken_once(qlake: EventLake, clock: ManualClock) -> None:
     [batch] = qlake.quarantine.batches()
     assert (batch.status, batch.decided_by, batch.note) == ("discarded", "op-1", "bad feed")
     assert batch.decided_at == clock.now().astimezone(UTC)
+
+
+def test_an_ingested_file_whose_batch_fails_says_so(
+    sqlite_engine: Engine, tmp_path: Path, clock: ManualClock
+) -> None:
+    policy = QualityPolicy(volume_floor=5, volume_factor=2, volume_min_history=2)
+    lake = EventLake(tmp_path / "lake", clock=clock, quality=policy)
+    for b in range(2):
+        lake.append([_login(i, T0 + timedelta(seconds=i)) for i in range(3)], batch=f"n{b}")
+    rows = [
+        {
+            "id": f"r{i}",
+            "event_type": "login",
+            "schema_version": 1,
+            "occurred_at": (T0 + timedelta(minutes=i)).isoformat(),
+            "payload": {"method": "totp", "success": True},
+        }
+        for i in range(40)
+    ]
+    data = "\n".join(json.dumps(r) for r in rows).encode()
+    report = Ingestor(sqlite_engine, lake, clock=clock).ingest_file(data, source="acme")
+    assert report.accepted == 40 and report.quarantined
+    assert "volume" in report.quarantined[0] and report.to_dict()["quarantined"]
+    assert lake.count() == 6  # nothing of the file reached the events; all of it is kept
+    assert sum(b.events for b in lake.quarantine.batches()) == 40

@@ -14,6 +14,7 @@ event, which the lake's per-``event_id`` view shows once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -85,6 +86,10 @@ class IngestReport:
     rejections: tuple[Rejection, ...]  # the first MAX_REPORTED_REJECTIONS in full
     created_at: datetime
     replayed: bool = False  # True when this file was ingested before and nothing was written
+    # Why the accepted rows went to the lake's quarantine instead of its events (a batch-level
+    # quality check failed, e.g. volume); empty when they reached the lake. Known at ingestion
+    # time only: the data-quality page (and ``finbridge lake batches``) keep the record.
+    quarantined: tuple[str, ...] = ()
     rejection_counts: Mapping[str, int] = field(default_factory=dict)  # field -> all rejected
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +107,7 @@ class IngestReport:
             "rejection_counts": dict(self.rejection_counts),
             "created_at": self.created_at.isoformat(),
             "replayed": self.replayed,
+            "quarantined": list(self.quarantined),
         }
 
 
@@ -219,7 +225,7 @@ class Ingestor:
             )
         accepted, rejected = len(batch.events), batch.rejected
         assert accepted + rejected == batch.total, "ingestion lost rows"
-        self._lake.append(batch.events, batch=f"ingest-{file_hash[:16]}")
+        appended = self._lake.append(batch.events, batch=f"ingest-{file_hash[:16]}")
         row = IngestionRow(
             id=new_id(),
             source=source,
@@ -244,7 +250,10 @@ class Ingestor:
             if previous is None:
                 raise
             return previous
-        return _report(row, replayed=False)
+        report = _report(row, replayed=False)
+        if appended.quarantined:
+            report = dataclasses.replace(report, quarantined=appended.failures)
+        return report
 
     def _check_size(self, size: int) -> None:
         if size > self.max_upload_bytes:

@@ -45,6 +45,8 @@ class IngestionPublic(BaseModel):
     created_at: datetime
     rejections: list[RejectionPublic]  # the first 100 in full
     rejection_counts: dict[str, int] = {}  # rejected rows by field, all of them
+    # Why the accepted rows went to the lake's quarantine (a failed batch check), if they did.
+    quarantined: list[str] = []
 
     @classmethod
     def of(cls, r: IngestReport, *, with_rejections: bool = True) -> IngestionPublic:
