@@ -17,8 +17,6 @@ from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
     from finbridge.lake import IngestReport
-    from finbridge.lake.stream import EventStream
-    from finbridge.platform import Platform
 
 CLI_ACTOR = Principal.system("cli")
 MAX_SHOWN_REJECTIONS = 50
@@ -60,6 +58,9 @@ def print_report(report: IngestReport) -> None:
     table.add_row("rejected", f"[red]{report.rejected}[/]" if report.rejected else "0")
     if report.replayed:
         table.add_row("note", "[yellow]file seen before: nothing new written[/]")
+    if report.quarantined:
+        reasons = "; ".join(report.quarantined)
+        table.add_row("quarantined", f"[red]{reasons}[/] (finbridge lake batches)")
     console.print(table)
     if report.rejections:
         rej = Table("row", "field", "reason", "row id", title="rejections")
@@ -223,20 +224,18 @@ def _stream_group() -> typer.Typer:
         help="The event stream on NATS JetStream (FINBRIDGE_EVENT_BUS).", no_args_is_help=True
     )
 
-    def configured(platform: Platform) -> EventStream:
-        found = platform.stream
-        if found is None:
-            raise ValidationError(
-                "no event bus configured: set FINBRIDGE_EVENT_BUS=nats://host:4222",
-                field="event_bus",
-            )
-        return found
+    def no_bus() -> ValidationError:
+        return ValidationError(
+            "no event bus configured: set FINBRIDGE_EVENT_BUS=nats://host:4222", field="event_bus"
+        )
 
     @stream.command("status")
     def status_cmd() -> None:
         """The stream, each durable consumer's lag, the outbox backlog and refused events."""
         with platform_context() as platform:
-            st = configured(platform).status(CLI_ACTOR)
+            if platform.stream is None:
+                raise no_bus()
+            st = platform.stream.status(CLI_ACTOR)
         _print_rows([{k: v for k, v in st.stream.items()}], wrap=())
         _print_rows(
             [
@@ -267,7 +266,9 @@ def _stream_group() -> typer.Typer:
         instant = _parse_since(since)
         assert instant is not None  # a required option
         with platform_context() as platform:
-            result = configured(platform).replay(
+            if platform.stream is None:
+                raise no_bus()
+            result = platform.stream.replay(
                 CLI_ACTOR, instant, event_types=event_type or None, into=into
             )
         _print_rows([{"event_type": t, "events": n} for t, n in result.counts().items()], wrap=())
@@ -282,7 +283,9 @@ def _stream_group() -> typer.Typer:
     ) -> None:
         """Run one durable consumer until nothing is pending (serve runs them all)."""
         with platform_context() as platform:
-            result = configured(platform).consume(CLI_ACTOR, consumer)
+            if platform.stream is None:
+                raise no_bus()
+            result = platform.stream.consume(CLI_ACTOR, consumer)
         console.print(
             f"{consumer}: delivered {result.delivered}, [green]applied[/] {result.applied}, "
             f"already applied {result.skipped}"
