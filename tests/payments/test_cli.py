@@ -92,3 +92,24 @@ def test_cli_camt053_writes_an_xsd_valid_statement(
     iso.validate(out.read_bytes(), CAMT053)
     bad = runner.invoke(app, ["payments", "camt053", eur, "2026-13-01"])
     assert bad.exit_code == 2 and "day" in bad.output
+
+
+def test_cli_import_pain001(
+    runner: CliRunner, data_dir: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    from tests.payments.test_pain001 import GOOD, _pain001, _tx
+
+    engine = make_engine(f"sqlite:///{data_dir / 'finbridge.db'}")
+    system = Principal.system("t")
+    bank = BankingService(engine, clock)
+    cid = bank.create_customer(system, kind="personal", display_name="Ada Wang").id
+    eur = bank.open_account(system, cid, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("100", "EUR"), idempotency_key="f")
+    batch = tmp_path / "batch.xml"
+    batch.write_bytes(_pain001(eur, [_tx("E1", "40.00", GOOD)], 1, "40.00"))
+    done = runner.invoke(app, ["payments", "import-pain001", str(batch)])
+    assert done.exit_code == 0 and "1 transfers (0 already imported" in done.output, done.output
+    assert bank.balance(system, eur).available == Money.of("60", "EUR")
+    batch.write_bytes(_pain001(eur, [_tx("E1", "40.00", GOOD)], 2, "40.00"))
+    bad = runner.invoke(app, ["payments", "import-pain001", str(batch)])
+    assert bad.exit_code == 2 and "NbOfTxs" in bad.output

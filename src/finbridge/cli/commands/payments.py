@@ -150,6 +150,19 @@ def camt053(
     console.print(f"{target} ({xml.count(b'<Ntry>')} entries, XSD-valid)")
 
 
+@payments_app.command("import-pain001")
+def import_pain001(
+    file: Annotated[Path, typer.Argument(help="A customer's pain.001.001.09 batch file")],
+) -> None:
+    """Check a pain.001 batch whole (XSD, totals, beneficiaries) and send each transfer once
+    (held until the next pacs.008 export; importing it again sends nothing twice)."""
+    with platform_context() as platform:
+        sent = platform.payments.crossborder.import_pain001(CLI_ACTOR, file.read_bytes())
+        held = sum(1 for t in sent if t.status == "screening")
+        again = sum(1 for t in sent if t.replayed)
+        console.print(f"{len(sent)} transfers ({again} already imported, {held} held by screening)")
+
+
 @payments_app.command("export-pacs008")
 def export_pacs008(
     out: Annotated[Path, typer.Option(help="Directory for the messages")] = Path("."),

@@ -66,8 +66,9 @@ def validate(xml: bytes, message: str) -> Any:
     return root
 
 
-def parse_incoming(data: bytes | str) -> tuple[str, Any]:
-    """An untrusted message as (message name, validated root), or a ValidationError."""
+def parse_incoming(data: bytes | str, expected: tuple[str, ...] = INCOMING) -> tuple[str, Any]:
+    """An untrusted message (one of ``expected``) as (message name, validated root), or a
+    ValidationError."""
     import defusedxml.ElementTree as safe_et
     from defusedxml import DefusedXmlException
 
@@ -82,10 +83,10 @@ def parse_incoming(data: bytes | str) -> tuple[str, Any]:
     except Exception as exc:  # ParseError: malformed
         raise ValidationError(f"not well-formed XML: {exc}", field="message") from None
     tag = str(probe.tag)
-    found = next((m for m in INCOMING if tag == f"{{{namespace(m)}}}Document"), None)
+    found = next((m for m in expected if tag == f"{{{namespace(m)}}}Document"), None)
     if found is None:
         raise ValidationError(
-            f"expected a {' or '.join(INCOMING)} Document, got {tag[:120]}", field="message"
+            f"expected a {' or '.join(expected)} Document, got {tag[:120]}", field="message"
         )
     return found, validate(raw, found)
 
