@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
+from finbridge.cli.demo_features import seed_features
 from finbridge.cli.demo_lending import seed_lending
 from finbridge.cli.demo_monitoring import seed_monitoring
 from finbridge.cli.demo_openbanking import seed_openbanking
@@ -43,6 +44,7 @@ class EnginesSeeded:
     lending: str | None = None
     quant_market: str | None = None
     monitoring: str | None = None
+    features: str | None = None
 
 
 def seed_engines(
@@ -61,6 +63,7 @@ def seed_engines(
         lending=seed_lending(platform, say),
         quant_market=seed_imported_market(platform, say),
         monitoring=seed_monitoring(platform, say),  # after lending: credit scores to watch
+        features=seed_features(platform, say),
     )
 
 

@@ -57,6 +57,7 @@ def _engines(platform: Platform) -> None:
         ("advisory", seeded.advisory),
         ("payments", seeded.payments),
         ("acquisition", seeded.acquisition),
+        ("feature store", seeded.features),
     ):
         if value is not None:
             console.print(f"[green]{label}[/]: {value}")
