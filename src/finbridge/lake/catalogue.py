@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from finbridge.lake.eventlake import EventLake
 from finbridge.lake.events import known_event_types, schema_for
+from finbridge.lake.quality import QuarantinedBatch
 
 _CATALOGUE_SQL = """
 SELECT event_type, schema_version, count(*) AS n,
@@ -55,6 +56,18 @@ class BatchRecord:
     decided_by: str | None = None
     note: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_quarantined(cls, q: QuarantinedBatch) -> BatchRecord:
+        return cls(
+            batch_id=q.batch_id,
+            at=q.quarantined_at,
+            events=q.events,
+            status=q.status,
+            reasons=tuple(q.reasons),
+            decided_by=q.decided_by,
+            note=q.note,
+        )
 
 
 def catalogue(lake: EventLake) -> list[CatalogueEntry]:
@@ -106,17 +119,6 @@ def batch_log(lake: EventLake, *, limit: int = 50) -> list[BatchRecord]:
                 version=commit.version,
             )
         )
-    for q in lake.quarantine.batches(limit=limit):
-        records.append(
-            BatchRecord(
-                batch_id=q.batch_id,
-                at=q.quarantined_at,
-                events=q.events,
-                status=q.status,
-                reasons=tuple(q.reasons),
-                decided_by=q.decided_by,
-                note=q.note,
-            )
-        )
+    records += [BatchRecord.of_quarantined(q) for q in lake.quarantine.batches(limit=limit)]
     records.sort(key=lambda r: (r.at, r.batch_id), reverse=True)
     return records[:limit]

@@ -259,16 +259,7 @@ class EventService:
         return self._record(batch_id)
 
     def _record(self, batch_id: str) -> BatchRecord:
-        q = self.lake.quarantine.get(batch_id)
-        return BatchRecord(
-            batch_id=q.batch_id,
-            at=q.quarantined_at,
-            events=q.events,
-            status=q.status,
-            reasons=tuple(q.reasons),
-            decided_by=q.decided_by,
-            note=q.note,
-        )
+        return BatchRecord.of_quarantined(self.lake.quarantine.get(batch_id))
 
     def history(self, actor: Principal, *, limit: int = 20) -> list[Commit]:
         self._require_operator_read(actor)
