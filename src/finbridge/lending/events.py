@@ -69,3 +69,15 @@ class LimitReviewedV1(EventPayload):
     score_model: str | None = None
     policy_version: int
     reasons: list[str]
+
+
+@register_schema("lending.default_label", 1)
+class DefaultLabelV1(EventPayload):
+    """A line reached 90 days past due: the credit models' default label, known at
+    ``occurred_at`` (the close of business that saw it)."""
+
+    line_id: str
+    customer_id: str
+    dpd: int
+    label: str  # default
+    business_date: str

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from finbridge.banking import InternalAccount, JournalLeg
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.money import Money
+from finbridge.lake import Event, emit_many
 from finbridge.lending.calendar import due_date_for, statement_date_after
 from finbridge.lending.cob._runner import CobStep, FunctionStep
 from finbridge.lending.service import LENDING, LendingService
@@ -61,6 +62,9 @@ _LINES = cast(Table, LineRow.__table__)
 _ACCRUALS = cast(Table, AccrualRow.__table__)
 _STATEMENTS = cast(Table, StatementRow.__table__)
 _ACTIVITY = cast(Table, ActivityRow.__table__)
+
+
+DEFAULT_DPD = 90  # the Basel default definition: 90 days past due
 
 
 def bucket_for(dpd: int) -> str:
@@ -432,6 +436,35 @@ class LendingDay:
 
     # -- delinquency ---------------------------------------------------------------------
 
+    def _default_labels(self, session: Any, day: date, line_ids: list[str]) -> None:
+        """The learning loop's default label: a line reaching 90 days past due today is a
+        default, known now (``lending.default_label``), once per line and episode."""
+        if not line_ids:
+            return
+        owners = session.execute(
+            select(LineRow.id, LineRow.customer_id).where(LineRow.id.in_(line_ids))
+        ).all()
+        now = self.svc.clock.now()
+        emit_many(
+            session,
+            [
+                Event(
+                    event_type="lending.default_label",
+                    occurred_at=now,
+                    source="lending",
+                    subject_id=customer_id,
+                    payload={
+                        "line_id": lid,
+                        "customer_id": customer_id,
+                        "dpd": DEFAULT_DPD,
+                        "label": "default",
+                        "business_date": day.isoformat(),
+                    },
+                )
+                for lid, customer_id in owners
+            ],
+        )
+
     def delinquency(self, day: date) -> dict[str, int]:
         lines = _LINES
         with self.svc._tx() as session:
@@ -459,6 +492,8 @@ class LendingDay:
                     .values(dpd=bindparam("dpd"), bucket=bindparam("bucket")),
                     values,
                 )
+                reached = [str(v["lid"]) for v in values if v["dpd"] == DEFAULT_DPD]
+                self._default_labels(session, day, reached)
             candidates = list(
                 session.execute(
                     select(LineRow).where(
