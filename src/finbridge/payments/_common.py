@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
-from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.errors import BusinessRuleViolation, NotFound, ValidationError
 from finbridge.core.ids import is_valid_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
@@ -105,3 +105,13 @@ def clean_text(value: object, field: str, limit: int = 140) -> str:
     if any(ord(ch) < 32 for ch in value):
         raise ValidationError("control characters are not allowed", field=field)
     return value.strip()
+
+
+def not_a_credit_line(floor: Money, field: str) -> None:
+    """Refuse a credit line as the source of a payment: a line is a banking account floored
+    below zero, and what moves on it must be booked by lending (statements, interest), which
+    a payment posted here would not be. Paying through lending's purchase flow is future work."""
+    if floor.minor < 0:
+        raise BusinessRuleViolation(
+            "a credit line cannot pay here yet: pay from a deposit account", field=field
+        )

@@ -54,6 +54,7 @@ from finbridge.payments._common import (
     aware,
     is_customer,
     load_row,
+    not_a_credit_line,
     operator_only,
     positive_money,
 )
@@ -263,6 +264,7 @@ class CrossBorderDesk:
                 f"account {from_account_id} holds {account.currency}, not {amount.code}",
                 field="currency",
             )
+        not_a_credit_line(account.floor, "from_account_id")
         hit = self.screening.screen(ben["name"])
         transfer_id = new_id()
         hold = self.banking.place_hold(

@@ -44,6 +44,7 @@ from finbridge.payments._common import (
     clean_text,
     is_customer,
     load_row,
+    not_a_credit_line,
     positive_money,
     request_fingerprint,
     scoped_key,
@@ -169,6 +170,7 @@ class PaymentDesk(RefundCommands):
                 f"account {account_id} holds {account.currency}, not {code}",
                 field="from_account_id",
             )
+        not_a_credit_line(account.floor, "from_account_id")
         return account
 
     def _stored(self, scoped: str, fp: str) -> Payment | None:
