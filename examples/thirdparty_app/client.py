@@ -125,6 +125,23 @@ class ThirdPartyApp:
         query = urlencode({"client_id": self.client_id, "request_uri": body["request_uri"]})
         return f"{meta['authorization_endpoint']}?{query}", verifier
 
+    def connect(
+        self, initiated: str, authorization_details: list[dict[str, Any]], *, state: str
+    ) -> tuple[str, str]:
+        """The ``/connect`` route (OpenID Connect third-party-initiated login): the bank's app
+        store sent the customer to ``initiated`` with ``iss`` and ``target_link_uri``. Only our
+        bank's issuer starts a flow, and the target must be on our own origin (no open
+        redirect); then we push the request as always."""
+        meta = self.metadata or self.discover()
+        parts = urlsplit(initiated)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if params.get("iss") != meta["issuer"]:
+            raise OAuthRefused(400, "invalid_request", "login initiated by an unknown issuer")
+        target = urlsplit(params.get("target_link_uri", ""))
+        if (target.scheme, target.netloc) != (parts.scheme, parts.netloc):
+            raise OAuthRefused(400, "invalid_request", "target_link_uri is not ours")
+        return self.push(authorization_details, state=state)
+
     @staticmethod
     def callback(redirected_to: str) -> dict[str, str]:
         """The authorisation response's parameters (``code``, ``state``, ``iss`` or ``error``)."""

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, select
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
-from finbridge.core.principal import Principal
+from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.openbanking.consents import aware
 from finbridge.openbanking.keys import validate_jwks
 from finbridge.openbanking.tables import AppRow
@@ -51,6 +51,9 @@ class App:
     status: AppStatus
     created_at: datetime
     jwks: dict[str, Any]
+    # OpenID Connect third-party-initiated login: where "Connect" sends the customer, so the
+    # app itself pushes the request (FAPI 2.0 leaves the bank no way to start the flow).
+    initiate_login_uri: str | None = None
 
     @classmethod
     def of(cls, row: AppRow) -> App:
@@ -65,6 +68,7 @@ class App:
             AppStatus(row.status),
             aware(row.created_at),
             dict(row.jwks),
+            row.initiate_login_uri,
         )
 
 
@@ -85,6 +89,7 @@ class AppRegistry:
         scopes: Sequence[str],
         category: str = "other",
         description: str = "",
+        initiate_login_uri: str | None = None,
     ) -> App:
         """A new app, pending an operator's approval (``openbanking:write``)."""
         actor.require_scope("openbanking:write")
@@ -94,7 +99,12 @@ class AppRegistry:
             developer=_text(developer, "developer", 200),
             category=_choice(category, CATEGORIES, "category"),
             description=_text(description, "description", 2000, empty=True),
-            redirect_uris=[self._redirect_uri(u) for u in _listed(redirect_uris, "redirect_uris")],
+            redirect_uris=[
+                self._uri(u, "redirect_uris") for u in _listed(redirect_uris, "redirect_uris")
+            ],
+            initiate_login_uri=None
+            if initiate_login_uri is None
+            else self._uri(initiate_login_uri, "initiate_login_uri"),
             jwks=_jwks(jwks),
             scopes=[_choice(s, SCOPES, "scopes") for s in _listed(scopes, "scopes")],
             status=AppStatus.PENDING.value,
@@ -148,18 +158,38 @@ class AppRegistry:
         with unit_of_work(self._engine, write=False) as session:
             return [App.of(r) for r in session.scalars(stmt).all()]
 
-    def _redirect_uri(self, uri: Any) -> str:
+    def _uri(self, uri: Any, field: str) -> str:
+        """Redirect URIs and the login initiation URI: https (http on loopback outside
+        production), absolute, no fragment."""
         if not isinstance(uri, str) or len(uri) > 500:
-            raise ValidationError("a redirect URI of at most 500 characters", field="redirect_uris")
+            raise ValidationError("a URI of at most 500 characters", field=field)
         parts = urlsplit(uri)
         local = parts.hostname is not None and f"{parts.hostname}" in _LOCAL_HOSTS
         if parts.fragment or not parts.netloc:
-            raise ValidationError("an absolute URI without a fragment", field="redirect_uris")
+            raise ValidationError("an absolute URI without a fragment", field=field)
         if parts.scheme != "https" and not (
             parts.scheme == "http" and local and not self._production
         ):
-            raise ValidationError("redirect URIs must use https", field="redirect_uris")
+            raise ValidationError(f"{field} must use https", field=field)
         return uri
+
+    def initiate_login(self, actor: Principal, client_id: str, *, issuer: str) -> str:
+        """Where the app store's "Connect" sends a signed-in customer: the app's registered
+        ``initiate_login_uri`` with ``iss`` and ``target_link_uri`` (OpenID Connect Core 1.0
+        section 4). The app then pushes its own authorisation request (PAR) and the customer
+        comes back to the consent screen. Only approved apps that registered the URI."""
+        if actor.kind is not PrincipalKind.CUSTOMER:
+            raise PermissionDenied("only a customer connects an app")
+        app = self.find(client_id)
+        if app is None or app.status is not AppStatus.APPROVED or not app.initiate_login_uri:
+            raise NotFound("no such app to connect", field="client_id")
+        parts = urlsplit(app.initiate_login_uri)
+        # The target is the app's own origin: the spec has the app check it is its own, and
+        # it is the one address of the app the bank knows to be a landing page.
+        target = urlunsplit((parts.scheme, parts.netloc, "/", "", ""))
+        query = urlencode({"iss": issuer, "target_link_uri": target})
+        joined = f"{parts.query}&{query}" if parts.query else query
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, joined, ""))
 
 
 def _text(value: Any, field: str, limit: int, *, empty: bool = False) -> str:

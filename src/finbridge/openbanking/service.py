@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from finbridge.banking import BankingService
 from finbridge.core.clock import Clock
+from finbridge.core.principal import Principal
 from finbridge.core.settings import Settings
 from finbridge.openbanking.apps import AppRegistry
 from finbridge.openbanking.audit import AuditTrail
@@ -41,6 +42,10 @@ class OpenBankingService:
         self.replay = replay
         self.jwks = jwks
         self.webhooks = webhooks
+
+    def connect(self, actor: Principal, client_id: str) -> str:
+        """The app store's one-click connect: the app's login initiation URL for this issuer."""
+        return self.apps.initiate_login(actor, client_id, issuer=self.server.issuer)
 
     @classmethod
     def build(

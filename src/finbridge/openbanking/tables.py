@@ -33,6 +33,8 @@ class AppRow(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     # Sealed (AES-GCM) signing secrets, newest first; more than one while a rotation overlaps.
     webhook_secrets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # OpenID Connect third-party-initiated login (the app store's "Connect"); none: no button.
+    initiate_login_uri: Mapped[str | None] = mapped_column(String(500))
 
 
 class PushedRequestRow(Base):

@@ -330,6 +330,11 @@ class AppIn(BaseModel):
     redirect_uris: list[str] = Field(min_length=1, max_length=10)
     jwks: dict[str, Any]
     scopes: list[str] = Field(min_length=1, max_length=2)
+    initiate_login_uri: str | None = Field(
+        default=None,
+        max_length=500,
+        description="OpenID Connect third-party-initiated login: the app store's Connect",
+    )
 
 
 class AppOut(BaseModel):
@@ -342,6 +347,7 @@ class AppOut(BaseModel):
     scopes: list[str]
     status: str
     created_at: datetime
+    initiate_login_uri: str | None
 
     @classmethod
     def of(cls, a: App) -> AppOut:
@@ -355,6 +361,7 @@ class AppOut(BaseModel):
             scopes=list(a.scopes),
             status=a.status.value,
             created_at=a.created_at,
+            initiate_login_uri=a.initiate_login_uri,
         )
 
 

@@ -149,6 +149,13 @@ def connected_apps(request: Request, actor: AppPrincipalDep, platform: AppPlatfo
     return render(request, "openbanking/index.html", context)
 
 
+@router.get("/connect/{client_id}")
+def connect(client_id: str, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """The store's Connect: off to the app's login initiation URI (a plain navigation, so the
+    CSP's form-action does not apply); the app pushes its request and comes back here."""
+    return RedirectResponse(platform.openbanking.connect(actor, client_id), status_code=303)
+
+
 @router.post("/consents/{consent_id}/revoke")
 def revoke(consent_id: str, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
     platform.openbanking.server.revoke_consent(actor, consent_id)
