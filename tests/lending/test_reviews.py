@@ -88,3 +88,12 @@ def test_close_of_business_reviews_lines_due(sqlite_world: World) -> None:
     assert svc.reviews.review_due(opened + timedelta(days=29)) == {"reviewed": 0}
     assert svc.reviews.review_due(opened + timedelta(days=30)) == {"reviewed": 2, "kept": 2}
     assert audit.verify().checked == 2
+
+    class Broken:
+        def score(self, customer_id: str, applicant: dict[str, object]) -> None:
+            raise RuntimeError("model file missing")
+
+    svc._scorer = Broken()  # type: ignore[assignment]
+    world.on(opened + timedelta(days=1))
+    kept = svc.reviews.review(OPS, lines[0].id)  # the day goes on; the review says why
+    assert kept.outcome == "kept" and "could not be re-scored (RuntimeError)" in kept.reasons[0]

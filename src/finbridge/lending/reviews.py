@@ -258,6 +258,9 @@ class LimitReviews:
             scored = scorer.score(customer_id, applicant)
         except FinbridgeError as exc:
             return None, None, [f"the line could not be re-scored: {exc.detail}"], None
+        # One model's fault must not stop the bank's day: the review says so and keeps the limit.
+        except Exception as exc:
+            return None, None, [f"the line could not be re-scored ({type(exc).__name__})"], None
         limit, reasons = policy.limit_for(
             scored.score, income_band, Money.from_minor(exposure, terms.currency), terms
         )
