@@ -61,6 +61,27 @@ class TestProfiles:
             load_profile(path)
         assert err.value.field == "taxes.0.side"
 
+    def test_price_limits_are_data(self, tmp_path: Path) -> None:
+        # A made-up market: 7% limits, 15% on a "9" board from 2024; 3% for flagged names.
+        path = tmp_path / "zz.yaml"
+        head = ("name: zz\ncurrency: CNY\nlot_size: 1\nt_plus: 0\ncommission_buy: 0\n"
+                "commission_sell: 0\nmin_commission: 0\n")  # fmt: skip
+        path.write_text(
+            head + "price_limits:\n  default: 0.07\n  special_treatment: 0.03\n"
+            "  boards: [{prefixes: ['9'], limit: 0.15, from: 2024-01-01}]\n"
+        )
+        zz = load_profile(path)
+        assert zz.limit("ZZ100001", dt.date(2024, 5, 6)) == 0.07
+        assert zz.limit("ZZ900001", dt.date(2023, 12, 29)) == 0.07
+        assert zz.limit("ZZ900001", dt.date(2024, 1, 2)) == 0.15
+        assert zz.limit("ZZ900001", dt.date(2024, 1, 2), st=True) == 0.03
+        assert CN_ASHARE.limit("SZ300059", dt.date(2020, 8, 24)) == 0.20  # the CN file's board
+        assert UK.limit("VOD", dt.date(2024, 1, 2)) == float("inf")
+        path.write_text(head + "price_limits:\n  default: 1.5\n")
+        with pytest.raises(ValidationError) as err:
+            load_profile(path)
+        assert err.value.field == "price_limits._Limits.default" or "default" in err.value.field
+
     def test_stamp_duty_on_buys(self) -> None:
         bars = make_bars({"A": [10.0, 10.0, 10.0]})
         result = run_backtest(MarketData.from_bars(bars), BuyAndHold(), UK, initial_cash=10_000)
@@ -242,7 +263,8 @@ def test_cli_import_backtest_and_runs(tmp_path: Path) -> None:
     failed = runner.invoke(app, ["quant", "backtest", str(config)])
     assert failed.exit_code == 2 and "no imported market" in failed.output
     assert "failed" in runner.invoke(app, ["quant", "runs"]).output
-    assert "XLON" in runner.invoke(app, ["quant", "profiles"]).output
+    shown = runner.invoke(app, ["quant", "profiles"]).output
+    assert "XLON" in shown and "300/301* 20% from 2020-08-24" in shown, shown
 
 
 def test_api_lists_imported_markets_and_profiles(settings, sqlite_engine, clock, tmp_path) -> None:
@@ -263,6 +285,10 @@ def test_api_lists_imported_markets_and_profiles(settings, sqlite_engine, clock,
     assert [(m["name"], m["calendar"], m["close_only"]) for m in markets] == [("lse", "XLON", True)]
     profiles = {p["name"]: p for p in client.get("/v1/quant/profiles", headers=auth).json()}
     assert {"side": "buy", "rate": 0.005, "since": "1986-10-27"} in profiles["uk"]["taxes"]
+    assert profiles["uk"]["price_limits"] is None
+    cn = profiles["cn"]["price_limits"]
+    assert cn["default"] == 0.1 and cn["special_treatment"] == 0.05
+    assert {"prefixes": ["688"], "limit": 0.2, "since": None} in cn["boards"]
     teller = {"Authorization": f"Bearer {issue_key(platform, [Role.TELLER])}"}
     assert client.get("/v1/quant/markets", headers=teller).status_code == 403
 

@@ -114,6 +114,18 @@ class TaxPublic(BaseModel):
     since: str
 
 
+class BoardLimitPublic(BaseModel):
+    prefixes: list[str]
+    limit: float
+    since: str | None
+
+
+class PriceLimitsPublic(BaseModel):
+    default: float
+    special_treatment: float | None
+    boards: list[BoardLimitPublic]
+
+
 class ProfilePublic(BaseModel):
     name: str
     currency: str
@@ -123,17 +135,24 @@ class ProfilePublic(BaseModel):
     commission_buy: float
     commission_sell: float
     min_commission: float
-    price_limits: bool
+    price_limits: PriceLimitsPublic | None  # null: prices move freely
     taxes: list[TaxPublic]
 
 
 def _profile(p: Any) -> ProfilePublic:
     taxes = [TaxPublic(side="sell", rate=r, since=d.isoformat()) for d, r in p.stamp_duty]
     taxes += [TaxPublic(side="buy", rate=r, since=d.isoformat()) for d, r in p.buy_tax]
+    rule = p.price_limits
+    limits = None if rule is None else PriceLimitsPublic(
+        default=rule.default, special_treatment=rule.special_treatment,
+        boards=[BoardLimitPublic(prefixes=list(b.prefixes), limit=b.limit,
+                                 since=b.since.isoformat() if b.since else None)
+                for b in rule.boards],
+    )  # fmt: skip
     return ProfilePublic(
         name=p.name, currency=p.currency, calendar=p.calendar, lot_size=p.lot_size,
         t_plus=p.t_plus, commission_buy=p.commission_buy, commission_sell=p.commission_sell,
-        min_commission=p.min_commission, price_limits=p.price_limits, taxes=taxes,
+        min_commission=p.min_commission, price_limits=limits, taxes=taxes,
     )  # fmt: skip
 
 

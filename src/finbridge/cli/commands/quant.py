@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -212,9 +212,18 @@ def profiles() -> None:
         table.add_row(
             p.name, p.currency, p.calendar or "-", str(p.lot_size), str(p.t_plus),
             f"{p.commission_buy:g}/{p.commission_sell:g}/{p.min_commission:g}",
-            "; ".join(taxes) or "none", "yes" if p.price_limits else "none",
+            "; ".join(taxes) or "none", _limits(p.price_limits),
         )  # fmt: skip
     console.print(table)
+
+
+def _limits(rule: Any) -> str:
+    if rule is None:
+        return "none"
+    boards = [f"{'/'.join(b.prefixes)}* {b.limit:.0%}" + (f" from {b.since}" if b.since else "")
+              for b in rule.boards]  # fmt: skip
+    st = [f"ST {rule.special_treatment:.0%}"] if rule.special_treatment is not None else []
+    return "; ".join([f"{rule.default:.0%}", *st, *boards])
 
 
 quant_app.add_typer(data_app, name="data")

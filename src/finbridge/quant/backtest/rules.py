@@ -25,9 +25,37 @@ from pydantic import ValidationError as PydanticError
 
 from finbridge.core.errors import ValidationError
 
-CHINEXT_20PCT_FROM = dt.date(2020, 8, 24)
 STAMP_DUTY_CUT = dt.date(2023, 8, 28)
 _LIMIT_TOLERANCE = 1e-3  # prices tick in 0.01 CNY, so "at the limit" is within a few bp of it
+
+
+@dataclass(frozen=True)
+class BoardLimit:
+    """A board's daily limit: instruments whose 6-digit code starts with one of ``prefixes``
+    move at most ``limit`` from the previous close, from ``since`` on (before it the market's
+    default applies)."""
+
+    prefixes: tuple[str, ...]
+    limit: float
+    since: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PriceLimits:
+    """A market's daily price-limit rule, read from its profile file."""
+
+    default: float
+    special_treatment: float | None = None  # ST shares
+    boards: tuple[BoardLimit, ...] = ()
+
+    def limit(self, instrument: str, day: dt.date, *, st: bool = False) -> float:
+        if st and self.special_treatment is not None:
+            return self.special_treatment
+        code = instrument[-6:]
+        for board in self.boards:
+            if code.startswith(board.prefixes) and (board.since is None or day >= board.since):
+                return board.limit
+        return self.default
 
 
 @dataclass(frozen=True)
@@ -40,7 +68,7 @@ class MarketProfile:
     commission_sell: float
     min_commission: float
     stamp_duty: tuple[tuple[dt.date, float], ...]  # (effective from, rate on sell value)
-    price_limits: bool
+    price_limits: PriceLimits | None  # None: prices move freely
     slippage: float = 0.0  # fraction of price paid on buys / given up on sells
     buy_tax: tuple[tuple[dt.date, float], ...] = ()  # (effective from, rate on buy value)
     calendar: str | None = None  # the exchange calendar of the market's sessions
@@ -63,16 +91,9 @@ class MarketProfile:
 
     def limit(self, instrument: str, day: dt.date, *, st: bool = False) -> float:
         """Daily price limit as a fraction of the previous close (inf when none)."""
-        if not self.price_limits:
+        if self.price_limits is None:
             return float("inf")
-        if st:
-            return 0.05
-        code = instrument[-6:]
-        if code.startswith("688"):
-            return 0.20
-        if code.startswith(("300", "301")) and day >= CHINEXT_20PCT_FROM:
-            return 0.20
-        return 0.10
+        return self.price_limits.limit(instrument, day, st=st)
 
     def with_costs(self, **changes: Any) -> MarketProfile:
         return replace(self, **changes)
@@ -95,6 +116,28 @@ class _Tax(BaseModel):
     since: dt.date = Field(alias="from")
 
 
+class _Board(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    prefixes: list[str] = Field(min_length=1)
+    limit: float = Field(gt=0, le=1)
+    since: dt.date | None = Field(default=None, alias="from")
+
+
+class _Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default: float = Field(gt=0, le=1)
+    special_treatment: float | None = Field(default=None, gt=0, le=1)
+    boards: list[_Board] = Field(default_factory=list)
+
+    def rule(self) -> PriceLimits:
+        return PriceLimits(
+            self.default, self.special_treatment,
+            tuple(BoardLimit(tuple(b.prefixes), b.limit, b.since) for b in self.boards),
+        )  # fmt: skip
+
+
 class _ProfileFile(BaseModel):
     """A market profile file (``profiles/<name>.yaml``): the market's rules as data."""
 
@@ -109,7 +152,7 @@ class _ProfileFile(BaseModel):
     commission_sell: float = Field(ge=0, le=0.1)
     min_commission: float = Field(ge=0)
     slippage: float = Field(default=0.0, ge=0, le=0.1)
-    price_limits: Literal["cn_boards", "none"]
+    price_limits: _Limits | Literal["none"]
     taxes: list[_Tax] = Field(default_factory=list)
 
     def profile(self) -> MarketProfile:
@@ -120,7 +163,8 @@ class _ProfileFile(BaseModel):
             name=self.name, currency=self.currency, lot_size=self.lot_size, t_plus=self.t_plus,
             commission_buy=self.commission_buy, commission_sell=self.commission_sell,
             min_commission=self.min_commission, stamp_duty=schedule("sell"),
-            price_limits=self.price_limits == "cn_boards", slippage=self.slippage,
+            price_limits=None if self.price_limits == "none" else self.price_limits.rule(),
+            slippage=self.slippage,
             buy_tax=schedule("buy"), calendar=self.calendar,
         )  # fmt: skip
 
