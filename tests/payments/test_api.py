@@ -147,3 +147,30 @@ def test_crossborder_over_http(app: FastAPI, platform: Platform, admin: Api) -> 
     assert view.headers["content-type"].startswith("application/xml") and e2e in view.text
     assert me.get(f"/v1/payments/crossborder/{sent.json()['id']}").json()["status"] == "settled"
     assert admin.balance(eur) == "380.00"
+
+
+def test_sending_abroad_through_a_quote_over_http(
+    app: FastAPI, platform: Platform, admin: Api
+) -> None:
+    cid = admin.customer("Ada Wang")
+    cny = admin.account(cid, "CNY")
+    eur = admin.account(cid, "EUR")
+    admin.deposit(cny, "5000.00")
+    me = customer_api(app, platform, cid)
+    q = me.post(
+        "/v1/payments/fx/quotes",
+        json={"sell_currency": "CNY", "buy_currency": "EUR", "buy_amount": "100.00"},
+    )
+    assert q.status_code == 201, q.text
+    body = {
+        "from_account_id": cny, "amount": "100.00", "currency": "EUR", "quote_id": q.json()["id"],
+        "beneficiary": {"name": "Hans Muller", "country": "DE", "bic": "DEUTDEFF",
+                        "iban": "DE89370400440532013000"},
+    }  # fmt: skip
+    wrong = me.post("/v1/payments/crossborder", json={**body, "amount": "99.00"},
+                    headers={"Idempotency-Key": "w"})  # fmt: skip
+    assert wrong.status_code == 422 and wrong.json()["field"] == "amount"
+    sent = me.post("/v1/payments/crossborder", json=body, headers={"Idempotency-Key": "q"})
+    assert sent.status_code == 201, sent.text
+    assert (sent.json()["quote_id"], sent.json()["account_id"]) == (q.json()["id"], eur)
+    assert admin.balance(eur) == "100.00"  # converted, then held for sending

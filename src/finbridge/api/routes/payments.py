@@ -283,7 +283,7 @@ def send_crossborder(
     sent = payments.crossborder.send(
         actor, from_account_id=body.from_account_id, amount=Money.of(body.amount, body.currency),
         beneficiary=beneficiary, idempotency_key=key, purpose=body.purpose,
-        remittance=body.remittance,
+        remittance=body.remittance, quote_id=body.quote_id,
     )  # fmt: skip
     return CrossBorderPublic.of(sent)
 

@@ -300,6 +300,9 @@ class CrossBorderCreate(WireModel):
     beneficiary: BeneficiaryIn
     purpose: Annotated[str, StringConstraints(min_length=4, max_length=4)] | None = None
     remittance: Annotated[str, StringConstraints(max_length=140)] = ""
+    # Send in another currency: from_account_id is in the quote's sell currency, amount and
+    # currency are what the quote buys.
+    quote_id: EntityId | None = None
 
 
 class CrossBorderPublic(BaseModel):
@@ -316,6 +319,8 @@ class CrossBorderPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     replayed: bool
+    quote_id: str | None = None
+    case_id: str | None = None  # risk's case for a screening hit
 
     @classmethod
     def of(cls, t: m.CrossBorder) -> CrossBorderPublic:
@@ -323,7 +328,7 @@ class CrossBorderPublic(BaseModel):
             id=t.id, account_id=t.account_id, amount=money(t.amount), beneficiary=t.beneficiary,
             purpose=t.purpose, status=t.status, end_to_end_id=t.end_to_end_id, reason=t.reason,
             screening_hit=t.screening_hit, message_id=t.message_id, created_at=t.created_at,
-            updated_at=t.updated_at, replayed=t.replayed,
+            updated_at=t.updated_at, replayed=t.replayed, quote_id=t.quote_id, case_id=t.case_id,
         )  # fmt: skip
 
 
