@@ -23,6 +23,7 @@ from finbridge.app.pages import (
     acquisition,
     advisory,
     auth,
+    face,
     fx,
     home,
     lending,
@@ -50,6 +51,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # English msgid, translated through the app's catalogues (add it to both .po files).
 APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (auth.router, None),
+    (face.router, None),
     (signup.router, None),
     (home.router, AppNav(N_("Home"), "/app", 0)),
     (accounts.router, None),

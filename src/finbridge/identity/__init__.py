@@ -33,7 +33,12 @@ from finbridge.identity.console_sessions import (
 )
 from finbridge.identity.credentials import check_password_policy
 from finbridge.identity.face_eval import evaluate_faces, face_eval_sets, format_face_report
-from finbridge.identity.faceauth import FaceMatch, LivenessChallenge, LivenessResult
+from finbridge.identity.faceauth import (
+    FaceMatch,
+    LivenessChallenge,
+    LivenessFailed,
+    LivenessResult,
+)
 from finbridge.identity.guard import StepUpGuard
 from finbridge.identity.inbox import InboxMessage, InboxService
 from finbridge.identity.login import LoginResult
@@ -84,6 +89,7 @@ __all__ = [
     "IssuedKey",
     "KycCheck",
     "LivenessChallenge",
+    "LivenessFailed",
     "LivenessResult",
     "LoginResult",
     "MintedCustomerIds",

@@ -76,6 +76,26 @@ class LivenessResult:
     max_distance: float
 
 
+# Why a liveness check failed, as a code an interface can word for the customer.
+FAILURE_KINDS = {
+    "a frame does not match the enrolled face": "mismatch",
+    "head movements do not follow the challenge": "not_live",
+    "the same frame was sent twice": "not_live",
+    "frames replayed from an earlier session": "replay",
+    "mirrored frames from an earlier session": "replay",
+}
+
+
+class LivenessFailed(AuthenticationFailed):
+    """The frames were read but are not the enrolled customer, live: ``kind`` says which
+    (``mismatch``: another face; ``not_live``: no movement as asked, e.g. a still photo;
+    ``replay``: frames seen before)."""
+
+    def __init__(self, reason: str) -> None:
+        self.kind = FAILURE_KINDS.get(reason, "not_live")
+        super().__init__(f"liveness check failed: {reason}", field="frames", kind=self.kind)
+
+
 def _customer(actor: Principal) -> str:
     if actor.kind is not PrincipalKind.CUSTOMER or actor.customer_id is None:
         raise AuthenticationFailed("face checks belong to a logged-in customer", field="session_id")
@@ -203,7 +223,17 @@ class FaceService:
         return FaceMatch(d <= self._config.face_threshold, d, self._config.face_threshold)
 
     def challenge(self, actor: Principal) -> LivenessChallenge:
-        customer_id = _customer(actor)
+        return self.challenge_for(_customer(actor))
+
+    def enrolled(self, customer_id: str) -> bool:
+        with unit_of_work(self._engine, write=False) as session:
+            return session.get(FaceTemplateRow, customer_id) is not None
+
+    def challenge_for(self, customer_id: str) -> LivenessChallenge:
+        """A liveness challenge for ``customer_id`` (the sign-in's second step names who; a
+        signed-in customer's step-up uses :meth:`challenge`). Consent is checked here, where
+        the biometric data is used: a withdrawn consent stops face sign-in at once."""
+        self._consents.require_consent(customer_id, CONSENT_PURPOSE)
         self._template(customer_id)  # enrolled?
         rng = secrets.SystemRandom()
         turns = [rng.choice(TURNS) for _ in range(self._config.liveness_turns)]
@@ -238,7 +268,19 @@ class FaceService:
         self, actor: Principal, challenge_id: str, frames: list[bytes]
     ) -> LivenessResult:
         """Check the frames against the challenge; on success the session is stepped up (face)."""
-        customer_id = _customer(actor)
+        return self.verify_liveness_for(_customer(actor), challenge_id, frames, step_up=actor)
+
+    def verify_liveness_for(
+        self,
+        customer_id: str,
+        challenge_id: str,
+        frames: list[bytes],
+        *,
+        step_up: Principal | None = None,
+    ) -> LivenessResult:
+        """Check ``customer_id``'s frames against the challenge. Raises :class:`LivenessFailed`
+        (its ``reason``: mismatch, not_live or replay) or ValidationError for unusable frames.
+        With ``step_up``, that principal's session is stepped up (face) on success."""
         now = self._clock.now()
         with unit_of_work(self._engine) as session:
             row = session.get(ChallengeRow, challenge_id)
@@ -285,8 +327,8 @@ class FaceService:
                 "observed": ",".join(result.observed),
                 "max_distance": round(result.max_distance, 4),
             }
-            if result.passed:
-                self._step_up.record(session, actor, "face")
+            if result.passed and step_up is not None:
+                self._step_up.record(session, step_up, "face")
             self._audit.append(
                 session,
                 actor=customer_id,
@@ -306,7 +348,7 @@ class FaceService:
                     reason=result.reason,
                 )
         if not result.passed:
-            raise AuthenticationFailed(f"liveness check failed: {result.reason}", field="frames")
+            raise LivenessFailed(result.reason)
         return result
 
     def _check(

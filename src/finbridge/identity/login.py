@@ -24,10 +24,11 @@ from finbridge.identity.audit import AuditLog
 from finbridge.identity.config import IdentityConfig
 from finbridge.identity.credentials import PasswordService, TotpService
 from finbridge.identity.events import emit_auth
+from finbridge.identity.faceauth import FaceService, LivenessChallenge, LivenessFailed
 from finbridge.identity.passkeys import PasskeyService
 from finbridge.identity.persons import PersonService
 from finbridge.identity.sessions import SessionService, TokenPair
-from finbridge.identity.tables import LoginChallengeRow, PasskeyRow
+from finbridge.identity.tables import FaceTemplateRow, LoginChallengeRow, PasskeyRow
 from finbridge.store.engine import unit_of_work
 
 CHALLENGE_PREFIX = "lc_"
@@ -59,8 +60,10 @@ class LoginService:
         audit: AuditLog,
         config: IdentityConfig,
         passkeys: PasskeyService | None = None,
+        faces: FaceService | None = None,
     ) -> None:
         self._passkeys = passkeys
+        self._faces = faces
         self._engine = engine
         self._clock = clock
         self._persons = persons
@@ -79,6 +82,8 @@ class LoginService:
         )
         if has_passkey:
             methods.append("passkey")
+        if self._faces is not None and session.get(FaceTemplateRow, customer_id) is not None:
+            methods.append("face")  # with liveness, after the password: never alone
         return tuple(methods)
 
     def _fail(
@@ -230,6 +235,35 @@ class LoginService:
             challenge, "passkey", lambda s, cid: passkeys.verify_assertion(s, cid, credential)
         )
 
+    def face_challenge(self, challenge: str) -> LivenessChallenge:
+        """The head turns to make for the pending login (its customer must have a face)."""
+        if self._faces is None:
+            raise AuthenticationFailed("face sign-in is not enabled", field="method")
+        return self._faces.challenge_for(self.challenge_customer(challenge))
+
+    def complete_face(self, challenge: str, liveness_id: str, frames: list[bytes]) -> TokenPair:
+        """The second step with face + liveness: frames of the enrolled customer making the
+        drawn head turns. A failure counts as a wrong second factor and raises
+        :class:`LivenessFailed` saying why (another face, no liveness, a replay)."""
+        faces = self._faces
+        if faces is None:
+            raise AuthenticationFailed("face sign-in is not enabled", field="method")
+        customer_id = self.challenge_customer(challenge)
+        # Checked before the login's transaction: dlib takes a while and records its own rows.
+        failed: LivenessFailed | None = None
+        try:
+            faces.verify_liveness_for(customer_id, liveness_id, frames)
+        except LivenessFailed as exc:
+            failed = exc
+        try:
+            return self.complete_with(
+                challenge, "face", lambda _s, cid: failed is None and cid == customer_id
+            )
+        except AuthenticationFailed:
+            if failed is not None:
+                raise failed from None
+            raise
+
     def challenge_customer(self, challenge: str) -> str:
         """Which customer a pending login belongs to (for the passkey options)."""
         with unit_of_work(self._engine, write=False) as session:
@@ -252,7 +286,7 @@ class LoginService:
         return row
 
     def complete_with(self, challenge: str, method: str, check: SecondFactorCheck) -> TokenPair:
-        amr = {"totp": "otp", "recovery_code": "otp", "passkey": "hwk"}[method]
+        amr = {"totp": "otp", "recovery_code": "otp", "passkey": "hwk", "face": "face"}[method]
         tokens: TokenPair | None = None
         failure: Exception | None = None
         self._sessions.prepare()

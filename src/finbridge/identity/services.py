@@ -101,6 +101,7 @@ class IdentityServices:
             VerifiedKeys(settings.api.key_cache_seconds),
         )
         console_sessions = ConsoleSessions(clock)
+        face = FaceService(engine, clock, vault, audit, config, consents, step_up)
         return cls(
             config=config,
             vault=vault,
@@ -112,11 +113,11 @@ class IdentityServices:
             signer=signer,
             sessions=sessions,
             login=LoginService(
-                engine, clock, persons, passwords, totp, sessions, audit, config, passkeys
+                engine, clock, persons, passwords, totp, sessions, audit, config, passkeys, face
             ),
             step_up=step_up,
             passkeys=passkeys,
-            face=FaceService(engine, clock, vault, audit, config, consents, step_up),
+            face=face,
             api_keys=api_keys,
             console_sessions=console_sessions,
             authenticator=Authenticator(

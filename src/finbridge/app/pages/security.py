@@ -20,7 +20,7 @@ HOME = "/app/security"
 _BAD_CODE = N_("That code is not right, or it has expired. Try the newest code.")
 
 
-def _page(
+def security_page(
     request: Request,
     platform: Platform,
     actor: Principal,
@@ -28,6 +28,7 @@ def _page(
     setup: dict[str, str] | None = None,
     recovery_codes: list[str] | None = None,
     error: str | None = None,
+    face_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     me = customer_id(actor)
@@ -37,16 +38,20 @@ def _page(
         "sessions": ids.sessions.list(actor, me),
         "sign_ins": ids.status.sign_ins(actor, me),
         "passkeys": ids.passkeys.list(actor),
+        "face_enrolled": ids.face.enrolled(me),
+        "face_consent": ids.consents.has_consent(me, "biometric_face"),
         "setup": setup,
         "recovery_codes": recovery_codes,
         "error": error,
+        "face_error": face_error,
+        "face_done": request.query_params.get("face") == "enrolled",
     }
     return render(request, "security/index.html", context, status_code=status_code)
 
 
 @router.get("")
 def security(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
-    return _page(request, platform, actor)
+    return security_page(request, platform, actor)
 
 
 def _qr(uri: str) -> str:
@@ -58,7 +63,7 @@ def _qr(uri: str) -> str:
 def totp_begin(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
     started = platform.identity.totp.begin_setup(actor, customer_id(actor))
     setup = {"secret": started.secret, "qr": _qr(started.uri)}
-    return _page(request, platform, actor, setup=setup)
+    return security_page(request, platform, actor, setup=setup)
 
 
 @router.post("/totp/confirm")
@@ -73,8 +78,8 @@ def totp_confirm(
     except AuthenticationFailed:
         # The pending secret stays; the customer tries the next code from the same app.
         error = gettext(request, _BAD_CODE)
-        return _page(request, platform, actor, error=error, status_code=401)
-    return _page(request, platform, actor, recovery_codes=codes)
+        return security_page(request, platform, actor, error=error, status_code=401)
+    return security_page(request, platform, actor, recovery_codes=codes)
 
 
 class PasskeyBody(BaseModel):
