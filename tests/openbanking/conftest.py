@@ -22,7 +22,7 @@ from tests.settings_support import test_settings
 
 from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock, Money, Principal
-from finbridge.core.settings import OpenBankingSettings
+from finbridge.core.settings import OpenBankingSettings, RateLimitSettings
 from finbridge.identity import RegistrationRequest, StepUpGuard
 from finbridge.openbanking import App, AppStatus
 from finbridge.platform import Platform
@@ -211,3 +211,26 @@ def returned_to(done: Any) -> str:
     found = _RETURN.search(done.text)
     assert found, "no way back to the app on the page"
     return html.unescape(found.group(1))
+
+
+ZHANG = RegistrationRequest(
+    name="张三丰", id_type="prc_resident_id", id_number="110101199003074477", phone="13812345678"
+)
+
+
+def limited_site(
+    data_dir: Path, engine: Engine, clock: ManualClock, per_client: str
+) -> tuple[Platform, TestClient, Customer]:
+    """A platform whose apps each have ``per_client`` calls, its site, and a signed-in
+    customer's browser."""
+    settings = test_settings(
+        data_dir,
+        openbanking=OpenBankingSettings(issuer=ISSUER),
+        rate_limits=RateLimitSettings(app_per_client=per_client),
+    )
+    platform = Platform(settings=settings, engine=engine, clock=clock)
+    platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=ApproveAll()))
+    browser = TestClient(create_app(platform=platform))
+    zhang = register_customer(platform, clock, ZHANG, "10.00")
+    sign_in(browser, clock, zhang)
+    return platform, browser, zhang

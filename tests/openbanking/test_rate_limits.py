@@ -10,39 +10,18 @@ from sqlalchemy import Engine
 from tests.openbanking.conftest import (
     ACCOUNT_ACCESS,
     ISSUER,
-    Customer,
     authorise,
+    limited_site,
     make_app,
-    register_customer,
-    sign_in,
 )
-from tests.settings_support import test_settings as settings_for
 
-from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock
-from finbridge.core.settings import OpenBankingSettings, RateLimitSettings
-from finbridge.identity import RegistrationRequest, StepUpGuard
-from finbridge.platform import Platform
-from finbridge.site import create_app
-
-ZHANG = RegistrationRequest(
-    name="张三丰", id_type="prc_resident_id", id_number="110101199003074477", phone="13812345678"
-)
 
 
 def test_each_app_has_its_own_limit(
     tmp_path: Path, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
-    settings = settings_for(
-        tmp_path / "data",
-        openbanking=OpenBankingSettings(issuer=ISSUER),
-        rate_limits=RateLimitSettings(app_per_client="3/minute"),
-    )
-    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
-    platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=ApproveAll()))
-    browser = TestClient(create_app(platform=platform))
-    zhang: Customer = register_customer(platform, clock, ZHANG, "10.00")
-    sign_in(browser, clock, zhang)
+    platform, browser, zhang = limited_site(tmp_path / "data", sqlite_engine, clock, "3/minute")
     first, second = (make_app(platform, TestClient(browser.app), clock, name=n) for n in ("A", "B"))
     for app in (first, second):
         app.exchange(

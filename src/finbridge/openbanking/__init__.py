@@ -21,13 +21,16 @@ from finbridge.openbanking.server import (
     PendingAuthorisation,
 )
 from finbridge.openbanking.service import OpenBankingService
+from finbridge.openbanking.usage import RATE_LIMITED, SERVED, Usage, refused
 
 __all__ = [
     "CATEGORIES",
     "PAYMENT_CONSENT_ACTION",
     "PERMISSIONS",
+    "RATE_LIMITED",
     "REQUEST_URI_PREFIX",
     "SCOPES",
+    "SERVED",
     "App",
     "AppStatus",
     "AuditRecord",
@@ -40,5 +43,7 @@ __all__ = [
     "Payment",
     "PendingAuthorisation",
     "SecondFactorPort",
+    "Usage",
     "events",
+    "refused",
 ]

@@ -616,6 +616,20 @@ class AuthorizationServer:
             self._audit.record("resource", exc.error, f"{method} {url}: {exc.detail}")
             raise
 
+    def token_client(self, authorization: str | None) -> str | None:
+        """The app an access token was issued to, if the token is one we signed (expired or
+        not): attributes a refused resource call to its app in the usage counts. Grants no
+        access: ``verify_access`` alone decides that."""
+        _, _, token = (authorization or "").partition(" ")
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=["ES256"])
+        except Exception:
+            return None
+        client_id = decoded.claims.get("client_id")
+        if decoded.claims.get("iss") != self.issuer or not isinstance(client_id, str):
+            return None
+        return client_id
+
     def _verify_access(
         self, authorization: str | None, dpop_proof: str | None, *, method: str, url: str
     ) -> Grant:

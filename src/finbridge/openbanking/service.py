@@ -18,6 +18,7 @@ from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
 from finbridge.openbanking.server import AuthorizationServer, Lifetimes
+from finbridge.openbanking.usage import UsageMeter
 from finbridge.openbanking.webhooks import WebhookService
 
 
@@ -34,6 +35,7 @@ class OpenBankingService:
         replay: ReplayStore,
         jwks: dict[str, object],
         webhooks: WebhookService,
+        usage: UsageMeter,
     ) -> None:
         self.apps = apps
         self.server = server
@@ -42,6 +44,11 @@ class OpenBankingService:
         self.replay = replay
         self.jwks = jwks
         self.webhooks = webhooks
+        self.usage = usage
+
+    def close(self) -> None:
+        """Write this process's pending usage counts (the platform calls it on close)."""
+        self.usage.close()
 
     def connect(self, actor: Principal, client_id: str) -> str:
         """The app store's one-click connect: the app's login initiation URL for this issuer."""
@@ -104,4 +111,5 @@ class OpenBankingService:
                 settings.secret_key.get_secret_value(),
                 production=settings.env == "production",
             ),
+            usage=UsageMeter(engine, clock, business_timezone=settings.business_timezone),
         )

@@ -3,10 +3,10 @@ and the audit trail. Secrets (codes, tokens) are stored only as SHA-256 hashes."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -200,3 +200,16 @@ class WebhookDeliveryRow(Base):
         Index("ix_openbanking_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_openbanking_webhook_deliveries_client", "client_id", "created_at"),
     )
+
+
+class UsageRow(Base):
+    """Calls to ``/open-banking/v1`` per app, business day, resource and outcome (``served``,
+    ``rate_limited`` or ``refused:<error>``); counters are added to, never rewritten."""
+
+    __tablename__ = "openbanking_usage"
+
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    resource: Mapped[str] = mapped_column(String(40), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(80), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger)

@@ -15,11 +15,15 @@ OAuth refusals are answered as OAuth clients expect (``{"error", "error_descript
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
@@ -27,24 +31,116 @@ from starlette.concurrency import run_in_threadpool
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.ratelimit import limit_by_ip, limiter_of
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import FinbridgeError, RateLimited, ValidationError
 from finbridge.core.money import Money
-from finbridge.openbanking import App, AppStatus, Consent, Grant, OAuthError, Payment
+from finbridge.openbanking import (
+    RATE_LIMITED,
+    SERVED,
+    App,
+    AppStatus,
+    Consent,
+    Grant,
+    OAuthError,
+    Payment,
+    Usage,
+    refused,
+)
+from finbridge.platform import Platform
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def _oauth_rendered(handler: Handler) -> Handler:
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except OAuthError as exc:
+            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+
+    return guarded
 
 
 class OAuthRoute(APIRoute):
     """Renders :class:`OAuthError` the OAuth way; anything else goes to the problem handlers."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    def get_route_handler(self) -> Handler:
+        return _oauth_rendered(super().get_route_handler())
+
+
+@dataclass
+class _Tap:
+    """One third-party call's app, filled by ``_grant`` once known (a shared object, so the
+    thread pool's copy of the context fills the same one)."""
+
+    platform: Platform | None = None
+    client_id: str | None = None
+    authorization: str | None = None
+
+
+_TAP: ContextVar[_Tap | None] = ContextVar("openbanking_usage_tap", default=None)
+# The resource each third-party endpoint counts under (usage metrics).
+_RESOURCES = {
+    "ob_accounts": "accounts",
+    "ob_balance": "balances",
+    "ob_transactions": "transactions",
+    "ob_create_payment": "payment_initiation",
+    "ob_payment": "payment_status",
+    "ob_consent": "consent",
+}
+_FLUSHES: set[asyncio.Future[None]] = set()
+
+
+def _outcome(exc: BaseException | None, status: int) -> str:
+    if isinstance(exc, RateLimited):
+        return RATE_LIMITED
+    if isinstance(exc, OAuthError):
+        return refused(exc.error)
+    if isinstance(exc, FinbridgeError):
+        return refused(exc.code)
+    if isinstance(exc, RequestValidationError):
+        return refused("validation_error")
+    if exc is not None:
+        return refused("server_error")
+    return SERVED if status < 400 else refused(str(status))
+
+
+class MeteredRoute(APIRoute):
+    """A third-party API route: counts each call for its app (served, refused with its error,
+    rate-limited), then renders OAuth errors as ``OAuthRoute`` does. A call whose token is not
+    one of ours is counted for no app: it cannot be told apart from noise."""
+
+    def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        resource = _RESOURCES.get(self.name, self.name)
 
-        async def guarded(request: Request) -> Response:
+        async def metered(request: Request) -> Response:
+            tap = _Tap(authorization=request.headers.get("authorization"))
+            reset = _TAP.set(tap)
             try:
-                return await handler(request)
-            except OAuthError as exc:
-                return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+                response = await handler(request)
+            except Exception as exc:
+                _count(tap, resource, _outcome(exc, 500))
+                raise
+            finally:
+                _TAP.reset(reset)
+            _count(tap, resource, _outcome(None, response.status_code))
+            return response
 
-        return guarded
+        return _oauth_rendered(metered)
+
+
+def _count(tap: _Tap, resource: str, outcome: str) -> None:
+    if tap.platform is None:
+        return
+    ob = tap.platform.openbanking
+    client_id = tap.client_id or ob.server.token_client(tap.authorization)
+    if client_id is None:
+        return
+    if ob.usage.count(client_id, resource, outcome):
+        # Written off this call's path: a worker thread adds the batch to the database.
+        flush = asyncio.get_running_loop().run_in_executor(None, ob.usage.flush_quietly)
+        _FLUSHES.add(flush)
+        flush.add_done_callback(_FLUSHES.discard)
 
 
 # Outside /v1, so the per-IP limit is declared here; each app's calls count against its own
@@ -57,7 +153,7 @@ oauth_router = APIRouter(
 open_router = APIRouter(
     prefix="/open-banking/v1",
     tags=["open banking: third-party APIs"],
-    route_class=OAuthRoute,
+    route_class=MeteredRoute,
     dependencies=[Depends(limit_by_ip)],
 )
 router = APIRouter(prefix="/openbanking", tags=["open banking: operators"])
@@ -135,6 +231,9 @@ async def revoke(request: Request, platform: PlatformDep) -> Response:
 # -- third-party APIs ---------------------------------------------------------------------------
 async def _grant(request: Request, platform: PlatformDep) -> Grant:
     server = platform.openbanking.server
+    tap = _TAP.get()
+    if tap is not None:
+        tap.platform = platform
     url = server.issuer + request.url.path
     grant = await run_in_threadpool(
         server.verify_access,
@@ -143,6 +242,8 @@ async def _grant(request: Request, platform: PlatformDep) -> Grant:
         method=request.method,
         url=url,
     )
+    if tap is not None:
+        tap.client_id = grant.client_id
     limiter_of(request).hit("app_per_client", grant.client_id)
     return grant
 
@@ -466,3 +567,29 @@ def replay_delivery(
 ) -> DeliveryOut:
     delivery = platform.openbanking.webhooks.replay(principal, delivery_id)
     return DeliveryOut.model_validate(delivery, from_attributes=True)
+
+
+class UsageOut(BaseModel):
+    client_id: str
+    day: date
+    resource: str
+    outcome: str = Field(description="served, rate_limited or refused:<error>")
+    calls: int
+
+    @classmethod
+    def of(cls, u: Usage) -> UsageOut:
+        return cls(
+            client_id=u.client_id, day=u.day, resource=u.resource, outcome=u.outcome, calls=u.calls
+        )
+
+
+@router.get("/usage", response_model=list[UsageOut], summary="Third-party API calls per app")
+def list_usage(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    client_id: Annotated[str | None, Query(max_length=36)] = None,
+    since: Annotated[date | None, Query(description="first business day")] = None,
+) -> list[UsageOut]:
+    """Operators see every app; a developer only its own (another's app is 404)."""
+    found = platform.openbanking.usage.report(principal, client_id=client_id, since=since)
+    return [UsageOut.of(u) for u in found]
