@@ -9,6 +9,7 @@ from tests.openbanking.conftest import ISSUER, make_app
 from tests.web.conftest import log_in
 
 from finbridge.core import ManualClock, Role
+from finbridge.openbanking import SERVED, refused
 from finbridge.platform import Platform
 
 HX = {"HX-Request": "true", "Origin": ISSUER}
@@ -40,3 +41,20 @@ def test_a_teller_cannot_approve_apps(
     assert page.status_code == 200 and "need the <code>openbanking:read</code> scope" in page.text
     r = client.post(f"/console/openbanking/apps/{pending.client_id}/approve", headers=HX)
     assert r.status_code == 403
+
+
+def test_operators_see_each_apps_api_usage(
+    platform: Platform, client: TestClient, clock: ManualClock
+) -> None:
+    tally = make_app(platform, client, clock, name="Tally")
+    meter = platform.openbanking.usage
+    for _ in range(4):
+        meter.count(tally.client_id, "balances", SERVED)
+    meter.count(tally.client_id, "balances", refused("invalid_dpop_proof"))
+    log_in(client, issue_key(platform, [Role.ADMIN]))
+    page = client.get("/console/openbanking")
+    assert page.status_code == 200
+    usage = page.text.split('id="ob-usage"')[1].split("</table>")[0]
+    assert "<td>Tally</td><td>balances</td><td>served</td><td>4</td>" in usage
+    assert "<td>refused:invalid_dpop_proof</td><td>1</td>" in usage
+    assert "2026-11-02" in usage

@@ -5,12 +5,13 @@ developer only its own, through /v1/openbanking/usage and the console."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from tests.api.conftest import issue_key
 from tests.openbanking.conftest import (
     ACCOUNT_ACCESS,
@@ -25,6 +26,7 @@ from thirdparty_app.client import OAuthRefused, new_key
 from finbridge.core import ManualClock, Principal, Role
 from finbridge.core.errors import NotFound, PermissionDenied
 from finbridge.openbanking import RATE_LIMITED, SERVED, refused
+from finbridge.openbanking.tables import UsageRow
 from finbridge.openbanking.usage import UsageMeter
 from finbridge.platform import Platform
 
@@ -70,6 +72,7 @@ def test_counts_add_up_in_batches_and_each_developer_sees_its_own(
     assert [u.day for u in meter.report(ops, since=day + timedelta(days=1))] == [
         day + timedelta(days=1)
     ]
+    assert {u.day for u in meter.report(ops, days=1)} == {day + timedelta(days=1)}
     assert {u.client_id for u in meter.report(dev_a)} == {alpha}
     assert {u.client_id for u in meter.report(dev_b)} == {beta}
     with pytest.raises(NotFound):
@@ -128,3 +131,21 @@ def test_every_call_is_counted_with_its_outcome(
     other = app.http.get(f"/v1/openbanking/usage?client_id={app.client_id}", headers=dev)
     assert other.status_code == 404
     platform.close()
+
+
+def test_the_serve_loop_writes_counts_when_calls_stop(platform: Platform) -> None:
+    from finbridge.cli.openbanking_loop import WebhookLoop
+
+    platform.openbanking.usage.count("app-1", "accounts", SERVED)  # not due: in process only
+
+    def stored() -> list[int]:
+        with platform.engine.connect() as conn:
+            return list(conn.execute(select(UsageRow.calls)).scalars())
+
+    assert stored() == []
+    loop = WebhookLoop(platform, interval_seconds=0.05).start()
+    deadline = time.monotonic() + 10
+    while not stored() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loop.stop()
+    assert stored() == [1]

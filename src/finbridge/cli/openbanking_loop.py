@@ -39,6 +39,8 @@ class WebhookLoop:
                 self.run_once()
             except Exception:  # a failed round is retried on the next tick
                 log.exception("webhook delivery round failed; retrying later")
+            # API usage counted since the last call flush goes out even when calls stop.
+            self._platform.openbanking.usage.flush_quietly()
             self._stop.wait(self._interval)
 
     def stop(self) -> None:

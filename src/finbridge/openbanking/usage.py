@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -120,10 +120,15 @@ class UsageMeter:
         *,
         client_id: str | None = None,
         since: date | None = None,
+        days: int | None = None,
         limit: int = 500,
     ) -> list[Usage]:
         """Operators (``openbanking:read``) see every app; a developer (``openbanking:write``)
-        only the apps it registered, another's being answered as unknown. Newest day first."""
+        only the apps it registered, another's being answered as unknown. Newest day first;
+        ``days`` keeps the last so many business days (today included)."""
+        if days is not None:
+            today = business_date(self._clock.now(), self._tz)
+            since = max(since or date.min, today - timedelta(days=max(days, 1) - 1))
         if not actor.has_scope("openbanking:read"):
             actor.require_scope("openbanking:write")
         self.flush()

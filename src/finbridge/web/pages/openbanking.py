@@ -41,6 +41,10 @@ def index(
         "deliveries": ob.webhooks.deliveries(actor, client_id=client_id or None, limit=50)
         if may_read
         else [],
+        "usage": ob.usage.report(actor, client_id=client_id or None, days=7, limit=200)
+        if may_read
+        else [],
+        "app_names": {a.client_id: a.name for a in apps},
         "customer_id": customer_id or "",
         "client_id": client_id or "",
     }
