@@ -26,6 +26,7 @@ from finbridge.acquisition.ports import (
     PortfolioSummary,
     SuitabilityPort,
 )
+from finbridge.acquisition.profiles import KINDS as PROFILE_EVENT_TYPES
 from finbridge.acquisition.response import evaluate_response, load_bank_marketing
 from finbridge.acquisition.service import (
     AcquisitionService,
@@ -47,6 +48,7 @@ __all__ = [
     "MARKETING",
     "NEWS_FILE",
     "PRODUCTS",
+    "PROFILE_EVENT_TYPES",
     "AcquisitionService",
     "Campaign",
     "CampaignResults",

@@ -9,7 +9,7 @@ DuckDB SELECT over the lake's ``events`` view; the arithmetic is Polars/NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ import numpy as np
 
 from finbridge.acquisition.catalog import topics_of
 from finbridge.acquisition.sendtime import HALF_LIFE_DAYS, KIND_WEIGHTS, SLOTS, slot_of
-from finbridge.lake import EventLake
+from finbridge.lake import Event, EventLake
 
 if TYPE_CHECKING:
     import polars as pl
@@ -217,3 +217,43 @@ def merge_into(
 
 def subjects_of(frame: pl.DataFrame) -> Iterable[str]:
     return frame["subject_id"].unique().to_list()
+
+
+def frame_of(events: Iterable[Event]) -> pl.DataFrame:
+    """Engagement events as :func:`read_engagement` returns them (the stream's events)."""
+    import polars as pl
+
+    rows = [
+        {
+            "subject_id": e.subject_id,
+            "event_type": e.event_type,
+            "occurred_at": e.occurred_at,
+            "title": e.payload.get("title"),
+            "category": e.payload.get("category"),
+        }
+        for e in events
+    ]
+    if not rows:
+        return _empty()
+    return pl.DataFrame(rows, schema=_empty().schema)
+
+
+def observed(state: ProfileState, subject: str, events: Sequence[Event]) -> ProfileState | None:
+    """``state`` with the engagement ``events`` of ``subject`` it has not seen, or None.
+
+    A profile as of t has seen every event before t, so only events at or after its ``as_of``
+    are added, and the profile moves to just after the latest one (exact: decayed sums). An
+    event before ``as_of`` is left out: a refresh that read the lake up to ``as_of`` counted it
+    (the lake writer consumes the same stream), and counting it here would double it."""
+    from datetime import timedelta
+
+    newer = [
+        e
+        for e in events
+        if e.subject_id == subject and e.event_type in KINDS and e.occurred_at >= state.as_of
+    ]
+    if not newer:
+        return None
+    as_of = max(state.as_of, max(e.occurred_at for e in newer) + timedelta(microseconds=1))
+    fresh = build_states(frame_of(newer), as_of, state.timezone)
+    return merge_into({subject: state}, fresh, as_of)[subject]

@@ -13,7 +13,7 @@ stops the message.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy.orm import Session
 
 from finbridge.acquisition import events as _events
 from finbridge.acquisition.audience import AudienceRule
@@ -62,7 +63,14 @@ from finbridge.acquisition.ports import (
     SuitabilityPort,
     UpToR1,
 )
-from finbridge.acquisition.profiles import ProfileState, build_states, merge_into, read_engagement
+from finbridge.acquisition.profiles import KINDS as PROFILE_EVENT_TYPES
+from finbridge.acquisition.profiles import (
+    ProfileState,
+    build_states,
+    merge_into,
+    observed,
+    read_engagement,
+)
 from finbridge.acquisition.sendtime import population_prior, shrunk_day
 from finbridge.acquisition.tables import (
     CampaignRow,
@@ -343,6 +351,32 @@ class AcquisitionService:
                 else:
                     session.add(ProfileRow(**values))
         return len(merged)
+
+    def observe_events(self, actor: Principal, session: Session, events: Sequence[Event]) -> int:
+        """Add streamed engagement events to the stored profiles of consenting customers, in
+        ``session``'s transaction (the stream's ``acquisition-profiles`` consumer keeps its
+        ledger there, so an event is added once). A customer without a stored profile waits
+        for :meth:`refresh_profiles`, which reads their whole history; one who withdrew consent
+        is not updated (and loses the profile at the next refresh). Returns profiles updated."""
+        actor.require_scope("acquisition:write")
+        mine = [e for e in events if e.event_type in PROFILE_EVENT_TYPES and e.subject_id]
+        if not mine:
+            return 0
+        allowed = self.consent.consented({str(e.subject_id) for e in mine}, MARKETING)
+        if not allowed:
+            return 0
+        now = self.clock.now()
+        updated = 0
+        with self._refresh_lock:
+            rows = session.scalars(select(ProfileRow).where(ProfileRow.customer_id.in_(allowed)))
+            for row in rows:
+                state = observed(_state_of(row), row.customer_id, mine)
+                if state is None:
+                    continue
+                for key, value in _row_values(row.customer_id, state, now).items():
+                    setattr(row, key, value)
+                updated += 1
+        return updated
 
     def profile(
         self, actor: Principal, customer_id: str, *, as_of: datetime | None = None

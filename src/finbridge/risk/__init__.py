@@ -29,6 +29,7 @@ from finbridge.risk.decisions import (
     json_body,
 )
 from finbridge.risk.mapping import TRANSACTION_SCHEMA, ColumnMapping, load_mapping
+from finbridge.risk.observed import OBSERVED_TYPES, ObserveResult
 from finbridge.risk.rules import (
     ListEntry,
     Problem,
@@ -38,6 +39,7 @@ from finbridge.risk.rules import (
 )
 
 __all__ = [
+    "OBSERVED_TYPES",
     "SHIPPED_MODEL",
     "TRANSACTION_SCHEMA",
     "Case",
@@ -47,6 +49,7 @@ __all__ = [
     "Decision",
     "DecisionRequestModel",
     "ListEntry",
+    "ObserveResult",
     "Problem",
     "RiskService",
     "RuleSetSpec",

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from finbridge.core.clock import Clock
 from finbridge.core.errors import Conflict
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods 
     from finbridge.risk.decisions import Scorer
     from finbridge.risk.learning import HandbookHistory, LabelledHistory, RetrainPolicy, TurnResult
     from finbridge.risk.models import RegisteredModel, ShadowComparison
+    from finbridge.risk.observed import ObserveResult
     from finbridge.risk.posting import RiskGuard
 
 
@@ -160,6 +162,16 @@ class RiskService:
         if maker is None:
             maker = await asyncio.to_thread(lambda: self.decisions)
         return await maker.decide_async(actor, data)
+
+    def observe_events(
+        self, actor: Principal, session: Session, events: Sequence[Event]
+    ) -> ObserveResult:
+        """Count in the velocity windows the spend the engine did not decide (the stream's
+        ``risk-velocity`` consumer), once per event id: :mod:`finbridge.risk.observed`."""
+        actor.require_scope("risk:decide")
+        from finbridge.risk.observed import observe
+
+        return observe(session, self.decisions.velocity, events)
 
     def posting_guard(self, *, cumulative_limits: Mapping[str, Money] | None = None) -> RiskGuard:
         """Banking's ``PostingGuard`` (``check`` and ``settle``) over this service's decisions;

@@ -13,6 +13,7 @@ from finbridge.risk.decisions._maker import (
     Scorer,
     combine,
     event_features,
+    velocity_event,
 )
 from finbridge.risk.decisions._port import DecisionStore, DuplicateEvent, Writes
 from finbridge.risk.decisions._requests import (
@@ -64,4 +65,5 @@ __all__ = [
     "parse_request",
     "parse_span",
     "terminal_rates",
+    "velocity_event",
 ]

@@ -386,6 +386,20 @@ def event_features(
         "channel": req.channel,
         "country": req.country,
     }
+    degraded = flood = None
+    try:
+        features.update(velocity.observe(velocity_event(req, event_id)))
+    except VelocityUnavailable as exc:
+        degraded = exc.detail
+    except EntityFlood as exc:
+        flood = exc.detail
+    derive(features)
+    return features, degraded, flood
+
+
+def velocity_event(req: DecisionRequest, event_id: str) -> VelocityEvent:
+    """What the velocity windows keep of ``req``: its entity keys (per family), amount, time.
+    One place, so an event observed from the stream lands on the keys its decision would."""
     fam = req.family
     keys = {k: f"{fam}:{v}" for k, v in req.entity_keys().items() if v}
     attrs = {
@@ -393,22 +407,13 @@ def event_features(
         "payee": req.payee_id or "",
         "customer": req.customer_id,
     }
-    vev = VelocityEvent(
+    return VelocityEvent(
         event_id=event_id,
         ts_ms=int(req.occurred_at.timestamp() * 1000),
         amount_minor=req.amount.minor,
         keys=keys,
         attrs={k: v for k, v in attrs.items() if v},
     )
-    degraded = flood = None
-    try:
-        features.update(velocity.observe(vev))
-    except VelocityUnavailable as exc:
-        degraded = exc.detail
-    except EntityFlood as exc:
-        flood = exc.detail
-    derive(features)
-    return features, degraded, flood
 
 
 def _fields(d: Decision) -> dict[str, Any]:

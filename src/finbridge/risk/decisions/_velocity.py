@@ -27,7 +27,7 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 from finbridge.core.errors import ServiceUnavailable, ValidationError
 
@@ -196,6 +196,20 @@ class VelocityStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ObservedOnce(Protocol):
+    """A velocity store that remembers which observed (not decided) events it has counted, so
+    a stream event redelivered after its effect was kept is not counted twice."""
+
+    def claim(self, event_id: str, ts_ms: int) -> bool:
+        """True the first time ``event_id`` is claimed (within the longest window)."""
+        ...
+
+    def release(self, event_id: str) -> None:
+        """Forget a claim whose observation failed, so a redelivery counts it."""
+        ...
+
+
 class _Spec:
     """Per entity type, the precomputed shape of its state (window order, empty features)."""
 
@@ -283,6 +297,8 @@ class InProcessVelocity:
         self._latest = -(2**62)  # the latest event time seen, for forgetting idle entities
         self._observed = 0
         self._sweep: list[tuple[int, list[str]]] = []  # per shape index, keys left to look at
+        self._claims: dict[str, int] = {}  # observed event id -> its time (see ``claim``)
+        self._horizon_ms = max(s.spans[s.longest] for s in self._shapes) + config.max_lateness_ms
 
     def _entity(self, shape: _Spec, key: str) -> _Entity | None:
         cols = self._cols[shape.spec.entity]
@@ -358,6 +374,20 @@ class InProcessVelocity:
                         del col[key]
             if not keys:
                 self._sweep.pop()
+
+    def claim(self, event_id: str, ts_ms: int) -> bool:
+        with self._lock:
+            if event_id in self._claims:
+                return False
+            self._claims[event_id] = ts_ms
+            if len(self._claims) % 4096 == 0:  # bounded: claims older than any window go
+                horizon = self._latest - self._horizon_ms
+                self._claims = {k: t for k, t in self._claims.items() if t >= horizon}
+            return True
+
+    def release(self, event_id: str) -> None:
+        with self._lock:
+            self._claims.pop(event_id, None)
 
     def entity_count(self) -> int:
         return sum(len(cols[0]) for cols in self._cols.values())

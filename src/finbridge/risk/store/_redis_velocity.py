@@ -220,6 +220,22 @@ class RedisVelocity:
                 finish(spec, label, st, cfg.minor_per_major, out)
         return out
 
+    def claim(self, event_id: str, ts_ms: int) -> bool:
+        """Mark an observed event counted (SET NX, expiring with the longest window): every
+        process sharing these windows sees the mark, so no two count the same event."""
+        try:
+            return bool(
+                self._client.set(f"{self.namespace}:seen:{event_id}", ts_ms, nx=True, px=self._ttl)
+            )
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise VelocityUnavailable(f"velocity store (Redis) did not answer: {exc}") from exc
+
+    def release(self, event_id: str) -> None:
+        try:
+            self._client.delete(f"{self.namespace}:seen:{event_id}")
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise VelocityUnavailable(f"velocity store (Redis) did not answer: {exc}") from exc
+
     def _call(self, payload: str) -> Any:
         now = time.monotonic()
         if now < self._open_until:
