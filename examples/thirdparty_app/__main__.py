@@ -9,6 +9,8 @@ It pushes an account-access request, prints the URL to open in a browser (sign i
 customer app and allow), catches the redirect on its own registered callback, exchanges the code
 (PKCE + DPoP + private_key_jwt) and prints the accounts, balances and latest transactions.
 ``--pay AMOUNT --creditor ACCOUNT`` asks for a single-payment consent instead and pays once.
+``--connect`` waits for the customer to press Connect in the app store instead (the bank sends
+the browser to our ``/connect``, OpenID Connect third-party-initiated login).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,22 +26,39 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc.jwk import ECKey
 
-from thirdparty_app.client import ThirdPartyApp
+from thirdparty_app.client import OAuthRefused, ThirdPartyApp
 
 
-def wait_for_callback(redirect_uri: str) -> str:
-    """Serve the redirect URI once (loopback only) and return the full URL the browser hit."""
+def wait_for_callback(redirect_uri: str, connect: Callable[[str], str] | None = None) -> str:
+    """Serve the redirect URI once (loopback only) and return the full URL the browser hit.
+    With ``connect``, ``/connect`` on the same origin is the app's login initiation URI: the
+    bank's app store sends the customer there, ``connect`` pushes the request and returns the
+    bank URL to send the browser on to."""
     parts = urlsplit(redirect_uri)
     caught: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if urlsplit(self.path).path == parts.path:
+            path = urlsplit(self.path).path
+            if connect is not None and path == "/connect":
+                try:
+                    location = connect(f"{parts.scheme}://{parts.netloc}{self.path}")
+                except OAuthRefused as exc:
+                    self._answer(400, str(exc).encode())
+                    return
+                self.send_response(303)
+                self.send_header("location", location)
+                self.end_headers()
+                return
+            if path == parts.path:
                 caught.append(f"{parts.scheme}://{parts.netloc}{self.path}")
-            self.send_response(200)
+            self._answer(200, b"Done: you can close this tab and go back to the terminal.")
+
+        def _answer(self, status: int, body: bytes) -> None:
+            self.send_response(status)
             self.send_header("content-type", "text/plain; charset=utf-8")
             self.end_headers()
-            self.wfile.write(b"Done: you can close this tab and go back to the terminal.")
+            self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             return None
@@ -58,6 +78,11 @@ def main() -> None:
     parser.add_argument("--app-file", type=Path, required=True, help="client_id, key, redirect_uri")
     parser.add_argument("--pay", help="amount of a single payment (CNY) instead of reading")
     parser.add_argument("--creditor", help="the account to pay")
+    parser.add_argument(
+        "--connect",
+        action="store_true",
+        help="wait for the bank's app store Connect (our /connect) instead of printing a URL",
+    )
     args = parser.parse_args()
     saved = json.loads(args.app_file.read_text(encoding="utf-8"))
     with httpx.Client(timeout=30) as http:
@@ -86,11 +111,22 @@ def main() -> None:
                 }
             ]
         state = secrets.token_urlsafe(16)
-        url, verifier = app.push(details, state=state)
-        print(f"Open this in your browser and allow the request:\n\n  {url}\n")
-        tokens = app.exchange(
-            app.callback(wait_for_callback(app.redirect_uri)), verifier=verifier, state=state
-        )
+        pushed: list[str] = []
+        if args.connect:
+
+            def connect(initiated: str) -> str:
+                url, verifier = app.connect(initiated, details, state=state)
+                pushed.append(verifier)
+                return url
+
+            print("Press Connect on this app in the customer app's app store.")
+            returned = wait_for_callback(app.redirect_uri, connect)
+            verifier = pushed[-1]
+        else:
+            url, verifier = app.push(details, state=state)
+            print(f"Open this in your browser and allow the request:\n\n  {url}\n")
+            returned = wait_for_callback(app.redirect_uri)
+        tokens = app.exchange(app.callback(returned), verifier=verifier, state=state)
         print(f"authorised: consent {tokens.consent_id}, DPoP key {app.dpop_key.thumbprint()}")
         if args.pay:
             paid = app.pay(

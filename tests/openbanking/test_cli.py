@@ -43,6 +43,8 @@ def test_register_approve_list(tmp_path: Path) -> None:
             "accounts",
             "--category",
             "accounting",
+            "--initiate-login-uri",
+            "https://ledgerly.example/connect",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -52,6 +54,8 @@ def test_register_approve_list(tmp_path: Path) -> None:
     listed = runner.invoke(app, ["openbanking", "apps", "--status", "approved"])
     assert client_id in listed.output and "Ledgerly" in listed.output
     assert runner.invoke(app, ["openbanking", "audit"]).exit_code == 0
+    used = runner.invoke(app, ["openbanking", "usage", "--client", client_id])
+    assert used.exit_code == 0 and "open-banking API usage" in used.output
     assert "0 expired JWT ids" in runner.invoke(app, ["openbanking", "prune"]).output
     private = tmp_path / "bad.json"
     private.write_text(json.dumps({"keys": [new_key().as_dict(private=True)]}))

@@ -130,3 +130,39 @@ def test_loopback_http_allowed_outside_production_and_in_the_api(
         headers=dev,
     )
     assert bad.status_code == 422 and bad.json()["field"] == "initiate_login_uri"
+
+
+def test_the_example_app_serves_connect_beside_its_callback() -> None:
+    import socket
+    import threading
+    import time
+
+    import httpx
+    from thirdparty_app.__main__ import wait_for_callback
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+
+    def connect(initiated: str) -> str:
+        if "iss=good" not in initiated:
+            raise OAuthRefused(400, "invalid_request", "login initiated by an unknown issuer")
+        return "https://bank.example/oauth2/authorize?request_uri=urn:x"
+
+    caught: list[str] = []
+    thread = threading.Thread(
+        target=lambda: caught.append(wait_for_callback(f"{base}/callback", connect)), daemon=True
+    )
+    thread.start()
+    for _ in range(100):  # until the loopback server listens
+        try:
+            r = httpx.get(f"{base}/connect?iss=good", follow_redirects=False)
+            break
+        except httpx.ConnectError:
+            time.sleep(0.05)
+    assert r.status_code == 303 and r.headers["location"].startswith("https://bank.example/")
+    assert httpx.get(f"{base}/connect?iss=evil").status_code == 400
+    assert httpx.get(f"{base}/callback?code=c1&state=s").status_code == 200
+    thread.join(timeout=5)
+    assert caught == [f"{base}/callback?code=c1&state=s"]

@@ -24,6 +24,8 @@ def test_demo_apps_seeded_once_and_usable(
     assert seed_openbanking(platform, said.append) is None and len(said) == 1
     store = platform.openbanking.apps.list(Principal.customer("someone"))
     assert {a.status for a in store} == {AppStatus.APPROVED} and len(store) == 2
+    # The budgeting app has the store's Connect (the example app's --connect).
+    assert [a.name for a in store if a.initiate_login_uri] == ["Budget Buddy"]
     path = platform.settings.data_dir / KEY_FILE
     assert path.stat().st_mode & 0o077 == 0
     saved = json.loads(path.read_text())

@@ -40,6 +40,9 @@ APPS = (
     ),
 )
 REDIRECT = "http://127.0.0.1:8765/callback"
+# The example app's login initiation URI (``python -m thirdparty_app --connect``): the app
+# store's Connect button for the demo's budgeting app.
+INITIATE = "http://127.0.0.1:8765/connect"
 KEY_FILE = "openbanking-demo-app.json"
 
 
@@ -64,6 +67,7 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
             scopes=scopes,
             category=category,
             description=description,
+            initiate_login_uri=INITIATE if name == APPS[0][0] else None,
         )
         if approve:
             registry.decide(_ACTOR, app.client_id, AppStatus.APPROVED)

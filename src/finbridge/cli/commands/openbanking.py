@@ -1,4 +1,4 @@
-"""``finbridge openbanking``: apps (register, approve, suspend, list), consents, the audit
+"""``finbridge openbanking``: apps (register, approve, suspend, list), consents, API usage, the audit
 trail, the replay store's clean-up, and a signing key for production."""
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def register_app(
     category: Annotated[str, typer.Option(help="budgeting, accounting, payments, ...")] = "other",
     description: Annotated[str, typer.Option(help="What the app does")] = "",
     approve: Annotated[bool, typer.Option(help="Approve it at once (operators)")] = False,
+    initiate_login_uri: Annotated[
+        str | None, typer.Option(help="Where the app store's Connect sends the customer")
+    ] = None,
 ) -> None:
     """Register an app (pending an operator's approval unless --approve)."""
     from finbridge.openbanking import AppStatus
@@ -72,6 +75,7 @@ def register_app(
             scopes=scope,
             category=category,
             description=description,
+            initiate_login_uri=initiate_login_uri,
         )
         if approve:
             app = registry.decide(CLI_ACTOR, app.client_id, AppStatus.APPROVED)
@@ -149,6 +153,21 @@ def audit(
                 r.client_id or "-",
                 escape(r.detail[:80]),
             )
+        console.print(table)
+
+
+@openbanking_app.command("usage")
+def usage(
+    client: Annotated[str | None, typer.Option(help="An app's client_id")] = None,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Last business days")] = 7,
+) -> None:
+    """Third-party API calls per app, business day, resource and outcome."""
+    with platform_context() as platform:
+        table = Table(title="open-banking API usage")
+        for column in ("day", "client_id", "resource", "outcome", "calls"):
+            table.add_column(column)
+        for u in platform.openbanking.usage.report(CLI_ACTOR, client_id=client, days=days):
+            table.add_row(u.day.isoformat(), u.client_id, u.resource, u.outcome, str(u.calls))
         console.print(table)
 
 
