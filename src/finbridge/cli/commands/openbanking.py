@@ -1,5 +1,5 @@
-"""``finbridge openbanking``: apps (register, approve, suspend, list), consents, API usage, the audit
-trail, the replay store's clean-up, and a signing key for production."""
+"""``finbridge openbanking``: apps (register, approve, suspend, list), consents, API usage, the
+audit trail, the replay store's clean-up, and a signing key for production."""
 
 from __future__ import annotations
 
