@@ -31,6 +31,7 @@ from finbridge.risk.decisions import (
     VelocityStore,
     default_config,
 )
+from finbridge.risk.observed import observe
 from finbridge.risk.store import RedisVelocity
 from finbridge.store import unit_of_work
 
@@ -133,14 +134,21 @@ def test_risk_velocity_counts_undecided_spend_once_and_skips_what_it_decided(
     assert money_count(velocity, a.id, now) == 1  # decided once, not counted again
 
 
-def test_the_velocity_claim_is_shared_by_every_process_on_redis(clock: ManualClock) -> None:
+def test_on_redis_a_gateway_process_sees_observed_spend_counted_once(
+    sqlite_engine: Engine, clock: ManualClock
+) -> None:
     prefix = f"finbridge:test:{uuid.uuid4().hex}"
-    first = RedisVelocity(default_config(), prefix=prefix)
-    second = RedisVelocity(default_config(), prefix=prefix)  # another process, same windows
+    first = RedisVelocity(default_config(), prefix=prefix)  # the consumer's process
+    second = RedisVelocity(default_config(), prefix=prefix)  # a gateway, same windows
     try:
-        ts = int(clock.now().timestamp() * 1000)
-        assert first.claim("e-1", ts)
-        assert not second.claim("e-1", ts)
+        now = clock.now()
+        spend = card("c-9", now - timedelta(minutes=1))
+        with unit_of_work(sqlite_engine) as session:
+            assert observe(session, first, [spend]).counted == 1
+            assert observe(session, second, [spend]).repeated == 1  # claimed in Redis
+        assert money_count(second, "c-9", now) == 1
+        ts = int(now.timestamp() * 1000)
+        assert second.claim("e-1", ts)
         second.release("e-1")  # an observation that failed gives the event back
         assert first.claim("e-1", ts)
     finally:
