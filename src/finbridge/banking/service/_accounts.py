@@ -15,7 +15,7 @@ from finbridge.banking.models import (
     LedgerReport,
     Page,
 )
-from finbridge.banking.service._activity import history_item, postings_of
+from finbridge.banking.service._activity import ActivityCommands, postings_of
 from finbridge.banking.service._checks import (
     account_from,
     enum_value,
@@ -25,7 +25,6 @@ from finbridge.banking.service._checks import (
     valid_account_id,
     valid_rate,
 )
-from finbridge.banking.service._core import ServiceCore
 from finbridge.banking.tables import (
     LEDGER_CURRENCIES,
     accounts_table,
@@ -51,7 +50,7 @@ holds = holds_table
 postings = postings_table
 
 
-class AccountCommands(ServiceCore):
+class AccountCommands(ActivityCommands):
     def open_account(
         self,
         actor: Principal,
@@ -266,15 +265,7 @@ class AccountCommands(ServiceCore):
         """The account's postings, newest first; ``cursor`` continues with older ones."""
         acc = self.get_account(actor, account_id)
         limit = page_limit(limit)
-        stmt = postings_of(acc.id).order_by(postings.c.id.desc()).limit(limit + 1)
-        if cursor is not None:
-            if not cursor.isdigit():
-                raise ValidationError("malformed cursor", field="cursor")
-            stmt = stmt.where(postings.c.id < int(cursor))
-        with self._read() as conn:
-            rows = conn.execute(stmt).all()
-        items = [history_item(r, acc.currency) for r in rows[:limit]]
-        return Page(items, str(items[-1].posting_id) if len(rows) > limit else None)
+        return self._history_page(postings_of(acc.id), acc.currency, limit, cursor)
 
     def verify_ledger(self, actor: Principal) -> LedgerReport:
         """Recompute every balance from the postings and report drift of any kind."""

@@ -150,17 +150,21 @@ class ActivityCommands(ServiceCore):
             raise ValidationError(f"search text is longer than {MAX_QUERY}", field="q")
         kinds = [k.value for k in EntryKind if needle in k.value]
         matches = entries.c.description.ilike(f"%{_escape_like(needle)}%", escape="\\")
-        stmt = (
-            postings_of(acc.id)
-            .where(or_(matches, entries.c.kind.in_(kinds)) if kinds else matches)
-            .order_by(postings.c.id.desc())
-            .limit(limit + 1)
+        stmt = postings_of(acc.id).where(
+            or_(matches, entries.c.kind.in_(kinds)) if kinds else matches
         )
+        return self._history_page(stmt, acc.currency, limit, cursor)
+
+    def _history_page(
+        self, stmt: Select[Any], currency: str, limit: int, cursor: str | None
+    ) -> Page[HistoryItem]:
+        """One page of ``stmt``'s postings, newest first, older than ``cursor``."""
+        stmt = stmt.order_by(postings.c.id.desc()).limit(limit + 1)
         if cursor is not None:
             if not cursor.isdigit():
                 raise ValidationError("malformed cursor", field="cursor")
             stmt = stmt.where(postings.c.id < int(cursor))
         with self._read() as conn:
             rows = conn.execute(stmt).all()
-        items = [history_item(r, acc.currency) for r in rows[:limit]]
+        items = [history_item(r, currency) for r in rows[:limit]]
         return Page(items, str(items[-1].posting_id) if len(rows) > limit else None)
