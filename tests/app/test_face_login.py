@@ -62,6 +62,7 @@ def _film(page: Any) -> tuple[list[str], int]:
     return steps, step_ms
 
 
+@pytest.mark.slow  # ~60 s at load 15: three filmed attempts of ~9 s each through dlib
 def test_face_enrolment_and_sign_in(
     browser: Any, camera: Path, settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
