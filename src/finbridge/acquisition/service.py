@@ -305,7 +305,9 @@ class AcquisitionService:
         actor.require_scope("acquisition:write")
         as_of = as_of or self.clock.now()
         with self._refresh_lock, unit_of_work(self.engine) as session:
-            stored = {r.customer_id: r for r in session.scalars(select(ProfileRow))}
+            # Locked: the stream consumer updates these rows too (``observe_events``).
+            locked = select(ProfileRow).with_for_update()
+            stored = {r.customer_id: r for r in session.scalars(locked)}
             states = {k: _state_of(r) for k, r in stored.items()}
             behind = [s for s in states.values() if s.as_of > as_of]
             if behind:
@@ -367,15 +369,16 @@ class AcquisitionService:
             return 0
         now = self.clock.now()
         updated = 0
-        with self._refresh_lock:
-            rows = session.scalars(select(ProfileRow).where(ProfileRow.customer_id.in_(allowed)))
-            for row in rows:
-                state = observed(_state_of(row), row.customer_id, mine)
-                if state is None:
-                    continue
-                for key, value in _row_values(row.customer_id, state, now).items():
-                    setattr(row, key, value)
-                updated += 1
+        # Row locks, not ``_refresh_lock``: the caller's transaction already holds SQLite's
+        # write lock, and a refresh takes the two in the other order.
+        stmt = select(ProfileRow).where(ProfileRow.customer_id.in_(allowed)).with_for_update()
+        for row in session.scalars(stmt):
+            state = observed(_state_of(row), row.customer_id, mine)
+            if state is None:
+                continue
+            for key, value in _row_values(row.customer_id, state, now).items():
+                setattr(row, key, value)
+            updated += 1
         return updated
 
     def profile(
