@@ -91,9 +91,9 @@ def test_every_call_is_counted_with_its_outcome(
     app = make_app(platform, TestClient(browser.app), clock)
     app.exchange(
         authorise(app, browser, ACCOUNT_ACCESS, [zhang.current]),
-        verifier=app.verifier,
+        verifier=app.verifier,  # type: ignore[attr-defined]
         state="st-1",
-    )  # type: ignore[attr-defined]
+    )
 
     for _ in range(3):
         app.get("/open-banking/v1/accounts")
