@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
@@ -59,6 +59,11 @@ def read_news(
     event = Event(
         "news.read", at, {"article_id": f"a{next(_keys)}", "title": title}, "app", customer_id
     )
+    clock = platform.clock
+    if isinstance(clock, ManualClock) and at >= clock.now():
+        # The lake quarantines events from its own future (a quality check): the reading
+        # happens, then the test's clock is just past it. Tests set the clock they need next.
+        clock.set(at + timedelta(seconds=1))
     platform.events.lake.append([event], batch=f"t{next(_keys)}")
 
 
