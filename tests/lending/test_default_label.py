@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from tests.lending.conftest import OPS, World
 from tests.lending.test_worked_examples import _first_statement
@@ -19,6 +20,7 @@ def _labels(world: World) -> list[OutboxRow]:
         return list(s.scalars(query).all())
 
 
+@pytest.mark.slow  # walks more than ninety closes of business (14-47 s)
 def test_ninety_days_past_due_is_one_default_label(world: World) -> None:
     line_id, due = _first_statement(world)
     world.close_until(due + timedelta(days=89))
