@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from finbridge.cli.demo_data import load_demo_data
@@ -12,6 +13,7 @@ from finbridge.platform import Platform
 ACTOR = Principal.system("test")
 
 
+@pytest.mark.slow  # seeds every engine from the demo data (about 55 s)
 def test_engines_are_seeded_from_the_demo_customers_and_only_once(
     settings: Settings, sqlite_engine: Engine, clock: ManualClock
 ) -> None:
