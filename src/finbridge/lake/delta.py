@@ -32,6 +32,19 @@ def is_table(path: Path) -> bool:
     return (log / f"{0:020d}.json").exists() or (log / "_last_checkpoint").exists()
 
 
+def holds_legacy_parquet(path: Path) -> bool:
+    """``path`` holds the pre-Delta lake's Parquet files and no Delta log.
+
+    Tested on the log *directory*, not on the first commit: a writer makes the directory
+    before delta-rs writes its data files, so a reader between those files and the first
+    commit must not take the new table for an old lake.
+    """
+    path = Path(path)
+    return not (path / LOG_DIR).is_dir() and (
+        next(path.glob("event_type=*/date=*/*.parquet"), None) is not None
+    )
+
+
 def open_table(path: Path) -> DeltaTable | None:
     """The table at ``path`` (its latest version), or None if none was created yet."""
     if not is_table(path):

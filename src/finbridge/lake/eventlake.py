@@ -37,7 +37,7 @@ from finbridge.core.files import private_dir
 from finbridge.lake.delta import (
     append_once,
     check_evolution,
-    is_table,
+    holds_legacy_parquet,
     open_table,
     secure_commit,
 )
@@ -241,9 +241,7 @@ class EventLake:
         return table
 
     def _refuse_legacy(self) -> None:
-        if is_table(self.events_dir) or not self.events_dir.is_dir():
-            return
-        if next(self.events_dir.glob("event_type=*/date=*/*.parquet"), None) is not None:
+        if holds_legacy_parquet(self.events_dir):
             raise LegacyLakeError(
                 f"the lake at {self.root} is in the old Parquet layout:"
                 " run `finbridge lake migrate` to move it to Delta",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finbridge.core.files import FILE_MODE, private_dir
+from finbridge.lake.delta import holds_legacy_parquet
 from finbridge.lake.eventlake import (
     EVENTS_DIR,
     EventLake,
@@ -54,10 +55,7 @@ class MigrationResult:
 
 
 def is_legacy(root: Path) -> bool:
-    events = Path(root) / EVENTS_DIR
-    return not (events / "_delta_log").is_dir() and any(
-        events.glob("event_type=*/date=*/*.parquet")
-    )
+    return holds_legacy_parquet(Path(root) / EVENTS_DIR)
 
 
 def migrate_legacy(root: Path, *, remove_legacy: bool = False) -> MigrationResult:
