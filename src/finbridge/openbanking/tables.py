@@ -184,7 +184,7 @@ class WebhookDeliveryRow(Base):
 
     __tablename__ = "openbanking_webhook_deliveries"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the webhook-id
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the webhook-id (msg_...)
     client_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -195,6 +195,10 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The server sending it now and until when: another server skips it until the lease ends
+    # (a server that died mid-send leaves it to be taken again after the lease).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_openbanking_webhook_deliveries_due", "status", "next_attempt_at"),

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -39,6 +40,9 @@ MAX_ATTEMPTS = 8
 _FIRST_RETRY = timedelta(seconds=10)
 _MAX_RETRY = timedelta(hours=1)
 _OVERLAP = timedelta(days=1)
+# Longer than a batch takes to send (100 rows at the 10 s timeout would be ~17 min, but a run
+# stops sending once its lease has passed, so a slow run never overlaps the next claimer).
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +116,12 @@ class WebhookService:
         *,
         production: bool,
         transport: httpx.BaseTransport | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self._engine = engine
+        self._lease = lease
+        # This server's name on the rows it claims (host and process, and unique per service).
+        self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._clock = clock
         self._box = AESGCM(
             hashlib.sha256(b"openbanking-webhooks:" + master_secret.encode()).digest()
@@ -167,27 +175,59 @@ class WebhookService:
 
     # -- delivery --------------------------------------------------------------------------------
     def deliver_due(self, actor: Principal, *, limit: int = 100) -> DeliveryRun:
-        """Send every due delivery once (the serve loop or ``finbridge openbanking deliver``)."""
+        """Send every due delivery once (the serve loop or ``finbridge openbanking deliver``).
+
+        Several servers may run this at once: each first claims the rows it will send, so a
+        delivery goes out from exactly one of them (see :meth:`_claim`)."""
         actor.require_scope("openbanking:admin")
         now = self._clock.now()
-        with unit_of_work(self._engine, write=False) as session:
+        claimed = self._claim(now, limit)
+        counts = {"delivered": 0, "pending": 0, "failed": 0}
+        with httpx.Client(transport=self._transport, timeout=10, follow_redirects=False) as http:
+            for row, app in claimed:
+                if self._clock.now() >= now + self._lease:
+                    break  # our lease is over: another server may hold these rows by now
+                counts[self._send(http, row, app, now)] += 1
+        self._release([row.id for row, _ in claimed], now)
+        return DeliveryRun(counts["delivered"], counts["pending"], counts["failed"])
+
+    def _claim(self, now: datetime, limit: int) -> list[tuple[WebhookDeliveryRow, AppRow | None]]:
+        """Take up to ``limit`` due rows no live lease holds, in one short transaction:
+        ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (two servers claim disjoint rows without
+        waiting on each other), the database's write lock (``BEGIN IMMEDIATE``) on SQLite.
+        The lease lets a server that died mid-send be replaced once it ends."""
+        with unit_of_work(self._engine) as session:
             due = session.scalars(
                 select(WebhookDeliveryRow)
                 .where(
                     WebhookDeliveryRow.status == "pending",
                     WebhookDeliveryRow.next_attempt_at <= now,
+                    or_(
+                        WebhookDeliveryRow.lease_until.is_(None),
+                        WebhookDeliveryRow.lease_until <= now,
+                    ),
                 )
                 .order_by(WebhookDeliveryRow.next_attempt_at)
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
-            apps = {r.client_id: session.get(AppRow, r.client_id) for r in due}
-        counts = {"delivered": 0, "pending": 0, "failed": 0}
-        with httpx.Client(transport=self._transport, timeout=10, follow_redirects=False) as http:
             for row in due:
-                app = apps[row.client_id]
-                outcome = self._send(http, row, app, now)
-                counts[outcome] += 1
-        return DeliveryRun(counts["delivered"], counts["pending"], counts["failed"])
+                row.claimed_by, row.lease_until = self.worker, now + self._lease
+            return [(r, session.get(AppRow, r.client_id)) for r in due]
+
+    def _release(self, ids: list[str], now: datetime) -> None:
+        """Give back what this run claimed and did not send (a lease that ran out)."""
+        if not ids:
+            return
+        with unit_of_work(self._engine) as session:
+            session.execute(
+                update(WebhookDeliveryRow)
+                .where(
+                    WebhookDeliveryRow.id.in_(ids),
+                    WebhookDeliveryRow.claimed_by == self.worker,
+                )
+                .values(claimed_by=None, lease_until=None)
+            )
 
     def _send(
         self, http: httpx.Client, row: WebhookDeliveryRow, app: AppRow | None, now: datetime
@@ -221,6 +261,7 @@ class WebhookService:
             stored.last_error = (
                 error if error else (None if status and status < 300 else f"HTTP {status}")
             )
+            stored.claimed_by = stored.lease_until = None
             if status is not None and 200 <= status < 300:
                 stored.status, stored.delivered_at = "delivered", now
             elif stored.attempts >= MAX_ATTEMPTS:
