@@ -1,6 +1,7 @@
-"""A credit line (a banking account floored below zero) is refused as a payment's source until
-payments pays through lending's purchase flow: a posting made here would not be booked by
-lending (statements, interest). Refused naming the field, with nothing moved."""
+"""An account floored below zero that lending does not book as a line (here: no lending wired)
+is refused as a payment's source: a posting made here would escape statements and interest.
+Lines lending books pay merchants through its purchase flow (test_pay_from_line.py). Refused
+naming the field, with nothing moved."""
 
 from __future__ import annotations
 

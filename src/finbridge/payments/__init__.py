@@ -16,6 +16,7 @@ from finbridge.payments.crossborder import (
     Report,
 )
 from finbridge.payments.fx import bought, needed
+from finbridge.payments.lines import CreditLines, NoCreditLines
 from finbridge.payments.models import (
     Channel,
     CodePreview,
@@ -42,11 +43,13 @@ __all__ = [
     "Channel",
     "CodePreview",
     "Conversion",
+    "CreditLines",
     "CrossBorder",
     "CustomerDirectory",
     "FxPosition",
     "Merchant",
     "MoneyRequest",
+    "NoCreditLines",
     "Payee",
     "Payment",
     "PaymentCode",

@@ -108,10 +108,11 @@ def clean_text(value: object, field: str, limit: int = 140) -> str:
 
 
 def not_a_credit_line(floor: Money, field: str) -> None:
-    """Refuse a credit line as the source of a payment: a line is a banking account floored
-    below zero, and what moves on it must be booked by lending (statements, interest), which
-    a payment posted here would not be. Paying through lending's purchase flow is future work."""
+    """Refuse a credit line as the source of a payment lending does not book: a line is a
+    banking account floored below zero, and what moves on it must be booked by lending
+    (statements, interest). Merchant payments reach lines through lending's purchase flow
+    (``payments.lines``); P2P and transfers abroad from a line (cash) are not offered."""
     if floor.minor < 0:
         raise BusinessRuleViolation(
-            "a credit line cannot pay here yet: pay from a deposit account", field=field
+            "a credit line cannot pay here: pay from a deposit account", field=field
         )

@@ -114,6 +114,7 @@ class Payment:
     description: str
     created_at: datetime
     replayed: bool = False
+    purchase_id: str | None = None  # lending's purchase when paid from a credit line
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from finbridge.payments._common import (
     scoped_key,
 )
 from finbridge.payments.limits import Limits, Reservation
+from finbridge.payments.lines import CreditLines
 from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.models import Channel, MoneyRequest, Payee, Payment
 from finbridge.payments.refunds import RefundCommands
@@ -86,6 +87,7 @@ class _Request:
     merchant_id: str | None
     code_id: str | None
     description: str
+    line_id: str | None = None  # paid from this credit line, through lending
 
 
 def mask_name(name: str) -> str:
@@ -109,10 +111,11 @@ class PaymentDesk(RefundCommands):
         merchants: MerchantDesk,
         limits: Limits,
         directory: CustomerDirectory,
+        lines: CreditLines,
     ) -> None:
         self.engine, self.clock, self.banking = engine, clock, banking
         self.settings, self.merchants, self.limits = settings, merchants, limits
-        self.directory = directory
+        self.directory, self.lines = directory, lines
 
     # ------------------------------------------------------------------ merchant payments
     def pay(
@@ -124,7 +127,8 @@ class PaymentDesk(RefundCommands):
         idempotency_key: str,
         amount: Money | None = None,
     ) -> Payment:
-        """Pay a merchant's code from a deposit account in one call."""
+        """Pay a merchant's code in one call, from a deposit account or a credit line (through
+        lending's purchase flow)."""
         scoped = scoped_key(actor, idempotency_key)
         fp = request_fingerprint("merchant", code, from_account_id, amount)
         stored = self._stored(scoped, fp)
@@ -143,7 +147,8 @@ class PaymentDesk(RefundCommands):
             raise CurrencyMismatch(
                 f"{merchant.name} takes {merchant.currency}, not {amount.code}", field="currency"
             )
-        payer = self._payer_account(actor, from_account_id, amount.code)
+        payer = self._payer_account(actor, from_account_id, amount.code, line_ok=True)
+        line_id = self._line_of(payer)
         fee = Money.rounded(
             amount.amount * Decimal(merchant.fee_rate), amount.code, ROUND_HALF_EVEN
         )
@@ -151,10 +156,23 @@ class PaymentDesk(RefundCommands):
         # The settlement account is checked by the ledger's rule when the entry posts.
         req = _Request("merchant", Channel.QR.value, payer, merchant.settlement_account_id,
                        merchant.customer_id, amount, fee, merchant.id, dynamic,
-                       merchant.name)  # fmt: skip
+                       merchant.name, line_id)  # fmt: skip
         return self._execute(actor, scoped, fp, req)
 
-    def _payer_account(self, actor: Principal, account_id: str, code: str) -> Account:
+    def _line_of(self, payer: Account) -> str | None:
+        """The credit line ``payer`` is, refused if it is floored below zero but not a line
+        lending books (a payment posted on it would escape statements and interest)."""
+        if payer.floor.minor >= 0:
+            return None
+        assert payer.customer_id is not None  # checked by _payer_account
+        line_id = self.lines.line_of(payer.customer_id, payer.id)
+        if line_id is None:
+            not_a_credit_line(payer.floor, "from_account_id")
+        return line_id
+
+    def _payer_account(
+        self, actor: Principal, account_id: str, code: str, *, line_ok: bool = False
+    ) -> Account:
         try:
             account = self.banking.get_account(
                 actor if is_customer(actor) else PLATFORM, account_id
@@ -170,7 +188,8 @@ class PaymentDesk(RefundCommands):
                 f"account {account_id} holds {account.currency}, not {code}",
                 field="from_account_id",
             )
-        not_a_credit_line(account.floor, "from_account_id")
+        if not line_ok:
+            not_a_credit_line(account.floor, "from_account_id")
         return account
 
     def _stored(self, scoped: str, fp: str) -> Payment | None:
@@ -197,7 +216,7 @@ class PaymentDesk(RefundCommands):
             payee_account_id=req.payee_account_id, merchant_id=req.merchant_id, code_id=req.code_id,
             amount_minor=req.amount.minor, currency=req.amount.code, fee_minor=req.fee.minor,
             refunded_minor=0, fee_refunded_minor=0, limit_minor=0, status="pending",
-            entry_id=None, description=req.description[:140], created_at=now,
+            entry_id=None, description=req.description[:140], created_at=now, purchase_id=None,
         )  # fmt: skip
         raced, reservation = self._begin(row, req)
         if raced is not None:
@@ -210,7 +229,8 @@ class PaymentDesk(RefundCommands):
         with unit_of_work(self.engine) as s:
             s.execute(
                 update(PaymentRow).where(PaymentRow.id == row.id).values(
-                    status="completed", entry_id=entry_id, limit_minor=reservation.cny_minor
+                    status="completed", entry_id=entry_id, limit_minor=reservation.cny_minor,
+                    purchase_id=row.purchase_id,
                 )
             )  # fmt: skip
             emit(s, _completed_event(row, entry_id, now))
@@ -263,6 +283,8 @@ class PaymentDesk(RefundCommands):
                 channel=req.channel, metadata={"payment_id": row.id},
             )  # fmt: skip
             return posted.entry_id
+        if req.line_id is not None:
+            return self._post_from_line(actor, row, req, req.line_id)
         net = req.amount - req.fee
         legs = [
             JournalLeg.take(req.payer.id, req.amount, field="from_account_id"),
@@ -275,6 +297,34 @@ class PaymentDesk(RefundCommands):
             requested_by=actor, channel=req.channel,
             metadata={"merchant": req.merchant_id, "payment_id": row.id},
         )  # fmt: skip
+        return journal.entry_id
+
+    def _post_from_line(self, actor: Principal, row: PaymentRow, req: _Request, line: str) -> str:
+        """Lending's purchase (the guarded hold, then its capture into card settlement), then
+        card settlement on to the merchant net of the fee. The guard judged the customer at the
+        hold, so the bank's own second entry is not judged again; if it fails, the purchase is
+        refunded onto the line whole, so the line carries nothing the merchant did not get."""
+        purchase_id = self.lines.purchase(
+            actor, line, req.amount, merchant=req.description[:120],
+            idempotency_key=f"pay:{row.id}",
+        )  # fmt: skip
+        row.purchase_id = purchase_id
+        legs = [
+            JournalLeg.bank(InternalAccount.CARD_SETTLEMENT, req.amount, debit=True),
+            JournalLeg.give(req.payee_account_id, req.amount - req.fee, field="merchant_id"),
+        ]
+        if req.fee.is_positive():
+            legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, req.fee, debit=False))
+        try:
+            journal = self.banking.post_journal(
+                PLATFORM, legs, idempotency_key=f"pay:{row.id}",
+                description=f"pay {req.description}", channel=req.channel,
+                metadata={"merchant": req.merchant_id, "payment_id": row.id,
+                          "purchase_id": purchase_id},
+            )  # fmt: skip
+        except BaseException:
+            self.lines.refund(purchase_id, req.amount, idempotency_key=f"undo:{row.id}")
+            raise
         return journal.entry_id
 
     # ------------------------------------------------------------------ reads
@@ -475,6 +525,7 @@ def _payment(row: PaymentRow, *, replayed: bool = False) -> Payment:
         row.payee_account_id, row.merchant_id, Money.from_minor(row.amount_minor, cur),
         Money.from_minor(row.fee_minor, cur), Money.from_minor(row.refunded_minor, cur),
         row.status, row.entry_id, row.description, aware(row.created_at), replayed,
+        row.purchase_id,
     )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from finbridge.payments._common import (
     request_fingerprint,
     scoped_key,
 )
+from finbridge.payments.lines import CreditLines
 from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.models import Payment, Refund
 from finbridge.payments.tables import PaymentRow, RefundRow
@@ -49,6 +50,7 @@ class RefundCommands:
     clock: Clock
     banking: BankingService
     merchants: MerchantDesk
+    lines: CreditLines
 
     def get(self, actor: Principal, payment_id: str) -> Payment:  # pragma: no cover
         raise NotImplementedError  # PaymentDesk.get: the payment as ``actor`` may see it
@@ -91,9 +93,16 @@ class RefundCommands:
             return stored
         refund_row = self._reserve_refund(payment.id, scoped, fp, amount)
         fee_back = Money.from_minor(refund_row.fee_minor, payment.currency)
+        # Paid from a credit line: the refund goes to card settlement, and lending refunds the
+        # purchase from there onto the line (its statement shows it).
+        payer = (
+            JournalLeg.give(payment.payer_account_id, amount, field="payment_id")
+            if payment.purchase_id is None
+            else JournalLeg.bank(InternalAccount.CARD_SETTLEMENT, amount, debit=False)
+        )
         legs = [
             JournalLeg.take(merchant.settlement_account_id, amount - fee_back, field="payment_id"),
-            JournalLeg.give(payment.payer_account_id, amount, field="payment_id"),
+            payer,
         ]
         if fee_back.is_positive():
             legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, fee_back, debit=True))
@@ -106,6 +115,8 @@ class RefundCommands:
         except BaseException:
             self._undo_refund(refund_row)
             raise
+        if payment.purchase_id is not None:
+            self._refund_line(payment.purchase_id, refund_row, legs, amount)
         with unit_of_work(self.engine) as s:
             s.execute(
                 update(RefundRow).where(RefundRow.id == refund_row.id)
@@ -120,6 +131,26 @@ class RefundCommands:
             ))  # fmt: skip
         return Refund(refund_row.id, payment.id, amount, fee_back, journal.entry_id,
                       aware(refund_row.created_at))  # fmt: skip
+
+    def _refund_line(
+        self, purchase_id: str, row: RefundRow, legs: list[JournalLeg], amount: Money
+    ) -> None:
+        """Lending's refund of the purchase; if lending refuses it, the entry just posted is
+        posted back (each leg inverted), so nothing is left half-done."""
+        try:
+            self.lines.refund(purchase_id, amount, idempotency_key=f"refund:{row.id}")
+        except BaseException:
+            back = [
+                JournalLeg(x.amount, not x.debit, account_id=x.account_id, internal=x.internal,
+                           field=x.field)
+                for x in legs
+            ]  # fmt: skip
+            self.banking.post_journal(
+                PLATFORM, back, idempotency_key=f"refund-undo:{row.id}",
+                description="refund not taken by lending", channel="refund",
+            )  # fmt: skip
+            self._undo_refund(row)
+            raise
 
     def _stored_refund(self, scoped: str, fp: str) -> Refund | None:
         with unit_of_work(self.engine, write=False) as s:

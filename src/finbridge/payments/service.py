@@ -18,6 +18,7 @@ from finbridge.payments.codes import derive_key
 from finbridge.payments.crossborder import CaseQueue, CrossBorderDesk
 from finbridge.payments.fx import FxDesk
 from finbridge.payments.limits import Limits
+from finbridge.payments.lines import CreditLines, NoCreditLines
 from finbridge.payments.merchants import MerchantDesk
 from finbridge.payments.pay import CustomerDirectory, NoDirectory, PaymentDesk
 from finbridge.payments.rates import ReferenceRates
@@ -37,6 +38,7 @@ class PaymentsService:
         directory: CustomerDirectory | None = None,
         rates: ReferenceRates | None = None,
         cases: CaseQueue | None = None,
+        lines: CreditLines | None = None,
     ) -> None:
         self.engine, self.clock = engine, clock
         section = settings.payments
@@ -48,7 +50,7 @@ class PaymentsService:
         self.merchants = MerchantDesk(engine, clock, banking, section, key)
         self.payments = PaymentDesk(
             engine, clock, banking, section, self.merchants, self.limits,
-            directory or NoDirectory(),
+            directory or NoDirectory(), lines or NoCreditLines(),
         )  # fmt: skip
         self.settlement = SettlementDesk(engine, banking, self.merchants, tz)
         self.statements = StatementDesk(
@@ -70,7 +72,9 @@ class PaymentsService:
         banking: BankingService,
         directory: CustomerDirectory | None = None,
         cases: CaseQueue | None = None,
+        lines: CreditLines | None = None,
     ) -> PaymentsService:
-        """The platform's payments face (the platform wires banking, identity's directory and
-        risk's case queue)."""
-        return cls(engine, clock, settings, banking=banking, directory=directory, cases=cases)
+        """The platform's payments face (the platform wires banking, identity's directory,
+        risk's case queue and lending's credit lines)."""
+        return cls(engine, clock, settings, banking=banking, directory=directory, cases=cases,
+                   lines=lines)  # fmt: skip

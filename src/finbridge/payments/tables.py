@@ -133,6 +133,8 @@ class PaymentRow(Base):
     entry_id: Mapped[str | None] = mapped_column(String(36))
     description: Mapped[str] = mapped_column(String(140), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Paid from a credit line: lending's purchase on the line (refunds go back onto it).
+    purchase_id: Mapped[str | None] = mapped_column(String(36))
 
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'completed')", name="status"),

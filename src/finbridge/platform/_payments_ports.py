@@ -1,11 +1,13 @@
-"""The payments face and the ports the platform fills for it: identity's phone directory and
-risk's case queue (a screening hit opens a case; the analyst's verdict comes back)."""
+"""The payments face and the ports the platform fills for it: identity's phone directory,
+risk's case queue (a screening hit opens a case; the analyst's verdict comes back) and
+lending's credit lines (a merchant paid from a line is a purchase on it)."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import TYPE_CHECKING
 
+from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
@@ -69,11 +71,42 @@ class ScreeningCaseResolver:
         )
 
 
+class LendingLines:
+    """Payments' ``CreditLines``: lending's purchase flow (built on first use, so payments
+    alone never loads lending). The hold is placed as the paying customer, so the posting guard
+    (risk, then step-up) judges them; lending captures as the bank."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def line_of(self, customer_id: str, account_id: str) -> str | None:
+        lines = self._platform.lending.lines(_ACTOR, customer_id=customer_id)
+        return next((x.id for x in lines if x.account_id == account_id), None)
+
+    def purchase(
+        self, actor: Principal, line_id: str, amount: Money, *, merchant: str, idempotency_key: str
+    ) -> str:
+        lending = self._platform.lending
+        bought = lending.authorise_purchase(
+            actor, line_id, amount, merchant=merchant, idempotency_key=idempotency_key
+        )
+        try:
+            lending.capture_purchase(_ACTOR, bought.id, idempotency_key=idempotency_key)
+        except BaseException:
+            # Nothing stays reserved on the line for a payment that did not happen.
+            self._platform.banking.release_hold(_ACTOR, bought.hold_id, reason="payment failed")
+            raise
+        return bought.id
+
+    def refund(self, purchase_id: str, amount: Money, *, idempotency_key: str) -> None:
+        self._platform.lending.refund(_ACTOR, purchase_id, amount, idempotency_key=idempotency_key)
+
+
 def build_payments(platform: Platform) -> PaymentsService:
     from finbridge.payments import PaymentsService
 
     return PaymentsService.build(
         platform.engine, platform.clock, platform.settings,
         banking=platform.banking, directory=_PhoneDirectory(platform),
-        cases=RiskCaseQueue(platform),
+        cases=RiskCaseQueue(platform), lines=LendingLines(platform),
     )  # fmt: skip
