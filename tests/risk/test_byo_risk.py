@@ -200,11 +200,66 @@ def test_ingested_card_events_replay_through_the_engine(tmp_path: Path) -> None:
     assert ingest.exit_code == 0 and "300" in ingest.output, ingest.output
     replay = runner.invoke(app, ["risk", "replay-lake"])
     assert replay.exit_code == 0, replay.output
-    assert "299 ingested card payments replayed; 1 refunds left out" in replay.output
+    assert "299 ingested card payments replayed in CNY; 1 refunds left out" in replay.output
     from finbridge.risk import compile_rule_set, replay_card_events
 
-    result, refunds = replay_card_events(rows, compile_rule_set())
-    assert (result.events, refunds) == (299, 1)
-    assert result.report.labelled_frauds == int(frame["is_fraud"][1:].sum())
+    again = replay_card_events(rows, compile_rule_set())
+    assert (again.result.events, again.refunds) == (299, 1)
+    assert again.result.report.labelled_frauds == int(frame["is_fraud"][1:].sum())
     empty = runner.invoke(app, ["risk", "replay-lake", "--until", "2000-01-01"])
     assert empty.exit_code == 2 and "no card.transaction payments" in empty.output
+
+
+@pytest.mark.slow  # two CLI ingestions and three replays through the model (about 10 s)
+def test_a_raw_card_file_is_ingested_through_its_mapping_and_replayed_in_one_currency(
+    tmp_path: Path,
+) -> None:
+    """The partner case of the issue: a raw card file (no event envelope) stored whole through
+    the column mapping; a second file in another currency is never summed with it unconverted."""
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "200"})
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    flags = ["--time", "booked_at", "--amount", "amt", "--customer", "card1", "--terminal",
+             "ProductCD", "--label", "is_fraud", "--transaction-id", "tx"]  # fmt: skip
+    eur = tmp_path / "eur.csv"
+    bank_file(days=3, n=400).write_csv(eur)
+    first = runner.invoke(app, ["risk", "ingest", str(eur), "--currency", "EUR", *flags])
+    assert first.exit_code == 0 and "400 rows: 400 stored, 0 rejected" in first.output, first.output
+    rerun = runner.invoke(app, ["risk", "ingest", str(eur), "--currency", "EUR", *flags])
+    assert rerun.exit_code == 0, rerun.output
+    one = runner.invoke(app, ["risk", "replay-lake"])
+    assert "400 ingested card payments replayed in EUR" in one.output, one.output  # not 800
+    usd = tmp_path / "usd.csv"
+    bank_file(days=3, n=100, seed=9).with_columns(pl.format("U{}", "tx").alias("tx")).write_csv(usd)
+    assert (
+        runner.invoke(app, ["risk", "ingest", str(usd), "--currency", "USD", *flags]).exit_code == 0
+    )
+    mixed = runner.invoke(app, ["risk", "replay-lake"])
+    assert mixed.exit_code == 2 and "EUR, USD" in mixed.output and "--currency" in mixed.output
+    both = runner.invoke(app, ["risk", "replay-lake", "--currency", "EUR"])
+    assert both.exit_code == 0, both.output
+    assert "500 ingested card payments replayed in EUR" in both.output
+    assert "100 payments converted from USD" in both.output
+
+
+def test_converted_amounts_follow_the_rate_and_fine_amounts_are_refused(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from finbridge.risk import card_events_from_file, compile_rule_set, replay_card_events
+
+    path = tmp_path / "tx.csv"
+    bank_file(days=3, n=200).write_csv(path)
+    events = card_events_from_file(path, MAPPING, currency="USD")
+    assert len(events) == 200 and {e["payload"]["currency"] for e in events} == {"USD"}
+    rs = compile_rule_set()
+    plain = replay_card_events(events, rs).result.report.to_json()
+    doubled = replay_card_events(
+        events, rs, currency="EUR", rate=lambda base, quote, day: Decimal("2")
+    )
+    assert doubled.converted == {"USD": 200} and doubled.currency == "EUR"
+    report = doubled.result.report.to_json()
+    assert Decimal(str(report["money_fraud_total"])) == 2 * Decimal(str(plain["money_fraud_total"]))
+    fine = tmp_path / "fine.csv"
+    bank_file(days=3, n=50).with_columns(pl.lit(1.234).alias("amt")).write_csv(fine)
+    with pytest.raises(ValidationError, match="transaction 'T000000'") as err:
+        card_events_from_file(fine, MAPPING, currency="EUR")
+    assert err.value.field == "amount"

@@ -20,12 +20,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -36,6 +36,9 @@ from finbridge.lake.catalogue import BatchRecord, CatalogueEntry, batch_log, cat
 from finbridge.lake.eventlake import Commit, EventLake, PartnerView, StoredEvent, table_schema
 from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
 from finbridge.lake.relay import OutboxRelay, RelayResult
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _CUSTOMER_KINDS = (PrincipalKind.CUSTOMER, PrincipalKind.THIRD_PARTY)
 
@@ -158,6 +161,20 @@ class EventService:
             limit=limit,
             visible=visible,
         )
+
+    def payload_table(
+        self,
+        actor: Principal,
+        event_type: str,
+        fields: Sequence[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> pa.Table:
+        """Every event of a type in a window, payload fields as columns, for operators' batch
+        work (replays, training sets): all customers' data, so the operator read scope."""
+        self._require_operator_read(actor)
+        return self.lake.payload_table(event_type, fields, since=since, until=until)
 
     def partner_view(self, actor: Principal) -> PartnerView:
         """What a partner key may read (its own files' events and what customers share)."""

@@ -14,13 +14,19 @@ from finbridge.risk._offline import (
     compile_rule_set,
     model_registry_dir,
     register_model,
-    replay_card_events,
     replay_mapped,
     replay_transactions,
     train_file_model,
     train_handbook_model,
 )
 from finbridge.risk._service import RiskService
+from finbridge.risk.card_feed import (
+    CARD_FIELDS,
+    CardReplay,
+    card_events_from_file,
+    replay_card_events,
+    replay_card_table,
+)
 from finbridge.risk.cases import Case, CaseNote, CaseResolver
 from finbridge.risk.decisions import (
     Decision,
@@ -39,9 +45,11 @@ from finbridge.risk.rules import (
 )
 
 __all__ = [
+    "CARD_FIELDS",
     "OBSERVED_TYPES",
     "SHIPPED_MODEL",
     "TRANSACTION_SCHEMA",
+    "CardReplay",
     "Case",
     "CaseNote",
     "CaseResolver",
@@ -55,6 +63,7 @@ __all__ = [
     "RuleSetSpec",
     "ShadowResult",
     "StoredRuleSet",
+    "card_events_from_file",
     "check_model_version",
     "compile_rule_set",
     "default_rule_set",
@@ -63,6 +72,7 @@ __all__ = [
     "model_registry_dir",
     "register_model",
     "replay_card_events",
+    "replay_card_table",
     "replay_mapped",
     "replay_transactions",
     "train_file_model",

@@ -7,8 +7,7 @@ and numba), so they can sit on the face without making ``import finbridge.risk``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,51 +109,6 @@ def replay_mapped(path: Path, mapping: ColumnMapping, rules: CompiledRuleSet) ->
 
     frame = to_handbook(read_transactions(path), mapping, need_label=False)
     return replay_handbook(frame, rules, load_default_model())
-
-
-CARD_EVENT = "card.transaction"
-
-
-def replay_card_events(
-    events: Sequence[Mapping[str, Any]], rules: CompiledRuleSet
-) -> tuple[ReplayResult, int]:
-    """Card transactions ingested into the event lake (``card.transaction`` events as the lake
-    returns them: ``occurred_at`` and ``payload``) through features, the shipped model and
-    ``rules``, so ingested partner data reaches the decision engine. Refunds are not payments
-    and are left out; returns the result and how many were left out."""
-    import polars as pl
-
-    from finbridge.core.errors import ValidationError
-    from finbridge.risk.backtest import replay_handbook
-    from finbridge.risk.models import load_default_model
-    from finbridge.risk.transactions import to_handbook
-
-    rows = []
-    refunds = 0
-    for e in events:
-        p = e["payload"]
-        if e.get("event_type", CARD_EVENT) != CARD_EVENT:
-            continue
-        if p.get("kind") == "refund":
-            refunds += 1
-            continue
-        at = e["occurred_at"]
-        when = datetime.fromisoformat(at) if isinstance(at, str) else at
-        rows.append(
-            {
-                "TRANSACTION_ID": str(p["transaction_id"]),
-                # The engine's clock is naive UTC, like the decision history's replay.
-                "TX_DATETIME": when.astimezone(UTC).replace(tzinfo=None),
-                "CUSTOMER_ID": str(p["customer_id"]),
-                "TERMINAL_ID": str(p["terminal_id"]),
-                "TX_AMOUNT": float(p["amount"]),
-                "TX_FRAUD": int(bool(p.get("fraud_label"))),
-            }
-        )
-    if not rows:
-        raise ValidationError(f"no {CARD_EVENT} payments in the lake to replay", field="events")
-    frame = to_handbook(pl.DataFrame(rows), ColumnMapping())
-    return replay_handbook(frame, rules, load_default_model()), refunds
 
 
 def model_registry_dir(data_dir: Path) -> Path:

@@ -11,9 +11,12 @@ from rich.table import Table
 
 from finbridge.cli.context import cli_settings, console, err_console, platform_context
 from finbridge.core.errors import FinbridgeError, ValidationError
+from finbridge.core.principal import Principal
 
 DEFAULT_DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "datasets"
 HANDBOOK_FILE = "fraud/fdh_simulated_transactions_183d.parquet"
+CLI_ACTOR = Principal.system("risk-cli")
+INGEST_CHUNK = 20_000  # rows per upload: about 6 MB of JSON Lines, under the 20 MB cap
 
 
 def _spec(path: Path):  # type: ignore[no-untyped-def]
@@ -238,19 +241,62 @@ def register(app: typer.Typer) -> None:
             f"score {result.seconds_score:.2f}s, rules {result.seconds_rules:.2f}s)"
         )
 
+    @risk.command("ingest")
+    def ingest_cmd(
+        file: Path = typer.Argument(..., help="Card payments: CSV or Parquet (`risk schema`)."),
+        currency: str = typer.Option(..., help="The currency of the file's amounts (ISO 4217)."),
+        source: str = typer.Option("partner", "--source", "-s", help="Who sent the file."),
+        mapping: Path | None = typer.Option(None, help="YAML column mapping (schema keys)."),
+        time: str | None = typer.Option(None, "--time", help="Time column (UTC if no zone)."),
+        amount: str | None = typer.Option(None, help="Amount column."),
+        customer: str | None = typer.Option(None, help="Card/customer column (or 'none')."),
+        terminal: str | None = typer.Option(None, help="Merchant/terminal column."),
+        label: str | None = typer.Option(None, help="Fraud label column, if the file has one."),
+        time_unit: str | None = typer.Option(None, help="auto | datetime | seconds | ms."),
+        transaction_id: str | None = typer.Option(None, help="Transaction id column."),
+    ) -> None:
+        """Store a bank's own card-payment file in the event lake as `card.transaction` events
+        (mapped onto the transaction schema, then validated by the lake's ingestion), ready
+        for `risk replay-lake` and the live engine's velocity consumer."""
+        from finbridge.risk import card_events_from_file
+
+        flags = {"time": time, "amount": amount, "customer": customer, "terminal": terminal,
+                 "label": label, "time_unit": time_unit,
+                 "transaction_id": transaction_id}  # fmt: skip
+        events = card_events_from_file(file, _mapping(mapping, **flags), currency=currency)
+        accepted = rejected = 0
+        with platform_context() as platform:
+            # Chunks keep each upload under the ingestion's size cap; each chunk is its own
+            # idempotent ingestion, so a rerun after a failure stores nothing twice.
+            for start in range(0, len(events), INGEST_CHUNK):
+                chunk = events[start : start + INGEST_CHUNK]
+                data = "".join(json.dumps(e) + "\n" for e in chunk).encode()
+                report = platform.events.ingest(CLI_ACTOR, data, fmt="jsonl", source=source)
+                accepted += report.accepted
+                rejected += report.rejected
+                for r in report.rejections[:5]:
+                    err_console.print(f"[yellow]row {start + r.row}[/]: {escape(r.reason)}")
+                for reason in report.quarantined:
+                    err_console.print(f"[yellow]quarantined[/]: {escape(reason)}")
+        console.print(f"{len(events):,} rows: {accepted:,} stored, {rejected:,} rejected")
+        if rejected:
+            raise typer.Exit(1)
+
     @risk.command("replay-lake")
     def replay_lake_cmd(
         since: str | None = typer.Option(None, help="From this ISO date/time (UTC if naive)."),
         until: str | None = typer.Option(None, help="Before this ISO date/time."),
-        limit: int = typer.Option(100_000, min=1, max=100_000, help="At most this many events."),
         rules: Path | None = typer.Option(None, help="Rule set JSON (default: built-in)."),
+        currency: str | None = typer.Option(
+            None, help="Convert every payment into this currency (ECB reference rates)."
+        ),
     ) -> None:
-        """Replay the card transactions ingested into the event lake (``events ingest``)
-        through features, the model and the rules, as if they had been decided live."""
+        """Replay every card payment ingested into the event lake (`risk ingest`, `events
+        ingest`) through features, the model and the rules, as if decided live."""
         from datetime import UTC, datetime
 
-        from finbridge.core.principal import Principal
-        from finbridge.risk import replay_card_events
+        from finbridge.payments import ReferenceRates
+        from finbridge.risk import CARD_FIELDS, replay_card_table
 
         def when(value: str | None, field: str) -> datetime | None:
             if value is None:
@@ -262,17 +308,22 @@ def register(app: typer.Typer) -> None:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
         rs = _load_rules(rules)
+        rates = ReferenceRates()
         with platform_context() as platform:
-            events = platform.events.list_events(
-                Principal.system("risk-cli"), event_type="card.transaction",
-                since=when(since, "since"), until=when(until, "until"), limit=limit,
+            table = platform.events.payload_table(
+                CLI_ACTOR, "card.transaction", CARD_FIELDS,
+                since=when(since, "since"), until=when(until, "until"),
             )  # fmt: skip
-            result, refunds = replay_card_events([e.to_dict() for e in events], rs)
-        console.print(_report_table(result.report.to_json()))
-        note = f"; {refunds:,} refunds left out" if refunds else ""
-        console.print(f"{result.events:,} ingested card payments replayed{note}")
-        if len(events) == limit:
-            err_console.print(f"[yellow]stopped at --limit {limit:,}: older events not read[/]")
+            replay = replay_card_table(
+                table, rs, currency=currency, rate=lambda b, q, d: rates.rate(b, q, d).rate
+            )
+        console.print(_report_table(replay.result.report.to_json()))
+        note = f"; {replay.refunds:,} refunds left out" if replay.refunds else ""
+        console.print(
+            f"{replay.result.events:,} ingested card payments replayed in {replay.currency}{note}"
+        )
+        for code, n in sorted(replay.converted.items()):
+            console.print(f"{n:,} payments converted from {code} at the ECB reference rate")
 
     @risk.command("backtest")
     def backtest_cmd(
