@@ -36,6 +36,13 @@ from finbridge.lending.ports import (
 from finbridge.lending.products import LimitPolicy, ProductTerms, parse_catalogue
 from finbridge.lending.reviews import LimitReview, LimitReviews
 from finbridge.lending.service import LendingService
+from finbridge.lending.simulation import (
+    PortfolioSimulations,
+    RepaymentModel,
+    SimulationParams,
+    SimulationResult,
+    fit_repayment_model,
+)
 
 __all__ = [
     "ApplicantCheck",
@@ -63,16 +70,21 @@ __all__ = [
     "Line",
     "NoRiskOpinion",
     "Portfolio",
+    "PortfolioSimulations",
     "ProductTerms",
     "Purchase",
     "Reconciliation",
+    "RepaymentModel",
     "RiskDecider",
     "RiskOpinion",
+    "SimulationParams",
+    "SimulationResult",
     "Statement",
     "StepRecord",
     "bucket_for",
     "calendar_covers",
     "due_date_for",
+    "fit_repayment_model",
     "is_workday",
     "next_workday",
     "parse_catalogue",

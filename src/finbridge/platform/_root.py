@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from finbridge.lake import EventService
     from finbridge.lake.featurestore import FeatureService
     from finbridge.lake.stream import EventStream
-    from finbridge.lending import CobRunner, LendingService
+    from finbridge.lending import CobRunner, LendingService, PortfolioSimulations
     from finbridge.openbanking import OpenBankingService
     from finbridge.payments import PaymentsService
     from finbridge.quant import QuantService
@@ -207,6 +207,18 @@ class Platform:
             return build_cob(self)
 
         return self._face("cob", build)
+
+    @property
+    def lending_simulations(self) -> PortfolioSimulations:
+        """The credit-line portfolio simulation (results cached under data_dir)."""
+
+        def build() -> PortfolioSimulations:
+            from finbridge.lending import PortfolioSimulations
+
+            directory = self.settings.data_dir / "lending" / "simulations"
+            return PortfolioSimulations(self.lending, self.clock, directory)
+
+        return self._face("lending_simulations", build)
 
     @property
     def acquisition(self) -> AcquisitionService:
