@@ -5,36 +5,58 @@ labels of weeks up to k are known (7-day feedback delay): the retraining job tra
 challenger on them, judges it beside the champion on week k (the newest labelled week), and
 promotes it only past the margin. The promoted model must then catch more fraud than the old
 champion in week k+2, traffic neither model saw: AP and card precision@10 per day, the test
-fails if it does not.
+fails if it does not. The training set comes from the feature store: each payment's features
+materialised once as of the turn, the verdicts known by then joined with them point in time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
 from sqlalchemy import Engine, select
 
 from finbridge.core import ManualClock, Principal, PrincipalKind
 from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
 from finbridge.core.settings import RiskSettings
+from finbridge.lake.featurestore import (
+    FRAUD_VIEW,
+    FeatureRegistry,
+    FeatureStore,
+    fraud_transaction_view,
+)
 from finbridge.lake.tables import OutboxRow
 from finbridge.risk import RiskService
 from finbridge.risk.decisions import DecisionMaker
-from finbridge.risk.learning import HandbookHistory, RetrainPolicy, judge
-from finbridge.risk.models import FraudModel
+from finbridge.risk.learning import FeatureStoreHistory, HandbookHistory, RetrainPolicy, judge
+from finbridge.risk.models import MODEL_FEATURES, FraudModel
 from finbridge.store.engine import unit_of_work
 
 SLICE = Path(__file__).parents[2] / "src/finbridge/datasets/fraud/fdh_300_customers.parquet"
 START = datetime(2018, 4, 1)  # the handbook's clock is naive
 K = 7  # week k: the champion has two weeks of labels, the challenger nine
+AS_OF = START + timedelta(weeks=K + 2)  # the turn: week k's labels are known
 
 
 @pytest.fixture(scope="module")
 def history() -> HandbookHistory:
     # Ten weeks of 300 customers (about 40,000 payments): features computed once per module.
     return HandbookHistory.from_file(SLICE, until=START + timedelta(weeks=K + 3))
+
+
+@pytest.fixture(scope="module")
+def stored(
+    history: HandbookHistory, tmp_path_factory: pytest.TempPathFactory
+) -> FeatureStoreHistory:
+    # The payments' features as the store holds them at the turn: nothing at or after it.
+    registry = FeatureRegistry([fraud_transaction_view(MODEL_FEATURES)])
+    clock = ManualClock(AS_OF.replace(tzinfo=UTC))
+    store = FeatureStore(registry, tmp_path_factory.mktemp("features"), clock=clock)
+    history.publish(store, until=AS_OF)
+    return FeatureStoreHistory(store, history.labels())
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +70,15 @@ def _service(engine: Engine, clock: ManualClock, maker: DecisionMaker, tmp: Path
 
 
 def test_week_k_labels_train_a_challenger_that_catches_more_fraud_in_week_k_plus_2(
-    history: HandbookHistory, launch_model: FraudModel, sqlite_risk: DecisionMaker,
-    sqlite_engine: Engine, clock: ManualClock, analyst: Principal, tmp_path: Path,
+    history: HandbookHistory, stored: FeatureStoreHistory, launch_model: FraudModel,
+    sqlite_risk: DecisionMaker, sqlite_engine: Engine, clock: ManualClock, analyst: Principal,
+    tmp_path: Path,
 ) -> None:  # fmt: skip
     sqlite_risk.use_model(launch_model)
     service = _service(sqlite_engine, clock, sqlite_risk, tmp_path)
-    as_of = START + timedelta(weeks=K + 2)
+    as_of = AS_OF
 
-    result = service.retrain(analyst, history, as_of=as_of, policy=RetrainPolicy(margin=0.01))
+    result = service.retrain(analyst, stored, as_of=as_of, policy=RetrainPolicy(margin=0.01))
 
     # Judged on week k, the newest labelled week, which the challenger did not train on.
     assert result.eval_window == (START + timedelta(weeks=K), START + timedelta(weeks=K + 1))
@@ -87,13 +110,13 @@ def test_week_k_labels_train_a_challenger_that_catches_more_fraud_in_week_k_plus
 
 
 def test_a_challenger_short_of_the_margin_stays_in_shadow(
-    history: HandbookHistory, launch_model: FraudModel, risk: DecisionMaker, engine: Engine,
+    stored: FeatureStoreHistory, launch_model: FraudModel, risk: DecisionMaker, engine: Engine,
     clock: ManualClock, analyst: Principal, tmp_path: Path,
 ) -> None:  # fmt: skip
     risk.use_model(launch_model)
     service = _service(engine, clock, risk, tmp_path)
-    as_of = START + timedelta(weeks=K + 2)
-    result = service.retrain(analyst, history, as_of=as_of, policy=RetrainPolicy(margin=0.5))
+    as_of = AS_OF
+    result = service.retrain(analyst, stored, as_of=as_of, policy=RetrainPolicy(margin=0.5))
     assert not result.promote and "margin 0.5000" in result.reason
     assert risk.model is launch_model
     assert risk.shadow_model is not None
@@ -101,9 +124,47 @@ def test_a_challenger_short_of_the_margin_stays_in_shadow(
 
     viewer = Principal(PrincipalKind.OPERATOR, "viewer", frozenset({"risk:read"}))
     with pytest.raises(PermissionDenied):
-        service.retrain(viewer, history, as_of=as_of)
+        service.retrain(viewer, stored, as_of=as_of)
     with pytest.raises(ValidationError, match="margin"):
         RetrainPolicy(margin=2.0)
     # Before any label is known there is nothing to learn from: a clear error, nothing stored.
     with pytest.raises(ValidationError, match="labelled frauds"):
-        service.retrain(analyst, history, as_of=START + timedelta(days=10))
+        service.retrain(analyst, stored, as_of=START + timedelta(days=10))
+
+
+def test_the_training_set_is_the_stores_materialisation_joined_as_of_each_verdict(
+    history: HandbookHistory, stored: FeatureStoreHistory
+) -> None:
+    got = stored.labelled(AS_OF, since=START)
+    snapshot = pl.from_arrow(stored.store.snapshot(FRAUD_VIEW))
+    assert isinstance(snapshot, pl.DataFrame)
+    # The store holds nothing stamped at or after the turn; the training set has every verdict
+    # known by then, in order, and none known later.
+    assert snapshot["event_time"].max() < AS_OF.replace(tzinfo=UTC)  # type: ignore[operator]
+    known = history.labels().filter(pl.col("label_time") <= AS_OF)
+    assert got["transaction_id"].to_list() == known["transaction_id"].to_list()
+    assert got.height > 30_000 and 0 < got["TX_FRAUD"].sum() < got.height
+
+    # Each verdict carries its payment's row of the materialisation, stamped before it.
+    rows = got.join(snapshot, on="transaction_id", how="left", suffix="_stored")
+    assert (rows["event_time"] < rows["label_time"]).all()
+    for name in MODEL_FEATURES:
+        assert np.array_equal(rows[name].to_numpy(), rows[f"{name}_stored"].to_numpy(), True), name
+    # ... which is what the risk engine's own point-in-time path computes (no drift on the way).
+    direct = history.labelled(AS_OF, since=START)
+    assert got.select(MODEL_FEATURES).equals(direct.select(MODEL_FEATURES))
+
+
+def test_a_verdict_without_features_before_it_is_refused_never_zero_filled(
+    history: HandbookHistory, stored: FeatureStoreHistory
+) -> None:
+    # A day past the snapshot's as-of: verdicts on payments the store has not materialised.
+    with pytest.raises(ValidationError, match="have no features in fraud_transaction:v1"):
+        stored.labelled(AS_OF + timedelta(days=8), since=AS_OF - timedelta(days=2))
+    # The planted leak: a verdict known at its payment's very instant may not see that row.
+    labels = history.labels().head(50)
+    same_instant = labels.with_columns(pl.col("TX_DATETIME").alias("label_time"))
+    with pytest.raises(ValidationError, match="50 of 50 verdicts"):
+        FeatureStoreHistory(stored.store, same_instant).labelled(AS_OF, since=START)
+    with pytest.raises(ValidationError, match="'label_time'"):
+        FeatureStoreHistory(stored.store, labels.drop("label_time"))

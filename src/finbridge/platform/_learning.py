@@ -68,26 +68,32 @@ def retrain_fraud_model(
     margin: float | None = None,
 ) -> TurnResult:
     """One turn of the fraud model's loop with the settings' windows and margin, on
-    ``history``, else the handbook-layout file ``data`` (default: ``monitoring.retrain_data``),
-    labels known one feedback delay after each transaction."""
-    from finbridge.risk.learning import HandbookHistory, RetrainPolicy
+    ``history``, else on the feature store: the handbook-layout file ``data`` (default:
+    ``monitoring.retrain_data``) has its payments' features materialised as of the turn into
+    the store's fraud view, and its labels (known one feedback delay after each payment) are
+    joined with them point in time."""
+    from finbridge.risk.learning import FeatureStoreHistory, HandbookHistory, RetrainPolicy
 
     m = platform.settings.monitoring
     actor.require_scope("risk:write")  # before any file is read
+    policy = RetrainPolicy(
+        history_days=m.retrain_history_days, eval_days=m.retrain_eval_days,
+        label_delay_days=m.label_delay_days,
+        margin=m.retrain_margin if margin is None else margin,
+    )  # fmt: skip
     data = data or m.retrain_data
+    when = as_of or platform.clock.now()
     if history is None:
         if data is None:
             raise ValidationError(
                 "no labelled history configured: set FINBRIDGE_MONITORING__RETRAIN_DATA",
                 field="retrain_data",
             )
-        history = HandbookHistory.from_file(data, label_delay_days=m.label_delay_days)
-    policy = RetrainPolicy(
-        history_days=m.retrain_history_days, eval_days=m.retrain_eval_days,
-        label_delay_days=m.label_delay_days,
-        margin=m.retrain_margin if margin is None else margin,
-    )  # fmt: skip
-    return platform.risk.retrain(actor, history, as_of=as_of, policy=policy)
+        handbook = HandbookHistory.from_file(data, label_delay_days=m.label_delay_days)
+        store = platform.features.store
+        handbook.publish(store, until=when)
+        history = FeatureStoreHistory(store, handbook.labels())
+    return platform.risk.retrain(actor, history, as_of=when, policy=policy)
 
 
 def monitor_replay(

@@ -9,6 +9,8 @@ point-in-time correct training sets.
 - :class:`FeatureStore`: ``materialize(name, events)``, ``training_set(labels, ["view",
   "view:feature"])``, ``online_features(name, ids)``, ``status()``.
 - :class:`FeatureService`: the authorised face (``platform.features``; operators only).
+- :func:`fraud_transaction_view`: the fraud model's inputs per payment, which the risk
+  engine's retraining joins its labels with (``risk.learning.FeatureStoreHistory``).
 - :func:`feature_frame` / :func:`point_in_time_join`: the two expressions, for any Ibis backend
   (the Spark path and the benchmark use them directly).
 """
@@ -31,10 +33,17 @@ from finbridge.lake.featurestore._store import (
     Materialisation,
     ViewStatus,
 )
-from finbridge.lake.featurestore._views import card_spend_view, default_views, spend_profile_view
+from finbridge.lake.featurestore._views import (
+    FRAUD_VIEW,
+    card_spend_view,
+    default_views,
+    fraud_transaction_view,
+    spend_profile_view,
+)
 
 __all__ = [
     "ENTITY_TIME",
+    "FRAUD_VIEW",
     "LAKE_VIEWS",
     "Feature",
     "FeatureRegistry",
@@ -51,6 +60,7 @@ __all__ = [
     "card_spend_view",
     "default_views",
     "feature_frame",
+    "fraud_transaction_view",
     "number_labels",
     "point_in_time_join",
     "spend_profile_view",

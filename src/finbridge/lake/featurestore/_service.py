@@ -16,6 +16,7 @@ from finbridge.core.clock import Clock
 from finbridge.core.errors import PermissionDenied
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake.eventlake import EventLake
+from finbridge.lake.featurestore._definitions import FeatureView
 from finbridge.lake.featurestore._online import (
     MemoryOnlineStore,
     OnlineStore,
@@ -51,10 +52,12 @@ class FeatureService:
         currency: str,
         redis_url: str | None = None,
         check: FrameCheck | None = check_materialisation,
+        views: Sequence[FeatureView] = (),
     ) -> FeatureService:
-        """The shipped views; online in Redis when ``redis_url`` is given, else in-process."""
+        """The shipped views and the engines' ``views`` (the platform passes the fraud
+        model's); online in Redis when ``redis_url`` is given, else in-process."""
         online: OnlineStore = RedisOnlineStore(redis_url) if redis_url else MemoryOnlineStore()
-        registry = FeatureRegistry([card_spend_view(currency), spend_profile_view()])
+        registry = FeatureRegistry([card_spend_view(currency), spend_profile_view(), *views])
         return cls(FeatureStore(registry, root, online=online, clock=clock, check=check), lake)
 
     @staticmethod

@@ -1,5 +1,6 @@
-"""The feature views finbridge ships: card spending from the lake, and the handbook's customer
-spending profile (20 features) that the risk model's training sets and the benchmark use."""
+"""The feature views finbridge ships: card spending from the lake, the handbook's customer
+spending profile (20 features) that the benchmark uses, and the fraud model's per-transaction
+features that the risk engine's training sets are joined from."""
 
 from __future__ import annotations
 
@@ -96,6 +97,54 @@ def spend_profile_view(*, version: int = 1) -> FeatureView:
         version=version,
         description="customer spending profile over card transactions (handbook layout)",
         tags={"source": "card transactions table"},
+    )
+
+
+# A chargeback can arrive up to 540 days after the payment (the longest card-scheme window):
+# a label known later than that gets no features, and says so by its nulls.
+FRAUD_TTL = timedelta(days=540)
+FRAUD_VIEW = "fraud_transaction"
+
+
+def _decided(features: Sequence[str]) -> SourceFn:
+    def source(table: ir.Table) -> ir.Table:
+        return table.select(
+            transaction_id=table.transaction_id.cast("string"),
+            event_time=table.occurred_at.cast(UTC_TIME),
+            **{name: table[name].cast("float64") for name in features},
+        )
+
+    return source
+
+
+def _column(name: str) -> Feature:
+    def expr(rows: ir.Table) -> ir.Value:
+        return rows[name]
+
+    return Feature(name, expr, f"the fraud model's {name} at the decision's instant")
+
+
+def fraud_transaction_view(features: Sequence[str], *, version: int = 1) -> FeatureView:
+    """Per payment, the fraud model's ``features`` as the decision engine knew them at the
+    payment's instant, from a table (``transaction_id``, ``occurred_at``, the features).
+
+    The values come from the risk engine's one point-in-time path (``risk.models.model_frame``,
+    tested equal to its online velocity windows): windowing them again here would be a third
+    copy of the same windows. The store owns the view (names, entity, TTL, owner, version),
+    its quality-checked snapshot and the point-in-time join that builds every training set.
+    Labels join with ``label_time`` = the instant the verdict became known, so a verdict is
+    only ever joined with features stamped strictly before it.
+    """
+    return FeatureView(
+        name=FRAUD_VIEW,
+        entity="transaction_id",
+        source=_decided(features),
+        features=tuple(_column(name) for name in features),
+        ttl=FRAUD_TTL,
+        owner="risk",
+        version=version,
+        description="the fraud model's inputs per payment, as of its decision",
+        tags={"source": "risk point-in-time features"},
     )
 
 

@@ -3,7 +3,12 @@ judged beside the champion on the latest labelled window, promoted only past a m
 (``RiskService.retrain`` registers it, runs it in shadow, promotes it and keeps one-step
 rollback). Polars on import; LightGBM and scikit-learn when a turn runs."""
 
-from finbridge.risk.learning._history import HandbookHistory, LabelledHistory
+from finbridge.risk.learning._history import (
+    LABEL_COLUMNS,
+    FeatureStoreHistory,
+    HandbookHistory,
+    LabelledHistory,
+)
 from finbridge.risk.learning._monitor import DayMeasures, measure_day, versions_seen
 from finbridge.risk.learning._replay import ReplayDay, replay_days
 from finbridge.risk.learning._retrain import (
@@ -17,7 +22,9 @@ from finbridge.risk.learning._retrain import (
 
 __all__ = [
     "CARDS_PER_DAY",
+    "LABEL_COLUMNS",
     "DayMeasures",
+    "FeatureStoreHistory",
     "HandbookHistory",
     "Judgement",
     "LabelledHistory",

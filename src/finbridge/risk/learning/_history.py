@@ -4,19 +4,29 @@
 their model features as they were at each transaction and the fraud labels *known at*
 ``as_of``, nothing later. ``HandbookHistory`` fills it from a handbook-layout file through the
 risk engine's own point-in-time path (``models.prepare`` + ``model_frame``), labels becoming
-known ``label_delay_days`` after the transaction (the handbook's feedback delay). The feature
-store's ``training_set`` (issue 19, in progress) is meant to fill the same seam.
+known ``label_delay_days`` after the transaction (the handbook's feedback delay).
+``FeatureStoreHistory`` is the one the retraining job uses: each payment's model features are
+materialised once into the feature store (``lake.featurestore.fraud_transaction_view``), and
+the labels known at ``as_of`` are joined with them point in time by the store's
+``training_set`` (a verdict only sees features stamped strictly before it became known).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
 from finbridge.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from finbridge.lake.featurestore import FeatureStore, Materialisation
+
+# What a label row carries besides its verdict: the payment it judges, for the retraining's
+# windows and card precision (per day, per card).
+LABEL_COLUMNS = ("transaction_id", "TX_DATETIME", "TX_TIME_DAYS", "CUSTOMER_ID", "TX_FRAUD")
 
 
 class LabelledHistory(Protocol):
@@ -67,8 +77,83 @@ class HandbookHistory:
         when = pl.col("TX_DATETIME")
         return self.features.filter((when >= since) & (when + self.delay <= as_of))
 
+    def labels(self) -> pl.DataFrame:
+        """Every payment's verdict with ``label_time``, the instant it became known (one
+        feedback delay after the payment), in the features' order."""
+        return self.features.select(
+            pl.col("TRANSACTION_ID").cast(pl.Utf8).alias("transaction_id"),
+            (pl.col("TX_DATETIME") + self.delay).alias("label_time"),
+            *LABEL_COLUMNS[1:],
+        )
+
+    def publish(self, store: FeatureStore, *, until: datetime) -> Materialisation:
+        """Materialise each payment's model features before ``until`` into the store's
+        fraud view (quality-checked; the snapshot replaces the last one)."""
+        import ibis
+
+        from finbridge.lake.featurestore import FRAUD_VIEW
+
+        view = store.registry.get(FRAUD_VIEW)
+        frame = self.features.select(
+            pl.col("TRANSACTION_ID").cast(pl.Utf8).alias("transaction_id"),
+            pl.col("TX_DATETIME").dt.replace_time_zone("UTC").alias("occurred_at"),
+            *view.feature_names,
+        )
+        table = ibis.duckdb.connect().create_table("payments", frame.to_arrow())
+        return store.materialize(FRAUD_VIEW, table, until=_utc(until))
+
     def window(self, start: datetime, end: datetime) -> pl.DataFrame:
         """Every transaction of ``[start, end)`` with its label (for scoring live traffic
         after the fact, as an evaluation does; never for training)."""
         when = pl.col("TX_DATETIME")
         return self.features.filter((when >= start) & (when < end))
+
+
+def _utc(when: datetime) -> datetime:
+    from datetime import UTC
+
+    # The handbook's clock is naive UTC; the store speaks aware instants.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+class FeatureStoreHistory:
+    """Labelled history read from the feature store: ``labels`` (one row per verdict:
+    ``label_time`` and :data:`LABEL_COLUMNS`, naive UTC like the handbook) joined point in
+    time with the fraud view's materialisation."""
+
+    def __init__(self, store: FeatureStore, labels: pl.DataFrame) -> None:
+        from finbridge.lake.featurestore import FRAUD_VIEW
+
+        missing = [c for c in ("label_time", *LABEL_COLUMNS) if c not in labels.columns]
+        if missing:
+            raise ValidationError(f"the labels have no {missing[0]!r} column", field=missing[0])
+        self.store = store
+        self.view = store.registry.get(FRAUD_VIEW)
+        self.labels = labels
+
+    def labelled(self, as_of: datetime, since: datetime) -> pl.DataFrame:
+        naive = _utc(as_of).replace(tzinfo=None)
+        known = self.labels.filter(
+            (pl.col("label_time") <= naive) & (pl.col("TX_DATETIME") >= since)
+        ).with_columns(pl.col("label_time").dt.replace_time_zone("UTC"))
+        if known.height == 0:
+            return known.with_columns(pl.lit(None, pl.Float64).alias(n) for n in self.names)
+        joined = self.store.training_set(known.to_arrow(), [self.view.name])
+        out = pl.from_arrow(joined)
+        assert isinstance(out, pl.DataFrame)
+        # A verdict whose payment has no features (not materialised yet, or older than the
+        # view's TTL) cannot be learned from: refused, never filled with zeros or dropped.
+        bare = out.filter(pl.any_horizontal(pl.col(self.names).is_null())).height
+        if bare:
+            last = self.store.last_materialisation(self.view)
+            until = last.until.isoformat() if last else "never"
+            raise ValidationError(
+                f"{bare} of {out.height} verdicts known at {as_of} have no features in "
+                f"{self.view.ref} (materialised until {until}): materialise it first",
+                field="as_of",
+            )
+        return out.with_columns(pl.col("TX_DATETIME").cast(self.labels["TX_DATETIME"].dtype))
+
+    @property
+    def names(self) -> list[str]:
+        return self.view.feature_names
