@@ -265,7 +265,8 @@ class Platform:
 
         def build() -> FeatureService:
             from finbridge.lake import EventLake
-            from finbridge.lake.featurestore import FeatureService
+            from finbridge.lake.featurestore import FeatureService, fraud_transaction_view
+            from finbridge.risk.models import MODEL_FEATURES
 
             fs = self.settings.features
             redis_url = None
@@ -277,6 +278,8 @@ class Platform:
                 self.clock,
                 currency=fs.spend_currency,
                 redis_url=redis_url,
+                # The risk engine's training sets join its labels with this view.
+                views=[fraud_transaction_view(MODEL_FEATURES)],
             )
 
         return self._face("features", build)
