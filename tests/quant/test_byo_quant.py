@@ -109,6 +109,22 @@ class TestImport:
         )
         assert bars["tradable"].all() and (bars["open"] == bars["close"]).all()
 
+    def test_a_windows_export_is_decoded_in_its_own_encoding(self, tmp_path: Path) -> None:
+        # A spreadsheet export: cp1252 text (the pound sign is 0xA3, invalid as UTF-8).
+        frame = london(dt.date(2005, 1, 1), dt.date(2005, 3, 31), names=("BARC £", "HSBA £"))
+        path = tmp_path / "lse.csv"
+        path.write_bytes(frame.write_csv().encode("cp1252"))
+        with pytest.raises(UnicodeDecodeError):
+            path.read_bytes().decode("utf-8")
+        store = MarketStore(tmp_path / "m")
+        info = store.import_file(path, market="lse", calendar="XLON")
+        assert info.instruments == 2
+        bars = store.load("lse", None, dt.date(2005, 1, 1), dt.date(2005, 4, 1))
+        assert set(bars["instrument"].unique()) == {"BARC £", "HSBA £"}
+        with pytest.raises(ValidationError, match="not valid utf-8") as err:
+            store.import_file(path, market="lse2", calendar="XLON", encoding="utf-8")
+        assert err.value.field == "encoding"
+
     def test_missing_sessions_reported_and_refused_above_threshold(self, tmp_path: Path) -> None:
         frame = london(dt.date(2005, 1, 1), dt.date(2005, 12, 31))
         dropped = frame["Date"][[10, 20]].to_list()

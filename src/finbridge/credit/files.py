@@ -14,12 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from finbridge.core.errors import ValidationError
+from finbridge.core.textfiles import read_text_file
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv",
            ".txt": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # fmt: skip
-# Enough bytes for charset-normalizer to be confident without reading a large file twice.
-DETECT_BYTES = 1 << 20
-TIE_BREAK = "cp1252"
 
 
 @dataclass(frozen=True)
@@ -34,48 +32,6 @@ class LoadedTable:
     def describe(self) -> str:
         enc = f", encoding {self.encoding}" if self.encoding else ""
         return f"{self.path} ({self.format}{enc}, {len(self.frame):,} rows)"
-
-
-def detect_encoding(raw: bytes) -> str:
-    """The encoding charset-normalizer finds most likely for ``raw`` (UTF-8 when it decodes)."""
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    matches = list(from_bytes(raw[:DETECT_BYTES]))
-    if not matches:
-        raise ValidationError(
-            "cannot tell the file's text encoding; pass --encoding (e.g. cp1252, latin-1)",
-            field="encoding",
-        )
-    best = matches[0]
-    # Single-byte code pages often tie exactly (same chaos, same coherence) on short Western
-    # text; statistics cannot choose, so the tie goes to Windows-1252, the commonest export
-    # encoding. The reader states the encoding it used and --encoding overrides it.
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    for m in tied:
-        if TIE_BREAK in m.could_be_from_charset:
-            return TIE_BREAK
-    return str(best.encoding)
-
-
-def _text(path: Path, encoding: str | None) -> tuple[str, str]:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw, encoding = raw[3:], encoding or "utf-8"
-    enc = encoding or detect_encoding(raw)
-    try:
-        return raw.decode(enc), enc
-    except LookupError:
-        raise ValidationError(f"unknown encoding {enc!r}", field="encoding") from None
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path.name} is not valid {enc} (byte {exc.start}); pass the right --encoding",
-            field="encoding",
-        ) from None
 
 
 def read_table(path: Path | str, *, encoding: str | None = None) -> LoadedTable:
@@ -95,7 +51,7 @@ def read_table(path: Path | str, *, encoding: str | None = None) -> LoadedTable:
         if kind == "parquet":
             frame = pd.read_parquet(p)
         else:
-            text, used = _text(p, encoding)
+            text, used = read_text_file(p, encoding)
             if not text.strip():
                 raise ValidationError(f"{p.name} has no data (only blank text)", field="data")
             if kind == "csv":

@@ -22,6 +22,7 @@ from typing import Literal
 import polars as pl
 
 from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.textfiles import read_text_file
 from finbridge.quant.backtest.rules import MarketProfile, load_profile, profile_named
 from finbridge.quant.data import BAR_COLUMNS, BarStore, calendar_code, trading_days, validate_bars
 
@@ -80,7 +81,7 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return next((lower[n] for n in names if n in lower), None)
 
 
-def _read(path: Path) -> pl.DataFrame:
+def _read(path: Path, encoding: str | None = None) -> pl.DataFrame:
     if not path.is_file():
         raise ValidationError(f"no file at {path}", field="file")
     if path.stat().st_size == 0:
@@ -91,7 +92,10 @@ def _read(path: Path) -> pl.DataFrame:
             frame = pl.read_parquet(path)
         elif suffix in (".csv", ".txt", ".tsv"):
             sep = "\t" if suffix == ".tsv" else ","
-            frame = pl.read_csv(path, separator=sep, try_parse_dates=True, infer_schema_length=5000)
+            text, _ = read_text_file(path, encoding)  # exports are often not UTF-8
+            frame = pl.read_csv(
+                text.encode(), separator=sep, try_parse_dates=True, infer_schema_length=5000
+            )
         else:
             raise ValidationError(
                 f"{path.name}: unknown file type {suffix!r}; use .csv or .parquet", field="file"
@@ -311,6 +315,7 @@ class MarketStore:
         max_missing: float = 0.01,
         instrument: str | None = None,
         profile_file: Path | None = None,
+        encoding: str | None = None,
     ) -> MarketInfo:
         """Read, check against ``calendar`` and store; nothing is written when a check fails.
 
@@ -333,7 +338,7 @@ class MarketStore:
             else profile_named(profile or _profile_for(code))
         )
         name = (instrument or path.stem).upper()
-        bars, used_layout, close_only = to_bars(_read(path), layout, instrument=name)
+        bars, used_layout, close_only = to_bars(_read(path, encoding), layout, instrument=name)
         bars = validate_bars(bars)  # non-positive prices and duplicate days refused here
         check = check_calendar(bars, code)
         _refuse(check, code, max_missing)

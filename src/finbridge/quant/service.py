@@ -106,6 +106,7 @@ class QuantService:
         max_missing: float = 0.01,
         instrument: str | None = None,
         profile_file: Path | None = None,
+        encoding: str | None = None,
     ) -> MarketInfo:
         """Import a daily price file as market ``market`` (checked against ``calendar``).
 
@@ -116,7 +117,7 @@ class QuantService:
         return self._markets().import_file(
             path, market=market, calendar=calendar, profile=profile,
             layout=layout, max_missing=max_missing, instrument=instrument,  # type: ignore[arg-type]
-            profile_file=profile_file,
+            profile_file=profile_file, encoding=encoding,
         )  # fmt: skip
 
     def profiles(self) -> list[MarketProfile]:

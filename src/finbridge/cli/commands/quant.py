@@ -146,6 +146,9 @@ def data_import(
         Path | None,
         typer.Option(help="Your own market profile YAML (see `quant profiles` for the keys)"),
     ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="The CSV's text encoding (default: detected)")
+    ] = None,
 ) -> None:
     """Import FILE as MARKET after checking its days against CALENDAR (nothing is filled in).
 
@@ -158,7 +161,7 @@ def data_import(
         info = platform.quant.import_market(
             CLI_ACTOR, file, market=market, calendar=calendar, profile=profile,
             layout=layout, max_missing=max_missing, instrument=instrument,
-            profile_file=profile_file,
+            profile_file=profile_file, encoding=encoding,
         )  # fmt: skip
         console.print(
             f"[green]{info.name}[/]: {info.rows:,} bars of {info.instruments} instruments "
