@@ -8,6 +8,7 @@ platform's posting guard (risk, then identity's step-up).
 """
 
 from finbridge.payments.codes import qr_png, qr_svg
+from finbridge.payments.correspondent import Answer, SimulatedCorrespondent
 from finbridge.payments.crossborder import (
     SCREENING_ORIGIN,
     Beneficiary,
@@ -38,6 +39,7 @@ from finbridge.payments.settlement import SettlementFile, SettlementLine, Settle
 
 __all__ = [
     "SCREENING_ORIGIN",
+    "Answer",
     "Beneficiary",
     "CaseQueue",
     "Channel",
@@ -62,6 +64,7 @@ __all__ = [
     "SettlementFile",
     "SettlementLine",
     "SettlementRun",
+    "SimulatedCorrespondent",
     "Tier",
     "bought",
     "mask_name",

@@ -4,8 +4,8 @@ For each transfer of an incoming pacs.008 it decides, from a seeded random gener
 it (pacs.002 RJCT, reason AC01 "incorrect account number"), or to accept it (pacs.002 ACSC) and
 sometimes return it days later (pacs.004, reason AC04 "closed account"). It answers with real
 messages, valid against their XSDs, each with the delay after which it would arrive; the caller
-delivers them in that order. In-process only for now: the issue's correspondent is a second
-process receiving the pacs.008 over HTTPS (not built yet).
+delivers them in that order. ``finbridge.correspondent`` serves it as a second process over
+HTTPS (mutual TLS), delivering each answer when its delay has passed on a scaled clock.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class SimulatedCorrespondent:
 
     def process(self, pacs008: bytes) -> list[Answer]:
         """Answers to one of our pacs.008 messages, soonest first."""
-        root = iso.validate(pacs008, iso.PACS008)  # a correspondent checks what it receives
+        # A correspondent checks what it receives: no DTD or entity, valid against the XSD.
+        _, root = iso.parse_incoming(pacs008, (iso.PACS008,))
         ns = {"d": iso.namespace(iso.PACS008)}
         answers: list[Answer] = []
         statuses: list[tuple[str, str, str | None]] = []

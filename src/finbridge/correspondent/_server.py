@@ -1,0 +1,62 @@
+"""Serving the correspondent: uvicorn with mutual TLS (only the partnership CA's certificates
+connect; the correspondent presents the ``partner`` certificate)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from pathlib import Path
+
+import uvicorn
+
+from finbridge.correspondent._app import Outbox, create_correspondent_app
+from finbridge.payments import SimulatedCorrespondent
+
+
+def tls_context(cert_dir: Path, role: str, *, server: bool) -> ssl.SSLContext:
+    """TLS 1.3 with ``role``'s certificate, peers only from the partnership CA. The same rule as
+    credit's party links, written here so that neither side of the correspondent loads the
+    credit engine (pandas and its models: seconds at every start)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(cert_dir / f"{role}.pem", cert_dir / f"{role}.key")
+    ctx.load_verify_locations(cert_dir / "ca.pem")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+class CorrespondentServer:
+    """The correspondent's HTTPS endpoint; the port is bound at construction (0: any free)."""
+
+    def __init__(
+        self,
+        bank: SimulatedCorrespondent,
+        cert_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seconds_per_day: float = 86_400.0,
+    ) -> None:
+        self.outbox = Outbox(seconds_per_day)
+        context = tls_context(cert_dir, "partner", server=True)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        # Listening before serving: a client that read our address may connect at once (the
+        # kernel queues it until uvicorn accepts).
+        self._sock.listen(128)
+        config = uvicorn.Config(
+            create_correspondent_app(bank, self.outbox), lifespan="off", log_level="warning",
+            access_log=False, timeout_graceful_shutdown=2,
+            ssl_context_factory=lambda _config, _default: context,
+        )  # fmt: skip
+        self._server = uvicorn.Server(config)
+
+    @property
+    def url(self) -> str:
+        host, port = self._sock.getsockname()[:2]
+        return f"https://{host!s}:{port}"
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (Ctrl-C or SIGTERM stops it)."""
+        self._server.run(sockets=[self._sock])
