@@ -87,6 +87,18 @@ def face_page(
     next: Annotated[str, Form(max_length=512)] = "/app",
 ) -> Response:
     """The filming page for a pending sign-in: a fresh liveness challenge every visit."""
+    return _filming_page(request, platform, challenge, next)
+
+
+def _filming_page(
+    request: Request,
+    platform: AppPlatformDep,
+    challenge: str,
+    next: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     try:
         drawn = platform.identity.login.face_challenge(challenge)
     except (AuthenticationFailed, ConsentRequired):
@@ -100,8 +112,9 @@ def face_page(
         "labels": STEP_LABELS,
         "step_ms": STEP_MS,
         "next": safe_next(next),
+        "error": error,
     }
-    return render(request, "auth/face.html", context)
+    return render(request, "auth/face.html", context, status_code=status_code)
 
 
 @router.post("/login/face/verify")
@@ -112,11 +125,18 @@ def face_verify(
     liveness_id: Annotated[str, Form(max_length=64)],
     frames: Annotated[list[UploadFile], File()],
     next: Annotated[str, Form(max_length=512)] = "/app",
+    photos: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    """Frames from static/face.js; answers ``{"next": ...}`` or ``{"error": ...}`` (in the
-    customer's language) with the status code of the refusal."""
+    """Frames from static/face.js, answered with ``{"next": ...}`` or ``{"error": ...}`` (in
+    the customer's language) and the status code of the refusal; or, from the page's form
+    without JavaScript (``photos=1``: one photo per instruction, taken in order), a redirect
+    on success and the page again, with a new challenge and the reason, on a refusal. The
+    same liveness check judges both: photos of the turns are frames like any other."""
 
     def refuse(message: str, status: int) -> Response:
+        if photos:
+            text = gettext(request, message)
+            return _filming_page(request, platform, challenge, next, error=text, status_code=status)
         return JSONResponse({"error": gettext(request, message)}, status_code=status)
 
     if len(frames) > MAX_FRAMES:
@@ -135,7 +155,11 @@ def face_verify(
     except AuthenticationFailed:
         return refuse(_EXPIRED, 401)
     signed_in = platform.identity.authenticator.sign_in_customer(tokens.session_id)
-    response = JSONResponse({"next": safe_next(next)})
+    response: Response = (
+        RedirectResponse(safe_next(next), status_code=303)
+        if photos
+        else JSONResponse({"next": safe_next(next)})
+    )
     set_session_cookie(request, response, signed_in.token)
     return response
 
