@@ -140,6 +140,7 @@ def make_app(
     name: str = "Budget Buddy",
     redirect: str = REDIRECT,
     approve: bool = True,
+    scopes: tuple[str, ...] = ("accounts", "payments"),
 ) -> ThirdPartyApp:
     key = new_key()
     registered: App = platform.openbanking.apps.register(
@@ -148,7 +149,7 @@ def make_app(
         developer=f"{name} Ltd",
         redirect_uris=[redirect],
         jwks={"keys": [key.as_dict(private=False) | {"kid": key.kid}]},
-        scopes=["accounts", "payments"],
+        scopes=list(scopes),
         category="budgeting",
         description="Tracks spending",
     )

@@ -21,7 +21,7 @@ from finbridge.openbanking.keys import validate_jwks
 from finbridge.openbanking.tables import AppRow
 from finbridge.store.engine import unit_of_work
 
-SCOPES: tuple[str, ...] = ("accounts", "payments")
+SCOPES: tuple[str, ...] = ("accounts", "payments", "cross_border_payments")
 CATEGORIES: tuple[str, ...] = (
     "budgeting",
     "accounting",

@@ -22,6 +22,9 @@ class ConsentKind(StrEnum):
     ACCOUNT_ACCESS = "account_access"
     PAYMENT = "payment"  # one specific payment
     PAYMENT_MANDATE = "payment_mandate"  # variable recurring payments within limits
+    # Abroad, through payments' cross-border desk: to a beneficiary (IBAN or account + BIC).
+    CROSS_BORDER_PAYMENT = "cross_border_payment"
+    CROSS_BORDER_MANDATE = "cross_border_mandate"
 
 
 class ConsentStatus(StrEnum):
@@ -39,7 +42,12 @@ SCOPE_OF: dict[ConsentKind, str] = {
     ConsentKind.ACCOUNT_ACCESS: "accounts",
     ConsentKind.PAYMENT: "payments",
     ConsentKind.PAYMENT_MANDATE: "payments",
+    ConsentKind.CROSS_BORDER_PAYMENT: "cross_border_payments",
+    ConsentKind.CROSS_BORDER_MANDATE: "cross_border_payments",
 }
+SINGLE_PAYMENTS = frozenset({ConsentKind.PAYMENT, ConsentKind.CROSS_BORDER_PAYMENT})
+CROSS_BORDER = frozenset({ConsentKind.CROSS_BORDER_PAYMENT, ConsentKind.CROSS_BORDER_MANDATE})
+_BENEFICIARY_FIELDS = {"name": 140, "country": 2, "bic": 11, "iban": 34, "account": 34}
 _MAX_DAYS = 180
 _HISTORY_DAYS = 365
 
@@ -58,6 +66,7 @@ class ConsentRequest:
     amount_minor: int | None = None
     max_per_payment_minor: int | None = None
     max_total_minor: int | None = None
+    beneficiary: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,8 @@ class Consent:
     max_per_payment: Money | None
     max_total: Money | None
     creditor_account_id: str | None
+    # Cross-border: whom the money goes to (name, country, BIC, IBAN or account).
+    beneficiary: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: ConsentRow) -> Consent:
@@ -105,6 +116,7 @@ class Consent:
             max_per_payment=money(row.max_per_payment_minor),
             max_total=money(row.max_total_minor),
             creditor_account_id=row.creditor_account_id,
+            beneficiary=dict(row.beneficiary) if row.beneficiary else None,
         )
 
 
@@ -172,13 +184,17 @@ def _account_access(item: dict[str, Any], now: datetime, expires_at: datetime) -
 
 def _payment(kind: ConsentKind, item: dict[str, Any], expires_at: datetime) -> ConsentRequest:
     field = "authorization_details"
-    creditor = item.get("creditor_account")
-    if not isinstance(creditor, str) or not 1 <= len(creditor) <= 36:
-        raise ValidationError(
-            "creditor_account (an account id) is required", field=f"{field}.creditor_account"
-        )
+    beneficiary = _beneficiary(item.get("beneficiary")) if kind in CROSS_BORDER else None
+    if beneficiary is not None:
+        creditor = beneficiary["iban"] or beneficiary["account"]
+    else:
+        creditor = item.get("creditor_account")
+        if not isinstance(creditor, str) or not 1 <= len(creditor) <= 36:
+            raise ValidationError(
+                "creditor_account (an account id) is required", field=f"{field}.creditor_account"
+            )
     currency = item.get("currency")
-    if kind is ConsentKind.PAYMENT:
+    if kind in SINGLE_PAYMENTS:
         amount = _money(item.get("instructed_amount"), currency, f"{field}.instructed_amount")
         return ConsentRequest(
             kind,
@@ -187,6 +203,7 @@ def _payment(kind: ConsentKind, item: dict[str, Any], expires_at: datetime) -> C
             currency=amount.code,
             creditor_account_id=creditor,
             amount_minor=amount.minor,
+            beneficiary=beneficiary,
         )
     per = _money(item.get("max_per_payment"), currency, f"{field}.max_per_payment")
     total = _money(item.get("max_total"), currency, f"{field}.max_total")
@@ -200,7 +217,31 @@ def _payment(kind: ConsentKind, item: dict[str, Any], expires_at: datetime) -> C
         creditor_account_id=creditor,
         max_per_payment_minor=per.minor,
         max_total_minor=total.minor,
+        beneficiary=beneficiary,
     )
+
+
+def _beneficiary(value: Any) -> dict[str, Any]:
+    """The beneficiary's shape (payments' desk checks the IBAN, BIC and character set when the
+    payment is sent): a name, a two-letter country, a BIC and one of IBAN or account."""
+    field = "authorization_details.beneficiary"
+    if not isinstance(value, dict):
+        raise ValidationError("an object with name, country, bic and iban or account", field=field)
+    found: dict[str, Any] = {}
+    for name, limit in _BENEFICIARY_FIELDS.items():
+        given = value.get(name)
+        if given is not None and (not isinstance(given, str) or not 0 < len(given) <= limit):
+            raise ValidationError(f"text of 1-{limit} characters", field=f"{field}.{name}")
+        found[name] = given.strip().replace(" ", "") if name == "iban" and given else given
+    for name in ("name", "country", "bic"):
+        if not found[name]:
+            raise ValidationError("required", field=f"{field}.{name}")
+    if (found["iban"] is None) == (found["account"] is None):
+        raise ValidationError("give an IBAN or an account number", field=f"{field}.iban")
+    lines = value.get("address_lines", [])
+    if not isinstance(lines, list) or len(lines) > 3 or not all(isinstance(x, str) for x in lines):
+        raise ValidationError("at most 3 lines of text", field=f"{field}.address_lines")
+    return found | {"address_lines": lines}
 
 
 def _money(value: Any, currency: Any, field: str) -> Money:

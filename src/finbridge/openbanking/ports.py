@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 
 
@@ -14,3 +17,31 @@ class SecondFactorPort(Protocol):
     def require_step_up(
         self, principal: Principal, action: str, *, demanded: bool = False
     ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentAbroad:
+    """What payments' cross-border desk made of a payment: its transfer and where it stands."""
+
+    transfer_id: str
+    status: str
+    reason: str | None = None
+
+
+class CrossBorderPort(Protocol):
+    """Payments' cross-border desk: hold the money, screen the beneficiary, queue the pacs.008
+    (``actor`` is the app acting for its customer; a retry of ``idempotency_key`` answers with
+    the first transfer). Faults are raised as ``FinbridgeError`` naming the field."""
+
+    def send(
+        self,
+        actor: Principal,
+        *,
+        from_account_id: str,
+        amount: Money,
+        beneficiary: Mapping[str, Any],
+        idempotency_key: str,
+        remittance: str,
+    ) -> SentAbroad: ...
+
+    def status(self, actor: Principal, transfer_id: str) -> SentAbroad: ...

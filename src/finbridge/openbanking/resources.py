@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select
@@ -21,8 +21,15 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake import Event, emit
 from finbridge.openbanking.audit import AuditTrail
-from finbridge.openbanking.consents import ConsentKind, ConsentStatus, aware
+from finbridge.openbanking.consents import (
+    CROSS_BORDER,
+    SINGLE_PAYMENTS,
+    ConsentKind,
+    ConsentStatus,
+    aware,
+)
 from finbridge.openbanking.errors import OAuthError, insufficient_scope
+from finbridge.openbanking.ports import CrossBorderPort
 from finbridge.openbanking.server import AuthorizationServer, Grant
 from finbridge.openbanking.tables import ConsentRow, PaymentRow
 from finbridge.openbanking.webhooks import enqueue
@@ -39,11 +46,15 @@ class Payment:
     debtor_account_id: str
     creditor_account_id: str
     amount: Money
-    status: str  # pending | completed | rejected
+    status: str  # pending | completed | submitted (cross-border, on its way) | rejected
     reason: str | None
     entry_id: str | None
     created_at: datetime
     replayed: bool = False
+    transfer_id: str | None = None  # cross-border: payments' transfer
+    # Cross-border, read live from payments: screening | ready | sent | settled | rejected |
+    # returned (the payment itself stays ``submitted``: payments owns what follows).
+    transfer_status: str | None = None
 
     @classmethod
     def of(cls, row: PaymentRow, *, replayed: bool = False) -> Payment:
@@ -58,6 +69,7 @@ class Payment:
             row.entry_id,
             aware(row.created_at),
             replayed,
+            row.transfer_id,
         )
 
 
@@ -80,8 +92,11 @@ class ResourceService:
         banking: BankingService,
         server: AuthorizationServer,
         audit: AuditTrail,
+        *,
+        cross_border: CrossBorderPort | None = None,
     ) -> None:
         self._engine = engine
+        self._cross_border = cross_border
         self._clock = clock
         self._banking = banking
         self._server = server
@@ -231,6 +246,8 @@ class ResourceService:
 
     def _execute(self, grant: Grant, row: PaymentRow, description: str) -> Payment:
         amount = Money.from_minor(row.amount_minor, row.currency)
+        if grant.consent.kind in CROSS_BORDER:
+            return self._send_abroad(grant, row, amount, description)
         try:
             posted = self._banking.transfer(
                 app_principal(grant),
@@ -246,7 +263,36 @@ class ResourceService:
             self._finish(row, "rejected", None, f"{exc.code}: {exc.detail}")
             raise
         self._finish(row, "completed", posted.entry_id, None)
-        if grant.consent.kind is ConsentKind.PAYMENT:
+        return self._done(grant, row, amount)
+
+    def _send_abroad(
+        self, grant: Grant, row: PaymentRow, amount: Money, description: str
+    ) -> Payment:
+        """Through payments' cross-border desk (a port): the money is held at once and leaves
+        with the next pacs.008; the payment stays ``submitted`` until payments settles it."""
+        if self._cross_border is None or grant.consent.beneficiary is None:
+            self._finish(row, "rejected", None, "cross-border payments are not available")
+            raise OAuthError(
+                "invalid_request", "cross-border payments are not available", field="consent"
+            )
+        try:
+            sent = self._cross_border.send(
+                app_principal(grant),
+                from_account_id=row.debtor_account_id,
+                amount=amount,
+                beneficiary=grant.consent.beneficiary,
+                idempotency_key=f"ob:{row.id}",
+                remittance=description,
+            )
+        except FinbridgeError as exc:
+            self._finish(row, "rejected", None, f"{exc.code}: {exc.detail}")
+            raise
+        row.transfer_id = sent.transfer_id
+        self._finish(row, "submitted", None, sent.reason)
+        return self._done(grant, row, amount)
+
+    def _done(self, grant: Grant, row: PaymentRow, amount: Money) -> Payment:
+        if grant.consent.kind in SINGLE_PAYMENTS:
             self._server.mark_consumed(row.consent_id)
         self._audit.record(
             "payment",
@@ -266,6 +312,7 @@ class ResourceService:
             stored = session.get(PaymentRow, row.id)
             assert stored is not None
             stored.status, stored.entry_id, stored.reason = status, entry_id, reason
+            stored.transfer_id = row.transfer_id
             enqueue(
                 session,
                 row.client_id,
@@ -298,7 +345,11 @@ class ResourceService:
         if row is None or row.client_id != grant.client_id:
             self._refused(grant, "payment.read", "another app's or unknown payment")
             raise NotFound("no such payment", field="payment_id")
-        return Payment.of(row)
+        found = Payment.of(row)
+        if row.transfer_id is not None and self._cross_border is not None:
+            live = self._cross_border.status(app_principal(grant), row.transfer_id)
+            found = replace(found, transfer_status=live.status, reason=live.reason or found.reason)
+        return found
 
     def payments_for(self, consent_id: str) -> list[Payment]:
         with unit_of_work(self._engine, write=False) as session:

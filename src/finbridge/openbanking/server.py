@@ -35,6 +35,7 @@ from finbridge.openbanking.apps import App, AppRegistry, AppStatus
 from finbridge.openbanking.audit import AuditTrail
 from finbridge.openbanking.consents import (
     SCOPE_OF,
+    SINGLE_PAYMENTS,
     Consent,
     ConsentKind,
     ConsentStatus,
@@ -222,6 +223,7 @@ class AuthorizationServer:
             amount_minor=request.amount_minor,
             max_per_payment_minor=request.max_per_payment_minor,
             max_total_minor=request.max_total_minor,
+            beneficiary=request.beneficiary,
             expires_at=request.expires_at,
             created_at=now,
             status_changed_at=now,
@@ -672,7 +674,7 @@ class AuthorizationServer:
         if status is ConsentStatus.EXPIRED and consent.status != status.value:
             self._expire(consent.id)
         # A consumed payment consent still lets its app read what it paid (and retry).
-        readable = status is ConsentStatus.CONSUMED and consent.kind == ConsentKind.PAYMENT.value
+        readable = status is ConsentStatus.CONSUMED and ConsentKind(consent.kind) in SINGLE_PAYMENTS
         if status is not ConsentStatus.AUTHORISED and not readable:
             raise invalid_token(f"the consent is {status.value}")
         return Grant(row.id, row.client_id, row.customer_id, Consent.of(consent), row.jkt)

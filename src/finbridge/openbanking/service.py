@@ -14,7 +14,7 @@ from finbridge.core.settings import Settings
 from finbridge.openbanking.apps import AppRegistry
 from finbridge.openbanking.audit import AuditTrail
 from finbridge.openbanking.keys import public_jwks, server_key
-from finbridge.openbanking.ports import SecondFactorPort
+from finbridge.openbanking.ports import CrossBorderPort, SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
 from finbridge.openbanking.server import AuthorizationServer, Lifetimes
@@ -63,6 +63,7 @@ class OpenBankingService:
         *,
         banking: BankingService,
         second_factor: SecondFactorPort,
+        cross_border: CrossBorderPort | None = None,
     ) -> OpenBankingService:
         cfg = settings.openbanking
         key = server_key(settings)
@@ -97,7 +98,9 @@ class OpenBankingService:
                 request=timedelta(seconds=cfg.request_seconds),
             ),
         )
-        resources = ResourceService(engine, clock, banking, server, audit)
+        resources = ResourceService(
+            engine, clock, banking, server, audit, cross_border=cross_border
+        )
         return cls(
             apps=apps,
             server=server,

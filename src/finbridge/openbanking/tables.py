@@ -74,6 +74,8 @@ class ConsentRow(Base):
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     max_per_payment_minor: Mapped[int | None] = mapped_column(BigInteger)
     max_total_minor: Mapped[int | None] = mapped_column(BigInteger)
+    # Cross-border consents: the beneficiary (``creditor_account_id`` holds its IBAN/account).
+    beneficiary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -154,6 +156,8 @@ class PaymentRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | completed | rejected
     entry_id: Mapped[str | None] = mapped_column(String(36))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Cross-border: payments' transfer (held now, sent in the next pacs.008, settled later).
+    transfer_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (

@@ -292,6 +292,8 @@ class PaymentOut(BaseModel):
     creditor_account: str
     created_at: datetime
     reason: str | None
+    transfer_id: str | None = None
+    transfer_status: str | None = None
 
     @classmethod
     def of(cls, p: Payment) -> PaymentOut:
@@ -305,6 +307,8 @@ class PaymentOut(BaseModel):
             creditor_account=p.creditor_account_id,
             created_at=p.created_at,
             reason=p.reason,
+            transfer_id=p.transfer_id,
+            transfer_status=p.transfer_status,
         )
 
 
