@@ -75,5 +75,6 @@ def small_models() -> ModelReport:
     """The five models validated on a small window: out of sample 2008-04..2010-04 (the crisis
     and the recovery), built once per test session (skfolio is slow to import and fit)."""
     from finbridge.advisory.portfolios import build_models
+    from finbridge.core.settings import AdvisorySettings
 
-    return build_models(end=dt.date(2010, 6, 30))
+    return build_models(end=dt.date(2010, 6, 30), max_turnover=AdvisorySettings().max_turnover)

@@ -140,7 +140,8 @@ def test_warm_builds_the_models_once_for_every_later_read(
 
     builds: list[int] = []
 
-    def counted_build() -> ModelReport:
+    def counted_build(**settings: object) -> ModelReport:
+        assert settings == {"max_turnover": service.config.max_turnover}
         builds.append(1)
         return small_models
 

@@ -7,7 +7,8 @@ assets (equity, sector, commodity, leveraged). Validation: skfolio's ``WalkForwa
 out-of-sample daily returns are then charged ``COST_RATE`` on every rebalance's turnover
 (measured against the weights the previous period drifted to), here rather than in skfolio,
 whose portfolio spreads a cost over every observation. Equal weight over the whole universe and
-60/40 (SPY/AGG) are rebalanced on the same dates at the same cost.
+60/40 (SPY/AGG) are rebalanced on the same dates at the same cost. A turnover limit (settings:
+``advisory.max_turnover``) caps what each refit may trade; :mod:`.turnover` says how.
 
 skfolio and pandas are imported inside the functions: ``import finbridge.advisory`` stays light.
 """
@@ -31,6 +32,7 @@ from finbridge.advisory.catalogue import (
     max_drawdown,
     risk_level,
 )
+from finbridge.advisory.turnover import cap, check_max_turnover, entry_params
 from finbridge.core.errors import ServiceUnavailable, ValidationError
 
 if TYPE_CHECKING:
@@ -165,15 +167,25 @@ class Backtest:
     universe: tuple[str, ...]
     dates: tuple[dt.date, ...]  # out-of-sample days
     returns: Floats  # net daily returns
-    turnover: float  # average one-way turnover per rebalance
+    turnover: float  # average one-way turnover per rebalance (the first build from cash too)
     metrics: Metrics
     weights: dict[str, float]  # the model's weights fitted on the latest TRAIN_DAYS
     why: str = ""
+    turnovers: tuple[float, ...] = ()  # measured one-way turnover of each rebalance, in order
+    max_turnover: float | None = None  # the limit each refit was held to (None: no limit)
+    # Rebalances (indices into ``turnovers``) where a weight or asset-class constraint the
+    # drift had broken needed more than the limit: constraints come first (see .turnover).
+    over_limit: tuple[int, ...] = ()
+
+    @property
+    def largest_rebalance(self) -> float:
+        """The largest turnover of a rebalance after the first build (0 with one period)."""
+        return max(self.turnovers[1:], default=0.0)
 
 
 def _net_returns(
     gross: Floats, asset_returns: Floats, periods: list[tuple[int, Floats]]
-) -> tuple[Floats, float]:
+) -> tuple[Floats, list[float]]:
     """Charge COST_RATE on each rebalance's turnover, against the drifted previous weights."""
     net = gross.copy()
     drifted = np.zeros(asset_returns.shape[1])
@@ -186,7 +198,7 @@ def _net_returns(
         net[start] -= COST_RATE * turnover
         grown = weights * np.prod(1.0 + asset_returns[start : start + length], axis=0)
         drifted = grown / grown.sum()
-    return net, float(np.mean(turnovers))
+    return net, turnovers
 
 
 def _frame(prices: PriceHistory, universe: Sequence[str], window: slice) -> Any:
@@ -200,6 +212,7 @@ def _frame(prices: PriceHistory, universe: Sequence[str], window: slice) -> Any:
 def _evaluate(
     name: str, method: str, universe: tuple[str, ...], frame: Any,
     weights_per_period: list[tuple[int, Floats]], final: dict[str, float], why: str = "",
+    max_turnover: float | None = None, over_limit: tuple[int, ...] = (),
 ) -> Backtest:  # fmt: skip
     # WalkForward drops a last test window shorter than TEST_DAYS: score only the held days.
     held = sum(n for n, _w in weights_per_period)
@@ -212,11 +225,14 @@ def _evaluate(
         nav = np.concatenate(([1.0], value.sum(axis=1)))
         gross[start : start + n] = nav[1:] / nav[:-1] - 1.0
         start += n
-    net, turnover = _net_returns(gross, asset, weights_per_period)
+    net, turnovers = _net_returns(gross, asset, weights_per_period)
     if not np.isfinite(net).all():  # a solver that failed quietly must not become a metric
         raise ServiceUnavailable(f"the {name} model could not be solved on this window")
     dates = tuple(d.date() for d in frame.index[TRAIN_DAYS : TRAIN_DAYS + held])
-    return Backtest(name, method, universe, dates, net, turnover, Metrics.of(net), final, why)
+    return Backtest(
+        name, method, universe, dates, net, float(np.mean(turnovers)), Metrics.of(net), final,
+        why, tuple(turnovers), max_turnover, over_limit,
+    )  # fmt: skip
 
 
 def _splits(n_obs: int) -> list[tuple[int, int]]:
@@ -226,21 +242,34 @@ def _splits(n_obs: int) -> list[tuple[int, int]]:
     return [(int(test[0]), len(test)) for _train, test in cv.split(np.zeros((n_obs, 1)))]
 
 
-def walk_forward(spec: ModelSpec, prices: PriceHistory, window: slice) -> Backtest:
-    """Validate one model out of sample with skfolio's walk-forward cross-validation."""
+def walk_forward(
+    spec: ModelSpec, prices: PriceHistory, window: slice, max_turnover: float | None = None
+) -> Backtest:
+    """Validate one model out of sample with skfolio's walk-forward cross-validation, each
+    refit after the first held to ``max_turnover`` one-way turnover (None: no limit)."""
     from skfolio.model_selection import WalkForward, cross_val_predict
 
+    limit = check_max_turnover(max_turnover)
     frame = _frame(prices, spec.universe, window)
     if len(frame) < TRAIN_DAYS + TEST_DAYS:
         raise ValidationError(
             f"the window needs at least {TRAIN_DAYS + TEST_DAYS} days", field="window"
         )
     cv = WalkForward(train_size=TRAIN_DAYS, test_size=TEST_DAYS)
-    predicted = cross_val_predict(spec.build(spec.universe), frame, cv=cv)
+    model = cap(spec.build(spec.universe), limit)
+    predicted = cross_val_predict(model, frame, cv=cv, entry_rebalancing_params=entry_params(model))
     periods = [(len(p.returns), np.asarray(p.weights, dtype=float)) for p in predicted.portfolios]
-    latest = spec.build(spec.universe).fit(frame.iloc[-TRAIN_DAYS:])
+    # Today's weights are one more refit, held to the same limit from where the last period
+    # drifted to (without a limit the previous weights change nothing).
+    latest = cap(spec.build(spec.universe), limit)
+    if limit is not None:
+        latest.set_params(previous_weights=predicted.portfolios[-1].ending_weights_dict)
+    latest.fit(frame.iloc[-TRAIN_DAYS:])
     final = {c: float(w) for c, w in zip(spec.universe, latest.weights_, strict=True) if w > 1e-6}
-    return _evaluate(spec.category, spec.method, spec.universe, frame, periods, final, spec.why)
+    over = tuple(i for i, p in enumerate(predicted.portfolios) if i and p.fallback_chain)
+    return _evaluate(
+        spec.category, spec.method, spec.universe, frame, periods, final, spec.why, limit, over
+    )
 
 
 def fixed_weights(
@@ -267,6 +296,23 @@ class ModelReport:
                 return m
         raise ValidationError("must be one of C1..C5", field="category")
 
+    @property
+    def max_turnover(self) -> float | None:
+        """The one-way turnover limit every model's refits were held to (None: no limit)."""
+        return self.models[0].max_turnover
+
+    def turnover_rule(self) -> str:
+        """The turnover limit in words (the report and the console say the same)."""
+        limit = self.max_turnover
+        if limit is None:
+            return "Turnover limit: none (each refit may trade as much as it likes)."
+        return (
+            f"Turnover limit: each refit after the first build trades at most {limit:.0%} "
+            "one-way (the sum of |weight changes| against the weights the last period drifted "
+            "to; 200% would replace everything). Weight and asset-class rules come first: a "
+            'rebalance counted "over limit" needed more to repair a rule the drift had broken.'
+        )
+
     def risk_ordered(self) -> bool:
         """Out-of-sample volatility and drawdown rise with the category."""
         vols = [m.metrics.annual_volatility for m in self.models]
@@ -276,15 +322,17 @@ class ModelReport:
 
 def build_models(
     prices: PriceHistory | None = None, *, start: dt.date | None = None,
-    end: dt.date | None = None,
+    end: dt.date | None = None, max_turnover: float | None = None,
 ) -> ModelReport:  # fmt: skip
-    """Fit and validate every category's model and both benchmarks on ``start..end``."""
+    """Fit and validate every category's model and both benchmarks on ``start..end``, each
+    model's refits held to ``max_turnover`` one-way turnover (None: no limit)."""
+    limit = check_max_turnover(max_turnover)
     prices = prices or load_prices()
     days = prices.dates[1:]
     lo = 0 if start is None else bisect.bisect_left(days, start)
     hi = len(days) if end is None else bisect.bisect_right(days, end)
     window = slice(lo, hi)
-    models = tuple(walk_forward(spec, prices, window) for spec in SPECS)
+    models = tuple(walk_forward(spec, prices, window, limit) for spec in SPECS)
     funds = tuple(c for c in prices.codes)
     benchmarks = (
         fixed_weights("equal weight", {c: 1.0 / len(funds) for c in funds}, prices, window),

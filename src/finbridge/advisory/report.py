@@ -72,7 +72,7 @@ def _row(b: Backtest) -> str:
     cells = (
         b.name, b.method, f"{m.annual_return:.2%}", f"{m.annual_volatility:.2%}",
         f"{m.sharpe:.2f}", f"{m.max_drawdown:.1%}", f"{m.cvar_95:.2%}", f"{b.turnover:.1%}",
-        m.risk_level,
+        f"{b.largest_rebalance:.1%}", str(len(b.over_limit)), m.risk_level,
     )  # fmt: skip
     return "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
@@ -82,7 +82,8 @@ def render_report(report: ModelReport) -> str:
     head = (
         "<tr><th>portfolio</th><th>method</th><th>annual return</th><th>volatility</th>"
         "<th>Sharpe</th><th>max drawdown</th><th>CVaR 95% (daily)</th>"
-        "<th>turnover / rebalance</th><th>level (rule)</th></tr>"
+        "<th>turnover / rebalance</th><th>largest rebalance</th><th>over limit</th>"
+        "<th>level (rule)</th></tr>"
     )
     weights = "".join(
         f"<tr><td>{b.name}</td><td>"
@@ -95,6 +96,7 @@ def render_report(report: ModelReport) -> str:
         f"{lv}: vol &le; {v:.0%} and drawdown &le; {d:.0%}" for lv, v, d in LEVEL_LIMITS
     )
     ordered = "yes" if report.risk_ordered() else "NO"
+    cap = html.escape(report.turnover_rule())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Model portfolios: walk-forward report</title>
 <style>body{{font:14px system-ui,sans-serif;margin:24px;max-width:960px}}
@@ -107,6 +109,7 @@ td:first-child,th:first-child,td:nth-child(2){{text-align:left}}</style></head><
 {COST_RATE:.2%} of the value traded. Equal weight (all funds) and 60/40 (SPY/AGG) are rebalanced on
 the same days at the same cost. Sharpe uses a zero risk-free rate. Risk ordered out of sample
 (volatility and drawdown rise from C1 to C5): <b>{ordered}</b>.</p>
+<p id="turnover-limit">{cap}</p>
 <table>{head}{"".join(_row(b) for b in everything)}</table>
 {_chart("Growth of 1, net of costs", [(b.name, _nav(b)) for b in everything], pct=False)}
 {_chart("Drawdown", [(b.name, _drawdown(b)) for b in everything], pct=True)}

@@ -419,7 +419,7 @@ class AdvisoryService:
             if self._models is None:
                 from finbridge.advisory.portfolios import build_models
 
-                self._models = build_models()
+                self._models = build_models(max_turnover=self.config.max_turnover)
             return self._models
 
     def warm(self) -> None:

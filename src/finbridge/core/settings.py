@@ -139,6 +139,10 @@ class AdvisorySettings(_Section):
 
     profile_validity_days: int = Field(default=365, ge=1, le=3660)
     max_age: int = Field(default=70, ge=18, le=120, description="Older investors are capped at C1")
+    max_turnover: float | None = Field(
+        default=0.5, gt=0, le=2,
+        description="Most one refit of a model portfolio may trade: sum of |weight changes|",
+    )  # fmt: skip
 
 
 class PaymentsSettings(_Section):

@@ -142,7 +142,12 @@ class ModelPublic(BaseModel):
     method: str
     why: str
     weights: dict[str, float]
-    turnover: float
+    turnover: float = Field(description="average one-way turnover per rebalance, first build too")
+    largest_rebalance: float = Field(description="largest one-way turnover of a later rebalance")
+    max_turnover: float | None = Field(
+        description="the limit each refit was held to (none: no cap)"
+    )
+    over_limit: int = Field(description="rebalances that needed more to repair a weight rule")
     out_of_sample: MetricsPublic
 
 
@@ -155,6 +160,8 @@ def model_public(b: Backtest) -> ModelPublic:
     return ModelPublic(
         name=b.name, method=b.method, why=b.why,
         weights={k: round(v, 6) for k, v in b.weights.items()}, turnover=round(b.turnover, 6),
+        largest_rebalance=round(b.largest_rebalance, 6), max_turnover=b.max_turnover,
+        over_limit=len(b.over_limit),
         out_of_sample=MetricsPublic(
             annual_return=m.annual_return, annual_volatility=m.annual_volatility,
             sharpe=m.sharpe, max_drawdown=m.max_drawdown, cvar_95=m.cvar_95,
