@@ -12,6 +12,7 @@ from tests.risk.conftest import make_maker
 
 from finbridge.banking import BankingService, PostingDeclined
 from finbridge.core import ManualClock, Money, Principal, Role, Settings, StepUpRequired
+from finbridge.core.errors import PendingApproval
 from finbridge.identity import StepUpGuard
 from finbridge.identity.services import IdentityServices
 from finbridge.risk.decisions import DecisionMaker, DecisionOptions
@@ -95,8 +96,14 @@ def test_operators_get_operator_policies_never_a_step_up(
     assert posted.amount == Money.of("6000", "TWD")  # approved on the operator's authority
     stored = maker.store.stored(_event_id(maker, "o1"))
     assert stored is not None and stored.outcome == "step_up"  # the engine's view is kept
-    with pytest.raises(PostingDeclined, match="dual control"):
+    # At the threshold: never a step-up, a pending request for a second operator
+    # (test_dual_control.py); the platform's own jobs, with nobody to ask, are declined.
+    with pytest.raises(PendingApproval, match="dual control"):
         bank.withdraw(TELLER, a, Money.of("2000000", "TWD"), idempotency_key="o2")
+    with pytest.raises(PostingDeclined, match="dual control"):
+        bank.transfer(
+            Principal.system("job"), a, b, Money.of("2000000", "TWD"), idempotency_key="o3"
+        )
     assert bank.balance(TELLER, b).balance == Money.of("6000", "TWD")
 
 

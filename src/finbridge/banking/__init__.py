@@ -6,6 +6,7 @@ are private to this package.
 
 from finbridge.banking import events as events
 from finbridge.banking.guard import (
+    ApprovalAudit,
     ApproveAll,
     BatchPostingGuard,
     GuardDecision,
@@ -42,12 +43,17 @@ from finbridge.banking.models import (
 )
 from finbridge.banking.service import BankingService
 from finbridge.banking.service._activity import AccountPosting, CustomerActivity
+from finbridge.banking.service._approvals import APPROVE_SCOPE, Approval, ApprovalExpired
 
 __all__ = [
+    "APPROVE_SCOPE",
     "Account",
     "AccountKind",
     "AccountPosting",
     "AccountStatus",
+    "Approval",
+    "ApprovalAudit",
+    "ApprovalExpired",
     "ApproveAll",
     "Balance",
     "BankingService",

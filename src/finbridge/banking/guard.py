@@ -33,6 +33,9 @@ class Verdict(StrEnum):
     APPROVE = "approve"
     DECLINE = "decline"
     STEP_UP = "step_up"
+    # An operator's movement that needs a second, different operator: a transfer or withdrawal
+    # becomes a pending approval (service/_approvals.py); anything else is declined.
+    DUAL_CONTROL = "dual_control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,16 @@ def check_many(guard: PostingGuard, intents: Sequence[PostingIntent]) -> list[Gu
     if isinstance(guard, BatchPostingGuard):
         return guard.check_many(intents)
     return [guard.check(intent) for intent in intents]
+
+
+class ApprovalAudit(Protocol):
+    """Where dual-control decisions are audited (identity's hash-chained log, wired by the
+    platform), appended inside banking's own transaction."""
+
+    def append(
+        self, session: Any, *, actor: str, action: str, subject: str | None, outcome: str,
+        detail: dict[str, Any],
+    ) -> int: ...  # fmt: skip
 
 
 class ApproveAll:

@@ -231,6 +231,43 @@ class RefusalRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ApprovalRow(Base):
+    """An operator's movement waiting for a second operator (dual control): it posts under
+    the maker's own idempotency key once approved, so it posts at most once."""
+
+    __tablename__ = "banking_approvals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_account_id: Mapped[str] = mapped_column(String(36))
+    to_account_id: Mapped[str] = mapped_column(String(36))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    channel: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict] = mapped_column(JSON)  # type: ignore[type-arg]
+    maker_id: Mapped[str] = mapped_column(String(80))
+    reasons: Mapped[list] = mapped_column(JSON)  # type: ignore[type-arg]
+    guard_version: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    entry_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'declined', 'expired', 'failed')", name="status"
+        ),
+        Index("ix_banking_approvals_queue", "status", "created_at"),
+    )
+
+
 # Core handles for the hot paths (typed as Table for statement builders).
 customers_table = cast(Table, CustomerRow.__table__)
 accounts_table = cast(Table, AccountRow.__table__)
@@ -239,3 +276,4 @@ postings_table = cast(Table, PostingRow.__table__)
 holds_table = cast(Table, HoldRow.__table__)
 accruals_table = cast(Table, InterestAccrualRow.__table__)
 refusals_table = cast(Table, RefusalRow.__table__)
+approvals_table = cast(Table, ApprovalRow.__table__)

@@ -103,6 +103,14 @@ class StepUpRequired(FinbridgeError):
     title = "Step-up authentication required"
 
 
+class PendingApproval(FinbridgeError):
+    """Accepted but not done: the request waits for a second person's approval (dual control).
+    ``extra["approval_id"]`` names what the second person approves."""
+
+    code = "approval_pending"
+    title = "Waiting for a second operator's approval"
+
+
 class RateLimited(FinbridgeError):
     code = "rate_limited"
     title = "Too many requests"
@@ -135,6 +143,7 @@ _HTTP_STATUS: tuple[tuple[type[FinbridgeError], int], ...] = (
     (PermissionDenied, 403),
     (RateLimited, 429),
     (ServiceUnavailable, 503),
+    (PendingApproval, 202),
 )
 
 

@@ -39,6 +39,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "accounts:read",
             "accounts:write",
             "transfers:write",
+            # Dual control: a teller approves another operator's large movement, never their own.
+            "transfers:approve",
             "events:read",
             "payments:read",
             "payments:write",

@@ -60,6 +60,9 @@ class RateLimitSettings(_Section):
     app_per_client: str = Field(
         default="600/minute", description="Open-banking API calls, per third-party app"
     )
+    gateway_per_key: str = Field(
+        default="6000/minute", description="Risk decision gateway calls, per API key"
+    )
 
     @model_validator(mode="after")
     def _parse(self) -> RateLimitSettings:
@@ -90,6 +93,18 @@ class ServeSettings(_Section):
     risk_writer_process: bool = Field(
         default=True,
         description="Commit risk decisions in a child process when serving (see risk.store)",
+    )
+
+
+class BankingSettings(_Section):
+    """The banking core's operator policies."""
+
+    approval_ttl_seconds: int = Field(
+        default=24 * 3600,
+        gt=0,
+        le=30 * 24 * 3600,
+        description="How long an operator's movement waits for a second operator (dual "
+        "control) before it expires",
     )
 
 
@@ -326,6 +341,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     serve: ServeSettings = ServeSettings()
+    banking: BankingSettings = BankingSettings()
     identity: IdentitySettings = IdentitySettings()
     risk: RiskSettings = RiskSettings()
     credit: CreditSettings = CreditSettings()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -96,6 +97,9 @@ class Platform:
                 self.clock,
                 guard=self.posting_guard,
                 business_timezone=self.settings.business_timezone,
+                # Dual-control decisions go to identity's audit log, built when first audited.
+                audit=_DeferredAudit(self),
+                approval_ttl=timedelta(seconds=self.settings.banking.approval_ttl_seconds),
             )
 
         return self._face("banking", build)
@@ -376,6 +380,22 @@ class _BankingCustomers:
 
     def discard(self, customer_id: str) -> None:
         self._platform.banking.discard_customer(self._ACTOR, customer_id)
+
+
+class _DeferredAudit:
+    """Banking's ``ApprovalAudit`` port: identity's hash-chained log, in banking's transaction
+    (identity is built on the first audited approval, not with banking)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def append(
+        self, session: Any, *, actor: str, action: str, subject: str | None, outcome: str,
+        detail: dict[str, Any],
+    ) -> int:  # fmt: skip
+        return self._platform.identity.audit.append(
+            session, actor=actor, action=action, subject=subject, outcome=outcome, detail=detail
+        )
 
 
 class _DeferredGuard:

@@ -26,7 +26,9 @@ Two policies sit on top of the engine's outcome (issue 11):
 * **Operator policy.** An operator (teller, back office) cannot give a customer's second factor,
   so a ``step_up`` on an operator-initiated posting is never passed on: below the dual-control
   threshold the operator's own authority approves it (the decision keeps the engine's reasons),
-  at or above it the posting is declined as needing a second operator (dual control).
+  at or above it the guard answers ``DUAL_CONTROL``: banking keeps an operator's transfer or
+  withdrawal pending until a second, different operator approves it (the platform's own jobs,
+  with nobody to ask, are declined).
 
 The decision's event id is derived from the posting's idempotency key, so a retried posting is
 not counted twice in the velocity windows and gets the same decision. If the engine refuses the
@@ -175,10 +177,12 @@ class RiskGuard:
         authority, or ask for dual control at or above the threshold (never a step-up)."""
         threshold = self.dual_control.get(intent.amount.code)
         if threshold is not None and intent.amount >= threshold:
-            return Verdict.DECLINE, (
-                *reasons,
-                f"operator policy: {threshold} or more needs dual control (a second operator)",
-            )
+            why = f"operator policy: {threshold} or more needs dual control (a second operator)"
+            # An operator's movement waits for a second operator (banking keeps it pending);
+            # the platform's own jobs have nobody to ask, so theirs stays a decline.
+            if intent.actor.kind is PrincipalKind.OPERATOR:
+                return Verdict.DUAL_CONTROL, (*reasons, why)
+            return Verdict.DECLINE, (*reasons, why)
         return Verdict.APPROVE, (*reasons, "operator policy: approved on the operator's authority")
 
     def settle(

@@ -44,6 +44,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (auth.router, None),
     (overview.router, NavEntry("Overview", "/console", 0)),
     (banking.router, NavEntry("Customers", "/console/banking", 10)),
+    (banking.approvals_router, NavEntry("Approvals", "/console/approvals", 11)),
     (lake.router, NavEntry("Events", "/console/lake", 20)),
     (lakehouse.catalogue_router, NavEntry("Event catalogue", "/console/lake/catalogue", 21)),
     (lakehouse.quality_router, NavEntry("Data quality", "/console/lake/quality", 22)),

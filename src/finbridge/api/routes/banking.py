@@ -11,12 +11,15 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi.responses import JSONResponse
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.banking import (
     AccountCreate,
     AccountPage,
     AccountPublic,
+    ApprovalDecision,
+    ApprovalPublic,
     BalancePublic,
     CustomerCreate,
     CustomerPage,
@@ -32,7 +35,7 @@ from finbridge.api.schemas.banking import (
     TransferCreate,
 )
 from finbridge.banking import BankingService
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import PendingApproval, ValidationError
 from finbridge.core.money import Money
 from finbridge.platform import Platform
 
@@ -178,21 +181,73 @@ def deposit(
 
 
 # ---------------------------------------------------------------------------- transfers
-@router.post("/transfers", status_code=status.HTTP_201_CREATED, response_model=PostingPublic)
+@router.post(
+    "/transfers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostingPublic,
+    responses={
+        202: {
+            "model": ApprovalPublic,
+            "description": "An operator's transfer at or above the dual-control threshold: "
+            "pending until a second operator approves it (POST /v1/approvals/{id}/approve)",
+        }
+    },
+)
 def create_transfer(
     body: TransferCreate, actor: PrincipalDep, banking: Banking, key: IdempotencyKey
-) -> PostingPublic:
+) -> PostingPublic | JSONResponse:
     amount = Money.of(body.amount, body.currency)
-    result = banking.transfer(
-        actor,
-        body.from_account_id,
-        body.to_account_id,
-        amount,
-        idempotency_key=key,
-        description=body.description,
-        channel="api",
-    )
+    try:
+        result = banking.transfer(
+            actor,
+            body.from_account_id,
+            body.to_account_id,
+            amount,
+            idempotency_key=key,
+            description=body.description,
+            channel="api",
+        )
+    except PendingApproval as waiting:
+        pending = banking.approval(actor, str(waiting.extra["approval_id"]))
+        body_json = ApprovalPublic.of(pending).model_dump(mode="json")
+        return JSONResponse(body_json, status_code=status.HTTP_202_ACCEPTED)
     return PostingPublic.of(result)
+
+
+# ---------------------------------------------------------------------------- dual control
+ApprovalStatus = Annotated[
+    str | None, Query(alias="status", pattern="^(pending|approved|declined|expired|failed)$")
+]
+
+
+@router.get("/approvals", response_model=list[ApprovalPublic], summary="Dual-control queue")
+def list_approvals(
+    actor: PrincipalDep, banking: Banking, status_: ApprovalStatus = None, limit: Limit = 100
+) -> list[ApprovalPublic]:
+    return [ApprovalPublic.of(a) for a in banking.approvals(actor, status=status_, limit=limit)]
+
+
+@router.get("/approvals/{approval_id}", response_model=ApprovalPublic)
+def get_approval(approval_id: str, actor: PrincipalDep, banking: Banking) -> ApprovalPublic:
+    return ApprovalPublic.of(banking.approval(actor, approval_id))
+
+
+@router.post(
+    "/approvals/{approval_id}/approve",
+    response_model=PostingPublic,
+    summary="Approve as the second operator: the movement posts (once)",
+)
+def approve(
+    approval_id: str, body: ApprovalDecision, actor: PrincipalDep, banking: Banking
+) -> PostingPublic:
+    return PostingPublic.of(banking.approve(actor, approval_id, note=body.note))
+
+
+@router.post("/approvals/{approval_id}/decline", response_model=ApprovalPublic)
+def decline(
+    approval_id: str, body: ApprovalDecision, actor: PrincipalDep, banking: Banking
+) -> ApprovalPublic:
+    return ApprovalPublic.of(banking.decline(actor, approval_id, note=body.note))
 
 
 # ---------------------------------------------------------------------------- holds

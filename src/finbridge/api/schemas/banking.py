@@ -240,3 +240,38 @@ class HoldPublic(BaseModel):
 
 class StatusChange(WireModel):
     reason: Reason
+
+
+class ApprovalPublic(BaseModel):
+    """An operator's movement waiting for (or decided by) a second operator (dual control)."""
+
+    id: str
+    kind: str
+    status: str = Field(description="pending, approved, declined, expired or failed")
+    amount: str
+    currency: str
+    from_account_id: str
+    to_account_id: str
+    description: str
+    maker_id: str
+    reasons: list[str]
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+    entry_id: str | None
+
+    @classmethod
+    def of(cls, a: m.Approval) -> ApprovalPublic:
+        return cls(
+            id=a.id, kind=a.kind, status=a.status, amount=str(a.amount.amount),
+            currency=a.amount.code, from_account_id=a.from_account_id,
+            to_account_id=a.to_account_id, description=a.description, maker_id=a.maker_id,
+            reasons=list(a.reasons), created_at=a.created_at, expires_at=a.expires_at,
+            decided_by=a.decided_by, decided_at=a.decided_at, note=a.note, entry_id=a.entry_id,
+        )  # fmt: skip
+
+
+class ApprovalDecision(WireModel):
+    note: Description = ""

@@ -7,7 +7,8 @@ reported as not found. Operators act by scope (``customers:read|write``, ``accou
 
 - :mod:`._customers` customers; :mod:`._accounts` accounts, history, the ledger audit;
 - :mod:`._activity` a customer's accounts with their newest postings, history search;
-- :mod:`._movements` transfers and teller cash; :mod:`._holds` holds;
+- :mod:`._movements` transfers and teller cash; :mod:`._approvals` an operator's large
+  movement waiting for a second operator (dual control); :mod:`._holds` holds;
 - :mod:`._journal` multi-leg journal entries (FX conversions, payments with fees);
 - :mod:`._batch` card replay and interest; :mod:`._onboarding` bulk onboarding;
 - :mod:`._core` what they share: transactions, events, the posting guard.

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
+from finbridge.banking import events
 from finbridge.banking.events import SOURCE
 from finbridge.banking.guard import (
+    ApprovalAudit,
     ApproveAll,
     GuardDecision,
     PostingDeclined,
@@ -19,8 +22,12 @@ from finbridge.banking.guard import (
     Verdict,
 )
 from finbridge.banking.ledger import (
+    EntrySpec,
+    Leg,
     compile_all,
     insert_ignoring_conflict,
+    post_sqlite,
+    post_standalone,
     stored_entry,
     warm_sqlite,
 )
@@ -59,8 +66,13 @@ class ServiceCore:
         *,
         guard: PostingGuard | None = None,
         business_timezone: str = "Asia/Shanghai",
+        audit: ApprovalAudit | None = None,
+        approval_ttl: timedelta = timedelta(hours=24),
     ) -> None:
         self.engine = engine
+        # Dual control: where approvals are audited, and how long one waits before it expires.
+        self.audit = audit
+        self.approval_ttl = approval_ttl
         self.clock = clock
         self.guard: PostingGuard = guard or ApproveAll()
         self.business_timezone = business_timezone
@@ -161,23 +173,29 @@ class ServiceCore:
         retried to another outcome (a step-up, a race, an outage, bad input)."""
         if not isinstance(exc, BusinessRuleViolation) or isinstance(exc, StoredRefusal):
             return
+        with self._write() as conn:
+            self._insert_refusal(conn, scoped_key, fp, exc)
+
+    def _insert_refusal(
+        self, conn: Connection, scoped_key: str, fp: str, exc: BusinessRuleViolation
+    ) -> None:
+        """Keep ``exc`` under ``scoped_key`` in the caller's transaction (first one wins)."""
         extra = {
             k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | bool | list)
         }
-        with self._write() as conn:
-            conn.execute(
-                insert_ignoring_conflict(conn, refusals_table, "idempotency_key"),
-                {
-                    "idempotency_key": scoped_key,
-                    "request_fingerprint": fp,
-                    "code": exc.code,
-                    "title": exc.title,
-                    "detail": exc.detail[:1000],
-                    "field": exc.field,
-                    "extra": extra,
-                    "created_at": self.clock.now(),
-                },
-            )
+        conn.execute(
+            insert_ignoring_conflict(conn, refusals_table, "idempotency_key"),
+            {
+                "idempotency_key": scoped_key,
+                "request_fingerprint": fp,
+                "code": exc.code,
+                "title": exc.title,
+                "detail": exc.detail[:1000],
+                "field": exc.field,
+                "extra": extra,
+                "created_at": self.clock.now(),
+            },
+        )
 
     def _replay(self, scoped_key: str, fp: str, as_type: type[Result]) -> Result | None:
         with self._read() as conn:
@@ -198,7 +216,11 @@ class ServiceCore:
 
     def _decide(self, intent: PostingIntent) -> GuardDecision:
         """Ask the guard; raise if it refuses (nothing was attempted, so nothing to settle)."""
-        decision = self.guard.check(intent)
+        return self._decided(self.guard.check(intent))
+
+    @staticmethod
+    def _decided(decision: GuardDecision) -> GuardDecision:
+        """``decision`` if it lets the posting run; raise its refusal otherwise."""
         _raise_if_refused(decision)
         return decision
 
@@ -214,6 +236,26 @@ class ServiceCore:
             self.guard.settle(intent, decision, posted=posted, reason=reason)
         except Exception:
             log.exception("posting guard could not record the outcome of %s", intent.kind)
+
+    def _post(
+        self,
+        spec: EntrySpec,
+        result: PostingResult,
+        legs: list[Leg],
+        channel: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> None:
+        """Post ``legs`` and the ``transaction.posted`` event atomically."""
+        src, dst = result.from_account_id, result.to_account_id
+        # The posting fills in the customer ids from the rows it moves.
+        event = events.transaction_posted(
+            result, from_customer_id=None, to_customer_id=None, channel=channel,
+            metadata=metadata,
+        )  # fmt: skip
+        if self._standalone:  # PostgreSQL: one autocommit statement
+            post_standalone(self.engine, legs, spec, event, (src, dst))
+        else:  # SQLite: one BEGIN IMMEDIATE transaction on the driver, under the writer lock
+            post_sqlite(self.engine, self._write_lock, legs, spec, event, (src, dst))
 
     # ------------------------------------------------------------------ internal accounts
     def internal_account_id(self, code: InternalAccount | str, currency_code: str) -> str:
@@ -271,7 +313,9 @@ class StoredRefusal(BusinessRuleViolation):
 
 
 def _raise_if_refused(decision: GuardDecision) -> None:
-    if decision.verdict is Verdict.DECLINE:
+    # Dual control outside a transfer or withdrawal (a hold, a journal entry) cannot wait for
+    # a second operator: it stays a decline naming why.
+    if decision.verdict in (Verdict.DECLINE, Verdict.DUAL_CONTROL):
         raise PostingDeclined(decision.reasons, decision.version)
     if decision.verdict is Verdict.STEP_UP:
         raise StepUpRequired(

@@ -3,7 +3,7 @@
 An FX conversion is one entry in two currencies through the bank's FX position accounts
 (customer CNY -> FX position CNY, FX position USD -> customer USD); a merchant payment with a
 fee is one entry of three legs. Each leg goes through the same posting rule, the same posting
-path and the same ``transaction.posted`` builder as a transfer (:meth:`MovementCommands._post`);
+path and the same ``transaction.posted`` builder as a transfer (:meth:`ServiceCore._post`);
 the order is the transfer's: idempotency first (a stored result or a stored refusal), then
 the guard, then the posting, then the guard is told how it ended.
 

@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from finbridge.banking import events
-from finbridge.banking.guard import GuardDecision, PostingIntent
+from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
 from finbridge.banking.ledger import (
     EntrySpec,
     KnownRefusal,
     Leg,
     Replay,
     fingerprint,
-    post_sqlite,
-    post_standalone,
 )
 from finbridge.banking.models import EntryKind, InternalAccount, PostingResult
+from finbridge.banking.service._approvals import ApprovalCommands
 from finbridge.banking.service._checks import (
     is_customer,
     owner_of,
@@ -31,7 +29,6 @@ from finbridge.banking.service._checks import (
     valid_account_id,
     valid_key,
 )
-from finbridge.banking.service._core import ServiceCore
 from finbridge.core.errors import (
     Conflict,
     FinbridgeError,
@@ -44,7 +41,7 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal, PrincipalKind
 
 
-class MovementCommands(ServiceCore):
+class MovementCommands(ApprovalCommands):
     def transfer(
         self,
         actor: Principal,
@@ -161,7 +158,13 @@ class MovementCommands(ServiceCore):
                 if stored is not None:
                     return stored
                 self._refused(conn, scoped_key, fp)
+                # An operator's key may be waiting for a second operator (dual control).
+                waiting = None
+                if actor.kind is PrincipalKind.OPERATOR:
+                    waiting = self._waiting_row(conn, scoped_key, fp)
                 owners = self._owners(conn, src, dst)
+            if waiting is not None:
+                raise self._still_waiting(waiting)
             if src not in owners or (legs[0].owner and owners[src] != legs[0].owner):
                 raise NotFound(f"account {src} not found", field="from_account_id")
             intent = PostingIntent(
@@ -178,7 +181,13 @@ class MovementCommands(ServiceCore):
                 metadata=dict(metadata or {}),
             )
             try:
-                decision = self._decide(intent)
+                decision = self.guard.check(intent)
+                if (
+                    decision.verdict is Verdict.DUAL_CONTROL
+                    and actor.kind is PrincipalKind.OPERATOR
+                ):
+                    raise self._await_second_operator(intent, scoped_key, fp, description, decision)
+                decision = self._decided(decision)
             except FinbridgeError as exc:
                 self._remember_refusal(scoped_key, fp, exc)  # a decline, never a step-up
                 raise
@@ -207,26 +216,6 @@ class MovementCommands(ServiceCore):
         if intent is not None and decision is not None:
             self._settle(intent, decision, posted=True)
         return result
-
-    def _post(
-        self,
-        spec: EntrySpec,
-        result: PostingResult,
-        legs: list[Leg],
-        channel: str | None,
-        metadata: Mapping[str, Any] | None,
-    ) -> None:
-        """Post ``legs`` and the ``transaction.posted`` event atomically."""
-        src, dst = result.from_account_id, result.to_account_id
-        # The posting fills in the customer ids from the rows it moves.
-        event = events.transaction_posted(
-            result, from_customer_id=None, to_customer_id=None, channel=channel,
-            metadata=metadata,
-        )  # fmt: skip
-        if self._standalone:  # PostgreSQL: one autocommit statement
-            post_standalone(self.engine, legs, spec, event, (src, dst))
-        else:  # SQLite: one BEGIN IMMEDIATE transaction on the driver, under the writer lock
-            post_sqlite(self.engine, self._write_lock, legs, spec, event, (src, dst))
 
 
 def _reason(exc: BaseException) -> str:

@@ -81,3 +81,48 @@ def unfreeze(
 ) -> Response:
     found = platform.banking.unfreeze_account(actor, account_id, reason=reason)
     return render(request, "banking/_status.html", {"account": found})
+
+
+# ---------------------------------------------------------------------------- dual control
+# The queue of operators' movements waiting for a second operator. Approve/decline are HTMX
+# posts, so the console guard's CSRF rule (HX-Request, same origin) covers them; the service
+# decides who may approve (never the maker).
+approvals_router = APIRouter(prefix="/console/approvals", include_in_schema=False)
+Note = Annotated[str, Form(max_length=500)]
+StatusFilter = Annotated[str, Query(pattern="^(pending|approved|declined|expired|failed|all)$")]
+
+
+@approvals_router.get("")
+def approvals(
+    request: Request,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    status: StatusFilter = "pending",
+) -> Response:
+    items = platform.banking.approvals(actor, status=None if status == "all" else status)
+    return render(request, "banking/approvals.html", {"items": items, "status": status})
+
+
+@approvals_router.post("/{approval_id}/approve")
+def approve(
+    request: Request,
+    approval_id: str,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    note: Note = "",
+) -> Response:
+    platform.banking.approve(actor, approval_id, note=note)
+    found = platform.banking.approval(actor, approval_id)
+    return render(request, "banking/_approval_row.html", {"a": found})
+
+
+@approvals_router.post("/{approval_id}/decline")
+def decline(
+    request: Request,
+    approval_id: str,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    note: Note = "",
+) -> Response:
+    found = platform.banking.decline(actor, approval_id, note=note)
+    return render(request, "banking/_approval_row.html", {"a": found})
