@@ -9,7 +9,7 @@ from tests.identity.conftest import LI, ZHANG, enrol_customer
 
 from finbridge.core import ManualClock, NotFound, PermissionDenied, Principal, ValidationError
 from finbridge.core.principal import Role
-from finbridge.identity import IdentityServices
+from finbridge.identity import IdentityServices, OutgoingMessage
 
 SYSTEM = Principal.system("test")
 
@@ -87,3 +87,24 @@ def test_bad_delivery_names_the_field(ids: IdentityServices, field: str, kwargs:
         ids.inbox.deliver(SYSTEM, a, **args)
     assert err.value.field == field
     assert ids.inbox.list(SYSTEM, a) == []
+
+
+def test_bulk_delivery_once_per_ref_and_all_or_nothing(ids: IdentityServices) -> None:
+    a = enrol_customer(ids, ZHANG)
+    b = enrol_customer(ids, LI)
+    batch = [
+        OutgoingMessage(a, "Breakfast", "Markets", "d1"),
+        OutgoingMessage(b, "早餐", "行情", "d2"),
+    ]
+    ids.inbox.deliver_many(SYSTEM, "marketing", batch)
+    ids.inbox.deliver_many(SYSTEM, "marketing", batch)  # a retried batch lands once
+    assert [(m.title, m.ref) for m in ids.inbox.list(SYSTEM, a)] == [("Breakfast", "d1")]
+    assert [m.body for m in ids.inbox.list(SYSTEM, b)] == ["行情"]
+    # One bad message refuses the whole batch, naming the field; nothing is written.
+    bad = [OutgoingMessage(a, "ok", "ok", "d3"), OutgoingMessage(b, "", "body", "d4")]
+    with pytest.raises(ValidationError) as err:
+        ids.inbox.deliver_many(SYSTEM, "marketing", bad)
+    assert err.value.field == "title"
+    assert len(ids.inbox.list(SYSTEM, a)) == 1
+    with pytest.raises(PermissionDenied):
+        ids.inbox.deliver_many(Principal.customer(a), "marketing", batch)

@@ -8,7 +8,7 @@ beyond acquisition's own delivery records, no portfolio figures.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -34,9 +34,18 @@ class CreditDecisionPort(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class InboxMessage:
+    customer_id: str
+    title: str
+    body: str
+    reference: str  # the delivery id: a retried batch lands once
+
+
 class InboxPort(Protocol):
-    def deliver(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
-        """Put a message in the customer's in-app inbox (``reference``: the delivery id)."""
+    def deliver_many(self, messages: Sequence[InboxMessage]) -> None:
+        """Put each message in its customer's in-app inbox, once per ``reference``, in one
+        batch (a campaign delivers tens of thousands at a time)."""
         ...
 
 
@@ -74,7 +83,7 @@ class NoCreditDecision:
 class NoInbox:
     """Deliveries stay acquisition's own records (served under ``/v1/acquisition/inbox``)."""
 
-    def deliver(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
+    def deliver_many(self, messages: Sequence[InboxMessage]) -> None:
         return None
 
 

@@ -53,6 +53,7 @@ from finbridge.acquisition.ports import (
     MARKETING,
     ConsentPort,
     CreditDecisionPort,
+    InboxMessage,
     InboxPort,
     NoConsent,
     NoCreditDecision,
@@ -84,7 +85,7 @@ from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.core.settings import Settings
-from finbridge.lake import Event, EventLake, emit, emit_many
+from finbridge.lake import Event, EventLake, emit, emit_driver
 from finbridge.store.engine import unit_of_work
 
 
@@ -240,6 +241,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 class AcquisitionService:
     """One per platform (:meth:`build`); ports default to the safe answers (see :mod:`.ports`)."""
+
+    DELIVERY_BATCH = 20_000  # messages per inbox batch and per delivery transaction
 
     def __init__(
         self,
@@ -720,10 +723,10 @@ class AcquisitionService:
     def _opted_out(self, session: Any, campaign_id: str, customer_ids: Iterable[str]) -> set[str]:
         ids = list(customer_ids)
         out: set[str] = set()
-        for start in range(0, len(ids), 5000):
+        for start in range(0, len(ids), _ID_CHUNK):
             stmt = select(OptOutRow.customer_id).where(
                 OptOutRow.campaign_id.in_([campaign_id, "*"]),
-                OptOutRow.customer_id.in_(ids[start : start + 5000]),
+                OptOutRow.customer_id.in_(ids[start : start + _ID_CHUNK]),
             )
             out.update(session.scalars(stmt))
         return out
@@ -806,14 +809,8 @@ class AcquisitionService:
                     "day": day,
                     "arm": "holdout" if holdout else "treatment",
                     "status": "holdout" if holdout else "scheduled",
-                    "reason": None,
                     "scheduled_at": utc_instant(day, at, zone(pop.timezone[i])),
-                    "delivered_at": None,
-                    "title": None,
-                    "body": None,
-                    "opened_at": None,
-                    "converted_at": None,
-                }
+                }  # the outcome columns start empty (NULL)
             )
             if holdout:
                 report.holdout += 1
@@ -846,8 +843,10 @@ class AcquisitionService:
 
     def deliver_due(self, actor: Principal, *, now: datetime | None = None) -> DeliveryReport:
         """Send every scheduled message that is due: consent and opt-outs are checked again
-        now, the creative is filled with this morning's live data, each delivery becomes an
-        ``acquisition.delivered`` event (same transaction) and goes to the inbox port."""
+        now, the creative is filled with this morning's live data. In batches of
+        :attr:`DELIVERY_BATCH`: the batch goes to the inbox port first (idempotent per delivery
+        id), then its rows and ``acquisition.delivered`` events are written in one transaction,
+        so a crash between the two sends that batch again without doubling a message."""
         actor.require_scope("acquisition:write")
         now = now or self.clock.now()
         with unit_of_work(self.engine, write=False) as session:
@@ -869,59 +868,69 @@ class AcquisitionService:
         plans = {c: _Plan.of(camps[c], creatives[c]) for c in camps}
         topics = any("top_topic" in p.templates.fields for p in plans.values())
         recipients = self._recipients({r.customer_id for r in due}, topics=topics)
-        changes: list[dict[str, Any]] = []
-        sent: list[tuple[Any, str, str]] = []  # (id, campaign_id, customer_id) rows
         suppressed: dict[str, int] = {}
-        for row in due:
-            reason = None
-            if row.customer_id not in allowed:
-                reason = "no_consent"
-            elif row.customer_id in opted[row.campaign_id]:
-                reason = "opted_out"
-            elif plans[row.campaign_id].quiet(now, recipients.get(row.customer_id), self.timezone):
-                reason = "quiet_hours"  # planned late and now night where they live: never
-            if reason is not None:
-                suppressed[reason] = suppressed.get(reason, 0) + 1
-                changes.append({"id": row.id, "status": "suppressed", "reason": reason})
-                continue
-            plan = plans[row.campaign_id]
-            who = recipients.get(row.customer_id)
-            values = self._values(row.customer_id, who, now, plan.offer, portfolio=plan.portfolio)
-            title, body = plan.templates.render(who.locale if who else self.locale, values)
-            changes.append(
-                {
-                    "id": row.id,
-                    "status": "delivered",
-                    "delivered_at": now,
-                    "title": title,
-                    "body": body,
-                }
-            )
-            sent.append((row, title, body))
-        with unit_of_work(self.engine) as session:
-            if changes:
-                _update_deliveries(session, changes)
-            emit_many(
-                session,
-                (
-                    Event(
-                        "acquisition.delivered",
-                        now,
-                        {
-                            "delivery_id": row.id,
-                            "campaign_id": row.campaign_id,
-                            "creative": _creative_ref(camps[row.campaign_id]),
-                            "offer_code": camps[row.campaign_id].offer_code,
-                        },
-                        _events.SOURCE,
-                        row.customer_id,
-                    )
-                    for row, _, _ in sent
-                ),
-            )
-        for row, title, body in sent:
-            self.inbox_port.deliver(row.customer_id, title=title, body=body, reference=row.id)
-        return DeliveryReport(len(sent), suppressed)
+        delivered = 0
+        for first in range(0, len(due), self.DELIVERY_BATCH):
+            changes: list[dict[str, Any]] = []
+            sent: list[InboxMessage] = []
+            sent_for: list[str] = []  # each sent message's campaign
+            for row in due[first : first + self.DELIVERY_BATCH]:
+                plan = plans[row.campaign_id]
+                who = recipients.get(row.customer_id)
+                reason = None
+                if row.customer_id not in allowed:
+                    reason = "no_consent"
+                elif row.customer_id in opted[row.campaign_id]:
+                    reason = "opted_out"
+                elif plan.quiet(now, who, self.timezone):
+                    reason = "quiet_hours"  # planned late and now night where they live: never
+                if reason is not None:
+                    suppressed[reason] = suppressed.get(reason, 0) + 1
+                    changes.append({"id": row.id, "status": "suppressed", "reason": reason})
+                    continue
+                values = self._values(
+                    row.customer_id, who, now, plan.offer, portfolio=plan.portfolio
+                )
+                title, body = plan.templates.render(who.locale if who else self.locale, values)
+                changes.append(
+                    {
+                        "id": row.id,
+                        "status": "delivered",
+                        "delivered_at": now,
+                        "title": title,
+                        "body": body,
+                    }
+                )
+                sent.append(InboxMessage(row.customer_id, title, body, row.id))
+                sent_for.append(row.campaign_id)
+            self.inbox_port.deliver_many(sent)
+            with unit_of_work(self.engine) as session:
+                if changes:
+                    _update_deliveries(session, changes)
+                # The outbox through the driver (lake's fast path): the SQLAlchemy layer's
+                # per-row parameter handling was the batch's largest cost.
+                conn = session.connection()
+                emit_driver(
+                    conn.connection.cursor(),
+                    conn.dialect,
+                    *(
+                        Event(
+                            "acquisition.delivered",
+                            now,
+                            {
+                                "delivery_id": m.reference,
+                                "campaign_id": camp_id,
+                                "creative": _creative_ref(camps[camp_id]),
+                                "offer_code": camps[camp_id].offer_code,
+                            },
+                            _events.SOURCE,
+                            m.customer_id,
+                        )
+                        for m, camp_id in zip(sent, sent_for, strict=True)
+                    ),
+                )
+            delivered += len(sent)
+        return DeliveryReport(delivered, suppressed)
 
     # -- inbox, opens, conversions, results ------------------------------------------------
 
@@ -1157,14 +1166,27 @@ def _local_day(now: datetime, timezone: str) -> date:
 
 
 def _update_deliveries(session: Any, changes: list[dict[str, Any]]) -> None:
-    """One executemany per shape of change (suppressed / delivered), keyed by id."""
+    """Write a batch's outcomes set-based: rows given the same values (one suppression reason,
+    or one message rendered alike for everyone of a language and local day) are updated by one
+    statement per chunk of ids; rows with values of their own by one executemany per shape."""
     table = _DELIVERIES
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    alike: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for change in changes:
-        by_shape.setdefault(tuple(sorted(change)), []).append(
-            {f"b_{k}": v for k, v in change.items()}
-        )
-    for shape, params in by_shape.items():
-        values: dict[str, Any] = {k: bindparam(f"b_{k}") for k in shape if k != "id"}
-        stmt = update(table).where(table.c.id == bindparam("b_id")).values(**values)
+        values = tuple(sorted((k, v) for k, v in change.items() if k != "id"))
+        alike.setdefault(values, []).append(change["id"])
+    single: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values, ids in alike.items():
+        if len(ids) == 1:
+            shape = tuple(k for k, _ in values)
+            single.setdefault(shape, []).append({"b_id": ids[0]} | {f"b_{k}": v for k, v in values})
+            continue
+        for first in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[first : first + _ID_CHUNK]
+            session.execute(update(table).where(table.c.id.in_(chunk)).values(dict(values)))
+    for shape, params in single.items():
+        bound: dict[str, Any] = {k: bindparam(f"b_{k}") for k in shape}
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values(**bound)
         session.execute(stmt, params)
+
+
+_ID_CHUNK = 5000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits

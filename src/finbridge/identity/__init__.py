@@ -9,7 +9,8 @@ three entry points:
 - ``step_up.require_step_up(principal, action, demanded=False)`` before a high-risk action;
 - ``persons.require_adult(customer_id)`` before offering credit;
 - ``inbox.deliver(actor, customer_id, kind=..., title=..., body=..., link=None, ref=None)`` to
-  put a message in the customer's app inbox (idempotent per kind and ``ref``).
+  put a message in the customer's app inbox (idempotent per kind and ``ref``);
+  ``inbox.deliver_many(actor, kind, [OutgoingMessage(...), ...])`` for a campaign's batch.
 
 Identity needs one thing from banking, the customer a registering person becomes, through the
 :class:`CustomerFactory` port. Face models (dlib) load on first use, not on import.
@@ -40,7 +41,7 @@ from finbridge.identity.faceauth import (
     LivenessResult,
 )
 from finbridge.identity.guard import StepUpGuard
-from finbridge.identity.inbox import InboxMessage, InboxService
+from finbridge.identity.inbox import InboxMessage, InboxService, OutgoingMessage
 from finbridge.identity.login import LoginResult
 from finbridge.identity.passkeys import Passkey
 from finbridge.identity.persons import KycCheck, PersonView, RegistrationRequest
@@ -93,6 +94,7 @@ __all__ = [
     "LivenessResult",
     "LoginResult",
     "MintedCustomerIds",
+    "OutgoingMessage",
     "Passkey",
     "PersonView",
     "PiiVault",

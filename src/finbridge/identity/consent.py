@@ -165,6 +165,18 @@ class ConsentService:
             shared[customer_id] = shared.get(customer_id, frozenset()) | frozenset(scope)
         return shared
 
+    def consenting_customers(self, purpose: str) -> set[str]:
+        """Customers with an active consent to ``purpose`` (one read, for a campaign's
+        thousands; :meth:`has_consent` answers for one)."""
+        with unit_of_work(self._engine, write=False) as session:
+            return set(
+                session.scalars(
+                    select(ConsentRow.customer_id).where(
+                        ConsentRow.purpose == purpose, ConsentRow.withdrawn_at.is_(None)
+                    )
+                )
+            )
+
     def require_consent(self, customer_id: str, purpose: str, data: str | None = None) -> None:
         """Raise :class:`ConsentRequired` unless an active consent covers ``purpose`` (and data)."""
         if not self.has_consent(customer_id, purpose, data):

@@ -14,10 +14,12 @@ delivers once. Links are same-site paths only (``/app/...``), so a message can n
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from finbridge.core.clock import Clock
@@ -67,6 +69,33 @@ def _to_message(row: InboxMessageRow) -> InboxMessage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message of a bulk delivery (:meth:`InboxService.deliver_many`)."""
+
+    customer_id: str
+    title: str
+    body: str
+    ref: str
+    link: str | None = None
+
+
+def _check_message(
+    customer_id: str, kind: str, title: str, body: str, ref: str | None, link: str | None
+) -> None:
+    if not customer_id:
+        raise ValidationError("customer_id is required", field="customer_id")
+    if not _KIND.fullmatch(kind or ""):
+        raise ValidationError("kind must be a short lower-case name", field="kind")
+    if not title or not title.strip() or len(title) > MAX_TITLE:
+        raise ValidationError(f"title must be 1-{MAX_TITLE} characters", field="title")
+    if not body or not body.strip() or len(body) > MAX_BODY:
+        raise ValidationError(f"body must be 1-{MAX_BODY} characters", field="body")
+    if ref is not None and not _REF.fullmatch(ref):
+        raise ValidationError("ref must be a short identifier", field="ref")
+    _check_link(link)
+
+
 def _check_link(link: str | None) -> None:
     if link is None:
         return
@@ -94,17 +123,7 @@ class InboxService:
     ) -> InboxMessage:
         """Put a message in ``customer_id``'s inbox (once per kind and ``ref`` when given)."""
         actor.require_scope("messages:write")
-        if not customer_id:
-            raise ValidationError("customer_id is required", field="customer_id")
-        if not _KIND.fullmatch(kind or ""):
-            raise ValidationError("kind must be a short lower-case name", field="kind")
-        if not title or not title.strip() or len(title) > MAX_TITLE:
-            raise ValidationError(f"title must be 1-{MAX_TITLE} characters", field="title")
-        if not body or not body.strip() or len(body) > MAX_BODY:
-            raise ValidationError(f"body must be 1-{MAX_BODY} characters", field="body")
-        if ref is not None and not _REF.fullmatch(ref):
-            raise ValidationError("ref must be a short identifier", field="ref")
-        _check_link(link)
+        _check_message(customer_id, kind, title, body, ref, link)
         if ref is not None:
             existing = self._by_ref(customer_id, kind, ref)
             if existing is not None:
@@ -130,6 +149,39 @@ class InboxService:
                 raise
             return existing
         return _to_message(row)
+
+    def deliver_many(
+        self, actor: Principal, kind: str, messages: Sequence[OutgoingMessage]
+    ) -> None:
+        """Deliver many messages of one ``kind`` in one transaction, each once per ``ref`` (a
+        ref already in that customer's inbox is skipped, as :meth:`deliver` does): a campaign's
+        batch. Every message is checked before anything is written."""
+        actor.require_scope("messages:write")
+        for m in messages:
+            _check_message(m.customer_id, kind, m.title, m.body, m.ref, m.link)
+        if not messages:
+            return
+        now = self._clock.now()
+        rows = [
+            {
+                "id": new_id(),
+                "customer_id": m.customer_id,
+                "kind": kind,
+                "title": m.title.strip(),
+                "body": m.body.strip(),
+                "link": m.link,
+                "ref": m.ref,
+                "created_at": now,
+                "read_at": None,
+            }
+            for m in messages
+        ]
+        # Skipping on the (customer, kind, ref) unique key keeps the once-per-ref promise
+        # without reading first; both dialects spell it ON CONFLICT DO NOTHING.
+        table = InboxMessageRow.__table__
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        with unit_of_work(self._engine) as session:
+            session.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
     def _by_ref(self, customer_id: str, kind: str, ref: str) -> InboxMessage | None:
         with unit_of_work(self._engine, write=False) as session:

@@ -7,12 +7,12 @@ identity (marketing consent, the customer inbox), advisory (the investor's categ
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from finbridge.acquisition import AcquisitionService, PortfolioSummary
+from finbridge.acquisition import AcquisitionService, InboxMessage, PortfolioSummary
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.principal import Principal
 
@@ -25,13 +25,18 @@ SCORE_VALID = timedelta(days=90)
 
 
 class IdentityConsent:
-    """Identity's consent records, asked per customer at the moment of use."""
+    """Identity's consent records, asked at the moment of use: per customer for a few, one
+    read of everyone consenting to the purpose for a campaign's thousands."""
+
+    BULK = 50  # above this many customers one read of all consents beats a query each
 
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
 
     def consented(self, customer_ids: Collection[str], purpose: str) -> set[str]:
         consents = self._platform.identity.consents
+        if len(customer_ids) > self.BULK:
+            return consents.consenting_customers(purpose) & set(customer_ids)
         return {c for c in customer_ids if consents.has_consent(c, purpose)}
 
 
@@ -76,14 +81,19 @@ class CreditScores:
 
 
 class IdentityInbox:
-    """Identity's customer inbox (once per delivery id: a retried delivery is not doubled)."""
+    """Identity's customer inbox, a batch per call (once per delivery id: a retried delivery
+    is not doubled)."""
 
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
 
-    def deliver(self, customer_id: str, *, title: str, body: str, reference: str) -> None:
-        self._platform.identity.inbox.deliver(
-            _ACTOR, customer_id, kind="marketing", title=title, body=body, ref=reference
+    def deliver_many(self, messages: Sequence[InboxMessage]) -> None:
+        from finbridge.identity import OutgoingMessage
+
+        self._platform.identity.inbox.deliver_many(
+            _ACTOR,
+            "marketing",
+            [OutgoingMessage(m.customer_id, m.title, m.body, m.reference) for m in messages],
         )
 
 
