@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from tests.advisory.conftest import BALANCED, FakeSecondFactor, new_customer
 
 from finbridge.advisory import AdvisoryService, ModelReport
@@ -16,6 +16,7 @@ from finbridge.core.errors import NotFound, PermissionDenied
 from finbridge.core.money import Money
 from finbridge.core.principal import Role
 from finbridge.identity import AuditLog
+from finbridge.lake.tables import OutboxRow
 
 SYSTEM = Principal.system("test")
 
@@ -44,6 +45,38 @@ def all_in_bonds(service: AdvisoryService, cash: str) -> tuple[str, str]:
     return customer, account.id
 
 
+def rebalanced(engine: Engine) -> list[tuple[str | None, dict[str, object]]]:
+    """The ``advisory.rebalanced`` events in the outbox, oldest first."""
+    query = (
+        select(OutboxRow.subject_id, OutboxRow.payload)
+        .where(OutboxRow.event_type == "advisory.rebalanced")
+        .order_by(OutboxRow.seq)
+    )
+    with engine.connect() as conn:
+        return [(subject, dict(payload)) for subject, payload in conn.execute(query)]
+
+
+def test_accepting_a_proposal_emits_one_rebalanced_event(
+    ready: AdvisoryService, clock: ManualClock, engine: Engine
+) -> None:
+    customer, account = all_in_bonds(ready, "4000")
+    clock.advance(dt.timedelta(days=1))
+    ready.settle_due(SYSTEM)
+    me = Principal.customer(customer)
+    proposal = ready.rebalance_proposal(me, customer)
+    orders = ready.accept_rebalance(me, customer, account_id=account, new_cash=usd("0"),
+                                    idempotency_key="accept-1")  # fmt: skip
+    assert len(orders) > 1
+    retry = ready.accept_rebalance(me, customer, account_id=account, new_cash=usd("0"),
+                                   idempotency_key="accept-1")  # fmt: skip
+    assert [o.id for o in retry] == [o.id for o in orders]
+    [(subject, payload)] = rebalanced(engine)  # once, by the customer, not again on the retry
+    assert subject == customer
+    drift = pytest.approx(proposal.largest_drift, abs=1e-6)
+    assert payload == {"automatic": False, "orders": len(orders), "largest_drift": drift}
+    assert proposal.largest_drift == pytest.approx(1 - proposal.target["AGG"])  # all in AGG
+
+
 def test_a_pending_subscription_counts_in_the_next_proposal(ready: AdvisoryService) -> None:
     customer, _account = all_in_bonds(ready, "0")
     me = Principal.customer(customer)
@@ -58,7 +91,7 @@ def test_a_pending_subscription_counts_in_the_next_proposal(ready: AdvisoryServi
 
 
 def test_the_nightly_job_rebalances_only_who_opted_in(
-    ready: AdvisoryService, clock: ManualClock
+    ready: AdvisoryService, clock: ManualClock, engine: Engine
 ) -> None:
     opted, opted_account = all_in_bonds(ready, "4000")
     manual, _ = all_in_bonds(ready, "4000")
@@ -80,6 +113,10 @@ def test_the_nightly_job_rebalances_only_who_opted_in(
     # A rerun of the same night (a resumed close of business) places nothing new.
     again = ready.rebalance_automatically(SYSTEM, day)
     assert again.rebalanced == (opted,) and len(ready.orders(SYSTEM, opted)) == len(placed)
+    # accept_rebalance told it once, as automatic (the job's actor), the rerun not again
+    [(subject, payload)] = rebalanced(engine)
+    assert subject == opted and payload["automatic"] is True
+    assert payload["orders"] == len(placed) - 1  # all but the customer's own AGG purchase
 
 
 def test_only_the_customer_opts_in_to_their_own_account(ready: AdvisoryService) -> None:

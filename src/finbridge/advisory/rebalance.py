@@ -70,6 +70,14 @@ class Proposal:
     trades: tuple[Trade, ...]
     skipped: tuple[str, ...]  # trades below the minimum, with why
 
+    @property
+    def largest_drift(self) -> float:
+        """The largest absolute distance of a fund's weight from its target (as the nightly
+        :func:`drift_check` measures it)."""
+        funds = set(self.weights) | set(self.target)
+        return max((abs(self.weights.get(f, 0.0) - self.target.get(f, 0.0)) for f in funds),
+                   default=0.0)  # fmt: skip
+
 
 def propose(
     values: dict[str, Money], target: dict[str, float], *, new_cash: Money,

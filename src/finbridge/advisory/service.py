@@ -617,7 +617,9 @@ class AdvisoryService:
     ) -> list[Order]:  # fmt: skip
         """Carry out the current proposal: the model is matched as a whole first (evidence),
         then one order per trade, each keyed ``<key>:<fund>`` so a retry repeats nothing. The
-        buys must be covered by the account's available cash now (sales settle later)."""
+        buys must be covered by the account's available cash now (sales settle later). One
+        ``advisory.rebalanced`` event per accepted proposal that placed orders (``automatic``
+        when the nightly job's actor accepts it); a retry under the key emits nothing."""
         customer_id = self._authorise(actor, customer_id, write=True)
         if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 150:
             raise ValidationError("1 to 150 characters", field="idempotency_key")
@@ -657,6 +659,9 @@ class AdvisoryService:
                     actor, customer_id, account_id, item, trade.amount, idempotency_key=key,
                     today=today, suitable=lambda: match.id,
                 ))  # fmt: skip
+        if orders:
+            self._rebalanced(customer_id, automatic=actor.id == _AUTO.id, orders=len(orders),
+                             drift=proposal.largest_drift)  # fmt: skip
         return orders
 
     # -- the customer's choice of automatic rebalancing, and the nightly job ---------------
@@ -718,10 +723,10 @@ class AdvisoryService:
         drifted = {c: d for c, d in self.nightly_drift(actor) if c in chosen}
         done: list[str] = []
         skipped: dict[str, str] = {}
-        for customer_id, drift in sorted(drifted.items()):
+        for customer_id in sorted(drifted):
             key = f"auto-rebalance:{day.isoformat()}:{customer_id}"
-            try:
-                orders = self.accept_rebalance(
+            try:  # accept_rebalance emits advisory.rebalanced (automatic: the job's actor)
+                self.accept_rebalance(
                     _AUTO, customer_id, account_id=chosen[customer_id],
                     new_cash=Money.zero(CATALOGUE_CURRENCY), idempotency_key=key,
                 )  # fmt: skip
@@ -729,7 +734,6 @@ class AdvisoryService:
                 skipped[customer_id] = str(exc)
                 continue
             done.append(customer_id)
-            self._rebalanced(customer_id, automatic=True, orders=len(orders), drift=drift)
         return AutoRebalanceRun(len(chosen), len(drifted), tuple(done), skipped)
 
     def _rebalanced(self, customer_id: str, *, automatic: bool, orders: int, drift: float) -> None:
