@@ -7,7 +7,9 @@ on two cores, FastAPI's routing, dependency resolution and exception middleware 
 CPU as the decision itself (measured with py-spy on the former in-API hot path: ~0.45 ms of
 ~1.3 ms). Here a request is matched by method and path, authenticated by its operator API key
 (verified keys answer from the platform's cache, on the loop; others are checked on a worker
-thread), and answered by the service.
+thread), counted against its key's rate limit (``rate_limits.gateway_per_key``: in-process, or
+in Redis shared by every gateway and API process when ``FINBRIDGE_REDIS_URL`` is set; past it a
+429 problem document with ``Retry-After``), and answered by the service.
 
 ``GET /health`` is the trivial endpoint the online benchmark compares capacity with; ``GET
 /ready`` answers 200 once the platform is warmed (model loaded, decision store and writer
@@ -28,9 +30,11 @@ import finbridge
 from finbridge.core.errors import (
     AuthenticationFailed,
     FinbridgeError,
+    RateLimited,
     ValidationError,
 )
 from finbridge.core.principal import Principal
+from finbridge.core.ratelimit import RateLimiter
 from finbridge.gateway._problems import PROBLEM_JSON, problem_body, problem_of
 from finbridge.identity import KEY_PREFIX, credential_from_headers
 from finbridge.platform import Platform
@@ -55,6 +59,10 @@ class DecisionGateway:
         self._limit = platform.settings.api.max_upload_bytes
         self._prefix = f"{KEY_PREFIX}_"
         self._ready = False
+        settings = platform.settings
+        self._limiter = RateLimiter(settings.rate_limits, settings.redis_url)
+        # A Redis round trip must not stall the event loop that serves every other decision.
+        self._limit_off_loop = settings.redis_url is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -86,6 +94,7 @@ class DecisionGateway:
             return
         try:
             actor = await self._authenticate(scope)
+            await self._count(actor)
             body = await _read_body(receive, self._limit)
             if body is None:
                 await _too_large(send, self._limit, None)
@@ -94,7 +103,7 @@ class DecisionGateway:
             decision = await self.platform.risk.decide_async(actor, data)
         except FinbridgeError as exc:
             status, body = problem_of(exc, DECISIONS)
-            await _send(send, status, body, PROBLEM_JSON, _www_authenticate(status))
+            await _send(send, status, body, PROBLEM_JSON, _headers_for(exc, status))
             return
         await _answer(send, 200, decision.to_json())
 
@@ -109,6 +118,13 @@ class DecisionGateway:
         if principal is None:
             principal = await asyncio.to_thread(keys.authenticate, credential)
         return principal
+
+    async def _count(self, actor: Principal) -> None:
+        """One decision against the key's budget (raises RateLimited once it is used up)."""
+        if self._limit_off_loop:
+            await asyncio.to_thread(self._limiter.hit, "gateway_per_key", actor.id)
+        else:
+            self._limiter.hit("gateway_per_key", actor.id)
 
     async def _readiness(self, send: Send) -> None:
         try:
@@ -202,8 +218,13 @@ async def _too_large(send: Send, limit: int, length: int | None) -> None:
     await _problem(send, 413, "Payload too large", detail, "payload_too_large", None)
 
 
-def _www_authenticate(status: int) -> list[tuple[bytes, bytes]]:
-    return [(b"www-authenticate", b"Bearer")] if status == 401 else []
+def _headers_for(exc: FinbridgeError, status: int) -> list[tuple[bytes, bytes]]:
+    """A 401 names its scheme; a 429 says when to come back (as the API's answers do)."""
+    if status == 401:
+        return [(b"www-authenticate", b"Bearer")]
+    if isinstance(exc, RateLimited):
+        return [(b"retry-after", str(int(exc.extra.get("retry_after") or 1)).encode())]
+    return []
 
 
 async def _answer(send: Send, status: int, data: dict[str, Any]) -> None:
