@@ -56,7 +56,11 @@ def test_lending_pages(platform: Platform) -> None:
     assert page.status_code == 200
     assert "2026-02-05" in page.text and "88.00" in page.text
     assert "No instalment plan on this line." in page.text and "Not reviewed yet" in page.text
-    platform.lending.reviews.review(OPS, line_id)
+    assert "Review the limit now" in page.text
+    reviewed = client.post(f"/console/lending/lines/{line_id}/review", headers=HX)
+    assert reviewed.status_code == 200 and 'id="limit-reviews"' in reviewed.text
+    assert "kept" in reviewed.text and "Not reviewed yet" not in reviewed.text
+    assert len(platform.lending.reviews.reviews(OPS, line_id)) == 1
     platform.lending.instalments.convert(OPS, "statement", _statement_of(platform, line_id), 3)
     page = client.get(f"/console/lending/lines/{line_id}")
     assert "88.00 in 3 periods" in page.text and "kept" in page.text

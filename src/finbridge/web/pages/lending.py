@@ -8,7 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from finbridge.core.errors import FinbridgeError
+from finbridge.core.principal import Principal
 from finbridge.lending import Line, Portfolio
+from finbridge.platform import Platform
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -66,6 +69,10 @@ def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatfor
 def line(
     line_id: str, request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
 ) -> Response:
+    return render(request, "lending/line.html", _line_context(platform, actor, line_id))
+
+
+def _line_context(platform: Platform, actor: Principal, line_id: str) -> dict[str, Any]:
     lending = platform.lending
     x = lending.line(actor, line_id)
     history = lending.owed_history(actor, line_id)
@@ -80,17 +87,33 @@ def line(
              "data": [str(x.limit.amount) for _ in history]},
         ],
     }  # fmt: skip
-    return render(
-        request,
-        "lending/line.html",
-        {
-            "line": x,
-            "statements": lending.statements(actor, line_id),
-            "owed_chart": chart,
-            "plans": lending.instalments.plans(actor, line_id),
-            "reviews": lending.reviews.reviews(actor, line_id),
-        },
-    )
+    return {
+        "line": x,
+        "statements": lending.statements(actor, line_id),
+        "owed_chart": chart,
+        "plans": lending.instalments.plans(actor, line_id),
+        "reviews": lending.reviews.reviews(actor, line_id),
+    }
+
+
+@router.post("/lines/{line_id}/review", response_class=HTMLResponse)
+def review(
+    line_id: str, request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep
+) -> Response:
+    """Review the line's limit now (the close of business does it every 90 days); the panel
+    comes back with the new record, or with why it could not be done."""
+    reviews = platform.lending.reviews
+    error = None
+    try:
+        reviews.review(actor, line_id)
+    except FinbridgeError as exc:
+        error = exc.detail
+    context = {
+        "line": platform.lending.line(actor, line_id),
+        "reviews": reviews.reviews(actor, line_id),
+        "review_error": error,
+    }
+    return render(request, "lending/_reviews.html", context)
 
 
 @router.get("/statements/{statement_id}/reconciliation", response_class=HTMLResponse)
