@@ -99,16 +99,16 @@ def test_a_cob_killed_half_way_finishes_with_the_same_result(world: World) -> No
     # Kill the statement step right after the interest entry is on the ledger and before
     # lending has booked it: the retry must find the entry (same key), not post it again.
     bank = world.svc.bank_postings
-    real = bank.post_journal
+    real = bank.post_charges
 
     def dying(*args: Any, **kw: Any) -> Any:
         real(*args, **kw)
         raise _Crash("kill -9")
 
-    bank.post_journal = dying  # type: ignore[method-assign]
+    bank.post_charges = dying  # type: ignore[method-assign]
     with pytest.raises(_Crash):
         world.close_until(statement_day)
-    bank.post_journal = real  # type: ignore[method-assign]
+    bank.post_charges = real  # type: ignore[method-assign]
     assert world.cob.status(OPS).running == statement_day
     world.close_until(statement_day)
     after = _totals(world, ids)

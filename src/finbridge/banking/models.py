@@ -313,6 +313,26 @@ class CardBatchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BankCharge:
+    """One charge the bank takes (interest, a fee): debits the customer's ``account_id`` and
+    credits the bank's own ``income`` account in the same currency, as its own entry."""
+
+    account_id: str
+    amount: Money
+    idempotency_key: str
+    income: InternalAccount
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeBatchResult:
+    # idempotency key -> ledger entry id, for every charge on the ledger (posted by this call,
+    # or by an earlier one under the same key: a resumed batch finds its entries)
+    entries: dict[str, str] = field(default_factory=dict)
+    declined: dict[str, str] = field(default_factory=dict)  # key -> the rule's reason
+
+
+@dataclass(frozen=True, slots=True)
 class InterestRun:
     business_day: date
     accounts: int

@@ -1,8 +1,9 @@
-"""Bank batches: bulk onboarding, card replay (guarded in batches) and savings interest."""
+"""Bank batches: card replay and the bank's charges (guarded in batches), savings interest."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,14 +14,23 @@ from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict, check
 from finbridge.banking.ledger import EntrySpec, Leg
 from finbridge.banking.ledger._batch import BatchItem, post_batch
 from finbridge.banking.models import (
+    BankCharge,
     CardBatchResult,
     CardTransaction,
+    ChargeBatchResult,
     EntryKind,
     InterestRun,
     InternalAccount,
     PostingResult,
 )
-from finbridge.banking.service._checks import in_chunks, result_fingerprint, scoped
+from finbridge.banking.service._checks import (
+    in_chunks,
+    positive,
+    result_fingerprint,
+    scoped,
+    text,
+    valid_key,
+)
 from finbridge.banking.service._core import ServiceCore, accounts
 from finbridge.banking.tables import (
     LEDGER_CURRENCIES,
@@ -29,10 +39,10 @@ from finbridge.banking.tables import (
     postings_table,
 )
 from finbridge.core.clock import business_date
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.money import Money
-from finbridge.core.principal import Principal
+from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake import Event
 
 customers = customers_table
@@ -123,7 +133,7 @@ class BatchCommands(ServiceCore):
         }
         keys = [scoped(actor, i.idempotency_key) for i in items]
         with self._read() as conn:
-            done = _known_keys(conn, keys)
+            done = set(_known_entries(conn, keys))
             owners = _owners(conn, sorted({i.account_id for i in items}))
         fresh: list[tuple[CardTransaction, str]] = []
         duplicates = 0
@@ -133,64 +143,197 @@ class BatchCommands(ServiceCore):
                 continue
             done.add(key)  # a key twice in one batch posts once
             fresh.append((item, key))
-        declined: list[str] = []
         # An unknown account or one of the bank's own is declined without asking anyone.
-        known = [(i, k) for i, k in fresh if owners.get(i.account_id) is not None]
-        declined += [i.idempotency_key for i, _ in fresh if owners.get(i.account_id) is None]
-        decisions: dict[str, tuple[PostingIntent, GuardDecision]] = {}
-        if self._guarded and known:
-            intents = [_card_intent(actor, i, settlement, owners) for i, _ in known]
-            approved = []
-            for (item, key), intent, decision in zip(
-                known, intents, check_many(self.guard, intents), strict=True
-            ):
-                if decision.verdict is Verdict.APPROVE:
-                    approved.append((item, key))
-                    decisions[key] = (intent, decision)
+        declined = [i.idempotency_key for i, _ in fresh if owners.get(i.account_id) is None]
+        planned = []
+        for item, key in fresh:
+            if owners.get(item.account_id) is not None:
+                batch_item, result = _card_item(actor, item, key, settlement)
+                intent = _card_intent(actor, item, settlement, owners) if self._guarded else None
+                planned.append(_Planned(item.idempotency_key, batch_item, result, intent, "card"))
+        out = self._post_planned(planned, owners, emit_events)
+        declined += [p.key for p, _ in out.declined]
+        return CardBatchResult(
+            len(out.posted), len(declined), duplicates + len(out.raced), declined
+        )
+
+    # ------------------------------------------------------------------ the bank's charges
+    def post_charges(
+        self,
+        actor: Principal,
+        charges: Sequence[BankCharge],
+        *,
+        batch_size: int = 5000,
+        emit_events: bool = True,
+    ) -> ChargeBatchResult:
+        """Post many charges of the bank (interest, fees), each its own two-leg entry.
+
+        An entry is what :meth:`transfer` by the same actor with the same key would post (same
+        kind, fingerprint and result), so the two paths answer for each other's keys. A key
+        already on the ledger posts nothing and reports its entry; a charge the guard or the
+        ledger's rule refuses (floor, frozen or closed account) is declined with the reason and
+        does not stop the others. Only the platform charges (a system principal).
+        """
+        self._require_batch(actor)
+        actor.require_scope("transfers:write")
+        if actor.kind is not PrincipalKind.SYSTEM:
+            raise PermissionDenied("only the platform posts to the bank's own accounts")
+        for i, charge in enumerate(charges):
+            positive(charge.amount, f"charges[{i}].amount")
+            valid_key(charge.idempotency_key)
+            text(charge.description, f"charges[{i}].description")
+        total = ChargeBatchResult()
+        for start in range(0, len(charges), batch_size):
+            res = self._charge_chunk(actor, charges[start : start + batch_size], emit_events)
+            total.entries.update(res.entries)
+            total.declined.update(res.declined)
+        return total
+
+    def _charge_chunk(
+        self, actor: Principal, charges: Sequence[BankCharge], emit_events: bool
+    ) -> ChargeBatchResult:
+        keys = [scoped(actor, c.idempotency_key) for c in charges]
+        with self._read() as conn:
+            known = _known_entries(conn, keys)
+            owners = _owners(conn, sorted({c.account_id for c in charges}))
+        result = ChargeBatchResult()
+        planned: list[_Planned] = []
+        now = self.clock.now()
+        for charge, key in zip(charges, keys, strict=True):
+            raw = charge.idempotency_key
+            income = self.internal_account_id(charge.income, charge.amount.code)
+            posting = PostingResult(new_id(), EntryKind.TRANSFER, charge.amount,
+                                    charge.account_id, income, now, charge.description)  # fmt: skip
+            fp = result_fingerprint(posting)
+            if key in known:
+                entry_id, stored_fp = known[key]
+                if stored_fp == fp:
+                    result.entries[raw] = entry_id
                 else:
-                    declined.append(item.idempotency_key)
-            known = approved
-        built = [_card_item(actor, item, key, settlement) for item, key in known]
-        batch = [b for b, _ in built]
-        results = {b.spec.scoped_key: r for b, r in built}
-        raw_key = {key: item.idempotency_key for item, key in known}
+                    result.declined[raw] = "conflict: key used for another request"
+                continue
+            if raw in result.entries:  # a key twice in one batch posts once
+                continue
+            if owners.get(charge.account_id) is None:  # unknown, or one of the bank's own
+                result.declined[raw] = f"not_found: account {charge.account_id} not found"
+                continue
+            spec = EntrySpec(
+                posting.entry_id, EntryKind.TRANSFER.value, key, fp, posting.to_json(),
+                charge.description, None, actor.id, now,
+            )  # fmt: skip
+            debit = Leg(charge.account_id, charge.amount.code, -charge.amount.minor,
+                        customers_only=True, field=f"charges[{len(planned)}]")  # fmt: skip
+            intent = _charge_intent(actor, posting, owners, raw) if self._guarded else None
+            planned.append(_Planned(raw, BatchItem(debit, income, spec), posting, intent, "batch"))
+            result.entries[raw] = posting.entry_id  # taken back below if not posted
+        out = self._post_planned(planned, owners, emit_events, explain_refusals=True)
+        for p, reason in out.declined:
+            del result.entries[p.key]
+            result.declined[p.key] = reason
+        for p in out.raced:
+            result.entries[p.key] = out.raced_entries[p.item.spec.scoped_key]
+        return result
+
+    # ------------------------------------------------------------------ shared by both
+    def _post_planned(
+        self,
+        planned: Sequence[_Planned],
+        owners: dict[str, str | None],
+        emit_events: bool,
+        *,
+        explain_refusals: bool = False,
+    ) -> _Outcome:
+        """Ask the guard about ``planned`` in one call, post what it approves through the
+        ledger's batch path in one transaction (with the ``transaction.posted`` events), and
+        tell the guard how each approved entry ended."""
+        declined: list[tuple[_Planned, str]] = []
+        decisions: dict[str, tuple[PostingIntent, GuardDecision]] = {}
+        todo = list(planned)
+        asked = [p for p in todo if p.intent is not None]
+        if self._guarded and asked:
+            intents = [p.intent for p in asked if p.intent is not None]
+            todo = [p for p in todo if p.intent is None]
+            for p, decision in zip(asked, check_many(self.guard, intents), strict=True):
+                if decision.verdict is Verdict.APPROVE:
+                    todo.append(p)
+                    decisions[p.item.spec.scoped_key] = (p.intent, decision)  # type: ignore[assignment]
+                else:
+                    declined.append((p, "declined: " + "; ".join(decision.reasons)))
+        by_key = {p.item.spec.scoped_key: p for p in todo}
+        raced: dict[str, str] = {}
         try:
             with self._write() as conn:
                 # Re-read inside the transaction: a racing batch may have posted some keys.
-                raced = _known_keys(conn, [b.spec.scoped_key for b in batch])
-                todo = [b for b in batch if b.spec.scoped_key not in raced]
-                posted, refused = post_batch(conn, todo, explain_refusals=bool(decisions))
+                raced = {k: e for k, (e, _) in _known_entries(conn, list(by_key)).items()}
+                batch = [p.item for p in todo if p.item.spec.scoped_key not in raced]
+                posted, refused = post_batch(
+                    conn, batch, explain_refusals=explain_refusals or bool(decisions)
+                )
                 if emit_events and posted:
                     self._emit(
                         conn,
-                        *(_card_event(p.item, results[p.item.spec.scoped_key], owners)
-                          for p in posted),
-                    )  # fmt: skip
+                        *(
+                            events.transaction_posted(
+                                by_key[x.item.spec.scoped_key].result,
+                                from_customer_id=owners.get(x.item.debit.account_id),
+                                to_customer_id=None,
+                                channel=by_key[x.item.spec.scoped_key].channel,
+                                metadata=x.item.spec.metadata,
+                            )
+                            for x in posted
+                        ),
+                    )
         except Exception as exc:
             for intent, decision in decisions.values():
                 self._settle(intent, decision, posted=False, reason=f"batch failed: {exc}")
             raise
-        for b in batch:
-            if b.spec.scoped_key in raced and b.spec.scoped_key in decisions:
-                self._settle(*decisions[b.spec.scoped_key], posted=False, reason="replayed")
-        for p in posted:
-            if p.item.spec.scoped_key in decisions:
-                self._settle(*decisions[p.item.spec.scoped_key], posted=True)
+        for key in raced.keys() & decisions.keys():
+            self._settle(*decisions[key], posted=False, reason="replayed")
+        for x in posted:
+            if x.item.spec.scoped_key in decisions:
+                self._settle(*decisions[x.item.spec.scoped_key], posted=True)
         for r in refused:
             if r.item.spec.scoped_key in decisions:
                 self._settle(*decisions[r.item.spec.scoped_key], posted=False, reason=r.reason)
-        declined += [raw_key[r.item.spec.scoped_key] for r in refused]
-        return CardBatchResult(len(posted), len(declined), duplicates + len(raced), declined)
-
-
-def _known_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    done: set[str] = set()
-    for part in in_chunks(keys):
-        done.update(
-            conn.execute(
-                select(entries.c.idempotency_key).where(entries.c.idempotency_key.in_(part))
-            ).scalars()
+        declined += [(by_key[r.item.spec.scoped_key], r.reason) for r in refused]
+        return _Outcome(
+            [by_key[x.item.spec.scoped_key] for x in posted],
+            declined,
+            [by_key[k] for k in raced],
+            raced,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """One two-leg entry ready for the ledger's batch path: the caller's key, the ledger
+    item, the result it stores, and what the guard decides on (None without a guard)."""
+
+    key: str
+    item: BatchItem
+    result: PostingResult
+    intent: PostingIntent | None
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    posted: list[_Planned]
+    declined: list[tuple[_Planned, str]]  # by the guard or the ledger's rule, with the reason
+    raced: list[_Planned]  # posted meanwhile by a racing batch under the same key
+    raced_entries: dict[str, str]  # scoped key -> its entry id
+
+
+def _known_entries(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The entries already posted under ``keys``: scoped key -> (entry id, fingerprint)."""
+    done: dict[str, tuple[str, str]] = {}
+    for part in in_chunks(keys):
+        rows = conn.execute(
+            select(entries.c.idempotency_key, entries.c.id, entries.c.request_fingerprint).where(
+                entries.c.idempotency_key.in_(part)
+            )
+        )
+        done.update({r[0]: (r[1], r[2]) for r in rows})
     return done
 
 
@@ -202,6 +345,24 @@ def _owners(conn: Connection, ids: Sequence[str]) -> dict[str, str | None]:
         )
         out.update({r.id: r.customer_id for r in rows})
     return out
+
+
+def _charge_intent(
+    actor: Principal, posting: PostingResult, owners: dict[str, str | None], key: str
+) -> PostingIntent:
+    return PostingIntent(
+        actor=actor,
+        kind=posting.kind.value,
+        from_account_id=posting.from_account_id,
+        to_account_id=posting.to_account_id,
+        from_customer_id=owners.get(posting.from_account_id),
+        to_customer_id=None,
+        amount=posting.amount,
+        occurred_at=posting.created_at,
+        idempotency_key=key,
+        channel="batch",
+        metadata={},
+    )
 
 
 def _card_metadata(item: CardTransaction) -> dict[str, Any]:

@@ -7,7 +7,8 @@
   (interest on each purchase from its business date to the due date, and the unpaid purchase
   principal starts bearing interest); those below the minimum become overdue and pay the late fee.
 - ``lending.statements``: cycles closing today bill their unbilled interest (one ledger entry
-  per line) and are cut from the activity rows in one grouped query.
+  per line, posted by banking's batch of the bank's charges and booked in bulk, 5,000 lines a
+  batch) and are cut from the activity rows summed in SQL (one grouped query per 5,000 lines).
 - ``lending.delinquency``: days past due and buckets for every line, suspension and its end
   (the ledger floor: a suspended line's floor is its balance), charge-off against the allowance.
 
@@ -17,17 +18,20 @@ date, so a step that dies half-way and runs again posts nothing twice.
 
 from __future__ import annotations
 
-import hashlib
+import json
 import uuid
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
     Date,
     String,
     Table,
+    Text,
     bindparam,
     case,
     func,
@@ -37,8 +41,9 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import cast as sa_cast
 
-from finbridge.banking import InternalAccount, JournalLeg
+from finbridge.banking import BankCharge, InternalAccount
 from finbridge.core.errors import FinbridgeError
 from finbridge.core.money import Money
 from finbridge.lake import Event, emit_many
@@ -55,9 +60,8 @@ from finbridge.lending.tables import (
 )
 
 _LIVE = ("active", "suspended")
-# Lines per interest journal entry: banking allows 16 legs, one is the bank's income.
-JOURNAL_LINES = 15
-CHUNKS_PER_BOOKING = 64
+# Lines per batch of the bank's charges (one banking call, one lending booking transaction).
+BATCH = 5000
 _LINES = cast(Table, LineRow.__table__)
 _ACCRUALS = cast(Table, AccrualRow.__table__)
 _STATEMENTS = cast(Table, StatementRow.__table__)
@@ -222,28 +226,28 @@ class LendingDay:
         with self.svc._tx() as session:
             due = list(
                 session.execute(
-                    select(LineRow.id, LineRow.account_id, LineRow.accrued_micro).where(
-                        LineRow.next_statement_date == day, LineRow.status.in_(_LIVE)
-                    )
+                    select(
+                        LineRow.id, LineRow.account_id, LineRow.currency, LineRow.accrued_micro
+                    ).where(LineRow.next_statement_date == day, LineRow.status.in_(_LIVE))
                 ).all()
             )
         # Bill unbilled interest first (ledger entries), so the cut statement includes it.
         bills = [
-            (line_id, account_id, minor)
-            for line_id, account_id, accrued in sorted(due)
+            (line_id, account_id, currency, minor)
+            for line_id, account_id, currency, accrued in sorted(due)
             if (minor := int((Decimal(accrued) / 10**6).to_integral_value(ROUND_HALF_EVEN))) > 0
         ]
         billed = self._bill_interest(day, bills)
-        cut = self._cut(day, [line_id for line_id, _, _ in due])
+        cut = self._cut(day, [line_id for line_id, _, _, _ in due])
         return {"lines": len(due), "interest_billed": billed, "statements": cut}
 
-    def _bill_interest(self, day: date, bills: list[tuple[str, str, int]]) -> int:
-        """One journal entry per JOURNAL_LINES lines (each line a leg, the bank's interest
-        income the last), booked by lending in one transaction per entry.
+    def _bill_interest(self, day: date, bills: list[tuple[str, str, str, int]]) -> int:
+        """Each line's interest as its own ledger entry (banking's batch of the bank's charges,
+        BATCH lines per call), booked by lending in one transaction per batch.
 
-        Retries are safe: lines booked drop out of ``bills`` whole entries at a time (the
-        booking of an entry is one transaction), so what is left is chunked as before and
-        each chunk's key, a digest of its lines and amounts, finds the entry already posted.
+        Retries are safe: a line's key is the one :meth:`_charge` uses for the cycle's interest,
+        so a batch killed after banking posted it finds its entries again (same key, no second
+        posting) and books them; lines booked already are left out.
         """
         with self.svc._tx() as session:
             booked = set(
@@ -254,54 +258,39 @@ class LendingDay:
                 ).scalars()
             )
         left = [b for b in bills if b[0] not in booked]
-        chunks = [left[k : k + JOURNAL_LINES] for k in range(0, len(left), JOURNAL_LINES)]
         billed = 0
-        # Booked a group of whole chunks at a time (one transaction, bulk statements), so
-        # what a killed run leaves unbooked is still whole chunks in the same order.
-        for g in range(0, len(chunks), CHUNKS_PER_BOOKING):
-            group = chunks[g : g + CHUNKS_PER_BOOKING]
-            self._make_room(day, [b for chunk in group for b in chunk])
-            to_book: list[tuple[str, str, int, str, str]] = []
-            for chunk in group:
-                try:
-                    to_book += self._post_chunk(day, chunk)
-                except FinbridgeError:
-                    # A line the ledger refuses (closed, frozen...): bill the chunk line by
-                    # line, so one refusal stops only that line's interest.
-                    for line_id, account_id, minor in chunk:
-                        with suppress(FinbridgeError):
-                            billed += self._charge(
-                                line_id, account_id, "interest", minor, "cycle", day
-                            )
+        for k in range(0, len(left), BATCH):
+            batch = left[k : k + BATCH]
+            self._make_room(day, batch)
+            keys = {
+                line_id: _charge_key(line_id, "interest", "cycle", day) for line_id, *_ in batch
+            }
+            charges = [
+                BankCharge(account_id, Money.from_minor(minor, currency), keys[line_id],
+                           InternalAccount.INTEREST_INCOME, "credit line interest")
+                for line_id, account_id, currency, minor in batch
+            ]  # fmt: skip
+            result = self.svc.bank_postings.post_charges(LENDING, charges, emit_events=True)
+            to_book = [
+                (line_id, "interest", minor, result.entries[keys[line_id]], keys[line_id])
+                for line_id, _, _, minor in batch
+                if keys[line_id] in result.entries
+            ]
             with self.svc._tx() as session:
                 billed += self.svc._book_many(session, to_book, day)
+            for line_id, account_id, _, minor in batch:
+                if keys[line_id] in result.declined:
+                    # Refused by the ledger (the floor moved meanwhile, a frozen account...):
+                    # once more alone, which lowers the floor first; one refusal stops only
+                    # that line's interest.
+                    with suppress(FinbridgeError):
+                        billed += self._charge(line_id, account_id, "interest", minor, "cycle", day)
         return billed
 
-    def _post_chunk(
-        self, day: date, chunk: list[tuple[str, str, int]]
-    ) -> list[tuple[str, str, int, str, str]]:
-        currency = self._currency(chunk[0][0])
-        digest = hashlib.sha256(repr(chunk).encode()).hexdigest()[:32]
-        key = f"lending:interest:{day.isoformat()}:{digest}"
-        total = sum(minor for _, _, minor in chunk)
-        legs = [JournalLeg.take(acc, Money.from_minor(m, currency)) for _, acc, m in chunk]
-        legs.append(
-            JournalLeg.bank(
-                InternalAccount.INTEREST_INCOME, Money.from_minor(total, currency), debit=False
-            )
-        )
-        result = self.svc.bank_postings.post_journal(
-            LENDING, legs, idempotency_key=key, description="credit line interest"
-        )
-        return [
-            (line_id, "interest", minor, result.entry_id, f"{key}:{line_id}")
-            for line_id, _, minor in chunk
-        ]
-
-    def _make_room(self, day: date, chunk: list[tuple[str, str, int]]) -> None:
+    def _make_room(self, day: date, chunk: list[tuple[str, str, str, int]]) -> None:
         """The bank's interest may take a line over its limit (recorded on the line): lower
         the floor first where lending's own figures say the posting would not fit."""
-        ids = [line_id for line_id, _, _ in chunk]
+        ids = [line_id for line_id, *_ in chunk]
         with self.svc._tx() as session:
             # Only the figures needed (not the ORM rows with their JSON terms).
             c = _LINES.c
@@ -325,7 +314,7 @@ class LendingDay:
                 ).all()
             )
         bank = self.svc.bank_postings
-        for line_id, account_id, minor in chunk:
+        for line_id, account_id, _, minor in chunk:
             r = rows[line_id]
             floor = -r.limit_minor if r.status == "active" else None
             if floor is None or r.owed + int(held.get(line_id) or 0) + minor > -floor:
@@ -333,12 +322,6 @@ class LendingDay:
                 if bal.available.minor - minor < bal.floor.minor:
                     lowered = min(bal.available.minor - minor, 0)
                     bank.set_floor(LENDING, account_id, Money.from_minor(lowered, r.currency))
-
-    def _currency(self, line_id: str) -> str:
-        with self.svc._tx() as session:
-            line = session.get(LineRow, line_id)
-            assert line is not None
-            return line.currency
 
     def _cut(self, day: date, line_ids: list[str]) -> int:
         if not line_ids:
@@ -349,59 +332,68 @@ class LendingDay:
         return cut
 
     def _cut_chunk(self, day: date, line_ids: list[str]) -> int:
-        lines = _LINES
+        lines, st, a = _LINES, _STATEMENTS, _ACTIVITY
         with self.svc._tx() as session:
+            # Terms as text: lines of one product version share it, so it is parsed once.
             info = {
                 r.id: r
                 for r in session.execute(
                     select(
-                        lines.c.id,
-                        lines.c.opened_on,
-                        lines.c.terms,
-                        lines.c.currency,
-                        lines.c.instalment_minor,
-                        lines.c.instalment_due_minor,
+                        lines.c.id, lines.c.opened_on, _as_text(lines.c.terms).label("terms"),
+                        lines.c.currency, lines.c.instalment_minor, lines.c.instalment_due_minor,
                     ).where(lines.c.id.in_(line_ids))
                 ).all()
-            }
-            last = dict(
-                session.execute(
-                    select(StatementRow.line_id, func.max(StatementRow.statement_date))
-                    .where(StatementRow.line_id.in_(line_ids))
-                    .group_by(StatementRow.line_id)
+            }  # fmt: skip
+            last_of = (
+                select(st.c.line_id, func.max(st.c.statement_date).label("last"))
+                .where(st.c.line_id.in_(line_ids))
+                .group_by(st.c.line_id)
+                .subquery()
+            )
+            previous = {
+                r.line_id: (r.statement_date, r.closing_minor)
+                for r in session.execute(
+                    select(st.c.line_id, st.c.statement_date, st.c.closing_minor).join(
+                        last_of,
+                        (last_of.c.line_id == st.c.line_id)
+                        & (last_of.c.last == st.c.statement_date),
+                    )
                 ).all()
-            )
-            previous = select(
-                StatementRow.line_id, StatementRow.statement_date, StatementRow.closing_minor
-            ).where(
-                StatementRow.line_id.in_(line_ids),
-                StatementRow.statement_date.in_(set(last.values())),
-            )
-            closing_of = {(lid, d): c for lid, d, c in session.execute(previous).all()}
-            done = {lid for lid, d in last.items() if d == day}
-            start_of = {
-                lid: (last[lid] + timedelta(days=1)) if lid in last else info[lid].opened_on
-                for lid in line_ids
             }
+            # The cycle's activity summed per line and kind in the database: from the day
+            # after the last statement (or the opening day) to today.
+            since = (
+                (last_of.c.last.is_(None) & (a.c.business_date >= lines.c.opened_on))
+                | (a.c.business_date > last_of.c.last)
+            )  # fmt: skip
             sums: dict[str, dict[str, int]] = {lid: {} for lid in line_ids}
-            a = ActivityRow
-            kinds = select(a.line_id, a.kind, a.business_date, a.amount_minor).where(
-                a.line_id.in_(line_ids), a.business_date <= day, a.kind != "recovery"
-            )
-            for lid, kind, bdate, amount in session.execute(kinds).all():
-                if bdate >= start_of[lid]:
-                    sums[lid][kind] = sums[lid].get(kind, 0) + int(amount)
+            grouped = (
+                select(a.c.line_id, a.c.kind, func.sum(a.c.amount_minor))
+                .select_from(
+                    a.join(lines, lines.c.id == a.c.line_id).outerjoin(
+                        last_of, last_of.c.line_id == a.c.line_id
+                    )
+                )
+                .where(
+                    a.c.line_id.in_(line_ids), a.c.business_date <= day, a.c.kind != "recovery",
+                    since,
+                )
+                .group_by(a.c.line_id, a.c.kind)
+            )  # fmt: skip
+            for lid, kind, amount in session.execute(grouped).all():
+                sums[lid][kind] = int(amount)
             rows = []
             next_dates: dict[date, list[str]] = {}
             now = self.svc.clock.now()
             for lid in line_ids:
-                terms, currency = info[lid].terms, info[lid].currency
-                nxt = statement_date_after(day, int(terms["statement_day"]))
+                cycle = _cycle_terms(info[lid].terms, info[lid].currency)
+                nxt = statement_date_after(day, cycle.statement_day)
                 next_dates.setdefault(nxt, []).append(lid)
-                if lid in done:
-                    continue
+                last = previous.get(lid)
+                if last is not None and last[0] == day:
+                    continue  # cut already (a resumed step)
                 s = sums[lid]
-                opening = closing_of.get((lid, last[lid]), 0) if lid in last else 0
+                opening = last[1] if last is not None else 0
                 closing = opening + sum(s.values())
                 # Unbilled instalment principal is owed but not due on this statement; billed
                 # periods are due in full, like fees and interest.
@@ -411,10 +403,10 @@ class LendingDay:
                     max(due, 0),
                     s.get("fee", 0) + s.get("interest", 0) + int(info[lid].instalment_due_minor),
                 )
+                start = last[0] + timedelta(days=1) if last is not None else info[lid].opened_on
                 rows.append({
                     "id": _statement_id(lid, day), "line_id": lid, "statement_date": day,
-                    "period_start": start_of[lid],
-                    "due_date": due_date_for(day, int(terms["due_days"])),
+                    "period_start": start, "due_date": due_date_for(day, cycle.due_days),
                     "opening_minor": opening, "purchases_minor": s.get("purchase", 0),
                     "refunds_minor": -s.get("refund", 0) - s.get("plan_refund", 0),
                     "cash_minor": s.get("cash", 0),
@@ -422,7 +414,7 @@ class LendingDay:
                     "payments_minor": -s.get("payment", 0) - s.get("settlement", 0),
                     "other_minor": s.get("charge_off", 0),
                     "closing_minor": closing, "converted_minor": converted,
-                    "minimum_due_minor": minimum_due(due, charges, terms, currency),
+                    "minimum_due_minor": _minimum(due, charges, cycle.min_pct, cycle.min_floor),
                     "paid_minor": 0, "status": "open" if due > 0 else "paid",
                     "created_at": now,
                 })  # fmt: skip
@@ -568,7 +560,7 @@ class LendingDay:
             assert line is not None
             currency = line.currency
         code = InternalAccount.FEE_INCOME if kind == "fee" else InternalAccount.INTEREST_INCOME
-        key = f"lending:{line_id}:{kind}:{ref}:{day.isoformat()}"
+        key = _charge_key(line_id, kind, ref, day)
         amount = Money.from_minor(minor, currency)
         target = self.svc._internal(code, currency)
         bank = self.svc.bank_postings
@@ -587,13 +579,47 @@ class LendingDay:
 def minimum_due(closing: int, billed_charges: int, terms: dict[str, Any], currency: str) -> int:
     """The product's rule: a share of the principal plus the fees and interest billed, at
     least the floor, never more than the closing balance."""
+    floor = Money.of(terms["min_payment_floor"], currency).minor
+    return _minimum(closing, billed_charges, Decimal(terms["min_payment_pct"]), floor)
+
+
+def _minimum(closing: int, billed_charges: int, pct: Decimal, floor: int) -> int:
     if closing <= 0:
         return 0
-    pct = Decimal(terms["min_payment_pct"])
-    floor = Money.of(terms["min_payment_floor"], currency).minor
     principal = max(0, closing - billed_charges)
     share = int((principal * pct).to_integral_value(ROUND_HALF_EVEN)) + billed_charges
     return min(closing, max(floor, share))
+
+
+@dataclass(frozen=True, slots=True)
+class _Cycle:
+    """What the statement cut needs of a line's terms."""
+
+    statement_day: int
+    due_days: int
+    min_pct: Decimal
+    min_floor: int
+
+
+@lru_cache(maxsize=256)
+def _cycle_terms(terms_json: str, currency: str) -> _Cycle:
+    terms = json.loads(terms_json)
+    return _Cycle(
+        int(terms["statement_day"]),
+        int(terms["due_days"]),
+        Decimal(terms["min_payment_pct"]),
+        Money.of(terms["min_payment_floor"], currency).minor,
+    )
+
+
+def _as_text(column: Any) -> Any:
+    """A JSON column read as its text (no per-row decoding by the driver)."""
+    return sa_cast(column, Text)
+
+
+def _charge_key(line_id: str, kind: str, ref: str, day: date) -> str:
+    """The idempotency key of the bank's charge ``kind`` on a line for ``ref`` on ``day``."""
+    return f"lending:{line_id}:{kind}:{ref}:{day.isoformat()}"
 
 
 def _statement_id(line_id: str, day: date) -> str:
