@@ -16,7 +16,7 @@ from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
 from finbridge.cli.demo_data import CLIENTS_FILE
 from finbridge.cli.demo_features import seed_features
-from finbridge.cli.demo_lending import seed_lending
+from finbridge.cli.demo_lending import seed_lending, seed_lending_simulation
 from finbridge.cli.demo_monitoring import seed_monitoring
 from finbridge.cli.demo_openbanking import seed_openbanking
 from finbridge.cli.demo_payments import seed_payments
@@ -42,6 +42,7 @@ class EnginesSeeded:
     acquisition: str | None = None
     openbanking: str | None = None
     lending: str | None = None
+    lending_simulation: str | None = None
     quant_market: str | None = None
     monitoring: str | None = None
     features: str | None = None
@@ -61,6 +62,7 @@ def seed_engines(
         acquisition=seed_acquisition(platform, say),
         openbanking=seed_openbanking(platform, say),
         lending=seed_lending(platform, say),
+        lending_simulation=seed_lending_simulation(platform, say),
         quant_market=seed_imported_market(platform, say),
         monitoring=seed_monitoring(platform, say),  # after lending: credit scores to watch
         features=seed_features(platform, say),

@@ -49,6 +49,7 @@ after a customer login); the ``finbridge_session`` cookie holds only the opaque 
 from __future__ import annotations
 
 from finbridge.web.mount import VENDOR_DIR, mount
+from finbridge.web.pages.lending_simulation import simulation_report
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep, LoginRequired
 from finbridge.web.templating import render, templates
 
@@ -59,5 +60,6 @@ __all__ = [
     "LoginRequired",
     "mount",
     "render",
+    "simulation_report",
     "templates",
 ]

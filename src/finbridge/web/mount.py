@@ -23,6 +23,7 @@ from finbridge.web.pages import (
     lake,
     lakehouse,
     lending,
+    lending_simulation,
     monitoring,
     openbanking,
     overview,
@@ -58,6 +59,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (advisory.router, NavEntry("Advisory", "/console/advisory", 75)),
     (acquisition.router, NavEntry("Acquisition", "/console/acquisition", 80)),
     (lending.router, NavEntry("Lending", "/console/lending", 90)),
+    (lending_simulation.router, None),  # a panel on the lending dashboard
     (openbanking.router, NavEntry("Open banking", "/console/openbanking", 95)),
     (privacy.router, NavEntry("Privacy", "/console/privacy", 97)),
 )

@@ -3,6 +3,7 @@ instalment plans (quote, convert, settle) and limit reviews."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -155,6 +156,46 @@ def reviews(line_id: Annotated[str, typer.Argument(help="The line's id")]) -> No
                 "; ".join(r.reasons),
             )  # fmt: skip
         console.print(table)
+
+
+@lending_app.command("simulate")
+def simulate(
+    customers: Annotated[int, typer.Option(help="How many of the demo's customers")] = 10_000,
+    months: Annotated[int, typer.Option(help="Months to simulate")] = 12,
+    seed: Annotated[int, typer.Option(help="The random stream (same seed, same run)")] = 14,
+    cohorts: Annotated[
+        int | None, typer.Option(help="Origination cohorts (vintages); default up to 4")
+    ] = None,
+    product: Annotated[str, typer.Option(help="A catalogued product id")] = "everyday@1",
+    out: Annotated[Path | None, typer.Option(help="Write the HTML report here")] = None,
+    fresh: Annotated[bool, typer.Option(help="Compute again even if this run is cached")] = False,
+) -> None:
+    """The portfolio simulation: utilisation, roll rates, vintages, revenue, charge-offs."""
+    from finbridge.lending import SimulationParams
+    from finbridge.web import simulation_report
+
+    with platform_context() as platform:  # a bad parameter is reported naming its field
+        params = SimulationParams.parse(
+            {"product_id": product, "customers": customers, "months": months, "seed": seed,
+             "cohorts": cohorts or 0}
+        )  # fmt: skip
+        result = platform.lending_simulations.run(CLI_ACTOR, params, use_cache=not fresh)
+    table = Table(title=f"{customers} customers x {months} months, {product} ({result.currency})")
+    for col in ("month", "open", "utilisation", "spend", "interest", "fees", "charge-offs"):
+        table.add_column(col)
+    for m in result.months:
+        table.add_row(
+            m.month, str(m.open_lines), f"{m.utilisation:.1%}",
+            *(str(result.money(x).amount) for x in (
+                m.spend_minor, m.interest_minor, m.fees_minor, m.charge_offs_minor)),
+        )  # fmt: skip
+    console.print(table)
+    rolls = ", ".join(f"{r.source}->{r.target} {r.rate:.1%}" for r in result.roll_rates)
+    console.print(f"roll rates: {rolls}")
+    console.print(f"computed in {result.seconds:.2f} s")
+    if out is not None:
+        out.write_text(simulation_report(result), encoding="utf-8")
+        console.print(f"report written to {out}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from finbridge.core.errors import ValidationError
 
 MAX_CUSTOMERS = 30_000  # the demo's Taiwan clients
 MAX_MONTHS = 60
+DEFAULT_COHORTS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class SimulationParams:
     customers: int = 10_000
     months: int = 12
     seed: int = 14
-    cohorts: int = 4
+    cohorts: int = DEFAULT_COHORTS
     start: date = date(2025, 1, 1)
     fx: Decimal = Decimal("0.25")
 
@@ -53,13 +54,15 @@ class SimulationParams:
             start = date.fromisoformat(str(data.get("start", "2025-01-01")))
         except ValueError as exc:
             raise ValidationError("start must be a date (YYYY-MM-DD)", field="start") from exc
-        ints = {}
-        for name, default in (("customers", 10_000), ("months", 12), ("seed", 14), ("cohorts", 4)):
+        ints: dict[str, int] = {}
+        for name, default in (("customers", 10_000), ("months", 12), ("seed", 14), ("cohorts", 0)):
             raw = data.get(name, default)
             try:
                 ints[name] = int(str(raw))
             except ValueError as exc:
                 raise ValidationError(f"{name} must be a whole number", field=name) from exc
+        # Not given: quarterly cohorts, as many as the horizon holds.
+        ints["cohorts"] = ints["cohorts"] or min(DEFAULT_COHORTS, max(ints["months"], 1))
         return cls(product_id=str(data.get("product_id", "everyday@1")), start=start, fx=fx, **ints)
 
     def to_json(self) -> dict[str, Any]:
