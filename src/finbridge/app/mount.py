@@ -19,6 +19,7 @@ from finbridge.app.cards import HomeCard
 from finbridge.app.export import CORE_EXPORTS, DataExport
 from finbridge.app.i18n import N_
 from finbridge.app.pages import (
+    abroad,
     accounts,
     acquisition,
     advisory,
@@ -57,6 +58,7 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
     (fx.router, AppNav(N_("Exchange"), "/app/fx", 20)),
+    (abroad.router, None),  # reached from Exchange
     (lending.router, AppNav(N_("Credit line"), "/app/lending", 30)),
     (advisory.router, AppNav(N_("Invest"), "/app/advisory", 40)),
     (acquisition.router, AppNav(N_("For you"), "/app/acquisition", 50)),
