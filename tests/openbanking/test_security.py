@@ -37,6 +37,14 @@ def audited(platform: Platform, outcome: str) -> bool:
     return any(r.outcome == outcome for r in platform.openbanking.audit.recent(limit=200))
 
 
+def audited_as(platform: Platform, action: str, outcome: str, detail: str = "") -> bool:
+    """The refusal is in the audit trail with its action, outcome and reason."""
+    return any(
+        (r.action, r.outcome) == (action, outcome) and detail in r.detail
+        for r in platform.openbanking.audit.recent(limit=200)
+    )
+
+
 @pytest.fixture
 def signed_in(client: TestClient, clock: ManualClock, zhang: Customer) -> TestClient:
     sign_in(client, clock, zhang)
@@ -183,10 +191,11 @@ def test_a_reused_code_is_refused_and_revokes_what_it_issued(
 
 
 def test_a_wrong_pkce_verifier_is_refused(
-    signed_in: TestClient, zhang: Customer, tpp: ThirdPartyApp
+    platform: Platform, signed_in: TestClient, zhang: Customer, tpp: ThirdPartyApp
 ) -> None:
     response = authorise(tpp, signed_in, ACCOUNT_ACCESS, [zhang.current])
     refused(lambda: tpp.exchange(response, verifier="W" * 64, state="st-1"), 400, "invalid_grant")
+    assert audited_as(platform, "token", "invalid_grant")
 
 
 def test_an_expired_code_is_refused(
@@ -357,6 +366,7 @@ def test_an_expired_or_revoked_consent_is_refused(
     clock.advance(timedelta(days=1, seconds=1))
     # The access token has expired too, and refreshing is refused.
     refused(tpp.refresh, 400, "invalid_grant")
+    assert audited_as(platform, "token", "invalid_grant")
     consents = platform.openbanking.server.consents(Principal.customer(zhang.id))
     assert [c.status.value for c in consents] == ["expired"]
 
@@ -365,21 +375,27 @@ def test_an_expired_or_revoked_consent_is_refused(
     assert tpp.tokens is not None
     platform.openbanking.server.revoke_consent(Principal.customer(zhang.id), tpp.tokens.consent_id)
     refused(lambda: tpp.get("/open-banking/v1/accounts"), 401, "invalid_token")
+    assert audited_as(platform, "resource", "invalid_token", "/open-banking/v1/accounts")
     refused(tpp.refresh, 400, "invalid_grant")
 
 
 def test_transactions_outside_the_consented_range(
-    signed_in: TestClient, zhang: Customer, tpp: ThirdPartyApp
+    platform: Platform, signed_in: TestClient, zhang: Customer, tpp: ThirdPartyApp
 ) -> None:
     connect(tpp, signed_in, [zhang.current])
     path = f"/open-banking/v1/accounts/{zhang.current}/transactions"
     refused(lambda: tpp.get(path, from_booking_date="2026-09-30"), 400, "invalid_request")
     refused(lambda: tpp.get(path, to_booking_date="2027-12-31"), 400, "invalid_request")
+    assert audited_as(platform, "transactions", "refused", "outside the consented date range")
     assert len(tpp.get(path, from_booking_date="2026-10-01")) == 1
 
 
 def test_an_account_or_permission_not_in_the_consent(
-    signed_in: TestClient, zhang: Customer, merchant: Customer, tpp: ThirdPartyApp
+    platform: Platform,
+    signed_in: TestClient,
+    zhang: Customer,
+    merchant: Customer,
+    tpp: ThirdPartyApp,
 ) -> None:
     only_accounts = [{"type": "account_access", "permissions": ["accounts"]}]
     connect(tpp, signed_in, [zhang.current], only_accounts)
@@ -388,6 +404,7 @@ def test_an_account_or_permission_not_in_the_consent(
         403,
         "insufficient_scope",
     )
+    assert audited_as(platform, "balances", "refused", "permission not granted")
     connect(tpp, signed_in, [zhang.current])
     for other in (zhang.savings, merchant.current):
         refused(
@@ -400,6 +417,8 @@ def test_an_account_or_permission_not_in_the_consent(
         403,
         "insufficient_scope",
     )
+    assert audited_as(platform, "balances", "refused", f"account {merchant.current} not in")
+    assert audited_as(platform, "payment", "refused", "account-access consent")
 
 
 def test_the_customer_cannot_grant_someone_elses_account(
@@ -463,6 +482,8 @@ def test_payments_over_a_mandate(
         pay(amount="50.00", currency="CNY", creditor=merchant.current, key="m5")["status"]
         == "completed"
     )
+    for reason in ("per-payment limit", "mandate's total", "creditor differs"):
+        assert audited_as(platform, "payment", "refused", reason), reason
     bank = platform.banking
     assert str(bank.balance(Principal.system(), merchant.current).balance.amount) == "200.00"
     # The same key with another amount: the stored payment is not silently reused.
@@ -496,10 +517,13 @@ def test_an_app_calling_another_apps_consent(
     connect(other, signed_in, [zhang.current])
     refused(lambda: other.get(f"/open-banking/v1/consents/{paid['consent_id']}"), 404, "not_found")
     refused(lambda: other.get(f"/open-banking/v1/payments/{paid['payment_id']}"), 404, "not_found")
+    assert audited_as(platform, "consent.read", "not_found", "another app's")
+    assert audited_as(platform, "payment.read", "refused", "another app's")
     assert tpp.tokens is not None and other.tokens is not None
     # Another app's access token, presented with this app's key, is useless.
     other.tokens = tpp.tokens
     refused(lambda: other.get("/open-banking/v1/accounts"), 401, "invalid_dpop_proof")
+    assert audited_as(platform, "resource", "invalid_dpop_proof")
     # Nor can an app introspect, refresh or revoke another app's tokens.
     assert other.introspect(tpp.tokens.access_token) == {"active": False}
     refused(other.refresh, 400, "invalid_grant")
