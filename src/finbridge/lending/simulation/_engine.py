@@ -18,8 +18,8 @@ Each month, for every line that had a statement:
    ``ceil(suspend_at_dpd / 30)`` behind cannot spend (a month past due counts as 30 days).
 4. **Spending** (open, not suspended lines): Poisson(the cardholder's daily rate x the month's
    days) payments, each an amount drawn from the cardholder's own handbook amounts, on a
-   uniform day; purchases are taken in day order until the first that does not fit the available
-   limit (the ledger's floor refuses it; the customer stops for the month).
+   uniform day; days are taken in order until the first whose payments do not fit the available
+   limit (the ledger's floor refuses them; the customer stops for the month).
 5. **Statement** at the month's end: charges billed, the minimum due by the product's rule.
 
 Not simulated: cash advances, instalment conversions, refunds, recoveries after charge-off,
@@ -257,23 +257,25 @@ def _spend(
     available: I64,
     days: int,
 ) -> tuple[I64, I64]:
-    """One month of card payments per spender: (amount, amount x days to the month's end)."""
+    """One month of card payments per spender: (amount, amount x days to the month's end).
+
+    Payments are summed per customer and day; days are taken in order while the running total
+    fits the available limit, and the first day that does not is refused whole (the ledger's
+    floor refuses its payments) with every later one: the customer stops for the month.
+    """
     n = len(holder)
     who = np.flatnonzero(spenders)
     counts = rng.poisson(spending.daily_rate[holder[who]] * days)
     owner = np.repeat(who, counts)
-    pick = spending.start[holder[owner]] + (
-        rng.random(len(owner)) * spending.count[holder[owner]]
-    ).astype(np.int64)
+    own = holder[owner]
+    pick = spending.start[own] + (rng.random(len(owner)) * spending.count[own]).astype(np.int64)
     amount = spending.amounts_minor[pick]
     day = rng.integers(0, days, len(owner))
-    order = np.lexsort((day, owner))
-    owner, amount, day = owner[order], amount[order], day[order]
-    running = np.cumsum(amount)
-    first = np.searchsorted(owner, owner, side="left")  # each payment's first in its month
-    taken = (running - running[first] + amount[first]) <= np.maximum(available[owner], 0)
-    spent = np.zeros(n, dtype=np.int64)
-    weight = np.zeros(n, dtype=np.int64)
-    np.add.at(spent, owner[taken], amount[taken])
-    np.add.at(weight, owner[taken], amount[taken] * (days - day[taken]))
-    return spent, weight
+    # Whole minor units summed as float64 stay exact far beyond any month's spending (2**53).
+    per_day = np.bincount(owner * days + day, weights=amount, minlength=n * days)
+    per_day = np.rint(per_day).astype(np.int64).reshape(n, days)
+    taken = np.cumsum(per_day, axis=1) <= np.maximum(available, 0)[:, None]
+    taken = np.cumprod(taken, axis=1).astype(bool)  # nothing after the first refused day
+    kept = np.where(taken, per_day, 0)
+    to_end = np.arange(days, 0, -1, dtype=np.int64)  # a payment on day d bears days - d
+    return kept.sum(axis=1), kept @ to_end
