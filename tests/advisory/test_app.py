@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from tests.advisory.conftest import BALANCED
@@ -81,7 +83,11 @@ class CustomersStepUp:
 
 
 def test_rebalancing_accepted_after_a_second_factor_and_automatic_chosen(
-    settings: Settings, sqlite_engine: Engine, clock: ManualClock, small_models: ModelReport
+    settings: Settings,
+    sqlite_engine: Engine,
+    clock: ManualClock,
+    small_models: ModelReport,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
     platform.use_posting_guard(StepUpGuard(platform.identity.step_up, inner=CustomersStepUp()))
@@ -98,8 +104,29 @@ def test_rebalancing_accepted_after_a_second_factor_and_automatic_chosen(
     sign_in(client, clock, zhang)
     clock.advance(timedelta(minutes=6))  # the sign-in's second factor is no longer fresh
 
-    page = client.get("/app/advisory")
+    proposals: list[str] = []
+    propose = platform.advisory.rebalance_proposal
+
+    def counted(actor: Principal, customer: str, **kw: Any) -> Any:
+        proposals.append(customer)
+        return propose(actor, customer, **kw)
+
+    monkeypatch.setattr(platform.advisory, "rebalance_proposal", counted)
+    # The page itself works out no proposal: a link asks for it (HTMX, or the page again).
+    plain = client.get("/app/advisory")
+    assert plain.status_code == 200 and 'id="rebalance-check"' in plain.text
+    assert 'id="rebalance-trades"' not in plain.text and proposals == []
+    assert 'hx-get="/app/advisory/rebalance/proposal"' in plain.text
+    assert 'href="/app/advisory?proposal=1#rebalancing"' in plain.text
+    no_js = client.get("/app/advisory/rebalance/proposal", follow_redirects=False)
+    assert no_js.status_code == 303 and no_js.headers["location"].endswith(
+        "?proposal=1#rebalancing"
+    )
+    full = client.get("/app/advisory?proposal=1")
+    assert 'id="rebalance-trades"' in full.text and proposals == [zhang.id]
+    page = client.get("/app/advisory/rebalance/proposal", headers={"HX-Request": "true"})
     assert page.status_code == 200 and 'id="rebalance-trades"' in page.text
+    assert "<html" not in page.text and proposals == [zhang.id] * 2  # the fragment alone
     key = page.text.split('name="key" value="')[1].split('"')[0]
     form = {"csrf_token": csrf_of(page.text), "key": key, "account_id": zhang.usd}
     no_csrf = client.post("/app/advisory/rebalance", data={**form, "csrf_token": ""})

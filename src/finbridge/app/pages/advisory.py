@@ -1,5 +1,6 @@
 """Invest: the customer's risk profile (the questionnaire in their language), holdings, a goal
-plan with its fan chart, and rebalancing: the current proposal with a reason per trade, accepted
+plan with its fan chart, and rebalancing: the current proposal with a reason per trade (worked
+out only when asked: an HTMX fragment, or the page again with ``?proposal=1``), accepted
 here (a second factor when the guard asks for one, the same key sent again), and the standing
 choice of automatic rebalancing at the close of business. Suitability and every rule stay in the
 advisory service; this page only collects answers and shows results."""
@@ -87,8 +88,9 @@ def _page(
         "form": form or {"target": "", "target_date": "", "initial": "", "monthly": ""},
         "currency": CURRENCY, **(rebalancing or {}),
     }  # fmt: skip
-    if profile is not None and not profile.expired and "proposal" not in context:
-        context.update(_rebalancing(platform, actor))
+    if profile is not None and not profile.expired and "usd_accounts" not in context:
+        asked = request.query_params.get("proposal") == "1"
+        context.update(_rebalancing(platform, actor, with_proposal=asked))
     if plan is not None:
         context["plan_pct"] = f"{plan.probability:.0%}"
         labels = {key: gettext(request, text) for key, text in _LABELS.items()}
@@ -161,16 +163,33 @@ def _proposal(platform: Platform, actor: Principal) -> Proposal | None:
 def _rebalancing(
     platform: Platform, actor: Principal, *, step_up: bool = False, message: str | None = None,
     key: str | None = None, account_id: str = "", failed: FinbridgeError | None = None,
+    with_proposal: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
-    """What the rebalancing panel shows: the proposal, the USD accounts, the standing choice."""
+    """What the rebalancing panel shows: the USD accounts, the standing choice and, when asked
+    for (it values every holding against the model), the proposal."""
     accounts = [a for a in own_accounts(platform, actor) if a.currency == CURRENCY]
     choice = platform.advisory.rebalancing_choice(actor, customer_id(actor))
-    return {
-        "proposal": _proposal(platform, actor), "usd_accounts": accounts, "choice": choice,
+    panel = {
+        "usd_accounts": accounts, "choice": choice,
         "rebalance_key": key or new_id(), "rebalance_account": account_id,
         "rebalance_step_up": step_up, "rebalance_message": message,
         "rebalance_error": failed,
     }  # fmt: skip
+    if with_proposal:
+        panel["proposal"] = _proposal(platform, actor)
+    return panel
+
+
+@router.get("/rebalance/proposal")
+def proposal(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """The proposal alone, for HTMX to put in the panel; a plain request (no JavaScript) gets
+    the whole page with it."""
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse("/app/advisory?proposal=1#rebalancing", status_code=303)
+    live = _profile(platform, actor)
+    if live is None or live.expired:  # the page shows why; nothing to propose
+        return render(request, "advisory/_proposal.html", {"proposal": None, "usd_accounts": []})
+    return render(request, "advisory/_proposal.html", _rebalancing(platform, actor))
 
 
 @router.post("/rebalance")
