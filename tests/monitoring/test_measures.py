@@ -84,6 +84,9 @@ def test_runs_are_stored_once_per_day_with_their_alerts(engine: Engine, clock: M
     kwargs = {"engine": "risk", "model": "fraud", "version": "v1", "day": day}
     first = store.record(risk_admin, **kwargs, drift=shifted, performance=perf, thresholds=limits)
     assert {a["metric"] for a in first.alerts} == {"score_psi", "auc", "ks"}
+    # The day run again (a resumed close of business): the same crossings are not raised twice.
+    rerun = store.record(risk_admin, **kwargs, drift=shifted, performance=perf, thresholds=limits)
+    assert rerun.alerts == first.alerts
     quiet = drift(REFERENCE, np.array([]))
     again = store.record(risk_admin, **kwargs, drift=quiet, performance=None, thresholds=limits)
     assert again.status == NO_TRAFFIC and again.alerts == []

@@ -292,6 +292,10 @@ class MonitoringSettings(_Section):
     retrain_data: Path | None = Field(
         default=None, description="Labelled card transactions (handbook layout) to retrain on"
     )
+    retrain_every_days: int = Field(
+        default=7, ge=0, le=365,
+        description="The COB retrains on days whose ordinal is a multiple (7: Sundays); 0: never",
+    )  # fmt: skip
 
 
 class FeaturesSettings(_Section):

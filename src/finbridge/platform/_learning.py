@@ -2,20 +2,22 @@
 
 The lake's monitor store is shared by credit and risk; this module is the one place that runs
 both engines' monitors with the settings' thresholds and reads the retraining job's settings,
-so the CLI, the API and the console each call one function.
+so the CLI, the API and the console each call one function. :func:`learning_steps` puts them
+in the close of business: the day's monitors every day, a retraining turn on its cadence.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from finbridge.core.errors import ValidationError
+from finbridge.core.errors import FinbridgeError, ValidationError
 from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:  # NumPy and Polars load when a job runs, not with the platform
     from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
+    from finbridge.lending import CobStep
     from finbridge.platform._root import Platform
     from finbridge.risk.learning import LabelledHistory, TurnResult
 
@@ -111,3 +113,54 @@ def monitor_replay(
         actor, monitor_store(platform), history, shift=shift, thresholds=thresholds(platform),
         label_delay_days=delay,
     )  # fmt: skip
+
+
+_COB = Principal.system("learning")
+
+
+def retrain_due(every_days: int, day: date) -> bool:
+    """The cadence: days whose ordinal is a multiple of ``every_days`` (7: every Sunday);
+    fixed by the calendar, so a missed day caught up later keeps its turn and no other."""
+    return every_days > 0 and day.toordinal() % every_days == 0
+
+
+def learning_steps(platform: Platform) -> list[CobStep]:
+    """The learning loop's close-of-business steps, each idempotent for its business date:
+
+    - ``learning.monitor``: every live model's monitor of the day (a rerun replaces the day's
+      runs, so nothing is counted twice);
+    - ``learning.retrain``: on retraining days, one turn of the fraud model's loop as of the
+      day's end (UTC, like the monitors' days); a turn already registered for that instant is
+      not run again. A turn that cannot run (no labelled history configured, no frauds in a
+      window) is reported in the step's result and the bank's day goes on: the model that
+      decides stays as it was.
+    """
+    from finbridge.lending import FunctionStep
+
+    def monitor(day: date) -> dict[str, Any]:
+        runs = run_monitors(platform, _COB, day)
+        alerts = sum(len(r.alerts) for r in runs)
+        return {"runs": len(runs), "alerts": alerts,
+                "models": sorted({f"{r.engine}:{r.version}" for r in runs})}  # fmt: skip
+
+    def retrain(day: date) -> dict[str, Any]:
+        m = platform.settings.monitoring
+        if not retrain_due(m.retrain_every_days, day):
+            return {"skipped": f"not a retraining day (every {m.retrain_every_days} days)"}
+        if m.retrain_data is None:
+            return {"skipped": "no labelled history configured (monitoring.retrain_data)"}
+        as_of = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+        # RiskService.retrain names a turn's challenger after its as_of (UTC date).
+        prefix = f"retrain-{as_of:%Y%m%d}-"
+        done = [v.version for v in platform.risk.registered_models(_COB)
+                if v.version.startswith(prefix)]  # fmt: skip
+        if done:
+            return {"skipped": "already retrained", "challenger": done[0]}
+        try:
+            turn = retrain_fraud_model(platform, _COB, as_of=as_of)
+        except FinbridgeError as exc:
+            return {"failed": str(exc), "field": exc.field}
+        return {"challenger": turn.challenger.version, "promoted": turn.promote,
+                "reason": turn.reason}  # fmt: skip
+
+    return [FunctionStep("learning.monitor", monitor), FunctionStep("learning.retrain", retrain)]

@@ -28,6 +28,7 @@ from finbridge.lending import (
     LendingService,
     RiskOpinion,
 )
+from finbridge.platform._learning import learning_steps
 
 if TYPE_CHECKING:
     from finbridge.platform._root import Platform
@@ -200,5 +201,6 @@ def cob_steps(platform: Platform) -> list[CobStep]:
         # The day's merchant payments and refunds, one file per merchant, reconciled.
         FunctionStep("payments.settle_merchants", settle_merchants),
         FunctionStep("banking.capitalise_interest", capitalise),
+        *learning_steps(platform),  # the day's model monitors, retraining on its cadence
         FunctionStep("lake.purge_outbox", purge_outbox),
     ]

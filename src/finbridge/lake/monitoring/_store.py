@@ -96,7 +96,8 @@ class MonitorStore:
         thresholds: Thresholds,
     ) -> MonitorRun:
         """Store one day's run (replacing an earlier run of the same day) and emit one
-        ``monitoring.alert`` event per threshold crossed, in the same transaction."""
+        ``monitoring.alert`` event per threshold crossed that the day's earlier run did not
+        already raise, in the same transaction."""
         actor.require_scope(f"{_check_engine(engine)}:write")
         found: list[Alert] = alerts(drift, performance, thresholds)
         perf = performance.to_json() if performance is not None else {"status": "not_run"}
@@ -107,17 +108,25 @@ class MonitorStore:
             score_psi=drift.score_psi, feature_psi=drift.to_json()["feature_psi"],
             performance=perf, alerts=[a.to_json() for a in found], created_at=now,
         )  # fmt: skip
+        same_day = (
+            MonitorRunRow.engine == engine,
+            MonitorRunRow.model == model,
+            MonitorRunRow.version == version,
+            MonitorRunRow.day == day,
+        )
         with unit_of_work(self.engine) as s:
-            s.execute(
-                delete(MonitorRunRow).where(
-                    MonitorRunRow.engine == engine,
-                    MonitorRunRow.model == model,
-                    MonitorRunRow.version == version,
-                    MonitorRunRow.day == day,
-                )
-            )
+            # A rerun of the day (the close of business resumed after a crash) says again only
+            # what it finds anew: an alert already raised for the day is not raised twice.
+            raised = {
+                (a["metric"], a["level"])
+                for alerts_of_run in s.scalars(select(MonitorRunRow.alerts).where(*same_day))
+                for a in alerts_of_run
+            }
+            s.execute(delete(MonitorRunRow).where(*same_day))
             s.add(row)
             for alert in found:
+                if (alert.metric, alert.level) in raised:
+                    continue
                 emit(
                     s,
                     Event(
