@@ -78,6 +78,7 @@ from finbridge.acquisition.tables import (
     CreativeRow,
     DeliveryRow,
     OptOutRow,
+    PreferenceRow,
     ProfileRow,
 )
 from finbridge.core.clock import Clock
@@ -325,7 +326,14 @@ class AcquisitionService:
             import polars as pl
 
             fresh: dict[str, ProfileState] = {}
-            known = [s for s in allowed if s in stored]
+            zones = self._zones(session)
+            # A stored profile kept in another zone than the customer's (they set theirs since)
+            # is rebuilt from their history: its hour slots are local hours of the old zone.
+            known = [
+                s
+                for s in allowed
+                if s in stored and states[s].timezone == zones.get(s, self.timezone)
+            ]
             if known:
                 # Each stored profile takes only the events after its own as_of: one join,
                 # then one pass per time zone (not one scan of the events per customer).
@@ -342,10 +350,9 @@ class AcquisitionService:
                 )
                 for (tz,), part in newer.partition_by("tz", as_dict=True).items():
                     fresh.update(build_states(part.drop("since", "tz"), as_of, str(tz)))
-            new = allowed - stored.keys()
+            new = allowed - set(known)
             if new:
-                history = read_engagement(self.lake, since=None, until=as_of, subjects=new)
-                fresh.update(build_states(history, as_of, self.timezone))
+                fresh.update(self._rebuilt(new, zones, as_of))
             merged = merge_into({k: states[k] for k in known}, fresh, as_of)
             now = self.clock.now()
             for subject, state in merged.items():
@@ -356,6 +363,65 @@ class AcquisitionService:
                 else:
                     session.add(ProfileRow(**values))
         return len(merged)
+
+    def _zones(self, session: Any, customer_ids: Collection[str] | None = None) -> dict[str, str]:
+        """The time zones customers set (:meth:`set_timezone`); others have the bank's."""
+        stmt = select(PreferenceRow.customer_id, PreferenceRow.timezone)
+        if customer_ids is not None:
+            stmt = stmt.where(PreferenceRow.customer_id.in_(list(customer_ids)))
+        return {c: tz for c, tz in session.execute(stmt)}
+
+    def _rebuilt(
+        self, subjects: Collection[str], zones: dict[str, str], as_of: datetime
+    ) -> dict[str, ProfileState]:
+        """Profiles built from the whole history before ``as_of``, each in its customer's
+        zone (one build per zone, not per customer)."""
+        history = read_engagement(self.lake, since=None, until=as_of, subjects=subjects)
+        by_zone: dict[str, list[str]] = {}
+        for subject in subjects:
+            by_zone.setdefault(zones.get(subject, self.timezone), []).append(subject)
+        out: dict[str, ProfileState] = {}
+        for tz, members in by_zone.items():
+            import polars as pl
+
+            part = history.filter(pl.col("subject_id").is_in(members))
+            out.update(build_states(part, as_of, tz))
+            # A customer with no events in the window keeps a profile, now in the new zone.
+            out.update({m: ProfileState(as_of, tz) for m in members if m not in out})
+        return out
+
+    def set_timezone(self, actor: Principal, customer_id: str, timezone: str) -> str:
+        """The customer's own time zone (an IANA name such as ``Europe/London``): their quiet
+        hours, send times and local day are read in it. A stored profile is rebuilt in the new
+        zone at once (same ``as_of``). Returns the zone."""
+        self._may_see(actor, customer_id, "acquisition:write")
+        if not isinstance(timezone, str) or len(timezone) > 64:
+            raise ValidationError("timezone must be an IANA time zone name", field="timezone")
+        zone(timezone)
+        now = self.clock.now()
+        with self._refresh_lock, unit_of_work(self.engine) as session:
+            pref = session.get(PreferenceRow, customer_id)
+            if pref is None:
+                session.add(
+                    PreferenceRow(customer_id=customer_id, timezone=timezone, updated_at=now)
+                )
+            else:
+                pref.timezone, pref.updated_at = timezone, now
+            locked = select(ProfileRow).where(ProfileRow.customer_id == customer_id)
+            row = session.scalars(locked.with_for_update()).first()
+            if row is not None and row.timezone != timezone:
+                as_of = _aware(row.as_of)
+                state = self._rebuilt([customer_id], {customer_id: timezone}, as_of)[customer_id]
+                state.locale = row.locale
+                for key, value in _row_values(customer_id, state, now).items():
+                    setattr(row, key, value)
+        return timezone
+
+    def timezone_of(self, actor: Principal, customer_id: str) -> str:
+        """The zone this customer's messages are timed in (theirs, else the bank's)."""
+        self._may_see(actor, customer_id)
+        with unit_of_work(self.engine, write=False) as session:
+            return self._zones(session, [customer_id]).get(customer_id, self.timezone)
 
     def observe_events(self, actor: Principal, session: Session, events: Sequence[Event]) -> int:
         """Add streamed engagement events to the stored profiles of consenting customers, in
@@ -393,11 +459,11 @@ class AcquisitionService:
         if as_of is not None:
             if as_of.tzinfo is None:
                 raise ValidationError("as_of needs a time zone", field="as_of")
-            events = read_engagement(self.lake, since=None, until=as_of, subjects=[customer_id])
-            state = build_states(events, as_of, self.timezone).get(customer_id)
-            return _profile(
-                customer_id, state or ProfileState(as_of, self.timezone, self.locale), stored=False
-            )
+            with unit_of_work(self.engine, write=False) as session:
+                zones = self._zones(session, [customer_id])
+            state = self._rebuilt([customer_id], zones, as_of)[customer_id]
+            state.locale = self.locale
+            return _profile(customer_id, state, stored=False)
         with unit_of_work(self.engine, write=False) as session:
             row = session.get(ProfileRow, customer_id)
         if row is None:

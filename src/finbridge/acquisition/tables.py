@@ -83,6 +83,18 @@ class OptOutRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PreferenceRow(Base):
+    """A customer's own contact preferences: the time zone their quiet hours and send times
+    are read in (absent: the business time zone). Kept without marketing consent, since it is
+    the customer's setting, not data about them."""
+
+    __tablename__ = "acquisition_preferences"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class DeliveryRow(Base):
     """One customer in one campaign on one local day: sent (treatment) or held out."""
 

@@ -33,6 +33,8 @@ from finbridge.api.schemas.acquisition import (
     ResultsPublic,
     ScheduleCreate,
     SchedulePublic,
+    TimezonePublic,
+    TimezoneUpdate,
 )
 
 router = APIRouter(prefix="/acquisition", tags=["acquisition"])
@@ -178,6 +180,30 @@ def run_deliveries(platform: PlatformDep, principal: PrincipalDep) -> DeliveryRu
 @router.post("/opt-outs", status_code=204, summary="Opt a customer out of a campaign (or all)")
 def opt_out(platform: PlatformDep, principal: PrincipalDep, body: OptOutCreate) -> None:
     platform.acquisition.opt_out(principal, body.customer_id, body.campaign_id)
+
+
+@router.put(
+    "/customers/{customer_id}/timezone",
+    response_model=TimezonePublic,
+    summary="Set the time zone a customer's messages are timed in",
+)
+def set_timezone(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str, body: TimezoneUpdate
+) -> TimezonePublic:
+    tz = platform.acquisition.set_timezone(principal, customer_id, body.timezone)
+    return TimezonePublic(customer_id=customer_id, timezone=tz)
+
+
+@router.get(
+    "/customers/{customer_id}/timezone",
+    response_model=TimezonePublic,
+    summary="The time zone a customer's messages are timed in",
+)
+def get_timezone(
+    platform: PlatformDep, principal: PrincipalDep, customer_id: str
+) -> TimezonePublic:
+    tz = platform.acquisition.timezone_of(principal, customer_id)
+    return TimezonePublic(customer_id=customer_id, timezone=tz)
 
 
 @router.get(

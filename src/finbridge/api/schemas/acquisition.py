@@ -187,6 +187,15 @@ class OptOutCreate(WireModel):
     campaign_id: str = Field(default="*", max_length=36, description='"*": every campaign')
 
 
+class TimezoneUpdate(WireModel):
+    timezone: str = Field(min_length=1, max_length=64, description="IANA name, e.g. Europe/London")
+
+
+class TimezonePublic(BaseModel):
+    customer_id: str
+    timezone: str
+
+
 class LiftPublic(BaseModel):
     treated: int
     treated_converted: int
