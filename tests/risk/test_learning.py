@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from finbridge.core import ManualClock, Principal, PrincipalKind
-from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
+from finbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from finbridge.core.settings import RiskSettings
 from finbridge.lake.featurestore import (
     FRAUD_VIEW,
@@ -168,3 +168,60 @@ def test_a_verdict_without_features_before_it_is_refused_never_zero_filled(
         FeatureStoreHistory(stored.store, same_instant).labelled(AS_OF, since=START)
     with pytest.raises(ValidationError, match="'label_time'"):
         FeatureStoreHistory(stored.store, labels.drop("label_time"))
+
+
+def test_a_chargeback_is_a_fraud_label_known_from_its_arrival(
+    risk: DecisionMaker, engine: Engine, clock: ManualClock, analyst: Principal,
+    system: Principal, tmp_path: Path,
+) -> None:  # fmt: skip
+    from finbridge.lake.monitoring import MonitorStore
+
+    from .conftest import payment, tick
+    from .registry_support import tiny_model
+
+    risk.use_model(tiny_model("tiny-live"))
+    service = _service(engine, clock, risk, tmp_path)
+    store = MonitorStore(engine, clock)
+    clock.set(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+    day1 = clock.now().date()
+    decided = []
+    for i in range(30):  # amounts on both sides of the tiny model's line
+        decided.append(risk.decide(system, payment(clock, customer_id=f"c{i}",
+                                                   amount=f"{100 + 15 * i}.00")))  # fmt: skip
+        tick(clock, 60)
+    cases = service.cases.queue(analyst, limit=100)
+    assert cases, "the large payments go to review"
+    for case in cases:  # the analysts release every reviewed payment: no fraud known yet
+        service.cases.close(analyst, case.id, "release")
+    released = cases[0].event_id
+    assert released is not None
+
+    # Day 2: the card scheme's dispute arrives for a released payment, and for an unreviewed one.
+    clock.set(datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
+    unreviewed = next(d.event_id for d in decided if d.event_id not in {c.event_id for c in cases})
+    first = service.cases.chargeback(analyst, released, reason_code="10.4")
+    service.cases.chargeback(analyst, unreviewed, reason_code="10.4", note="card not present")
+    assert (first.origin, first.label, first.status) == ("chargeback", "fraud", "closed")
+    assert service.cases.chargeback(analyst, released, reason_code="10.4").id == first.id
+    with unit_of_work(engine, write=False) as s:
+        sent = s.scalars(
+            select(OutboxRow.payload).where(OutboxRow.event_type == "risk.chargeback")
+        ).all()
+    assert sorted(p["event_id"] for p in sent) == sorted([released, unreviewed])  # once each
+
+    # Known at the end of day 1: the releases only. By day 2's end: two frauds, the released
+    # payment counted once with its newer verdict.
+    (before,) = service.monitor(analyst, store, day1, label_days=5)
+    assert before.performance["n_labelled"] == len(cases)
+    assert before.performance["positives"] == 0
+    (after,) = service.monitor(analyst, store, day1 + timedelta(days=1), label_days=5)
+    assert after.performance["n_labelled"] == len(cases) + 1
+    assert after.performance["positives"] == 2 and after.performance["status"] == "ok"
+
+    with pytest.raises(NotFound, match="no live decision"):
+        service.cases.chargeback(analyst, "evt-unknown", reason_code="10.4")
+    with pytest.raises(ValidationError, match="reason code"):
+        service.cases.chargeback(analyst, released, reason_code="")
+    viewer = Principal(PrincipalKind.OPERATOR, "viewer", frozenset({"risk:read"}))
+    with pytest.raises(PermissionDenied):
+        service.cases.chargeback(viewer, released, reason_code="10.4")

@@ -1,7 +1,9 @@
 """Case management: the review queue, assignment, notes, decisions, SLA timers and labels.
 
 Closing a case records the analyst's verdict and emits ``risk.label`` (fraud / not_fraud) in the
-same transaction: the learning loop's training labels come from here.
+same transaction: the learning loop's training labels come from here. A card scheme's
+chargeback (:meth:`CaseService.chargeback`) is a fraud label from outside: recorded as a closed
+``chargeback`` case on the decision, known from the instant it arrived, with ``risk.chargeback``.
 
 Other engines open cases too (:meth:`CaseService.open`, e.g. payments for a sanctions screening
 hit): such a case has an ``origin`` and a ``subject_id`` instead of a decision, yields no fraud
@@ -31,6 +33,7 @@ from finbridge.store.engine import unit_of_work
 
 RESOLUTIONS = {"confirm": "fraud", "release": "not_fraud"}
 DECISION = "decision"  # the origin of the engine's own review cases
+CHARGEBACK = "chargeback"  # a card scheme's dispute: a fraud label known when it arrived
 EXTERNAL_SLA = timedelta(hours=1)  # a held payment waits on it: the urgent SLA
 
 
@@ -236,6 +239,61 @@ class CaseService:
         if origin != DECISION:
             self.resolvers[origin].case_closed(closed, actor)
         return closed
+
+    def chargeback(
+        self, actor: Principal, event_id: str, *, reason_code: str, note: str = ""
+    ) -> Case:
+        """Record a card scheme's chargeback on the payment the engine decided as
+        ``event_id``: a fraud label known from now (the learning loop's label readers take
+        the newest verdict known by their time, so a chargeback after an analyst released
+        the payment makes it fraud from then on, not before). One per payment: a repeat
+        answers the first; ``risk.chargeback`` is emitted once, in the same transaction."""
+        actor.require_scope("risk:write")
+        if not reason_code.strip() or len(reason_code) > 16:
+            raise ValidationError("a reason code of 1-16 characters", field="reason_code")
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            found = s.scalar(
+                select(CaseRow.id).where(
+                    CaseRow.origin == CHARGEBACK, CaseRow.subject_id == event_id
+                )
+            )
+            if found is not None:
+                return self.get(actor, found)
+            decision = s.scalar(
+                select(DecisionRow).where(
+                    DecisionRow.event_id == event_id, DecisionRow.mode == "live"
+                )
+            )
+            if decision is None:
+                raise NotFound(f"no live decision for event {event_id}", field="event_id")
+            found = new_id()
+            summary = f"chargeback {reason_code.strip()}" + (f": {note.strip()}" if note else "")
+            s.add(
+                CaseRow(
+                    id=found, decision_id=decision.id, event_id=event_id,
+                    customer_id=decision.customer_id, status="closed", priority=1,
+                    assignee=actor.id, opened_at=now, sla_due_at=now, closed_at=now,
+                    resolution="confirm", label=RESOLUTIONS["confirm"], origin=CHARGEBACK,
+                    subject_id=event_id, summary=summary[:300],
+                )
+            )  # fmt: skip
+            emit(
+                s,
+                Event(
+                    event_type="risk.chargeback",
+                    occurred_at=now,
+                    source=SOURCE,
+                    subject_id=decision.customer_id,
+                    payload={
+                        "event_id": event_id,
+                        "customer_id": decision.customer_id,
+                        "reason_code": reason_code.strip(),
+                        "label": RESOLUTIONS["confirm"],
+                    },
+                ),
+            )
+        return self.get(actor, found)
 
     @staticmethod
     def _open_row(s: object, case_id: str) -> CaseRow:

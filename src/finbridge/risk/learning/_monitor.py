@@ -6,7 +6,8 @@ performance, from the decision history (no replay, no model load).
   decision records). A day without decisions, or a model without a baseline yet, is
   ``no_traffic``: said, never divided by.
 - Performance: decisions of the last ``label_days`` whose verdict is known by the end of the
-  day (an analyst closed their case: ``risk.label``), AUC/AP/KS of the live score.
+  day (an analyst closed their case: ``risk.label``; a chargeback arrived: ``risk.chargeback``,
+  which overrides an earlier verdict from its arrival on), AUC/AP/KS of the live score.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def _window(
 def _labelled(
     engine: Engine, version: str, since: datetime, until: datetime
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each decision's newest verdict known before ``until``: an analyst's case, or a
+    chargeback (a closed ``chargeback`` case) that arrived later and overrides it."""
     query = (
-        select(DecisionRow.ml_score, CaseRow.label)
+        select(DecisionRow.id, DecisionRow.ml_score, CaseRow.label, CaseRow.closed_at)
         .join(CaseRow, CaseRow.decision_id == DecisionRow.id)
         .where(
             DecisionRow.mode == "live",
@@ -69,9 +72,10 @@ def _labelled(
         )
     )
     with unit_of_work(engine, write=False) as s:
-        rows = s.execute(query).all()
-    scores = np.array([r[0] for r in rows], dtype=np.float64)
-    labels = np.array([1 if r[1] == "fraud" else 0 for r in rows], dtype=np.int64)
+        rows = s.execute(query.order_by(CaseRow.closed_at)).all()
+    newest = {r[0]: (r[1], r[2]) for r in rows}  # later verdicts replace earlier ones
+    scores = np.array([v[0] for v in newest.values()], dtype=np.float64)
+    labels = np.array([1 if v[1] == "fraud" else 0 for v in newest.values()], dtype=np.int64)
     return labels, scores
 
 
