@@ -111,3 +111,25 @@ def _event_id(maker: DecisionMaker, key: str) -> str:
     import hashlib
 
     return "posting:" + hashlib.sha256(f"teller\x00{key}".encode()).hexdigest()[:40]
+
+
+def test_the_24_hour_sum_is_kept_per_currency(
+    engine: Engine, clock: ManualClock, settings: Settings
+) -> None:
+    """150,000 TWD and 40,000 CNY are not 190,000 of anything: each currency adds up against
+    its own limit (200,000 TWD, 50,000 CNY)."""
+    _maker, ids, bank, cid, a, b = _world(engine, clock, settings)
+    c = bank.open_account(TELLER, cid, kind="current", currency_code="CNY").id
+    d = bank.open_account(TELLER, cid, kind="savings", currency_code="CNY").id
+    bank.deposit(TELLER, c, Money.of("100000", "CNY"), idempotency_key="seed-cny")
+    me = ids.sessions.authenticate(ids.login.start(ZHANG.phone, PASSWORD).tokens.access_token)  # type: ignore[union-attr]
+    bank.transfer(me, a, b, Money.of("150000", "TWD"), idempotency_key="t1")
+    clock.advance(timedelta(seconds=1))
+    bank.transfer(me, c, d, Money.of("40000", "CNY"), idempotency_key="c1")  # no step-up
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(StepUpRequired, match=r"totalling 200,000\.00 TWD"):
+        bank.transfer(me, a, b, Money.of("60000", "TWD"), idempotency_key="t2")
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(StepUpRequired, match=r"totalling 50,000\.00 CNY"):
+        bank.transfer(me, c, d, Money.of("10000", "CNY"), idempotency_key="c2")
+    assert bank.balance(me, d).balance == Money.of("40000", "CNY")

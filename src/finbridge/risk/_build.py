@@ -11,20 +11,30 @@ from finbridge.risk.decisions import (
     DecisionOptions,
     InProcessVelocity,
     TerminalRiskTable,
+    VelocityConfig,
     VelocityStore,
     default_config,
 )
 from finbridge.risk.store import SqlDecisionStore
 
 
-def build_velocity(risk: RiskSettings, redis_url: str | None) -> VelocityStore:
-    config = default_config()
+def build_velocity(
+    risk: RiskSettings,
+    redis_url: str | None,
+    config: VelocityConfig | None = None,
+    *,
+    prefix: str = "finbridge:risk:v",
+) -> VelocityStore:
+    """Windows over ``config`` (default: the decision features) on the configured backend;
+    another ``config`` keeps its own windows under its own Redis ``prefix``."""
+    config = config or default_config()
     if risk.velocity == "redis":
         from finbridge.risk.store import RedisVelocity
 
         return RedisVelocity(
-            config, redis_url or "redis://127.0.0.1:6379/0", timeout_s=risk.redis_timeout_ms / 1000
-        )
+            config, redis_url or "redis://127.0.0.1:6379/0", prefix=prefix,
+            timeout_s=risk.redis_timeout_ms / 1000,
+        )  # fmt: skip
     return InProcessVelocity(config)
 
 

@@ -179,9 +179,15 @@ class RiskService:
         reach the limit (the platform passes identity's large-transfer limits).
 
         The adapter imports banking's protocol, so it loads only when a guard is asked for."""
-        from finbridge.risk.posting import RiskGuard
+        from finbridge.risk._build import build_velocity
+        from finbridge.risk.posting import SPEND_WINDOWS, RiskGuard
 
-        return RiskGuard(self.decisions, cumulative_limits=cumulative_limits)
+        # The 24-hour sum per customer and currency, on the same backend as the decision
+        # windows (shared by every process in Redis), kept apart from the model's features.
+        spend = build_velocity(
+            self.settings, self._redis_url, SPEND_WINDOWS, prefix="finbridge:risk:spend"
+        )
+        return RiskGuard(self.decisions, cumulative_limits=cumulative_limits, spend=spend)
 
     def decision(self, actor: Principal, event_id: str) -> Decision | None:
         """The stored live decision on ``event_id`` (with its posting outcome), if any."""

@@ -19,10 +19,15 @@ Two policies sit on top of the engine's outcome (issue 11):
 * **Cumulative step-up.** A customer's money out of the ledger needs a fresh second factor once
   the amount moved in the last 24 hours, this posting included, reaches the currency's
   large-transfer limit (identity's, passed in by the platform): splitting 199,999 + 100,000 TWD
-  steps up like one 299,999 TWD transfer. The sum is the velocity window the decision already
-  computed (``customer_sum_1d``, exact). The step-up is remembered on the stored decision, so a
-  retry of the same idempotency key (which replays the decision without its features) steps up
-  again instead of slipping through.
+  steps up like one 299,999 TWD transfer. The sum is kept per customer *and currency* in a
+  window of its own (``spend``: exact integer minor units, on the decision windows' backend),
+  each currency against its own limit, which is data: 150,000 TWD and 40,000 CNY add up to
+  nothing, since no rate makes them one number without a conversion whose date and source
+  would themselves need policing; every kind of money out (transfers, payments, holds,
+  withdrawals) counts together. Only fresh decisions are counted (a retry replays its decision
+  and is never counted twice). The step-up is remembered on the stored decision, so a retry of
+  the same idempotency key (which replays the decision without its features) steps up again
+  instead of slipping through.
 * **Operator policy.** An operator (teller, back office) cannot give a customer's second factor,
   so a ``step_up`` on an operator-initiated posting is never passed on: below the dual-control
   threshold the operator's own authority approves it (the decision keeps the engine's reasons),
@@ -44,13 +49,21 @@ beside the risk decision that let it through, and a backtest can tell the two ap
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
 from finbridge.core.errors import FinbridgeError
-from finbridge.core.money import Money
+from finbridge.core.money import MAX_AMOUNT_MINOR, Money
 from finbridge.core.principal import Principal, PrincipalKind
+from finbridge.risk.decisions._velocity import (
+    EntityWindows,
+    InProcessVelocity,
+    VelocityConfig,
+    VelocityEvent,
+    VelocityStore,
+)
 
 if TYPE_CHECKING:
     from finbridge.risk.decisions._maker import DecisionMaker
@@ -73,6 +86,13 @@ _META_KEYS = ("device_id", "ip", "card_id", "terminal_id", "merchant_id", "count
 # Bank staff and the platform's own jobs: they can never present a customer's second factor.
 _OPERATORS = (PrincipalKind.OPERATOR, PrincipalKind.SYSTEM)
 CUMULATIVE_WINDOW: Final = "1d"
+# A customer's money out per currency (entity "customer" keyed "<customer>:<currency>"), in
+# minor units (scale 1): exact sums, each compared with its own currency's limit.
+SPEND_WINDOWS: Final = VelocityConfig(
+    entities=(EntityWindows("customer", (CUMULATIVE_WINDOW,)),), minor_per_major=1
+)
+_SPEND_SUM = f"customer_sum_{CUMULATIVE_WINDOW}"
+log = logging.getLogger(__name__)
 _CUMULATIVE = "step_up_cumulative"  # marks a decision whose posting waits for a second factor
 # At or above these, an operator-initiated posting the engine wanted stepped up needs a second
 # operator (dual control); below, the operator's own authority approves it.
@@ -98,11 +118,13 @@ class RiskGuard:
         *,
         cumulative_limits: Mapping[str, Money] | None = None,
         dual_control: Mapping[str, Money] | None = None,
+        spend: VelocityStore | None = None,
     ) -> None:
         self.risk = risk
         self._actor = Principal.system("risk-guard")
         self.cumulative_limits = dict(cumulative_limits or {})
         self.dual_control = dict(OPERATOR_DUAL_CONTROL if dual_control is None else dual_control)
+        self.spend: VelocityStore = spend or InProcessVelocity(SPEND_WINDOWS)
 
     def request_for(self, intent: PostingIntent) -> dict[str, Any]:
         event_type = _KINDS.get(intent.kind, "payment")
@@ -141,27 +163,47 @@ class RiskGuard:
             )
         version = f"{d.rule_set}/{d.model_version}/{d.decision_id}"
         verdict, reasons = _VERDICT[d.outcome], d.reasons
-        if verdict is Verdict.APPROVE and intent.actor.kind is PrincipalKind.CUSTOMER:
-            over = self._cumulative_over(intent, d)
-            if over is not None:
-                verdict, reasons = Verdict.STEP_UP, (*reasons, over)
+        if intent.actor.kind is PrincipalKind.CUSTOMER:
+            spent = self._spent(intent, d)
+            if verdict is Verdict.APPROVE:
+                over = self._cumulative_over(intent, d, spent)
+                if over is not None:
+                    verdict, reasons = Verdict.STEP_UP, (*reasons, over)
         if verdict is Verdict.STEP_UP and intent.actor.kind in _OPERATORS:
             verdict, reasons = self._operator_policy(intent, reasons)
         return GuardDecision(verdict, reasons, version)
 
-    def _cumulative_over(self, intent: PostingIntent, d: Any) -> str | None:
+    def _spent(self, intent: PostingIntent, d: Any) -> int | None:
+        """Count a fresh decision's amount in its customer's window for its currency; the
+        window's total in minor units (None for a replayed decision: counted the first time)."""
+        if not d.features or not intent.from_customer_id:
+            return None
+        code = intent.amount.code
+        event = VelocityEvent(
+            event_id=str(d.event_id),
+            ts_ms=int(intent.occurred_at.timestamp() * 1000),
+            amount_minor=intent.amount.minor,
+            keys={"customer": f"{intent.from_customer_id}:{code}"},
+        )
+        try:
+            seen = self.spend.observe(event)
+        except FinbridgeError as exc:
+            # Uncounted spend must not let a split through: treat the window as full (more
+            # step-ups while the store is out, never fewer).
+            log.warning("24-hour spend not counted (%s): stepping up", exc)
+            return MAX_AMOUNT_MINOR
+        # Features come in major units of the window's scale; minor units of this currency.
+        return round(seen[_SPEND_SUM] * self.spend.config.minor_per_major)
+
+    def _cumulative_over(self, intent: PostingIntent, d: Any, spent: int | None) -> str | None:
         """Why the amount moved in the window needs a step-up, or None if it does not."""
         limit = self.cumulative_limits.get(intent.amount.code)
         if limit is None or intent.amount >= limit:
             return None  # no limit, or one large posting: identity's own rule asks for it
         if d.posting_outcome == "failed" and (d.posting_error or "").startswith(_CUMULATIVE):
             return str(d.posting_error)  # a retry of a posting still waiting for the factor
-        total = d.features.get(f"customer_sum_{CUMULATIVE_WINDOW}")
-        if total is None:
-            return None  # a replayed decision that never asked for it
-        scale = self.risk.velocity.config.minor_per_major
-        if round(float(total) * scale) < limit.minor:
-            return None
+        if spent is None or spent < limit.minor:
+            return None  # a replayed decision that never asked for it, or under the limit
         reason = (
             f"{_CUMULATIVE}: payments totalling {limit} or more within 24 hours need a fresh"
             " second factor"
