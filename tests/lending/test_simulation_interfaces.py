@@ -34,9 +34,9 @@ def test_the_console_panel_runs_and_shows_the_simulation(platform: Platform) -> 
     ran = client.post("/console/lending/simulation", data=form, headers=HX)
     assert ran.status_code == 200, ran.text
     assert "300 of the demo's customers over 5 months" in ran.text
-    charts = dict(re.findall(r'id="(sim-[a-z]+)"[^>]*data-echarts=\'([^\']+)\'', ran.text))
-    assert set(charts) == {"sim-utilisation", "sim-buckets", "sim-rolls", "sim-vintages",
-                           "sim-revenue"}  # fmt: skip
+    charts = dict(re.findall(r'id="(sim-[a-z0-9]+)"[^>]*data-echarts=\'([^\']+)\'', ran.text))
+    assert set(charts) == {"sim-utilisation", "sim-buckets", "sim-rolls", "sim-vintages60",
+                           "sim-vintagesoff", "sim-revenue"}  # fmt: skip
     utilisation = json.loads(html.unescape(charts["sim-utilisation"]))
     assert len(utilisation["series"][0]["data"]) == 5
     assert all(0 < x < 100 for x in utilisation["series"][0]["data"])
@@ -65,7 +65,7 @@ def test_the_cli_prints_the_figures_and_writes_the_report(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "roll rates: current->M1" in result.output and "2025-03" in result.output
     page = out.read_text(encoding="utf-8")
-    assert page.count("data-echarts=") == 5 and "echarts.init" in page
+    assert page.count("data-echarts=") == 6 and "echarts.init" in page
     assert "250 of the demo's customers over 3 months" in page
     assert "<script src=" not in page  # self-contained: opens offline
     bad = runner.invoke(app, ["lending", "simulate", "--customers", "0"])

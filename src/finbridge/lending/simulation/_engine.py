@@ -124,7 +124,8 @@ def simulate(
     fx_e6 = int(params.fx * MILLION)
     limit_units = clients.limit_twd[pick] * fx_e6 // MILLION // 100 * 100
     limit = np.clip(limit_units * unit, terms.limit_min.minor, terms.limit_max.minor)
-    # Simulated cardholder k is Taiwan client k + 1 (the demo's pairing), cycling past the slice.
+    # Client ID spends like the (ID - 1 mod n)-th cardholder of the slice, in cardholder order:
+    # the demo's pairing (cardholder k is client k + 1) but for the few absent cardholders.
     holder = (ids - 1) % spending.cardholders
     cohort_of = rng.integers(0, params.cohorts, n)
     opened = [c * params.months // params.cohorts for c in range(params.cohorts)]

@@ -28,6 +28,22 @@ def _axis(result: SimulationResult) -> dict[str, Any]:
     return {"type": "category", "data": [m.month for m in result.months]}
 
 
+def _vintage_chart(result: SimulationResult, curve: str, longest: int) -> dict[str, Any]:
+    # One line per origination cohort over months on book (a younger cohort's line is shorter).
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {},
+        "xAxis": {"type": "category", "name": "months on book",
+                  "data": list(range(1, longest + 1))},
+        "yAxis": {"type": "value", "name": "% of cohort"},
+        "series": [
+            {"name": f"opened {v.opened}", "type": "line",
+             "data": [_pct(x) for x in getattr(v, curve)]}
+            for v in result.vintages
+        ],
+    }  # fmt: skip
+
+
 def simulation_charts(result: SimulationResult) -> dict[str, dict[str, Any]]:
     """ECharts options (plain JSON: decimal strings, numbers) for every chart of a run."""
     money = result.money
@@ -69,20 +85,8 @@ def simulation_charts(result: SimulationResult) -> dict[str, dict[str, Any]]:
             "series": [{"name": "roll rate %", "type": "bar",
                         "data": [_pct(r.rate) for r in result.roll_rates]}],
         },
-        "vintages": {
-            "tooltip": {"trigger": "axis"},
-            "legend": {},
-            "xAxis": {"type": "category", "name": "months on book",
-                      "data": list(range(1, longest + 1))},
-            "yAxis": {"type": "value", "name": "% of cohort"},
-            "series": [
-                *({"name": f"{v.opened} ever 60+", "type": "line",
-                   "data": [_pct(x) for x in v.ever_60_plus]} for v in result.vintages),
-                *({"name": f"{v.opened} charged off", "type": "line",
-                   "lineStyle": {"type": "dashed"}, "data": [_pct(x) for x in v.charged_off]}
-                  for v in result.vintages),
-            ],
-        },
+        "vintages_60": _vintage_chart(result, "ever_60_plus", longest),
+        "vintages_off": _vintage_chart(result, "charged_off", longest),
         "revenue": {
             "tooltip": {"trigger": "axis"},
             "legend": {},
