@@ -110,14 +110,13 @@ def test_pay_a_merchant_from_a_line_and_refund_it(
 
     paid = pay.payments.pay(me, code.payload, from_account_id=line.account_id,
                             idempotency_key="k1")  # fmt: skip
-    # Risk was asked first about the customer's hold on the line; the only other posting it
-    # saw is the bank's own, card settlement on to the merchant (no customer's money).
+    # Risk was asked first about the customer's hold on the line, then about the entry that
+    # moves it from card settlement to the merchant at the customer's request.
     assert [(i.kind, i.actor.id, i.from_account_id, i.amount) for i in guard.asked][:1] == [
         ("hold", me.id, line.account_id, cny("200.00"))
     ]
-    assert [(i.kind, i.from_customer_id, i.to_account_id) for i in guard.asked[1:]] == [
-        ("journal", None, shop_acc.id)
-    ]
+    assert [(i.kind, i.actor.id, i.from_customer_id, i.to_account_id)
+            for i in guard.asked[1:]] == [("journal", me.id, None, shop_acc.id)]  # fmt: skip
     assert paid.purchase_id is not None and paid.fee == cny("2.00")
     purchase = lending.purchase(SYSTEM, paid.purchase_id)
     assert (purchase.status, purchase.captured, purchase.merchant) == (

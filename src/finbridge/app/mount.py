@@ -30,6 +30,7 @@ from finbridge.app.pages import (
     lending,
     messages,
     openbanking,
+    pay,
     privacy,
     security,
     signup,
@@ -57,6 +58,7 @@ APP_PAGES: tuple[tuple[APIRouter, AppNav | None], ...] = (
     (home.router, AppNav(N_("Home"), "/app", 0)),
     (accounts.router, None),
     (transfers.router, AppNav(N_("Transfer"), "/app/transfers", 10)),
+    (pay.router, AppNav(N_("Pay"), "/app/pay", 15)),
     (fx.router, AppNav(N_("Exchange"), "/app/fx", 20)),
     (abroad.router, None),  # reached from Exchange
     (lending.router, AppNav(N_("Credit line"), "/app/lending", 30)),

@@ -301,9 +301,10 @@ class PaymentDesk(RefundCommands):
 
     def _post_from_line(self, actor: Principal, row: PaymentRow, req: _Request, line: str) -> str:
         """Lending's purchase (the guarded hold, then its capture into card settlement), then
-        card settlement on to the merchant net of the fee. The guard judged the customer at the
-        hold, so the bank's own second entry is not judged again; if it fails, the purchase is
-        refunded onto the line whole, so the line carries nothing the merchant did not get."""
+        card settlement on to the merchant net of the fee, posted at the customer's request as
+        a deposit payment is (banking guards every journal entry; a customer who just stepped
+        up for the hold is still fresh for it). If that entry fails, the purchase is refunded
+        onto the line whole, so the line carries nothing the merchant did not get."""
         purchase_id = self.lines.purchase(
             actor, line, req.amount, merchant=req.description[:120],
             idempotency_key=f"pay:{row.id}",
@@ -318,7 +319,7 @@ class PaymentDesk(RefundCommands):
         try:
             journal = self.banking.post_journal(
                 PLATFORM, legs, idempotency_key=f"pay:{row.id}",
-                description=f"pay {req.description}", channel=req.channel,
+                description=f"pay {req.description}", requested_by=actor, channel=req.channel,
                 metadata={"merchant": req.merchant_id, "payment_id": row.id,
                           "purchase_id": purchase_id},
             )  # fmt: skip
