@@ -8,10 +8,13 @@ import json
 import pytest
 from sqlalchemy import Engine, func, select
 
-from finbridge.core import ManualClock, Principal, ValidationError
+from finbridge.core import ManualClock, NotFound, Principal, Role, ValidationError
 from finbridge.lake import EventLake, EventService
-from finbridge.lake.ingest import EARLY_STOP_ROWS, MAX_REPORTED_REJECTIONS
+from finbridge.lake.ingest import EARLY_STOP_ROWS, MAX_REPORTED_REJECTIONS, REJECTIONS_DIR
 from finbridge.lake.tables import IngestionRow
+from finbridge.platform import Platform
+
+from .conftest import admin_of
 
 GOOD = {
     "event_type": "app.opened",
@@ -32,7 +35,9 @@ def _lines(rows: list[object]) -> bytes:
     return ("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n").encode()
 
 
-def test_the_report_keeps_the_first_rows_and_counts_the_rest(service: EventService) -> None:
+def test_the_report_keeps_the_first_rows_and_counts_the_rest(
+    service: EventService, engine: Engine
+) -> None:
     good = [{**GOOD, "id": f"g{i}"} for i in range(700)]
     bad = ["{}"] * 250 + [{**GOOD, "schema_version": 9, "id": f"b{i}"} for i in range(50)]
     report = service.ingest(ADMIN, _lines(good + bad), fmt="jsonl")
@@ -43,6 +48,17 @@ def test_the_report_keeps_the_first_rows_and_counts_the_rest(service: EventServi
     stored = service.ingestion(ADMIN, report.id)
     assert stored.rejection_counts == report.rejection_counts
     assert len(stored.rejections) == MAX_REPORTED_REJECTIONS
+    # The full report was streamed to the lake, referenced by the ingestion: all 300, in order.
+    assert stored.rejections_file == f"rejections/{report.id}.jsonl.gz"
+    full = list(service.ingestion_rejections(ADMIN, report.id))
+    assert [r.row for r in full] == list(range(701, 1001))
+    assert full[:MAX_REPORTED_REJECTIONS] == list(stored.rejections)
+    assert {r.field for r in full[250:]} == {"schema_version"}
+    path = service.lake.root / stored.rejections_file
+    assert path.stat().st_mode & 0o777 == 0o600
+    with engine.connect() as conn:  # the database row stays bounded
+        kept = conn.execute(select(IngestionRow.rejections)).scalar_one()
+    assert len(kept) == MAX_REPORTED_REJECTIONS
 
 
 def test_a_mostly_bad_file_is_refused_early_and_nothing_is_stored(
@@ -56,6 +72,7 @@ def test_a_mostly_bad_file_is_refused_early_and_nothing_is_stored(
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(IngestionRow)).scalar_one() == 0
     assert service.lake.files() == []
+    assert list((service.lake.root / REJECTIONS_DIR).iterdir()) == []  # no report file either
 
 
 def test_huge_reasons_and_ids_are_truncated(service: EventService) -> None:
@@ -63,3 +80,29 @@ def test_huge_reasons_and_ids_are_truncated(service: EventService) -> None:
     report = service.ingest(ADMIN, _lines(rows), fmt="jsonl")
     rejection = report.rejections[0]
     assert len(rejection.reason) <= 300 and len(rejection.row_id or "") <= 100
+
+
+def test_a_clean_file_has_no_report_file_and_a_partner_reads_only_its_own(
+    service: EventService,
+) -> None:
+    clean = service.ingest(ADMIN, _lines([{**GOOD, "id": "c1"}]), fmt="jsonl")
+    assert (
+        clean.rejections_file is None and list(service.ingestion_rejections(ADMIN, clean.id)) == []
+    )
+    partner = Principal.operator("pk1", [Role.PARTNER])
+    other = Principal.operator("pk2", [Role.PARTNER])
+    mixed = service.ingest(partner, _lines([{**GOOD, "id": "p1"}, "{}"]), fmt="jsonl")
+    assert [r.row for r in service.ingestion_rejections(partner, mixed.id)] == [2]
+    with pytest.raises(NotFound):
+        service.ingestion_rejections(other, mixed.id)
+
+
+def test_the_full_report_over_http(lite_platform: Platform) -> None:
+    api = admin_of(lite_platform)
+    body = _lines([{**GOOD, "id": "h1"}, "{}", "[]"])
+    made = api.post("/v1/events/ingest", files={"file": ("p.jsonl", body)})
+    assert made.status_code == 200, made.text
+    got = api.get(f"/v1/events/ingestions/{made.json()['id']}/rejections")
+    assert got.status_code == 200 and got.headers["content-type"] == "application/x-ndjson"
+    assert [json.loads(line)["row"] for line in got.text.splitlines()] == [2, 3]
+    assert api.get("/v1/events/ingestions/nope/rejections").status_code == 404

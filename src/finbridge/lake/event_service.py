@@ -20,7 +20,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +34,7 @@ from finbridge.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake.catalogue import BatchRecord, CatalogueEntry, batch_log, catalogue
 from finbridge.lake.eventlake import Commit, EventLake, PartnerView, StoredEvent, table_schema
-from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn
+from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn, Rejection
 from finbridge.lake.relay import OutboxRelay, RelayResult
 
 if TYPE_CHECKING:
@@ -196,6 +196,11 @@ class EventService:
         if source is not None and report.source != source:  # another partner's: not yours
             raise NotFound(f"no ingestion {ingestion_id}", field="ingestion_id")
         return report
+
+    def ingestion_rejections(self, actor: Principal, ingestion_id: str) -> Iterator[Rejection]:
+        """Every rejection of one ingestion (the full report in the lake), to whoever may read
+        the ingestion itself."""
+        return self.ingestor.rejections(self.ingestion(actor, ingestion_id))
 
     def _reports_source(self, actor: Principal) -> str | None:
         """None for operators (every report); a partner's own source; refused otherwise."""

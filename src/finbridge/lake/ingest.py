@@ -6,6 +6,12 @@ schema registered for that type and version. Good rows go to the lake; bad rows 
 rejection report with their row number (the line number for JSON Lines, 1-based) and a reason
 naming the field. Nothing is dropped silently: ``accepted + rejected == total`` is asserted.
 
+The report is bounded in the database (issue 11): the ingestion row keeps the first
+``MAX_REPORTED_REJECTIONS`` rejections and counts by field; the *full* report is streamed, row by
+row as the file is read, to a gzip JSON Lines file in the lake (``rejections/<ingestion id>
+.jsonl.gz``, 0600), which the report references (``rejections_file``) and
+:meth:`Ingestor.rejections` reads back lazily. A refused file leaves no report file.
+
 Re-ingesting is idempotent at two levels: the same file from the same source (by SHA-256) returns
 the first report and writes nothing; and event ids are derived from the source and the row's own
 ``id`` (or, without one, its content), so the same row inside a different file is still the same
@@ -15,11 +21,13 @@ event, which the lake's per-``event_id`` view shows once.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import json
+import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from finbridge.core.clock import Clock, SystemClock
 from finbridge.core.errors import NotFound, PayloadTooLarge, ValidationError
+from finbridge.core.files import private_dir
 from finbridge.core.ids import new_id
 from finbridge.lake.eventlake import EventLake, canonical_json
 from finbridge.lake.events import Event, known_event_types
@@ -91,6 +100,8 @@ class IngestReport:
     # time only: the data-quality page (and ``finbridge lake batches``) keep the record.
     quarantined: tuple[str, ...] = ()
     rejection_counts: Mapping[str, int] = field(default_factory=dict)  # field -> all rejected
+    # The full report in the lake (relative to its root), when any row was rejected.
+    rejections_file: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +119,7 @@ class IngestReport:
             "created_at": self.created_at.isoformat(),
             "replayed": self.replayed,
             "quarantined": list(self.quarantined),
+            "rejections_file": self.rejections_file,
         }
 
 
@@ -119,6 +131,7 @@ MAX_COUNTED_FIELDS: Final = 50
 MAX_REASON_CHARS: Final = 300
 EARLY_STOP_ROWS: Final = 1000
 EARLY_STOP_RATIO: Final = 0.5
+REJECTIONS_DIR: Final = "rejections"  # in the lake: the full reports, one file per ingestion
 
 
 @dataclass
@@ -130,9 +143,17 @@ class _Batch:
     seen: dict[str, int] = field(default_factory=dict)  # event_id -> first row number
     total: int = 0
     not_after: datetime | None = None  # rows dated later than this are refused
+    # Every rejection, streamed as it happens (the full report; the lists above are bounded).
+    sink: gzip.GzipFile | None = None
 
     def reject(self, rejection: Rejection) -> None:
         self.rejected += 1
+        if self.sink is not None:
+            full = Rejection(
+                rejection.row, rejection.field[:64], rejection.reason[:MAX_REASON_CHARS],
+                rejection.row_id[:100] if rejection.row_id else rejection.row_id,
+            )  # fmt: skip
+            self.sink.write(json.dumps(full.to_dict(), ensure_ascii=False).encode() + b"\n")
         key = rejection.field[:64]
         if key not in self.counts and len(self.counts) >= MAX_COUNTED_FIELDS:
             key = "other"
@@ -148,6 +169,12 @@ class _Batch:
     def hopeless(self) -> bool:
         """Past the early-stop point with most rows rejected: stop reading the file."""
         return self.total >= EARLY_STOP_ROWS and self.rejected > EARLY_STOP_RATIO * self.total
+
+
+def _private_new(path: Path) -> Path:
+    """``path`` created empty, 0600 (a report names a partner's rows: never world-readable)."""
+    os.close(os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600))
+    return path
 
 
 def guess_format(filename: str | None, default: Format = "jsonl") -> Format:
@@ -211,8 +238,24 @@ class Ingestor:
         if previous is not None:
             return previous
         parse = _parse_parquet if fmt == "parquet" else _parse_jsonl
-        batch = _Batch(not_after=self._clock.now() + FUTURE_TOLERANCE)
-        parse(batch, data, source, progress)
+        ingestion_id = new_id()
+        pending = self._report_path(f".{ingestion_id}.partial")
+        try:
+            with gzip.open(_private_new(pending), "wb") as sink:
+                batch = _Batch(not_after=self._clock.now() + FUTURE_TOLERANCE, sink=sink)
+                parse(batch, data, source, progress)
+                batch.sink = None
+            return self._store(
+                batch, ingestion_id, pending, source, filename, fmt, file_hash, len(data),
+                actor_id,
+            )  # fmt: skip
+        finally:
+            pending.unlink(missing_ok=True)  # refused, raced, or failed: no report file
+
+    def _store(
+        self, batch: _Batch, ingestion_id: str, pending: Path, source: str,
+        filename: str | None, fmt: str, file_hash: str, size: int, actor_id: str | None,
+    ) -> IngestReport:  # fmt: skip
         if batch.total == 0:
             raise ValidationError("the file holds no rows", field="file")
         if batch.hopeless():
@@ -226,13 +269,17 @@ class Ingestor:
         accepted, rejected = len(batch.events), batch.rejected
         assert accepted + rejected == batch.total, "ingestion lost rows"
         appended = self._lake.append(batch.events, batch=f"ingest-{file_hash[:16]}")
+        if rejected:
+            # In place before the row that references it commits (a crash in between leaves
+            # an unreferenced file, never a reference to nothing).
+            os.replace(pending, self._report_path(f"{ingestion_id}.jsonl.gz"))
         row = IngestionRow(
-            id=new_id(),
+            id=ingestion_id,
             source=source,
             filename=(filename or None) and filename[:255],
             format=fmt,
             file_hash=file_hash,
-            size_bytes=len(data),
+            size_bytes=size,
             total_rows=batch.total,
             accepted_rows=accepted,
             rejected_rows=rejected,
@@ -246,13 +293,34 @@ class Ingestor:
                 session.add(row)
         except IntegrityError:
             # The same file raced us in; its files were identical, so its report is ours.
+            self._report_path(f"{ingestion_id}.jsonl.gz").unlink(missing_ok=True)
             previous = self._find(source, file_hash)
             if previous is None:
                 raise
             return previous
-        report = _report(row, replayed=False)
+        report = self._with_file(_report(row, replayed=False))
         if appended.quarantined:
             report = dataclasses.replace(report, quarantined=appended.failures)
+        return report
+
+    def rejections(self, report: IngestReport) -> Iterator[Rejection]:
+        """Every rejection of ``report``'s file, in row order, read lazily from the lake."""
+        if report.rejections_file is None:
+            yield from report.rejections
+            return
+        with gzip.open(self._lake.root / report.rejections_file, "rb") as lines:
+            for line in lines:
+                r = json.loads(line)
+                yield Rejection(r["row"], r["field"], r["reason"], r.get("row_id"))
+
+    def _report_path(self, name: str) -> Path:
+        return private_dir(self._lake.root / REJECTIONS_DIR) / name
+
+    def _with_file(self, report: IngestReport) -> IngestReport:
+        """``report`` naming its full rejection report, where the lake holds one."""
+        name = f"{REJECTIONS_DIR}/{report.id}.jsonl.gz"
+        if report.rejected and (self._lake.root / name).exists():
+            return dataclasses.replace(report, rejections_file=name)
         return report
 
     def _check_size(self, size: int) -> None:
@@ -269,14 +337,14 @@ class Ingestor:
                     IngestionRow.source == source, IngestionRow.file_hash == file_hash
                 )
             )
-        return _report(row, replayed=True) if row is not None else None
+        return self._with_file(_report(row, replayed=True)) if row is not None else None
 
     def get(self, ingestion_id: str) -> IngestReport:
         with unit_of_work(self._engine, write=False) as session:
             row = session.get(IngestionRow, ingestion_id)
         if row is None:
             raise NotFound(f"no ingestion {ingestion_id}", field="ingestion_id")
-        return _report(row, replayed=False)
+        return self._with_file(_report(row, replayed=False))
 
     def list(
         self, *, limit: int = 50, with_rejections_only: bool = False, source: str | None = None
@@ -289,7 +357,7 @@ class Ingestor:
             stmt = stmt.where(IngestionRow.rejected_rows > 0)
         with unit_of_work(self._engine, write=False) as session:
             rows = session.scalars(stmt.limit(max(1, min(limit, 500)))).all()
-        return [_report(r, replayed=False) for r in rows]
+        return [self._with_file(_report(r, replayed=False)) for r in rows]
 
 
 def ingest_file(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import StreamingResponse
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.events import EventPublic, IngestionPublic
@@ -75,3 +78,22 @@ def get_ingestion(
     platform: PlatformDep, principal: PrincipalDep, ingestion_id: str
 ) -> IngestionPublic:
     return IngestionPublic.of(platform.events.ingestion(principal, ingestion_id))
+
+
+@router.get(
+    "/ingestions/{ingestion_id}/rejections",
+    response_class=StreamingResponse,
+    summary="Every rejected row of one ingestion (the full report in the lake), JSON Lines",
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def list_all_rejections(
+    platform: PlatformDep, principal: PrincipalDep, ingestion_id: str
+) -> StreamingResponse:
+    # Authorised (another partner's report: 404) before the first byte goes out.
+    rows = platform.events.ingestion_rejections(principal, ingestion_id)
+
+    def lines() -> Iterator[bytes]:
+        for r in rows:
+            yield json.dumps(r.to_dict(), ensure_ascii=False).encode() + b"\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
