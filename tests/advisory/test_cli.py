@@ -60,10 +60,16 @@ def test_evidence_shows_stored_decisions(runner: CliRunner, data_dir: Path) -> N
 @pytest.mark.slow
 def test_report_writes_html(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    result = runner.invoke(app, ["advisory", "report", "--out", str(out)])
+    # the turnover limit is a setting: the report is built and labelled with the one given
+    limit = {"FINBRIDGE_ADVISORY__MAX_TURNOVER": "0.1"}
+    result = runner.invoke(app, ["advisory", "report", "--out", str(out)], env=limit)
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "Risk ordered out of sample" in page and "<b>yes</b>" in page
+    assert "trades at most 10% one-way" in page
+    bad = runner.invoke(app, ["advisory", "report", "--out", str(out)],
+                        env={"FINBRIDGE_ADVISORY__MAX_TURNOVER": "2.5"})  # fmt: skip
+    assert bad.exit_code != 0 and "FINBRIDGE_ADVISORY__MAX_TURNOVER" in bad.output
 
 
 def test_settle_runs_the_nightly_job(runner: CliRunner) -> None:

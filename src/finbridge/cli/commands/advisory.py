@@ -44,15 +44,18 @@ def portfolios() -> None:
             report = platform.advisory.model_portfolios(CLI_ACTOR)
         title = f"out of sample {report.start}..{report.end}"
         table = Table("portfolio", "method", "return", "volatility", "Sharpe", "max drawdown",
-                      "CVaR 95%", "level", title=title)  # fmt: skip
+                      "CVaR 95%", "largest rebalance", "over limit", "level",
+                      title=title)  # fmt: skip
         for b in (*report.models, *report.benchmarks):
             m = b.metrics
             table.add_row(
                 b.name, b.method, f"{m.annual_return:.2%}", f"{m.annual_volatility:.2%}",
-                f"{m.sharpe:.2f}", f"{m.max_drawdown:.1%}", f"{m.cvar_95:.2%}", m.risk_level,
+                f"{m.sharpe:.2f}", f"{m.max_drawdown:.1%}", f"{m.cvar_95:.2%}",
+                f"{b.largest_rebalance:.1%}", str(len(b.over_limit)), m.risk_level,
             )  # fmt: skip
         console.print(table)
         console.print(f"ordered by risk out of sample: {report.risk_ordered()}")
+        console.print(report.turnover_rule())
 
 
 @advisory_app.command("report")
