@@ -174,3 +174,41 @@ def test_sending_abroad_through_a_quote_over_http(
     assert sent.status_code == 201, sent.text
     assert (sent.json()["quote_id"], sent.json()["account_id"]) == (q.json()["id"], eur)
     assert admin.balance(eur) == "100.00"  # converted, then held for sending
+
+
+def test_pay_from_a_credit_line_over_http(app: FastAPI, platform: Platform, admin: Api) -> None:
+    """One call pays from the line (lending books the purchase); the refund goes back on it."""
+    from tests.lending.conftest import Checks, FixedScorer, Risk
+
+    from finbridge.core import Principal
+    from finbridge.lending import LendingService
+
+    system = Principal.system("test")
+    platform._faces["lending"] = LendingService(
+        platform.engine, platform.clock, platform.banking, checks=Checks(),
+        scorer=FixedScorer(), risk=Risk(),
+    )  # fmt: skip
+    platform.lending.install_catalogue(system)
+    shop = admin.customer("Noodle Bar")
+    settle = admin.account(shop)
+    merchant = admin.post("/v1/payments/merchants", json={
+        "name": "Noodle Bar", "mcc": "5814", "settlement_account_id": settle, "fee_rate": "0.01",
+    }).json()["id"]  # fmt: skip
+    payer = admin.customer("Ada")
+    line = platform.lending.apply(
+        system, payer, product_id="everyday@1", deposit_account_id=admin.account(payer),
+        income_band="medium", applicant={"LIMIT_BAL": 50000}, idempotency_key="app",
+    )  # fmt: skip
+    assert line.line_id is not None
+    account = platform.lending.line(system, line.line_id).account_id
+    code = admin.post(f"/v1/payments/merchants/{merchant}/codes", json={"amount": "40.00"}).json()
+    me = customer_api(app, platform, payer)
+    paid = me.post("/v1/payments/pay", json={"code": code["payload"], "from_account_id": account},
+                   headers={"Idempotency-Key": "k1"})  # fmt: skip
+    assert paid.status_code == 201, paid.text
+    assert admin.balance(settle) == "39.60"
+    assert platform.lending.line(system, line.line_id).owed.amount == 40
+    back = admin.post(f"/v1/payments/{paid.json()['id']}/refunds", json={"amount": "15.00"},
+                      headers={"Idempotency-Key": "r1"})  # fmt: skip
+    assert back.status_code == 201, back.text
+    assert platform.lending.line(system, line.line_id).owed.amount == 25
