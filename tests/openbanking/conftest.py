@@ -141,6 +141,7 @@ def make_app(
     redirect: str = REDIRECT,
     approve: bool = True,
     scopes: tuple[str, ...] = ("accounts", "payments"),
+    sandbox: bool = False,
 ) -> ThirdPartyApp:
     key = new_key()
     registered: App = platform.openbanking.apps.register(
@@ -152,8 +153,9 @@ def make_app(
         scopes=list(scopes),
         category="budgeting",
         description="Tracks spending",
+        sandbox=sandbox,
     )
-    if approve:
+    if approve and not sandbox:
         platform.openbanking.apps.decide(SYSTEM, registered.client_id, AppStatus.APPROVED)
     return ThirdPartyApp(
         http=client,

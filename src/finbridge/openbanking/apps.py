@@ -54,6 +54,7 @@ class App:
     # OpenID Connect third-party-initiated login: where "Connect" sends the customer, so the
     # app itself pushes the request (FAPI 2.0 leaves the bank no way to start the flow).
     initiate_login_uri: str | None = None
+    sandbox: bool = False  # served from the synthetic sandbox only (see sandbox.py)
 
     @classmethod
     def of(cls, row: AppRow) -> App:
@@ -69,6 +70,7 @@ class App:
             aware(row.created_at),
             dict(row.jwks),
             row.initiate_login_uri,
+            bool(row.sandbox),
         )
 
 
@@ -90,9 +92,13 @@ class AppRegistry:
         category: str = "other",
         description: str = "",
         initiate_login_uri: str | None = None,
+        sandbox: bool = False,
     ) -> App:
-        """A new app, pending an operator's approval (``openbanking:write``)."""
+        """A new app, pending an operator's approval (``openbanking:write``). A sandbox app is
+        approved at once: it can reach only the synthetic sandbox, never a real account."""
         actor.require_scope("openbanking:write")
+        if not isinstance(sandbox, bool):
+            raise ValidationError("true or false", field="sandbox")
         row = AppRow(
             id=new_id(),
             name=_text(name, "name", 100),
@@ -107,9 +113,10 @@ class AppRegistry:
             else self._uri(initiate_login_uri, "initiate_login_uri"),
             jwks=_jwks(jwks),
             scopes=[_choice(s, SCOPES, "scopes") for s in _listed(scopes, "scopes")],
-            status=AppStatus.PENDING.value,
+            status=(AppStatus.APPROVED if sandbox else AppStatus.PENDING).value,
             owner_id=actor.id,
-            decided_by=None,
+            decided_by="sandbox" if sandbox else None,
+            sandbox=sandbox,
             created_at=self._clock.now(),
         )
         with unit_of_work(self._engine) as session:
@@ -151,7 +158,7 @@ class AppRegistry:
             stmt = stmt.where(AppRow.status == status.value)
         if not actor.has_scope("openbanking:read"):
             # The app store; a developer also sees its own apps, whatever their status.
-            visible = AppRow.status == AppStatus.APPROVED.value
+            visible = (AppRow.status == AppStatus.APPROVED.value) & AppRow.sandbox.is_(False)
             if actor.has_scope("openbanking:write"):
                 visible = visible | (AppRow.owner_id == actor.id)
             stmt = stmt.where(visible)
@@ -181,7 +188,12 @@ class AppRegistry:
         if actor.kind is not PrincipalKind.CUSTOMER:
             raise PermissionDenied("only a customer connects an app")
         app = self.find(client_id)
-        if app is None or app.status is not AppStatus.APPROVED or not app.initiate_login_uri:
+        if (
+            app is None
+            or app.status is not AppStatus.APPROVED
+            or not app.initiate_login_uri
+            or app.sandbox
+        ):
             raise NotFound("no such app to connect", field="client_id")
         parts = urlsplit(app.initiate_login_uri)
         # The target is the app's own origin: the spec has the app check it is its own, and

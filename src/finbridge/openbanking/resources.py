@@ -30,6 +30,7 @@ from finbridge.openbanking.consents import (
 )
 from finbridge.openbanking.errors import OAuthError, insufficient_scope
 from finbridge.openbanking.ports import CrossBorderPort
+from finbridge.openbanking.sandbox import SandboxBank, is_sandbox_id
 from finbridge.openbanking.server import AuthorizationServer, Grant
 from finbridge.openbanking.tables import ConsentRow, PaymentRow
 from finbridge.openbanking.webhooks import enqueue
@@ -94,8 +95,10 @@ class ResourceService:
         audit: AuditTrail,
         *,
         cross_border: CrossBorderPort | None = None,
+        sandbox: SandboxBank | None = None,
     ) -> None:
         self._engine = engine
+        self._sandbox = sandbox or SandboxBank(engine, clock)
         self._cross_border = cross_border
         self._clock = clock
         self._banking = banking
@@ -105,11 +108,15 @@ class ResourceService:
     # -- account information -------------------------------------------------------------------
     def accounts(self, grant: Grant) -> list[Account]:
         self._require(grant, "accounts")
+        if grant.sandbox:  # synthetic data only: the sandbox never calls banking
+            return [self._sandbox.account(a) for a in grant.consent.account_ids]
         actor = app_principal(grant)
         return [self._banking.get_account(actor, a) for a in grant.consent.account_ids]
 
     def balance(self, grant: Grant, account_id: str) -> Balance:
         self._require(grant, "balances", account_id)
+        if grant.sandbox:
+            return self._sandbox.balance(account_id)
         return self._banking.balance(app_principal(grant), account_id)
 
     def transactions(
@@ -143,6 +150,8 @@ class ResourceService:
                 field="to_booking_date",
             )
         limit = max(1, min(limit, _PAGE))
+        if grant.sandbox:
+            return self._sandbox.history(account_id, start, end, limit)
         found: list[HistoryItem] = []
         for item in self._history(grant, account_id):
             if item.created_at < start:
@@ -181,7 +190,7 @@ class ResourceService:
         together; the money then moves through banking's guarded posting path.
         """
         consent = grant.consent
-        if consent.kind is ConsentKind.ACCOUNT_ACCESS:
+        if grant.sandbox or consent.kind is ConsentKind.ACCOUNT_ACCESS:
             self._refused(grant, "payment", "account-access consent")
             raise insufficient_scope("this consent does not allow payments")
         if not idempotency_key or len(idempotency_key) > 200 or not idempotency_key.isprintable():
@@ -382,6 +391,11 @@ class ResourceService:
                 raise insufficient_scope("the amount exceeds the mandate's per-payment limit")
 
     def _require(self, grant: Grant, permission: str, account_id: str | None = None) -> None:
+        # Belt and braces: a consent's accounts are all real or all synthetic (approve and
+        # approve_sandbox), and each kind of grant reads only its own kind of account.
+        if account_id is not None and is_sandbox_id(account_id) is not grant.sandbox:
+            self._refused(grant, permission, f"account {account_id} is not in this grant's world")
+            raise insufficient_scope("the account is not in the consent")
         if permission not in grant.consent.permissions:
             self._refused(grant, permission, "permission not granted")
             raise insufficient_scope(f"the consent does not grant {permission}")

@@ -31,7 +31,7 @@ from finbridge.core.errors import NotFound, PermissionDenied, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake import Event, emit
-from finbridge.openbanking.apps import App, AppRegistry, AppStatus
+from finbridge.openbanking.apps import App, AppRegistry, AppStatus, may_manage
 from finbridge.openbanking.audit import AuditTrail
 from finbridge.openbanking.consents import (
     SCOPE_OF,
@@ -52,7 +52,7 @@ from finbridge.openbanking.errors import (
 )
 from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, b64sha256
-from finbridge.openbanking.tables import CodeRow, ConsentRow, PushedRequestRow, TokenRow
+from finbridge.openbanking.tables import AppRow, CodeRow, ConsentRow, PushedRequestRow, TokenRow
 from finbridge.openbanking.webhooks import enqueue
 from finbridge.store.engine import unit_of_work
 
@@ -92,6 +92,7 @@ class Grant:
     customer_id: str
     consent: Consent
     jkt: str
+    sandbox: bool = False  # the token's sandbox marker: served from the synthetic sandbox only
 
 
 class AuthorizationServer:
@@ -293,7 +294,7 @@ class AuthorizationServer:
         ):
             raise NotFound("the authorisation request has expired", field="request_id")
         app = self._apps.find(pushed.client_id)
-        if app is None:
+        if app is None or app.sandbox:  # a sandbox app never sees a real customer's accounts
             raise NotFound("no such app", field="client_id")
         return PendingAuthorisation(request_id, app, Consent.of(consent))
 
@@ -331,6 +332,50 @@ class AuthorizationServer:
                 )
             # Payments need a fresh second factor in the customer's session.
             self._second_factor.require_step_up(actor, PAYMENT_CONSENT_ACTION, demanded=True)
+        return self._authorise(request_id, consent, _customer(actor), chosen)
+
+    def approve_sandbox(
+        self,
+        actor: Principal,
+        request_uri: str,
+        client_id: str,
+        customer_id: str,
+        account_ids: Sequence[str],
+        *,
+        sandbox_accounts: Mapping[str, str],
+    ) -> str:
+        """The sandbox's consent step: the app's developer authorises as a synthetic customer
+        (``sandbox_accounts``: that customer's sandbox accounts). Sandbox apps only, account
+        access only; returns the redirect URL like the customer's approval."""
+        request_id = self.authorisation_request(
+            {"client_id": client_id, "request_uri": request_uri}
+        )
+        app = self._apps.find(client_id)
+        with unit_of_work(self._engine, write=False) as session:
+            owned = session.get(AppRow, client_id)
+            pushed = session.get(PushedRequestRow, request_id)
+            row = None if pushed is None else session.get(ConsentRow, pushed.consent_id)
+        if app is None or owned is None or not app.sandbox or not may_manage(actor, owned):
+            raise NotFound("no such sandbox app", field="client_id")
+        if row is None or effective_status(row, self._clock.now()) is not (
+            ConsentStatus.AWAITING_AUTHORISATION
+        ):
+            raise NotFound("the authorisation request has expired", field="request_uri")
+        consent = Consent.of(row)
+        if consent.kind is not ConsentKind.ACCOUNT_ACCESS:
+            raise ValidationError(
+                "the sandbox serves account information only (payments not yet)",
+                field="authorization_details",
+            )
+        chosen = list(dict.fromkeys(account_ids))
+        if not chosen or any(a not in sandbox_accounts for a in chosen):
+            raise NotFound("no such sandbox account for this customer", field="account_ids")
+        return self._authorise(request_id, consent, customer_id, chosen)
+
+    def _authorise(
+        self, request_id: str, consent: Consent, customer_id: str, chosen: list[str]
+    ) -> str:
+        """Authorise the consent for ``customer_id`` and its chosen accounts; the code."""
         code = secrets.token_urlsafe(32)
         now = self._clock.now()
         with unit_of_work(self._engine) as session:
@@ -339,7 +384,7 @@ class AuthorizationServer:
             if pushed is None or row is None or pushed.used_at is not None:
                 raise NotFound("no such authorisation request", field="request_id")
             pushed.used_at = now
-            row.customer_id = _customer(actor)
+            row.customer_id = customer_id
             row.account_ids = chosen
             self._set_status(session, row, ConsentStatus.AUTHORISED, now)
             session.add(
@@ -361,7 +406,7 @@ class AuthorizationServer:
             "ok",
             ",".join(chosen),
             client_id=consent.client_id,
-            customer_id=actor.customer_id,
+            customer_id=customer_id,
             consent_id=consent.id,
         )
         return _redirect(redirect, {"code": code, "state": state, "iss": self.issuer})
@@ -511,6 +556,9 @@ class AuthorizationServer:
             "exp": int((now + self._life.access).timestamp()),
             "cnf": {"jkt": jkt},
         }
+        app = self._apps.find(consent.client_id)
+        if app is not None and app.sandbox:
+            claims["sandbox"] = True  # the marker: resource calls are served from the sandbox
         access = jwt.encode(
             {"alg": "ES256", "typ": "at+jwt", "kid": self._key.kid}, claims, self._key
         )
@@ -670,6 +718,8 @@ class AuthorizationServer:
         app = self._apps.find(row.client_id)
         if app is None or app.status is not AppStatus.APPROVED:
             raise invalid_token("the app is suspended")  # suspension cuts access at once
+        if claims.get("sandbox", False) is not app.sandbox:
+            raise invalid_token("the token's sandbox marker does not match its app")
         status = effective_status(consent, now)
         if status is ConsentStatus.EXPIRED and consent.status != status.value:
             self._expire(consent.id)
@@ -677,7 +727,9 @@ class AuthorizationServer:
         readable = status is ConsentStatus.CONSUMED and ConsentKind(consent.kind) in SINGLE_PAYMENTS
         if status is not ConsentStatus.AUTHORISED and not readable:
             raise invalid_token(f"the consent is {status.value}")
-        return Grant(row.id, row.client_id, row.customer_id, Consent.of(consent), row.jkt)
+        return Grant(
+            row.id, row.client_id, row.customer_id, Consent.of(consent), row.jkt, app.sandbox
+        )
 
     # -- consent lifecycle --------------------------------------------------------------------
     def consents(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from finbridge.openbanking.keys import public_jwks, server_key
 from finbridge.openbanking.ports import CrossBorderPort, SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
+from finbridge.openbanking.sandbox import SandboxBank
 from finbridge.openbanking.server import AuthorizationServer, Lifetimes
 from finbridge.openbanking.usage import UsageMeter
 from finbridge.openbanking.webhooks import WebhookService
@@ -36,6 +38,7 @@ class OpenBankingService:
         jwks: dict[str, object],
         webhooks: WebhookService,
         usage: UsageMeter,
+        sandbox: SandboxBank,
     ) -> None:
         self.apps = apps
         self.server = server
@@ -45,6 +48,7 @@ class OpenBankingService:
         self.jwks = jwks
         self.webhooks = webhooks
         self.usage = usage
+        self.sandbox = sandbox
 
     def close(self) -> None:
         """Write this process's pending usage counts (the platform calls it on close)."""
@@ -53,6 +57,22 @@ class OpenBankingService:
     def connect(self, actor: Principal, client_id: str) -> str:
         """The app store's one-click connect: the app's login initiation URL for this issuer."""
         return self.apps.initiate_login(actor, client_id, issuer=self.server.issuer)
+
+    def authorise_in_sandbox(
+        self,
+        actor: Principal,
+        *,
+        client_id: str,
+        request_uri: str,
+        customer_id: str,
+        account_ids: Sequence[str],
+    ) -> str:
+        """The sandbox's consent step (the app's developer, as a synthetic customer): the
+        redirect URL with the code, as the consent screen would send the browser to."""
+        return self.server.approve_sandbox(
+            actor, request_uri, client_id, customer_id, account_ids,
+            sandbox_accounts=self.sandbox.currencies(customer_id),
+        )  # fmt: skip
 
     @classmethod
     def build(
@@ -98,8 +118,9 @@ class OpenBankingService:
                 request=timedelta(seconds=cfg.request_seconds),
             ),
         )
+        sandbox = SandboxBank(engine, clock)
         resources = ResourceService(
-            engine, clock, banking, server, audit, cross_border=cross_border
+            engine, clock, banking, server, audit, cross_border=cross_border, sandbox=sandbox
         )
         return cls(
             apps=apps,
@@ -115,4 +136,5 @@ class OpenBankingService:
                 production=settings.env == "production",
             ),
             usage=UsageMeter(engine, clock, business_timezone=settings.business_timezone),
+            sandbox=sandbox,
         )

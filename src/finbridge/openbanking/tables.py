@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -35,6 +46,9 @@ class AppRow(Base):
     webhook_secrets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # OpenID Connect third-party-initiated login (the app store's "Connect"); none: no button.
     initiate_login_uri: Mapped[str | None] = mapped_column(String(500))
+    # A sandbox app: approved at once, its tokens carry a sandbox marker and are served only
+    # from the synthetic sandbox below; never in the app store.
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PushedRequestRow(Base):
@@ -221,3 +235,33 @@ class UsageRow(Base):
     resource: Mapped[str] = mapped_column(String(40), primary_key=True)
     outcome: Mapped[str] = mapped_column(String(80), primary_key=True)
     calls: Mapped[int] = mapped_column(BigInteger)
+
+
+class SandboxAccountRow(Base):
+    """A synthetic customer's account in the sandbox (seeded, deterministic; no real data)."""
+
+    __tablename__ = "openbanking_sandbox_accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # sbx_...
+    customer_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    balance_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_openbanking_sandbox_accounts_customer", "customer_id"),)
+
+
+class SandboxPostingRow(Base):
+    """A synthetic posting on a sandbox account."""
+
+    __tablename__ = "openbanking_sandbox_postings"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    booked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    balance_after_minor: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(140))
+
+    __table_args__ = (Index("ix_openbanking_sandbox_postings_account", "account_id", "booked_at"),)

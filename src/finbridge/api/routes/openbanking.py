@@ -434,11 +434,14 @@ class AppIn(BaseModel):
     description: str = Field(default="", max_length=2000)
     redirect_uris: list[str] = Field(min_length=1, max_length=10)
     jwks: dict[str, Any]
-    scopes: list[str] = Field(min_length=1, max_length=2)
+    scopes: list[str] = Field(min_length=1, max_length=3)
     initiate_login_uri: str | None = Field(
         default=None,
         max_length=500,
         description="OpenID Connect third-party-initiated login: the app store's Connect",
+    )
+    sandbox: bool = Field(
+        default=False, description="a sandbox app: approved at once, synthetic data only"
     )
 
 
@@ -453,6 +456,7 @@ class AppOut(BaseModel):
     status: str
     created_at: datetime
     initiate_login_uri: str | None
+    sandbox: bool = False
 
     @classmethod
     def of(cls, a: App) -> AppOut:
@@ -467,6 +471,7 @@ class AppOut(BaseModel):
             status=a.status.value,
             created_at=a.created_at,
             initiate_login_uri=a.initiate_login_uri,
+            sandbox=a.sandbox,
         )
 
 
@@ -510,6 +515,60 @@ def list_consents(
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentOut, summary="Revoke a grant")
 def revoke_consent(platform: PlatformDep, principal: PrincipalDep, consent_id: str) -> ConsentOut:
     return ConsentOut.of(platform.openbanking.server.revoke_consent(principal, consent_id))
+
+
+class SandboxAccountOut(BaseModel):
+    account_id: str
+    kind: str
+    currency: str
+
+
+class SandboxCustomerOut(BaseModel):
+    customer_id: str
+    accounts: list[SandboxAccountOut]
+
+
+class SandboxAuthorizeIn(BaseModel):
+    client_id: str = Field(max_length=36)
+    request_uri: str = Field(max_length=200)
+    customer_id: str = Field(max_length=36)
+    account_ids: list[str] = Field(min_length=1, max_length=10)
+
+
+class RedirectOut(BaseModel):
+    redirect_to: str
+
+
+@router.get(
+    "/sandbox/customers",
+    response_model=list[SandboxCustomerOut],
+    summary="The sandbox's synthetic customers and accounts",
+)
+def sandbox_customers(platform: PlatformDep, principal: PrincipalDep) -> list[SandboxCustomerOut]:
+    principal.require_scope("openbanking:write")
+    return [
+        SandboxCustomerOut(
+            customer_id=c.id,
+            accounts=[
+                SandboxAccountOut(account_id=a.id, kind=a.kind.value, currency=a.currency)
+                for a in c.accounts
+            ],
+        )
+        for c in platform.openbanking.sandbox.customers()
+    ]
+
+
+@router.post(
+    "/sandbox/authorize",
+    response_model=RedirectOut,
+    summary="Authorise a sandbox app's pushed request as a synthetic customer",
+)
+def sandbox_authorize(
+    platform: PlatformDep, principal: PrincipalDep, body: SandboxAuthorizeIn
+) -> RedirectOut:
+    return RedirectOut(
+        redirect_to=platform.openbanking.authorise_in_sandbox(principal, **body.model_dump())
+    )
 
 
 def _status(value: str) -> AppStatus:

@@ -1,0 +1,127 @@
+"""The sandbox: a sandbox app is approved at once and never listed in the store; its developer
+authorises as a synthetic customer; its tokens carry the sandbox marker and read only the
+seeded synthetic accounts. A sandbox token cannot read a real account, a real token cannot read
+a sandbox one, a real customer never sees a sandbox app's request, and a marker that does not
+match its app is refused."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
+from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, make_app, sign_in
+from tests.openbanking.test_security import connect, refused
+from thirdparty_app.client import ThirdPartyApp
+
+from finbridge.core import ManualClock, Principal
+from finbridge.core.errors import NotFound, ValidationError
+from finbridge.openbanking.sandbox import SandboxBank
+from finbridge.openbanking.tables import AppRow
+from finbridge.platform import Platform
+from finbridge.store.engine import unit_of_work
+
+
+def _claims(token: str) -> dict[str, object]:
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))  # type: ignore[no-any-return]
+
+
+def _authorise_in_sandbox(
+    platform: Platform, app: ThirdPartyApp, customer: str, accounts: list[str]
+) -> None:
+    url, verifier = app.push(ACCOUNT_ACCESS, state="sb")
+    request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
+    back = platform.openbanking.authorise_in_sandbox(
+        SYSTEM, client_id=app.client_id, request_uri=request_uri, customer_id=customer,
+        account_ids=accounts,
+    )  # fmt: skip
+    app.exchange(ThirdPartyApp.callback(back), verifier=verifier, state="sb")
+
+
+def test_sandbox_and_real_tokens_each_read_only_their_own_world(
+    platform: Platform,
+    client: TestClient,
+    clock: ManualClock,
+    zhang: Customer,
+    tpp: ThirdPartyApp,
+) -> None:
+    sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
+    store = platform.openbanking.apps.list(Principal.customer(zhang.id))
+    assert [a.name for a in store] == ["Budget Buddy"]  # approved, yet never in the store
+    ada = platform.openbanking.sandbox.customers()[0]
+    mine = [a.id for a in ada.accounts]
+    _authorise_in_sandbox(platform, sbx, ada.id, mine)
+    assert sbx.tokens is not None and _claims(sbx.tokens.access_token)["sandbox"] is True
+
+    listed = sbx.get("/open-banking/v1/accounts")
+    assert [a["account_id"] for a in listed] == mine
+    balance = sbx.get(f"/open-banking/v1/accounts/{mine[0]}/balances")
+    assert balance["booked"] == str(ada.accounts[0].balance.amount)
+    moves = sbx.get(f"/open-banking/v1/accounts/{mine[0]}/transactions", limit="50")
+    since = datetime(2026, 10, 1, tzinfo=UTC)  # the consent's transaction_from
+    expected = platform.openbanking.sandbox.history(mine[0], since, clock.now(), 50)
+    assert [m["amount"] for m in moves] == [str(abs(h.amount.amount)) for h in expected]
+    assert len(moves) >= 5 and all(m["description"].startswith("Sandbox") for m in moves)
+
+    # A sandbox token cannot read a real account ...
+    for real in (zhang.current, zhang.savings):
+        refused(lambda r=real: sbx.get(f"/open-banking/v1/accounts/{r}/balances"), 403,  # type: ignore[misc]
+                "insufficient_scope")  # fmt: skip
+    # ... nor can its developer put one in a sandbox consent, or authorise a real app there.
+    with pytest.raises(NotFound):
+        _authorise_in_sandbox(platform, sbx, ada.id, [zhang.current])
+    with pytest.raises(NotFound):
+        _authorise_in_sandbox(platform, tpp, ada.id, mine)
+
+    # A real token cannot read a sandbox account.
+    sign_in(client, clock, zhang)
+    connect(tpp, client, [zhang.current])
+    assert tpp.tokens is not None and "sandbox" not in _claims(tpp.tokens.access_token)
+    refused(lambda: tpp.get(f"/open-banking/v1/accounts/{mine[0]}/balances"), 403,
+            "insufficient_scope")  # fmt: skip
+    # A real customer never sees a sandbox app's request (so cannot grant it real accounts).
+    url, _ = sbx.push(ACCOUNT_ACCESS, state="x")
+    assert client.get(url).status_code == 404
+
+    # The marker must match the app: an app moved out of the sandbox loses its sandbox tokens.
+    with unit_of_work(platform.engine) as session:
+        session.execute(update(AppRow).where(AppRow.id == sbx.client_id).values(sandbox=False))
+    refused(lambda: sbx.get("/open-banking/v1/accounts"), 401, "invalid_token")
+
+
+def test_the_sandbox_serves_no_payments_yet(
+    platform: Platform, client: TestClient, clock: ManualClock
+) -> None:
+    sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
+    ada = platform.openbanking.sandbox.customers()[0]
+    pay = {"type": "payment", "instructed_amount": "1.00", "currency": "CNY",
+           "creditor_account": ada.accounts[1].id}  # fmt: skip
+    url, _ = sbx.push([pay], state="p")
+    request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
+    with pytest.raises(ValidationError, match="payments not yet"):
+        platform.openbanking.authorise_in_sandbox(
+            SYSTEM, client_id=sbx.client_id, request_uri=request_uri, customer_id=ada.id,
+            account_ids=[ada.accounts[0].id],
+        )  # fmt: skip
+
+
+def test_the_sandbox_is_the_same_on_both_databases(
+    sqlite_engine: Engine, pg_engine: Engine, clock: ManualClock
+) -> None:
+    seen = []
+    for engine in (sqlite_engine, pg_engine):
+        bank = SandboxBank(engine, clock)
+        assert bank.seed() == 5 * 41 and bank.seed() == 0  # once: a second seed is a no-op
+        accounts = [(a.id, a.currency, a.balance) for c in bank.customers() for a in c.accounts]
+        first = accounts[0][0]
+        history = [
+            (h.amount, h.description)
+            for h in bank.history(first, clock.now().replace(year=2000), clock.now(), 200)
+        ]
+        seen.append((accounts, history))
+    assert seen[0] == seen[1] and len(seen[0][0]) == 5
