@@ -116,6 +116,10 @@ def test_portfolios_and_report(admin: Api) -> None:
     assert models["risk_ordered"] is True
     assert {b["name"] for b in models["benchmarks"]} == {"equal weight", "60/40"}
     assert dt.date.fromisoformat(models["start"]).year == 2008
+    for m in models["models"]:  # each refit held to the configured one-way turnover limit
+        assert m["max_turnover"] == 0.5 and m["over_limit"] >= 0
+        assert m["largest_rebalance"] <= 0.5 + 1e-6 or m["over_limit"] > 0
+    assert all(b["max_turnover"] is None for b in models["benchmarks"])
     mine = admin.post(
         "/v1/advisory/portfolios/evaluate", json={"weights": {"SPY": 0.6, "AGG": 0.4}}
     )

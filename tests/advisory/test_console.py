@@ -36,6 +36,8 @@ def test_console_pages(
     models = client.get("/console/advisory/portfolios", headers=HX)
     assert models.status_code == 200 and "data-echarts" in models.text
     assert "60/40" in models.text and "<strong>yes</strong>" in models.text
+    assert 'id="advisory-turnover-limit"' in models.text and "at most 50% one-way" in models.text
+    assert "largest rebalance" in models.text
 
     customer = platform.banking.create_customer(SYSTEM, kind="personal", display_name="Ada").id
     platform.advisory.submit_profile(SYSTEM, customer, BALANCED)
