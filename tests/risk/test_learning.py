@@ -225,3 +225,40 @@ def test_a_chargeback_is_a_fraud_label_known_from_its_arrival(
     viewer = Principal(PrincipalKind.OPERATOR, "viewer", frozenset({"risk:read"}))
     with pytest.raises(PermissionDenied):
         service.cases.chargeback(viewer, released, reason_code="10.4")
+
+
+def test_a_promotion_in_one_process_is_what_every_process_scores_with(
+    risk: DecisionMaker, engine: Engine, clock: ManualClock, analyst: Principal,
+    system: Principal, tmp_path: Path,
+) -> None:  # fmt: skip
+    from finbridge.risk.decisions import DecisionOptions
+    from finbridge.risk.models import RegistryChampion, register_model
+
+    from .conftest import make_maker, payment, tick
+    from .registry_support import tiny_model
+
+    # Two serving processes: one database, one model registry, each its own decision maker.
+    here = _service(engine, clock, risk, tmp_path)
+    there = make_maker(engine, clock, options=DecisionOptions(rules_refresh_s=0.0))
+    for maker in (risk, there):
+        maker.use_model(tiny_model("launch"))
+        maker.follow_champion(RegistryChampion(here.registry_dir))
+    register_model(here.registry_dir, tiny_model("challenger", seed=5), "challenger")
+    here.start_shadow_model(analyst, "challenger")
+    assert here.promote_shadow_model(analyst) == "challenger"
+
+    decided = there.decide(system, payment(clock, customer_id="c1", amount="450.00"))
+    assert decided.model_version == "challenger"  # the other process's next decision
+    # The replaced model went into the registry, so every process can roll back to it.
+    assert {m.version for m in here.registered_models(analyst)} == {"launch", "challenger"}
+
+    tick(clock)
+    assert here.rollback_model(analyst) == "launch"
+    again = there.decide(system, payment(clock, customer_id="c2", amount="450.00"))
+    assert again.model_version == "launch"
+
+    # A pointer at a version that cannot be loaded keeps the model deciding, said once.
+    (here.registry_dir / "CHAMPION").write_text("missing-version")
+    tick(clock)
+    kept = there.decide(system, payment(clock, customer_id="c3", amount="450.00"))
+    assert kept.model_version == "launch"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
@@ -45,9 +47,11 @@ def build_decision_maker(
     *,
     redis_url: str | None = None,
     business_timezone: str = "Asia/Shanghai",
+    registry: Path | None = None,
 ) -> DecisionMaker:
-    """The decision maker ``settings.risk`` describes: model loaded, store chosen."""
-    from finbridge.risk.models import ARTIFACT, FraudModel
+    """The decision maker ``settings.risk`` describes: model loaded, store chosen; with a
+    model ``registry``, it follows the registry's champion (a promotion in any process)."""
+    from finbridge.risk.models import ARTIFACT, FraudModel, RegistryChampion
 
     model = None
     if risk.use_model:
@@ -69,4 +73,6 @@ def build_decision_maker(
     )
     if risk.shadow_model_path is not None:
         built.set_shadow_model(FraudModel.load(risk.shadow_model_path))
+    if registry is not None:
+        built.follow_champion(RegistryChampion(registry))
     return built

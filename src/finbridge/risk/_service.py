@@ -133,6 +133,7 @@ class RiskService:
                         self.settings,
                         redis_url=self._redis_url,
                         business_timezone=self._timezone,
+                        registry=self.registry_dir,
                     )
                 maker = self._maker
         return maker
@@ -321,8 +322,26 @@ class RiskService:
             payload = {"version": candidate.version, "previous": previous, "promoted_by": actor.id}
             self._audit("risk.model_promoted", payload)
             self._before_promotion = maker.model
+            self._keep_registered(maker.model)  # so every process can roll back to it
             maker.use_model(candidate)
+            self._point_champion(candidate)
         return candidate.version
+
+    def _keep_registered(self, model: Scorer | None) -> None:
+        from finbridge.risk.models import FraudModel, is_registered, register_model
+
+        if isinstance(model, FraudModel) and not is_registered(self.registry_dir, model.version):
+            register_model(self.registry_dir, model, model.version)
+
+    def _point_champion(self, model: Scorer | None) -> None:
+        """The registry's champion pointer, which every process's decision maker follows
+        (only a registered model can be loaded there; another stays this process's own)."""
+        from finbridge.risk.models import is_registered, write_champion
+
+        if model is None:
+            write_champion(self.registry_dir, None)
+        elif is_registered(self.registry_dir, model.version):
+            write_champion(self.registry_dir, model.version)
 
     def rollback_model(self, actor: Principal) -> str | None:
         """Undo the last promotion in one audited step (``risk.model_rolled_back``): the model
@@ -342,6 +361,7 @@ class RiskService:
                 maker.model = None
             else:
                 maker.use_model(previous)  # type: ignore[arg-type]
+            self._point_champion(previous)  # type: ignore[arg-type]
         return back
 
     def retrain(

@@ -13,6 +13,7 @@ declined with the reason. Events later than the allowed lateness are refused wit
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from finbridge.core.clock import Clock
-from finbridge.core.errors import Conflict, ValidationError
+from finbridge.core.errors import Conflict, FinbridgeError, ValidationError
 from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 from finbridge.lake import Event
@@ -49,6 +50,8 @@ from finbridge.risk.rules._spec import (
     severity,
 )
 from finbridge.risk.rules._stored import RuleSetService
+
+log = logging.getLogger("finbridge.risk")
 
 
 class Scorer(Protocol):
@@ -81,6 +84,16 @@ class DecisionOptions:
     business_timezone: str = "Asia/Shanghai"
     case_sla: timedelta = timedelta(hours=4)
     urgent_case_sla: timedelta = timedelta(hours=1)
+
+
+class ChampionSource(Protocol):
+    """Which model every process should score with (the model registry's pointer)."""
+
+    def champion(self) -> str | None:
+        """The live version; ``""``: rules only; None: nothing promoted (keep your own)."""
+        ...
+
+    def load(self, version: str) -> Scorer: ...
 
 
 class DecisionMaker:
@@ -119,6 +132,8 @@ class DecisionMaker:
         self._seen: tuple[str | None, str | None] = (None, None)
         self._checked_at = -1e9
         self._lock = threading.Lock()
+        self._champion: ChampionSource | None = None
+        self._unloadable: str | None = None  # a pointed-at version that failed to load
 
     # -- rule sets --------------------------------------------------------------------------
     def refresh_rules(self, *, force: bool = False) -> None:
@@ -133,7 +148,32 @@ class DecisionMaker:
                 self._live = live or self._builtin
                 self._shadow = self.rule_sets.compiled("shadow")
                 self._seen = seen
+            self._follow_champion()
             self._checked_at = time.monotonic()
+
+    def follow_champion(self, source: ChampionSource | None) -> None:
+        """Score with the model ``source`` points at, checked with the rule sets (every
+        ``rules_refresh_s``): how a promotion made in one process reaches every other."""
+        self._champion = source
+
+    def _follow_champion(self) -> None:
+        source = self._champion
+        if source is None:
+            return
+        wanted = source.champion()
+        current = getattr(self.model, "version", None) if self.model is not None else ""
+        if wanted is None or wanted == current or wanted == self._unloadable:
+            return
+        if wanted == "":
+            self.model, self._shadow_model = None, None
+            return
+        try:
+            model = source.load(wanted)
+        except FinbridgeError as exc:  # keep deciding with the model we have; say it once
+            log.error("champion model %s cannot be loaded, kept %s: %s", wanted, current, exc)
+            self._unloadable = wanted
+            return
+        self.use_model(model)
 
     @property
     def live_rule_set(self) -> CompiledRuleSet:

@@ -25,11 +25,14 @@ from finbridge.risk.models._fraud import (
 )
 from finbridge.risk.models._registry import (
     RegisteredModel,
+    RegistryChampion,
     check_version,
+    is_registered,
     list_registered,
     load_registered,
     register_model,
     registry_dir,
+    write_champion,
 )
 from finbridge.risk.models._shadow import ShadowComparison, compare_shadow
 
@@ -42,6 +45,7 @@ __all__ = [
     "FraudModel",
     "Metrics",
     "RegisteredModel",
+    "RegistryChampion",
     "ShadowComparison",
     "card_precision_at_k",
     "check_version",
@@ -49,6 +53,7 @@ __all__ = [
     "evaluate",
     "handbook_benchmark",
     "handbook_split",
+    "is_registered",
     "list_registered",
     "load_default_model",
     "load_handbook",
@@ -57,4 +62,5 @@ __all__ = [
     "prepare",
     "register_model",
     "registry_dir",
+    "write_champion",
 ]

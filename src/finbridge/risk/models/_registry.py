@@ -7,9 +7,12 @@ plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no le
 
 ``RiskService.start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live
 one (or take it away) without a restart, each as one audited step; ``promote_shadow_model`` then
-makes it live. The choice is held by the process's service: it does not survive a restart
-(``settings.risk.shadow_model_path`` sets one at start-up) and, with several processes, applies
-to the process that served the request.
+makes it live. The shadow choice is held by the process's service (it does not survive a
+restart; ``settings.risk.shadow_model_path`` sets one at start-up). A promotion or rollback also
+writes the registry's champion pointer (``CHAMPION``: the live version, empty for rules only),
+which every process's decision maker reads on its rule-refresh tick (:class:`RegistryChampion`),
+so the model a promotion makes live is the one every process scores with within seconds, and
+after a restart.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from finbridge.risk.models._fraud import FraudModel
 
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUFFIX = ".json"
+CHAMPION = "CHAMPION"  # not a version file: no suffix, so listings never show it
 
 
 def registry_dir(data_dir: Path) -> Path:
@@ -113,3 +117,38 @@ def load_registered(directory: Path, version: str) -> FraudModel:
         ) from None
     model.version = version  # the registry's name is the version decisions record
     return model
+
+
+def is_registered(directory: Path, version: str) -> bool:
+    return _path(directory, version).is_file()
+
+
+def write_champion(directory: Path, version: str | None) -> None:
+    """Point every process at ``version`` (None: no model, rules only), atomically."""
+    text = "" if version is None else check_version(version)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{CHAMPION}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, directory / CHAMPION)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RegistryChampion:
+    """Where a decision maker learns which model is live: the registry's pointer."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def champion(self) -> str | None:
+        """The live version; ``""``: rules only; None: nothing was ever promoted here."""
+        try:
+            return (self.directory / CHAMPION).read_text().strip()
+        except FileNotFoundError:
+            return None
+
+    def load(self, version: str) -> FraudModel:
+        return load_registered(self.directory, version)
