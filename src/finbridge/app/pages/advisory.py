@@ -169,7 +169,7 @@ def _rebalancing(
     for (it values every holding against the model), the proposal."""
     accounts = [a for a in own_accounts(platform, actor) if a.currency == CURRENCY]
     choice = platform.advisory.rebalancing_choice(actor, customer_id(actor))
-    panel = {
+    panel: dict[str, Any] = {
         "usd_accounts": accounts, "choice": choice,
         "rebalance_key": key or new_id(), "rebalance_account": account_id,
         "rebalance_step_up": step_up, "rebalance_message": message,
