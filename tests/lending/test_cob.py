@@ -13,7 +13,8 @@ from tests.lending.conftest import OPS, World, cny
 from finbridge.core import Principal
 from finbridge.core.errors import Conflict, PermissionDenied, ValidationError
 from finbridge.core.money import Money
-from finbridge.lending import CobRunner, FunctionStep
+from finbridge.lending import CobRunner, FunctionStep, LendingDay
+from finbridge.lending.cob import _steps
 from finbridge.lending.tables import AccrualRow, ActivityRow, StatementRow
 from finbridge.store import unit_of_work
 
@@ -123,6 +124,41 @@ def test_a_cob_killed_half_way_finishes_with_the_same_result(world: World) -> No
         for st in world.svc.statements(OPS, line_id):
             rec = world.svc.reconcile(OPS, st.id)
             assert rec.reconciled, rec
+
+
+def test_the_month_end_in_small_batches_bills_and_cuts_every_line_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 lines over 5: a kill after the first batch of statements is committed
+    resumes with the lines left; every line is billed and cut exactly once, reconciled."""
+    monkeypatch.setattr(_steps, "BATCH", 2)
+    ids = _busy_world(world, 5)
+    statement_day = date(2026, 2, 5)
+    world.close_until(statement_day - timedelta(days=1))
+    day = LendingDay(world.svc)
+    real = day._cut_chunk
+    calls: list[int] = []
+
+    def dying(d: date) -> tuple[int, int]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Crash("kill -9")
+        return real(d)
+
+    monkeypatch.setattr(day, "_cut_chunk", dying)
+    with pytest.raises(_Crash):
+        day.close_statements(statement_day)
+    with unit_of_work(world.engine) as s:
+        assert s.execute(select(func.count()).select_from(StatementRow)).scalar() == 2
+    monkeypatch.setattr(day, "_cut_chunk", real)
+    assert day.close_statements(statement_day)["statements"] == 3
+    world.close_until(statement_day)  # the runner's own statements step finds nothing left
+    after = _totals(world, ids)
+    assert after["statements"] == 5 and after["interest_rows"] == 5
+    assert after["income"] == Money.from_minor(after["interest_minor"], "CNY")
+    for line_id in ids:
+        (st,) = world.svc.statements(OPS, line_id)
+        assert world.svc.reconcile(OPS, st.id).reconciled
 
 
 def test_stop_after_a_step_resumes_at_the_next(world: World) -> None:

@@ -38,6 +38,7 @@ def next_workday(day: date) -> date:
     return day
 
 
+@lru_cache(maxsize=1024)  # the statement cut asks once per line, for few distinct pairs
 def statement_date_after(day: date, statement_day: int) -> date:
     """The first statement date strictly after ``day`` (statement days are 1..28)."""
     candidate = day.replace(day=statement_day)

@@ -128,22 +128,14 @@ class LendingDay:
                     ["line_id", "business_date", "kind", "base_minor", "micro"], source
                 )
             ).rowcount
-            todays = (
-                select(accruals.c.micro)
-                .where(
-                    accruals.c.line_id == lines.c.id,
-                    accruals.c.business_date == day,
-                    accruals.c.kind == "daily",
-                )
-                .scalar_subquery()
-            )
             # Same transaction as the insert: the rows just written are exactly the ones added.
+            # One UPDATE ... FROM (both databases), not a subquery per line.
             if added:
                 session.execute(
                     update(lines)
-                    .where(lines.c.id.in_(select(accruals.c.line_id).where(
-                        accruals.c.business_date == day, accruals.c.kind == "daily")))
-                    .values(accrued_micro=lines.c.accrued_micro + todays)
+                    .where(accruals.c.line_id == lines.c.id, accruals.c.business_date == day,
+                           accruals.c.kind == "daily")
+                    .values(accrued_micro=lines.c.accrued_micro + accruals.c.micro)
                 )  # fmt: skip
         return {"lines": int(added or 0)}
 
@@ -238,7 +230,7 @@ class LendingDay:
             if (minor := int((Decimal(accrued) / 10**6).to_integral_value(ROUND_HALF_EVEN))) > 0
         ]
         billed = self._bill_interest(day, bills)
-        cut = self._cut(day, [line_id for line_id, _, _, _ in due])
+        cut = self._cut(day)
         return {"lines": len(due), "interest_billed": billed, "statements": cut}
 
     def _bill_interest(self, day: date, bills: list[tuple[str, str, str, int]]) -> int:
@@ -258,10 +250,10 @@ class LendingDay:
                 ).scalars()
             )
         left = [b for b in bills if b[0] not in booked]
+        self._make_room(day, left)
         billed = 0
         for k in range(0, len(left), BATCH):
             batch = left[k : k + BATCH]
-            self._make_room(day, batch)
             keys = {
                 line_id: _charge_key(line_id, "interest", "cycle", day) for line_id, *_ in batch
             }
@@ -287,53 +279,77 @@ class LendingDay:
                         billed += self._charge(line_id, account_id, "interest", minor, "cycle", day)
         return billed
 
-    def _make_room(self, day: date, chunk: list[tuple[str, str, str, int]]) -> None:
+    def _make_room(self, day: date, bills: list[tuple[str, str, str, int]]) -> None:
         """The bank's interest may take a line over its limit (recorded on the line): lower
-        the floor first where lending's own figures say the posting would not fit."""
-        ids = [line_id for line_id, *_ in chunk]
+        the floor first where lending's own figures say the posting would not fit.
+
+        One query finds the candidates among the lines due today (a suspended line, or one
+        whose owed + held + unbilled interest rounded up passes its limit), not a read per line.
+        """
+        c = _LINES.c
+        owed_now = (
+            c.fees_minor + c.interest_minor + c.revolving_minor + c.cash_minor
+            + c.purchases_minor + c.instalment_due_minor + c.instalment_minor - c.credit_minor
+        )  # fmt: skip
+        held = (
+            select(PurchaseRow.line_id, func.sum(PurchaseRow.authorised_minor).label("minor"))
+            .where(PurchaseRow.status == "authorised")
+            .group_by(PurchaseRow.line_id)
+            .subquery()
+        )
+        held_minor = func.coalesce(held.c.minor, 0)
         with self.svc._tx() as session:
-            # Only the figures needed (not the ORM rows with their JSON terms).
-            c = _LINES.c
-            owed_now = (
-                c.fees_minor + c.interest_minor + c.revolving_minor + c.cash_minor
-                + c.purchases_minor + c.instalment_due_minor + c.instalment_minor - c.credit_minor
-            )  # fmt: skip
             rows = {
                 r.id: r
                 for r in session.execute(
-                    select(c.id, c.status, c.limit_minor, c.currency, owed_now.label("owed")).where(
-                        c.id.in_(ids)
+                    select(c.id, c.status, c.limit_minor, c.currency,
+                           (owed_now + held_minor).label("owed"))
+                    .select_from(_LINES.outerjoin(held, held.c.line_id == c.id))
+                    .where(
+                        c.next_statement_date == day, c.status.in_(_LIVE),
+                        (c.status != "active")
+                        | (owed_now + held_minor + c.accrued_micro / 10**6 + 1 > c.limit_minor),
                     )
                 ).all()
-            }
-            held = dict(
-                session.execute(
-                    select(PurchaseRow.line_id, func.sum(PurchaseRow.authorised_minor))
-                    .where(PurchaseRow.line_id.in_(ids), PurchaseRow.status == "authorised")
-                    .group_by(PurchaseRow.line_id)
-                ).all()
-            )
+            }  # fmt: skip
         bank = self.svc.bank_postings
-        for line_id, account_id, _, minor in chunk:
-            r = rows[line_id]
-            floor = -r.limit_minor if r.status == "active" else None
-            if floor is None or r.owed + int(held.get(line_id) or 0) + minor > -floor:
+        for line_id, account_id, _, minor in bills:
+            r = rows.get(line_id)
+            if r is None:
+                continue
+            if r.status != "active" or r.owed + minor > r.limit_minor:
                 bal = bank.balance(LENDING, account_id)
                 if bal.available.minor - minor < bal.floor.minor:
                     lowered = min(bal.available.minor - minor, 0)
                     bank.set_floor(LENDING, account_id, Money.from_minor(lowered, r.currency))
 
-    def _cut(self, day: date, line_ids: list[str]) -> int:
-        if not line_ids:
-            return 0
+    def _cut(self, day: date) -> int:
+        """Cut every cycle closing today, BATCH lines (in id order) per transaction: each
+        transaction moves its lines' next statement date on, so the next one starts where it
+        ended and a resumed step finds only the lines still to cut."""
         cut = 0
-        for chunk in (line_ids[i : i + 5000] for i in range(0, len(line_ids), 5000)):
-            cut += self._cut_chunk(day, chunk)
-        return cut
+        while True:
+            lines, statements = self._cut_chunk(day)
+            cut += statements
+            if lines < BATCH:
+                return cut
 
-    def _cut_chunk(self, day: date, line_ids: list[str]) -> int:
+    def _cut_chunk(self, day: date) -> tuple[int, int]:
+        """Cut the next BATCH lines due today; returns (lines, statements written)."""
         lines, st, a = _LINES, _STATEMENTS, _ACTIVITY
+        due_today = (lines.c.next_statement_date == day) & lines.c.status.in_(_LIVE)
         with self.svc._tx() as session:
+            line_ids = list(
+                session.execute(
+                    select(lines.c.id).where(due_today).order_by(lines.c.id).limit(BATCH)
+                ).scalars()
+            )
+            if not line_ids:
+                return 0, 0
+            found = len(line_ids)
+            # The chunk as a range of ids, not a list of them: a few bound values instead of
+            # thousands per statement (PostgreSQL's driver parses a long statement each time).
+            chunk = due_today & lines.c.id.between(line_ids[0], line_ids[-1])
             # Terms as text: lines of one product version share it, so it is parsed once.
             info = {
                 r.id: r
@@ -341,12 +357,14 @@ class LendingDay:
                     select(
                         lines.c.id, lines.c.opened_on, _as_text(lines.c.terms).label("terms"),
                         lines.c.currency, lines.c.instalment_minor, lines.c.instalment_due_minor,
-                    ).where(lines.c.id.in_(line_ids))
+                    ).where(chunk)
                 ).all()
             }  # fmt: skip
+            line_ids = sorted(info)  # the chunk's lines as the statements below see them
             last_of = (
                 select(st.c.line_id, func.max(st.c.statement_date).label("last"))
-                .where(st.c.line_id.in_(line_ids))
+                .join(lines, lines.c.id == st.c.line_id)
+                .where(chunk)
                 .group_by(st.c.line_id)
                 .subquery()
             )
@@ -374,10 +392,7 @@ class LendingDay:
                         last_of, last_of.c.line_id == a.c.line_id
                     )
                 )
-                .where(
-                    a.c.line_id.in_(line_ids), a.c.business_date <= day, a.c.kind != "recovery",
-                    since,
-                )
+                .where(chunk, a.c.business_date <= day, a.c.kind != "recovery", since)
                 .group_by(a.c.line_id, a.c.kind)
             )  # fmt: skip
             for lid, kind, amount in session.execute(grouped).all():
@@ -420,11 +435,15 @@ class LendingDay:
                 })  # fmt: skip
             if rows:
                 session.execute(insert(_STATEMENTS), rows)
-            for nxt, ids in next_dates.items():
-                session.execute(
-                    update(lines).where(lines.c.id.in_(ids)).values(next_statement_date=nxt)
-                )
-        return len(rows)
+            if len(next_dates) == 1:  # one statement day in the chunk: the usual case
+                (nxt,) = next_dates
+                session.execute(update(lines).where(chunk).values(next_statement_date=nxt))
+            else:
+                for nxt, ids in next_dates.items():
+                    session.execute(
+                        update(lines).where(lines.c.id.in_(ids)).values(next_statement_date=nxt)
+                    )
+        return found, len(rows)
 
     # -- delinquency ---------------------------------------------------------------------
 
