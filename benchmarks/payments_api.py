@@ -142,7 +142,9 @@ def _phase(
         t.join()
     elapsed = time.monotonic() - start
     ok = statuses.get(201, 0)
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
+    # Inclusive quantiles are defined from two samples on (a slow, loaded run may have few).
+    q = (statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1
+         else [float("nan")] * 99)  # fmt: skip
     return {"ok_per_s": ok / elapsed, "ok": ok, "total": len(latencies),
             "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
             "statuses": statuses}  # type: ignore[dict-item]  # fmt: skip
