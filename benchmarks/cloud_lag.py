@@ -38,7 +38,6 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from finbridge.core import SystemClock
 from finbridge.core.settings import StreamSettings
@@ -48,19 +47,11 @@ from finbridge.lake.tables import StreamAppliedRow
 from finbridge.platform._schema import upgrade_database
 from finbridge.store.engine import make_engine, unit_of_work
 
+# The ledger-only stand-in for an engine's consumer, as the relay benchmark uses it (this
+# script's folder is on sys.path when it runs).
+from cloud_relay import LedgerOnly  # isort: skip
+
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-class LedgerOnly:
-    """A consumer whose effect is its ledger rows (what the engines' consumers add to)."""
-
-    event_types: tuple[str, ...] = ()
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def apply(self, session: Session, events: Sequence[Event]) -> None:
-        return None
 
 
 class Throttled(StreamConsumer):
