@@ -1,6 +1,8 @@
-"""Money is conserved per currency under random sequences of payments, refunds, P2P transfers
-and FX conversions, FX position and fee income accounts included, and every balance matches a
-Python model of what each operation promised (the quoted amounts, the fee, the refunds)."""
+"""Money is conserved per currency under random sequences of payments, refunds, P2P transfers,
+FX conversions and transfers abroad (settled, rejected, or returned days later by the simulated
+correspondent), FX position, fee income and clearing accounts included, and every balance
+matches a Python model of what each operation promised (the quoted amounts, the fee, the
+refunds, the money back exactly on a rejection or a return)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,18 @@ from tests.settings_support import test_settings as make_settings
 
 from finbridge.banking import BankingService, InternalAccount
 from finbridge.core import BusinessRuleViolation, FinbridgeError, ManualClock, Money, Principal
-from finbridge.payments import PaymentsService, ReferenceRates
+from finbridge.payments import (
+    Beneficiary,
+    PaymentsService,
+    ReferenceRates,
+    SimulatedCorrespondent,
+)
 
 CURRENCIES = ("CNY", "USD", "JPY")
 SYSTEM = Principal.system("prop")
+HANS = Beneficiary(name="Hans Muller", country="DE", bic="DEUTDEFF",
+                   iban="DE89370400440532013000")  # fmt: skip
+OUTCOMES = ("settle", "reject", "return")
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("400"), places=2)
 ops = st.lists(
@@ -31,6 +41,7 @@ ops = st.lists(
         st.tuples(st.just("p2p"), st.integers(0, 1), amounts),
         st.tuples(st.just("fx"), st.sampled_from(["CNY>USD", "USD>JPY", "JPY>CNY", "USD>CNY"]),
                   amounts),
+        st.tuples(st.just("abroad"), st.integers(0, 2), amounts),
     ),
     min_size=1,
     max_size=12,
@@ -110,6 +121,23 @@ def test_money_is_conserved_per_currency(
                 expected[fee_ids[sell]] += q.fee.minor
                 expected[fx_ids[buy]] -= q.buy.minor
                 expected[accs[buy]] += q.buy.minor
+            elif kind == "abroad":
+                actor, accs = people[0]
+                sent = pay.crossborder.send(actor, from_account_id=accs["USD"], beneficiary=HANS,
+                                            amount=Money.of(raw, "USD"),
+                                            idempotency_key=f"x{n}")  # fmt: skip
+                outcome = OUTCOMES[int(who)]
+                correspondent = SimulatedCorrespondent(
+                    reject_rate=float(outcome == "reject"), return_rate=float(outcome == "return")
+                )
+                for _id, xml in pay.crossborder.export_pacs008(SYSTEM):
+                    for answer in correspondent.process(xml):  # the status first, a return later
+                        pay.crossborder.receive(SYSTEM, answer.xml)
+                final = pay.crossborder.get(SYSTEM, sent.id)
+                assert final.status == {"settle": "settled", "reject": "rejected",
+                                        "return": "returned"}[outcome]  # fmt: skip
+                if outcome == "settle":
+                    expected[accs["USD"]] -= sent.amount.minor
         except (BusinessRuleViolation, FinbridgeError):
             continue  # a refused operation (over-refund, too small, no funds) changes nothing
     assert all(v == 0 for v in currency_sums(sqlite_engine).values())
