@@ -42,6 +42,16 @@ def test_breakfast_campaign_over_http(admin: Api, sqlite_platform: Platform) -> 
         "/v1/acquisition/creatives/fb/preview", json={"customer_id": reader, "locale": "en"}
     )
     assert r.status_code == 200 and "88.00 CNY" in r.json()["body"]
+    push = r.json()["push"]
+    assert push["title"] == r.json()["title"] and len(push["body"]) <= 120
+    assert push["deep_link"].startswith("/app/acquisition?delivery=")
+    zone_url = f"/v1/acquisition/customers/{reader}/timezone"
+    assert admin.get(zone_url).json()["timezone"] == "Asia/Shanghai"
+    r = admin.put(zone_url, json={"timezone": "Mars/Base"})
+    assert r.status_code == 422 and "timezone" in r.text
+    assert admin.put(zone_url, json={"timezone": "Asia/Shanghai"}).json() == {
+        "customer_id": reader, "timezone": "Asia/Shanghai"
+    }  # fmt: skip
     size = admin.post("/v1/acquisition/audience-size", json={"audience": "news_reads > 1"}).json()
     assert size == {"profiles": 1, "consenting": 1, "matching": 1}
 
@@ -68,6 +78,7 @@ def test_breakfast_campaign_over_http(admin: Api, sqlite_platform: Platform) -> 
     if plan["scheduled"]:
         inbox = admin.get(f"/v1/acquisition/inbox/{reader}").json()
         assert inbox[0]["title"] == "财经早餐 2020-12-03"
+        assert inbox[0]["push"]["deep_link"] == f"/app/acquisition?delivery={inbox[0]['id']}"
 
 
 def test_bad_input_is_a_problem_document_naming_the_field(

@@ -93,6 +93,9 @@ def test_finance_breakfast_on_the_clock(platform: Platform) -> None:
     # Delivered to identity's customer inbox as well, and as lake events.
     messages = platform.identity.inbox.list(Principal.customer(first), first)
     assert [m.ref for m in messages] == [inbox[0].id]
+    assert messages[0].link == f"/app/acquisition?delivery={inbox[0].id}"  # the deep link
+    push = inbox[0].push()
+    assert push is not None and push.title == inbox[0].title and push.body.endswith("…")
     with unit_of_work(platform.engine, write=False) as session:
         types = session.scalars(select(OutboxRow.event_type)).all()
     assert types.count("acquisition.delivered") == len(treated)

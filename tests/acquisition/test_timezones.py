@@ -46,8 +46,8 @@ def test_send_time_and_quiet_hours_in_each_customers_zone(platform: Platform) ->
         "schedule": {"kind": "send_time", "lead_minutes": 10}, "holdout_share": 0.01,
     })  # fmt: skip
     acq.schedule(SYSTEM, camp.id, DAY3)
-    rows = {d.customer_id: d for d in acq.deliveries(SYSTEM, camp.id) if d.arm == "treatment"}
-    assert rows.keys() == {shanghai, london}  # a 1 % holdout keeps both treated here
+    rows = {d.customer_id: d for d in acq.deliveries(SYSTEM, camp.id)}
+    assert rows.keys() == {shanghai, london}  # held-out rows are timed too
     sh_local = rows[shanghai].scheduled_at.astimezone(SH)
     uk_local = rows[london].scheduled_at.astimezone(LONDON)
     for local in (sh_local, uk_local):
@@ -56,7 +56,8 @@ def test_send_time_and_quiet_hours_in_each_customers_zone(platform: Platform) ->
 
     # 07:35 London is 15:35 in Shanghai: both are due, neither is in its own quiet hours.
     clock.set(at(3, 7, 35, LONDON))  # type: ignore[attr-defined]
-    assert acq.deliver_due(SYSTEM).delivered == 2
+    treated = sum(d.arm == "treatment" for d in rows.values())  # 1 % holdout: almost surely 2
+    assert acq.deliver_due(SYSTEM).delivered == treated
 
 
 def test_quiet_hours_are_the_customers_own(platform: Platform) -> None:
@@ -78,7 +79,7 @@ def test_quiet_hours_are_the_customers_own(platform: Platform) -> None:
     # 14:50 London: not moved, although it is 22:50 (quiet) in the bank's zone.
     assert (local.hour, local.minute) == (14, 50)
     clock.set(at(3, 14, 55, LONDON))  # type: ignore[attr-defined]
-    assert acq.deliver_due(SYSTEM).delivered == 1
+    assert acq.deliver_due(SYSTEM).delivered == (row.arm == "treatment")
 
 
 def test_bad_or_foreign_timezone_refused(platform: Platform) -> None:

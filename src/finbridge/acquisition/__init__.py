@@ -15,7 +15,13 @@
 
 from finbridge.acquisition.catalog import PRODUCTS, Product
 from finbridge.acquisition.creatives import FIELDS as CREATIVE_FIELDS
-from finbridge.acquisition.creatives import FINANCE_BREAKFAST
+from finbridge.acquisition.creatives import (
+    FINANCE_BREAKFAST,
+    PUSH_BODY_MAX,
+    PUSH_TITLE_MAX,
+    PushMessage,
+    push_of,
+)
 from finbridge.acquisition.news import NEWS_FILE, headlines_for
 from finbridge.acquisition.ports import (
     MARKETING,
@@ -50,6 +56,8 @@ __all__ = [
     "NEWS_FILE",
     "PRODUCTS",
     "PROFILE_EVENT_TYPES",
+    "PUSH_BODY_MAX",
+    "PUSH_TITLE_MAX",
     "AcquisitionService",
     "Campaign",
     "CampaignResults",
@@ -66,6 +74,7 @@ __all__ = [
     "PortfolioSummary",
     "Product",
     "Profile",
+    "PushMessage",
     "ScheduleReport",
     "SuitabilityPort",
     "evaluate_response",
@@ -73,4 +82,5 @@ __all__ = [
     "headlines_for",
     "load_bank_marketing",
     "load_hillstrom",
+    "push_of",
 ]

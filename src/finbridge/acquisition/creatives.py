@@ -85,6 +85,37 @@ class CreativeTemplates:
         )
 
 
+# What a phone's lock screen shows of a notification before cutting it (APNs and FCM banners
+# show about two lines): the push form of a message is cut to these, the app has the rest.
+PUSH_TITLE_MAX = 40
+PUSH_BODY_MAX = 120
+APP_PAGE = "/app/acquisition"  # the customer app's "For you" page, where messages are read
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    title: str  # at most PUSH_TITLE_MAX characters
+    body: str  # at most PUSH_BODY_MAX characters, one line
+    deep_link: str  # a same-site app path opening the full message
+
+
+def _cut(text: str, limit: int) -> str:
+    flat = " ".join(text.split())  # a banner is one line: newlines and runs of spaces collapse
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def deep_link(delivery_id: str) -> str:
+    return f"{APP_PAGE}?delivery={delivery_id}"
+
+
+def push_of(title: str, body: str, delivery_id: str) -> PushMessage:
+    """The push form of a rendered message: title and body cut to what a lock screen shows
+    (ending in "…" when cut), and a deep link to the whole message in the app."""
+    return PushMessage(
+        _cut(title, PUSH_TITLE_MAX), _cut(body, PUSH_BODY_MAX), deep_link(delivery_id)
+    )
+
+
 FINANCE_BREAKFAST: dict[str, dict[str, str]] = {
     "zh-CN": {
         "title": "财经早餐 ${date}",

@@ -40,6 +40,7 @@ class InboxMessage:
     title: str
     body: str
     reference: str  # the delivery id: a retried batch lands once
+    link: str | None = None  # a same-site app path (the message's deep link)
 
 
 class InboxPort(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -39,7 +39,7 @@ from finbridge.acquisition.campaigns import (
     zone,
 )
 from finbridge.acquisition.catalog import PRODUCTS, Product, product
-from finbridge.acquisition.creatives import CreativeTemplates
+from finbridge.acquisition.creatives import CreativeTemplates, PushMessage, deep_link, push_of
 from finbridge.acquisition.news import headlines_for
 from finbridge.acquisition.population import (
     Population,
@@ -73,6 +73,7 @@ from finbridge.acquisition.profiles import (
     read_engagement,
 )
 from finbridge.acquisition.sendtime import population_prior, shrunk_day
+from finbridge.acquisition.spending import spending_of
 from finbridge.acquisition.tables import (
     CampaignRow,
     CreativeRow,
@@ -185,6 +186,12 @@ class Delivery:
     title: str | None
     body: str | None
     opened_at: datetime | None
+
+    def push(self) -> PushMessage | None:
+        """The delivered message's push form (None until it is delivered)."""
+        if self.title is None or self.body is None:
+            return None
+        return push_of(self.title, self.body, self.id)
 
     @classmethod
     def of(cls, r: DeliveryRow) -> Delivery:
@@ -395,6 +402,8 @@ class AcquisitionService:
         hours, send times and local day are read in it. A stored profile is rebuilt in the new
         zone at once (same ``as_of``). Returns the zone."""
         self._may_see(actor, customer_id, "acquisition:write")
+        if not 1 <= len(customer_id) <= 64:
+            raise ValidationError("customer_id must be 1-64 characters", field="customer_id")
         if not isinstance(timezone, str) or len(timezone) > 64:
             raise ValidationError("timezone must be an IANA time zone name", field="timezone")
         zone(timezone)
@@ -463,14 +472,29 @@ class AcquisitionService:
                 zones = self._zones(session, [customer_id])
             state = self._rebuilt([customer_id], zones, as_of)[customer_id]
             state.locale = self.locale
-            return _profile(customer_id, state, stored=False)
+            return self._with_spending(_profile(customer_id, state, stored=False))
         with unit_of_work(self.engine, write=False) as session:
             row = session.get(ProfileRow, customer_id)
         if row is None:
             raise NotFound(
                 f"no profile for {customer_id} yet (refresh profiles)", field="customer_id"
             )
-        return _profile(customer_id, _state_of(row), stored=True)
+        return self._with_spending(_profile(customer_id, _state_of(row), stored=True))
+
+    def _with_spending(self, profile: Profile) -> Profile:
+        """The profile with its spending RFM as of the same instant (the lake's Ibis spend
+        pipeline, point in time): per currency recency in days, frequency and monetary over
+        the last :data:`RFM_WINDOW_DAYS` days; monetary as a decimal string."""
+        spends = spending_of(self.lake, profile.as_of, [profile.customer_id])
+        rfm = {
+            s.currency: {
+                "recency_days": s.recency_days(profile.as_of),
+                "frequency": s.frequency,
+                "monetary": str(s.monetary),
+            }
+            for s in spends.get(profile.customer_id, [])
+        }
+        return replace(profile, fields={**profile.fields, "spending": rfm})
 
     def _states(self, customer_ids: Collection[str] | None = None) -> dict[str, ProfileState]:
         stmt = select(ProfileRow)
@@ -787,15 +811,13 @@ class AcquisitionService:
                 )
 
     def _opted_out(self, session: Any, campaign_id: str, customer_ids: Iterable[str]) -> set[str]:
-        ids = list(customer_ids)
-        out: set[str] = set()
-        for start in range(0, len(ids), _ID_CHUNK):
-            stmt = select(OptOutRow.customer_id).where(
-                OptOutRow.campaign_id.in_([campaign_id, "*"]),
-                OptOutRow.customer_id.in_(ids[start : start + _ID_CHUNK]),
-            )
-            out.update(session.scalars(stmt))
-        return out
+        """Those of ``customer_ids`` opted out of this campaign or of all: a few ids are looked
+        up, a campaign's thousands are matched against one read of the campaign's opt-outs."""
+        ids = set(customer_ids)
+        stmt = select(OptOutRow.customer_id).where(OptOutRow.campaign_id.in_([campaign_id, "*"]))
+        if len(ids) <= _ID_CHUNK:
+            stmt = stmt.where(OptOutRow.customer_id.in_(sorted(ids)))
+        return set(session.scalars(stmt)) & ids
 
     # -- scheduling and delivery --------------------------------------------------------
 
@@ -967,7 +989,7 @@ class AcquisitionService:
                         "body": body,
                     }
                 )
-                sent.append(InboxMessage(row.customer_id, title, body, row.id))
+                sent.append(InboxMessage(row.customer_id, title, body, row.id, deep_link(row.id)))
                 sent_for.append(row.campaign_id)
             self.inbox_port.deliver_many(sent)
             with unit_of_work(self.engine) as session:
@@ -1232,9 +1254,9 @@ def _local_day(now: datetime, timezone: str) -> date:
 
 
 def _update_deliveries(session: Any, changes: list[dict[str, Any]]) -> None:
-    """Write a batch's outcomes set-based: rows given the same values (one suppression reason,
-    or one message rendered alike for everyone of a language and local day) are updated by one
-    statement per chunk of ids; rows with values of their own by one executemany per shape."""
+    """Write a batch's outcomes: rows given the same values (one suppression reason, or one
+    message rendered alike for everyone of a language and local day) share one statement that
+    carries the values once; rows with values of their own get one executemany per shape."""
     table = _DELIVERIES
     alike: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for change in changes:
@@ -1246,9 +1268,9 @@ def _update_deliveries(session: Any, changes: list[dict[str, Any]]) -> None:
             shape = tuple(k for k, _ in values)
             single.setdefault(shape, []).append({"b_id": ids[0]} | {f"b_{k}": v for k, v in values})
             continue
-        for first in range(0, len(ids), _ID_CHUNK):
-            chunk = ids[first : first + _ID_CHUNK]
-            session.execute(update(table).where(table.c.id.in_(chunk)).values(dict(values)))
+        # The shared values are bound once in the statement; each row passes only its id.
+        stmt = update(table).where(table.c.id == bindparam("b_id")).values(dict(values))
+        session.execute(stmt, [{"b_id": i} for i in ids])
     for shape, params in single.items():
         bound: dict[str, Any] = {k: bindparam(f"b_{k}") for k in shape}
         stmt = update(table).where(table.c.id == bindparam("b_id")).values(**bound)

@@ -93,7 +93,10 @@ class IdentityInbox:
         self._platform.identity.inbox.deliver_many(
             _ACTOR,
             "marketing",
-            [OutgoingMessage(m.customer_id, m.title, m.body, m.reference) for m in messages],
+            [
+                OutgoingMessage(m.customer_id, m.title, m.body, m.reference, m.link)
+                for m in messages
+            ],
         )
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from finbridge.acquisition import push_of
 from finbridge.api.deps import PlatformDep, PrincipalDep
 from finbridge.api.schemas.acquisition import (
     AudienceCreate,
@@ -28,6 +29,7 @@ from finbridge.api.schemas.acquisition import (
     PreviewCreate,
     PreviewPublic,
     ProfilePublic,
+    PushPublic,
     RefreshCreate,
     RefreshPublic,
     ResultsPublic,
@@ -92,7 +94,8 @@ def preview_creative(
         principal, name, version=body.version, customer_id=body.customer_id,
         offer_code=body.offer_code, locale=body.locale,
     )  # fmt: skip
-    return PreviewPublic(title=title, body=text)
+    push = push_of(title, text, "preview")  # the deep link names a sample delivery
+    return PreviewPublic(title=title, body=text, push=PushPublic.of(push))
 
 
 @router.post("/audience-size", response_model=AudiencePublic, summary="Count an audience rule")

@@ -15,6 +15,7 @@ from finbridge.acquisition import (
     Delivery,
     Offer,
     Profile,
+    PushMessage,
     ScheduleReport,
 )
 from finbridge.api.schemas.common import EntityId, WireModel
@@ -83,9 +84,20 @@ class PreviewCreate(WireModel):
     locale: str | None = Field(default=None, pattern=r"^(zh-CN|en)$")
 
 
+class PushPublic(BaseModel):
+    title: str = Field(description="Cut to what a lock screen shows")
+    body: str
+    deep_link: str = Field(description="The app path that opens the whole message")
+
+    @classmethod
+    def of(cls, p: PushMessage) -> PushPublic:
+        return cls(title=p.title, body=p.body, deep_link=p.deep_link)
+
+
 class PreviewPublic(BaseModel):
     title: str
     body: str
+    push: PushPublic
 
 
 class CampaignCreate(WireModel):
@@ -168,10 +180,12 @@ class DeliveryPublic(BaseModel):
     title: str | None
     body: str | None
     opened_at: datetime | None
+    push: PushPublic | None = None
 
     @classmethod
     def of(cls, d: Delivery) -> DeliveryPublic:
-        return cls(**asdict(d))
+        push = d.push()
+        return cls(**asdict(d), push=PushPublic.of(push) if push else None)
 
 
 class ConversionCreate(WireModel):
