@@ -113,3 +113,38 @@ def test_cli_import_pain001(
     batch.write_bytes(_pain001(eur, [_tx("E1", "40.00", GOOD)], 2, "40.00"))
     bad = runner.invoke(app, ["payments", "import-pain001", str(batch)])
     assert bad.exit_code == 2 and "NbOfTxs" in bad.output
+
+
+def test_cli_relay_to_the_correspondent(
+    runner: CliRunner, data_dir: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    """``payments relay`` sends the ready pacs.008 over mutual TLS and applies the answer
+    (here an in-process correspondent that rejects everything at once)."""
+    from finbridge.correspondent import CorrespondentServer
+    from finbridge.credit import make_certificates
+    from finbridge.payments import SimulatedCorrespondent
+
+    engine = make_engine(f"sqlite:///{data_dir / 'finbridge.db'}")
+    system = Principal.system("t")
+    bank = BankingService(engine, clock)
+    cid = bank.create_customer(system, kind="personal", display_name="Ada Wang").id
+    eur = bank.open_account(system, cid, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("100", "EUR"), idempotency_key="f")
+    pay = PaymentsService(engine, clock, make_settings(data_dir), banking=bank)
+    pay.crossborder.send(
+        Principal.customer(cid), from_account_id=eur, amount=Money.of("40", "EUR"),
+        beneficiary=Beneficiary(name="Hans Muller", country="DE", bic="DEUTDEFF",
+                                iban="DE89370400440532013000"),
+        idempotency_key="k",
+    )  # fmt: skip
+    certs = tmp_path / "certs"
+    make_certificates(certs, days=2)
+    bank_side = SimulatedCorrespondent(reject_rate=1.0)
+    server = CorrespondentServer(bank_side, certs, seconds_per_day=0.0001).serve_in_background()
+    try:
+        done = runner.invoke(app, ["payments", "relay", server.url, "--certs", str(certs)])
+    finally:
+        server.close()
+    assert done.exit_code == 0, done.output
+    assert "sent 1 messages; settled 0, rejected 1" in done.output
+    assert bank.balance(system, eur).available == Money.of("100", "EUR")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
+import time
 from pathlib import Path
 
 import uvicorn
@@ -51,6 +53,7 @@ class CorrespondentServer:
             ssl_context_factory=lambda _config, _default: context,
         )  # fmt: skip
         self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -60,3 +63,22 @@ class CorrespondentServer:
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (Ctrl-C or SIGTERM stops it)."""
         self._server.run(sockets=[self._sock])
+
+    def serve_in_background(self, *, timeout: float = 10.0) -> CorrespondentServer:
+        """Serve from a daemon thread (tests, a demo); returns once it accepts connections."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if not self._server.started:
+            raise RuntimeError("the correspondent did not start")
+        return self
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()

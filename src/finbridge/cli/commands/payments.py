@@ -192,5 +192,32 @@ def receive(file: Annotated[Path, typer.Argument(help="A pacs.002 or pacs.004 XM
         )
 
 
+@payments_app.command("relay")
+def relay(
+    url: Annotated[str, typer.Argument(help="The correspondent, e.g. https://127.0.0.1:8443")],
+    certs: Annotated[Path, typer.Option(help="Partnership certificates (ours: bank)")],
+    every: Annotated[float, typer.Option(help="Seconds between rounds; 0: one round")] = 0.0,
+) -> None:
+    """Send the ready transfers' pacs.008 to the correspondent (``python -m
+    finbridge.correspondent``) over mutual TLS and apply its due pacs.002/pacs.004 answers."""
+    import time
+
+    from finbridge.correspondent import CorrespondentLink
+    from finbridge.correspondent import relay as relay_round
+
+    link = CorrespondentLink(url, certs)
+    with platform_context() as platform:
+        while True:
+            sent, reports, waiting = relay_round(platform.payments, CLI_ACTOR, link)
+            done = {k: sum(len(getattr(r, k)) for r in reports)
+                    for k in ("settled", "rejected", "returned")}  # fmt: skip
+            console.print(f"sent {sent} messages; settled {done['settled']}, rejected "
+                          f"{done['rejected']}, returned {done['returned']}; {waiting} answers "
+                          "still to come")  # fmt: skip
+            if every <= 0:
+                return
+            time.sleep(every)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(payments_app, name="payments")
