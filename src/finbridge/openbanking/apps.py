@@ -3,6 +3,7 @@ operator approves them; the app store lists the approved ones."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,6 +163,16 @@ class AppRegistry:
             if actor.has_scope("openbanking:write"):
                 visible = visible | (AppRow.owner_id == actor.id)
             stmt = stmt.where(visible)
+        with unit_of_work(self._engine, write=False) as session:
+            return [App.of(r) for r in session.scalars(stmt).all()]
+
+    def owned(self, actor: Principal) -> builtins.list[App]:
+        """The apps ``actor`` manages, newest first: a developer's own (whatever their status),
+        every app for operators with ``openbanking:admin``."""
+        actor.require_scope("openbanking:write")
+        stmt = select(AppRow).order_by(AppRow.created_at.desc(), AppRow.name)
+        if not actor.has_scope("openbanking:admin"):
+            stmt = stmt.where(AppRow.owner_id == actor.id)
         with unit_of_work(self._engine, write=False) as session:
             return [App.of(r) for r in session.scalars(stmt).all()]
 

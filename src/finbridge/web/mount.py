@@ -18,6 +18,7 @@ from finbridge.web.pages import (
     auth,
     banking,
     credit,
+    developers,
     features,
     identity,
     lake,
@@ -61,6 +62,7 @@ PAGES: tuple[tuple[APIRouter, NavEntry | None], ...] = (
     (lending.router, NavEntry("Lending", "/console/lending", 90)),
     (lending_simulation.router, None),  # a panel on the lending dashboard
     (openbanking.router, NavEntry("Open banking", "/console/openbanking", 95)),
+    (developers.router, NavEntry("Developers", "/console/developers", 96)),
     (privacy.router, NavEntry("Privacy", "/console/privacy", 97)),
 )
 

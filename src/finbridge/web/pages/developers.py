@@ -1,0 +1,75 @@
+"""``/console/developers``: the developer portal. A developer (a partner key with
+``openbanking:write``) registers apps (redirect URIs, public JWKS, scopes, category, description,
+login initiation URI; a sandbox app is usable at once, others wait for an operator), sees its
+apps' status, the sandbox's synthetic customers, its API usage and its webhook deliveries with
+replay (the open-banking page's replay, which lets a developer replay only its own). Every
+rule is the engine's: the page only reads the form and calls ``platform.openbanking``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from finbridge.core.errors import ValidationError
+from finbridge.openbanking import CATEGORIES, SCOPES
+from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
+from finbridge.web.templating import render
+
+router = APIRouter(prefix="/console/developers", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
+    ob = platform.openbanking
+    apps = ob.apps.owned(actor)  # refuses keys without openbanking:write
+    context = {
+        "apps": apps,
+        "categories": CATEGORIES,
+        "scopes": SCOPES,
+        "usage": ob.usage.report(actor, days=7, limit=200),
+        "deliveries": ob.webhooks.deliveries(actor, limit=50),
+        "sandbox_customers": ob.sandbox.customers() if any(a.sandbox for a in apps) else [],
+        "app_names": {a.client_id: a.name for a in apps},
+    }
+    return render(request, "openbanking/developers.html", context)
+
+
+@router.post("/apps", response_class=HTMLResponse)
+def register(
+    request: Request,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    name: Annotated[str, Form(max_length=100)],
+    developer: Annotated[str, Form(max_length=200)],
+    redirect_uris: Annotated[str, Form(max_length=5100)],
+    jwks: Annotated[str, Form(max_length=20_000)],
+    scopes: Annotated[list[str], Form()],
+    category: Annotated[str, Form(max_length=40)] = "other",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    initiate_login_uri: Annotated[str, Form(max_length=500)] = "",
+    sandbox: Annotated[bool, Form()] = False,
+) -> Response:
+    app = platform.openbanking.apps.register(
+        actor,
+        name=name,
+        developer=developer,
+        redirect_uris=[line.strip() for line in redirect_uris.splitlines() if line.strip()],
+        jwks=_json(jwks),
+        scopes=scopes,
+        category=category,
+        description=description,
+        initiate_login_uri=initiate_login_uri.strip() or None,
+        sandbox=sandbox,
+    )
+    return render(request, "openbanking/_dev_app_row.html", {"app": app, "new": True})
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValidationError('JSON: {"keys": [...]} with public keys', field="jwks") from None

@@ -1,0 +1,81 @@
+"""The developer portal (``/console/developers``): a developer's key registers an app through
+the form (HTMX, the console's CSRF rule), sees it pending, an operator approves it; the developer
+sees only its own apps, usage and webhook deliveries and replays its own delivery only; a bad
+field comes back named; a key without ``openbanking:write`` is refused."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from tests.api.conftest import issue_key
+from tests.openbanking.conftest import ISSUER, SYSTEM
+from tests.web.conftest import log_in
+from thirdparty_app.client import new_key
+
+from finbridge.core import ManualClock, Role
+from finbridge.openbanking import SERVED, AppStatus
+from finbridge.openbanking.webhooks import enqueue
+from finbridge.platform import Platform
+from finbridge.store.engine import unit_of_work
+
+HX = {"HX-Request": "true", "Origin": ISSUER}
+
+
+def _form(name: str, **extra: object) -> dict[str, object]:
+    return {
+        "name": name, "developer": f"{name} Ltd", "category": "budgeting",
+        "description": "Tracks spending", "redirect_uris": f"https://{name.lower()}.example/cb\n",
+        "jwks": json.dumps({"keys": [new_key().as_dict(private=False)]}),
+        "scopes": ["accounts", "payments"],
+    } | extra  # fmt: skip
+
+
+def test_a_developer_registers_sees_and_replays_only_its_own(
+    platform: Platform, client: TestClient, clock: ManualClock
+) -> None:
+    dev_a, dev_b = (issue_key(platform, [Role.PARTNER], n) for n in ("dev a", "dev b"))
+    log_in(client, dev_a)
+    assert "Register an app" in client.get("/console/developers").text
+    assert (
+        client.post("/console/developers/apps", data=_form("Alpha")).status_code == 403
+    )  # no HTMX
+    row = client.post("/console/developers/apps", data=_form("Alpha"), headers=HX)
+    assert row.status_code == 200 and "Alpha" in row.text and "waiting for an operator" in row.text
+    alpha = row.text.split("<code>")[1].split("</code>")[0]
+    bad = client.post("/console/developers/apps", headers=HX,
+                      data=_form("Gamma", redirect_uris="http://gamma.example/cb"))  # fmt: skip
+    assert bad.status_code == 422 and "redirect_uris" in bad.text
+    assert client.post("/console/developers/apps", headers=HX,
+                       data=_form("Delta", jwks="{not json")).status_code == 422  # fmt: skip
+    sandboxed = client.post("/console/developers/apps", data=_form("Sandy", sandbox="true"),
+                            headers=HX)  # fmt: skip
+    assert "sandbox" in sandboxed.text and "approved" in sandboxed.text
+
+    platform.openbanking.apps.decide(SYSTEM, alpha, AppStatus.APPROVED)
+    platform.openbanking.webhooks.set_endpoint(SYSTEM, alpha, "https://alpha.example/hooks")
+    with unit_of_work(platform.engine) as session:
+        enqueue(session, alpha, "consent.status_changed", {"status": "authorised"}, clock.now())
+    platform.openbanking.usage.count(alpha, "balances", SERVED)
+    page = client.get("/console/developers").text
+    assert "approved" in page and "sbx_customer_ada" in page  # its sandbox app shows the customers
+    assert (
+        "<td>Alpha</td><td>balances</td><td>served</td><td>1</td>"
+        in page.split('id="dev-usage"')[1]
+    )
+    delivery = page.split('id="delivery-')[1].split('"')[0]
+    assert (
+        client.post(f"/console/openbanking/deliveries/{delivery}/replay", headers=HX).status_code
+        == 200
+    )
+
+    log_in(client, dev_b)
+    other = client.get("/console/developers").text
+    assert "Alpha" not in other and delivery not in other and "No app yet" in other
+    assert (
+        client.post(f"/console/openbanking/deliveries/{delivery}/replay", headers=HX).status_code
+        == 404
+    )
+
+    log_in(client, issue_key(platform, [Role.TELLER], "teller"))
+    assert client.get("/console/developers").status_code == 403
