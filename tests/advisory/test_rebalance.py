@@ -119,6 +119,10 @@ def test_proposal_and_nightly_check_on_real_holdings(
         abs(proposal.weights[c] - proposal.target[c]) for c in proposal.target)))]  # fmt: skip
     with pytest.raises(PermissionDenied):
         service.nightly_drift(me)
+    clock.advance(dt.timedelta(days=366))  # the profile expires: the customer leaves the check
+    assert service.nightly_drift(SYSTEM) == []
+    service.submit_profile(SYSTEM, customer, BALANCED)  # the newest profile, live again
+    assert [c for c, _ in service.nightly_drift(SYSTEM)] == [customer]
 
 
 def test_accepting_a_rebalance_matches_the_model_and_places_the_trades(
