@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from finbridge.credit.profile import DataProfile
     from finbridge.credit.vfl.data import PartyData
     from finbridge.credit.vfl.service import PartyService
+    from finbridge.lake.featurestore import FeatureStore
     from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
 
 
@@ -139,6 +140,44 @@ class CreditService:
             self.registry, actor, frame, policy=merged, name=name, source=source
         )
         return self.promote(actor, name, version.version) if promote else version
+
+    def train_from_features(
+        self,
+        actor: Principal,
+        store: FeatureStore,
+        labels: pd.DataFrame,
+        *,
+        name: str,
+        target: str,
+        view: str = "credit_profile",
+        label_time: str = "label_time",
+        promote: bool = False,
+        policy: TrainingPolicy | None = None,
+    ) -> ModelVersion:
+        """Train on the feature store's training set: ``labels`` (the view's entity, the
+        instant each score was made as ``label_time``, and ``target``) joined point in time
+        with ``view``'s materialisation, each label seeing only attributes recorded strictly
+        before its instant and within the view's TTL. A label with no such attributes is
+        refused, naming how many, never trained on with blanks."""
+        actor.require_scope("credit:write")
+        from finbridge.core.errors import ValidationError
+
+        found = store.registry.get(view)
+        joined = store.training_set(labels, [found.name], label_time=label_time).to_pandas()
+        bare = int(joined[found.feature_names].isna().all(axis=1).sum())
+        if bare:
+            last = store.last_materialisation(found)
+            until = last.until.isoformat() if last else "never"
+            raise ValidationError(
+                f"{bare} of {len(joined)} labels have no attributes in {found.ref} recorded "
+                f"before their {label_time} (materialised until {until})",
+                field=label_time,
+            )
+        frame = joined.drop(columns=[found.entity, label_time])
+        return self.train(
+            actor, frame, name=name, target=target, promote=promote, policy=policy,
+            source=f"feature store {found.ref}",
+        )  # fmt: skip
 
     def profile(self, actor: Principal, frame: pd.DataFrame, policy: TrainingPolicy) -> DataProfile:
         """The profiling step alone: every column problem, the classes and the decisions the

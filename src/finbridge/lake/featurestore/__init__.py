@@ -34,14 +34,18 @@ from finbridge.lake.featurestore._store import (
     ViewStatus,
 )
 from finbridge.lake.featurestore._views import (
+    CREDIT_VIEW,
     FRAUD_VIEW,
     card_spend_view,
+    credit_profile_view,
     default_views,
     fraud_transaction_view,
+    recorded_view,
     spend_profile_view,
 )
 
 __all__ = [
+    "CREDIT_VIEW",
     "ENTITY_TIME",
     "FRAUD_VIEW",
     "LAKE_VIEWS",
@@ -58,11 +62,13 @@ __all__ = [
     "RedisOnlineStore",
     "ViewStatus",
     "card_spend_view",
+    "credit_profile_view",
     "default_views",
     "feature_frame",
     "fraud_transaction_view",
     "number_labels",
     "point_in_time_join",
+    "recorded_view",
     "spend_profile_view",
     "trailing",
 ]

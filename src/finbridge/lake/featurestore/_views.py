@@ -106,10 +106,10 @@ FRAUD_TTL = timedelta(days=540)
 FRAUD_VIEW = "fraud_transaction"
 
 
-def _decided(features: Sequence[str]) -> SourceFn:
+def _recorded(entity: str, features: Sequence[str]) -> SourceFn:
     def source(table: ir.Table) -> ir.Table:
         return table.select(
-            transaction_id=table.transaction_id.cast("string"),
+            **{entity: table[entity].cast("string")},
             event_time=table.occurred_at.cast(UTC_TIME),
             **{name: table[name].cast("float64") for name in features},
         )
@@ -117,11 +117,37 @@ def _decided(features: Sequence[str]) -> SourceFn:
     return source
 
 
-def _column(name: str) -> Feature:
+def _column(name: str, owner: str) -> Feature:
     def expr(rows: ir.Table) -> ir.Value:
         return rows[name]
 
-    return Feature(name, expr, f"the fraud model's {name} at the decision's instant")
+    return Feature(name, expr, f"{owner}'s {name} as recorded at the instant")
+
+
+def recorded_view(
+    name: str,
+    entity: str,
+    features: Sequence[str],
+    *,
+    owner: str,
+    ttl: timedelta,
+    description: str,
+    version: int = 1,
+) -> FeatureView:
+    """A view of values an engine recorded per ``entity`` at an instant, from a table
+    (``entity``, ``occurred_at``, the features): the store keeps, checks and joins them; the
+    engine's own single definition computes them (Feast's batch-source views work so)."""
+    return FeatureView(
+        name=name,
+        entity=entity,
+        source=_recorded(entity, features),
+        features=tuple(_column(f, owner) for f in features),
+        ttl=ttl,
+        owner=owner,
+        version=version,
+        description=description,
+        tags={"source": f"{owner} recorded values"},
+    )
 
 
 def fraud_transaction_view(features: Sequence[str], *, version: int = 1) -> FeatureView:
@@ -135,17 +161,27 @@ def fraud_transaction_view(features: Sequence[str], *, version: int = 1) -> Feat
     Labels join with ``label_time`` = the instant the verdict became known, so a verdict is
     only ever joined with features stamped strictly before it.
     """
-    return FeatureView(
-        name=FRAUD_VIEW,
-        entity="transaction_id",
-        source=_decided(features),
-        features=tuple(_column(name) for name in features),
-        ttl=FRAUD_TTL,
-        owner="risk",
-        version=version,
+    return recorded_view(
+        FRAUD_VIEW, "transaction_id", features, owner="risk", ttl=FRAUD_TTL, version=version,
         description="the fraud model's inputs per payment, as of its decision",
-        tags={"source": "risk point-in-time features"},
-    )
+    )  # fmt: skip
+
+
+# A customer's recorded credit attributes (a month's statement, repayment status) are stale
+# after two statements: a label that old gets no features rather than outdated ones.
+CREDIT_TTL = timedelta(days=62)
+CREDIT_VIEW = "credit_profile"
+
+
+def credit_profile_view(features: Sequence[str], *, version: int = 1) -> FeatureView:
+    """Per customer, the attributes the credit engine scores (``features``) as recorded at
+    each instant (an application, a month's statement), from a table (``customer_id``,
+    ``occurred_at``, the features). Labels join at the instant the score was made, so a
+    default label only ever sees attributes recorded before that score."""
+    return recorded_view(
+        CREDIT_VIEW, "customer_id", features, owner="credit", ttl=CREDIT_TTL, version=version,
+        description="the scorecard's inputs per customer, as recorded over time",
+    )  # fmt: skip
 
 
 def default_views(currency: str = "TWD") -> list[FeatureView]:
