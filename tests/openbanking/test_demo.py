@@ -7,7 +7,7 @@ import json
 
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
-from tests.openbanking.conftest import ISSUER
+from tests.openbanking.conftest import ISSUER, SYSTEM
 from thirdparty_app.client import ThirdPartyApp
 
 from finbridge.cli.demo_openbanking import KEY_FILE, seed_openbanking
@@ -20,10 +20,14 @@ def test_demo_apps_seeded_once_and_usable(
     platform: Platform, client: TestClient, clock: ManualClock
 ) -> None:
     said: list[str] = []
-    assert seed_openbanking(platform, said.append) == "3 open-banking apps (2 approved)"
+    seeded = seed_openbanking(platform, said.append)
+    assert seeded == "3 open-banking apps (2 approved), a sandbox app (205 postings)"
     assert seed_openbanking(platform, said.append) is None and len(said) == 1
     store = platform.openbanking.apps.list(Principal.customer("someone"))
-    assert {a.status for a in store} == {AppStatus.APPROVED} and len(store) == 2
+    assert {a.status for a in store} == {AppStatus.APPROVED} and len(store) == 2  # no sandbox app
+    assert [a.name for a in platform.openbanking.apps.owned(SYSTEM) if a.sandbox] == [
+        "Sandbox Sketch"
+    ]
     # The budgeting app has the store's Connect (the example app's --connect).
     assert [a.name for a in store if a.initiate_login_uri] == ["Budget Buddy"]
     path = platform.settings.data_dir / KEY_FILE

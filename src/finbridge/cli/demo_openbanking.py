@@ -1,8 +1,9 @@
 """Demo seeding for open banking, through the engine's face: three made-up third-party apps
 (two approved, one awaiting an operator), so the app store, the connected-apps page and the
-console's approval queue are never empty. The approved budgeting app's private key is written
-to ``<data_dir>/openbanking-demo-app.json`` so ``examples/thirdparty_app`` can be run against the
-demo server as that app. Idempotent: a demo that finds apps seeds nothing."""
+console's approval queue are never empty, and a sandbox app with the sandbox's synthetic
+customers seeded, so the developer portal shows them. The approved budgeting app's private
+key is written to ``<data_dir>/openbanking-demo-app.json`` so ``examples/thirdparty_app`` can be
+run against the demo server as that app. Idempotent: a demo that finds apps seeds nothing."""
 
 from __future__ import annotations
 
@@ -81,4 +82,15 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
             }
             path.write_text(json.dumps(secret), encoding="utf-8")
             path.chmod(0o600)
-    return f"{len(APPS)} open-banking apps ({sum(a[5] for a in APPS)} approved)"
+    key = ECKey.generate_key("P-256")
+    registry.register(
+        _ACTOR, name="Sandbox Sketch", developer="Budget Buddy Ltd", redirect_uris=[REDIRECT],
+        jwks={"keys": [key.as_dict(private=False) | {"kid": key.thumbprint()}]},
+        scopes=["accounts"], category="budgeting", description="Budget Buddy's sandbox twin.",
+        sandbox=True,
+    )  # fmt: skip
+    postings = platform.openbanking.sandbox.seed()
+    approved = sum(a[5] for a in APPS)
+    return (
+        f"{len(APPS)} open-banking apps ({approved} approved), a sandbox app ({postings} postings)"
+    )
