@@ -4,7 +4,7 @@ The demo's card payments are posted straight to the ledger (no decision per paym
 live fraud model's days come from a replay of those same payments, with their handbook labels
 known one week after each payment (the handbook's feedback delay): real score PSI, CSI and
 AUC/AP/KS. The live credit scorecard's days come from its score records (the lending demo's
-applications). Idempotent: a demo that finds monitor runs leaves them.
+applications). Idempotent: a demo that finds the replay's runs leaves them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ CREDIT_DAYS = 14
 
 def seed_monitoring(platform: Platform, say: Callable[[str], None]) -> str | None:
     store = monitor_store(platform)
-    if store.history(_ACTOR, engine="risk", limit=1):
+    # The close of business monitors every day it closes (the lending demo closes two months):
+    # those runs say the live model had no traffic. Only runs that saw payments mean the
+    # replay was seeded already.
+    if any(r.n_current for r in store.history(_ACTOR, engine="risk", model="fraud")):
         return "monitor runs found"
     say("monitoring the live fraud and credit models over the demo's days")
     shift = replay_shift(platform.clock.now(), platform.settings.business_timezone)
