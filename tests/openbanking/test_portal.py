@@ -79,3 +79,39 @@ def test_a_developer_registers_sees_and_replays_only_its_own(
 
     log_in(client, issue_key(platform, [Role.TELLER], "teller"))
     assert client.get("/console/developers").status_code == 403
+
+
+def test_an_organisation_applies_an_operator_approves_its_code_fetches_the_key_once(
+    platform: Platform, client: TestClient
+) -> None:
+    assert "Apply" in client.get("/console/developers/join").text  # public
+    form = {"organisation": "Acme Budgeting", "website": "https://acme.example"}
+    joined = client.post("/console/developers/join", data=form, headers=HX)
+    assert joined.status_code == 200 and "pending" in joined.text
+    code = joined.text.split('id="claim-code">')[1].split("<")[0]
+    bad = client.post("/console/developers/join", data=form | {"website": "http://acme.example"},
+                      headers=HX)  # fmt: skip
+    assert bad.status_code == 422 and "website" in bad.text
+    claim = {"code": code}
+    assert "is pending" in client.post("/console/developers/claim", data=claim, headers=HX).text
+    wrong = client.post("/console/developers/claim", data={"code": code + "x"}, headers=HX)
+    assert wrong.status_code == 404
+
+    log_in(client, issue_key(platform, [Role.PARTNER], "someone"))
+    assert "Acme Budgeting" not in client.get("/console/developers").text  # operators only
+    log_in(client, issue_key(platform, [Role.ADMIN], "ops"))
+    page = client.get("/console/developers").text
+    developer = page.split('id="developer-')[1].split('"')[0]
+    approved = client.post(f"/console/developers/{developer}/approve", headers=HX)
+    assert approved.status_code == 200 and "approved" in approved.text
+    again = client.post(f"/console/developers/{developer}/reject", headers=HX)
+    assert again.status_code == 422  # decided once
+
+    fetched = client.post("/console/developers/claim", data=claim, headers=HX).text
+    key = fetched.split('id="api-key">')[1].split("<")[0]
+    assert (
+        "fetched already" in client.post("/console/developers/claim", data=claim, headers=HX).text
+    )
+    log_in(client, key)  # the new developer's key opens the portal and registers apps
+    row = client.post("/console/developers/apps", data=_form("Acme"), headers=HX)
+    assert row.status_code == 200 and "waiting for an operator" in row.text

@@ -11,6 +11,7 @@ from finbridge.openbanking import events as events
 from finbridge.openbanking.apps import CATEGORIES, SCOPES, App, AppStatus
 from finbridge.openbanking.audit import AuditRecord
 from finbridge.openbanking.consents import PERMISSIONS, Consent, ConsentKind, ConsentStatus
+from finbridge.openbanking.developers import Claim, Developer, DeveloperStatus
 from finbridge.openbanking.errors import OAuthError
 from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.resources import Payment
@@ -34,9 +35,12 @@ __all__ = [
     "App",
     "AppStatus",
     "AuditRecord",
+    "Claim",
     "Consent",
     "ConsentKind",
     "ConsentStatus",
+    "Developer",
+    "DeveloperStatus",
     "Grant",
     "OAuthError",
     "OpenBankingService",

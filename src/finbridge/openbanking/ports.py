@@ -45,3 +45,10 @@ class CrossBorderPort(Protocol):
     ) -> SentAbroad: ...
 
     def status(self, actor: Principal, transfer_id: str) -> SentAbroad: ...
+
+
+class PartnerKeyPort(Protocol):
+    """Identity's API keys: a new ``partner`` key for an approved developer; the key id and the
+    plaintext (shown once, never stored by open banking)."""
+
+    def issue_partner_key(self, name: str) -> tuple[str, str]: ...

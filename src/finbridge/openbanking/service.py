@@ -14,8 +14,9 @@ from finbridge.core.principal import Principal
 from finbridge.core.settings import Settings
 from finbridge.openbanking.apps import AppRegistry
 from finbridge.openbanking.audit import AuditTrail
+from finbridge.openbanking.developers import DeveloperDirectory
 from finbridge.openbanking.keys import public_jwks, server_key
-from finbridge.openbanking.ports import CrossBorderPort, SecondFactorPort
+from finbridge.openbanking.ports import CrossBorderPort, PartnerKeyPort, SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
 from finbridge.openbanking.sandbox import SandboxBank
@@ -39,6 +40,7 @@ class OpenBankingService:
         webhooks: WebhookService,
         usage: UsageMeter,
         sandbox: SandboxBank,
+        developers: DeveloperDirectory,
     ) -> None:
         self.apps = apps
         self.server = server
@@ -49,6 +51,7 @@ class OpenBankingService:
         self.webhooks = webhooks
         self.usage = usage
         self.sandbox = sandbox
+        self.developers = developers
 
     def close(self) -> None:
         """Write this process's pending usage counts (the platform calls it on close)."""
@@ -84,6 +87,7 @@ class OpenBankingService:
         banking: BankingService,
         second_factor: SecondFactorPort,
         cross_border: CrossBorderPort | None = None,
+        partner_keys: PartnerKeyPort | None = None,
     ) -> OpenBankingService:
         cfg = settings.openbanking
         key = server_key(settings)
@@ -137,4 +141,5 @@ class OpenBankingService:
             ),
             usage=UsageMeter(engine, clock, business_timezone=settings.business_timezone),
             sandbox=sandbox,
+            developers=DeveloperDirectory(engine, clock, partner_keys),
         )

@@ -265,3 +265,20 @@ class SandboxPostingRow(Base):
     description: Mapped[str] = mapped_column(String(140))
 
     __table_args__ = (Index("ix_openbanking_sandbox_postings_account", "account_id", "booked_at"),)
+
+
+class DeveloperRow(Base):
+    """A third party asking to build on the platform: an organisation, not a person (no PII).
+    ``claim_hash`` is the SHA-256 of the claim code shown once at sign-up; once an operator
+    approves, the code is exchanged once for a partner API key (``key_id``)."""
+
+    __tablename__ = "openbanking_developers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    website: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected
+    claim_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

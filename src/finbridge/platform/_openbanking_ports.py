@@ -57,6 +57,19 @@ class PaymentsCrossBorder:
         return _sent(self._platform.payments.crossborder.get(actor, transfer_id))
 
 
+class PartnerKeys:
+    """An approved developer's partner key, issued by identity's API keys."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def issue_partner_key(self, name: str) -> tuple[str, str]:
+        from finbridge.core.principal import Role
+
+        issued = self._platform.api_keys.issue(name[:100], [Role.PARTNER])
+        return issued.key.id, issued.plaintext
+
+
 def _sent(transfer: CrossBorder) -> SentAbroad:
     return SentAbroad(transfer.id, transfer.status, transfer.reason)
 
@@ -69,5 +82,5 @@ def build_openbanking(platform: Platform) -> OpenBankingService:
     return OpenBankingService.build(
         platform.engine, platform.clock, platform.settings,
         banking=platform.banking, second_factor=platform.identity.step_up,
-        cross_border=PaymentsCrossBorder(platform),
+        cross_border=PaymentsCrossBorder(platform), partner_keys=PartnerKeys(platform),
     )  # fmt: skip

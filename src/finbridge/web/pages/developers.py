@@ -2,7 +2,9 @@
 ``openbanking:write``) registers apps (redirect URIs, public JWKS, scopes, category, description,
 login initiation URI; a sandbox app is usable at once, others wait for an operator), sees its
 apps' status, the sandbox's synthetic customers, its API usage and its webhook deliveries with
-replay (the open-banking page's replay, which lets a developer replay only its own). Every
+replay (the open-banking page's replay, which lets a developer replay only its own).
+``/console/developers/join`` is public: an organisation applies and is shown a claim code once;
+operators approve on the portal; the claim code then fetches the partner key, once. Every
 rule is the engine's: the page only reads the form and calls ``platform.openbanking``."""
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from finbridge.core.errors import ValidationError
-from finbridge.openbanking import CATEGORIES, SCOPES
+from finbridge.core.errors import NotFound, ValidationError
+from finbridge.openbanking import CATEGORIES, SCOPES, DeveloperStatus
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -34,6 +36,7 @@ def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatfor
         "deliveries": ob.webhooks.deliveries(actor, limit=50),
         "sandbox_customers": ob.sandbox.customers() if any(a.sandbox for a in apps) else [],
         "app_names": {a.client_id: a.name for a in apps},
+        "developers": ob.developers.list(actor) if actor.has_scope("openbanking:admin") else [],
     }
     return render(request, "openbanking/developers.html", context)
 
@@ -66,6 +69,47 @@ def register(
         sandbox=sandbox,
     )
     return render(request, "openbanking/_dev_app_row.html", {"app": app, "new": True})
+
+
+@router.get("/join", response_class=HTMLResponse)
+def join_page(request: Request) -> Response:
+    return render(request, "openbanking/join.html", {})
+
+
+@router.post("/join", response_class=HTMLResponse)
+def join(
+    request: Request,
+    platform: ConsolePlatformDep,
+    organisation: Annotated[str, Form(max_length=200)],
+    website: Annotated[str, Form(max_length=500)],
+) -> Response:
+    developer, code = platform.openbanking.developers.apply(
+        organisation=organisation, website=website
+    )
+    return render(request, "openbanking/_joined.html", {"developer": developer, "code": code})
+
+
+@router.post("/claim", response_class=HTMLResponse)
+def claim(
+    request: Request, platform: ConsolePlatformDep, code: Annotated[str, Form(max_length=100)]
+) -> Response:
+    found = platform.openbanking.developers.claim(code)
+    return render(request, "openbanking/_claimed.html", {"claim": found})
+
+
+@router.post("/{developer_id}/{decision}", response_class=HTMLResponse)
+def decide(
+    request: Request,
+    developer_id: str,
+    decision: str,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+) -> Response:
+    status = {"approve": DeveloperStatus.APPROVED, "reject": DeveloperStatus.REJECTED}.get(decision)
+    if status is None:
+        raise NotFound("no such decision", field="decision")
+    developer = platform.openbanking.developers.decide(actor, developer_id, status)
+    return render(request, "openbanking/_developer_row.html", {"dev": developer})
 
 
 def _json(text: str) -> Any:
