@@ -17,12 +17,10 @@ from starlette.responses import Response
 
 from finbridge.app.i18n import N_
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, customer_id, gettext, render
-from finbridge.app.pages.fx import wallets_of
+from finbridge.app.pages.fx import totp_refusal, wallets_of
 from finbridge.banking import PostingDeclined
 from finbridge.core.errors import (
-    AuthenticationFailed,
     FinbridgeError,
-    RateLimited,
     StepUpRequired,
     ValidationError,
     http_status,
@@ -36,7 +34,6 @@ from finbridge.platform import Platform
 router = APIRouter(prefix="/app/abroad", include_in_schema=False)
 _STEP_UP = N_("To protect your money, please confirm this transfer with your authenticator code.")
 _DECLINED = N_("Our risk controls declined this transfer. Nothing was sent.")
-_BAD_CODE = N_("That code is not right, or it has expired. Try the newest code.")
 SENT_CURRENCIES = ("EUR", "USD", "GBP", "HKD", "JPY")
 # A transfer's states as payments names them, marked so the catalogues translate them.
 STATUS_WORDS = (N_("screening"), N_("ready"), N_("sent"), N_("settled"), N_("rejected"),
@@ -165,11 +162,8 @@ def confirm(
 ) -> Response:  # fmt: skip
     """Step-up with a TOTP code, then the same sending (same quote, same key) again."""
     form = _form(sell, buy, amount, name, iban, bic, country, key, quote_id)
-    try:
-        platform.identity.step_up.with_totp(actor, code.strip())
-    except RateLimited:
-        return _step_up(request, platform, actor, form, error=gettext(request, _BAD_CODE))
-    except AuthenticationFailed:
-        return _step_up(request, platform, actor, form, error=gettext(request, _BAD_CODE),
-                        status_code=401)  # fmt: skip
+    refused = totp_refusal(request, platform, actor, code)
+    if refused is not None:
+        return _step_up(request, platform, actor, form, error=refused[0],
+                        status_code=refused[1])  # fmt: skip
     return _attempt(request, platform, actor, form)

@@ -115,17 +115,29 @@ def _step_up(
     return render(request, "fx/step_up.html", context, status_code=status_code)
 
 
+def totp_refusal(
+    request: Request, platform: Platform, actor: Principal, code: str
+) -> tuple[str, int] | None:
+    """Step the session up with a TOTP code; None when it took, else the message to show and
+    the status (401 a wrong or reused code, 403 too many tries). Exchange, Pay and Send abroad
+    answer the guard's step-up this way, then send the same request again."""
+    try:
+        platform.identity.step_up.with_totp(actor, code.strip())
+    except RateLimited:
+        return gettext(request, _BAD_CODE), 403
+    except AuthenticationFailed:
+        return gettext(request, _BAD_CODE), 401
+    return None
+
+
 @router.post("/confirm")
 def confirm(
     request: Request, actor: AppPrincipalDep, platform: AppPlatformDep, quote_id: QuoteId,
     code: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:  # fmt: skip
     """Step-up with a TOTP code, then the same quote executed again."""
-    try:
-        platform.identity.step_up.with_totp(actor, code.strip())
-    except RateLimited:
-        return _step_up(request, quote_id, platform, actor, error=gettext(request, _BAD_CODE))
-    except AuthenticationFailed:
-        return _step_up(request, quote_id, platform, actor, error=gettext(request, _BAD_CODE),
-                        status_code=401)  # fmt: skip
+    refused = totp_refusal(request, platform, actor, code)
+    if refused is not None:
+        return _step_up(request, quote_id, platform, actor, error=refused[0],
+                        status_code=refused[1])  # fmt: skip
     return _convert(request, platform, actor, quote_id)

@@ -17,12 +17,11 @@ from starlette.responses import Response
 
 from finbridge.app.i18n import N_
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, gettext, render
+from finbridge.app.pages.fx import totp_refusal
 from finbridge.app.pages.home import own_accounts
 from finbridge.banking import PostingDeclined
 from finbridge.core.errors import (
-    AuthenticationFailed,
     FinbridgeError,
-    RateLimited,
     StepUpRequired,
     http_status,
 )
@@ -35,7 +34,6 @@ from finbridge.platform import Platform
 router = APIRouter(prefix="/app/pay", include_in_schema=False)
 _STEP_UP = N_("To protect your money, please confirm this payment with your authenticator code.")
 _DECLINED = N_("Our risk controls declined this payment. Nothing was paid.")
-_BAD_CODE = N_("That code is not right, or it has expired. Try the newest code.")
 
 Code = Annotated[str, Form(max_length=4000)]
 Id = Annotated[str, Form(max_length=64)]
@@ -150,10 +148,8 @@ def confirm(
     totp: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:  # fmt: skip
     """Step-up with a TOTP code, then the same payment (same key) again."""
-    try:
-        platform.identity.step_up.with_totp(actor, totp.strip())
-    except (RateLimited, AuthenticationFailed) as exc:
-        denied = 401 if isinstance(exc, AuthenticationFailed) else 403
+    refused = totp_refusal(request, platform, actor, totp)
+    if refused is not None:
         return _refused(request, platform, actor, code, (key, amount, source),
-                        step_up=gettext(request, _BAD_CODE), status_code=denied)  # fmt: skip
+                        step_up=refused[0], status_code=refused[1])  # fmt: skip
     return _attempt(request, platform, actor, code, source, key, amount)
