@@ -1,4 +1,5 @@
-"""Spending RFM in profiles: the lake's Ibis spend pipeline, point in time (as of)."""
+"""Profile fields: spending RFM from the lake's Ibis spend pipeline (point in time), channel
+preference, and the other engines' answers on the current profile."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _purchase(customer: str, tx: str, amount: str, at: datetime, kind: str = "pu
 
 def test_spending_rfm_as_of(sqlite_platform: Platform) -> None:
     p = sqlite_platform
-    who = new_customer(p, "spender")
+    who = new_customer(p, "spender", deposit="250.00")
     events = [
         _purchase(who, "t1", "10.25", T0),
         _purchase(who, "t2", "5.50", T0 + timedelta(days=2)),
@@ -41,3 +42,9 @@ def test_spending_rfm_as_of(sqlite_platform: Platform) -> None:
     stored = p.acquisition.profile(SYSTEM, who)
     assert stored.stored and stored.fields["spending"]["CNY"]["frequency"] == 3
     assert stored.fields["spending"]["CNY"]["monetary"] == "115.7500"
+    # The rest of the profile: channel from decayed engagement; today's engines on the
+    # stored profile only (no advisory profile: R1; no credit score; the deposit).
+    assert stored.fields["channel_preference"] == "news"
+    assert stored.fields["investor_level"] == 1 and stored.fields["credit_approved"] is False
+    assert stored.fields["balance"] == {"currency": "CNY", "total": "250.00", "accounts": 1}
+    assert "balance" not in early.fields and early.fields["channel_preference"] == "none"

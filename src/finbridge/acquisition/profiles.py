@@ -89,8 +89,20 @@ class ProfileState:
             top_topic=topic,
             best_hour=float(daily.argmax()) if daily.sum() > 0 else -1.0,
             locale=self.locale,
+            channel_preference=_channel(self.counts),
         )
         return out
+
+
+# Where a customer engages most (decayed counts, so as of the profile's instant): the app
+# itself, the news feed, or the messages we send; "none" before any engagement.
+CHANNELS = {"app.opened": "app", "news.read": "news", "acquisition.opened": "messages"}
+
+
+def _channel(counts: dict[str, float]) -> str:
+    seen = {name: counts.get(kind, 0.0) for kind, name in CHANNELS.items()}
+    best = max(seen, key=lambda name: seen[name])
+    return best if seen[best] > 0 else "none"
 
 
 def _add(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:

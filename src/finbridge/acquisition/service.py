@@ -484,7 +484,8 @@ class AcquisitionService:
     def _with_spending(self, profile: Profile) -> Profile:
         """The profile with its spending RFM as of the same instant (the lake's Ibis spend
         pipeline, point in time): per currency recency in days, frequency and monetary over
-        the last :data:`RFM_WINDOW_DAYS` days; monetary as a decimal string."""
+        the last :data:`RFM_WINDOW_DAYS` days, monetary as a decimal string; on the stored
+        (current) profile also the investor level, the credit decision and the balances."""
         spends = spending_of(self.lake, profile.as_of, [profile.customer_id])
         rfm = {
             s.currency: {
@@ -494,7 +495,22 @@ class AcquisitionService:
             }
             for s in spends.get(profile.customer_id, [])
         }
-        return replace(profile, fields={**profile.fields, "spending": rfm})
+        fields = {**profile.fields, "spending": rfm}
+        if profile.stored:
+            # Today's answers of the other engines (ports), so only on the current profile:
+            # an as-of read would mix past engagement with present balances.
+            who = profile.customer_id
+            summary = self.portfolio.summary(who)
+            fields.update(
+                investor_level=int(self._risk_level(who)),
+                credit_approved=self.credit.approved(who),
+                balance=(
+                    {"currency": summary.currency, "total": str(summary.total),
+                     "accounts": summary.accounts}
+                    if summary else None
+                ),
+            )  # fmt: skip
+        return replace(profile, fields=fields)
 
     def _states(self, customer_ids: Collection[str] | None = None) -> dict[str, ProfileState]:
         stmt = select(ProfileRow)
