@@ -6,17 +6,22 @@ field comes back named; a key without ``openbanking:write`` is refused."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from tests.api.conftest import issue_key
 from tests.openbanking.conftest import ISSUER, SYSTEM
+from tests.settings_support import test_settings as settings_for
 from tests.web.conftest import log_in
 from thirdparty_app.client import new_key
 
 from finbridge.core import ManualClock, Role
+from finbridge.core.settings import OpenBankingSettings, RateLimitSettings
 from finbridge.openbanking import SERVED, AppStatus
 from finbridge.openbanking.webhooks import enqueue
 from finbridge.platform import Platform
+from finbridge.site import create_app
 from finbridge.store.engine import unit_of_work
 
 HX = {"HX-Request": "true", "Origin": ISSUER}
@@ -115,3 +120,20 @@ def test_an_organisation_applies_an_operator_approves_its_code_fetches_the_key_o
     log_in(client, key)  # the new developer's key opens the portal and registers apps
     row = client.post("/console/developers/apps", data=_form("Acme"), headers=HX)
     assert row.status_code == 200 and "waiting for an operator" in row.text
+
+
+def test_applying_counts_against_the_per_ip_registration_limit(
+    tmp_path: Path, sqlite_engine: Engine, clock: ManualClock
+) -> None:
+    settings = settings_for(
+        tmp_path / "data",
+        openbanking=OpenBankingSettings(issuer=ISSUER),
+        rate_limits=RateLimitSettings(registration_per_ip="2/hour"),
+    )
+    platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
+    client = TestClient(create_app(platform=platform))
+    form = {"organisation": "Flood Ltd", "website": "https://flood.example"}
+    codes = [client.post("/console/developers/join", data=form, headers=HX).status_code
+             for _ in range(3)]  # fmt: skip
+    platform.close()
+    assert codes == [200, 200, 429]

@@ -83,6 +83,10 @@ def join(
     organisation: Annotated[str, Form(max_length=200)],
     website: Annotated[str, Form(max_length=500)],
 ) -> Response:
+    # Anyone may apply: counted against the per-IP registration limit the API's sign-up uses.
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.hit("registration_per_ip", request.client.host if request.client else "unknown")
     developer, code = platform.openbanking.developers.apply(
         organisation=organisation, website=website
     )
