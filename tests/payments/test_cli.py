@@ -148,3 +148,47 @@ def test_cli_relay_to_the_correspondent(
     assert done.exit_code == 0, done.output
     assert "sent 1 messages; settled 0, rejected 1" in done.output
     assert bank.balance(system, eur).available == Money.of("100", "EUR")
+
+
+def test_an_undelivered_pacs008_is_sent_again_and_answered_once(
+    runner: CliRunner, data_dir: Path, tmp_path: Path, clock: ManualClock
+) -> None:
+    """The correspondent is down: the transfer goes back to ready; once it is up the next
+    relay sends it again; a copy it already had is not answered twice."""
+    from finbridge.correspondent import CorrespondentServer
+    from finbridge.credit import make_certificates
+    from finbridge.payments import SimulatedCorrespondent
+
+    engine = make_engine(f"sqlite:///{data_dir / 'finbridge.db'}")
+    system = Principal.system("t")
+    bank = BankingService(engine, clock)
+    cid = bank.create_customer(system, kind="personal", display_name="Ada Wang").id
+    eur = bank.open_account(system, cid, kind="current", currency_code="EUR").id
+    bank.deposit(system, eur, Money.of("100", "EUR"), idempotency_key="f")
+    pay = PaymentsService(engine, clock, make_settings(data_dir), banking=bank)
+    t = pay.crossborder.send(
+        Principal.customer(cid), from_account_id=eur, amount=Money.of("40", "EUR"),
+        beneficiary=Beneficiary(name="Hans Muller", country="DE", bic="DEUTDEFF",
+                                iban="DE89370400440532013000"),
+        idempotency_key="k",
+    )  # fmt: skip
+    certs = tmp_path / "certs"
+    make_certificates(certs, days=2)
+    server = CorrespondentServer(SimulatedCorrespondent(), certs, seconds_per_day=0.0001)
+    url = server.url
+    server.close()  # bound, then gone: nobody answers there
+    down = runner.invoke(app, ["payments", "relay", url, "--certs", str(certs)])
+    assert down.exit_code != 0
+    assert pay.crossborder.get(system, t.id).status == "ready"
+    correspondent = SimulatedCorrespondent(reject_rate=0.0, return_rate=0.0)
+    again = CorrespondentServer(correspondent, certs, seconds_per_day=0.0001)
+    again.serve_in_background()
+    try:
+        up = runner.invoke(app, ["payments", "relay", again.url, "--certs", str(certs)])
+        assert up.exit_code == 0, up.output
+        assert "sent 1 messages; settled 1" in up.output
+        xml = pay.crossborder.message(system, t.id)
+        assert xml is not None and correspondent.process(xml.encode()) == []  # answered once
+    finally:
+        again.close()
+    assert bank.balance(system, eur).balance == Money.of("60", "EUR")

@@ -65,11 +65,21 @@ def relay(
     payments: PaymentsService, actor: Principal, link: CorrespondentLink
 ) -> tuple[int, list[Report], int]:
     """One round: send what is ready, apply what is due. Returns (messages sent, reports of
-    the answers applied, answers still waiting at the correspondent). An answer payments
-    refuses is left out of the reports (nothing changed) and raised after the others."""
+    the answers applied, answers still waiting at the correspondent). A message that cannot be
+    delivered puts its transfers back to ``ready`` (with every later one) and raises. An answer
+    payments refuses is left out of the reports (nothing changed) and raised after the
+    others."""
     sent = 0
-    for _message_id, xml in payments.crossborder.export_pacs008(actor):
-        link.send(xml)
+    messages = payments.crossborder.export_pacs008(actor)
+    for n, (_message_id, xml) in enumerate(messages):
+        try:
+            link.send(xml)
+        except ServiceUnavailable:
+            # Not delivered (or not known to be): back to ready, sent again next round; the
+            # correspondent answers an end-to-end id once, so a second copy is harmless.
+            for later_id, _xml in messages[n:]:
+                payments.crossborder.requeue(actor, later_id)
+            raise
         sent += 1
     answers, waiting = link.collect()
     reports, refused = [], None

@@ -31,6 +31,7 @@ class SimulatedCorrespondent:
     ) -> None:
         self.rng = random.Random(seed)
         self.reject_rate, self.return_rate = reject_rate, return_rate
+        self.seen: set[str] = set()  # end-to-end ids answered: a transfer sent again is not
 
     def process(self, pacs008: bytes) -> list[Answer]:
         """Answers to one of our pacs.008 messages, soonest first."""
@@ -43,6 +44,9 @@ class SimulatedCorrespondent:
             e2e = tx.findtext("d:PmtId/d:EndToEndId", namespaces=ns)
             amount = tx.find("d:IntrBkSttlmAmt", ns)
             assert e2e is not None and amount is not None  # the XSD requires both
+            if e2e in self.seen:  # a re-sent transfer: answered once already
+                continue
+            self.seen.add(e2e)
             if self.rng.random() < self.reject_rate:
                 statuses.append((e2e, "RJCT", "AC01"))
                 continue

@@ -511,6 +511,20 @@ class CrossBorderDesk:
             out.append((message_id, xml))
         return out
 
+    def requeue(self, actor: Principal, message_id: str) -> int:
+        """Put the transfers of a pacs.008 that could not be delivered back to ``ready`` (the
+        next export sends them again in a new message; their end-to-end ids stay, so a
+        correspondent that did get the first message knows them). Returns how many moved."""
+        operator_only(actor, "payments:write")
+        with unit_of_work(self.engine) as s:
+            moved = s.execute(
+                update(CrossBorderRow)
+                .where(CrossBorderRow.message_id == message_id, CrossBorderRow.status == "sent")
+                .values(status="ready", message_id=None, message_xml=None,
+                        updated_at=self.clock.now())
+            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        return int(moved)
+
     def _transfer(self, r: CrossBorderRow) -> iso.CreditTransfer:
         ben = r.beneficiary
         customer = self.banking.get_customer(PLATFORM, r.customer_id)
