@@ -27,6 +27,11 @@ PUBLIC: set[tuple[str, str]] = {
     ("GET", "/console/login"),  # the login form itself
     ("POST", "/console/login"),  # checks the key it is given
     ("POST", "/console/logout"),  # ends whatever session the cookie names
+    # Open banking's developer sign-up: an organisation applies (per-IP limited, CSRF-checked)
+    # and later exchanges the claim code it was shown for its key (the code is the credential).
+    ("GET", "/console/developers/join"),
+    ("POST", "/console/developers/join"),
+    ("POST", "/console/developers/claim"),
 }
 # Public by nature: credential exchanges of the identity engine (they check what they receive).
 PUBLIC_PREFIXES = (
