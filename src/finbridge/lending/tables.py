@@ -162,7 +162,11 @@ class ActivityRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_lending_activity_line_date", "line_id", "business_date"),)
+    __table_args__ = (
+        Index("ix_lending_activity_line_date", "line_id", "business_date"),
+        # One day's rows of one kind across all lines (the close of business): lending_0004.
+        Index("ix_lending_activity_date_kind", "business_date", "kind"),
+    )
 
 
 class StatementRow(Base):
