@@ -125,3 +125,12 @@ def test_the_sandbox_is_the_same_on_both_databases(
         ]
         seen.append((accounts, history))
     assert seen[0] == seen[1] and len(seen[0][0]) == 5
+
+
+def test_two_servers_seeding_at_once_seed_once(engine: Engine, clock: ManualClock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    banks = [SandboxBank(engine, clock) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        made = sorted(pool.map(lambda b: b.seed(), banks))
+    assert made == [0, 0, 0, 5 * 41]

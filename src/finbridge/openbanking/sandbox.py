@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
 from finbridge.banking import Account, AccountKind, AccountStatus, Balance, EntryKind, HistoryItem
 from finbridge.core.clock import Clock
@@ -55,6 +56,12 @@ class SandboxBank:
 
     def seed(self) -> int:
         """Create the synthetic data once (a no-op when present); the number of postings."""
+        try:
+            return self._seed()
+        except IntegrityError:
+            return 0  # another server seeded it at the same moment (PostgreSQL: no table lock)
+
+    def _seed(self) -> int:
         now = self._clock.now()
         rng = random.Random(SEED)
         with unit_of_work(self._engine) as session:
