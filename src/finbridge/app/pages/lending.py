@@ -87,7 +87,7 @@ def settle(
     plan_id: str,
     actor: AppPrincipalDep,
     platform: AppPlatformDep,
-    key: Annotated[str, Form(min_length=1, max_length=64)],
+    key: Annotated[str, Form(max_length=64)] = "",
     code: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     """Pay a plan's unbilled principal now. The key came with the page, so a double submit
@@ -96,6 +96,8 @@ def settle(
     desk = platform.lending.instalments
     if desk.plan(actor, plan_id).line_id != found.id:
         return RedirectResponse(f"/app/lending/{found.id}#instalments", status_code=303)
+    if not key:  # checked after ownership, so another's ids are a 404 whatever the form says
+        raise ValidationError("the form's key is missing: open the page again", field="key")
 
     def again(status: int, *, message: str = "", step_up: bool = False) -> Response:
         settling = {"plan_id": plan_id, "key": key, "message": message, "step_up": step_up}
