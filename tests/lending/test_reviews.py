@@ -97,3 +97,28 @@ def test_close_of_business_reviews_lines_due(sqlite_world: World) -> None:
     world.on(opened + timedelta(days=1))
     kept = svc.reviews.review(OPS, lines[0].id)  # the day goes on; the review says why
     assert kept.outcome == "kept" and "could not be re-scored (RuntimeError)" in kept.reasons[0]
+
+
+def test_application_decisions_are_lines_in_the_audit_chain(world: World) -> None:
+    svc, audit, _ = _reviewing(world, world.engine)
+    cust, acc = world.customer()
+    approved = svc.apply(
+        OPS, cust, product_id="everyday@1", deposit_account_id=acc, income_band="medium",
+        applicant={"LIMIT_BAL": 50000}, idempotency_key="a1",
+    )  # fmt: skip
+    world.scorer.score_value = 300  # below every band of the policy
+    other, other_acc = world.customer()
+    declined = svc.apply(
+        OPS, other, product_id="everyday@1", deposit_account_id=other_acc,
+        income_band="medium", applicant={"LIMIT_BAL": 50000}, idempotency_key="a2",
+    )  # fmt: skip
+    assert (approved.outcome, declined.outcome) == ("approved", "declined")
+    again = svc.apply(
+        OPS, cust, product_id="everyday@1", deposit_account_id=acc, income_band="medium",
+        applicant={"LIMIT_BAL": 50000}, idempotency_key="a1",
+    )  # fmt: skip
+    assert again.id == approved.id  # a retry decides nothing, so it audits nothing
+    mine = audit.entries(subject=cust)
+    assert [(e.action, e.outcome) for e in mine] == [("lending.application", "approved")]
+    assert [e.outcome for e in audit.entries(subject=other)] == ["declined"]
+    assert audit.verify().ok and audit.verify().checked == 2

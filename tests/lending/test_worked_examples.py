@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from tests.lending.conftest import OPS, World, cny
 
+from finbridge.identity import AuditLog
 from finbridge.lending import due_date_for
 
 PURCHASE_DAY = date(2026, 1, 10)
@@ -71,6 +72,8 @@ def test_paid_one_day_late_pays_interest_from_the_purchase_date(world: World) ->
 
 @pytest.mark.slow  # 200 COB days
 def test_m1_to_m3_to_charge_off_and_recovery(world: World) -> None:
+    audit = AuditLog(world.engine, world.clock, b"k" * 32)
+    world.svc.audit = audit  # the bank's audit chain, as the platform wires it
     line_id, due = _first_statement(world)
     line = world.svc.line(OPS, line_id)
     world.close_until(due + timedelta(days=1))
@@ -89,6 +92,10 @@ def test_m1_to_m3_to_charge_off_and_recovery(world: World) -> None:
     assert world.ledger_balance(line) == cny("0.00")
     allowance = world.banking.internal_account_id("loan_loss_allowance", "CNY")
     assert world.banking.balance(OPS, allowance).balance == -gone.charged_off
+    # Each decision of the bank's day is a line in the audit chain, once.
+    decided = [(e.action, e.outcome) for e in audit.entries(subject=line_id)]  # newest first
+    assert decided == [("lending.delinquency", "charged_off"), ("lending.delinquency", "suspended")]
+    assert audit.verify().ok
     # A recovery: the customer pays after the charge-off; the allowance gets it back.
     world.on(due + timedelta(days=200))
     after = world.pay(line, "40.00")

@@ -306,6 +306,7 @@ class LendingService:
                     self._add_line_row(session, line_id, customer_id, terms, decision, deposit.id)
                 session.flush()
                 emit(session, self._decision_event(row, terms))
+                self._audit_decision(session, actor, row)
         except IntegrityError:
             # A racing retry of the same key decided first: its decision stands.
             with self._tx() as session:
@@ -372,7 +373,20 @@ class LendingService:
             self._add_line_row(session, line_id, customer_id, terms, decision, deposit.id)
             session.flush()
             emit(session, self._decision_event(row, terms))
+            self._audit_decision(session, actor, row)
         return Application.of(row, terms.currency)
+
+    def _audit_decision(self, session: Session, actor: Principal, row: ApplicationRow) -> None:
+        """The application's decision as a line in the bank's audit chain, in its transaction
+        (the full inputs stay on the stored application; the line says what and why)."""
+        self.audit.append(
+            session, actor=actor.id, action="lending.application", subject=row.customer_id,
+            outcome=row.outcome,
+            detail={"application_id": row.id, "product_id": row.product_id,
+                    "line_id": row.line_id, "limit_minor": row.limit_minor,
+                    "score_model": row.score_model, "policy_version": row.policy_version,
+                    "reasons": list(row.reasons)},
+        )  # fmt: skip
 
     def _decide(
         self,

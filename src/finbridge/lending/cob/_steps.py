@@ -42,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import cast as sa_cast
+from sqlalchemy.orm import Session
 
 from finbridge.banking import BankCharge, InternalAccount
 from finbridge.core.errors import FinbridgeError
@@ -540,6 +541,7 @@ class LendingDay:
                 .where(LineRow.id == line.id)
                 .values(status="suspended" if suspend else "active")
             )
+            self._audit(session, line, "suspended" if suspend else "resumed", dpd=line.dpd)
 
     def _charge_off(self, line: LineRow, day: date) -> int:
         owed = line.fees_minor + line.interest_minor + line.revolving_minor + line.cash_minor
@@ -565,7 +567,17 @@ class LendingDay:
                 .where(InstalmentPlanRow.line_id == line.id, InstalmentPlanRow.status == "active")
                 .values(status="charged_off")
             )
+            self._audit(session, line, "charged_off", dpd=line.dpd, owed_minor=owed,
+                        business_date=day.isoformat())  # fmt: skip
         return 1
+
+    def _audit(self, session: Session, line: LineRow, outcome: str, **detail: Any) -> None:
+        # The close of business decides these for the bank: one audit line each, committed
+        # with the line's new status (a resumed day finds the status and decides nothing).
+        self.svc.audit.append(
+            session, actor=LENDING.id, action="lending.delinquency", subject=line.id,
+            outcome=outcome, detail={"customer_id": line.customer_id, **detail},
+        )  # fmt: skip
 
     # -- ledger charges ------------------------------------------------------------------
 
