@@ -13,12 +13,12 @@ from cryptography import x509
 
 from finbridge.core.clock import SystemClock
 from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.tls import tls_context
 from finbridge.credit.pki import (
     certificate_expiry,
     days_left,
     make_certificates,
     renew_certificates,
-    tls_context,
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from finbridge.core.errors import FinbridgeError, ServiceUnavailable
 from finbridge.core.principal import Principal
-from finbridge.correspondent._server import tls_context
+from finbridge.core.tls import tls_context
 from finbridge.payments import PaymentsService, Report
 
 

@@ -4,27 +4,15 @@ connect; the correspondent presents the ``partner`` certificate)."""
 from __future__ import annotations
 
 import socket
-import ssl
 import threading
 import time
 from pathlib import Path
 
 import uvicorn
 
+from finbridge.core.tls import tls_context
 from finbridge.correspondent._app import Outbox, create_correspondent_app
 from finbridge.payments import SimulatedCorrespondent
-
-
-def tls_context(cert_dir: Path, role: str, *, server: bool) -> ssl.SSLContext:
-    """TLS 1.3 with ``role``'s certificate, peers only from the partnership CA. The same rule as
-    credit's party links, written here so that neither side of the correspondent loads the
-    credit engine (pandas and its models: seconds at every start)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(cert_dir / f"{role}.pem", cert_dir / f"{role}.key")
-    ctx.load_verify_locations(cert_dir / "ca.pem")
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
 
 
 class CorrespondentServer:

@@ -9,6 +9,7 @@ first trained or scored. Estimators themselves live in :mod:`finbridge.credit.sc
 :mod:`finbridge.credit.challenger` for notebooks and tests.
 """
 
+from finbridge.core.tls import tls_context
 from finbridge.credit._service import ConsentPort, CreditService
 from finbridge.credit.data import binary_target, conform, feature_schema, fingerprint, split_target
 from finbridge.credit.datasets import (
@@ -42,7 +43,6 @@ from finbridge.credit.pki import (
     days_left,
     make_certificates,
     renew_certificates,
-    tls_context,
 )
 from finbridge.credit.policy import TrainingPolicy, load_policy
 from finbridge.credit.profile import ColumnIssue, DataProfile

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -155,13 +154,3 @@ def certificate_expiry(path: Path) -> dt.datetime:
 def days_left(path: Path) -> float:
     """Days until the certificate at ``path`` expires, against the real clock."""
     return (certificate_expiry(path) - _real_now()).total_seconds() / 86400
-
-
-def tls_context(cert_dir: Path, role: str, *, server: bool) -> ssl.SSLContext:
-    """TLS 1.3, this role's certificate, only peers signed by the partnership CA."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(cert_dir / f"{role}.pem", cert_dir / f"{role}.key")
-    ctx.load_verify_locations(cert_dir / "ca.pem")
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from finbridge.core.errors import FinbridgeError, ServiceUnavailable
-from finbridge.credit.pki import tls_context
+from finbridge.core.tls import tls_context
 
 DEFAULT_TIMEOUT_S = 120.0
 
