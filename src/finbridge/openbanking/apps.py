@@ -19,6 +19,8 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.openbanking.consents import aware
 from finbridge.openbanking.keys import validate_jwks
+from finbridge.openbanking.outbound import FetchRefused, check_url
+from finbridge.openbanking.remote_jwks import RemoteJwks
 from finbridge.openbanking.tables import AppRow
 from finbridge.store.engine import unit_of_work
 
@@ -56,6 +58,8 @@ class App:
     # app itself pushes the request (FAPI 2.0 leaves the bank no way to start the flow).
     initiate_login_uri: str | None = None
     sandbox: bool = False  # served from the synthetic sandbox only (see sandbox.py)
+    jwks_uri: str | None = None  # keys published by the app (``jwks`` is then empty)
+    logo: str | None = None  # the logo's SHA-256 (a cache key for its URL); none: no logo
 
     @classmethod
     def of(cls, row: AppRow) -> App:
@@ -72,14 +76,24 @@ class App:
             dict(row.jwks),
             row.initiate_login_uri,
             bool(row.sandbox),
+            row.jwks_uri,
+            row.logo_sha256,
         )
 
 
 class AppRegistry:
-    def __init__(self, engine: Engine, clock: Clock, *, production: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        production: bool,
+        remote_jwks: RemoteJwks | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._production = production
+        self.remote_jwks = remote_jwks or RemoteJwks(clock, production=production)
 
     def register(
         self,
@@ -88,18 +102,22 @@ class AppRegistry:
         name: str,
         developer: str,
         redirect_uris: Sequence[str],
-        jwks: Any,
-        scopes: Sequence[str],
+        jwks: Any = None,
+        scopes: Sequence[str] = (),
         category: str = "other",
         description: str = "",
         initiate_login_uri: str | None = None,
         sandbox: bool = False,
+        jwks_uri: str | None = None,
     ) -> App:
         """A new app, pending an operator's approval (``openbanking:write``). A sandbox app is
-        approved at once: it can reach only the synthetic sandbox, never a real account."""
+        approved at once: it can reach only the synthetic sandbox, never a real account. Its
+        keys: an inline ``jwks`` or a ``jwks_uri`` where it publishes them (one of the two)."""
         actor.require_scope("openbanking:write")
         if not isinstance(sandbox, bool):
             raise ValidationError("true or false", field="sandbox")
+        if (jwks is None) == (jwks_uri is None):
+            raise ValidationError("give either jwks or jwks_uri", field="jwks_uri")
         row = AppRow(
             id=new_id(),
             name=_text(name, "name", 100),
@@ -112,7 +130,8 @@ class AppRegistry:
             initiate_login_uri=None
             if initiate_login_uri is None
             else self._uri(initiate_login_uri, "initiate_login_uri"),
-            jwks=_jwks(jwks),
+            jwks={"keys": []} if jwks is None else _jwks(jwks),
+            jwks_uri=None if jwks_uri is None else self._jwks_uri(jwks_uri),
             scopes=[_choice(s, SCOPES, "scopes") for s in _listed(scopes, "scopes")],
             status=(AppStatus.APPROVED if sandbox else AppStatus.PENDING).value,
             owner_id=actor.id,
@@ -148,9 +167,16 @@ class AppRegistry:
             row = session.get(AppRow, client_id)
         return None if row is None else App.of(row)
 
-    def approved_jwks(self, client_id: str) -> dict[str, Any] | None:
+    def approved_jwks(self, client_id: str, kid: str | None = None) -> dict[str, Any] | None:
+        """The keys that verify an approved app's client assertion signed with ``kid``: its
+        registered JWKS, or the set at its JWKS URI (fetched again when ``kid`` is new to us);
+        ``FetchRefused`` when that set cannot be had."""
         app = self.find(client_id)
-        return app.jwks if app is not None and app.status is AppStatus.APPROVED else None
+        if app is None or app.status is not AppStatus.APPROVED:
+            return None
+        if app.jwks_uri is not None:
+            return self.remote_jwks.keys(app.jwks_uri, kid)
+        return app.jwks
 
     def list(self, actor: Principal, *, status: AppStatus | None = None) -> list[App]:
         """Operators see every app; anyone signed in sees the approved ones (the app store)."""
@@ -190,6 +216,15 @@ class AppRegistry:
         ):
             raise ValidationError(f"{field} must use https", field=field)
         return uri
+
+    def _jwks_uri(self, uri: Any) -> str:
+        """Where the app publishes its keys: a URL our fetcher may ever reach (https, no
+        address literal in a private range; loopback only outside production)."""
+        try:
+            check_url(uri, production=self._production)
+        except FetchRefused as exc:
+            raise ValidationError(str(exc), field="jwks_uri") from None
+        return str(uri)
 
     def initiate_login(self, actor: Principal, client_id: str, *, issuer: str) -> str:
         """Where the app store's "Connect" sends a signed-in customer: the app's registered

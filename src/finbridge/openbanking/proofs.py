@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from finbridge.core.clock import Clock
 from finbridge.openbanking.errors import OAuthError, invalid_client, invalid_dpop
 from finbridge.openbanking.keys import ALLOWED_ALGS, AnyKey, import_public_jwk, thumbprint
+from finbridge.openbanking.outbound import FetchRefused
 from finbridge.openbanking.tables import SeenJtiRow
 from finbridge.store.engine import unit_of_work
 
@@ -106,20 +107,32 @@ class ClientAssertionCheck:
     replay: ReplayStore
 
     def verify(
-        self, form: Mapping[str, str], jwks_of: Callable[[str], dict[str, Any] | None]
+        self,
+        form: Mapping[str, str],
+        jwks_of: Callable[[str, str | None], dict[str, Any] | None],
     ) -> str:
-        """The authenticated ``client_id``, or ``invalid_client``."""
+        """The authenticated ``client_id``, or ``invalid_client``. ``jwks_of(client_id, kid)``
+        gives the client's keys for the assertion's ``kid`` (a published set is fetched again
+        for a ``kid`` it does not know yet: key rotation)."""
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
             raise invalid_client("private_key_jwt client authentication is required")
         token = form["client_assertion"]
         client_id = form.get("client_id") or _unverified_issuer(token)
         if not isinstance(client_id, str) or not client_id:
             raise invalid_client("the assertion names no client")
-        jwks = jwks_of(client_id)
+        try:
+            header = _header(token)
+        except ValueError as exc:
+            raise invalid_client(f"client assertion refused: {exc}") from None
+        kid = header.get("kid")
+        try:
+            jwks = jwks_of(client_id, kid if isinstance(kid, str) else None)
+        except FetchRefused as exc:
+            raise invalid_client(f"the client's JWKS URI: {exc}") from None
         if jwks is None:
             raise invalid_client("unknown or unapproved client")
         try:
-            alg = _header(token).get("alg")
+            alg = header.get("alg")
             if alg not in ALLOWED_ALGS:
                 raise ValueError(f"algorithm {alg!r} is not accepted")
             claims = _decode(token, KeySet.import_key_set(jwks))  # type: ignore[arg-type]

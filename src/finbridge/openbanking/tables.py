@@ -13,6 +13,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     Index,
+    Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -49,6 +51,24 @@ class AppRow(Base):
     # A sandbox app: approved at once, its tokens carry a sandbox marker and are served only
     # from the synthetic sandbox below; never in the app store.
     sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Keys published by the app (fetched and cached by remote_jwks.py); ``jwks`` is then empty.
+    jwks_uri: Mapped[str | None] = mapped_column(String(500))
+    # The current logo's SHA-256 (its bytes in openbanking_app_logos); none: no logo.
+    logo_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class AppLogoRow(Base):
+    """An app's logo as we re-encoded it (never the uploaded bytes), served from our origin."""
+
+    __tablename__ = "openbanking_app_logos"
+
+    client_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(16))  # image/png
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PushedRequestRow(Base):

@@ -433,7 +433,10 @@ class AppIn(BaseModel):
     category: str = "other"
     description: str = Field(default="", max_length=2000)
     redirect_uris: list[str] = Field(min_length=1, max_length=10)
-    jwks: dict[str, Any]
+    jwks: dict[str, Any] | None = Field(default=None, description="public keys (or jwks_uri)")
+    jwks_uri: str | None = Field(
+        default=None, max_length=500, description="where the app publishes its keys (or jwks)"
+    )
     scopes: list[str] = Field(min_length=1, max_length=3)
     initiate_login_uri: str | None = Field(
         default=None,
@@ -457,6 +460,8 @@ class AppOut(BaseModel):
     created_at: datetime
     initiate_login_uri: str | None
     sandbox: bool = False
+    jwks_uri: str | None = None
+    logo_url: str | None = None
 
     @classmethod
     def of(cls, a: App) -> AppOut:
@@ -472,6 +477,8 @@ class AppOut(BaseModel):
             created_at=a.created_at,
             initiate_login_uri=a.initiate_login_uri,
             sandbox=a.sandbox,
+            jwks_uri=a.jwks_uri,
+            logo_url=None if a.logo is None else f"/v1/openbanking/apps/{a.client_id}/logo",
         )
 
 
