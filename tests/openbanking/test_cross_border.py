@@ -4,13 +4,12 @@ once, queued for the pacs.008) within a mandate's limits; refusals audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from tests.openbanking.conftest import SYSTEM, Customer, csrf_of, make_app, returned_to, sign_in
-from tests.openbanking.test_security import refused
+from tests.openbanking.test_security import audited_as, refused
 from thirdparty_app.client import ThirdPartyApp
 
 from finbridge.core import ManualClock, Money, Principal
@@ -110,13 +109,12 @@ def test_a_single_payment_abroad_is_consumed_and_a_bad_iban_rejected(
     sign_in(client, clock, zhang)
     bad = BENEFICIARY | {"iban": "DE89370400440532013001"}  # check digits wrong
     single = {"type": "cross_border_payment", "currency": "USD", "instructed_amount": "30.00"}
-    _connect(abroad, client, zhang.usd, single | {"beneficiary": bad})
-    error = refused(lambda: abroad.pay(amount="30.00", currency="USD", creditor=bad["iban"],
-                                       key="b1"), 422, "validation_error")  # fmt: skip
-    assert "IBAN" in error.description
+    # Refused at the pushed request, before a consent exists to show the customer.
+    error = refused(lambda: abroad.push([single | {"beneficiary": bad}], state="b"), 400,
+                    "invalid_authorization_details")  # fmt: skip
+    assert error.description.startswith("authorization_details.beneficiary.iban: invalid IBAN")
     assert str(platform.banking.balance(SYSTEM, zhang.usd).available.amount) == "80.00"
 
-    clock.advance(timedelta(seconds=31))
     _connect(abroad, client, zhang.usd, single | {"beneficiary": BENEFICIARY})
     paid = abroad.pay(amount="30.00", currency="USD", creditor=IBAN, key="s1")
     assert paid["status"] == "submitted"
@@ -124,3 +122,38 @@ def test_a_single_payment_abroad_is_consumed_and_a_bad_iban_rejected(
     assert consent["status"] == "consumed"
     refused(lambda: abroad.pay(amount="30.00", currency="USD", creditor=IBAN, key="s2"), 403,
             "insufficient_scope")  # fmt: skip
+
+
+# (a change to the beneficiary, the field named, a word of the reason)
+FAULTS = [
+    ({"iban": "DE89370400440532013001"}, "iban", "checksum"),  # ISO 7064 check digits
+    ({"iban": "DE8937040044053201300"}, "iban", "length"),  # DE is 22 characters
+    ({"iban": "BE41539007547035", "country": "BE", "bic": "GKCCBEBB"}, "iban",
+     "national checksum"),  # valid ISO digits, wrong Belgian check digits in the BBAN
+    ({"iban": "FR1420041010050500013M02606"}, "iban", "not DE"),  # payments' agreement rule
+    ({"bic": "COBADEF"}, "bic", "length"),
+    ({"bic": "ABCDDEFFXXX"}, "bic", "registry"),  # well formed, no such German bank
+    ({"name": "Anna \u263a Schmidt"}, "name", "character set"),
+]  # fmt: skip
+
+
+def test_a_beneficiary_abroad_is_checked_in_full_before_any_consent_exists(
+    platform: Platform, abroad: ThirdPartyApp
+) -> None:
+    from finbridge.openbanking.tables import ConsentRow
+    from finbridge.store.engine import unit_of_work
+
+    for change, field, why in FAULTS:
+        details = MANDATE | {"beneficiary": BENEFICIARY | change}
+        error = refused(lambda d=details: abroad.push([d], state="s"), 400,  # type: ignore[misc]
+                        "invalid_authorization_details")  # fmt: skip
+        assert error.description.startswith(f"authorization_details.beneficiary.{field}:"), error
+        assert why.lower() in error.description.lower(), error.description
+        assert audited_as(platform, "par", "invalid_authorization_details", f"{field}: ")
+    with unit_of_work(platform.engine, write=False) as session:
+        assert session.query(ConsentRow).count() == 0  # nothing half-written
+    # The beneficiary as sent in the other tests passes every check; a BIC where schwifty's
+    # registry lists no banks (Hong Kong) is checked for its form only.
+    assert "request_uri=" in abroad.push([MANDATE], state="ok")[0]
+    hk = {"name": "Chan Tai Man", "country": "HK", "bic": "HSBCHKHHHKH", "account": "004123456"}
+    assert "request_uri=" in abroad.push([MANDATE | {"beneficiary": hk}], state="hk")[0]

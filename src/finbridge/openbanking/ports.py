@@ -46,6 +46,11 @@ class CrossBorderPort(Protocol):
 
     def status(self, actor: Principal, transfer_id: str) -> SentAbroad: ...
 
+    def check_beneficiary(self, beneficiary: Mapping[str, Any]) -> None:
+        """Payments' beneficiary rule (character set, country, IBAN, BIC and their agreement):
+        ``ValidationError`` naming the ``beneficiary.<field>`` at fault."""
+        ...
+
 
 class PartnerKeyPort(Protocol):
     """Identity's API keys: a new ``partner`` key for an approved developer; the key id and the

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake import Event, emit
 from finbridge.openbanking.apps import App, AppRegistry, AppStatus, may_manage
 from finbridge.openbanking.audit import AuditTrail
+from finbridge.openbanking.beneficiary import check as check_beneficiary
 from finbridge.openbanking.consents import (
     SCOPE_OF,
     SINGLE_PAYMENTS,
@@ -109,6 +110,7 @@ class AuthorizationServer:
         audit: AuditTrail,
         second_factor: SecondFactorPort,
         lifetimes: Lifetimes,
+        beneficiary_rule: Callable[[Mapping[str, Any]], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -120,6 +122,7 @@ class AuthorizationServer:
         self._audit = audit
         self._second_factor = second_factor
         self._life = lifetimes
+        self._beneficiary_rule = beneficiary_rule  # payments' rule, through its port
 
     # -- endpoints ----------------------------------------------------------------------------
     @property
@@ -193,8 +196,11 @@ class AuthorizationServer:
         now = self._clock.now()
         try:
             request = parse_request(form.get("authorization_details"), now)
+            if request.beneficiary is not None:  # in full now: the consent lives for months
+                check_beneficiary(request.beneficiary, self._beneficiary_rule)
         except ValidationError as exc:
-            raise OAuthError("invalid_authorization_details", exc.detail, field=exc.field) from None
+            named = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
+            raise OAuthError("invalid_authorization_details", named, field=exc.field) from None
         scope = SCOPE_OF[request.kind]
         if scope not in app.scopes:
             raise OAuthError("invalid_scope", f"the app is not registered for the {scope} scope")

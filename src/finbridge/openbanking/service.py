@@ -121,6 +121,7 @@ class OpenBankingService:
                 code=timedelta(seconds=cfg.code_seconds),
                 request=timedelta(seconds=cfg.request_seconds),
             ),
+            beneficiary_rule=None if cross_border is None else cross_border.check_beneficiary,
         )
         sandbox = SandboxBank(engine, clock)
         resources = ResourceService(

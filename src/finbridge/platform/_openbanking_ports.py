@@ -12,7 +12,7 @@ from finbridge.openbanking.ports import SentAbroad
 
 if TYPE_CHECKING:
     from finbridge.openbanking import OpenBankingService
-    from finbridge.payments import CrossBorder
+    from finbridge.payments import Beneficiary, CrossBorder
     from finbridge.platform._root import Platform
 
 
@@ -34,20 +34,11 @@ class PaymentsCrossBorder:
         idempotency_key: str,
         remittance: str,
     ) -> SentAbroad:
-        from finbridge.payments import Beneficiary
-
         sent = self._platform.payments.crossborder.send(
             actor,
             from_account_id=from_account_id,
             amount=amount,
-            beneficiary=Beneficiary(
-                name=beneficiary["name"],
-                country=beneficiary["country"],
-                bic=beneficiary["bic"],
-                iban=beneficiary.get("iban"),
-                account=beneficiary.get("account"),
-                address_lines=tuple(beneficiary.get("address_lines") or ()),
-            ),
+            beneficiary=_beneficiary(beneficiary),
             idempotency_key=idempotency_key,
             remittance=remittance,
         )
@@ -55,6 +46,11 @@ class PaymentsCrossBorder:
 
     def status(self, actor: Principal, transfer_id: str) -> SentAbroad:
         return _sent(self._platform.payments.crossborder.get(actor, transfer_id))
+
+    def check_beneficiary(self, beneficiary: Mapping[str, Any]) -> None:
+        from finbridge.payments.crossborder import check_beneficiary
+
+        check_beneficiary(_beneficiary(beneficiary))
 
 
 class PartnerKeys:
@@ -68,6 +64,15 @@ class PartnerKeys:
 
         issued = self._platform.api_keys.issue(name[:100], [Role.PARTNER])
         return issued.key.id, issued.plaintext
+
+
+def _beneficiary(b: Mapping[str, Any]) -> Beneficiary:
+    from finbridge.payments import Beneficiary
+
+    return Beneficiary(
+        name=b["name"], country=b["country"], bic=b["bic"], iban=b.get("iban"),
+        account=b.get("account"), address_lines=tuple(b.get("address_lines") or ()),
+    )  # fmt: skip
 
 
 def _sent(transfer: CrossBorder) -> SentAbroad:
