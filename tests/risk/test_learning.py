@@ -262,3 +262,77 @@ def test_a_promotion_in_one_process_is_what_every_process_scores_with(
     tick(clock)
     kept = there.decide(system, payment(clock, customer_id="c3", amount="450.00"))
     assert kept.model_version == "launch"
+
+
+def test_a_shadow_a_promotion_and_a_rollback_reach_another_serving_process(
+    sqlite_risk: DecisionMaker, sqlite_engine: Engine, clock: ManualClock, analyst: Principal,
+    system: Principal, tmp_path: Path,
+) -> None:  # fmt: skip
+    import json
+    import subprocess
+    import sys
+
+    from finbridge.risk.decisions import DecisionOptions
+    from finbridge.risk.models import RegistryChampion, register_model, write_champion
+
+    from .conftest import make_maker, payment, tick
+    from .registry_support import tiny_model
+
+    # Process A (here): a risk service over its own decision maker. Process B: another Python
+    # process over the same SQLite file and model registry (tests/risk/serving_process.py).
+    here = _service(sqlite_engine, clock, sqlite_risk, tmp_path)
+    register_model(here.registry_dir, tiny_model("launch"), "launch")
+    register_model(here.registry_dir, tiny_model("challenger", seed=5), "challenger")
+    write_champion(here.registry_dir, "launch")
+    mine = make_maker(sqlite_engine, clock, options=DecisionOptions(rules_refresh_s=0.0))
+    mine.follow_champion(RegistryChampion(here.registry_dir))
+    here = RiskService(sqlite_engine, clock, RiskSettings(), data_dir=tmp_path, decisions=mine)
+    script = Path(__file__).with_name("serving_process.py")
+    other = subprocess.Popen(
+        [sys.executable, str(script), str(sqlite_engine.url), str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert other.stdin is not None and other.stdout is not None
+
+    def ask(command: dict[str, object]) -> dict[str, object]:
+        assert other.stdin is not None and other.stdout is not None
+        tick(clock)
+        other.stdin.write(json.dumps({**command, "now": clock.now().isoformat()}) + "\n")
+        other.stdin.flush()
+        answer: dict[str, object] = json.loads(other.stdout.readline())
+        return answer
+
+    def decide_there(customer: str) -> dict[str, object]:
+        return ask({"decide": payment(clock, customer_id=customer, amount="450.00")})
+
+    try:
+        assert json.loads(other.stdout.readline()) == {"ready": True}
+        assert decide_there("c1") == {"live": "launch", "shadow": None}
+
+        # A shadow started here is scored there from its next decision; stopped, it is gone.
+        here.start_shadow_model(analyst, "challenger")
+        assert decide_there("c2") == {"live": "launch", "shadow": "challenger"}
+        assert here.stop_shadow_model(analyst) == "challenger"
+        assert decide_there("c3") == {"live": "launch", "shadow": None}
+
+        # Promoted here: live there, and out of the shadow slot everywhere.
+        here.start_shadow_model(analyst, "challenger")
+        assert here.promote_shadow_model(analyst) == "challenger"
+        assert decide_there("c4") == {"live": "challenger", "shadow": None}
+
+        # Rolled back there: this process decides with the old champion again, and the one
+        # step is spent in both processes.
+        assert ask({"rollback": True}) == {"rolled_back_to": "launch"}
+        tick(clock)
+        back = mine.decide(system, payment(clock, customer_id="c5", amount="450.00"))
+        assert back.model_version == "launch"
+        with pytest.raises(Conflict, match="no promotion to roll back"):
+            here.rollback_model(analyst)
+        assert ask({"rollback": True}) == {"error": "no promotion to roll back"}
+
+        # A shadow pointer at a version that cannot be loaded keeps the shadow slot as it was.
+        (here.registry_dir / "SHADOW").write_text("missing-version")
+        assert decide_there("c6") == {"live": "launch", "shadow": None}
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)

@@ -79,7 +79,9 @@ class RiskService:
         self._lock = threading.Lock()
         self._switch = threading.Lock()  # one model switch at a time
         self._maker: DecisionMaker | None = decisions
-        # The model a promotion replaced, for one-step rollback (``_UNSET``: none promoted yet).
+        # The model this process's last promotion replaced (``_UNSET``: none). The registry's
+        # ROLLBACK pointer is what counts (any process may undo, once); this copy spares a
+        # reload, and is the only way back to a model the registry cannot hold.
         self._before_promotion: Scorer | object | None = _UNSET
 
     @classmethod
@@ -263,6 +265,7 @@ class RiskService:
         """The live model's and the shadow model's versions."""
         actor.require_scope("risk:read")
         maker = self.decisions
+        maker.refresh_rules(force=True)  # a promotion or shadow another process made
         return {
             "live": maker.model.version if maker.model else None,
             "shadow": maker.shadow_model.version if maker.shadow_model else None,
@@ -294,6 +297,7 @@ class RiskService:
             payload = {"version": model.version, "previous": previous, "started_by": actor.id}
             self._audit("risk.shadow_model_started", payload)
             maker.set_shadow_model(model)
+            self._point_shadow(model.version)
         return previous
 
     def stop_shadow_model(self, actor: Principal) -> str | None:
@@ -302,12 +306,14 @@ class RiskService:
         actor.require_scope("risk:write")
         maker = self.decisions
         with self._switch:
+            maker.refresh_rules(force=True)  # a shadow started in another process
             current = maker.shadow_model
             if current is None:
                 return None
             payload = {"version": current.version, "stopped_by": actor.id}
             self._audit("risk.shadow_model_stopped", payload)
             maker.set_shadow_model(None)
+            self._point_shadow(None)
         return current.version
 
     def promote_shadow_model(self, actor: Principal) -> str:
@@ -315,15 +321,17 @@ class RiskService:
         actor.require_scope("risk:write")
         maker = self.decisions
         with self._switch:
+            maker.refresh_rules(force=True)  # a shadow started in another process
             candidate = maker.shadow_model
             if candidate is None:
                 raise Conflict("there is no shadow model to promote")
             previous = maker.model.version if maker.model is not None else None
             payload = {"version": candidate.version, "previous": previous, "promoted_by": actor.id}
             self._audit("risk.model_promoted", payload)
-            self._before_promotion = maker.model
             self._keep_registered(maker.model)  # so every process can roll back to it
+            self._remember_for_rollback(maker.model)
             maker.use_model(candidate)
+            self._point_shadow(None)  # the promoted model leaves the shadow slot everywhere
             self._point_champion(candidate)
         return candidate.version
 
@@ -332,6 +340,29 @@ class RiskService:
 
         if isinstance(model, FraudModel) and not is_registered(self.registry_dir, model.version):
             register_model(self.registry_dir, model, model.version)
+
+    def _point_shadow(self, version: str | None) -> None:
+        from finbridge.risk.models import is_registered, write_shadow
+
+        if version is None or is_registered(self.registry_dir, version):
+            write_shadow(self.registry_dir, version)
+
+    def _remember_for_rollback(self, model: Scorer | None) -> None:
+        """The registry's ROLLBACK pointer names what this promotion replaces, so a rollback
+        from any process returns to it; a model the registry cannot hold stays this process's."""
+        from finbridge.risk.models import clear_rollback, write_rollback
+
+        self._before_promotion = model
+        if self._registered(model):
+            write_rollback(self.registry_dir, getattr(model, "version", None))
+        else:
+            clear_rollback(self.registry_dir)
+
+    def _registered(self, model: Scorer | object | None) -> bool:
+        from finbridge.risk.models import is_registered
+
+        version = getattr(model, "version", None)
+        return model is None or bool(version and is_registered(self.registry_dir, version))
 
     def _point_champion(self, model: Scorer | None) -> None:
         """The registry's champion pointer, which every process's decision maker follows
@@ -346,17 +377,32 @@ class RiskService:
     def rollback_model(self, actor: Principal) -> str | None:
         """Undo the last promotion in one audited step (``risk.model_rolled_back``): the model
         it replaced decides again. Returns that model's version (None: no model, rules only)."""
+        from finbridge.risk.models import clear_rollback, load_registered, take_rollback
+
         actor.require_scope("risk:write")
         maker = self.decisions
         with self._switch:
-            previous = self._before_promotion
-            if previous is _UNSET:
-                raise Conflict("no promotion to roll back in this process")
+            maker.refresh_rules(force=True)  # a promotion another process made
+            pointed = take_rollback(self.registry_dir)
+            local = self._before_promotion
+            previous: Scorer | object | None
+            if pointed is None:  # undone already, unless it is a model only this process has
+                if local is _UNSET or self._registered(local):
+                    raise Conflict("no promotion to roll back")
+                previous = local
+            elif pointed == "":
+                previous = None
+            elif getattr(local, "version", None) == pointed:
+                previous = local
+            else:
+                previous = load_registered(self.registry_dir, pointed)
             current = maker.model.version if maker.model is not None else None
             back = getattr(previous, "version", None)
             payload = {"version": back, "replaced": current, "rolled_back_by": actor.id}
             self._audit("risk.model_rolled_back", payload)
-            self._before_promotion = _UNSET  # one step: a second rollback has nothing to undo
+            # One step: a second rollback, here or in another process, has nothing to undo.
+            clear_rollback(self.registry_dir)
+            self._before_promotion = _UNSET
             if previous is None:
                 maker.model = None
             else:

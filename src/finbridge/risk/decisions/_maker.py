@@ -87,10 +87,14 @@ class DecisionOptions:
 
 
 class ChampionSource(Protocol):
-    """Which model every process should score with (the model registry's pointer)."""
+    """Which models every process should score with (the model registry's pointers)."""
 
     def champion(self) -> str | None:
         """The live version; ``""``: rules only; None: nothing promoted (keep your own)."""
+        ...
+
+    def shadow(self) -> str | None:
+        """The shadow version; ``""``: none; None: never set (keep your own)."""
         ...
 
     def load(self, version: str) -> Scorer: ...
@@ -134,6 +138,7 @@ class DecisionMaker:
         self._lock = threading.Lock()
         self._champion: ChampionSource | None = None
         self._unloadable: str | None = None  # a pointed-at version that failed to load
+        self._unloadable_shadow: str | None = None
 
     # -- rule sets --------------------------------------------------------------------------
     def refresh_rules(self, *, force: bool = False) -> None:
@@ -152,14 +157,37 @@ class DecisionMaker:
             self._checked_at = time.monotonic()
 
     def follow_champion(self, source: ChampionSource | None) -> None:
-        """Score with the model ``source`` points at, checked with the rule sets (every
-        ``rules_refresh_s``): how a promotion made in one process reaches every other."""
+        """Score with the models ``source`` points at (live and shadow), checked with the rule
+        sets (every ``rules_refresh_s``): how a promotion, a rollback or a shadow started in
+        one process reaches every other."""
         self._champion = source
 
     def _follow_champion(self) -> None:
         source = self._champion
         if source is None:
             return
+        self._follow_live(source)
+        self._follow_shadow(source)
+
+    def _follow_shadow(self, source: ChampionSource) -> None:
+        wanted = source.shadow()
+        shadow = self._shadow_model
+        current = getattr(shadow, "version", None) if shadow is not None else ""
+        if wanted is None or wanted == current or wanted == self._unloadable_shadow:
+            return
+        live = getattr(self.model, "version", None) if self.model is not None else None
+        if wanted == "" or wanted == live:  # the live model is never its own shadow
+            self._shadow_model = None
+            return
+        try:
+            model = source.load(wanted)
+        except FinbridgeError as exc:  # keep the shadow we have; say it once
+            log.error("shadow model %s cannot be loaded, kept %s: %s", wanted, current, exc)
+            self._unloadable_shadow = wanted
+            return
+        self.set_shadow_model(model)
+
+    def _follow_live(self, source: ChampionSource) -> None:
         wanted = source.champion()
         current = getattr(self.model, "version", None) if self.model is not None else ""
         if wanted is None or wanted == current or wanted == self._unloadable:

@@ -27,12 +27,16 @@ from finbridge.risk.models._registry import (
     RegisteredModel,
     RegistryChampion,
     check_version,
+    clear_rollback,
     is_registered,
     list_registered,
     load_registered,
     register_model,
     registry_dir,
+    take_rollback,
     write_champion,
+    write_rollback,
+    write_shadow,
 )
 from finbridge.risk.models._shadow import ShadowComparison, compare_shadow
 
@@ -49,6 +53,7 @@ __all__ = [
     "ShadowComparison",
     "card_precision_at_k",
     "check_version",
+    "clear_rollback",
     "compare_shadow",
     "evaluate",
     "handbook_benchmark",
@@ -62,5 +67,8 @@ __all__ = [
     "prepare",
     "register_model",
     "registry_dir",
+    "take_rollback",
     "write_champion",
+    "write_rollback",
+    "write_shadow",
 ]

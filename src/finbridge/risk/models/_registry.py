@@ -7,12 +7,19 @@ plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no le
 
 ``RiskService.start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live
 one (or take it away) without a restart, each as one audited step; ``promote_shadow_model`` then
-makes it live. The shadow choice is held by the process's service (it does not survive a
-restart; ``settings.risk.shadow_model_path`` sets one at start-up). A promotion or rollback also
-writes the registry's champion pointer (``CHAMPION``: the live version, empty for rules only),
-which every process's decision maker reads on its rule-refresh tick (:class:`RegistryChampion`),
-so the model a promotion makes live is the one every process scores with within seconds, and
-after a restart.
+makes it live. What decides is kept in three pointer files beside the models, each written
+atomically (temporary file, then rename), so every process sees the same choice:
+
+- ``CHAMPION``: the live version (empty: rules only), written by a promotion or a rollback;
+- ``SHADOW``: the version scored beside it (empty: none), written by starting or stopping a
+  shadow and emptied by a promotion (the promoted model leaves the shadow slot);
+- ``ROLLBACK``: the version the last promotion replaced (empty: rules only), which one-step
+  rollback returns to and then removes, so any process can undo a promotion made in another.
+
+Every process's decision maker reads ``CHAMPION`` and ``SHADOW`` on its rule-refresh tick
+(:class:`RegistryChampion`): a promotion, a rollback or a shadow started in one process is what
+every process scores with within seconds, and after a restart. A pointer never written says
+nothing (``settings.risk.shadow_model_path`` then sets the shadow at start-up).
 """
 
 from __future__ import annotations
@@ -30,7 +37,10 @@ from finbridge.risk.models._fraud import FraudModel
 
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUFFIX = ".json"
-CHAMPION = "CHAMPION"  # not a version file: no suffix, so listings never show it
+# Pointer files, not version files: no suffix, so listings never show them.
+CHAMPION = "CHAMPION"
+SHADOW = "SHADOW"
+ROLLBACK = "ROLLBACK"
 
 
 def registry_dir(data_dir: Path) -> Path:
@@ -123,32 +133,66 @@ def is_registered(directory: Path, version: str) -> bool:
     return _path(directory, version).is_file()
 
 
-def write_champion(directory: Path, version: str | None) -> None:
-    """Point every process at ``version`` (None: no model, rules only), atomically."""
+def _write_pointer(directory: Path, name: str, version: str | None) -> None:
     text = "" if version is None else check_version(version)
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{CHAMPION}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as out:
             out.write(text)
-        os.replace(tmp, directory / CHAMPION)
+        os.replace(tmp, directory / name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def _read_pointer(directory: Path, name: str) -> str | None:
+    """The pointed version; ``""``: none (rules only / no shadow); None: never written."""
+    try:
+        return (directory / name).read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+def write_champion(directory: Path, version: str | None) -> None:
+    """Point every process at ``version`` (None: no model, rules only), atomically."""
+    _write_pointer(directory, CHAMPION, version)
+
+
+def write_shadow(directory: Path, version: str | None) -> None:
+    """Have every process score ``version`` in shadow (None: no shadow), atomically."""
+    _write_pointer(directory, SHADOW, version)
+
+
+def write_rollback(directory: Path, version: str | None) -> None:
+    """Remember what the last promotion replaced (None: rules only), for any process."""
+    _write_pointer(directory, ROLLBACK, version)
+
+
+def take_rollback(directory: Path) -> str | None:
+    """The version one-step rollback returns to (``""``: rules only), or None when there is no
+    promotion to undo. The caller removes it with :func:`clear_rollback` once done."""
+    return _read_pointer(directory, ROLLBACK)
+
+
+def clear_rollback(directory: Path) -> None:
+    (directory / ROLLBACK).unlink(missing_ok=True)
+
+
 class RegistryChampion:
-    """Where a decision maker learns which model is live: the registry's pointer."""
+    """Where a decision maker learns which models are live and in shadow: the registry's
+    pointers."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
     def champion(self) -> str | None:
         """The live version; ``""``: rules only; None: nothing was ever promoted here."""
-        try:
-            return (self.directory / CHAMPION).read_text().strip()
-        except FileNotFoundError:
-            return None
+        return _read_pointer(self.directory, CHAMPION)
+
+    def shadow(self) -> str | None:
+        """The shadow version; ``""``: none; None: never set here (keep the process's own)."""
+        return _read_pointer(self.directory, SHADOW)
 
     def load(self, version: str) -> FraudModel:
         return load_registered(self.directory, version)
