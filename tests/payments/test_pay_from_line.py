@@ -110,13 +110,15 @@ def test_pay_a_merchant_from_a_line_and_refund_it(
 
     paid = pay.payments.pay(me, code.payload, from_account_id=line.account_id,
                             idempotency_key="k1")  # fmt: skip
-    # Risk was asked first about the customer's hold on the line, then about the entry that
-    # moves it from card settlement to the merchant at the customer's request.
-    assert [(i.kind, i.actor.id, i.from_account_id, i.amount) for i in guard.asked][:1] == [
-        ("hold", me.id, line.account_id, cny("200.00"))
-    ]
-    assert [(i.kind, i.actor.id, i.from_customer_id, i.to_account_id)
-            for i in guard.asked[1:]] == [("journal", me.id, None, shop_acc.id)]  # fmt: skip
+    # Risk was asked about the customer's hold on the line; the entry that moves the money on
+    # from card settlement to the merchant comes at the customer's request under the hold's own
+    # key, so a guard keyed by actor and key (risk's) meets the same decision again.
+    hold, onward = guard.asked
+    assert (hold.kind, hold.actor.id, hold.from_account_id, hold.amount) == (
+        "hold", me.id, line.account_id, cny("200.00"))  # fmt: skip
+    assert (onward.kind, onward.actor.id, onward.from_customer_id, onward.to_account_id) == (
+        "journal", me.id, None, shop_acc.id)  # fmt: skip
+    assert onward.idempotency_key == hold.idempotency_key
     assert paid.purchase_id is not None and paid.fee == cny("2.00")
     purchase = lending.purchase(SYSTEM, paid.purchase_id)
     assert (purchase.status, purchase.captured, purchase.merchant) == (
@@ -191,3 +193,139 @@ def test_a_line_still_cannot_send_p2p(world: tuple[Platform, Guard]) -> None:
 
 def engine_of(platform: Platform) -> Engine:
     return platform.engine
+
+
+def _shop(platform: Platform) -> tuple[str, str]:
+    """A merchant (1% fee) and its settlement account."""
+    owner = platform.banking.create_customer(SYSTEM, kind="corporate", display_name="Tea House")
+    acc = platform.banking.open_account(SYSTEM, owner.id, kind="current", currency_code="CNY").id
+    shop = platform.payments.merchants.onboard(
+        ADMIN, name="Tea House", mcc="5812", settlement_account_id=acc, fee_rate="0.01"
+    )
+    return shop.id, acc
+
+
+def test_risk_decides_a_line_payment_once(engine: Engine, settings: Settings) -> None:
+    """With the real risk engine as the guard: one stored decision per payment, from a line
+    as from a deposit account, with the posting's fate on it."""
+    from tests.risk.conftest import make_maker
+
+    from finbridge.risk.decisions import DecisionOptions
+    from finbridge.risk.posting import RiskGuard
+
+    clock = ManualClock(datetime(2026, 1, 6, 2, 0, tzinfo=UTC))
+    real = Platform(settings, engine, clock)
+    maker = make_maker(engine, clock, options=DecisionOptions(rules_refresh_s=0.0))
+    real.use_posting_guard(RiskGuard(maker))
+    real._faces["lending"] = LendingService(
+        engine, clock, real.banking, checks=Checks(), scorer=FixedScorer(), risk=Risk()
+    )
+    real.lending.install_catalogue(SYSTEM)
+    shop, _ = _shop(real)
+    line = _line(real)
+    me = Principal.customer(line.customer_id)
+    dep = line.deposit_account_id
+    real.banking.deposit(SYSTEM, dep, cny("500"), idempotency_key=f"fund-{dep}")
+
+    def decisions() -> list[tuple[str | None, str, str | None]]:
+        """Every live decision risk stored (whoever it names as the customer)."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT customer_id, outcome, posting_outcome FROM risk_decisions"
+                     " WHERE mode = 'live' ORDER BY decided_at")
+            ).all()  # fmt: skip
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    assert decisions() == []
+
+    from_line = real.payments.merchants.create_code(ADMIN, shop, amount=cny("88.00"))
+    paid = real.payments.payments.pay(me, from_line.payload, from_account_id=line.account_id,
+                                      idempotency_key="once")  # fmt: skip
+    assert paid.purchase_id is not None
+    assert decisions() == [(me.customer_id, "approve", "posted")]
+    from_deposit = real.payments.merchants.create_code(ADMIN, shop, amount=cny("12.00"))
+    real.payments.payments.pay(me, from_deposit.payload, from_account_id=dep,
+                               idempotency_key="dep")  # fmt: skip
+    assert decisions() == [(me.customer_id, "approve", "posted")] * 2
+    # A retry of the paid key replays the payment and asks nobody again.
+    real.payments.payments.pay(me, from_line.payload, from_account_id=line.account_id,
+                               idempotency_key="once")  # fmt: skip
+    assert len(decisions()) == 2
+    real.close()
+
+
+def test_a_failed_capture_voids_the_purchase(
+    world: tuple[Platform, Guard], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The capture fails after the hold: the hold is given back and lending's purchase is
+    released, the payment is gone, and the line and the books are as before."""
+    platform, _ = world
+    shop, shop_acc = _shop(platform)
+    line = _line(platform)
+    me = Principal.customer(line.customer_id)
+    code = platform.payments.merchants.create_code(ADMIN, shop, amount=cny("300.00"))
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("ledger unreachable")
+
+    monkeypatch.setattr(platform.banking, "capture_hold", broken)
+    with pytest.raises(ConnectionError):
+        platform.payments.payments.pay(me, code.payload, from_account_id=line.account_id,
+                                       idempotency_key="k")  # fmt: skip
+    with engine.connect() as conn:
+        purchases = conn.execute(text("SELECT status FROM lending_purchases")).scalars().all()
+        holds = conn.execute(
+            text("SELECT status FROM banking_holds WHERE account_id = :a"),
+            {"a": line.account_id},
+        ).scalars().all()  # fmt: skip
+        payments = conn.execute(text("SELECT COUNT(*) FROM payments_payments")).scalar()
+    assert purchases == ["released"] and holds == ["released"] and payments == 0
+    assert platform.banking.balance(SYSTEM, line.account_id).available == Money.zero("CNY")
+    assert platform.lending.line(me, line.id).owed == Money.zero("CNY")
+    assert _balance(platform, shop_acc) == Money.zero("CNY")
+    assert _card_settlement(platform) == Money.zero("CNY")
+    # Voiding again changes nothing; the code was given back, so the customer can pay it.
+    platform.lending.void_purchase(SYSTEM, purchases_id(engine), reason="again")
+    monkeypatch.undo()
+    paid = platform.payments.payments.pay(me, code.payload, from_account_id=line.account_id,
+                                          idempotency_key="k2")  # fmt: skip
+    assert platform.lending.purchase(SYSTEM, paid.purchase_id or "").status == "captured"
+    assert set(currency_sums(engine).values()) == {0}
+
+
+def test_a_capture_booked_late_completes_the_payment(
+    world: tuple[Platform, Guard], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger takes the capture but lending's booking fails: the purchase cannot be voided
+    (its money moved), so the same idempotent capture completes the booking and the payment
+    goes through once; the line owes exactly the purchase."""
+    platform, _ = world
+    shop, shop_acc = _shop(platform)
+    line = _line(platform)
+    me = Principal.customer(line.customer_id)
+    code = platform.payments.merchants.create_code(ADMIN, shop, amount=cny("300.00"))
+    lending = platform.lending
+    book = lending._book
+    failures = [RuntimeError("booking lost")]
+
+    def flaky(line_id: str, kind: str, *args: object, **kwargs: object) -> bool:
+        if kind == "purchase" and failures:
+            raise failures.pop()
+        return book(line_id, kind, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lending, "_book", flaky)
+    paid = platform.payments.payments.pay(me, code.payload, from_account_id=line.account_id,
+                                          idempotency_key="k")  # fmt: skip
+    assert failures == []  # the booking did fail once
+    purchase = lending.purchase(SYSTEM, paid.purchase_id or "")
+    assert (purchase.status, purchase.captured) == ("captured", cny("300.00"))
+    assert lending.line(me, line.id).owed == cny("300.00")
+    assert _balance(platform, line.account_id) == cny("-300.00")
+    assert _balance(platform, shop_acc) == cny("297.00")
+    assert _card_settlement(platform) == Money.zero("CNY")
+    assert set(currency_sums(engine).values()) == {0}
+
+
+def purchases_id(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT id FROM lending_purchases")).scalar_one())

@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -605,7 +605,7 @@ class LendingService:
         merchant = (merchant or "").strip()
         if not merchant or len(merchant) > 120:
             raise ValidationError("merchant must be 1 to 120 characters", field="merchant")
-        key = self._key(line_id, "purchase", idempotency_key)
+        key = self.purchase_hold_key(line_id, idempotency_key)
         try:
             hold = self.banking.place_hold(
                 _mover(actor), row.account_id, amount, idempotency_key=key, description=merchant
@@ -626,6 +626,13 @@ class LendingService:
                 )  # fmt: skip
                 session.add(found)
             return Purchase.of(found, row.currency)
+
+    @classmethod
+    def purchase_hold_key(cls, line_id: str, idempotency_key: str) -> str:
+        """The idempotency key a purchase's hold is placed under (as the customer when they
+        buy): the posting guard judged the purchase under this key, so an engine completing the
+        same purchase at the customer's request posts under it and meets that one decision."""
+        return cls._key(line_id, "purchase", idempotency_key)
 
     def _usable(self, row: LineRow, amount: Money) -> None:
         if amount.code != row.currency:
@@ -677,6 +684,30 @@ class LendingService:
             purchase_id,
             purchase_update={"captured_minor": capture.minor, "status": "captured"},
         )
+        return self.purchase(actor, purchase_id)
+
+    def void_purchase(self, actor: Principal, purchase_id: str, *, reason: str) -> Purchase:
+        """An authorised purchase that will not be captured: its hold is given back and it is
+        marked released. The ledger's hold decides, so the two never disagree: a hold already
+        released (or expired) is only recorded, and a hold the ledger captured (its booking
+        here failed after the capture) is refused with ``Conflict``: ``capture_purchase`` with
+        the same key completes it. Safe to repeat."""
+        if _customer_side(actor):
+            raise NotFound("no such purchase", field="purchase_id")
+        actor.require_scope("lending:write")
+        purchase, _ = self._purchase(actor, purchase_id)
+        if purchase.status == "released":
+            return self.purchase(actor, purchase_id)
+        if purchase.status != "authorised":
+            raise Conflict(f"the purchase is {purchase.status}", field="purchase_id")
+        # Raises Conflict if the ledger captured the hold; a released hold comes back as is.
+        self.banking.release_hold(LENDING, purchase.hold_id, reason=reason[:200] or "voided")
+        with self._tx() as session:
+            session.execute(
+                update(PurchaseRow)
+                .where(PurchaseRow.id == purchase_id, PurchaseRow.status == "authorised")
+                .values(status="released")
+            )
         return self.purchase(actor, purchase_id)
 
     def purchase(self, actor: Principal, purchase_id: str) -> Purchase:

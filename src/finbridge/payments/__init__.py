@@ -17,7 +17,7 @@ from finbridge.payments.crossborder import (
     Report,
 )
 from finbridge.payments.fx import bought, needed
-from finbridge.payments.lines import CreditLines, NoCreditLines
+from finbridge.payments.lines import CreditLines, LinePurchase, NoCreditLines
 from finbridge.payments.models import (
     Channel,
     CodePreview,
@@ -49,6 +49,7 @@ __all__ = [
     "CrossBorder",
     "CustomerDirectory",
     "FxPosition",
+    "LinePurchase",
     "Merchant",
     "MoneyRequest",
     "NoCreditLines",

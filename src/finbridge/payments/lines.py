@@ -11,10 +11,25 @@ purchase onto the line (its statement shows the refund).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class LinePurchase:
+    """A purchase lending placed and captured for a payment.
+
+    ``guard_key`` is the idempotency key the customer's hold on the line was placed under. The
+    posting guard decided the payment there, keyed by the customer and that key; the entry that
+    passes the money on to the merchant is posted at the customer's request under the same key,
+    so the guard meets the decision it already took (risk returns the stored decision and counts
+    nothing twice in its windows) instead of deciding a second time."""
+
+    purchase_id: str
+    guard_key: str
 
 
 class CreditLines(Protocol):
@@ -26,9 +41,10 @@ class CreditLines(Protocol):
 
     def purchase(
         self, actor: Principal, line_id: str, amount: Money, *, merchant: str, idempotency_key: str
-    ) -> str:
-        """Hold ``amount`` on the line as ``actor`` and capture it into card settlement; returns
-        the purchase id. Nothing stays held if the capture fails."""
+    ) -> LinePurchase:
+        """Hold ``amount`` on the line as ``actor`` and capture it into card settlement, as one
+        outcome: if the capture fails the hold is given back and the purchase released (or, if
+        the ledger took the capture and only its booking failed, the booking is completed)."""
         ...
 
     def refund(self, purchase_id: str, amount: Money, *, idempotency_key: str) -> None:
@@ -44,7 +60,7 @@ class NoCreditLines:
 
     def purchase(
         self, actor: Principal, line_id: str, amount: Money, *, merchant: str, idempotency_key: str
-    ) -> str:  # pragma: no cover - line_of never names a line
+    ) -> LinePurchase:  # pragma: no cover - line_of never names a line
         raise NotImplementedError
 
     def refund(

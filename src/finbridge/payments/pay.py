@@ -301,15 +301,16 @@ class PaymentDesk(RefundCommands):
 
     def _post_from_line(self, actor: Principal, row: PaymentRow, req: _Request, line: str) -> str:
         """Lending's purchase (the guarded hold, then its capture into card settlement), then
-        card settlement on to the merchant net of the fee, posted at the customer's request as
-        a deposit payment is (banking guards every journal entry; a customer who just stepped
-        up for the hold is still fresh for it). If that entry fails, the purchase is refunded
-        onto the line whole, so the line carries nothing the merchant did not get."""
-        purchase_id = self.lines.purchase(
+        card settlement on to the merchant net of the fee, posted at the customer's request
+        under the hold's own key: the guard decided this payment once, on the hold, and meets
+        that decision again here instead of taking a second one (see ``LinePurchase``). If
+        that entry fails, the purchase is refunded onto the line whole, so the line carries
+        nothing the merchant did not get."""
+        bought = self.lines.purchase(
             actor, line, req.amount, merchant=req.description[:120],
             idempotency_key=f"pay:{row.id}",
         )  # fmt: skip
-        row.purchase_id = purchase_id
+        purchase_id = row.purchase_id = bought.purchase_id
         legs = [
             JournalLeg.bank(InternalAccount.CARD_SETTLEMENT, req.amount, debit=True),
             JournalLeg.give(req.payee_account_id, req.amount - req.fee, field="merchant_id"),
@@ -318,7 +319,7 @@ class PaymentDesk(RefundCommands):
             legs.append(JournalLeg.bank(InternalAccount.FEE_INCOME, req.fee, debit=False))
         try:
             journal = self.banking.post_journal(
-                PLATFORM, legs, idempotency_key=f"pay:{row.id}",
+                PLATFORM, legs, idempotency_key=bought.guard_key,
                 description=f"pay {req.description}", requested_by=actor, channel=req.channel,
                 metadata={"merchant": req.merchant_id, "payment_id": row.id,
                           "purchase_id": purchase_id},

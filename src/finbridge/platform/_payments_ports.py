@@ -11,7 +11,7 @@ from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 
 if TYPE_CHECKING:
-    from finbridge.payments import PaymentsService
+    from finbridge.payments import LinePurchase, PaymentsService
     from finbridge.platform._root import Platform
     from finbridge.risk import Case
 
@@ -85,18 +85,29 @@ class LendingLines:
 
     def purchase(
         self, actor: Principal, line_id: str, amount: Money, *, merchant: str, idempotency_key: str
-    ) -> str:
+    ) -> LinePurchase:
+        from finbridge.core.errors import Conflict
+        from finbridge.payments import LinePurchase
+
         lending = self._platform.lending
         bought = lending.authorise_purchase(
             actor, line_id, amount, merchant=merchant, idempotency_key=idempotency_key
         )
+        guard_key = lending.purchase_hold_key(line_id, idempotency_key)
         try:
             lending.capture_purchase(_ACTOR, bought.id, idempotency_key=idempotency_key)
         except BaseException:
-            # Nothing stays reserved on the line for a payment that did not happen.
-            self._platform.banking.release_hold(_ACTOR, bought.hold_id, reason="payment failed")
+            # One outcome for the purchase and its hold: voided (the hold given back, the
+            # purchase released) for a payment that did not happen, unless the ledger had
+            # taken the capture and only lending's booking failed: then the same idempotent
+            # capture completes the booking and the payment goes on.
+            try:
+                lending.void_purchase(_ACTOR, bought.id, reason="payment failed")
+            except Conflict:
+                lending.capture_purchase(_ACTOR, bought.id, idempotency_key=idempotency_key)
+                return LinePurchase(bought.id, guard_key)
             raise
-        return bought.id
+        return LinePurchase(bought.id, guard_key)
 
     def refund(self, purchase_id: str, amount: Money, *, idempotency_key: str) -> None:
         self._platform.lending.refund(_ACTOR, purchase_id, amount, idempotency_key=idempotency_key)
