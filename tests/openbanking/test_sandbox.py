@@ -2,24 +2,25 @@
 authorises as a synthetic customer; its tokens carry the sandbox marker and read only the
 seeded synthetic accounts. A sandbox token cannot read a real account, a real token cannot read
 a sandbox one, a real customer never sees a sandbox app's request, and a marker that does not
-match its app is refused."""
+match its app is refused. Sandbox payments pass the real consent, mandate and idempotency checks
+between synthetic accounts and never touch the real ledger."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, make_app, sign_in
 from tests.openbanking.test_security import connect, refused
-from thirdparty_app.client import ThirdPartyApp
+from thirdparty_app.client import OAuthRefused, ThirdPartyApp
 
-from finbridge.core import ManualClock, Principal
-from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core import ManualClock, Money, Principal
+from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.openbanking.sandbox import SandboxBank
 from finbridge.openbanking.tables import AppRow
 from finbridge.platform import Platform
@@ -94,20 +95,115 @@ def test_sandbox_and_real_tokens_each_read_only_their_own_world(
     refused(lambda: sbx.get("/open-banking/v1/accounts"), 401, "invalid_token")
 
 
-def test_the_sandbox_serves_no_payments_yet(
-    platform: Platform, client: TestClient, clock: ManualClock
+def _real_ledger(platform: Platform) -> tuple[int, ...]:
+    """Rows in banking's ledger, holds and accounts, and money events in the outbox (what the
+    lake and every engine reading it would take for real money): a sandbox payment adds none."""
+    with unit_of_work(platform.engine, write=False) as session:
+        counts = [
+            int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in ("banking_journal_entries", "banking_postings", "banking_holds",
+                          "banking_accounts")
+        ]  # fmt: skip
+        events = session.execute(
+            text(
+                "SELECT count(*) FROM lake_outbox WHERE event_type NOT LIKE 'openbanking.consent%'"
+            )
+        ).scalar_one()
+    return (*counts, int(events))
+
+
+def _pay_consent(
+    platform: Platform, app: ThirdPartyApp, customer: str, debtor: str, details: dict[str, str]
+) -> None:
+    url, verifier = app.push([details], state="p")
+    request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
+    back = platform.openbanking.authorise_in_sandbox(
+        SYSTEM, client_id=app.client_id, request_uri=request_uri, customer_id=customer,
+        account_ids=[debtor],
+    )  # fmt: skip
+    app.exchange(ThirdPartyApp.callback(back), verifier=verifier, state="p")
+
+
+def test_sandbox_payments_pass_the_real_checks_and_never_touch_the_ledger(
+    platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer
 ) -> None:
     sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
-    ada = platform.openbanking.sandbox.customers()[0]
-    pay = {"type": "payment", "instructed_amount": "1.00", "currency": "CNY",
-           "creditor_account": ada.accounts[1].id}  # fmt: skip
-    url, _ = sbx.push([pay], state="p")
-    request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
-    with pytest.raises(ValidationError, match="payments not yet"):
-        platform.openbanking.authorise_in_sandbox(
-            SYSTEM, client_id=sbx.client_id, request_uri=request_uri, customer_id=ada.id,
-            account_ids=[ada.accounts[0].id],
-        )  # fmt: skip
+    bank = platform.openbanking.sandbox
+    ada = bank.customers()[0]
+    current, savings = (a.id for a in ada.accounts)
+    before = _real_ledger(platform)
+    start = {a: bank.balance(a).balance for a in (current, savings)}
+
+    # A single payment: made once (a retry answers with it), then the consent is consumed.
+    single = {"type": "payment", "instructed_amount": "12.34", "currency": "CNY",
+              "creditor_account": savings}  # fmt: skip
+    _pay_consent(platform, sbx, ada.id, current, single)
+    paid = sbx.pay(amount="12.34", currency="CNY", creditor=savings, key="k1")
+    assert paid["status"] == "completed" and paid["debtor_account"] == current
+    assert sbx.pay(amount="12.34", currency="CNY", creditor=savings, key="k1") == paid
+    assert sbx.get(f"/open-banking/v1/consents/{paid['consent_id']}")["status"] == "consumed"
+    refused(lambda: sbx.pay(amount="12.34", currency="CNY", creditor=savings, key="k2"), 403,
+            "insufficient_scope")  # fmt: skip
+    assert bank.balance(current).balance == start[current] - Money.of("12.34", "CNY")
+    assert bank.balance(savings).balance == start[savings] + Money.of("12.34", "CNY")
+    newest = bank.history(savings, clock.now().replace(year=2000), clock.now()
+                          + timedelta(seconds=1), 1)[0]  # fmt: skip
+    assert newest.amount == Money.of("12.34", "CNY")
+
+    # A mandate: per-payment and total limits, as for a real customer.
+    clock.advance(timedelta(seconds=31))
+    mandate = {"type": "payment_mandate", "currency": "CNY", "max_per_payment": "10.00",
+               "max_total": "15.00", "creditor_account": savings}  # fmt: skip
+    _pay_consent(platform, sbx, ada.id, current, mandate)
+    refused(lambda: sbx.pay(amount="10.01", currency="CNY", creditor=savings, key="m0"), 403,
+            "insufficient_scope")  # fmt: skip
+    assert sbx.pay(amount="10.00", currency="CNY", creditor=savings, key="m1")["status"] == (
+        "completed"
+    )
+    refused(lambda: sbx.pay(amount="5.01", currency="CNY", creditor=savings, key="m2"), 403,
+            "insufficient_scope")  # fmt: skip
+    refused(
+        lambda: sbx.pay(amount="1.00", currency="CNY", creditor=current, key="m3"),
+        403,
+        "insufficient_scope",
+    )  # not the mandate's creditor
+
+    # Not one row in the real ledger, holds, accounts or the event stream.
+    assert _real_ledger(platform) == before
+
+
+def test_a_sandbox_payment_consent_names_only_sandbox_accounts(
+    platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer
+) -> None:
+    sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
+    ada, bo = platform.openbanking.sandbox.customers()[:2]
+    cny, usd = bo.accounts[0].id, bo.accounts[1].id
+    pay = {"type": "payment", "instructed_amount": "1.00", "currency": "CNY"}
+    for creditor, field in (
+        (zhang.savings, "creditor_account"),  # a real account
+        (usd, "creditor_account"),  # another currency
+        (ada.accounts[0].id, "creditor_account"),  # itself
+    ):
+        with pytest.raises(FinbridgeError) as info:
+            _pay_consent(platform, sbx, ada.id, ada.accounts[0].id,
+                         pay | {"creditor_account": creditor})  # fmt: skip
+        assert (info.value.field or "").endswith(field), info.value
+    with pytest.raises(ValidationError) as bad:  # paying from an account in another currency
+        _pay_consent(platform, sbx, bo.id, usd, pay | {"creditor_account": ada.accounts[0].id})
+    assert bad.value.field == "account_ids"
+
+    # Too little synthetic money: rejected with its reason, nothing moved.
+    big = pay | {"instructed_amount": "999999.00", "creditor_account": ada.accounts[0].id}
+    _pay_consent(platform, sbx, bo.id, cny, big)
+    before = platform.openbanking.sandbox.balance(cny).balance
+    with pytest.raises(OAuthRefused) as short:
+        sbx.pay(amount="999999.00", currency="CNY", creditor=ada.accounts[0].id, key="big")
+    assert (short.value.status, short.value.error) == (422, "insufficient_funds"), short.value
+    assert platform.openbanking.sandbox.balance(cny).balance == before
+    payments = platform.openbanking.resources.payments_for(sbx.tokens.consent_id)  # type: ignore[union-attr]
+    assert [(p.status, (p.reason or "")[:18]) for p in payments] == [
+        ("rejected", "insufficient_funds")
+    ]
 
 
 def test_the_sandbox_is_the_same_on_both_databases(

@@ -190,7 +190,7 @@ class ResourceService:
         together; the money then moves through banking's guarded posting path.
         """
         consent = grant.consent
-        if grant.sandbox or consent.kind is ConsentKind.ACCOUNT_ACCESS:
+        if consent.kind is ConsentKind.ACCOUNT_ACCESS:
             self._refused(grant, "payment", "account-access consent")
             raise insufficient_scope("this consent does not allow payments")
         if not idempotency_key or len(idempotency_key) > 200 or not idempotency_key.isprintable():
@@ -255,6 +255,8 @@ class ResourceService:
 
     def _execute(self, grant: Grant, row: PaymentRow, description: str) -> Payment:
         amount = Money.from_minor(row.amount_minor, row.currency)
+        if grant.sandbox:
+            return self._pay_in_sandbox(grant, row, amount, description)
         if grant.consent.kind in CROSS_BORDER:
             return self._send_abroad(grant, row, amount, description)
         try:
@@ -272,6 +274,22 @@ class ResourceService:
             self._finish(row, "rejected", None, f"{exc.code}: {exc.detail}")
             raise
         self._finish(row, "completed", posted.entry_id, None)
+        return self._done(grant, row, amount)
+
+    def _pay_in_sandbox(
+        self, grant: Grant, row: PaymentRow, amount: Money, description: str
+    ) -> Payment:
+        """Between synthetic accounts only (``SandboxBank.transfer``): the consent, mandate and
+        idempotency checks above are the real ones, the money never is."""
+        try:
+            entry = self._sandbox.transfer(
+                row.debtor_account_id, row.creditor_account_id, amount,
+                reference=row.id, description=description,
+            )  # fmt: skip
+        except FinbridgeError as exc:
+            self._finish(row, "rejected", None, f"{exc.code}: {exc.detail}", sandbox=True)
+            raise
+        self._finish(row, "completed", entry, None, sandbox=True)
         return self._done(grant, row, amount)
 
     def _send_abroad(
@@ -314,8 +332,16 @@ class ResourceService:
         return Payment.of(row)
 
     def _finish(
-        self, row: PaymentRow, status: str, entry_id: str | None, reason: str | None
+        self,
+        row: PaymentRow,
+        status: str,
+        entry_id: str | None,
+        reason: str | None,
+        *,
+        sandbox: bool = False,
     ) -> None:
+        """The payment's outcome, its webhook, and (real payments only: the lake and the
+        engines reading it must never see synthetic money) its event."""
         row.status, row.entry_id, row.reason = status, entry_id, reason
         with unit_of_work(self._engine) as session:
             stored = session.get(PaymentRow, row.id)
@@ -329,6 +355,8 @@ class ResourceService:
                 {"payment_id": row.id, "consent_id": row.consent_id, "status": status},
                 self._clock.now(),
             )
+            if sandbox:
+                return
             emit(
                 session,
                 Event(
@@ -372,6 +400,11 @@ class ResourceService:
     # -- checks ----------------------------------------------------------------------------------
     def _check_payment(self, grant: Grant, debtor: str, creditor: str, amount: Money) -> None:
         consent = grant.consent
+        if is_sandbox_id(debtor) is not grant.sandbox or is_sandbox_id(creditor) is not (
+            grant.sandbox
+        ):  # each world pays only inside itself (approve and approve_sandbox hold it too)
+            self._refused(grant, "payment", "an account outside this grant's world")
+            raise insufficient_scope("the account is not in the consent")
         if debtor not in consent.account_ids:
             self._refused(grant, "payment", f"debtor {debtor} not in the consent")
             raise insufficient_scope("the debtor account is not in the consent")

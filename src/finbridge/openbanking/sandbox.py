@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from finbridge.banking import Account, AccountKind, AccountStatus, Balance, EntryKind, HistoryItem
 from finbridge.core.clock import Clock
-from finbridge.core.errors import NotFound
+from finbridge.core.errors import InsufficientFunds, NotFound, ValidationError
 from finbridge.core.money import Money
 from finbridge.openbanking.consents import aware
 from finbridge.openbanking.tables import SandboxAccountRow, SandboxPostingRow
@@ -123,6 +124,46 @@ class SandboxBank:
             a.id: a.currency for c in self.customers() if c.id == customer_id for a in c.accounts
         }
 
+    def every_account(self) -> dict[str, str]:
+        """Every sandbox account and its currency (what a sandbox payment may pay to)."""
+        return {a.id: a.currency for c in self.customers() for a in c.accounts}
+
+    def transfer(
+        self, debtor: str, creditor: str, amount: Money, *, reference: str, description: str
+    ) -> str:
+        """Move synthetic money between two sandbox accounts: both balances and a posting on
+        each, in one transaction; the entry's id. Never banking: no real ledger is touched."""
+        if debtor == creditor:
+            raise ValidationError("pay another account", field="creditor_account")
+        text = (description or "Sandbox payment")[:140]
+        with unit_of_work(self._engine) as session:
+            # Both rows locked in id order (PostgreSQL; SQLite's write lock serialises anyway),
+            # so two payments crossing between the same accounts cannot deadlock.
+            rows = {
+                account_id: session.get(SandboxAccountRow, account_id, with_for_update=True)
+                for account_id in sorted((debtor, creditor))
+            }
+            paying, paid = rows[debtor], rows[creditor]
+            if paying is None or paid is None:
+                raise NotFound("no such sandbox account", field="creditor_account")
+            if amount.code != paying.currency or amount.code != paid.currency:
+                raise ValidationError("both accounts must be in the amount's currency",
+                                      field="currency")  # fmt: skip
+            if paying.balance_minor < amount.minor:
+                raise InsufficientFunds("the sandbox account's balance is too low",
+                                        field="amount")  # fmt: skip
+            now = self._clock.now()
+            for row, delta in ((paying, -amount.minor), (paid, amount.minor)):
+                row.balance_minor += delta
+                session.add(
+                    SandboxPostingRow(
+                        account_id=row.id, seq=_next_seq(session, row.id), booked_at=now,
+                        amount_minor=delta, balance_after_minor=row.balance_minor,
+                        description=text,
+                    )
+                )  # fmt: skip
+        return f"sbx:{reference}"
+
     def account(self, account_id: str) -> Account:
         with unit_of_work(self._engine, write=False) as session:
             row = session.get(SandboxAccountRow, account_id)
@@ -160,6 +201,13 @@ class SandboxBank:
             )
             for r in rows
         ]
+
+
+def _next_seq(session: Session, account_id: str) -> int:
+    last = session.scalar(
+        select(func.max(SandboxPostingRow.seq)).where(SandboxPostingRow.account_id == account_id)
+    )
+    return int(last or 0) + 1
 
 
 def _account(row: SandboxAccountRow) -> Account:

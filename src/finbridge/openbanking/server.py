@@ -35,6 +35,7 @@ from finbridge.openbanking.apps import App, AppRegistry, AppStatus, may_manage
 from finbridge.openbanking.audit import AuditTrail
 from finbridge.openbanking.beneficiary import check as check_beneficiary
 from finbridge.openbanking.consents import (
+    CROSS_BORDER,
     SCOPE_OF,
     SINGLE_PAYMENTS,
     Consent,
@@ -349,10 +350,13 @@ class AuthorizationServer:
         account_ids: Sequence[str],
         *,
         sandbox_accounts: Mapping[str, str],
+        creditor_accounts: Mapping[str, str],
     ) -> str:
         """The sandbox's consent step: the app's developer authorises as a synthetic customer
-        (``sandbox_accounts``: that customer's sandbox accounts). Sandbox apps only, account
-        access only; returns the redirect URL like the customer's approval."""
+        (``sandbox_accounts``: that customer's sandbox accounts and currencies;
+        ``creditor_accounts``: every sandbox account, what a payment may pay to). Sandbox apps
+        only, account access and domestic payments; returns the redirect URL like the
+        customer's approval."""
         request_id = self.authorisation_request(
             {"client_id": client_id, "request_uri": request_uri}
         )
@@ -368,14 +372,31 @@ class AuthorizationServer:
         ):
             raise NotFound("the authorisation request has expired", field="request_uri")
         consent = Consent.of(row)
-        if consent.kind is not ConsentKind.ACCOUNT_ACCESS:
+        if consent.kind in CROSS_BORDER:
             raise ValidationError(
-                "the sandbox serves account information only (payments not yet)",
+                "the sandbox pays between its own synthetic accounts only (no payments abroad)",
                 field="authorization_details",
             )
         chosen = list(dict.fromkeys(account_ids))
         if not chosen or any(a not in sandbox_accounts for a in chosen):
             raise NotFound("no such sandbox account for this customer", field="account_ids")
+        if consent.kind is not ConsentKind.ACCOUNT_ACCESS:
+            # The same checks as a customer's payment consent, with synthetic accounts on both
+            # sides: the creditor too must be a sandbox account, so no real one is ever named.
+            # No step-up: the developer decides for a synthetic customer, not a person.
+            currency = (consent.amount or consent.max_total or _never()).code
+            if len(chosen) != 1:
+                raise ValidationError("choose the one account to pay from", field="account_ids")
+            if sandbox_accounts[chosen[0]] != currency:
+                raise ValidationError(
+                    "the account is not in the payment's currency", field="account_ids"
+                )
+            creditor = consent.creditor_account_id or ""
+            if creditor_accounts.get(creditor) != currency or creditor == chosen[0]:
+                raise NotFound(
+                    "the creditor must be another sandbox account in the payment's currency",
+                    field="authorization_details.creditor_account",
+                )
         return self._authorise(request_id, consent, customer_id, chosen)
 
     def _authorise(

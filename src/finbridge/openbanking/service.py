@@ -75,6 +75,7 @@ class OpenBankingService:
         return self.server.approve_sandbox(
             actor, request_uri, client_id, customer_id, account_ids,
             sandbox_accounts=self.sandbox.currencies(customer_id),
+            creditor_accounts=self.sandbox.every_account(),
         )  # fmt: skip
 
     @classmethod
