@@ -570,7 +570,9 @@ class LendingService:
         stmt = select(LineRow).order_by(LineRow.id.desc()).limit(max(1, min(limit, 1000)))
         if customer_id is not None:
             stmt = stmt.where(LineRow.customer_id == customer_id)
-        with self._tx() as session:
+        # A read (the app's home card asks on every visit): no SQLite write lock, no PostgreSQL
+        # BEGIN/COMMIT round trips.
+        with unit_of_work(self.engine, write=False) as session:
             return [Line.of(r) for r in session.execute(stmt).scalars()]
 
     def portfolio(self, actor: Principal, currency: str = "CNY") -> Portfolio:

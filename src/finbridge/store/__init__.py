@@ -1,6 +1,6 @@
 """Persistence: engine and unit-of-work factory, shared metadata, Alembic migrations."""
 
-from finbridge.store.engine import is_sqlite, make_engine, unit_of_work
+from finbridge.store.engine import is_sqlite, make_engine, read_connection, unit_of_work
 from finbridge.store.metadata import Base
 from finbridge.store.migrate import current_heads, upgrade
 
@@ -9,6 +9,7 @@ __all__ = [
     "current_heads",
     "is_sqlite",
     "make_engine",
+    "read_connection",
     "unit_of_work",
     "upgrade",
 ]

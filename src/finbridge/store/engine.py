@@ -3,22 +3,37 @@
 SQLite runs in WAL mode with foreign keys on. Writers open their transaction with
 ``BEGIN IMMEDIATE`` so concurrent writers queue on the database lock up front instead of
 failing with "database is locked" when a read transaction tries to upgrade to a write.
+
+PostgreSQL: every round trip to the server is a wait that a loaded two-core machine turns into
+milliseconds (the thread gives up the GIL and its core, then queues for both), so reads make
+as few as they can. A pooled connection is pinged only when it sat idle for
+``IDLE_PING_SECONDS`` (a ping before every checkout was one round trip per unit of work), and a
+read-only unit of work (:func:`read_connection`) runs in autocommit: under READ COMMITTED each
+statement reads its own snapshot whether or not a BEGIN came first, so the BEGIN and the
+COMMIT/ROLLBACK around a read bought nothing but two round trips.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 
 from finbridge.core.files import private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A connection idle longer than this is pinged before use (a server restart or an idle-session
+# timeout may have closed it); one used more recently is trusted and a failure on it is an error.
+IDLE_PING_SECONDS = 5.0
+_READ_ONLY = "finbridge_read_only"
+_READ_VERBS = ("SELECT", "WITH", "SHOW")
 
 
 def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Engine:
@@ -29,9 +44,7 @@ def make_engine(url: str, *, pool_size: int = 20, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        return create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
-        )
+        return _postgres_engine(url, pool_size=pool_size, echo=echo)
     raise ValueError(f"unsupported database backend: {parsed.get_backend_name()}")
 
 
@@ -68,6 +81,38 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     return engine
 
 
+def _postgres_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
+    # LIFO: the busiest connections are reused (no ping), the spare ones age and get pinged.
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_use_lifo=True, echo=echo
+    )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["finbridge_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("finbridge_idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool drops this connection and checks out another (a fresh one if need be).
+            raise DisconnectionError("idle connection is gone") from exc
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _read_only(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # A read-only unit runs in autocommit: a write there would not roll back with it.
+        if conn.get_execution_options().get(_READ_ONLY) and not (
+            statement.lstrip()[:6].upper().startswith(_READ_VERBS)
+        ):
+            raise RuntimeError(f"a write in a read-only unit of work: {statement[:60]!r}")
+
+    return engine
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -82,7 +127,24 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     with engine.connect() as conn:
         if write and is_sqlite(engine):
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        elif not write:
+            conn = _reading(conn)
         with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
             with conn.begin():
                 yield session
                 session.flush()
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only (on PostgreSQL in autocommit: no BEGIN or ROLLBACK round
+    trips; a write through it is refused). The statements see committed data, each its own
+    snapshot, as a READ COMMITTED transaction's would."""
+    with engine.connect() as conn:
+        yield _reading(conn)
+
+
+def _reading(conn: Connection) -> Connection:
+    if conn.dialect.name != "postgresql":
+        return conn
+    return conn.execution_options(isolation_level="AUTOCOMMIT", **{_READ_ONLY: True})

@@ -33,6 +33,7 @@ from finbridge.banking.ledger import (
 )
 from finbridge.banking.models import Account, InternalAccount, JournalResult, PostingResult
 from finbridge.banking.service._checks import account_from, is_customer
+from finbridge.banking.service._policy import operator_policy
 from finbridge.banking.tables import accounts_table, refusals_table
 from finbridge.banking.writelock import writer_lock
 from finbridge.core.clock import Clock
@@ -44,10 +45,11 @@ from finbridge.core.errors import (
     StepUpRequired,
 )
 from finbridge.core.ids import new_id
-from finbridge.core.money import currency
+from finbridge.core.money import Money, currency
 from finbridge.core.principal import Principal
+from finbridge.core.settings import BankingSettings
 from finbridge.lake import Event, emit
-from finbridge.store.engine import is_sqlite, unit_of_work
+from finbridge.store.engine import is_sqlite, read_connection, unit_of_work
 
 accounts = accounts_table
 _SESSION_KEY = "finbridge.banking.session"
@@ -68,11 +70,16 @@ class ServiceCore:
         business_timezone: str = "Asia/Shanghai",
         audit: ApprovalAudit | None = None,
         approval_ttl: timedelta = timedelta(hours=24),
+        dual_control: Mapping[str, Money] | None = None,
     ) -> None:
         self.engine = engine
-        # Dual control: where approvals are audited, and how long one waits before it expires.
+        # Dual control: where approvals are audited, how long one waits before it expires,
+        # and the per-currency thresholds (the settings' defaults unless given).
         self.audit = audit
         self.approval_ttl = approval_ttl
+        self.dual_control: Mapping[str, Money] = (
+            BankingSettings().dual_control_thresholds() if dual_control is None else dual_control
+        )
         self.clock = clock
         self.guard: PostingGuard = guard or ApproveAll()
         self.business_timezone = business_timezone
@@ -105,7 +112,8 @@ class ServiceCore:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        # Reads only: on PostgreSQL no BEGIN/ROLLBACK round trips (see store.read_connection).
+        with read_connection(self.engine) as conn:
             yield conn
 
     def _emit(self, conn: Connection, *events: Event) -> None:
@@ -216,7 +224,7 @@ class ServiceCore:
 
     def _decide(self, intent: PostingIntent) -> GuardDecision:
         """Ask the guard; raise if it refuses (nothing was attempted, so nothing to settle)."""
-        return self._decided(self.guard.check(intent))
+        return self._decided(operator_policy(intent, self.guard.check(intent), self.dual_control))
 
     @staticmethod
     def _decided(decision: GuardDecision) -> GuardDecision:
