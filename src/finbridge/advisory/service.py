@@ -8,6 +8,7 @@ every decision is stored as evidence with a ``advisory.suitability_checked`` eve
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -56,6 +57,8 @@ _SYSTEM = Principal.system("advisory")
 # The nightly job's own actor: its orders are told apart from the customer's in the book.
 _AUTO = Principal.system("advisory-auto-rebalance")
 CATALOGUE_CURRENCY = "USD"  # every fund in the catalogue is sold in US dollars
+
+log = logging.getLogger(__name__)
 
 
 class SuitabilityRefused(BusinessRuleViolation):
@@ -422,11 +425,26 @@ class AdvisoryService:
                 self._models = build_models(max_turnover=self.config.max_turnover)
             return self._models
 
-    def warm(self) -> None:
+    def warm(self, *, child_process: bool = False) -> None:
         """Build the model portfolios now (tens of seconds on a loaded machine): a served
         process calls this in the background at start, so no request pays for the walk-forward
-        (one that comes in meanwhile waits for this build rather than starting a second)."""
-        self._built_models()
+        (one that comes in meanwhile waits for this build rather than starting a second).
+
+        ``child_process``: build in a spawned process (what ``serve`` does), so this process's
+        threads keep the GIL while it runs; a failure there falls back to building here."""
+        if not child_process:
+            self._built_models()
+            return
+        from finbridge.advisory._model_process import build_in_child
+
+        with self._models_lock:
+            if self._models is not None:
+                return
+            try:
+                self._models = build_in_child(self.config.max_turnover)
+            except Exception:
+                log.exception("building the model portfolios in a child process failed")
+        self._built_models()  # built above, or (after a failure) built here
 
     def use_models(self, report: ModelReport) -> None:
         """Install models built elsewhere (a smaller window in tests, a nightly job)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
@@ -57,8 +58,13 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
         ).start()
         gateway.wait_ready()
     # The advisory models take tens of seconds to build: in the background, off the path to
-    # /ready, so the server comes up at once and the model reads are cached before they come.
-    threading.Thread(target=platform.advisory.warm, name="advisory-models", daemon=True).start()
+    # /ready, so the server comes up at once and the model reads are cached before they come;
+    # in a child process, so the build does not hold this process's GIL while pages are served.
+    threading.Thread(
+        target=functools.partial(platform.advisory.warm, child_process=True),
+        name="advisory-models",
+        daemon=True,
+    ).start()
     relay = RelayLoop(platform).start()
     cob = CobLoop(platform).start() if platform.settings.lending.cob_on_serve else None
     outreach = (
