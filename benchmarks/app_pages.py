@@ -12,6 +12,17 @@ per page and the load average around the run (the machine is shared: say so with
 ``--think 0`` (default) sends each customer's next request as soon as the last one answered:
 50 requests always in flight, the server saturated. ``--think S`` has each customer read a page
 for S seconds on average (uniform 0.5-1.5 S) before the next click, as people do.
+
+Two figures that survive the shared machine's load are printed beside the latencies: the
+statements (and, on PostgreSQL, the client/server round trips, from libpq's protocol trace)
+each page costs, counted in this process on the seeded database before the server starts; and
+the server process's CPU time per page over the run (``/proc/<pid>/stat``; child processes
+such as the advisory model build are not in it).
+
+The lead's quiet-machine runs (issue 13's bar):
+
+    .venv/bin/python benchmarks/app_pages.py --db sqlite --think 1 --rounds 30
+    .venv/bin/python benchmarks/app_pages.py --db postgresql --think 1 --rounds 30
 """
 
 from __future__ import annotations
@@ -30,12 +41,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, event, text
 
 from finbridge.banking import ApproveAll
 from finbridge.core import ManualClock, Money, Principal, Settings
 from finbridge.identity import RegistrationRequest
 from finbridge.platform import Platform, upgrade_database
+from finbridge.site import create_app
 from finbridge.store import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,8 +128,7 @@ async def _customer(
     think: float,
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        page = await client.get("/app/login")
-        token = _CSRF.search(page.text)
+        token = _CSRF.search((await client.get("/app/login")).text)
         assert token
         r = await client.post(
             "/app/login",
@@ -131,6 +143,61 @@ async def _customer(
                 assert response.status_code == 200, (path, response.status_code)
                 if think:  # a person reads the page before the next click
                     await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
+
+
+def _sign_in(client: httpx.Client | TestClient, phone: str) -> None:
+    token = _CSRF.search(client.get("/app/login").text)
+    assert token
+    form = {"phone": phone, "password": PASSWORD, "csrf_token": token.group(1)}
+    client.post("/app/login", data=form)
+    assert "finbridge_app" in client.cookies
+
+
+def count_per_page(url: str, data: Path, phone: str, account: str, n: int = 5) -> dict[str, str]:
+    """Statements (and PostgreSQL round trips) per page, the mean over ``n`` warm requests."""
+    settings = Settings(env="development", data_dir=data, database_url=url)
+    engine = make_engine(url)
+    statements = 0
+    trace = (data / "pq.trace").open("w+")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _trace(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.pgconn.trace(trace.fileno())  # type: ignore[attr-defined]
+
+    platform = Platform(settings=settings, engine=engine)
+    out: dict[str, str] = {}
+    try:
+        client = TestClient(create_app(platform=platform))
+        _sign_in(client, phone)
+        for name, path in (("home", "/app"), ("transactions", f"/app/accounts/{account}")):
+            client.get(path)  # caches filled, pool connected
+            statements, start = 0, trace.seek(0, os.SEEK_END)
+            for _ in range(n):
+                assert client.get(path).status_code == 200
+            trace.flush()
+            trace.seek(start)
+            sent = [line.split("\t")[3].split(" ")[0] for line in trace if "\tF\t" in line]
+            trips = sent.count("Sync") + sent.count("Query")  # each waits for the server
+            out[name] = f"{statements / n:.1f} statements" + (
+                f", {trips / n:.1f} round trips" if trips else ""
+            )
+    finally:
+        platform.close()
+        trace.close()
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process ``pid`` so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve(url: str, data: Path, port: int) -> subprocess.Popen[str]:
@@ -176,11 +243,13 @@ def main() -> None:
     seeded = time.perf_counter()
     people = seed(url, data, args.customers, args.postings)
     print(f"seeded {len(people)} customers in {time.perf_counter() - seeded:.1f} s")
+    costs = count_per_page(url, data, *people[0])
     proc = _serve(url, data, args.port)
     try:
         base = f"http://127.0.0.1:{args.port}"
         times: dict[str, list[float]] = {"home": [], "transactions": []}
         load_before = os.getloadavg()
+        cpu_before = _cpu_seconds(proc.pid)
 
         async def run() -> None:
             await asyncio.gather(
@@ -194,6 +263,7 @@ def main() -> None:
         asyncio.run(run())
         wall = time.perf_counter() - started
         load_after = os.getloadavg()
+        server_cpu = _cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -207,9 +277,13 @@ def main() -> None:
     for name, xs in times.items():
         print(
             f"{name:13} n={len(xs)} p50 {_pct(xs, 50):.0f} ms  p95 {_pct(xs, 95):.0f} ms  "
-            f"p99 {_pct(xs, 99):.0f} ms  max {max(xs):.0f} ms"
+            f"p99 {_pct(xs, 99):.0f} ms  max {max(xs):.0f} ms  ({costs[name]} per page)"
         )
     print(f"throughput {total / wall:.1f} pages/s over {wall:.1f} s")
+    print(
+        f"server CPU {server_cpu:.1f} s over the run: {server_cpu / total * 1000:.1f} ms per page "
+        "(both pages, sign-ins included)"
+    )
 
 
 if __name__ == "__main__":
