@@ -61,3 +61,8 @@ def test_monitoring_api(clients) -> None:
     assert r.status_code == 409
     r = analyst.post("/v1/monitoring/risk/retrain", json={"margin": 3})
     assert r.status_code == 422 and r.json()["field"] == "margin"
+    # From the platform's own decisions: none here, so nothing to learn from, said as such.
+    r = analyst.post("/v1/monitoring/risk/retrain", json={"source": "decisions"})
+    assert r.status_code == 422 and "labelled frauds" in r.json()["detail"], r.text
+    r = analyst.post("/v1/monitoring/risk/retrain", json={"source": "lake"})
+    assert r.status_code == 422 and r.json()["field"] == "source"

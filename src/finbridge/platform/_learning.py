@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from finbridge.core.errors import FinbridgeError, ValidationError
 from finbridge.core.principal import Principal
@@ -68,12 +68,17 @@ def retrain_fraud_model(
     history: LabelledHistory | None = None,
     data: Path | None = None,
     margin: float | None = None,
+    source: Literal["data", "decisions"] = "data",
 ) -> TurnResult:
     """One turn of the fraud model's loop with the settings' windows and margin, on
-    ``history``, else on the feature store: the handbook-layout file ``data`` (default:
-    ``monitoring.retrain_data``) has its payments' features materialised as of the turn into
-    the store's fraud view, and its labels (known one feedback delay after each payment) are
-    joined with them point in time."""
+    ``history``, else on the feature store, from ``source``:
+
+    - ``data``: the handbook-layout file ``data`` (default: ``monitoring.retrain_data``) has
+      its payments' features materialised as of the turn into the store's fraud view, and its
+      labels (known one feedback delay after each payment) are joined with them point in time;
+    - ``decisions``: the platform's own live decisions, their features replayed from the
+      stored requests into the same view, their verdicts (cases, chargebacks, silence past the
+      feedback delay) as known at the turn (``RiskService.decision_history``)."""
     from finbridge.risk.learning import FeatureStoreHistory, HandbookHistory, RetrainPolicy
 
     m = platform.settings.monitoring
@@ -85,6 +90,11 @@ def retrain_fraud_model(
     )  # fmt: skip
     data = data or m.retrain_data
     when = as_of or platform.clock.now()
+    if history is None and source == "decisions":
+        store = platform.features.store
+        own = platform.risk.decision_history(store, label_delay_days=m.label_delay_days)
+        own.publish(until=when)
+        history = own
     if history is None:
         if data is None:
             raise ValidationError(

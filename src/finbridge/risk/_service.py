@@ -39,9 +39,16 @@ from finbridge.risk.rules import (
 from finbridge.store.engine import unit_of_work
 
 if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods load them
+    from finbridge.lake.featurestore import FeatureStore
     from finbridge.lake.monitoring import MonitorRun, MonitorStore, Thresholds
     from finbridge.risk.decisions import Scorer
-    from finbridge.risk.learning import HandbookHistory, LabelledHistory, RetrainPolicy, TurnResult
+    from finbridge.risk.learning import (
+        DecisionHistory,
+        HandbookHistory,
+        LabelledHistory,
+        RetrainPolicy,
+        TurnResult,
+    )
     from finbridge.risk.models import RegisteredModel, ShadowComparison
     from finbridge.risk.observed import ObserveResult
     from finbridge.risk.posting import RiskGuard
@@ -409,6 +416,18 @@ class RiskService:
                 maker.use_model(previous)  # type: ignore[arg-type]
             self._point_champion(previous)  # type: ignore[arg-type]
         return back
+
+    def decision_history(self, store: FeatureStore, *, label_delay_days: int) -> DecisionHistory:
+        """The labelled history of this platform's own live decisions (features replayed from
+        their stored requests with this engine's windows; verdicts from cases and chargebacks
+        with the time each became known), joined through ``store``'s fraud view."""
+        from finbridge.risk.learning import DecisionHistory
+
+        maker = self.decisions
+        return DecisionHistory(
+            self.engine, store, config=maker.velocity.config,
+            timezone=maker.options.business_timezone, label_delay_days=label_delay_days,
+        )  # fmt: skip
 
     def retrain(
         self,

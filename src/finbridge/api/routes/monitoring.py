@@ -26,6 +26,8 @@ class RetrainBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     as_of: AwareDatetime | None = None
     margin: float | None = Field(default=None, ge=0, le=1)
+    # data: the configured labelled file; decisions: this platform's own live decisions.
+    source: Literal["data", "decisions"] = "data"
 
 
 @router.get("/runs", summary="Stored monitor runs of one engine's models, oldest day first")
@@ -47,7 +49,9 @@ def run(body: RunBody, actor: PrincipalDep, platform: PlatformDep) -> list[dict[
 
 @router.post("/risk/retrain", summary="One turn of the fraud model's learning loop (audited)")
 def retrain(body: RetrainBody, actor: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
-    return retrain_fraud_model(platform, actor, as_of=body.as_of, margin=body.margin).to_json()
+    return retrain_fraud_model(
+        platform, actor, as_of=body.as_of, margin=body.margin, source=body.source
+    ).to_json()
 
 
 @router.post("/risk/rollback", summary="Undo the last model promotion in one step (audited)")

@@ -90,16 +90,26 @@ def retrain(
     margin: Annotated[
         float | None, typer.Option(min=0, max=1, help="AP the challenger must add")
     ] = None,
+    from_decisions: Annotated[
+        bool,
+        typer.Option(
+            "--from-decisions",
+            help="Train on this platform's own live decisions and their verdicts, not a file",
+        ),
+    ] = False,
 ) -> None:
     """One turn of the fraud model's loop: train a challenger, judge it beside the live model,
-    register it and promote it past the margin. The switch applies to this process; a running
-    server retrains through its API or console."""
+    register it and promote it past the margin. The registry's pointers carry the switch to
+    every serving process."""
     from finbridge.platform import retrain_fraud_model
 
     when = _day(as_of, "--as-of")
     with platform_context() as platform:
         at = datetime.combine(when, datetime.min.time(), tzinfo=UTC) if when else None
-        result = retrain_fraud_model(platform, CLI_ACTOR, as_of=at, data=data, margin=margin)
+        result = retrain_fraud_model(
+            platform, CLI_ACTOR, as_of=at, data=data, margin=margin,
+            source="decisions" if from_decisions else "data",
+        )  # fmt: skip
         table = Table("model", "AUC", "AP", "card precision@10")
         for judged in filter(None, (result.champion, result.challenger)):
             j = judged.to_json()

@@ -1,8 +1,11 @@
 """The fraud model's learning loop: labelled point-in-time history, a challenger trained on it,
 judged beside the champion on the latest labelled window, promoted only past a margin
 (``RiskService.retrain`` registers it, runs it in shadow, promotes it and keeps one-step
-rollback). Polars on import; LightGBM and scikit-learn when a turn runs."""
+rollback). Labelled history comes from a handbook-layout file or from the platform's own live
+decisions and their verdicts (``DecisionHistory``), both joined through the feature store.
+Polars on import; LightGBM and scikit-learn when a turn runs."""
 
+from finbridge.risk.learning._decisions import DecisionHistory
 from finbridge.risk.learning._history import (
     LABEL_COLUMNS,
     FeatureStoreHistory,
@@ -24,6 +27,7 @@ __all__ = [
     "CARDS_PER_DAY",
     "LABEL_COLUMNS",
     "DayMeasures",
+    "DecisionHistory",
     "FeatureStoreHistory",
     "HandbookHistory",
     "Judgement",
