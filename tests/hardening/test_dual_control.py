@@ -1,6 +1,7 @@
 """Dual control: an operator's transfer above the threshold waits for a second, different
 operator, who approves it (it posts once) or declines it; it expires; every step is audited.
-Real identity (audit log), risk (the operator policy) and ledger, on both databases."""
+Real identity (audit log), risk (asking for a step-up an operator cannot give) and ledger, on
+both databases. The threshold rule itself: tests/banking/test_dual_control_rule.py."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ MAKER = Principal.operator("teller-a", [Role.TELLER])
 CHECKER = Principal.operator("teller-b", [Role.TELLER])
 THIRD = Principal.operator("teller-c", [Role.TELLER])
 ANALYST = Principal.operator("ana", [Role.RISK_ANALYST])
-BIG = Money.of("2500000", "TWD")  # at or above OPERATOR_DUAL_CONTROL's 2,000,000 TWD
+BIG = Money.of("2500000", "TWD")  # at or above the default threshold, 2,000,000 TWD
+SYSTEM = Principal.system("seed")
 
 
 class _World:
@@ -60,7 +62,8 @@ class _World:
         cid = self.bank.create_customer(system, kind="personal", display_name="Lin").id
         self.a = self.bank.open_account(MAKER, cid, kind="current", currency_code="TWD").id
         self.b = self.bank.open_account(MAKER, cid, kind="savings", currency_code="TWD").id
-        self.bank.deposit(MAKER, self.a, Money.of("3000000", "TWD"), idempotency_key="seed")
+        # The platform funds it (a teller's deposit this large would itself need a checker).
+        self.bank.deposit(SYSTEM, self.a, Money.of("3000000", "TWD"), idempotency_key="seed")
 
     def ask(self, key: str = "big-1") -> PendingApproval:
         with pytest.raises(PendingApproval) as caught:
@@ -166,8 +169,9 @@ def test_racing_approvers_post_exactly_once(world: _World) -> None:
 
 def test_an_approval_the_ledger_refuses_fails_and_the_key_keeps_it(world: _World) -> None:
     approval_id = world.ask().extra["approval_id"]
-    # The money leaves the account meanwhile (below the threshold: no dual control).
-    world.bank.transfer(MAKER, world.a, world.b, Money.of("1000000", "TWD"), idempotency_key="x")
+    # The money leaves the account meanwhile (the platform's own job, below the threshold:
+    # approved on its authority although the engine wanted a step-up).
+    world.bank.transfer(SYSTEM, world.a, world.b, Money.of("1000000", "TWD"), idempotency_key="x")
     with pytest.raises(BusinessRuleViolation):  # a business refusal (insufficient funds)
         world.bank.approve(CHECKER, approval_id)
     assert world.bank.approval(CHECKER, approval_id).status == "failed"

@@ -92,18 +92,23 @@ def test_operators_get_operator_policies_never_a_step_up(
         "stepup", (RuleSpec("big", "amount >= 5000", 70, "large transfer"),), (Band(60, "step_up"),)
     )
     maker.rule_sets.promote(ANALYST, maker.rule_sets.save_draft(ANALYST, rules).id)
-    posted = bank.transfer(TELLER, a, b, Money.of("6000", "TWD"), idempotency_key="o1")
-    assert posted.amount == Money.of("6000", "TWD")  # approved on the operator's authority
+    # Below the threshold an operator's transfer the engine wants stepped up waits for a second
+    # operator instead (banking's operator policy); the engine's own outcome is kept.
+    with pytest.raises(PendingApproval, match="second operator"):
+        bank.transfer(TELLER, a, b, Money.of("6000", "TWD"), idempotency_key="o1")
     stored = maker.store.stored(_event_id(maker, "o1"))
-    assert stored is not None and stored.outcome == "step_up"  # the engine's view is kept
-    # At the threshold: never a step-up, a pending request for a second operator
-    # (test_dual_control.py); the platform's own jobs, with nobody to ask, are declined.
+    assert stored is not None and stored.outcome == "step_up"
+    [waiting] = bank.approvals(TELLER, status="pending")
+    assert any("instead of a step-up" in r for r in waiting.reasons)
+    # The platform's own job, with nobody to ask: approved on its authority below the
+    # threshold, declined at or above it.
+    job = Principal.system("job")
+    assert bank.transfer(job, a, b, Money.of("6000", "TWD"), idempotency_key="o2").amount
+    with pytest.raises(PostingDeclined, match="cannot wait"):
+        bank.transfer(job, a, b, Money.of("2000000", "TWD"), idempotency_key="o3")
+    # At the threshold an operator's withdrawal waits too (test_dual_control.py).
     with pytest.raises(PendingApproval, match="dual control"):
-        bank.withdraw(TELLER, a, Money.of("2000000", "TWD"), idempotency_key="o2")
-    with pytest.raises(PostingDeclined, match="dual control"):
-        bank.transfer(
-            Principal.system("job"), a, b, Money.of("2000000", "TWD"), idempotency_key="o3"
-        )
+        bank.withdraw(TELLER, a, Money.of("2000000", "TWD"), idempotency_key="o4")
     assert bank.balance(TELLER, b).balance == Money.of("6000", "TWD")
 
 

@@ -10,7 +10,7 @@ import pytest
 from finbridge.banking import BankingService
 from finbridge.banking.guard import GuardDecision, PostingIntent, Verdict
 from finbridge.core import ManualClock, Money, Principal, Role, Settings
-from finbridge.core.errors import StepUpRequired
+from finbridge.core.errors import PendingApproval, StepUpRequired
 from finbridge.identity.guard import StepUpGuard
 from finbridge.identity.services import IdentityServices
 
@@ -107,8 +107,9 @@ def test_risk_demanded_step_up_is_satisfied_by_identity(
     # risk hears the outcome with the decision it made itself (identity's approval unwrapped)
     own = GuardDecision(Verdict.STEP_UP, ("new payee, unusual hour",), "rules-v7/m1/d-42")
     assert risk.settled == [("r1", own, True, None)]
-    # operators are not subject to customer step-up, the inner guard decides for them
-    with pytest.raises(StepUpRequired):
+    # operators are not subject to customer step-up: the inner guard's step-up goes to a second
+    # operator instead (banking's operator policy), never a factor an operator cannot give
+    with pytest.raises(PendingApproval):
         bank.transfer(TELLER, a, b, Money.of("10", "CNY"), idempotency_key="r2")
 
 

@@ -8,13 +8,17 @@ a ``Settings`` object (or the section it needs), and tests build one directly.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from finbridge.core.secrets import parse_pii_keys, weak_secret
+
+if TYPE_CHECKING:
+    from finbridge.core.money import Money
 
 _DEV_SECRET = "dev-only-secret-change-me-0000000000000000"  # noqa: S105 - refused in production
 
@@ -96,6 +100,18 @@ class ServeSettings(_Section):
     )
 
 
+# At or above these an operator's transfer, withdrawal or deposit waits for a second operator
+# (dual control), whatever the risk engine says (banking/service/_approvals.py).
+_DUAL_CONTROL: dict[str, Decimal] = {
+    code: Decimal(v)
+    for code, v in (
+        ("CNY", "500000"), ("HKD", "500000"), ("USD", "50000"), ("EUR", "50000"),
+        ("GBP", "50000"), ("SGD", "50000"), ("JPY", "7000000"), ("TWD", "2000000"),
+        ("KWD", "15000"),
+    )
+}  # fmt: skip
+
+
 class BankingSettings(_Section):
     """The banking core's operator policies."""
 
@@ -106,6 +122,33 @@ class BankingSettings(_Section):
         description="How long an operator's movement waits for a second operator (dual "
         "control) before it expires",
     )
+    dual_control: dict[str, Decimal] = Field(
+        default_factory=lambda: dict(_DUAL_CONTROL),
+        description="Per currency: an operator's transfer, withdrawal or deposit of this much "
+        'or more needs a second operator\'s approval (JSON, e.g. {"TWD": "2000000"}); a '
+        "currency not listed has no threshold",
+    )
+
+    @field_validator("dual_control")
+    @classmethod
+    def _thresholds(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from finbridge.core.errors import ValidationError
+        from finbridge.core.money import Money
+
+        for code, amount in value.items():
+            try:
+                threshold = Money.of(amount, code, field=f"dual_control.{code}")
+            except ValidationError as exc:
+                raise ValueError(f"dual_control.{code}: {exc}") from None
+            if threshold.minor <= 0:
+                raise ValueError(f"dual_control.{code}: must be more than zero")
+        return value
+
+    def dual_control_thresholds(self) -> dict[str, Money]:
+        """The thresholds as money, by currency code."""
+        from finbridge.core.money import Money
+
+        return {code: Money.of(amount, code) for code, amount in self.dual_control.items()}
 
 
 class IdentitySettings(_Section):

@@ -165,6 +165,11 @@ def cob_steps(platform: Platform) -> list[CobStep]:
     def expire_holds(day: date) -> dict[str, Any]:
         return {"expired": banking.expire_holds(_ACTOR)}
 
+    def expire_approvals(day: date) -> dict[str, Any]:
+        # Dual-control requests nobody approved in time: closed and audited, not left to
+        # whoever looks next (an expired request can never post).
+        return {"expired": banking.expire_approvals(Principal.system("close-of-business"))}
+
     def accrue_deposit_interest(day: date) -> dict[str, Any]:
         return {"accounts": banking.accrue_interest(_ACTOR, business_day=day).accounts}
 
@@ -193,6 +198,7 @@ def cob_steps(platform: Platform) -> list[CobStep]:
 
     return [
         FunctionStep("banking.expire_holds", expire_holds),
+        FunctionStep("banking.expire_approvals", expire_approvals),
         FunctionStep("banking.accrue_interest", accrue_deposit_interest),
         *LendingDay(platform.lending).steps(),
         # Fund orders settle before the drift check, so it sees the units they bought.

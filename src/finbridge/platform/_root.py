@@ -100,6 +100,7 @@ class Platform:
                 # Dual-control decisions go to identity's audit log, built when first audited.
                 audit=_DeferredAudit(self),
                 approval_ttl=timedelta(seconds=self.settings.banking.approval_ttl_seconds),
+                dual_control=self.settings.banking.dual_control_thresholds(),
             )
 
         return self._face("banking", build)

@@ -28,12 +28,10 @@ Two policies sit on top of the engine's outcome (issue 11):
   and is never counted twice). The step-up is remembered on the stored decision, so a retry of
   the same idempotency key (which replays the decision without its features) steps up again
   instead of slipping through.
-* **Operator policy.** An operator (teller, back office) cannot give a customer's second factor,
-  so a ``step_up`` on an operator-initiated posting is never passed on: below the dual-control
-  threshold the operator's own authority approves it (the decision keeps the engine's reasons),
-  at or above it the guard answers ``DUAL_CONTROL``: banking keeps an operator's transfer or
-  withdrawal pending until a second, different operator approves it (the platform's own jobs,
-  with nobody to ask, are declined).
+Operators and the platform's own jobs cannot give a customer's second factor: what a
+``step_up`` means for them (a second operator, the actor's authority, or a decline) and the
+dual-control threshold are banking's operator policy (``banking/service/_policy.py``), the one
+place for that rule; this guard reports the engine's outcome for them unchanged.
 
 The decision's event id is derived from the posting's idempotency key, so a retried posting is
 not counted twice in the velocity windows and gets the same decision. If the engine refuses the
@@ -83,8 +81,6 @@ _VERDICT = {
 }
 _META_KEYS = ("device_id", "ip", "card_id", "terminal_id", "merchant_id", "country")
 
-# Bank staff and the platform's own jobs: they can never present a customer's second factor.
-_OPERATORS = (PrincipalKind.OPERATOR, PrincipalKind.SYSTEM)
 CUMULATIVE_WINDOW: Final = "1d"
 # A customer's money out per currency (entity "customer" keyed "<customer>:<currency>"), in
 # minor units (scale 1): exact sums, each compared with its own currency's limit.
@@ -94,19 +90,6 @@ SPEND_WINDOWS: Final = VelocityConfig(
 _SPEND_SUM = f"customer_sum_{CUMULATIVE_WINDOW}"
 log = logging.getLogger(__name__)
 _CUMULATIVE = "step_up_cumulative"  # marks a decision whose posting waits for a second factor
-# At or above these, an operator-initiated posting the engine wanted stepped up needs a second
-# operator (dual control); below, the operator's own authority approves it.
-OPERATOR_DUAL_CONTROL: Final[Mapping[str, Money]] = {
-    "CNY": Money.of("500000", "CNY"),
-    "HKD": Money.of("500000", "HKD"),
-    "USD": Money.of("50000", "USD"),
-    "EUR": Money.of("50000", "EUR"),
-    "GBP": Money.of("50000", "GBP"),
-    "SGD": Money.of("50000", "SGD"),
-    "JPY": Money.of("7000000", "JPY"),
-    "TWD": Money.of("2000000", "TWD"),
-    "KWD": Money.of("15000", "KWD"),
-}
 
 
 class RiskGuard:
@@ -117,13 +100,11 @@ class RiskGuard:
         risk: DecisionMaker,
         *,
         cumulative_limits: Mapping[str, Money] | None = None,
-        dual_control: Mapping[str, Money] | None = None,
         spend: VelocityStore | None = None,
     ) -> None:
         self.risk = risk
         self._actor = Principal.system("risk-guard")
         self.cumulative_limits = dict(cumulative_limits or {})
-        self.dual_control = dict(OPERATOR_DUAL_CONTROL if dual_control is None else dual_control)
         self.spend: VelocityStore = spend or InProcessVelocity(SPEND_WINDOWS)
 
     def request_for(self, intent: PostingIntent) -> dict[str, Any]:
@@ -169,8 +150,6 @@ class RiskGuard:
                 over = self._cumulative_over(intent, d, spent)
                 if over is not None:
                     verdict, reasons = Verdict.STEP_UP, (*reasons, over)
-        if verdict is Verdict.STEP_UP and intent.actor.kind in _OPERATORS:
-            verdict, reasons = self._operator_policy(intent, reasons)
         return GuardDecision(verdict, reasons, version)
 
     def _spent(self, intent: PostingIntent, d: Any) -> int | None:
@@ -211,21 +190,6 @@ class RiskGuard:
         # Remembered on the stored decision: a retry of this key replays it without features.
         self.risk.record_posting(d.decision_id, posted=False, reason=reason)
         return reason
-
-    def _operator_policy(
-        self, intent: PostingIntent, reasons: tuple[str, ...]
-    ) -> tuple[Verdict, tuple[str, ...]]:
-        """An operator cannot give a customer's second factor: approve under the operator's
-        authority, or ask for dual control at or above the threshold (never a step-up)."""
-        threshold = self.dual_control.get(intent.amount.code)
-        if threshold is not None and intent.amount >= threshold:
-            why = f"operator policy: {threshold} or more needs dual control (a second operator)"
-            # An operator's movement waits for a second operator (banking keeps it pending);
-            # the platform's own jobs have nobody to ask, so theirs stays a decline.
-            if intent.actor.kind is PrincipalKind.OPERATOR:
-                return Verdict.DUAL_CONTROL, (*reasons, why)
-            return Verdict.DECLINE, (*reasons, why)
-        return Verdict.APPROVE, (*reasons, "operator policy: approved on the operator's authority")
 
     def settle(
         self, intent: PostingIntent, decision: GuardDecision, *, posted: bool, reason: str | None

@@ -44,7 +44,7 @@ from finbridge.core.errors import (
 )
 from finbridge.core.ids import is_valid_id, new_id
 from finbridge.core.money import Money
-from finbridge.core.principal import Principal
+from finbridge.core.principal import Principal, PrincipalKind
 
 APPROVE_SCOPE = "transfers:approve"
 STATUSES = ("pending", "approved", "declined", "expired", "failed")
@@ -141,7 +141,9 @@ class ApprovalCommands(ServiceCore):
                 if self._claim(conn, row, "approved", actor, now, note):
                     self._audit(conn, row, actor, "approved", note)
                 row = self._approval_row(conn, approval_id)
-            if expired is None and row.status != "approved":
+            if row.status == "expired":  # closed by the sweep or an earlier look
+                expired = self._refusal(row, "expired", None, "")
+            elif expired is None and row.status != "approved":
                 raise Conflict(f"approval {approval_id} is {row.status}", field="approval_id")
         if expired is not None:
             raise expired
@@ -160,6 +162,30 @@ class ApprovalCommands(ServiceCore):
             self._close(conn, row, outcome, actor, now, note)
             row = self._approval_row(conn, approval_id)
         return Approval.of(row, now)
+
+    def expire_approvals(self, actor: Principal, *, limit: int = 1000) -> int:
+        """Close every pending request past its expiry (the close of business runs this); each
+        is audited as expired by ``actor`` and its maker's key keeps the refusal. Returns how
+        many; idempotent (a request someone decided meanwhile is left alone)."""
+        actor.require_scope("transfers:write")
+        if actor.kind is not PrincipalKind.SYSTEM:
+            raise PermissionDenied("approvals are expired by the platform")
+        now = self.clock.now()
+        expired = 0
+        with self._read() as conn:
+            due = conn.execute(
+                select(approvals.c.id)
+                .where(approvals.c.status == "pending", approvals.c.expires_at <= now)
+                .order_by(approvals.c.expires_at, approvals.c.id)
+                .limit(max(1, limit))
+            ).all()
+        for (approval_id,) in due:
+            # One short transaction each: a sweep never holds the writer for the whole queue.
+            with self._write() as conn:
+                row = self._approval_row(conn, approval_id)
+                refusal = self._refusal(row, "expired", actor, "")
+                expired += self._record_close(conn, row, "expired", actor, now, "", refusal)
+        return expired
 
     # ------------------------------------------------------------------ from _move
     def _await_second_operator(
@@ -253,19 +279,33 @@ class ApprovalCommands(ServiceCore):
     ) -> ApprovalExpired | PostingDeclined:  # fmt: skip
         """Decline or expire: the status, the maker key's refusal and the audit record in the
         caller's transaction."""
-        refusal: ApprovalExpired | PostingDeclined
+        refusal = self._refusal(row, status, actor, note)
+        self._record_close(conn, row, status, actor, now, note, refusal)
+        return refusal
+
+    def _refusal(
+        self, row: Row[Any], status: str, actor: Principal | None, note: str
+    ) -> ApprovalExpired | PostingDeclined:
         if status == "expired":
-            refusal = ApprovalExpired(
-                f"no second operator approved this within {self.approval_ttl}",
+            return ApprovalExpired(
+                f"approval {row.id} expired at {aware(row.expires_at).isoformat()}: no second "
+                f"operator approved it within {self.approval_ttl}, so nothing was posted; ask "
+                "again with a new idempotency key",
                 field="idempotency_key", approval_id=row.id,
             )  # fmt: skip
-        else:
-            why = f"declined by a second operator ({actor.id if actor else 'unknown'})"
-            refusal = PostingDeclined((f"{why}: {note}" if note else why,), "dual-control")
-        if self._claim(conn, row, status, actor, now, note):
-            self._insert_refusal(conn, row.idempotency_key, row.request_fingerprint, refusal)
-            self._audit(conn, row, actor, status, note)
-        return refusal
+        why = f"declined by a second operator ({actor.id if actor else 'unknown'})"
+        return PostingDeclined((f"{why}: {note}" if note else why,), "dual-control")
+
+    def _record_close(
+        self, conn: Connection, row: Row[Any], status: str, actor: Principal | None,
+        now: datetime, note: str, refusal: BusinessRuleViolation,
+    ) -> bool:  # fmt: skip
+        """True if this call closed ``row`` (False: someone decided it first)."""
+        if not self._claim(conn, row, status, actor, now, note):
+            return False
+        self._insert_refusal(conn, row.idempotency_key, row.request_fingerprint, refusal)
+        self._audit(conn, row, actor, status, note)
+        return True
 
     def _post_approved(self, actor: Principal, row: Row[Any]) -> PostingResult:
         amount = Money.from_minor(row.amount_minor, row.currency)
@@ -296,10 +336,12 @@ class ApprovalCommands(ServiceCore):
             if not isinstance(exc, FinbridgeError):  # pragma: no cover - a refusal is stored
                 raise Conflict("the approved posting vanished", field="approval_id") from None
             self._fail(row, actor, exc)
-            self._settle(intent, decision, posted=False, reason=f"{exc.code}: {exc}")
+            if kind is not EntryKind.DEPOSIT:  # money in has no guard decision to settle
+                self._settle(intent, decision, posted=False, reason=f"{exc.code}: {exc}")
             raise
         self._record_entry(row.id, result.entry_id)
-        self._settle(intent, decision, posted=True)
+        if kind is not EntryKind.DEPOSIT:
+            self._settle(intent, decision, posted=True)
         return result
 
     def _legs(self, kind: EntryKind, amount: Money, row: Row[Any]) -> list[Leg]:
@@ -308,6 +350,9 @@ class ApprovalCommands(ServiceCore):
         src, dst = row.from_account_id, row.to_account_id
         if kind is EntryKind.WITHDRAWAL:
             dst = self.internal_account_id(InternalAccount.CASH, amount.code)
+        if kind is EntryKind.DEPOSIT:
+            src = self.internal_account_id(InternalAccount.CASH, amount.code)
+        if kind is not EntryKind.TRANSFER:
             return [Leg(src, amount.code, -amount.minor), Leg(dst, amount.code, amount.minor)]
         return [
             Leg(src, amount.code, -amount.minor, customers_only=True, field="from_account_id"),

@@ -32,6 +32,7 @@ from finbridge.banking.service._checks import (
     valid_key,
 )
 from finbridge.banking.service._core import ServiceCore, accounts
+from finbridge.banking.service._policy import operator_policy
 from finbridge.banking.tables import (
     LEDGER_CURRENCIES,
     customers_table,
@@ -253,7 +254,9 @@ class BatchCommands(ServiceCore):
         if self._guarded and asked:
             intents = [p.intent for p in asked if p.intent is not None]
             todo = [p for p in todo if p.intent is None]
-            for p, decision in zip(asked, check_many(self.guard, intents), strict=True):
+            answers = check_many(self.guard, intents)
+            for p, intent, answer in zip(asked, intents, answers, strict=True):
+                decision = operator_policy(intent, answer, self.dual_control)
                 if decision.verdict is Verdict.APPROVE:
                     todo.append(p)
                     decisions[p.item.spec.scoped_key] = (p.intent, decision)  # type: ignore[assignment]

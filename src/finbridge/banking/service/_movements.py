@@ -29,6 +29,7 @@ from finbridge.banking.service._checks import (
     valid_account_id,
     valid_key,
 )
+from finbridge.banking.service._policy import operator_policy, threshold_reached
 from finbridge.core.errors import (
     Conflict,
     FinbridgeError,
@@ -146,8 +147,11 @@ class MovementCommands(ApprovalCommands):
         now = self.clock.now()
         intent: PostingIntent | None = None
         decision: GuardDecision | None = None
-        # Money the bank puts in (a teller deposit) needs no risk decision; money out does.
-        guarded = kind is not EntryKind.DEPOSIT and self._guarded
+        # Money the bank puts in (a teller deposit) needs no risk decision; money out does. An
+        # operator's movement at or above the dual-control threshold always waits (_policy.py).
+        due = threshold_reached(actor, kind.value, amount, self.dual_control)
+        asks_guard = kind is not EntryKind.DEPOSIT and self._guarded
+        guarded = asks_guard or due is not None
         # Without a guard nothing runs before the posting, which checks the key itself
         # (KnownRefusal, Replay): a new key costs no extra read (docs/decisions.md, Banking).
         if guarded:
@@ -166,7 +170,9 @@ class MovementCommands(ApprovalCommands):
             if waiting is not None:
                 raise self._still_waiting(waiting)
             if src not in owners or (legs[0].owner and owners[src] != legs[0].owner):
-                raise NotFound(f"account {src} not found", field="from_account_id")
+                raise NotFound(f"account {src} not found", field=legs[0].field)
+            if due is not None and dst not in owners:  # nothing may wait for a missing account
+                raise NotFound(f"account {dst} not found", field=legs[1].field)
             intent = PostingIntent(
                 actor=actor,
                 kind=kind.value,
@@ -181,7 +187,8 @@ class MovementCommands(ApprovalCommands):
                 metadata=dict(metadata or {}),
             )
             try:
-                decision = self.guard.check(intent)
+                asked = self.guard.check(intent) if asks_guard else GuardDecision.approve()
+                decision = operator_policy(intent, asked, self.dual_control)
                 if (
                     decision.verdict is Verdict.DUAL_CONTROL
                     and actor.kind is PrincipalKind.OPERATOR
@@ -202,7 +209,7 @@ class MovementCommands(ApprovalCommands):
             # A racing duplicate of a command that already succeeded returns the first result,
             # whatever the accounts look like now.
             replay = self._replay(scoped_key, fp, PostingResult)
-            if intent is not None and decision is not None:
+            if intent is not None and decision is not None and asks_guard:
                 reason = "replayed" if replay is not None else _reason(exc)
                 self._settle(intent, decision, posted=False, reason=reason)
             if replay is not None:
@@ -213,7 +220,7 @@ class MovementCommands(ApprovalCommands):
                 raise Conflict("idempotency key vanished", field="idempotency_key") from None
             self._remember_refusal(scoped_key, fp, exc)
             raise
-        if intent is not None and decision is not None:
+        if intent is not None and decision is not None and asks_guard:
             self._settle(intent, decision, posted=True)
         return result
 
