@@ -13,6 +13,8 @@ from finbridge.openbanking.audit import AuditRecord
 from finbridge.openbanking.consents import PERMISSIONS, Consent, ConsentKind, ConsentStatus
 from finbridge.openbanking.developers import Claim, Developer, DeveloperStatus
 from finbridge.openbanking.errors import OAuthError
+from finbridge.openbanking.logos import MAX_BYTES as MAX_LOGO_BYTES
+from finbridge.openbanking.logos import SERVE_HEADERS as LOGO_HEADERS
 from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.resources import Payment
 from finbridge.openbanking.server import (
@@ -26,6 +28,8 @@ from finbridge.openbanking.usage import RATE_LIMITED, SERVED, Usage, refused
 
 __all__ = [
     "CATEGORIES",
+    "LOGO_HEADERS",
+    "MAX_LOGO_BYTES",
     "PAYMENT_CONSENT_ACTION",
     "PERMISSIONS",
     "RATE_LIMITED",

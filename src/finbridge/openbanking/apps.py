@@ -19,9 +19,10 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.openbanking.consents import aware
 from finbridge.openbanking.keys import validate_jwks
+from finbridge.openbanking.logos import clean_logo
 from finbridge.openbanking.outbound import FetchRefused, check_url
 from finbridge.openbanking.remote_jwks import RemoteJwks
-from finbridge.openbanking.tables import AppRow
+from finbridge.openbanking.tables import AppLogoRow, AppRow
 from finbridge.store.engine import unit_of_work
 
 SCOPES: tuple[str, ...] = ("accounts", "payments", "cross_border_payments")
@@ -191,6 +192,47 @@ class AppRegistry:
             stmt = stmt.where(visible)
         with unit_of_work(self._engine, write=False) as session:
             return [App.of(r) for r in session.scalars(stmt).all()]
+
+    def set_logo(self, actor: Principal, client_id: str, data: bytes) -> App:
+        """Upload the app's logo (its developer, or an operator): kept only as re-drawn by
+        ``logos.clean_logo``; a bad file is refused and the previous logo stays."""
+        actor.require_scope("openbanking:write")
+        clean = clean_logo(data)
+        with unit_of_work(self._engine) as session:
+            row = session.get(AppRow, client_id)
+            if row is None or not may_manage(actor, row):
+                raise NotFound("no such app", field="client_id")
+            logo = session.get(AppLogoRow, client_id)
+            if logo is None:
+                logo = AppLogoRow(client_id=client_id)
+                session.add(logo)
+            logo.media_type, logo.data, logo.sha256 = "image/png", clean.png, clean.sha256
+            logo.width, logo.height = clean.width, clean.height
+            logo.updated_at = self._clock.now()
+            row.logo_sha256 = clean.sha256
+        return App.of(row)
+
+    def get_owned(self, actor: Principal, client_id: str) -> App:
+        """An app ``actor`` manages (its developer, or an operator); another's is unknown."""
+        actor.require_scope("openbanking:write")
+        with unit_of_work(self._engine, write=False) as session:
+            row = session.get(AppRow, client_id)
+            if row is None or not may_manage(actor, row):
+                raise NotFound("no such app", field="client_id")
+            return App.of(row)
+
+    def logo(self, actor: Principal, client_id: str) -> tuple[bytes, str]:
+        """The logo's PNG and SHA-256 for whoever may see the app: anyone signed in for an
+        approved app in the store, its developer and operators for any; else ``NotFound``."""
+        with unit_of_work(self._engine, write=False) as session:
+            row = session.get(AppRow, client_id)
+            logo = None if row is None else session.get(AppLogoRow, client_id)
+            if row is None or logo is None:
+                raise NotFound("no such logo", field="client_id")
+            listed = row.status == AppStatus.APPROVED.value and not row.sandbox
+            if not (listed or actor.has_scope("openbanking:read") or may_manage(actor, row)):
+                raise NotFound("no such logo", field="client_id")
+            return bytes(logo.data), logo.sha256
 
     def owned(self, actor: Principal) -> builtins.list[App]:
         """The apps ``actor`` manages, newest first: a developer's own (whatever their status),

@@ -34,6 +34,7 @@ from finbridge.api.ratelimit import limit_by_ip, limiter_of
 from finbridge.core.errors import FinbridgeError, RateLimited, ValidationError
 from finbridge.core.money import Money
 from finbridge.openbanking import (
+    LOGO_HEADERS,
     RATE_LIMITED,
     SERVED,
     App,
@@ -478,7 +479,9 @@ class AppOut(BaseModel):
             initiate_login_uri=a.initiate_login_uri,
             sandbox=a.sandbox,
             jwks_uri=a.jwks_uri,
-            logo_url=None if a.logo is None else f"/v1/openbanking/apps/{a.client_id}/logo",
+            logo_url=None
+            if a.logo is None
+            else f"/v1/openbanking/apps/{a.client_id}/logo?v={a.logo[:12]}",
         )
 
 
@@ -522,6 +525,25 @@ def list_consents(
 @router.post("/consents/{consent_id}/revoke", response_model=ConsentOut, summary="Revoke a grant")
 def revoke_consent(platform: PlatformDep, principal: PrincipalDep, consent_id: str) -> ConsentOut:
     return ConsentOut.of(platform.openbanking.server.revoke_consent(principal, consent_id))
+
+
+@router.put(
+    "/apps/{client_id}/logo",
+    response_model=AppOut,
+    summary="Upload the app's logo (the body: a PNG or JPEG image)",
+)
+async def upload_logo(
+    request: Request, platform: PlatformDep, principal: PrincipalDep, client_id: str
+) -> AppOut:
+    data = await request.body()  # bounded by the API's body limit, then by the logo's own
+    app = await run_in_threadpool(platform.openbanking.apps.set_logo, principal, client_id, data)
+    return AppOut.of(app)
+
+
+@router.get("/apps/{client_id}/logo", summary="The app's logo (PNG, re-encoded by us)")
+def app_logo(platform: PlatformDep, principal: PrincipalDep, client_id: str) -> Response:
+    png, _ = platform.openbanking.apps.logo(principal, client_id)
+    return Response(png, headers=LOGO_HEADERS)
 
 
 class SandboxAccountOut(BaseModel):

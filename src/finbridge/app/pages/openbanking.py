@@ -23,7 +23,12 @@ from finbridge.app.kit import (
 from finbridge.banking import AccountStatus
 from finbridge.core.errors import AuthenticationFailed, RateLimited, StepUpRequired
 from finbridge.core.principal import Principal
-from finbridge.openbanking import ConsentKind, ConsentStatus, PendingAuthorisation
+from finbridge.openbanking import (
+    LOGO_HEADERS,
+    ConsentKind,
+    ConsentStatus,
+    PendingAuthorisation,
+)
 from finbridge.platform import Platform
 
 router = APIRouter(prefix="/app/openbanking", include_in_schema=False)
@@ -147,6 +152,14 @@ def connected_apps(request: Request, actor: AppPrincipalDep, platform: AppPlatfo
         "store": sorted(apps.values(), key=lambda a: (a.category, a.name)),
     }
     return render(request, "openbanking/index.html", context)
+
+
+@router.get("/apps/{client_id}/logo")
+def app_logo(client_id: str, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    """An app's logo from our own origin (the store and the consent screen show it): the PNG
+    open banking re-drew from the upload; an app the customer may not see is a 404."""
+    png, _ = platform.openbanking.apps.logo(actor, client_id)
+    return Response(png, headers=LOGO_HEADERS)
 
 
 @router.get("/connect/{client_id}")

@@ -1,6 +1,7 @@
 """``/console/developers``: the developer portal. A developer (a partner key with
-``openbanking:write``) registers apps (redirect URIs, public JWKS, scopes, category, description,
-login initiation URI; a sandbox app is usable at once, others wait for an operator), sees its
+``openbanking:write``) registers apps (redirect URIs, public JWKS or a JWKS URI, scopes, category,
+description, login initiation URI; a sandbox app is usable at once, others wait for an
+operator), uploads their logos, sees its
 apps' status, the sandbox's synthetic customers, its API usage and its webhook deliveries with
 replay (the open-banking page's replay, which lets a developer replay only its own).
 ``/console/developers/join`` is public: an organisation applies and is shown a claim code once;
@@ -12,12 +13,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from finbridge.core.errors import NotFound, ValidationError
-from finbridge.openbanking import CATEGORIES, SCOPES, DeveloperStatus
+from finbridge.openbanking import (
+    CATEGORIES,
+    LOGO_HEADERS,
+    MAX_LOGO_BYTES,
+    SCOPES,
+    DeveloperStatus,
+)
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
 
@@ -49,8 +56,9 @@ def register(
     name: Annotated[str, Form(max_length=100)],
     developer: Annotated[str, Form(max_length=200)],
     redirect_uris: Annotated[str, Form(max_length=5100)],
-    jwks: Annotated[str, Form(max_length=20_000)],
     scopes: Annotated[list[str], Form()],
+    jwks: Annotated[str, Form(max_length=20_000)] = "",
+    jwks_uri: Annotated[str, Form(max_length=500)] = "",
     category: Annotated[str, Form(max_length=40)] = "other",
     description: Annotated[str, Form(max_length=2000)] = "",
     initiate_login_uri: Annotated[str, Form(max_length=500)] = "",
@@ -61,7 +69,9 @@ def register(
         name=name,
         developer=developer,
         redirect_uris=[line.strip() for line in redirect_uris.splitlines() if line.strip()],
-        jwks=_json(jwks),
+        # An empty key set in the textarea (its placeholder) means "keys at the URI instead".
+        jwks=None if jwks_uri.strip() and _empty_jwks(jwks) else _json(jwks),
+        jwks_uri=jwks_uri.strip() or None,
         scopes=scopes,
         category=category,
         description=description,
@@ -69,6 +79,29 @@ def register(
         sandbox=sandbox,
     )
     return render(request, "openbanking/_dev_app_row.html", {"app": app, "new": True})
+
+
+@router.post("/apps/{client_id}/logo", response_class=HTMLResponse)
+def upload_logo(
+    request: Request,
+    client_id: str,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    logo: Annotated[UploadFile, File()],
+) -> Response:
+    apps = platform.openbanking.apps
+    error = None
+    try:
+        app = apps.set_logo(actor, client_id, logo.file.read(MAX_LOGO_BYTES + 1))
+    except ValidationError as exc:  # a bad file: the row again, with why (the old logo stays)
+        app, error = apps.get_owned(actor, client_id), exc.detail
+    return render(request, "openbanking/_dev_app_row.html", {"app": app, "logo_error": error})
+
+
+@router.get("/apps/{client_id}/logo")
+def app_logo(client_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
+    png, _ = platform.openbanking.apps.logo(actor, client_id)
+    return Response(png, headers=LOGO_HEADERS)
 
 
 @router.get("/join", response_class=HTMLResponse)
@@ -114,6 +147,13 @@ def decide(
         raise NotFound("no such decision", field="decision")
     developer = platform.openbanking.developers.decide(actor, developer_id, status)
     return render(request, "openbanking/_developer_row.html", {"dev": developer})
+
+
+def _empty_jwks(text: str) -> bool:
+    try:
+        return not text.strip() or json.loads(text) == {"keys": []}
+    except ValueError:
+        return False
 
 
 def _json(text: str) -> Any:
