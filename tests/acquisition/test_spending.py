@@ -42,9 +42,11 @@ def test_spending_rfm_as_of(sqlite_platform: Platform) -> None:
     stored = p.acquisition.profile(SYSTEM, who)
     assert stored.stored and stored.fields["spending"]["CNY"]["frequency"] == 3
     assert stored.fields["spending"]["CNY"]["monetary"] == "115.7500"
-    # The rest of the profile: channel from decayed engagement; today's engines on the
-    # stored profile only (no advisory profile: R1; no credit score; the deposit).
+    # The rest of the profile: channel from decayed engagement; the other engines' answers
+    # (no advisory profile: R1; no credit score; the deposit), as of each profile's instant.
     assert stored.fields["channel_preference"] == "news"
     assert stored.fields["investor_level"] == 1 and stored.fields["credit_approved"] is False
     assert stored.fields["balance"] == {"currency": "CNY", "total": "250.00", "accounts": 1}
-    assert "balance" not in early.fields and early.fields["channel_preference"] == "none"
+    assert early.fields["channel_preference"] == "none"
+    assert early.fields["balance"] is None  # the deposit was made after that instant
+    assert early.fields["investor_level"] == 1 and early.fields["credit_approved"] is False

@@ -10,7 +10,8 @@
 - Models, usable alone from a notebook (scikit-learn and LightGBM load on use):
   :mod:`.response` (calibrated LightGBM on bank marketing, with baselines and reasons),
   :mod:`.uplift` (two-model, class transformation, our uplift forest; Qini and AUUC),
-  :mod:`.sendtime` (168-slot send time, vectorised).
+  :mod:`.sendtime` (168-slot send time, vectorised); :class:`ModelRegistry` stores the trained
+  response and uplift models as versioned files that next-best-offer serves (:mod:`.registry`).
 """
 
 from finbridge.acquisition.catalog import PRODUCTS, Product
@@ -34,6 +35,7 @@ from finbridge.acquisition.ports import (
     SuitabilityPort,
 )
 from finbridge.acquisition.profiles import KINDS as PROFILE_EVENT_TYPES
+from finbridge.acquisition.registry import ModelRegistry, ModelVersion
 from finbridge.acquisition.response import evaluate_response, load_bank_marketing
 from finbridge.acquisition.service import (
     AcquisitionService,
@@ -69,6 +71,8 @@ __all__ = [
     "InboxMessage",
     "InboxPort",
     "MarketingConsentRequired",
+    "ModelRegistry",
+    "ModelVersion",
     "Offer",
     "PortfolioPort",
     "PortfolioSummary",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -27,10 +28,17 @@ class SuitabilityPort(Protocol):
         """May this customer be offered a product of risk level R``risk_level`` (1..5)?"""
         ...
 
+    def level_as_of(self, customer_id: str, as_of: datetime) -> int | None:
+        """The highest level (1..5, as :meth:`allows` answers) the customer's investor
+        category allowed at ``as_of``, or None when that is not known any more (a newer
+        assessment replaced it)."""
+        ...
+
 
 class CreditDecisionPort(Protocol):
-    def approved(self, customer_id: str) -> bool:
-        """Does a current, approving credit decision exist for this customer?"""
+    def approved(self, customer_id: str, *, as_of: datetime | None = None) -> bool:
+        """Does an approving credit decision exist for this customer now (or, ``as_of``
+        given, did one made before that instant hold then)?"""
         ...
 
 
@@ -59,7 +67,12 @@ class PortfolioSummary:
 
 
 class PortfolioPort(Protocol):
-    def summary(self, customer_id: str) -> PortfolioSummary | None: ...
+    def summary(
+        self, customer_id: str, *, as_of: datetime | None = None
+    ) -> PortfolioSummary | None:
+        """Balances now, or (``as_of`` given) of the accounts and postings before that instant
+        (``change`` then: the day before it)."""
+        ...
 
 
 class NoConsent:
@@ -75,9 +88,12 @@ class UpToR1:
     def allows(self, customer_id: str, risk_level: int) -> bool:
         return risk_level <= 1
 
+    def level_as_of(self, customer_id: str, as_of: datetime) -> int | None:
+        return 1
+
 
 class NoCreditDecision:
-    def approved(self, customer_id: str) -> bool:
+    def approved(self, customer_id: str, *, as_of: datetime | None = None) -> bool:
         return False
 
 
@@ -89,5 +105,7 @@ class NoInbox:
 
 
 class NoPortfolio:
-    def summary(self, customer_id: str) -> PortfolioSummary | None:
+    def summary(
+        self, customer_id: str, *, as_of: datetime | None = None
+    ) -> PortfolioSummary | None:
         return None

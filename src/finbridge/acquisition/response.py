@@ -82,36 +82,56 @@ def split_rows(y: np.ndarray, *, seed: int = SEED) -> Split:
     return Split(np.sort(train), np.sort(calib), np.sort(test))
 
 
+@dataclass(frozen=True)
+class Isotonic:
+    """A fitted isotonic calibration as its thresholds: ``np.interp`` over them is exactly
+    scikit-learn's ``IsotonicRegression.predict`` with ``out_of_bounds="clip"``, and the two
+    arrays are what the registry stores (no pickle)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, label: np.ndarray) -> Isotonic:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, label)
+        return cls(np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        return np.interp(raw, self.x, self.y)
+
+
 @dataclass
 class ResponseModel:
     """Calibrated LightGBM propensity to respond, with per-customer reasons."""
 
     params: dict[str, Any] = field(default_factory=lambda: dict(TUNED_PARAMS))
     features_: list[str] = field(default_factory=list)
-    booster_: Any = None
-    calibrator_: Any = None
+    booster_: Any = None  # a lightgbm.Booster (its text dump keeps the pandas categories)
+    calibrator_: Isotonic | None = None
 
     def fit(
         self, x: pd.DataFrame, y: np.ndarray, x_cal: pd.DataFrame, y_cal: np.ndarray
     ) -> ResponseModel:
         import lightgbm as lgb
-        from sklearn.isotonic import IsotonicRegression
 
         if len(np.unique(y)) != 2:
             raise ValidationError("the response label needs both classes", field=TARGET)
         self.features_ = list(x.columns)
         model = lgb.LGBMClassifier(random_state=SEED, **self.params)
         model.fit(x, y)
-        self.booster_ = model
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-        self.calibrator_.fit(np.asarray(model.predict_proba(x_cal))[:, 1], y_cal)
+        self.booster_ = model.booster_
+        self.calibrator_ = Isotonic.fit(self.raw_score(x_cal), y_cal)
         return self
 
     def raw_score(self, x: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster_.predict_proba(x[self.features_])[:, 1])
+        return np.asarray(self.booster_.predict(x[self.features_]))
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of a yes."""
+        if self.calibrator_ is None:
+            raise ValidationError("the response model is not fitted", field="model")
         return np.asarray(self.calibrator_.predict(self.raw_score(x)))
 
     def reasons(self, x: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
@@ -123,6 +143,30 @@ class ResponseModel:
         for row, cols in zip(contrib, order, strict=True):
             out.append([(self.features_[c], round(float(row[c]), 4)) for c in cols if row[c] > 0])
         return out
+
+    # -- stored form (the registry's files; never pickle) ---------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        if self.booster_ is None or self.calibrator_ is None:
+            raise ValidationError("the response model is not fitted", field="model")
+        return {
+            "features": self.features_,
+            "params": self.params,
+            "booster": self.booster_.model_to_string(),
+            "calibration": {"x": self.calibrator_.x.tolist(), "y": self.calibrator_.y.tolist()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResponseModel:
+        import lightgbm as lgb
+
+        cal = data["calibration"]
+        return cls(
+            dict(data["params"]),
+            list(data["features"]),
+            lgb.Booster(model_str=data["booster"]),
+            Isotonic(np.asarray(cal["x"], dtype=float), np.asarray(cal["y"], dtype=float)),
+        )
 
 
 def _logistic(x_train: pd.DataFrame, y: np.ndarray) -> Any:

@@ -12,12 +12,14 @@ stops the message.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,8 +74,10 @@ from finbridge.acquisition.profiles import (
     observed,
     read_engagement,
 )
+from finbridge.acquisition.registry import LoadedModels, ModelRegistry, ModelVersion, registry_dir
+from finbridge.acquisition.scoring import ContactHistory, response_inputs, uplift_inputs
 from finbridge.acquisition.sendtime import population_prior, shrunk_day
-from finbridge.acquisition.spending import spending_of
+from finbridge.acquisition.spending import Spending, spending_of
 from finbridge.acquisition.tables import (
     CampaignRow,
     CreativeRow,
@@ -89,6 +93,18 @@ from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.core.settings import Settings
 from finbridge.lake import Event, EventLake, emit, emit_driver
 from finbridge.store.engine import unit_of_work
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _PersonScores:
+    """One customer's scores from the live stored models."""
+
+    version: str
+    factor: float  # predicted uplift over the experiment's average person
+    response: float
+    reasons: list[str]
 
 
 class MarketingConsentRequired(PermissionDenied):
@@ -125,6 +141,8 @@ class Offer:
     value: Decimal
     score: float
     reason: str
+    response: float | None = None  # calibrated probability of a yes (the stored model)
+    model_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +284,7 @@ class AcquisitionService:
         credit: CreditDecisionPort | None = None,
         inbox: InboxPort | None = None,
         portfolio: PortfolioPort | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         zone(timezone)
         self.engine, self.clock, self.lake = engine, clock, lake
@@ -275,6 +294,7 @@ class AcquisitionService:
         self.credit: CreditDecisionPort = credit or NoCreditDecision()
         self.inbox_port: InboxPort = inbox or NoInbox()
         self.portfolio: PortfolioPort = portfolio or NoPortfolio()
+        self.models = models
         self._refresh_lock = threading.Lock()
 
     @classmethod
@@ -289,6 +309,7 @@ class AcquisitionService:
             timezone=conf.timezone or settings.business_timezone,
             locale=conf.locale,
             quiet_hours=(conf.quiet_start, conf.quiet_end),
+            models=ModelRegistry(registry_dir(settings.data_dir)),
             **ports,
         )
 
@@ -362,8 +383,13 @@ class AcquisitionService:
                 fresh.update(self._rebuilt(new, zones, as_of))
             merged = merge_into({k: states[k] for k in known}, fresh, as_of)
             now = self.clock.now()
+            # Spending RFM as of the same instant, one Ibis query for everyone refreshed.
+            spends = spending_of(self.lake, as_of, merged.keys())
             for subject, state in merged.items():
                 values = _row_values(subject, state, now)
+                values.update(
+                    spending=_spending_json(spends.get(subject, [])), spending_as_of=as_of
+                )
                 if subject in stored:
                     for key, value in values.items():
                         setattr(stored[subject], key, value)
@@ -462,7 +488,11 @@ class AcquisitionService:
     def profile(
         self, actor: Principal, customer_id: str, *, as_of: datetime | None = None
     ) -> Profile:
-        """The stored profile, or (``as_of`` given) one computed from the events before it."""
+        """The stored profile, or (``as_of`` given) one computed from what was known before
+        that instant: engagement and spending from the lake's events before it, and the other
+        engines' fields as of it too (the balance of the postings before it, the newest credit
+        score before it, the investor level if the assessment in force then is still known;
+        ``None`` where it is not)."""
         self._may_see(actor, customer_id)
         self._require_consent(customer_id)
         if as_of is not None:
@@ -472,44 +502,65 @@ class AcquisitionService:
                 zones = self._zones(session, [customer_id])
             state = self._rebuilt([customer_id], zones, as_of)[customer_id]
             state.locale = self.locale
-            return self._with_spending(_profile(customer_id, state, stored=False))
+            spends = spending_of(self.lake, as_of, [customer_id]).get(customer_id, [])
+            return self._with_ports(
+                _profile(customer_id, state, stored=False), _spending_json(spends), as_of
+            )
         with unit_of_work(self.engine, write=False) as session:
             row = session.get(ProfileRow, customer_id)
         if row is None:
             raise NotFound(
                 f"no profile for {customer_id} yet (refresh profiles)", field="customer_id"
             )
-        return self._with_spending(_profile(customer_id, _state_of(row), stored=True))
+        profile = _profile(customer_id, _state_of(row), stored=True)
+        if row.spending is None:  # kept before profiles carried their RFM: read it now
+            spending = _spending_json(
+                spending_of(self.lake, profile.as_of, [customer_id]).get(customer_id, [])
+            )
+            spent_as_of = profile.as_of
+        else:
+            spending, spent_as_of = row.spending, _aware(row.spending_as_of or row.as_of)
+        profile = replace(
+            profile, fields={**profile.fields, "spending_as_of": spent_as_of.isoformat()}
+        )
+        return self._with_ports(profile, spending, None)
 
-    def _with_spending(self, profile: Profile) -> Profile:
-        """The profile with its spending RFM as of the same instant (the lake's Ibis spend
-        pipeline, point in time): per currency recency in days, frequency and monetary over
-        the last :data:`RFM_WINDOW_DAYS` days, monetary as a decimal string; on the stored
-        (current) profile also the investor level, the credit decision and the balances."""
-        spends = spending_of(self.lake, profile.as_of, [profile.customer_id])
+    def _with_ports(
+        self, profile: Profile, spending: dict[str, Any], as_of: datetime | None
+    ) -> Profile:
+        """The profile with its spending RFM (per currency: recency in days from the profile's
+        instant, frequency and decimal monetary of the :data:`RFM_WINDOW_DAYS` before it) and
+        the fields other engines answer through the ports: now for the current profile, as of
+        ``as_of`` for a point-in-time one."""
         rfm = {
-            s.currency: {
-                "recency_days": s.recency_days(profile.as_of),
-                "frequency": s.frequency,
-                "monetary": str(s.monetary),
-            }
-            for s in spends.get(profile.customer_id, [])
-        }
-        fields = {**profile.fields, "spending": rfm}
-        if profile.stored:
-            # Today's answers of the other engines (ports), so only on the current profile:
-            # an as-of read would mix past engagement with present balances.
-            who = profile.customer_id
-            summary = self.portfolio.summary(who)
-            fields.update(
-                investor_level=int(self._risk_level(who)),
-                credit_approved=self.credit.approved(who),
-                balance=(
-                    {"currency": summary.currency, "total": str(summary.total),
-                     "accounts": summary.accounts}
-                    if summary else None
+            currency: {
+                "recency_days": round(
+                    (profile.as_of - datetime.fromisoformat(s["last_spend"])).total_seconds()
+                    / 86_400,
+                    4,
                 ),
-            )  # fmt: skip
+                "frequency": s["frequency"],
+                "monetary": s["monetary"],
+            }
+            for currency, s in spending.items()
+        }
+        who = profile.customer_id
+        if as_of is None:
+            level: int | None = int(self._risk_level(who))
+        else:
+            level = self.suitability.level_as_of(who, as_of)
+        summary = self.portfolio.summary(who, as_of=as_of)
+        fields = {
+            **profile.fields,
+            "spending": rfm,
+            "investor_level": level,
+            "credit_approved": self.credit.approved(who, as_of=as_of),
+            "balance": (
+                {"currency": summary.currency, "total": str(summary.total),
+                 "accounts": summary.accounts}
+                if summary else None
+            ),
+        }  # fmt: skip
         return replace(profile, fields=fields)
 
     def _states(self, customer_ids: Collection[str] | None = None) -> dict[str, ProfileState]:
@@ -558,15 +609,21 @@ class AcquisitionService:
     def offers(self, actor: Principal, customer_id: str, *, limit: int = 3) -> list[Offer]:
         """Next-best offers: eligible products ranked by expected uplift x value, with reasons.
 
-        Expected uplift is the product's measured campaign lift when a campaign with at least
-        200 people per arm has one, else the catalogue prior; a news interest in the product's
-        topic raises it (x (1 + share of interest)), since those readers respond more.
+        A product's base uplift is its measured campaign lift when a campaign with at least 200
+        people per arm has one, else the catalogue prior. The live stored uplift model scales
+        it to this person (their predicted uplift over the experiment's average, 0-3x; inputs
+        in :mod:`.scoring`), and a news interest in the product's topic raises it (x (1 +
+        share of interest)). The live response model adds the calibrated probability of a yes
+        and the features that raise it most.
         """
         self._may_see(actor, customer_id)
         self._require_consent(customer_id)
-        state = self._states([customer_id]).get(customer_id)
+        with unit_of_work(self.engine, write=False) as session:
+            row = session.get(ProfileRow, customer_id)
+        state = _state_of(row) if row is not None else None
         topics = state.topics if state else {}
         total = sum(topics.values())
+        person = self._person_scores(customer_id, row, state)
         measured = self._measured_uplift()
         out = []
         for item in PRODUCTS:
@@ -576,11 +633,18 @@ class AcquisitionService:
                 continue
             base, source = measured.get(item.code, (item.prior_uplift, "catalogue prior"))
             interest = topics.get(item.topic, 0.0) / total if total else 0.0
-            uplift = base * (1 + interest)
+            factor = person.factor if person else 1.0
+            uplift = base * factor * (1 + interest)
             score = uplift * float(item.value)
-            reason = f"within R{item.risk_level}; uplift {uplift:.2%} ({source})"
+            reason = f"within R{item.risk_level}; uplift {uplift:.2%} = {base:.2%} ({source})"
+            if person is not None:
+                reason += f" x {factor:.2f} for this person (uplift model {person.version})"
             if interest:
                 reason += f", reads about {item.topic} ({interest:.0%} of news reads)"
+            if person is not None:
+                reason += f"; response {person.response:.1%}"
+                if person.reasons:
+                    reason += f" (raised by {', '.join(person.reasons)})"
             out.append(
                 Offer(
                     item.code,
@@ -590,10 +654,76 @@ class AcquisitionService:
                     item.value,
                     round(score, 5),
                     reason,
+                    round(person.response, 4) if person else None,
+                    person.version if person else None,
                 )
             )
         out.sort(key=lambda o: -o.score)
         return out[:limit]
+
+    def live_models(self) -> LoadedModels | None:
+        """The newest stored models, or None before any were trained (or when they cannot be
+        read: logged, and offers fall back to the catalogue's priors)."""
+        if self.models is None:
+            return None
+        try:
+            return self.models.load()
+        except NotFound:
+            return None
+        except (ValidationError, ValueError, KeyError, OSError):
+            _log.exception("the stored acquisition models could not be loaded")
+            return None
+
+    def _person_scores(
+        self, customer_id: str, row: ProfileRow | None, state: ProfileState | None
+    ) -> _PersonScores | None:
+        models = self.live_models()
+        if models is None:
+            return None
+        recency: float | None = None
+        if row is not None and row.spending:
+            last = max(datetime.fromisoformat(s["last_spend"]) for s in row.spending.values())
+            recency = (_aware(row.as_of) - last).total_seconds() / 86_400
+        channel = state.fields()["channel_preference"] if state else "none"
+        factor = float(models.person_factor(uplift_inputs(recency, channel))[0])
+        tz = row.timezone if row is not None else self.timezone
+        now = self.clock.now()
+        inputs = response_inputs(
+            models.response.features_, _local_day(now, tz), self._contacts(customer_id, now)
+        )
+        reasons = [name for name, _ in models.response.reasons(inputs)[0]]
+        response = float(models.response.predict_proba(inputs)[0])
+        return _PersonScores(models.version.version, factor, response, reasons)
+
+    def _contacts(self, customer_id: str, now: datetime) -> ContactHistory:
+        """Our campaigns' history with the customer: one grouped read of their deliveries."""
+        recent_from = now - timedelta(days=30)
+        stmt = select(
+            func.count().filter(DeliveryRow.delivered_at >= recent_from),
+            func.count().filter(DeliveryRow.delivered_at < recent_from),
+            func.max(DeliveryRow.delivered_at),
+            func.count(DeliveryRow.converted_at),
+        ).where(
+            DeliveryRow.customer_id == customer_id,
+            DeliveryRow.status == "delivered",
+            DeliveryRow.delivered_at < now,
+        )
+        with unit_of_work(self.engine, write=False) as session:
+            recent, earlier, last, converted = session.execute(stmt).one()
+        since = -1 if last is None else (now - _aware(last)).days
+        return ContactHistory(int(recent), int(earlier), since, bool(converted))
+
+    def model_versions(self, actor: Principal) -> list[ModelVersion]:
+        """Every stored version of the response and uplift models, newest (live) first."""
+        actor.require_scope("acquisition:read")
+        return self.models.versions() if self.models is not None else []
+
+    def train_models(self, actor: Principal, bank_full: Path, hillstrom: Path) -> ModelVersion:
+        """Fit both models on these files and store them as the next (live) version."""
+        actor.require_scope("acquisition:write")
+        if self.models is None:
+            raise ValidationError("this service has no model registry", field="models")
+        return self.models.train(bank_full, hillstrom, now=self.clock.now())
 
     def _measured_uplift(self) -> dict[str, tuple[float, str]]:
         out: dict[str, tuple[float, str]] = {}
@@ -1206,6 +1336,18 @@ def _row_values(customer_id: str, s: ProfileState, now: datetime) -> dict[str, A
         "counts": {k: round(v, 6) for k, v in s.counts.items()},
         "topics": {k: round(v, 6) for k, v in s.topics.items()},
         "updated_at": now,
+    }
+
+
+def _spending_json(spends: Sequence[Spending]) -> dict[str, Any]:
+    """RFM per currency as the profile row keeps it (instants ISO, money a decimal string)."""
+    return {
+        s.currency: {
+            "last_spend": s.last_spend.isoformat(),
+            "frequency": s.frequency,
+            "monetary": str(s.monetary),
+        }
+        for s in spends
     }
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from finbridge.lake import EventLake
 
 RFM_WINDOW_DAYS = 90
+_IN_LIST = 1000  # above this many customers, no IN list in the SQL: filtered after the read
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,14 @@ def spending_of(
 
     if not customer_ids:
         return {}
+    wanted = set(customer_ids)
     expr = spending_rfm(duckdb_events(lake), as_of)
-    expr = expr.filter(expr.customer_id.isin(sorted(customer_ids)))
+    if len(wanted) <= _IN_LIST:
+        expr = expr.filter(expr.customer_id.isin(sorted(wanted)))
     out: dict[str, list[Spending]] = {}
     for row in expr.to_pyarrow().to_pylist():
+        if row["customer_id"] not in wanted:
+            continue  # a refresh of thousands reads everyone's RFM and keeps its own
         last = row["last_spend"]
         last = last if last.tzinfo is not None else last.replace(tzinfo=UTC)
         spend = Spending(row["currency"], last, int(row["frequency"]), Decimal(row["monetary"]))

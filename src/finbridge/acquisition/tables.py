@@ -38,6 +38,10 @@ class ProfileRow(Base):
     first_minute: Mapped[bytes] = mapped_column(LargeBinary)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)  # decayed weight per event kind
     topics: Mapped[dict[str, Any]] = mapped_column(JSON)  # decayed interest per topic
+    # Spending RFM per currency ({currency: {last_spend, frequency, monetary}}) as of
+    # ``spending_as_of`` (the last refresh: the stream moves ``as_of`` but adds no spend).
+    spending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    spending_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -97,6 +97,8 @@ class UpliftLearner(Protocol):
 
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
+    def to_json(self) -> dict[str, Any]: ...
+
 
 def _check(x: np.ndarray, treatment: np.ndarray, outcome: np.ndarray) -> None:
     if not (len(x) == len(treatment) == len(outcome)):
@@ -120,16 +122,32 @@ class TwoModel:
         arms = []
         for arm in (1, 0):
             rows = treatment == arm
-            arms.append(
-                lgb.LGBMClassifier(random_state=SEED, **self.params).fit(x[rows], outcome[rows])
-            )
+            model = lgb.LGBMClassifier(random_state=SEED, **self.params)
+            arms.append(model.fit(x[rows], outcome[rows]).booster_)
         self.models_ = (arms[0], arms[1])
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        assert self.models_ is not None, "fit first"
+        if self.models_ is None:
+            raise ValidationError("the two-model learner is not fitted", field="model")
         treated, control = self.models_
-        return np.asarray(treated.predict_proba(x)[:, 1] - control.predict_proba(x)[:, 1])
+        return np.asarray(treated.predict(x) - control.predict(x))
+
+    def to_json(self) -> dict[str, Any]:
+        if self.models_ is None:
+            raise ValidationError("the two-model learner is not fitted", field="model")
+        return {
+            "params": self.params,
+            "treated": self.models_[0].model_to_string(),
+            "control": self.models_[1].model_to_string(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TwoModel:
+        import lightgbm as lgb
+
+        arms = (lgb.Booster(model_str=data["treated"]), lgb.Booster(model_str=data["control"]))
+        return cls(dict(data["params"]), arms)
 
 
 @dataclass
@@ -144,12 +162,25 @@ class ClassTransformation:
         z = (outcome * treatment + (1 - outcome) * (1 - treatment)).astype("int8")
         share = treatment.mean()
         weight = np.where(treatment == 1, 0.5 / share, 0.5 / (1 - share))
-        self.model_ = lgb.LGBMClassifier(random_state=SEED, **self.params)
-        self.model_.fit(x, z, sample_weight=weight)
+        model = lgb.LGBMClassifier(random_state=SEED, **self.params)
+        self.model_ = model.fit(x, z, sample_weight=weight).booster_
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(2.0 * self.model_.predict_proba(x)[:, 1] - 1.0)
+        if self.model_ is None:
+            raise ValidationError("the class transformation is not fitted", field="model")
+        return np.asarray(2.0 * self.model_.predict(x) - 1.0)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.model_ is None:
+            raise ValidationError("the class transformation is not fitted", field="model")
+        return {"params": self.params, "booster": self.model_.model_to_string()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClassTransformation:
+        import lightgbm as lgb
+
+        return cls(dict(data["params"]), lgb.Booster(model_str=data["booster"]))
 
 
 @dataclass
@@ -292,6 +323,51 @@ class UpliftForest:
                 node = np.where(inner, np.where(go_left, tree.left[node], tree.right[node]), node)
             total += tree.value[node]
         return total / len(self.trees_)
+
+    _PARAMS = ("n_trees", "max_depth", "min_arm", "max_features", "n_bins", "seed")
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.trees_:
+            raise ValidationError("the forest is not fitted", field="model")
+        return {
+            "params": {k: getattr(self, k) for k in self._PARAMS},
+            "edges": [e.tolist() for e in self.edges_],
+            "trees": [
+                {k: getattr(t, k).tolist() for k in ("feature", "threshold", "left", "right")}
+                | {"value": t.value.tolist()}
+                for t in self.trees_
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UpliftForest:
+        forest = cls(**data["params"])
+        forest.edges_ = [np.asarray(e, dtype=np.float64) for e in data["edges"]]
+        forest.trees_ = [
+            _Tree(
+                np.asarray(t["feature"], dtype=np.int64),
+                np.asarray(t["threshold"], dtype=np.int64),
+                np.asarray(t["left"], dtype=np.int64),
+                np.asarray(t["right"], dtype=np.int64),
+                np.asarray(t["value"], dtype=np.float64),
+            )
+            for t in data["trees"]
+        ]
+        return forest
+
+
+LEARNERS: dict[str, type[TwoModel] | type[ClassTransformation] | type[UpliftForest]] = {
+    "two_model": TwoModel,
+    "class_transformation": ClassTransformation,
+    "uplift_forest": UpliftForest,
+}
+
+
+def learner_from_json(name: str, data: dict[str, Any]) -> UpliftLearner:
+    """A stored learner (:meth:`to_json` of one of :data:`LEARNERS`) back in memory."""
+    if name not in LEARNERS:
+        raise ValidationError(f"unknown uplift learner {name!r}", field="learner")
+    return LEARNERS[name].from_json(data)
 
 
 # -- evaluation -------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from finbridge.acquisition import MarketingConsentRequired
@@ -27,11 +29,32 @@ def index(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) ->
     except MarketingConsentRequired:
         offers, consented = [], False
     digests = platform.acquisition.inbox(actor, me, limit=5)
-    return render(
-        request,
-        "acquisition/index.html",
-        {"offers": offers, "consented": consented, "digests": digests},
-    )
+    zone = platform.acquisition.timezone_of(actor, me)
+    context = {
+        "offers": offers,
+        "consented": consented,
+        "digests": digests,
+        "timezone": zone,
+        "zones": _zones() if zone in _zones() else (zone, *_zones()),
+    }
+    return render(request, "acquisition/index.html", context)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    # Area/City names only (no "Etc/GMT+8" whose sign reads backwards, no bare aliases).
+    return tuple(sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/")))
+
+
+@router.post("/timezone")
+def set_timezone(
+    actor: AppPrincipalDep,
+    platform: AppPlatformDep,
+    timezone: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """The zone my messages are timed in (send times, quiet hours, my local day)."""
+    platform.acquisition.set_timezone(actor, customer_id(actor), timezone)
+    return RedirectResponse("/app/acquisition#timezone", status_code=303)
 
 
 @router.post("/opt-out")

@@ -21,56 +21,90 @@ acquisition_app = typer.Typer(
 )
 
 
-@acquisition_app.command("models")
-def models(
+models_app = typer.Typer(
+    help="The response and uplift models: train and store a version, list versions.",
+    no_args_is_help=True,
+)
+acquisition_app.add_typer(models_app, name="models")
+
+
+def _data_files(data_dir: Path | None) -> tuple[Path, Path]:
+    """bank-full and Hillstrom: the full sets in ``data_dir``, else the shipped slices."""
+    import finbridge
+
+    if data_dir is not None:
+        return data_dir / "uci_bank_full_45k.parquet", data_dir / "hillstrom_email_64k.parquet"
+    shipped = Path(finbridge.__file__).parent / "datasets" / "marketing"
+    return (
+        shipped / "uci_bank_full_sample_6k.parquet",
+        shipped / "hillstrom_email_sample_12k.parquet",
+    )
+
+
+@models_app.command("train")
+def models_train(
     data_dir: Annotated[
         Path | None,
         typer.Option(help="Folder with bank-full and Hillstrom (default: shipped slices)"),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Write both reports as JSON here")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the manifest as JSON here")] = None,
 ) -> None:
-    """Fit the response model and the uplift learners; print held-out figures."""
-    import finbridge
-    from finbridge.acquisition import (
-        evaluate_response,
-        evaluate_uplift,
-        load_bank_marketing,
-        load_hillstrom,
-    )
-
-    shipped = Path(finbridge.__file__).parent / "datasets" / "marketing"
-    bank = (
-        (data_dir / "uci_bank_full_45k.parquet")
-        if data_dir
-        else shipped / "uci_bank_full_sample_6k.parquet"
-    )
-    hill = (
-        (data_dir / "hillstrom_email_64k.parquet")
-        if data_dir
-        else shipped / "hillstrom_email_sample_12k.parquet"
-    )
-    _, response = evaluate_response(load_bank_marketing(bank))
-    table = Table(title=f"response model, {response.rows:,} rows (test part)")
+    """Fit the response model (beside its baselines) and the uplift learners (picked by
+    validation Qini), store them as the next version (the live one), print held-out figures."""
+    bank, hill = _data_files(data_dir)
+    with platform_context() as platform:
+        version = platform.acquisition.train_models(CLI_ACTOR, bank, hill)
+    manifest = version.manifest
+    response, uplift = manifest["response"], manifest["uplift"]
+    table = Table(title=f"{version.version}: response model, {response['rows']:,} rows (test part)")
     for col in ("model", "AUC", "Brier"):
         table.add_column(col)
-    for name, auc in response.auc.items():
-        table.add_row(name, f"{auc:.4f}", f"{response.brier[name]:.5f}")
+    for name, auc in response["auc"].items():
+        table.add_row(name, f"{auc:.4f}", f"{response['brier'][name]:.5f}")
     console.print(table)
-    _, uplift = evaluate_uplift(load_hillstrom(hill))
-    table = Table(title=f"uplift on Hillstrom (visit), chosen by validation Qini: {uplift.chosen}")
+    table = Table(
+        title=f"uplift on Hillstrom (visit), chosen by validation Qini: {uplift['chosen']}"
+    )
     for col in ("learner", "val Qini", "test Qini", "test AUUC", "test uplift@30%"):
         table.add_column(col)
-    for name, s in uplift.test.items():
-        v = uplift.validation[name]
+    for name, s in uplift["test"].items():
+        v = uplift["validation"][name]
         table.add_row(
-            name, f"{v.qini:.5f}", f"{s.qini:.5f}", f"{s.auuc:.5f}", f"{s.uplift_at_30:.4f}"
+            name,
+            f"{v['qini']:.5f}",
+            f"{s['qini']:.5f}",
+            f"{s['auuc']:.5f}",
+            f"{s['uplift_at_30']:.4f}",
         )
     console.print(table)
+    console.print(f"stored {version.version} (live)")
     if out is not None:
-        out.write_text(
-            json.dumps({"response": response.as_dict(), "uplift": uplift.as_dict()}, indent=1)
+        out.write_text(json.dumps(manifest, indent=1))
+        console.print(f"manifest written to {out}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Stored versions, newest (live) first, with their held-out figures."""
+    with platform_context() as platform:
+        versions = platform.acquisition.model_versions(CLI_ACTOR)
+    if not versions:
+        console.print("no stored models (finbridge acquisition models train)")
+        return
+    table = Table()
+    for col in ("version", "trained", "response AUC", "logistic AUC", "uplift", "test Qini"):
+        table.add_column(col)
+    for k, v in enumerate(versions):
+        chosen = v.uplift_chosen
+        table.add_row(
+            v.version + (" (live)" if k == 0 else ""),
+            v.trained_at.isoformat(timespec="seconds"),
+            f"{v.response_auc['lightgbm_calibrated']:.4f}",
+            f"{v.response_auc['logistic']:.4f}",
+            chosen,
+            f"{v.manifest['uplift']['test'][chosen]['qini']:.5f}",
         )
-        console.print(f"written to {out}")
+    console.print(table)
 
 
 @acquisition_app.command("refresh")

@@ -115,6 +115,34 @@ def results(
     return render(request, "acquisition/results.html", context)
 
 
+def _model_qini_option(manifest: dict[str, Any]) -> dict[str, Any]:
+    uplift = manifest["uplift"]
+    return {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [uplift["chosen"], "random"]},
+        "xAxis": {"type": "value", "name": "share targeted", "min": 0, "max": 1},
+        "yAxis": {"type": "value", "name": "incremental visits / people"},
+        "series": [
+            {"name": uplift["chosen"], "type": "line", "data": uplift["qini_points"]},
+            {
+                "name": "random",
+                "type": "line",
+                "data": uplift["random_points"],
+                "lineStyle": {"type": "dashed"},
+            },
+        ],
+    }
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatformDep) -> Response:
+    """The stored response and uplift models: held-out AUC table, the chosen learner's test
+    Qini curve, every version."""
+    versions = platform.acquisition.model_versions(actor)
+    qini = _model_qini_option(versions[0].manifest) if versions else None
+    return render(request, "acquisition/models.html", {"versions": versions, "qini": qini})
+
+
 def _hours_option(profile: Profile) -> dict[str, Any]:
     return {
         "tooltip": {"trigger": "axis"},
@@ -142,5 +170,6 @@ def profile(
             profile=p,
             hours=_hours_option(p),
             offers=platform.acquisition.offers(actor, customer_id),
+            timezone=platform.acquisition.timezone_of(actor, customer_id),
         )
     return render(request, "acquisition/profile.html", context)
