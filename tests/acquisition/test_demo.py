@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from tests.acquisition.conftest import SYSTEM, new_customer
 
 from finbridge.cli.demo_acquisition import CAMPAIGN, seed_acquisition
 from finbridge.platform import Platform
 
 
+@pytest.mark.slow  # trains the response and uplift models on the shipped slices (~5 s CPU)
 def test_demo_seeds_a_campaign_with_deliveries_once(sqlite_platform: Platform) -> None:
     p = sqlite_platform
     for k in range(30):
@@ -26,3 +28,8 @@ def test_demo_seeds_a_campaign_with_deliveries_once(sqlite_platform: Platform) -
     # only customers with the recorded consent (two in three) are planned
     assert 0 < len({d.customer_id for d in deliveries}) <= 20
     assert seed_acquisition(p) is None
+    # The models were trained once and are served: offers name the live version.
+    (version,) = p.acquisition.model_versions(SYSTEM)
+    assert version.version == "v0001" and version.uplift_chosen
+    reader = delivered.customer_id
+    assert all(o.model_version == "v0001" for o in p.acquisition.offers(SYSTEM, reader))
