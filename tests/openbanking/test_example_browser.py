@@ -7,6 +7,7 @@ the app's own callback server and the app prints the balance it then read."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from typing import Any
 
 import pyotp
 import pytest
+from PIL import Image
 from sqlalchemy import Engine
-from tests.browser_support import free_port, launch_chromium, serve
+from tests.browser_support import free_port, launch_chromium, serve, watch_errors
 from tests.openbanking.conftest import PASSWORD, SYSTEM
 from tests.settings_support import test_settings as settings_for
 from thirdparty_app.client import new_key
@@ -35,6 +37,7 @@ from finbridge.platform import Platform
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PHONE = "13812345678"
+AXE = (Path(__file__).resolve().parents[1] / "app" / "vendor" / "axe.min.js").read_text()
 
 
 @dataclass
@@ -145,22 +148,49 @@ def test_example_app_process_and_consent_in_chromium(tmp_path: Path, sqlite_engi
         _finished(proc, bank)
 
 
+def _logo_shown(page: Any, client_id: str, errors: list[str]) -> None:
+    """The app's logo loaded from our origin under the app's CSP, the page still passes axe
+    (no serious or critical finding) and does not scroll sideways on a phone."""
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate(f"document.querySelector(\"img[data-logo='{client_id}']\").naturalWidth")
+    assert width == 64, f"{page.url}: the logo did not load ({width})"
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+    page.evaluate(AXE)
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    assert found == [] and errors == [], (page.url, found, errors)
+
+
 def test_store_connect_and_consent_in_one_flow(tmp_path: Path, sqlite_engine: Engine) -> None:
-    """Nothing typed but the customer's own login: from the store's Connect button to the app
-    reading the balance."""
+    """Nothing typed but the customer's own login: from the store's Connect button (the app's
+    logo shown there and on the consent screen, from our origin) to the app reading the
+    balance."""
     from playwright.sync_api import sync_playwright
 
     bank = _bank(tmp_path, sqlite_engine)
+    logo = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 90, 160)).save(logo, "PNG")
+    bank.platform.openbanking.apps.set_logo(SYSTEM, bank.client_id, logo.getvalue())
     with serve(bank.platform, bank.port), _example_app(bank, "--connect") as proc:
         assert proc.stdout is not None
         assert "Press Connect" in proc.stdout.readline()  # listening on its /connect
         with sync_playwright() as p:
             browser = launch_chromium(p)
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            errors: list[str] = []
+            watch_errors(page, errors)
             _sign_in(page, bank)
             page.goto(f"{bank.base}/app/openbanking")
+            _logo_shown(page, bank.client_id, errors)
             page.click(f"a[data-connect='{bank.client_id}']")
             page.wait_for_url(f"{bank.base}/app/openbanking/authorize**")
+            _logo_shown(page, bank.client_id, errors)
             _allow(page, bank)
             browser.close()
         _finished(proc, bank)
