@@ -241,3 +241,12 @@ def test_the_api_and_the_console_queue(
     assert checker.post(f"/v1/approvals/{approval_id}/decline", json={}).status_code == 409
     trail = platform.identity.audit.entries(subject=approval_id)
     assert [e.action for e in trail] == ["banking.approval.approved", "banking.approval.requested"]
+    # A teller's deposit at the default threshold (2,000,000 TWD) waits too: 202 with the request.
+    deposit = maker.post(
+        f"/v1/accounts/{a}/deposits",
+        json={"amount": "2000000", "currency": "TWD"},
+        headers={"Idempotency-Key": "d-big"},
+    )
+    assert deposit.status_code == 202, deposit.text
+    assert (deposit.json()["kind"], deposit.json()["status"]) == ("deposit", "pending")
+    assert maker.balance(a) == "3500.00"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from finbridge.cli.demo_acquisition import seed_acquisition
 from finbridge.cli.demo_advisory import seed_advisory
+from finbridge.cli.demo_approvals import seed_approvals
 from finbridge.cli.demo_data import CLIENTS_FILE
 from finbridge.cli.demo_features import seed_features
 from finbridge.cli.demo_lending import seed_lending, seed_lending_simulation
@@ -46,6 +47,7 @@ class EnginesSeeded:
     quant_market: str | None = None
     monitoring: str | None = None
     features: str | None = None
+    approvals: str | None = None
 
 
 def seed_engines(
@@ -66,6 +68,7 @@ def seed_engines(
         quant_market=seed_imported_market(platform, say),
         monitoring=seed_monitoring(platform, say),  # after lending: credit scores to watch
         features=seed_features(platform, say),
+        approvals=seed_approvals(platform, say),  # after risk: the live rules see them too
     )
 
 

@@ -8,7 +8,7 @@ Money-moving calls require an ``Idempotency-Key`` header; a retry returns the fi
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import JSONResponse
@@ -37,6 +37,7 @@ from finbridge.api.schemas.banking import (
 from finbridge.banking import BankingService
 from finbridge.core.errors import PendingApproval, ValidationError
 from finbridge.core.money import Money
+from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 
 router = APIRouter(tags=["banking"])
@@ -160,11 +161,29 @@ def unfreeze_account(
     return AccountPublic.of(banking.unfreeze_account(actor, account_id, reason=body.reason))
 
 
+# An operator's movement at or above the dual-control threshold is accepted, not done.
+_WAITS: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": ApprovalPublic,
+        "description": "An operator's movement at or above the dual-control threshold (or one "
+        "the risk engine wants confirmed): pending until a second operator approves it "
+        "(POST /v1/approvals/{id}/approve)",
+    }
+}
+
+
+def _waiting(banking: BankingService, actor: Principal, waiting: PendingApproval) -> JSONResponse:
+    pending = banking.approval(actor, str(waiting.extra["approval_id"]))
+    body_json = ApprovalPublic.of(pending).model_dump(mode="json")
+    return JSONResponse(body_json, status_code=status.HTTP_202_ACCEPTED)
+
+
 @router.post(
     "/accounts/{account_id}/deposits",
     status_code=status.HTTP_201_CREATED,
     response_model=PostingPublic,
     summary="Cash deposit at a teller (operators)",
+    responses=_WAITS,
 )
 def deposit(
     account_id: str,
@@ -172,11 +191,14 @@ def deposit(
     actor: PrincipalDep,
     banking: Banking,
     key: IdempotencyKey,
-) -> PostingPublic:
+) -> PostingPublic | JSONResponse:
     amount = Money.of(body.amount, body.currency)
-    result = banking.deposit(
-        actor, account_id, amount, idempotency_key=key, description=body.description
-    )
+    try:
+        result = banking.deposit(
+            actor, account_id, amount, idempotency_key=key, description=body.description
+        )
+    except PendingApproval as waiting:
+        return _waiting(banking, actor, waiting)
     return PostingPublic.of(result)
 
 
@@ -185,13 +207,7 @@ def deposit(
     "/transfers",
     status_code=status.HTTP_201_CREATED,
     response_model=PostingPublic,
-    responses={
-        202: {
-            "model": ApprovalPublic,
-            "description": "An operator's transfer at or above the dual-control threshold: "
-            "pending until a second operator approves it (POST /v1/approvals/{id}/approve)",
-        }
-    },
+    responses=_WAITS,
 )
 def create_transfer(
     body: TransferCreate, actor: PrincipalDep, banking: Banking, key: IdempotencyKey
@@ -208,9 +224,7 @@ def create_transfer(
             channel="api",
         )
     except PendingApproval as waiting:
-        pending = banking.approval(actor, str(waiting.extra["approval_id"]))
-        body_json = ApprovalPublic.of(pending).model_dump(mode="json")
-        return JSONResponse(body_json, status_code=status.HTTP_202_ACCEPTED)
+        return _waiting(banking, actor, waiting)
     return PostingPublic.of(result)
 
 

@@ -58,6 +58,7 @@ def _engines(platform: Platform) -> None:
         ("payments", seeded.payments),
         ("acquisition", seeded.acquisition),
         ("feature store", seeded.features),
+        ("approvals", seeded.approvals),
     ):
         if value is not None:
             console.print(f"[green]{label}[/]: {value}")
