@@ -29,7 +29,14 @@ from finbridge.payments import PaymentsService, ReferenceRates, mask_name
 
 @pytest.mark.parametrize(
     ("name", "masked"),
-    [("王小明", "**明"), ("Li Wei", "L** W**"), ("Alexandra", "A********"), ("", "***")],
+    [
+        ("王小明", "**明"),
+        ("Li Wei", "L** W**"),
+        ("Alexandra", "A********"),
+        ("", "***"),
+        ("王**", "王**"),
+        ("L* W**", "L* W**"),
+    ],  # already masked (identity's customers): kept
 )
 def test_names_are_masked(name: str, masked: str) -> None:
     assert mask_name(name) == masked

@@ -31,6 +31,7 @@ from finbridge.core.errors import (
     CurrencyMismatch,
     IdempotencyConflict,
     NotFound,
+    PermissionDenied,
     ValidationError,
 )
 from finbridge.core.ids import new_id
@@ -95,6 +96,10 @@ def mask_name(name: str) -> str:
     name = name.strip()
     if not name:
         return "***"
+    if "*" in name:
+        # Already masked where it was stored (identity registers the ledger's customer under a
+        # masked name): masking it again would leave only stars for the payer to check.
+        return name
     words = name.split()
     if len(words) == 1 and not name.isascii():
         return "*" * max(len(name) - 1, 1) + name[-1]
@@ -477,7 +482,24 @@ class PaymentDesk(RefundCommands):
             actor.require_scope("transfers:write")
         else:
             actor.require_scope("payments:read")
-        return _request(self._request_row(request_id))
+        return _request(self._request_row(request_id), self.clock.now())
+
+    def requests_of(self, actor: Principal, *, limit: int = 20) -> list[MoneyRequest]:
+        """A customer's own request links, newest first (an open link past its expiry reads
+        as ``expired``)."""
+        if not is_customer(actor):
+            raise PermissionDenied("a customer's own request links")
+        if not 1 <= limit <= 100:
+            raise ValidationError("limit must be between 1 and 100", field="limit")
+        with unit_of_work(self.engine, write=False) as s:
+            rows = s.scalars(
+                select(MoneyRequestRow)
+                .where(MoneyRequestRow.requester_customer_id == actor.customer_id)
+                .order_by(MoneyRequestRow.created_at.desc(), MoneyRequestRow.id.desc())
+                .limit(limit)
+            ).all()
+        now = self.clock.now()
+        return [_request(r, now) for r in rows]
 
     def _request_row(self, request_id: str) -> MoneyRequestRow:
         return load_row(self.engine, MoneyRequestRow, request_id, "request", "request_id")
@@ -531,11 +553,14 @@ def _payment(row: PaymentRow, *, replayed: bool = False) -> Payment:
     )  # fmt: skip
 
 
-def _request(row: MoneyRequestRow) -> MoneyRequest:
+def _request(row: MoneyRequestRow, now: datetime | None = None) -> MoneyRequest:
+    expires_at = aware(row.expires_at)
+    # Expiry is applied on read: the row stays "open" and the claim refuses it by time.
+    status = "expired" if row.status == "open" and now and expires_at <= now else row.status
     return MoneyRequest(
         row.id, row.requester_customer_id, row.to_account_id,
-        Money.from_minor(row.amount_minor, row.currency), row.note, row.status,
-        aware(row.expires_at), row.payment_id, aware(row.created_at),
+        Money.from_minor(row.amount_minor, row.currency), row.note, status,
+        expires_at, row.payment_id, aware(row.created_at),
     )  # fmt: skip
 
 

@@ -201,6 +201,7 @@ class MoneyRequestRow(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'paid')", name="status"),
         UniqueConstraint("payment_id", name="uq_payments_requests_payment"),
+        Index("ix_payments_requests_requester", "requester_customer_id", "created_at"),
     )
 
 

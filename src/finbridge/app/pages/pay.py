@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from finbridge.app.i18n import N_
 from finbridge.app.kit import AppPlatformDep, AppPrincipalDep, gettext, render
+from finbridge.app.pages import pay_people
 from finbridge.app.pages.fx import totp_refusal
 from finbridge.app.pages.home import own_accounts
 from finbridge.banking import PostingDeclined
@@ -32,8 +32,8 @@ from finbridge.payments import CodePreview
 from finbridge.platform import Platform
 
 router = APIRouter(prefix="/app/pay", include_in_schema=False)
-_STEP_UP = N_("To protect your money, please confirm this payment with your authenticator code.")
-_DECLINED = N_("Our risk controls declined this payment. Nothing was paid.")
+router.include_router(pay_people.router)  # pay a person, request money: /app/pay/...
+_STEP_UP, _DECLINED = pay_people.STEP_UP, pay_people.DECLINED
 
 Code = Annotated[str, Form(max_length=4000)]
 Id = Annotated[str, Form(max_length=64)]
