@@ -158,7 +158,8 @@ def count_per_page(url: str, data: Path, phone: str, account: str, n: int = 5) -
     settings = Settings(env="development", data_dir=data, database_url=url)
     engine = make_engine(url)
     statements = 0
-    trace = (data / "pq.trace").open("w+")
+    trace_path = data / "pq.trace"
+    trace = trace_path.open("w")  # libpq writes it through its own FILE: read it afresh
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(*_args: object) -> None:
@@ -178,12 +179,13 @@ def count_per_page(url: str, data: Path, phone: str, account: str, n: int = 5) -
         _sign_in(client, phone)
         for name, path in (("home", "/app"), ("transactions", f"/app/accounts/{account}")):
             client.get(path)  # caches filled, pool connected
-            statements, start = 0, trace.seek(0, os.SEEK_END)
+            statements, start = 0, trace_path.stat().st_size
             for _ in range(n):
                 assert client.get(path).status_code == 200
-            trace.flush()
-            trace.seek(start)
-            sent = [line.split("\t")[3].split(" ")[0] for line in trace if "\tF\t" in line]
+            with trace_path.open("rb") as written:
+                written.seek(start)
+                lines = written.read().decode(errors="replace").splitlines()
+            sent = [line.split("\t")[3].split(" ")[0] for line in lines if "\tF\t" in line]
             trips = sent.count("Sync") + sent.count("Query")  # each waits for the server
             out[name] = f"{statements / n:.1f} statements" + (
                 f", {trips / n:.1f} round trips" if trips else ""

@@ -25,12 +25,18 @@ def test_deliver_list_and_mark_read(ids: IdentityServices, clock: ManualClock) -
     listed = ids.inbox.list(me, a)
     assert [m.id for m in listed] == [second.id, first.id]  # newest first
     assert ids.inbox.unread_count(me, a) == 2
+    count, newest = ids.inbox.newest_unread(me, a)  # the home tile's one statement
+    assert count == 2 and newest is not None and newest.id == second.id
     read = ids.inbox.mark_read(me, first.id)
     assert read.read_at is not None and not read.unread
     assert ids.inbox.unread_count(me, a) == 1
     assert [m.id for m in ids.inbox.list(me, a, unread_only=True)] == [second.id]
+    assert ids.inbox.newest_unread(me, a)[0] == 1
     assert ids.inbox.mark_all_read(me, a) == 1
     assert ids.inbox.unread_count(me, a) == 0
+    assert ids.inbox.newest_unread(me, a) == (0, None)
+    with pytest.raises(NotFound):  # another customer's inbox is not found
+        ids.inbox.newest_unread(Principal.customer("someone-else"), a)
 
 
 def test_delivery_with_ref_is_idempotent(ids: IdentityServices) -> None:

@@ -237,6 +237,22 @@ class InboxService:
             )
         return int(count or 0)
 
+    def newest_unread(self, actor: Principal, customer_id: str) -> tuple[int, InboxMessage | None]:
+        """How many messages are unread and the newest of them, in one statement (the app's
+        home tile asks on every visit: one round trip, not a count and a list)."""
+        self._check_reader(actor, customer_id)
+        query = (
+            select(InboxMessageRow, func.count().over().label("unread"))
+            .where(InboxMessageRow.customer_id == customer_id, InboxMessageRow.read_at.is_(None))
+            .order_by(InboxMessageRow.created_at.desc(), InboxMessageRow.id.desc())
+            .limit(1)
+        )
+        with unit_of_work(self._engine, write=False) as session:
+            found = session.execute(query).first()
+            if found is None:
+                return 0, None
+            return int(found.unread), _to_message(found[0])
+
     def get(self, actor: Principal, message_id: str) -> InboxMessage:
         with unit_of_work(self._engine, write=False) as session:
             row = session.get(InboxMessageRow, message_id)

@@ -51,11 +51,8 @@ def read_all(actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
 
 def card(platform: Platform, principal: Principal) -> Mapping[str, Any] | None:
     """The home tile: unread count and the newest unread message, when there is one."""
-    me = customer_id(principal)
-    unread = platform.identity.inbox.list(principal, me, unread_only=True, limit=1)
-    if not unread:
-        return None
-    return {"unread": platform.identity.inbox.unread_count(principal, me), "newest": unread[0]}
+    unread, newest = platform.identity.inbox.newest_unread(principal, customer_id(principal))
+    return None if newest is None else {"unread": unread, "newest": newest}
 
 
 CARD = HomeCard("messages", "messages/_card.html", card, order=900)
