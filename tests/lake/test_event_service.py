@@ -79,3 +79,27 @@ def test_query_and_features_for_operators(events: EventService) -> None:
     features = events.spend_features(ANALYST, T0 + timedelta(hours=1), customer_id="c1")
     assert [r["customer_id"] for r in features] == ["c1"]
     assert events.spend_features(ANALYST, T0 + timedelta(hours=1), customer_id="nobody") == []
+
+
+def test_recorded_events_travel_through_the_outbox_and_the_relay(events: EventService) -> None:
+    from finbridge.core.errors import ValidationError
+
+    admin = Principal.operator("op-admin", [Role.ADMIN])
+    read = {"article_id": "a-1", "title": "Markets open higher"}
+    batch = [Event("news.read", T0, read, "demo-sim", "c1") for _ in range(3)]
+    before = events.lake.count()
+    assert events.record(admin, batch) == 3
+    # In the outbox, not yet in the lake: the relay publishes them, as an engine's events.
+    assert events.pending(admin) == 3 and events.lake.count() == before
+    assert events.relay(admin).published == 3
+    assert events.pending(admin) == 0 and events.lake.count() == before + 3
+
+    # A payload its schema refuses writes nothing, naming the field; readers may not record.
+    good = Event("news.read", T0, read, "demo-sim", "c1")
+    bad = Event("news.read", T0, {**read, "read_seconds": "a while"}, "demo-sim", "c1")
+    with pytest.raises(ValidationError) as refused:
+        events.record(admin, [good, bad])
+    assert refused.value.field == "payload.read_seconds"
+    assert events.pending(admin) == 0
+    with pytest.raises(PermissionDenied):
+        events.record(ANALYST, batch)

@@ -70,7 +70,10 @@ def seed_acquisition(platform: Platform, say: Callable[[str], None] = lambda _: 
                 "title": " ".join(rng.choice(titles).split()),
             }
             events.append(Event("news.read", local.astimezone(UTC), payload, "demo-sim", person.id))
-    platform.events.lake.append(events, batch="demo-acquisition")
+    # Through the outbox and the relay, as an engine's events travel: the lake's quality
+    # checks, the relay's batches and (with a bus) the stream see the demo's reading too.
+    platform.events.record(_ACTOR, events)
+    platform.events.relay(_ACTOR)  # the profiles below read the lake
     profiles = acq.refresh_profiles(_ACTOR)
     acq.save_creative(_ACTOR, "finance-breakfast", FINANCE_BREAKFAST)
     campaign = acq.create_campaign(

@@ -34,6 +34,7 @@ from finbridge.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from finbridge.core.principal import Principal, PrincipalKind
 from finbridge.lake.catalogue import BatchRecord, CatalogueEntry, batch_log, catalogue
 from finbridge.lake.eventlake import Commit, EventLake, PartnerView, StoredEvent, table_schema
+from finbridge.lake.events import Event
 from finbridge.lake.ingest import Ingestor, IngestReport, ProgressFn, Rejection
 from finbridge.lake.relay import OutboxRelay, RelayResult
 
@@ -317,6 +318,18 @@ class EventService:
             )
             for r in self.lake.query(_DAILY_VOLUME_SQL)
         ]
+
+    def record(self, actor: Principal, events: Sequence[Event]) -> int:
+        """Put ``events`` (each payload validated by its registered schema) into the outbox in
+        one transaction, as an engine's change would, for the relay to publish (the demo's
+        simulated activity). ``events:admin`` only; returns how many."""
+        actor.require_scope("events:admin")
+        from finbridge.lake.outbox import emit_many
+        from finbridge.store.engine import unit_of_work
+
+        with unit_of_work(self.engine) as session:
+            emit_many(session, events)
+        return len(events)
 
     def pending(self, actor: Principal) -> int:
         actor.require_scope("events:read")
