@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PIL import Image
 from thirdparty_app.client import new_key
 from typer.testing import CliRunner
 
@@ -77,6 +78,18 @@ def test_register_approve_list(tmp_path: Path) -> None:
         ],
     )
     assert refused.exit_code != 0 and "private key" in refused.output
+
+    # Keys at a JWKS URI instead; a logo re-drawn as our PNG, a bad file refused.
+    common = ["openbanking", "register", "--name", "Keyhost", "--developer", "K",
+              "--redirect-uri", "https://k.example/cb", "--scope", "accounts"]  # fmt: skip
+    by_uri = runner.invoke(app, [*common, "--jwks-uri", "https://keys.k.example/jwks"])
+    assert by_uri.exit_code == 0, by_uri.output
+    image = tmp_path / "logo.png"
+    Image.new("RGB", (32, 32), (10, 20, 30)).save(image, "PNG")
+    set_logo = runner.invoke(app, ["openbanking", "logo", client_id, str(image)])
+    assert set_logo.exit_code == 0 and "logo set for Ledgerly" in set_logo.output
+    image.write_bytes(b"<svg/>")
+    assert runner.invoke(app, ["openbanking", "logo", client_id, str(image)]).exit_code != 0
 
 
 def test_keygen_makes_a_key_the_server_uses(tmp_path: Path) -> None:

@@ -51,8 +51,11 @@ def register_app(
     name: Annotated[str, typer.Option(help="The app's name")],
     developer: Annotated[str, typer.Option(help="Who builds it")],
     redirect_uri: Annotated[list[str], typer.Option(help="Registered redirect URI (repeat)")],
-    jwks: Annotated[Path, typer.Option(help="JSON file with the app's public JWKS")],
     scope: Annotated[list[str], typer.Option(help="accounts and/or payments (repeat)")],
+    jwks: Annotated[Path | None, typer.Option(help="JSON file with the app's public JWKS")] = None,
+    jwks_uri: Annotated[
+        str | None, typer.Option(help="Where the app publishes its keys (instead of --jwks)")
+    ] = None,
     category: Annotated[str, typer.Option(help="budgeting, accounting, payments, ...")] = "other",
     description: Annotated[str, typer.Option(help="What the app does")] = "",
     approve: Annotated[bool, typer.Option(help="Approve it at once (operators)")] = False,
@@ -63,7 +66,7 @@ def register_app(
     """Register an app (pending an operator's approval unless --approve)."""
     from finbridge.openbanking import AppStatus
 
-    keys = json.loads(jwks.read_text(encoding="utf-8"))
+    keys = None if jwks is None else json.loads(jwks.read_text(encoding="utf-8"))
     with platform_context() as platform:
         registry = platform.openbanking.apps
         app = registry.register(
@@ -72,6 +75,7 @@ def register_app(
             developer=developer,
             redirect_uris=redirect_uri,
             jwks=keys,
+            jwks_uri=jwks_uri,
             scopes=scope,
             category=category,
             description=description,
@@ -80,6 +84,17 @@ def register_app(
         if approve:
             app = registry.decide(CLI_ACTOR, app.client_id, AppStatus.APPROVED)
         console.print(f"client_id [bold]{app.client_id}[/] ({app.status.value})")
+
+
+@openbanking_app.command("logo")
+def logo(
+    client_id: Annotated[str, typer.Argument()],
+    image: Annotated[Path, typer.Argument(help="A PNG or JPEG file")],
+) -> None:
+    """Set an app's logo (re-drawn as a PNG of at most 256 px a side; metadata dropped)."""
+    with platform_context() as platform:
+        app = platform.openbanking.apps.set_logo(CLI_ACTOR, client_id, image.read_bytes())
+    console.print(f"logo set for [bold]{app.name}[/] (sha256 {app.logo})")
 
 
 @openbanking_app.command("approve")
