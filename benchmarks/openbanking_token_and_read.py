@@ -8,7 +8,11 @@ app, and one account-access consent and token pair per client (the example third
 exchanged over HTTP). Then each of 8 threads runs ``--requests`` of each kind, one kind at a
 time; requests/s is over the whole phase, latencies per request.
 
-Run: ``.venv/bin/python benchmarks/openbanking_token_and_read.py [--requests 200]``
+With ``--jwks-uri`` the app publishes its key at a JWKS URI (a small HTTP server in this
+process, counting its fetches) instead of registering it inline: the token phase then shows what
+the per-process key cache costs against the inline JWKS.
+
+Run: ``.venv/bin/python benchmarks/openbanking_token_and_read.py [--requests 200] [--jwks-uri]``
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -31,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 from thirdparty_app.client import ThirdPartyApp, b64sha256, new_key  # noqa: E402
 
-from finbridge.core import Money, Principal, Role, Settings  # noqa: E402
+from finbridge.core import Money, Principal, Role, Settings, SystemClock  # noqa: E402
 from finbridge.core.settings import IdentitySettings, OpenBankingSettings  # noqa: E402
 from finbridge.openbanking import AppStatus  # noqa: E402
 from finbridge.platform import Platform, upgrade_database  # noqa: E402
@@ -50,7 +57,34 @@ def _settings(data: Path, port: int) -> Settings:
     )
 
 
-def seed(data: Path, port: int) -> tuple[str, str, list[tuple[str, str]], Platform]:
+class KeyHost:
+    """The app's JWKS URI: serves one public key, counting how often the bank fetches it."""
+
+    def __init__(self, public: dict[str, Any]) -> None:
+        self.fetches = 0
+        body = json.dumps({"keys": [public]}).encode()
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                host.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def seed(
+    data: Path, port: int, key_host: bool
+) -> tuple[str, str, list[tuple[str, str]], Platform, KeyHost | None]:
     platform = Platform.build(_settings(data, port))
     upgrade_database(platform)
     bank = platform.banking
@@ -58,20 +92,25 @@ def seed(data: Path, port: int) -> tuple[str, str, list[tuple[str, str]], Platfo
     account = bank.open_account(SYSTEM, cid, kind="current", currency_code="CNY").id
     bank.deposit(SYSTEM, account, Money.of("1000.00", "CNY"), idempotency_key="bench-fund")
     key = new_key()
+    public = key.as_dict(private=False) | {"kid": key.kid}
+    host = KeyHost(public) if key_host else None
     app = platform.openbanking.apps.register(
         SYSTEM,
         name="Bench",
         developer="Bench",
         redirect_uris=[REDIRECT],
-        jwks={"keys": [key.as_dict(private=False)]},
+        jwks=None if host else {"keys": [public]},
+        jwks_uri=host.url if host else None,
         scopes=["accounts"],
     )
     platform.openbanking.apps.decide(SYSTEM, app.client_id, AppStatus.APPROVED)
     api_key = platform.api_keys.issue("bench", [Role.TELLER]).plaintext
     (data / "app.json").write_text(
-        json.dumps({"client_id": app.client_id, "key": key.as_dict(private=True)})
+        json.dumps(
+            {"client_id": app.client_id, "key": key.as_dict(private=True) | {"kid": key.kid}}
+        )
     )
-    return cid, account, [(app.client_id, api_key)], platform
+    return cid, account, [(app.client_id, api_key)], platform, host
 
 
 def connect(platform: Platform, base: str, client_id: str, cid: str, account: str) -> ThirdPartyApp:
@@ -156,9 +195,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=200, help="per client and kind")
     parser.add_argument("--port", type=int, default=8797)
+    parser.add_argument("--jwks-uri", action="store_true", help="keys at a JWKS URI, not inline")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="finbridge-ob-bench-"))
-    cid, account, ((client_id, api_key),), platform = seed(data, args.port)
+    cid, account, ((client_id, api_key),), platform, host = seed(data, args.port, args.jwks_uri)
     proc = serve(data, args.port)
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -167,7 +207,9 @@ def main() -> None:
             httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": api_key})
             for _ in range(CLIENTS)
         ]
-        print(f"{CLIENTS} clients x {args.requests} requests each; load before {os.getloadavg()}")
+        keys = f"JWKS URI {host.url}" if host else "inline JWKS"
+        print(f"{SystemClock().now():%Y-%m-%d %H:%M:%S} UTC; {CLIENTS} clients x {args.requests} "
+              f"requests each; {keys}; load before {os.getloadavg()}")  # fmt: skip
 
         def dpop_read(tpp: ThirdPartyApp) -> Callable[[], None]:
             return lambda: tpp.get(f"/open-banking/v1/accounts/{account}/balances") and None
@@ -186,7 +228,9 @@ def main() -> None:
         phase("DPoP-bound balance read", [dpop_read(a) for a in apps], args.requests)
         phase("token (refresh, pk_jwt + DPoP)", [refresh(a) for a in apps], args.requests)
         phase("plain API-key balance read (again)", [key_read(c) for c in plain], args.requests)
-        print(f"load after {os.getloadavg()}")
+        print(f"{SystemClock().now():%H:%M:%S} UTC; load after {os.getloadavg()}")
+        if host is not None:
+            print(f"the server fetched the JWKS {host.fetches} times")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
