@@ -60,6 +60,8 @@ def test_pay_a_person_by_mobile_number(
     assert client.post("/app/pay/person", data=confirm).status_code == 200  # double submit
     assert _cny(platform, li) == Money.of("20.00", "CNY")
     assert _balance(platform, zhang.current) == Money.of("980.00", "CNY")
+    recent = client.get("/app/pay").text.split('id="recent-h"')[1]
+    assert "午饭" in recent and "-¥20.00" in recent  # the Pay page lists it, money out
 
     # 600: the guard asks for the second factor; the same key is sent again after the code.
     clock.advance(timedelta(minutes=6))

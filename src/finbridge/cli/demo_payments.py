@@ -10,6 +10,7 @@ seeds nothing. A step the posting guard refuses (risk, step-up) is counted and s
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 
@@ -119,3 +120,66 @@ def _accept_all(pacs008: bytes) -> bytes:
         "<GrpHdr><MsgId>DEMO-STATUS</MsgId><CreDtTm>2026-01-01T00:00:00</CreDtTm></GrpHdr>"
         f"{lines}</FIToFIPmtStsRpt></Document>"
     ).encode()
+
+
+def seed_app_payments(platform: Platform, customer_id: str, payee_phone: str) -> str | None:
+    """What the app's demo customer sees on ``/app/pay``: payments to the demo merchants (one
+    from a credit line granted for the demo, one partly refunded), money sent to the demo payee
+    by mobile number, and an open request link. Returns a line with a merchant's static code to
+    paste into the Pay page; None when the customer has paid before (a second demo) or there
+    are no merchants. Each step goes through the face as the customer, so the posting guard
+    judges it; a refused step is skipped."""
+    from finbridge.payments import Payment
+
+    pay, bank = platform.payments, platform.banking
+    me = Principal.customer(customer_id)
+    merchants = pay.merchants.list(_ACTOR, limit=10)
+    if not merchants or pay.payments.search(me, limit=1):
+        return None
+    codes = {m.id: pay.merchants.create_code(_ACTOR, m.id, reference="counter") for m in merchants}
+    deposit = next(
+        a for a in bank.list_accounts(_ACTOR, customer_id=customer_id, limit=20).items
+        if a.currency == "CNY" and a.kind.value == "current"
+    )  # fmt: skip
+    line = _demo_line(platform, customer_id, deposit.id)
+    spends = [(deposit.id, "36.00"), (deposit.id, "128.50"), (line or deposit.id, "259.00")]
+    paid: list[Payment] = []
+    for i, (source, amount) in enumerate(spends):
+        m = merchants[i % len(merchants)]
+        try:
+            paid.append(pay.payments.pay(me, codes[m.id].payload, from_account_id=source,
+                                         amount=Money.of(amount, "CNY"),
+                                         idempotency_key=f"demo-app-pay-{i}"))  # fmt: skip
+        except FinbridgeError:
+            continue
+    if paid:
+        with contextlib.suppress(FinbridgeError):
+            pay.payments.refund(_ACTOR, paid[0].id, amount=Money.of("12.00", "CNY"),
+                                idempotency_key="demo-app-refund-0")  # fmt: skip
+    with contextlib.suppress(FinbridgeError):
+        pay.payments.send(me, from_account_id=deposit.id, phone=payee_phone,
+                          amount=Money.of("88.00", "CNY"), note="聚餐 AA",
+                          idempotency_key="demo-app-p2p-0")  # fmt: skip
+    pay.payments.request_money(me, to_account_id=deposit.id, amount=Money.of("45.00", "CNY"),
+                               note="电影票")  # fmt: skip
+    first = merchants[-1]
+    return (f"{len(paid)} payments ({'one from a credit line, ' if line else ''}one refunded in "
+            f"part), a P2P, an open request link; a code to paste in /app/pay ({first.name}): "
+            f"{codes[first.id].payload}")  # fmt: skip
+
+
+def _demo_line(platform: Platform, customer_id: str, deposit_id: str) -> str | None:
+    """A small credit line granted to the demo customer by the demo operator (said so on the
+    record), so the Pay page can show a payment from a line."""
+    try:
+        lending = platform.lending
+        lending.install_catalogue(_ACTOR)
+        app = lending.grant_line(
+            _ACTOR, customer_id, product_id="everyday@1", limit=Money.of("5000", "CNY"),
+            deposit_account_id=deposit_id, reason="demo customer", idempotency_key="demo-app-line",
+        )  # fmt: skip
+    except FinbridgeError:
+        return None
+    if app.line_id is None:
+        return None
+    return lending.line(_ACTOR, app.line_id).account_id

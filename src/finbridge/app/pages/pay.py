@@ -41,11 +41,13 @@ Amount = Annotated[str, Form(max_length=32)]
 
 
 def _page(
-    request: Request, *, code: str = "", error: FinbridgeError | None = None,
-    status_code: int = 200,
+    request: Request, platform: Platform, actor: Principal, *, code: str = "",
+    error: FinbridgeError | None = None, status_code: int = 200,
 ) -> Response:  # fmt: skip
-    return render(request, "pay/index.html", {"code": code, "error": error},
-                  status_code=status_code)  # fmt: skip
+    """The code form, and the customer's recent payments (merchants and people, refunds)."""
+    recent = platform.payments.payments.search(actor, limit=10)
+    context = {"code": code, "error": error, "recent": recent}
+    return render(request, "pay/index.html", context, status_code=status_code)
 
 
 def _sources(platform: Platform, actor: Principal, currency: str) -> list[dict[str, Any]]:
@@ -73,8 +75,8 @@ def _confirm_page(
 
 
 @router.get("")
-def index(request: Request, actor: AppPrincipalDep) -> Response:
-    return _page(request)
+def index(request: Request, actor: AppPrincipalDep, platform: AppPlatformDep) -> Response:
+    return _page(request, platform, actor)
 
 
 @router.post("/preview")
@@ -84,7 +86,8 @@ def preview(
     try:
         p = platform.payments.merchants.preview(actor, code.strip())
     except FinbridgeError as exc:
-        return _page(request, code=code, error=exc, status_code=http_status(exc))
+        return _page(request, platform, actor, code=code, error=exc,
+                     status_code=http_status(exc))  # fmt: skip
     return _confirm_page(request, platform, actor, code.strip(), p, key=new_id())
 
 
@@ -127,7 +130,8 @@ def _refused(
     try:
         p = platform.payments.merchants.preview(actor, code)
     except FinbridgeError as exc:  # the code itself is wrong (or gone): start again
-        return _page(request, code=code, error=error or exc, status_code=status_code)
+        return _page(request, platform, actor, code=code, error=error or exc,
+                     status_code=status_code)  # fmt: skip
     return _confirm_page(request, platform, actor, code, p, key=key, amount=amount,
                          source=source, error=error, status_code=status_code,
                          **context)  # fmt: skip

@@ -70,6 +70,7 @@ def _app_login(platform: Platform, base: str) -> None:
 
     login = seed_app_customer(platform)
     console.print(f"[bold]Customer app:[/] {base}/app")
+    _app_payments(platform)
     if login is None:
         console.print("the demo customer exists but its login file is gone; register at /app")
         return
@@ -78,6 +79,17 @@ def _app_login(platform: Platform, base: str) -> None:
         soft_wrap=True,
         highlight=False,
     )
+
+
+def _app_payments(platform: Platform) -> None:
+    """The demo customer's payments, so /app/pay is not empty (once; a code to try printed)."""
+    from finbridge.cli.demo_app import CUSTOMER, PAYEE
+    from finbridge.cli.demo_payments import seed_app_payments
+
+    customer = platform.identity.persons.find_by_phone(CUSTOMER.phone)
+    seeded = seed_app_payments(platform, customer, PAYEE.phone) if customer else None
+    if seeded is not None:
+        console.print(f"[green]app payments[/]: {seeded}", soft_wrap=True, highlight=False)
 
 
 def _migrate_lake(platform: Platform) -> None:
