@@ -1,9 +1,10 @@
 """Dual control: an operator's large movement waits for a second, different operator.
 
-When the posting guard answers ``DUAL_CONTROL`` for an operator's transfer or teller withdrawal
-(risk's operator policy, at or above its threshold), the movement is not refused: it is kept as
-a pending approval under the maker's own idempotency key, and the call raises
-``PendingApproval`` (HTTP 202) naming it. Then:
+When banking's operator policy (``_policy.py``) answers ``DUAL_CONTROL`` for an operator's
+transfer, teller withdrawal or teller deposit (at or above the currency's threshold whatever the
+guard said, or a guard's step-up below it), the movement is not refused: it is kept as a pending
+approval under the maker's own idempotency key, and the call raises ``PendingApproval`` (HTTP
+202) naming it. Then:
 
 * a different operator holding ``transfers:approve`` approves it: it posts through the one
   posting path under the maker's key and fingerprint, so it posts at most once whoever approves
@@ -11,8 +12,9 @@ a pending approval under the maker's own idempotency key, and the call raises
   again), and the maker's retry of that key gets the posted result;
 * an operator holding ``transfers:approve`` declines it (the maker may withdraw their own): the
   maker's key keeps the refusal, like every business refusal;
-* once ``approval_ttl`` has passed it can no longer be approved: it expires (on the next look
-  at it) and the key keeps that refusal.
+* once ``approval_ttl`` has passed it can no longer be approved: it reads as expired at once,
+  is closed by the close of business's sweep (:meth:`ApprovalCommands.expire_approvals`) or the
+  next look at it, whichever comes first, and the key keeps that refusal.
 
 Each transition is appended to identity's audit log (the ``ApprovalAudit`` port) in the same
 transaction as the status change; the risk decision is settled with the posting's outcome.
