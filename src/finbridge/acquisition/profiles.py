@@ -3,31 +3,25 @@
 A profile *as of* t sees only events with ``occurred_at < t``. Every quantity is an
 exponentially decayed sum (half-life :data:`~finbridge.acquisition.sendtime.HALF_LIFE_DAYS`),
 so moving a stored profile from t0 to t1 is exact and incremental: multiply what was stored by
-``2 ** -((t1 - t0) / half_life)`` and add the events of ``[t0, t1)`` weighted at t1. Reads are one
-DuckDB SELECT over the lake's ``events`` view; the arithmetic is Polars/NumPy.
+``2 ** -((t1 - t0) / half_life)`` and add the events of ``[t0, t1)`` weighted at t1. The sums are
+Ibis expressions over the lake's events (:mod:`.engagement`: DuckDB here, Spark at scale); the
+placing in each customer's local hours is Polars/NumPy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from finbridge.acquisition.catalog import topics_of
+from finbridge.acquisition.engagement import KINDS, Sums, sums_of_events
 from finbridge.acquisition.sendtime import HALF_LIFE_DAYS, KIND_WEIGHTS, SLOTS, slot_of
-from finbridge.lake import Event, EventLake
+from finbridge.lake import Event
 
-if TYPE_CHECKING:
-    import polars as pl
-
-KINDS = tuple(KIND_WEIGHTS)
-_COLUMNS = (
-    "subject_id, event_type, occurred_at, json_extract_string(payload, '$.title') AS title,"
-    " json_extract_string(payload, '$.category') AS category"
-)
 COUNT_NAMES = {
     "app.opened": "app_opens",
     "news.read": "news_reads",
@@ -112,68 +106,32 @@ def _add(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def read_engagement(
-    lake: EventLake,
-    *,
-    since: datetime | None,
-    until: datetime,
-    subjects: Collection[str] | None = None,
-) -> pl.DataFrame:
-    """Engagement events in ``[since, until)``: subject, type, UTC time, title, category."""
+def states_from_sums(
+    sums: Sums, as_of: datetime, timezone: str, members: Collection[str] | None = None
+) -> dict[str, ProfileState]:
+    """One :class:`ProfileState` per customer (of ``members``, default all) from the engine's
+    aggregates (:mod:`.engagement`), placed in ``timezone``'s local hours of the week."""
     import polars as pl
 
-    where = [
-        "event_type IN (" + ", ".join("?" * len(KINDS)) + ")",
-        "occurred_at < ?",
-        "subject_id IS NOT NULL",
-    ]
-    params: list[Any] = [*KINDS, until]
-    if since is not None:
-        where.append("occurred_at >= ?")
-        params.append(since)
-    if subjects is not None:
-        if not subjects:
-            return _empty()
-        where.append("list_contains(?, subject_id)")
-        params.append(sorted(subjects))
-    # Only fixed fragments are joined into the SQL; every value is a bound parameter.
-    sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"  # noqa: S608
-    frame = pl.from_arrow(lake.query_arrow(sql, params))
-    assert isinstance(frame, pl.DataFrame)
-    return frame if frame.height else _empty()
-
-
-def _empty() -> pl.DataFrame:
-    import polars as pl
-
-    return pl.DataFrame(
-        schema={
-            "subject_id": pl.String,
-            "event_type": pl.String,
-            "occurred_at": pl.Datetime("us", "UTC"),
-            "title": pl.String,
-            "category": pl.String,
-        }
-    )
-
-
-def build_states(events: pl.DataFrame, as_of: datetime, timezone: str) -> dict[str, ProfileState]:
-    """One :class:`ProfileState` per subject from ``events`` (all before ``as_of``)."""
-    import polars as pl
-
-    if events.height == 0:
+    buckets, news = sums.buckets, sums.news
+    if members is not None:
+        wanted = pl.Series(list(members), dtype=pl.String)
+        buckets = buckets.filter(pl.col("subject_id").is_in(wanted))
+        news = news.filter(pl.col("subject_id").is_in(wanted))
+    if buckets.height == 0:
         return {}
-    as_of_us = int(as_of.timestamp() * 1_000_000)
-    frame = events.with_columns(
-        local=pl.col("occurred_at").dt.convert_time_zone(timezone).dt.replace_time_zone(None),
-        decay=(
-            2.0
-            ** (-((as_of_us - pl.col("occurred_at").dt.epoch("us")) / 86_400e6) / HALF_LIFE_DAYS)
-        ),
+    first = pl.col("first")
+    if buckets.schema["first"].time_zone is None:  # type: ignore[attr-defined]
+        first = first.dt.replace_time_zone("UTC")
+    frame = buckets.with_columns(
+        local=pl.from_epoch("bucket", time_unit="s")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(timezone)
+        .dt.replace_time_zone(None),
+        minute=first.dt.convert_time_zone(timezone).dt.minute(),
         kind_weight=pl.col("event_type").replace_strict(KIND_WEIGHTS, default=0.0),
     ).with_columns(
         hour=pl.col("local").dt.hour(),
-        minute=pl.col("local").dt.minute(),
         weight=pl.col("decay") * pl.col("kind_weight"),
     )
     local_s = frame["local"].dt.epoch("s").to_numpy()
@@ -197,7 +155,6 @@ def build_states(events: pl.DataFrame, as_of: datetime, timezone: str) -> dict[s
         frame.group_by("subject_id", "event_type").agg(pl.col("decay").sum()).iter_rows()
     ):
         state(subject).counts[kind] = float(decay)
-    news = frame.filter(pl.col("event_type") == "news.read")
     for subject, title, category, decay in news.select(
         "subject_id", "title", "category", "decay"
     ).iter_rows():
@@ -227,29 +184,6 @@ def merge_into(
     return out
 
 
-def subjects_of(frame: pl.DataFrame) -> Iterable[str]:
-    return frame["subject_id"].unique().to_list()
-
-
-def frame_of(events: Iterable[Event]) -> pl.DataFrame:
-    """Engagement events as :func:`read_engagement` returns them (the stream's events)."""
-    import polars as pl
-
-    rows = [
-        {
-            "subject_id": e.subject_id,
-            "event_type": e.event_type,
-            "occurred_at": e.occurred_at,
-            "title": e.payload.get("title"),
-            "category": e.payload.get("category"),
-        }
-        for e in events
-    ]
-    if not rows:
-        return _empty()
-    return pl.DataFrame(rows, schema=_empty().schema)
-
-
 def observed(state: ProfileState, subject: str, events: Sequence[Event]) -> ProfileState | None:
     """``state`` with the engagement ``events`` of ``subject`` it has not seen, or None.
 
@@ -267,5 +201,5 @@ def observed(state: ProfileState, subject: str, events: Sequence[Event]) -> Prof
     if not newer:
         return None
     as_of = max(state.as_of, max(e.occurred_at for e in newer) + timedelta(microseconds=1))
-    fresh = build_states(frame_of(newer), as_of, state.timezone)
+    fresh = states_from_sums(sums_of_events(newer, as_of), as_of, state.timezone)
     return merge_into({subject: state}, fresh, as_of)[subject]

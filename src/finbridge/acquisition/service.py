@@ -42,6 +42,7 @@ from finbridge.acquisition.campaigns import (
 )
 from finbridge.acquisition.catalog import PRODUCTS, Product, product
 from finbridge.acquisition.creatives import CreativeTemplates, PushMessage, deep_link, push_of
+from finbridge.acquisition.engagement import subjects_between, sums_of, sums_since
 from finbridge.acquisition.news import headlines_for
 from finbridge.acquisition.population import (
     Population,
@@ -69,10 +70,9 @@ from finbridge.acquisition.ports import (
 from finbridge.acquisition.profiles import KINDS as PROFILE_EVENT_TYPES
 from finbridge.acquisition.profiles import (
     ProfileState,
-    build_states,
     merge_into,
     observed,
-    read_engagement,
+    states_from_sums,
 )
 from finbridge.acquisition.registry import LoadedModels, ModelRegistry, ModelVersion, registry_dir
 from finbridge.acquisition.scoring import ContactHistory, response_inputs, uplift_inputs
@@ -345,14 +345,11 @@ class AcquisitionService:
             if behind:
                 raise ValidationError("as_of is before the stored profiles' time", field="as_of")
             low = min((s.as_of for s in states.values()), default=None)
-            recent = read_engagement(self.lake, since=low, until=as_of)
-            subjects = set(recent["subject_id"].unique().to_list()) | stored.keys()
+            subjects = subjects_between(self.lake, low, as_of) | stored.keys()
             allowed = self.consent.consented(subjects, MARKETING)
             gone = stored.keys() - allowed
             if gone:
                 session.execute(delete(ProfileRow).where(ProfileRow.customer_id.in_(gone)))
-            import polars as pl
-
             fresh: dict[str, ProfileState] = {}
             zones = self._zones(session)
             # A stored profile kept in another zone than the customer's (they set theirs since)
@@ -363,21 +360,14 @@ class AcquisitionService:
                 if s in stored and states[s].timezone == zones.get(s, self.timezone)
             ]
             if known:
-                # Each stored profile takes only the events after its own as_of: one join,
-                # then one pass per time zone (not one scan of the events per customer).
-                since = pl.DataFrame(
-                    {
-                        "subject_id": known,
-                        "since": [states[k].as_of for k in known],
-                        "tz": [states[k].timezone for k in known],
-                    },
-                    schema_overrides={"since": pl.Datetime("us", "UTC")},
-                )
-                newer = recent.join(since, on="subject_id").filter(
-                    pl.col("occurred_at") >= pl.col("since")
-                )
-                for (tz,), part in newer.partition_by("tz", as_dict=True).items():
-                    fresh.update(build_states(part.drop("since", "tz"), as_of, str(tz)))
+                # Each stored profile takes only the events after its own as_of: one query
+                # (the engine joins each customer's instant), then one placing per time zone.
+                sums = sums_since(self.lake, {k: states[k].as_of for k in known}, as_of, low=low)
+                by_zone: dict[str, list[str]] = {}
+                for k in known:
+                    by_zone.setdefault(states[k].timezone, []).append(k)
+                for tz, members in by_zone.items():
+                    fresh.update(states_from_sums(sums, as_of, tz, members))
             new = allowed - set(known)
             if new:
                 fresh.update(self._rebuilt(new, zones, as_of))
@@ -409,16 +399,13 @@ class AcquisitionService:
     ) -> dict[str, ProfileState]:
         """Profiles built from the whole history before ``as_of``, each in its customer's
         zone (one build per zone, not per customer)."""
-        history = read_engagement(self.lake, since=None, until=as_of, subjects=subjects)
+        history = sums_of(self.lake, subjects, as_of)
         by_zone: dict[str, list[str]] = {}
         for subject in subjects:
             by_zone.setdefault(zones.get(subject, self.timezone), []).append(subject)
         out: dict[str, ProfileState] = {}
         for tz, members in by_zone.items():
-            import polars as pl
-
-            part = history.filter(pl.col("subject_id").is_in(members))
-            out.update(build_states(part, as_of, tz))
+            out.update(states_from_sums(history, as_of, tz, members))
             # A customer with no events in the window keeps a profile, now in the new zone.
             out.update({m: ProfileState(as_of, tz) for m in members if m not in out})
         return out
