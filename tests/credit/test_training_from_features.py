@@ -72,3 +72,38 @@ def test_the_scorecard_trains_on_attributes_recorded_before_each_score(
         credit.train_from_features(
             Principal.operator("t", [Role.TELLER]), store, labels, name="x", target=TAIWAN_TARGET
         )
+
+
+def test_credit_train_from_features_on_the_command_line(tmp_path: Path) -> None:
+    """``finbridge credit train --from-features``: a table's attributes recorded at one instant,
+    its labels joined at the score's; the model keeps the table's column names (the live
+    scorer is called with them). Attributes recorded after a score are never used: labels with
+    nothing recorded before them are refused, exit code 2 and no version."""
+    from typer.testing import CliRunner
+
+    from finbridge.cli.main import app
+
+    runner = CliRunner(env={"FINBRIDGE_DATA_DIR": str(tmp_path / "var")})
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    data = taiwan().head(1_500)
+    late = data.assign(recorded_at=[RECORDED] * 1_400 + [LEAKED] * 100)
+    table = tmp_path / "clients.parquet"
+    late.to_parquet(table)
+    common = ["credit", "train", "--data", str(table), "--target", TAIWAN_TARGET,
+              "--name", "taiwan-recorded", "--kind", "lightgbm", "--id-column", "ID",
+              "--from-features", "--scored-at", SCORED.isoformat()]  # fmt: skip
+
+    refused = runner.invoke(app, common)  # --recorded-at: the table's recorded_at column
+    assert refused.exit_code == 2, refused.output
+    assert "100 of 1500 labels have no attributes in credit_profile_taiwan_recorded:v1" in (
+        " ".join(refused.output.split())
+    )
+    good = runner.invoke(app, [*common, "--recorded-at", RECORDED.isoformat(), "--drop",
+                               "recorded_at"])  # fmt: skip
+    assert good.exit_code == 0, good.output
+    out = " ".join(good.output.split())
+    assert "taiwan-recorded v1" in out and "PAY_0" in out and "pay_0" not in out
+    auc = float(out.split("held-out AUC ")[1].split()[0])
+    assert 0.6 < auc < 0.9  # Taiwan's attributes, not a leak
+    listed = runner.invoke(app, ["credit", "models"])
+    assert "taiwan-recorded" in listed.output and listed.output.count("taiwan-recorded") == 1

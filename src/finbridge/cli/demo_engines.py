@@ -26,6 +26,8 @@ from finbridge.core.principal import Principal
 from finbridge.platform import Platform
 
 SCORECARD = "taiwan_default_scorecard"
+TAIWAN_RECORDED = "2005-09-30T00:00:00+00:00"  # the last statement the columns describe
+TAIWAN_SCORED = "2005-10-01T00:00:00+00:00"  # the month whose default is the label
 QUANT_EXAMPLE = "us_ma_crossover.yaml"
 # A scorecard on fewer clients than this would be noise; smaller demos (tests) skip it.
 MIN_CLIENTS_FOR_MODEL = 1_000
@@ -85,13 +87,19 @@ def _credit(platform: Platform, clients: int, say: Callable[[str], None]) -> str
     # The slice stores AGE as text with "nan" for unknown ages; the scorecard bins it as a number
     # (unknown ages get optbinning's missing bin).
     frame["AGE"] = pd.to_numeric(frame["AGE"], errors="coerce")
-    version = platform.credit.train(
+    # Through the feature store, as a bank's scorecard learns: the clients' attributes as
+    # recorded with September 2005's statement, each default label joined with what was known
+    # when October's score was made (the Taiwan columns describe April-September 2005).
+    version = platform.credit.train_recorded(
         _ACTOR,
+        platform.features.store,
         frame,
         target="DEFAULT_NEXT_MONTH",
         name=SCORECARD,
         kind="scorecard",
-        drop_columns=("ID",),
+        id_column="ID",
+        recorded_at=TAIWAN_RECORDED,
+        scored_at=TAIWAN_SCORED,
         promote=True,
     )
     return f"{SCORECARD} v{version.version} (held-out AUC {version.metrics['auc']:.3f})"

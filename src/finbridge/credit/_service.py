@@ -9,6 +9,7 @@ credit scoring; the consent records live in identity, reached through :class:`Co
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -153,16 +154,18 @@ class CreditService:
         label_time: str = "label_time",
         promote: bool = False,
         policy: TrainingPolicy | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> ModelVersion:
         """Train on the feature store's training set: ``labels`` (the view's entity, the
         instant each score was made as ``label_time``, and ``target``) joined point in time
         with ``view``'s materialisation, each label seeing only attributes recorded strictly
         before its instant and within the view's TTL. A label with no such attributes is
-        refused, naming how many, never trained on with blanks."""
+        refused, naming how many, never trained on with blanks. ``columns`` renames the
+        store's feature names back to the ones the model is to score by."""
         actor.require_scope("credit:write")
         from finbridge.core.errors import ValidationError
 
-        found = store.registry.get(view)
+        found = store.registry.get(view)  # the latest version: the join reads that one
         joined = store.training_set(labels, [found.name], label_time=label_time).to_pandas()
         bare = int(joined[found.feature_names].isna().all(axis=1).sum())
         if bare:
@@ -173,10 +176,44 @@ class CreditService:
                 f"before their {label_time} (materialised until {until})",
                 field=label_time,
             )
-        frame = joined.drop(columns=[found.entity, label_time])
+        frame = joined.drop(columns=[found.entity, label_time]).rename(columns=dict(columns or {}))
         return self.train(
             actor, frame, name=name, target=target, promote=promote, policy=policy,
             source=f"feature store {found.ref}",
+        )  # fmt: skip
+
+    def train_recorded(
+        self,
+        actor: Principal,
+        store: FeatureStore,
+        frame: pd.DataFrame,
+        *,
+        name: str,
+        target: str,
+        id_column: str,
+        recorded_at: str,
+        scored_at: str,
+        kind: str | None = None,
+        drop_columns: tuple[str, ...] = (),
+        promote: bool = False,
+        policy: TrainingPolicy | None = None,
+    ) -> ModelVersion:
+        """Train from a table through the feature store (``credit.recorded``): its attributes
+        materialised into the model's own profile view as recorded at ``recorded_at``, its
+        labels joined point in time at ``scored_at`` (each a column or one ISO instant), so
+        the model learns only what was known when each score was made."""
+        actor.require_scope("credit:write")  # before anything is written to the store
+        from finbridge.credit.recorded import LABEL_TIME, record
+
+        done = record(
+            store, frame, model=name, entity=id_column, target=target, recorded_at=recorded_at,
+            scored_at=scored_at, drop=drop_columns,
+        )  # fmt: skip
+        # The id and the dropped columns stayed out of the store: nothing left to drop.
+        policy = (policy or TrainingPolicy()).merged(kind=kind, drop=(), id_columns=())
+        return self.train_from_features(
+            actor, store, done.labels, name=name, target=target, view=done.view.name,
+            label_time=LABEL_TIME, promote=promote, policy=policy, columns=done.names,
         )  # fmt: skip
 
     def profile(self, actor: Principal, frame: pd.DataFrame, policy: TrainingPolicy) -> DataProfile:

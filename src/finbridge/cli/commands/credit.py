@@ -80,8 +80,24 @@ def register(app: typer.Typer) -> None:
         encoding: str | None = typer.Option(None, help="Text encoding (default: detected)."),
         config: Path | None = typer.Option(None, help="YAML training config (policy keys)."),
         promote: bool = typer.Option(False, help="Make the new version live."),
+        from_features: bool = typer.Option(
+            False,
+            "--from-features",
+            help="Train through the feature store: attributes recorded at --recorded-at, "
+            "labels joined point in time at --scored-at (needs --id-column).",
+        ),
+        recorded_at: str = typer.Option(
+            "recorded_at", help="With --from-features: a column or one ISO instant."
+        ),
+        scored_at: str = typer.Option(
+            "scored_at", help="With --from-features: a column or one ISO instant."
+        ),
     ) -> None:
         """Profile any table, apply the policy, evaluate on a held-out split, register.
+
+        With --from-features the table goes through the feature store first: its attributes
+        are materialised as recorded at --recorded-at into the model's own profile view, and
+        each label is joined with the attributes recorded strictly before its --scored-at.
 
         Every column problem is reported at once with the decision taken (defaults: drop
         constant, all-null, id-like and leakage-suspect columns, coerce numbers stored as text,
@@ -97,12 +113,22 @@ def register(app: typer.Typer) -> None:
         if not policy.target or not policy.name:
             missing = "--target" if not policy.target else "--name"
             raise _fail(FinbridgeError(f"{missing} is required (or set it in --config)"))
+        if from_features and not policy.id_columns:
+            raise _fail(FinbridgeError("--from-features needs --id-column (the customer id)"))
         frame = _read_table(data, encoding)
         with platform_context() as platform:
-            v = platform.credit.train(
-                CLI_ACTOR, frame, name=policy.name, policy=policy, promote=promote,
-                source=data.name,
-            )  # fmt: skip
+            if from_features:
+                v = platform.credit.train_recorded(
+                    CLI_ACTOR, platform.features.store, frame, name=policy.name,
+                    target=policy.target, id_column=policy.id_columns[0],
+                    recorded_at=recorded_at, scored_at=scored_at, policy=policy,
+                    drop_columns=tuple(policy.drop), promote=promote,
+                )  # fmt: skip
+            else:
+                v = platform.credit.train(
+                    CLI_ACTOR, frame, name=policy.name, policy=policy, promote=promote,
+                    source=data.name,
+                )  # fmt: skip
             _print_lines(v.metrics.get("decisions", []))
             console.print(
                 f"[green]{policy.name} v{v.version}[/] ({v.kind}, {v.status}, seed "

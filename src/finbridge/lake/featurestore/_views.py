@@ -173,13 +173,16 @@ CREDIT_TTL = timedelta(days=62)
 CREDIT_VIEW = "credit_profile"
 
 
-def credit_profile_view(features: Sequence[str], *, version: int = 1) -> FeatureView:
+def credit_profile_view(
+    features: Sequence[str], *, version: int = 1, name: str = CREDIT_VIEW
+) -> FeatureView:
     """Per customer, the attributes the credit engine scores (``features``) as recorded at
     each instant (an application, a month's statement), from a table (``customer_id``,
     ``occurred_at``, the features). Labels join at the instant the score was made, so a
-    default label only ever sees attributes recorded before that score."""
+    default label only ever sees attributes recorded before that score. ``name``: a model's
+    own view (``credit.recorded`` names one per model, as each learns its own columns)."""
     return recorded_view(
-        CREDIT_VIEW, "customer_id", features, owner="credit", ttl=CREDIT_TTL, version=version,
+        name, "customer_id", features, owner="credit", ttl=CREDIT_TTL, version=version,
         description="the scorecard's inputs per customer, as recorded over time",
     )  # fmt: skip
 
