@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -77,3 +78,17 @@ def watch_errors(page: Any, errors: list[str]) -> None:
         "console",
         lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
+
+
+AXE = (Path(__file__).parent / "app" / "vendor" / "axe.min.js").read_text()
+
+
+def serious_axe_findings(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on ``page`` (rule id: the elements)."""
+    page.evaluate(AXE)
+    found: list[str] = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    return found

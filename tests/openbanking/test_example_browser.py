@@ -22,7 +22,13 @@ import pyotp
 import pytest
 from PIL import Image
 from sqlalchemy import Engine
-from tests.browser_support import free_port, launch_chromium, serve, watch_errors
+from tests.browser_support import (
+    free_port,
+    launch_chromium,
+    serious_axe_findings,
+    serve,
+    watch_errors,
+)
 from tests.openbanking.conftest import PASSWORD, SYSTEM
 from tests.settings_support import test_settings as settings_for
 from thirdparty_app.client import new_key
@@ -37,7 +43,6 @@ from finbridge.platform import Platform
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PHONE = "13812345678"
-AXE = (Path(__file__).resolve().parents[1] / "app" / "vendor" / "axe.min.js").read_text()
 
 
 @dataclass
@@ -158,12 +163,7 @@ def _logo_shown(page: Any, client_id: str, errors: list[str]) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
-    page.evaluate(AXE)
-    found = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
+    found = serious_axe_findings(page)
     assert found == [] and errors == [], (page.url, found, errors)
 
 
