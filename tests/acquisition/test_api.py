@@ -34,7 +34,9 @@ def test_breakfast_campaign_over_http(admin: Api, sqlite_platform: Platform) -> 
     assert admin.post("/v1/acquisition/profiles/refresh", json={}).json() == {"profiles": 1}
     profile = admin.get(f"/v1/acquisition/profiles/{reader}").json()
     assert profile["fields"]["best_hour"] == 7.0 and profile["stored"]
-    assert admin.get(f"/v1/acquisition/offers/{reader}").json()[0]["risk_level"] == 1
+    offers = admin.get(f"/v1/acquisition/offers/{reader}").json()
+    assert offers[0]["risk_level"] == 1 and offers[0]["model_version"] is None  # none stored
+    assert admin.get("/v1/acquisition/models").json() == []
 
     r = admin.post("/v1/acquisition/creatives", json={"name": "fb", "templates": FINANCE_BREAKFAST})
     assert r.status_code == 201, r.text
@@ -108,6 +110,7 @@ def test_scopes_are_enforced(sqlite_platform: Platform) -> None:
         TestClient(app), {"Authorization": f"Bearer {issue_key(sqlite_platform, [Role.TELLER])}"}
     )
     assert teller.get("/v1/acquisition/campaigns").status_code == 403
+    assert teller.get("/v1/acquisition/models").status_code == 403
     assert teller.post("/v1/acquisition/profiles/refresh", json={}).status_code == 403
     marketer = Api(
         TestClient(app), {"Authorization": f"Bearer {issue_key(sqlite_platform, [Role.MARKETER])}"}

@@ -127,13 +127,17 @@ def test_offers_and_console_use_the_live_models(
         assert o.score == pytest.approx(o.expected_uplift * float(o.value), rel=1e-3)
 
     client = TestClient(create_app(platform=platform))
-    log_in(client, issue_key(platform, [Role.MARKETER]))
+    key = issue_key(platform, [Role.MARKETER])
+    log_in(client, key)
     page = client.get("/console/acquisition/models")
     assert page.status_code == 200
     assert f"Live: {version.version}" in page.text and "logistic" in page.text
     assert "acq-model-qini" in page.text
     profile = client.get("/console/acquisition/profile", params={"customer_id": reader})
     assert profile.status_code == 200 and version.version in profile.text
+    listed = client.get("/v1/acquisition/models", headers={"Authorization": f"Bearer {key}"}).json()
+    assert [v["version"] for v in listed] == ["v0001"]
+    assert listed[0]["response_auc"] == version.response_auc
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from finbridge.api.schemas.acquisition import (
     CreativePublic,
     DeliveryPublic,
     DeliveryRunPublic,
+    ModelVersionPublic,
     OfferPublic,
     OptOutCreate,
     PreviewCreate,
@@ -68,6 +69,13 @@ def get_offers(
     platform: PlatformDep, principal: PrincipalDep, customer_id: str
 ) -> list[OfferPublic]:
     return [OfferPublic.of(o) for o in platform.acquisition.offers(principal, customer_id)]
+
+
+@router.get("/models", response_model=list[ModelVersionPublic], summary="Stored models, live first")
+def list_models(platform: PlatformDep, principal: PrincipalDep) -> list[ModelVersionPublic]:
+    """The response and uplift models' stored versions with their held-out figures; the first
+    is the one next-best-offer serves (``finbridge acquisition models train`` adds one)."""
+    return [ModelVersionPublic.of(v) for v in platform.acquisition.model_versions(principal)]
 
 
 @router.get("/creatives", response_model=list[CreativePublic], summary="Creatives, every version")

@@ -13,6 +13,7 @@ from finbridge.acquisition import (
     CampaignResults,
     Creative,
     Delivery,
+    ModelVersion,
     Offer,
     Profile,
     PushMessage,
@@ -51,10 +52,38 @@ class OfferPublic(BaseModel):
     value: str
     score: float
     reason: str
+    response: float | None = Field(
+        default=None, description="Calibrated probability of a yes (the live response model)"
+    )
+    model_version: str | None = Field(
+        default=None, description="The stored model version that scored it; null: priors only"
+    )
 
     @classmethod
     def of(cls, o: Offer) -> OfferPublic:
         return cls(**{**asdict(o), "value": str(o.value)})
+
+
+class ModelVersionPublic(BaseModel):
+    """A stored version of the response and uplift models (the first listed is live)."""
+
+    version: str
+    trained_at: datetime
+    response_auc: dict[str, float]
+    uplift_chosen: str
+    uplift_test: dict[str, dict[str, float]]
+    sources: dict[str, dict[str, Any]]
+
+    @classmethod
+    def of(cls, v: ModelVersion) -> ModelVersionPublic:
+        return cls(
+            version=v.version,
+            trained_at=v.trained_at,
+            response_auc=v.response_auc,
+            uplift_chosen=v.uplift_chosen,
+            uplift_test=v.manifest["uplift"]["test"],
+            sources=v.manifest["sources"],
+        )
 
 
 class CreativeCreate(WireModel):
