@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, authorise, sign_in
@@ -106,3 +107,22 @@ def test_the_serve_loop_sends_what_is_due(
     assert loop.run_once() == 1 and loop.run_once() == 0
     loop.start().stop()
     assert len(receiver.received) == 1
+
+
+def test_a_webhook_url_never_names_a_private_address(
+    platform: Platform, clock: ManualClock
+) -> None:
+    from finbridge.core.errors import ValidationError
+    from finbridge.openbanking.webhooks import WebhookService
+
+    for production, url in (
+        (True, "https://10.0.0.5/hooks"),
+        (True, "http://127.0.0.1:9000/hooks"),  # loopback only outside production
+        (True, "http://hooks.example.com/h"),
+        (False, "https://169.254.169.254/latest/meta-data"),  # the cloud's metadata service
+        (False, "http://192.168.1.20/h"),
+    ):
+        hooks = WebhookService(platform.engine, clock, "s" * 32, production=production)
+        with pytest.raises(ValidationError) as info:
+            hooks.set_endpoint(SYSTEM, "any-app", url)
+        assert info.value.field == "url", url

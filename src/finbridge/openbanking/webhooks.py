@@ -33,6 +33,7 @@ from finbridge.core.ids import new_id
 from finbridge.core.principal import Principal
 from finbridge.openbanking.apps import may_manage
 from finbridge.openbanking.consents import aware
+from finbridge.openbanking.outbound import FetchRefused, check_url
 from finbridge.openbanking.tables import AppRow, WebhookDeliveryRow
 from finbridge.store.engine import unit_of_work
 
@@ -138,18 +139,11 @@ class WebhookService:
     def set_endpoint(self, actor: Principal, client_id: str, url: str) -> str:
         """Set the app's webhook URL; returns a new signing secret (shown once)."""
         actor.require_scope("openbanking:write")
-        if (
-            not isinstance(url, str)
-            or len(url) > 500
-            or not (
-                url.startswith("https://")
-                or (
-                    not self._production
-                    and url.startswith(("http://127.0.0.1", "http://localhost"))
-                )
-            )
-        ):
-            raise ValidationError("an https URL of at most 500 characters", field="url")
+        try:  # the JWKS fetcher's rule: https, no private address literal (loopback outside prod)
+            check_url(url, production=self._production)
+        except FetchRefused as exc:
+            raise ValidationError(f"an https URL of at most 500 characters: {exc}",
+                                  field="url") from None  # fmt: skip
         secret = _new_secret()
         with unit_of_work(self._engine) as session:
             app = self._app(session, client_id, actor)
