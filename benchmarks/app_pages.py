@@ -212,7 +212,7 @@ def _serve(url: str, data: Path, port: int) -> subprocess.Popen[str]:
     cmd = [str(ROOT / ".venv/bin/finbridge"), "serve", "--port", str(port)]
     log = (data / "serve.log").open("w")  # why, if it never becomes ready
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 600  # start-up took over 180 s at load 15+
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:

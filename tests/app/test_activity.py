@@ -87,3 +87,26 @@ def test_search_in_the_database(world: tuple[Platform, str, str]) -> None:
         find(me, current, "   ")
     with pytest.raises(ValidationError):
         find(me, current, "x", cursor="abc")
+
+
+def test_an_account_and_its_page_on_one_connection(world: tuple[Platform, str, str]) -> None:
+    # The transaction list's read: the account (another customer's: not found) and a page,
+    # the same page history and search give.
+    platform, zhang, li = world
+    me = Principal.customer(zhang)
+    bank = platform.banking
+    current = bank.customer_activity(me).accounts[0].id
+    acc, page = bank.account_activity(me, current, limit=3)
+    assert acc == bank.get_account(me, current)
+    expected = bank.history(me, current, limit=3)
+    assert [i.posting_id for i in page.items] == [i.posting_id for i in expected.items]
+    assert page.next_cursor == expected.next_cursor is not None
+    older = bank.account_activity(me, current, limit=3, cursor=page.next_cursor)[1]
+    assert [i.posting_id for i in older.items] == [
+        i.posting_id for i in bank.history(me, current, limit=3, cursor=page.next_cursor).items
+    ]
+    searched = bank.account_activity(me, current, " Coffee ")[1]
+    assert [i.description for i in searched.items] == ["Coffee 50%"]
+    li_account = bank.customer_activity(Principal.customer(li)).accounts[0].id
+    with pytest.raises(NotFound):
+        bank.account_activity(me, li_account)

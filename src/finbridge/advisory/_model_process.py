@@ -9,6 +9,7 @@ held) and receives the pickled report.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from datetime import date
 from multiprocessing.connection import Connection
@@ -47,9 +48,10 @@ def build_in_child(max_turnover: float | None, *, end: date | None = None) -> Mo
 def _build_and_send(sending: Connection, max_turnover: float | None, end: date | None) -> None:
     from finbridge.advisory.portfolios import build_models
 
+    answer: object
     try:
-        sending.send(build_models(max_turnover=max_turnover, end=end))
+        answer = build_models(max_turnover=max_turnover, end=end)
     except BaseException as exc:  # the parent raises it
-        sending.send(exc)
-    finally:
-        sending.close()
+        answer = exc
+    with sending, contextlib.suppress(OSError):  # OSError: the parent is gone (server stopped)
+        sending.send(answer)

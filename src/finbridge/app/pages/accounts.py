@@ -47,12 +47,10 @@ def account(
     q: Annotated[str, Query(max_length=100)] = "",
     cursor: Annotated[str | None, Query(max_length=30)] = None,
 ) -> Response:
-    acc = platform.banking.get_account(actor, account_id)  # another customer's: 404
     q = q.strip()
-    if q:  # the database searches (one statement), not this page over pages of history
-        page = platform.banking.search_history(actor, acc.id, q, limit=PAGE, cursor=cursor)
-    else:
-        page = platform.banking.history(actor, acc.id, limit=PAGE, cursor=cursor)
+    # The account (another customer's: 404) and one page of it, searched by the database when
+    # there is a query, on one connection.
+    acc, page = platform.banking.account_activity(actor, account_id, q, limit=PAGE, cursor=cursor)
     items, next_cursor = page.items, page.next_cursor
     context = {
         "account": acc,

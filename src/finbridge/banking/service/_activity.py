@@ -177,22 +177,45 @@ class ActivityCommands(ServiceCore):
     ) -> Page[HistoryItem]:
         """The account's postings whose description contains ``query`` (case-insensitive) or
         whose kind's name does, newest first; ``cursor`` continues with older ones."""
-        acc = self._load_account(actor, valid_account_id(account_id))  # another's: 404
+        if not query.strip():
+            raise ValidationError("search text is empty", field="q")
+        return self.account_activity(actor, account_id, query, limit=limit, cursor=cursor)[1]
+
+    def account_activity(
+        self,
+        actor: Principal,
+        account_id: str,
+        query: str = "",
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> tuple[Account, Page[HistoryItem]]:
+        """One account and a page of its postings, newest first, on one connection (the app's
+        transaction list: two statements where it made three). ``query``: only postings whose
+        description contains it (case-insensitive) or whose kind's name does (blank: all);
+        ``cursor`` continues with older ones. Another customer's account is not found."""
+        account_id = valid_account_id(account_id)
         limit = page_limit(limit)
         needle = query.strip().lower()
-        if not needle:
-            raise ValidationError("search text is empty", field="q")
         if len(needle) > MAX_QUERY:
             raise ValidationError(f"search text is longer than {MAX_QUERY}", field="q")
-        kinds = [k.value for k in EntryKind if needle in k.value]
-        matches = entries.c.description.ilike(f"%{_escape_like(needle)}%", escape="\\")
-        stmt = postings_of(acc.id).where(
-            or_(matches, entries.c.kind.in_(kinds)) if kinds else matches
-        )
-        return self._history_page(stmt, acc.currency, limit, cursor)
+        with self._read() as conn:
+            acc = self._load_account(actor, account_id, conn)  # another's: 404
+            stmt = postings_of(acc.id)
+            if needle:
+                kinds = [k.value for k in EntryKind if needle in k.value]
+                matches = entries.c.description.ilike(f"%{_escape_like(needle)}%", escape="\\")
+                stmt = stmt.where(or_(matches, entries.c.kind.in_(kinds)) if kinds else matches)
+            page = self._history_page(stmt, acc.currency, limit, cursor, conn)
+        return acc, page
 
     def _history_page(
-        self, stmt: Select[Any], currency: str, limit: int, cursor: str | None
+        self,
+        stmt: Select[Any],
+        currency: str,
+        limit: int,
+        cursor: str | None,
+        conn: Connection | None = None,
     ) -> Page[HistoryItem]:
         """One page of ``stmt``'s postings, newest first, older than ``cursor``."""
         stmt = stmt.order_by(postings.c.id.desc()).limit(limit + 1)
@@ -200,7 +223,10 @@ class ActivityCommands(ServiceCore):
             if not cursor.isdigit():
                 raise ValidationError("malformed cursor", field="cursor")
             stmt = stmt.where(postings.c.id < int(cursor))
-        with self._read() as conn:
+        if conn is None:
+            with self._read() as own:
+                rows = own.execute(stmt).all()
+        else:
             rows = conn.execute(stmt).all()
         items = [history_item(r, currency) for r in rows[:limit]]
         return Page(items, str(items[-1].posting_id) if len(rows) > limit else None)
