@@ -22,7 +22,7 @@ from thirdparty_app.client import OAuthRefused, ThirdPartyApp
 from finbridge.core import ManualClock, Money, Principal
 from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.openbanking.sandbox import SandboxBank
-from finbridge.openbanking.tables import AppRow
+from finbridge.openbanking.tables import AppRow, SandboxAccountRow
 from finbridge.platform import Platform
 from finbridge.store.engine import unit_of_work
 
@@ -230,3 +230,38 @@ def test_two_servers_seeding_at_once_seed_once(engine: Engine, clock: ManualCloc
     with ThreadPoolExecutor(4) as pool:
         made = sorted(pool.map(lambda b: b.seed(), banks))
     assert made == [0, 0, 0, 5 * 41]
+
+
+def test_racing_sandbox_payments_never_overdraw(engine: Engine, clock: ManualClock) -> None:
+    """Six payments race out of one account (both directions between two accounts locked in
+    one order): what the balance allows passes, the rest are refused, the books still add up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from finbridge.core.errors import InsufficientFunds
+
+    bank = SandboxBank(engine, clock)
+    bank.seed()
+    cai = bank.customers()[2].accounts[0]  # one HKD account
+    with unit_of_work(engine) as session:  # the counter-party: a second HKD account
+        session.add(SandboxAccountRow(id="sbx_customer_dan_1", customer_id="sbx_customer_dan",
+                                      kind="current", currency="HKD", balance_minor=0,
+                                      created_at=clock.now()))  # fmt: skip
+    start = bank.balance(cai.id).balance
+    share = Money.from_minor(start.minor // 4, "HKD")  # four fit, two do not
+
+    def pay(n: int) -> str:
+        try:
+            return bank.transfer(cai.id, "sbx_customer_dan_1", share, reference=f"r{n}",
+                                 description="race")  # fmt: skip
+        except InsufficientFunds:
+            return "refused"
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(pay, range(6)))
+    assert outcomes.count("refused") == 2, outcomes
+    paid = Money.from_minor(share.minor * 4, "HKD")
+    assert bank.balance(cai.id).balance == start - paid
+    assert bank.balance("sbx_customer_dan_1").balance == paid
+    moves = bank.history("sbx_customer_dan_1", clock.now() - timedelta(days=1),
+                         clock.now() + timedelta(seconds=1), 10)  # fmt: skip
+    assert len(moves) == 4 and moves[0].balance_after == paid
