@@ -233,8 +233,8 @@ def test_two_servers_seeding_at_once_seed_once(engine: Engine, clock: ManualCloc
 
 
 def test_racing_sandbox_payments_never_overdraw(engine: Engine, clock: ManualClock) -> None:
-    """Six payments race out of one account (both directions between two accounts locked in
-    one order): what the balance allows passes, the rest are refused, the books still add up."""
+    """Six payments race from one account to another (both rows locked, in id order): what the
+    balance allows passes, the rest are refused, the books still add up."""
     from concurrent.futures import ThreadPoolExecutor
 
     from finbridge.core.errors import InsufficientFunds
