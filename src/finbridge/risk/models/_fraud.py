@@ -11,6 +11,7 @@ the same split as the baseline.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -196,6 +197,12 @@ class FlatTrees:
             np.array(value, np.float64),
         )
 
+    def raw_row(self, x: np.ndarray) -> float:
+        from finbridge.risk.models._kernels import tree_row
+
+        trees = (self.roots, self.feature, self.threshold, self.left, self.right)
+        return float(tree_row(x, *trees, self.default_left, self.value))
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         from finbridge.risk.models._kernels import trees_block, trees_parallel
 
@@ -218,6 +225,7 @@ class FraudModel:
     def __init__(self, booster: lgb.Booster, feature_names: Sequence[str], version: str) -> None:
         self.booster = booster
         self.feature_names = list(feature_names)
+        self._width = len(self.feature_names)
         self.version = version
         self.trees = FlatTrees.of(booster)
 
@@ -247,10 +255,13 @@ class FraudModel:
         return self.score_matrix(frame.select(self.feature_names).to_numpy().astype(np.float64))
 
     def score(self, features: Mapping[str, float]) -> float:
-        row = np.array(
-            [[float(features.get(n, 0.0)) for n in self.feature_names]], dtype=np.float64
+        """One row's score (an online decision): the batch score to within 1 ulp, without a
+        matrix, a transpose or an array exponential (about half of what this cost, measured)."""
+        row = np.fromiter(
+            (features.get(n, 0.0) for n in self.feature_names), np.float64, self._width
         )
-        return float(self.score_matrix(row)[0])
+        raw = self.trees.raw_row(row)
+        return 1.0 / (1.0 + math.exp(-raw))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -88,3 +88,23 @@ def trees_parallel(xt, roots, feature, threshold, left, right, default_left, val
         lo = b * block
         hi = min(n, lo + block)
         trees_block(xt, lo, hi, roots, feature, threshold, left, right, default_left, value, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def tree_row(x, roots, feature, threshold, left, right, default_left, value):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """The raw score of one row: the online decision's case, without building a matrix.
+
+    Trees are summed in the order ``trees_block`` sums them, so the score is the batch one."""
+    raw = 0.0
+    for t in range(roots.shape[0]):
+        node = roots[t]
+        while feature[node] >= 0:
+            v = x[feature[node]]
+            if v <= threshold[node]:
+                node = left[node]
+            elif np.isnan(v):
+                node = left[node] if default_left[node] else right[node]
+            else:
+                node = right[node]
+        raw += value[node]
+    return raw
