@@ -15,6 +15,7 @@ Run: ``.venv/bin/python benchmarks/acquisition_deliveries.py [--customers 100000
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import UTC, date, datetime
@@ -89,6 +90,8 @@ def main() -> None:
             "name": "bench", "audience": "news_reads > 1", "creative": "digest",
             "offer_code": "money_market", "schedule": {"kind": "send_time"}, "holdout_share": 0.1,
         })  # fmt: skip
+        load0 = tuple(round(x, 1) for x in os.getloadavg())
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         plan = acq.schedule(SYSTEM, camp.id, DAY)
         t_schedule = time.perf_counter() - t0
@@ -97,6 +100,7 @@ def main() -> None:
         t1 = time.perf_counter()
         sent = acq.deliver_due(SYSTEM)
         t_deliver = time.perf_counter() - t1
+        cpu = time.process_time() - cpu0
         with unit_of_work(platform.engine, write=False) as session:
             inbox = session.scalar(select(func.count()).select_from(InboxMessageRow))
         print(f"backend {platform.engine.dialect.name}, {args.customers:,} customers")
@@ -105,6 +109,11 @@ def main() -> None:
         print(f"deliver:  {sent.delivered:,} delivered, suppressed {sent.suppressed}, "
               f"{inbox:,} in identity's inbox, in {t_deliver:.1f} s")  # fmt: skip
         print(f"total {t_schedule + t_deliver:.1f} s for {plan.scheduled + plan.holdout:,} rows")
+        # On the shared machine wall time follows the load: print it, and this process's CPU
+        # time (the database server's work is not in it on PostgreSQL).
+        load1 = tuple(round(x, 1) for x in os.getloadavg())
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+        print(f"CPU of this process {cpu:.1f} s; load (1/5/15 min) {load0} -> {load1}; {stamp} UTC")
         platform.close()
 
 
