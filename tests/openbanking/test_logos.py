@@ -12,6 +12,7 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
+from sqlalchemy import Engine
 from tests.api.conftest import issue_key
 from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, make_app, sign_in
 from tests.openbanking.test_portal import HX, _form
@@ -19,6 +20,7 @@ from tests.web.conftest import log_in
 
 from finbridge.core import ManualClock, Role
 from finbridge.core.errors import PayloadTooLarge, ValidationError
+from finbridge.openbanking.apps import AppRegistry
 from finbridge.openbanking.logos import MAX_SIDE, clean_logo
 from finbridge.platform import Platform
 
@@ -148,3 +150,19 @@ def test_developers_upload_their_own_apps_logos_only(
     assert refused.status_code == 200 and "PNG or JPEG" in refused.text
     logo_src = row.text.split('src="')[1].split('"')[0]
     assert client.get(logo_src).headers["content-type"] == "image/png"
+
+
+def test_a_logo_is_stored_and_read_back_on_both_databases(
+    engine: Engine, clock: ManualClock
+) -> None:
+    apps = AppRegistry(engine, clock, production=False)
+    app = apps.register(SYSTEM, name="Both", developer="Both Ltd", scopes=["accounts"],
+                        redirect_uris=["https://both.example/cb"],
+                        jwks_uri="https://keys.both.example/jwks")  # fmt: skip
+    stored = apps.set_logo(SYSTEM, app.client_id, _jpeg_with_gps())
+    png, sha = apps.logo(SYSTEM, app.client_id)
+    assert stored.logo == sha and png.startswith(b"\x89PNG") and b"SpyCam" not in png
+    again = apps.set_logo(SYSTEM, app.client_id, _png())  # replaced, one row per app
+    assert apps.logo(SYSTEM, app.client_id)[1] == again.logo != sha
+    found = apps.find(app.client_id)
+    assert found is not None and found.jwks_uri == "https://keys.both.example/jwks"
