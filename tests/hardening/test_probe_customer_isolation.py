@@ -3,9 +3,10 @@ live app (so routes added since, lending, payments, advisory, acquisition, open 
 approvals, are in it): customer A, signed in, sends the real ids of customer B's objects of every
 kind a route takes (customer, accounts, a hold, a consent, a risk decision, a dual-control
 approval on B's account, an FX quote, a P2P payment, a money request, a cross-border transfer,
-a credit line with its application, a purchase and an instalment plan, a risk case) to every
-route that names one, and gets neither a success nor a server error, and no answer carries B's
-data; every list route asked for B's data (``?customer_id=``) shows nothing of B's."""
+a credit line with its application, a purchase and an instalment plan, a risk case, a login
+session) to every route that names one, and gets neither a success nor a server error, and no
+answer carries B's data; every list route asked for B's data (``?customer_id=``) shows nothing
+of B's."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from finbridge.lending import LendingService
 from finbridge.payments import Beneficiary
 from finbridge.platform import Platform
 from finbridge.site import create_app
+from finbridge.store.engine import unit_of_work
 
 from .conftest import admin_of
 
@@ -42,7 +44,7 @@ _REFUSALS = {403, 404, 422}
 _KINDS = {
     "customer_id", "account_id", "hold_id", "consent_id", "event_id", "approval_id", "quote_id",
     "payment_id", "request_id", "transfer_id", "line_id", "application_id", "purchase_id",
-    "plan_id", "case_id",
+    "plan_id", "case_id", "session_id",
 }  # fmt: skip
 # Reads of no customer's data that cost tens of seconds on first use (fitting the model
 # portfolios): left out to keep the walk a few seconds.
@@ -133,6 +135,11 @@ def _b_objects(platform: Platform, b_id: str, b_acct: str) -> dict[str, str]:
         ops, origin="probe", subject_id=ids["transfer_id"], customer_id=b_id,
         summary="B's cross-border transfer, for the probe",
     ).id  # fmt: skip
+    sessions = platform.identity.sessions
+    sessions.prepare()  # its signing key, written before the login's own transaction opens
+    with unit_of_work(platform.engine, write=True) as session:  # B signed in on a phone
+        sessions.open(session, b_id, device="B's phone", amr=["pwd"])
+    ids["session_id"] = sessions.list(ops, b_id)[0].id
     return ids
 
 
