@@ -62,6 +62,9 @@ def test_monitoring_page_in_chromium(settings: Settings, sqlite_engine: Engine,
             page.wait_for_selector("#monitoring-error")
             assert "no promotion to roll back" in page.inner_text("#monitoring-error")
             page.wait_for_selector("#psi-chart canvas")  # the swapped fragment draws again
+            # The platform's own decisions as the training set: none here, said in place.
+            page.click("button:has-text('Retrain from live decisions')")
+            page.wait_for_selector("#monitoring-error >> text=labelled frauds")
             assert not errors, errors
         finally:
             browser.close()

@@ -84,8 +84,9 @@ def act(
             yesterday = platform.clock.now().astimezone(UTC).date() - timedelta(days=1)
             done = run_monitors(platform, actor, yesterday)
             message = f"monitored {len(done)} model(s) for {yesterday}"
-        elif action == "retrain":
-            turn = retrain_fraud_model(platform, actor)
+        elif action in ("retrain", "retrain-decisions"):
+            source = "decisions" if action == "retrain-decisions" else "data"
+            turn = retrain_fraud_model(platform, actor, source=source)
             verdict = "promoted" if turn.promote else "kept in shadow"
             message = f"{turn.challenger.version} {verdict}: {turn.reason}"
         elif action == "rollback":
