@@ -85,8 +85,10 @@ def act(
             done = run_monitors(platform, actor, yesterday)
             message = f"monitored {len(done)} model(s) for {yesterday}"
         elif action in ("retrain", "retrain-decisions"):
-            source = "decisions" if action == "retrain-decisions" else "data"
-            turn = retrain_fraud_model(platform, actor, source=source)
+            if action == "retrain-decisions":
+                turn = retrain_fraud_model(platform, actor, source="decisions")
+            else:
+                turn = retrain_fraud_model(platform, actor)
             verdict = "promoted" if turn.promote else "kept in shadow"
             message = f"{turn.challenger.version} {verdict}: {turn.reason}"
         elif action == "rollback":
