@@ -476,13 +476,15 @@ def _add(
         first = meta[_HEADS + w]
         lo = log_amt[mins[_first_at(mins, first, meta[_MIN_HEAD], meta[_MIN_TAIL])]]
         hi = log_amt[maxs[_first_at(maxs, first, meta[_MAX_HEAD], meta[_MAX_TAIL])]]
-        counts = tuple(len(c) for c in distinct[w * n_attr : (w + 1) * n_attr])
+        counts = tuple(map(len, distinct[w * n_attr : (w + 1) * n_attr]))
         s = meta[_SUMS + 2 * w]
         _finish(names, end - first, s, meta[_SUMS + 2 * w + 1], lo, hi, counts, scale, out)
 
 
 def _first_at(queue: dict[int, int], position: int, lo: int, hi: int) -> int:
     """Binary search: the first queue index in [lo, hi) holding a position >= ``position``."""
+    if lo < hi and queue[lo] >= position:
+        return lo  # the usual case: the queue's head is inside the window already
     while lo < hi:
         mid = (lo + hi) // 2
         if queue[mid] < position:
