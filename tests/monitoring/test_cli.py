@@ -33,6 +33,9 @@ def test_monitor_show_and_retrain_commands(tmp_path: Path, _sqlite_template: Pat
 
     out = runner.invoke(app, ["monitoring", "retrain"], env=env)
     assert out.exit_code != 0 and "RETRAIN_DATA" in out.output
+    # From the platform's own decisions: none were made, so nothing labelled to learn from.
+    out = runner.invoke(app, ["monitoring", "retrain", "--from-decisions"], env=env)
+    assert out.exit_code == 2 and "labelled frauds" in out.output, out.output
 
     src = resources.files("finbridge.datasets") / "fraud" / "fdh_300_customers.parquet"
     file = tmp_path / "tx.parquet"
