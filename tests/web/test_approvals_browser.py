@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from tests.browser_support import launch_chromium, serve, watch_errors
 
+from finbridge.banking import ApproveAll
 from finbridge.cli.demo_approvals import MAKER, seed_approvals
 from finbridge.core import Principal, Role
 from finbridge.platform import Platform
@@ -17,6 +18,8 @@ pytestmark = pytest.mark.browser
 def test_a_second_operator_approves_a_seeded_request_in_chromium(web_platform: Platform) -> None:
     from playwright.sync_api import sync_playwright
 
+    # The threshold rule needs no risk engine; loading one would cost seconds of CPU here.
+    web_platform.use_posting_guard(ApproveAll())
     summary = seed_approvals(web_platform)
     assert summary is not None and "3 pending" in summary
     assert seed_approvals(web_platform) is None  # idempotent while they wait
