@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,10 +36,16 @@ GIVE_UP_S = 5.0
 
 def settings_for(data_dir: str, velocity: str):  # type: ignore[no-untyped-def]
     from finbridge.core import Settings
-    from finbridge.core.settings import RiskSettings
+    from finbridge.core.settings import RateLimitSettings, RiskSettings
 
+    # The per-key limit's default (6,000/minute) is an operator's guard, far below the rates
+    # measured here; a one-second window keeps the limiter's work per decision small and real.
+    limits = RateLimitSettings(gateway_per_key="20000/second")
     return Settings(
-        env="development", data_dir=Path(data_dir), risk=RiskSettings(velocity=velocity)
+        env="development",
+        data_dir=Path(data_dir),
+        risk=RiskSettings(velocity=velocity),
+        rate_limits=limits,
     )
 
 
@@ -248,6 +255,42 @@ def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds(root: int) -> tuple[float, float]:
+    """CPU time (user + system) of process ``root`` alone and with every live descendant (the
+    decision writer process): what one server spends, whatever share of the machine it got."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return times.get(root, 0.0), total
+
+
+async def measured(pid: int, phase: Awaitable[dict[str, float]]) -> dict[str, float]:
+    """``phase``'s figures plus the server's CPU microseconds per request during it (all its
+    processes, and the serving process alone)."""
+    main_before, before = cpu_seconds(pid)
+    out = await phase
+    main_after, after = cpu_seconds(pid)
+    per = 1e6 / max(out["requests"], 1)
+    out["server_cpu_us_per_request"] = (after - before) * per
+    out["serving_process_cpu_us_per_request"] = (main_after - main_before) * per
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--serve", help=argparse.SUPPRESS)
@@ -256,6 +299,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--capacity-seconds", type=float, default=10)
     ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--server-profile", help="write the server's cProfile stats to this file")
     ap.add_argument("--velocity", choices=["memory", "redis"], default="memory")
     ap.add_argument(
         "--writer",
@@ -274,6 +318,8 @@ def main() -> None:
     data = tempfile.mkdtemp(prefix="risk-online-")
     key = prepare(data)
     command = [sys.executable, __file__, "--serve", data, "--port", str(port)]
+    if args.server_profile:
+        command[1:1] = ["-m", "cProfile", "-o", args.server_profile]
     command += ["--velocity", args.velocity, "--writer", args.writer]
     started = time.monotonic()
     server = subprocess.Popen(command, cwd=ROOT)
@@ -290,8 +336,12 @@ def main() -> None:
         first_ms = asyncio.run(first_two(port, decision))
         asyncio.run(closed_loop(port, decision, 3, 8))
         load_before = loadavg()
-        trivial = asyncio.run(closed_loop(port, lambda _: health, args.capacity_seconds, 32))
-        capacity = asyncio.run(closed_loop(port, decision, args.capacity_seconds, 32))
+        pid = server.pid
+        trivial_phase = closed_loop(port, lambda _: health, args.capacity_seconds, 32)
+        trivial = asyncio.run(measured(pid, trivial_phase))
+        capacity = asyncio.run(
+            measured(pid, closed_loop(port, decision, args.capacity_seconds, 32))
+        )
         sustained = asyncio.run(open_loop(port, decision, args.rate, args.seconds, args.conns))
         load_after = loadavg()
     finally:
@@ -309,6 +359,14 @@ def main() -> None:
         "trivial_endpoint_per_second": round(trivial["per_second"], 1),
         "decision_capacity_per_second": round(capacity["per_second"], 1),
         "ratio_decision_to_trivial": round(capacity["per_second"] / trivial["per_second"], 3),
+        # The same comparison by the server's own CPU per request: it does not depend on how
+        # much of the machine the server got, so it survives a loaded box.
+        "server_cpu_us_per_health": round(trivial["server_cpu_us_per_request"], 1),
+        "server_cpu_us_per_decision": round(capacity["server_cpu_us_per_request"], 1),
+        "of_which_serving_process_us": round(capacity["serving_process_cpu_us_per_request"], 1),
+        "cpu_ratio_health_to_decision": round(
+            trivial["server_cpu_us_per_request"] / capacity["server_cpu_us_per_request"], 3
+        ),
         "sustained": {
             k: (round(v, 2) if isinstance(v, float) else v) for k, v in sustained.items()
         },
