@@ -11,6 +11,9 @@ customer app and allow), catches the redirect on its own registered callback, ex
 ``--pay AMOUNT --creditor ACCOUNT`` asks for a single-payment consent instead and pays once.
 ``--connect`` waits for the customer to press Connect in the app store instead (the bank sends
 the browser to our ``/connect``, OpenID Connect third-party-initiated login).
+``--jwks-port N`` publishes our public key at ``http://127.0.0.1:N/jwks`` while we run, for an
+app registered with that ``jwks_uri`` instead of an inline JWKS (the bank fetches it when we
+authenticate; a real app serves it over https from its own domain).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -70,6 +74,27 @@ def wait_for_callback(redirect_uri: str, connect: Callable[[str], str] | None = 
     return caught[0]
 
 
+def publish_jwks(key: ECKey, port: int) -> None:
+    """Serve our public key (never the private one) at ``/jwks`` in a background thread."""
+    body = json.dumps({"keys": [key.as_dict(private=False) | {"kid": key.kid}]}).encode()
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = urlsplit(self.path).path == "/jwks"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", port), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -83,8 +108,11 @@ def main() -> None:
         action="store_true",
         help="wait for the bank's app store Connect (our /connect) instead of printing a URL",
     )
+    parser.add_argument("--jwks-port", type=int, help="publish our public key on this port")
     args = parser.parse_args()
     saved = json.loads(args.app_file.read_text(encoding="utf-8"))
+    if args.jwks_port:
+        publish_jwks(ECKey.import_key(saved["key"]), args.jwks_port)
     with httpx.Client(timeout=30) as http:
         app = ThirdPartyApp(
             http=http,

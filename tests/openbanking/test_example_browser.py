@@ -57,9 +57,10 @@ class Bank:
     app_file: Path
 
 
-def _bank(tmp_path: Path, engine: Engine) -> Bank:
+def _bank(tmp_path: Path, engine: Engine, jwks_port: int | None = None) -> Bank:
     """A customer with a funded account and TOTP, and one approved app whose login initiation
-    URI and redirect URI are the example app's own loopback server."""
+    URI and redirect URI are the example app's own loopback server (with ``jwks_port``, its
+    keys too: published by the example app at that port, not registered inline)."""
     port, callback = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     settings = settings_for(tmp_path / "data", openbanking=OpenBankingSettings(issuer=base))
@@ -83,7 +84,8 @@ def _bank(tmp_path: Path, engine: Engine) -> Bank:
         name="Budget Buddy",
         developer="BB",
         redirect_uris=[redirect],
-        jwks={"keys": [key.as_dict(private=False) | {"kid": key.kid}]},
+        jwks=None if jwks_port else {"keys": [key.as_dict(private=False) | {"kid": key.kid}]},
+        jwks_uri=f"http://127.0.0.1:{jwks_port}/jwks" if jwks_port else None,
         scopes=["accounts"],
         category="budgeting",
         initiate_login_uri=f"http://127.0.0.1:{callback}/connect",
@@ -136,10 +138,14 @@ def _finished(proc: subprocess.Popen[str], bank: Bank) -> None:
 
 
 def test_example_app_process_and_consent_in_chromium(tmp_path: Path, sqlite_engine: Engine) -> None:
+    """The example app publishes its key at its own JWKS URI: the bank fetches it to check the
+    app's PAR and token requests."""
     from playwright.sync_api import sync_playwright
 
-    bank = _bank(tmp_path, sqlite_engine)
-    with serve(bank.platform, bank.port), _example_app(bank) as proc:
+    jwks_port = free_port()
+    bank = _bank(tmp_path, sqlite_engine, jwks_port)
+    remote = bank.platform.openbanking.apps.remote_jwks
+    with serve(bank.platform, bank.port), _example_app(bank, "--jwks-port", str(jwks_port)) as proc:
         assert proc.stdout is not None
         url = next((s for line in proc.stdout if (s := line.strip()).startswith(bank.base)), "")
         assert url, "the app printed no authorisation URL"
@@ -151,6 +157,7 @@ def test_example_app_process_and_consent_in_chromium(tmp_path: Path, sqlite_engi
             _allow(page, bank)
             browser.close()
         _finished(proc, bank)
+    assert remote.fetches == 1  # fetched at the PAR, the cached set served the token exchange
 
 
 def _logo_shown(page: Any, client_id: str, errors: list[str]) -> None:
