@@ -42,6 +42,10 @@ def test_spending_rfm_as_of(sqlite_platform: Platform) -> None:
     stored = p.acquisition.profile(SYSTEM, who)
     assert stored.stored and stored.fields["spending"]["CNY"]["frequency"] == 3
     assert stored.fields["spending"]["CNY"]["monetary"] == "115.7500"
+    # The row's RFM is an audience field too (as of the refresh: the last spend 1 day before).
+    size = p.acquisition.audience_size
+    assert size(SYSTEM, "spend_frequency == 3 and spend_recency_days < 1.5")["matching"] == 1
+    assert size(SYSTEM, "spend_frequency > 3 or spend_recency_days < 0.5")["matching"] == 0
     # The rest of the profile: channel from decayed engagement; the other engines' answers
     # (no advisory profile: R1; no credit score; the deposit), as of each profile's instant.
     assert stored.fields["channel_preference"] == "news"

@@ -27,6 +27,9 @@ AUDIENCE_FIELDS: dict[str, Any] = {
     "locale": _T.STRING,
     "risk_level": _T.FLOAT,  # highest suitable risk level (1..5)
     "balance": _T.FLOAT,  # total balance in the portfolio currency (0 without one)
+    # Spending RFM as of the profile's last refresh (the lake's spend rule, 90 days):
+    "spend_frequency": _T.FLOAT,  # card spends in the window, all currencies
+    "spend_recency_days": _T.FLOAT,  # days from the last spend to the refresh; 90: none
 }
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine, literal, select
 
 from finbridge.acquisition.profiles import COUNT_NAMES
+from finbridge.acquisition.spending import RFM_WINDOW_DAYS
 from finbridge.acquisition.tables import ProfileRow
 from finbridge.store.engine import unit_of_work
 
@@ -28,6 +30,8 @@ class Population:
     locale: np.ndarray
     counts: list[dict[str, float]]
     topics: list[dict[str, float]]
+    # (spending RFM per currency, its instant) per customer: read only when a rule names it
+    spending: list[tuple[dict[str, Any], datetime | None]] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -47,7 +51,30 @@ class Population:
             best_hour=np.where(has, daily.argmax(axis=1), -1).astype(np.float64),
             locale=self.locale,
         )
+        if self.spending is not None:
+            out.update(_spending_columns(self.spending))
         return out
+
+
+SPENDING_FIELDS = frozenset({"spend_frequency", "spend_recency_days"})
+
+
+def _spending_columns(
+    spending: list[tuple[dict[str, Any], datetime | None]],
+) -> dict[str, np.ndarray]:
+    """Frequency over every currency; recency from the newest spend to the refresh, or the
+    window's length when there was none in it (at least that long ago: ``spend_recency_days <
+    7`` never selects a non-spender, ``>= 30`` counts them as lapsed)."""
+    frequency = np.zeros(len(spending))
+    recency = np.full(len(spending), float(RFM_WINDOW_DAYS))
+    for i, (rfm, at) in enumerate(spending):
+        if not rfm or at is None:
+            continue
+        frequency[i] = sum(int(s["frequency"]) for s in rfm.values())
+        last = max(datetime.fromisoformat(s["last_spend"]) for s in rfm.values())
+        when = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        recency[i] = (when - last).total_seconds() / 86_400
+    return {"spend_frequency": frequency, "spend_recency_days": recency}
 
 
 WEEK = np.dtype("<f4")
@@ -83,6 +110,7 @@ def load_population(
     (an audience rule's symbols) need them: 200,000 small JSON documents cost seconds."""
     counts = bool(set(fields) & set(COUNT_NAMES.values()))
     topics = "top_topic" in fields
+    spending = bool(set(fields) & SPENDING_FIELDS)
     stmt = select(
         ProfileRow.customer_id,
         ProfileRow.engagement,
@@ -91,6 +119,8 @@ def load_population(
         ProfileRow.locale,
         ProfileRow.counts if counts else literal(None),
         ProfileRow.topics if topics else literal(None),
+        ProfileRow.spending if spending else literal(None),
+        ProfileRow.spending_as_of if spending else literal(None),
     ).order_by(ProfileRow.customer_id)
     if customer_ids is not None:
         stmt = stmt.where(ProfileRow.customer_id.in_(list(customer_ids)))
@@ -104,4 +134,5 @@ def load_population(
         locale=np.array([r[4] for r in rows], dtype=object),
         counts=[r[5] or {} for r in rows],
         topics=[r[6] or {} for r in rows],
+        spending=[(r[7] or {}, r[8]) for r in rows] if spending else None,
     )
