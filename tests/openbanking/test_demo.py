@@ -28,6 +28,9 @@ def test_demo_apps_seeded_once_and_usable(
     assert [a.name for a in platform.openbanking.apps.owned(SYSTEM) if a.sandbox] == [
         "Sandbox Sketch"
     ]
+    # Every demo app has its own logo, re-drawn by the engine like a developer's upload.
+    logos = {a.logo for a in platform.openbanking.apps.owned(SYSTEM)}
+    assert None not in logos and len(logos) == 4
     # The budgeting app has the store's Connect (the example app's --connect).
     assert [a.name for a in store if a.initiate_login_uri] == ["Budget Buddy"]
     path = platform.settings.data_dir / KEY_FILE

@@ -1,7 +1,8 @@
 """Demo seeding for open banking, through the engine's face: three made-up third-party apps
 (two approved, one awaiting an operator), so the app store, the connected-apps page and the
 console's approval queue are never empty, and a sandbox app with the sandbox's synthetic
-customers seeded, so the developer portal shows them. The approved budgeting app's private
+customers seeded, so the developer portal shows them. Each app has a made-up logo (a drawn
+mark in its own colour, uploaded like a developer's). The approved budgeting app's private
 key is written to ``<data_dir>/openbanking-demo-app.json`` so ``examples/thirdparty_app`` can be
 run against the demo server as that app. Idempotent: a demo that finds apps seeds nothing."""
 
@@ -45,6 +46,23 @@ REDIRECT = "http://127.0.0.1:8765/callback"
 # store's Connect button for the demo's budgeting app.
 INITIATE = "http://127.0.0.1:8765/connect"
 KEY_FILE = "openbanking-demo-app.json"
+_COLOURS = ((11, 92, 173), (17, 99, 41), (164, 14, 38), (87, 96, 106))
+
+
+def _logo(n: int) -> bytes:
+    """A made-up mark: a rounded square in the app's colour with a white ring (no text, so no
+    font is needed)."""
+    from io import BytesIO
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (96, 96), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 0, 95, 95), radius=20, fill=_COLOURS[n % len(_COLOURS)])
+    draw.ellipse((24, 24, 71, 71), outline=(255, 255, 255), width=10)
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: None) -> str | None:
@@ -57,7 +75,7 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
     if registry.list(_ACTOR):
         return None
     say("seeding open banking: three third-party apps (two approved, one awaiting approval)")
-    for name, developer, category, description, scopes, approve in APPS:
+    for n, (name, developer, category, description, scopes, approve) in enumerate(APPS):
         key = ECKey.generate_key("P-256")
         app = registry.register(
             _ACTOR,
@@ -70,6 +88,7 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
             description=description,
             initiate_login_uri=INITIATE if name == APPS[0][0] else None,
         )
+        registry.set_logo(_ACTOR, app.client_id, _logo(n))
         if approve:
             registry.decide(_ACTOR, app.client_id, AppStatus.APPROVED)
         if name == APPS[0][0]:
@@ -83,12 +102,13 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
             path.write_text(json.dumps(secret), encoding="utf-8")
             path.chmod(0o600)
     key = ECKey.generate_key("P-256")
-    registry.register(
+    sketch = registry.register(
         _ACTOR, name="Sandbox Sketch", developer="Budget Buddy Ltd", redirect_uris=[REDIRECT],
         jwks={"keys": [key.as_dict(private=False) | {"kid": key.thumbprint()}]},
         scopes=["accounts"], category="budgeting", description="Budget Buddy's sandbox twin.",
         sandbox=True,
     )  # fmt: skip
+    registry.set_logo(_ACTOR, sketch.client_id, _logo(len(APPS)))
     postings = platform.openbanking.sandbox.seed()
     approved = sum(a[5] for a in APPS)
     return (
