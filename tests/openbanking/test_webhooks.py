@@ -126,3 +126,24 @@ def test_a_webhook_url_never_names_a_private_address(
         with pytest.raises(ValidationError) as info:
             hooks.set_endpoint(SYSTEM, "any-app", url)
         assert info.value.field == "url", url
+
+
+def test_a_webhook_host_resolving_to_a_private_address_is_not_called(
+    platform: Platform, clock: ManualClock, tpp: ThirdPartyApp
+) -> None:
+    """The name passed registration (it is no address literal) but resolves, at sending time,
+    to loopback: in production the delivery fails with the reason and nothing is connected;
+    outside production loopback is allowed and the (closed) port is really tried."""
+    from finbridge.openbanking.webhooks import WebhookService, enqueue
+    from finbridge.store.engine import unit_of_work
+
+    for production, expected in ((True, "refused: the address"), (False, "ConnectError")):
+        hooks = WebhookService(platform.engine, clock, "s" * 32, production=production)
+        hooks.set_endpoint(SYSTEM, tpp.client_id, "https://localhost:9/hooks")
+        with unit_of_work(platform.engine) as session:
+            enqueue(session, tpp.client_id, "consent.status_changed", {"n": 1}, clock.now())
+        run = hooks.deliver_due(SYSTEM)
+        assert run.delivered == 0 and run.retrying >= 1
+        for tried in hooks.deliveries(SYSTEM, limit=20):  # every due row went the same way
+            assert (tried.last_error or "").startswith(expected), tried
+        clock.advance(timedelta(days=1))  # past every retry: the next round tries them all

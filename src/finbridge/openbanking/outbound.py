@@ -61,15 +61,7 @@ def fetch(
     transport: httpx.BaseTransport | None = None,
 ) -> bytes:
     """The body of a 200 answer to ``GET url`` within ``limits``, or ``FetchRefused``."""
-    parts = check_url(url, production=production)
-    host = parts.hostname
-    assert host is not None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = _resolve(host, port, production=production)
-    # Connect to the checked address; keep the name for Host, SNI and the certificate.
-    pinned = urlunsplit(
-        (parts.scheme, _netloc(address, parts.port), parts.path or "/", parts.query, "")
-    )
+    target = pin(url, production=production)
     deadline = time.monotonic() + limits.timeout_seconds
     body = bytearray()
     try:
@@ -79,9 +71,9 @@ def fetch(
             ) as http,
             http.stream(
                 "GET",
-                pinned,
-                headers={"Host": parts.netloc, "Accept": "application/json"},
-                extensions={"sni_hostname": host},
+                target.url,
+                headers=target.headers | {"Accept": "application/json"},
+                extensions=target.extensions,
             ) as answer,
         ):
             if answer.status_code != 200:
@@ -98,6 +90,31 @@ def fetch(
     except httpx.HTTPError as exc:
         raise FetchRefused(f"could not be fetched ({type(exc).__name__})") from None
     return bytes(body)
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """A request's target connected to the checked address, the name kept for the ``Host``
+    header, SNI and the certificate check (httpx's ``sni_hostname`` extension)."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, str]
+
+
+def pin(url: str, *, production: bool) -> Pinned:
+    """Check ``url`` and resolve its host now (every address must be allowed); where to
+    connect, or ``FetchRefused``. Also for POSTs (webhooks): any request to a URL a third
+    party gave us goes through here."""
+    parts = check_url(url, production=production)
+    host = parts.hostname
+    assert host is not None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = _resolve(host, port, production=production)
+    pinned = urlunsplit(
+        (parts.scheme, _netloc(address, parts.port), parts.path or "/", parts.query, "")
+    )
+    return Pinned(pinned, {"Host": parts.netloc}, {"sni_hostname": host})
 
 
 def _resolve(host: str, port: int, *, production: bool) -> _Address:
