@@ -23,7 +23,7 @@ from tests.settings_support import test_settings as make_settings
 
 from finbridge.core import ManualClock, Principal, Role
 from finbridge.core.errors import ValidationError
-from finbridge.core.settings import MonitoringSettings
+from finbridge.core.settings import MonitoringSettings, RiskSettings
 from finbridge.platform import Platform, retrain_fraud_model
 
 from .registry_support import tiny_model
@@ -31,6 +31,7 @@ from .registry_support import tiny_model
 START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 16
 DELAY = 2  # days: an unreviewed, undisputed payment is genuine two days on
+PER_DAY = 20
 
 
 def _payment(at: datetime, customer: str, terminal: str, amount: float) -> dict[str, object]:
@@ -41,7 +42,7 @@ def _payment(at: datetime, customer: str, terminal: str, amount: float) -> dict[
     }  # fmt: skip
 
 
-@pytest.mark.slow  # ~500 live decisions, two replays and a LightGBM turn: ~20 s at load 6
+@pytest.mark.slow  # 320 decisions, three replays, a LightGBM turn: 35 s at load 15
 def test_live_decisions_and_chargebacks_are_a_point_in_time_training_set(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:
@@ -50,6 +51,7 @@ def test_live_decisions_and_chargebacks_are_a_point_in_time_training_set(
         monitoring=MonitoringSettings(
             retrain_history_days=7, retrain_eval_days=2, label_delay_days=DELAY, retrain_margin=0
         ),
+        risk=RiskSettings(use_model=False),  # the test's own model decides
     )
     clock = ManualClock(START)
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
@@ -68,8 +70,8 @@ def test_live_decisions_and_chargebacks_are_a_point_in_time_training_set(
         for case in risk.cases.queue(analyst, limit=500):
             amount = next(float(d[1]["amount"]) for d in decided if d[0].event_id == case.event_id)
             risk.cases.close(analyst, case.id, "confirm" if amount > 350 else "release")
-        for k in range(30):
-            at = START + timedelta(days=day, hours=9, minutes=20 * k)
+        for k in range(PER_DAY):
+            at = START + timedelta(days=day, hours=9, minutes=30 * k)
             clock.set(at)
             amount = 40.0 if (day, k) == (3, 5) else rng.uniform(10, 600)
             request = _payment(at, f"c{rng.randrange(20)}", f"t{rng.randrange(10)}", amount)
@@ -104,9 +106,9 @@ def test_live_decisions_and_chargebacks_are_a_point_in_time_training_set(
     got = history.labelled(turn, since=START)
     mine = got.filter(pl.col("transaction_id") == planted.event_id).row(0, named=True)
     assert mine["TX_FRAUD"] == 0
-    assert mine["label_time"] == START + timedelta(days=3 + DELAY, hours=9, minutes=100)
+    assert mine["label_time"] == START + timedelta(days=3 + DELAY, hours=9, minutes=150)
     # Every verdict known by then, each joined with its own payment's features, never later.
-    assert got.height == labels.height > 250
+    assert got.height == labels.height > 150
     assert (got["label_time"] <= turn).all()
     snapshot = pl.from_arrow(store.snapshot("fraud_transaction"))
     assert isinstance(snapshot, pl.DataFrame)
@@ -117,22 +119,20 @@ def test_live_decisions_and_chargebacks_are_a_point_in_time_training_set(
     frauds = got["TX_FRAUD"].sum()
     assert 0 < frauds < got.height
 
-    # Day 16: the chargeback is known, from its arrival on; a label known before its features
-    # are materialised is refused, never zero-filled.
+    # Day 16: a label known before its features are materialised is refused, never
+    # zero-filled. The retraining job materialises them as of its turn, trains a challenger
+    # on the decisions' training set and judges it beside the live model.
     later = START + timedelta(days=DAYS)
     with pytest.raises(ValidationError, match="have no features in fraud_transaction"):
         history.labelled(later, since=START)
-    history.publish(until=later)
-    after = history.labelled(later, since=START)
-    charged = after.filter(pl.col("transaction_id") == planted.event_id).row(0, named=True)
-    assert charged["TX_FRAUD"] == 1
-    assert charged["label_time"] == START + timedelta(days=15, hours=6)
-
-    # The retraining job turns on it: a challenger trained on the decisions' training set,
-    # judged beside the live model on the newest labelled window.
     result = retrain_fraud_model(platform, analyst, as_of=later, source="decisions")
-    assert result.train_rows > 150 and result.train_frauds > 0 and result.eval_frauds > 0
+    assert result.train_rows > 100 and result.train_frauds > 0 and result.eval_frauds > 0
     assert result.champion is not None and result.champion.version == "launch"
     assert risk.models(analyst)["shadow" if not result.promote else "live"] == (
         result.challenger.version
     )
+    # ... and the chargeback is a fraud from its arrival on.
+    after = history.labelled(later, since=START)
+    charged = after.filter(pl.col("transaction_id") == planted.event_id).row(0, named=True)
+    assert charged["TX_FRAUD"] == 1
+    assert charged["label_time"] == START + timedelta(days=15, hours=6)
