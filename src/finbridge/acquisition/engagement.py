@@ -114,15 +114,16 @@ class Sums:
         return set(self.buckets["subject_id"].unique().to_list())
 
 
-def _fetched(rows: ir.Table, as_of: datetime) -> Sums:
+def _fetched(rows: ir.Table, as_of: datetime, backend: Any = None) -> Sums:
     buckets, news = engagement_sums(rows, as_of)
-    return Sums(_polars(buckets), _polars(news))
+    return Sums(_polars(buckets, backend), _polars(news, backend))
 
 
-def _polars(expr: ir.Table) -> pl.DataFrame:
+def _polars(expr: ir.Table, backend: Any = None) -> pl.DataFrame:
     import polars as pl
 
-    frame = pl.from_arrow(expr.to_pyarrow())
+    table = expr.to_pyarrow() if backend is None else backend.to_pyarrow(expr)
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
 
@@ -184,4 +185,11 @@ def sums_of_events(events: Sequence[Event], until: datetime) -> Sums:
         "subject_id": "string",
         "payload": "string",
     }
-    return _fetched(engagement_rows(ibis.memtable(columns, schema=schema), until=until), until)
+    # A DuckDB of its own per call, not Ibis' process-wide default one: the stream's consumer
+    # threads and a refresh may run this at the same moment.
+    backend = ibis.duckdb.connect()
+    try:
+        rows = engagement_rows(ibis.memtable(columns, schema=schema), until=until)
+        return _fetched(rows, until, backend)
+    finally:
+        backend.disconnect()
