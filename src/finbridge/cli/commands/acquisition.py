@@ -14,7 +14,6 @@ from finbridge.cli.context import console, platform_context
 from finbridge.core.principal import Principal
 
 CLI_ACTOR = Principal.system("cli")
-SHARED = Path(__file__).resolve().parents[4] / ".." / "shared" / "datasets" / "marketing"
 
 acquisition_app = typer.Typer(
     help="Customer acquisition: models, profiles, campaigns, deliveries.", no_args_is_help=True
