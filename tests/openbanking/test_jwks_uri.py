@@ -194,10 +194,9 @@ def test_the_fetch_guard_refuses_private_addresses_big_slow_and_redirected_answe
     assert json.loads(fetch(f"{jwks_host.url}/jwks", production=False, limits=quick))["keys"]
     with pytest.raises(FetchRefused, match="larger than"):
         fetch(f"{jwks_host.url}/big", production=False, limits=quick)
-    started = time.monotonic()
-    with pytest.raises(FetchRefused):
+    # The drip would finish, well-formed, after 3 s: only the deadline refuses it.
+    with pytest.raises(FetchRefused, match="no full answer within"):
         fetch(f"{jwks_host.url}/slow", production=False, limits=quick)
-    assert time.monotonic() - started < 2.0  # bounded, not the drip's 3 s
     with pytest.raises(FetchRefused, match="HTTP 302"):
         fetch(f"{jwks_host.url}/redirect", production=False, limits=quick)
 
