@@ -17,6 +17,8 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 
+from finbridge.banking import forks
+
 try:  # POSIX only; elsewhere threads still queue and processes fall back to the busy handler
     import fcntl
 except ImportError:  # pragma: no cover
@@ -29,17 +31,17 @@ class SQLiteWriterLock:
         in_memory = not database or database == ":memory:"
         self._path = None if in_memory or fcntl is None else f"{database}.writer-lock"
         self._fd: int | None = None
-        self._pid = os.getpid()
+        self._generation = forks.generation
 
     def __enter__(self) -> None:
         self._threads.acquire()
         if self._path is None:
             return
         try:
-            if self._fd is None or self._pid != os.getpid():
+            if self._fd is None or self._generation != forks.generation:
                 # After fork the descriptor (and its lock) is shared with the parent: reopen.
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                self._pid = os.getpid()
+                self._generation = forks.generation
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._threads.release()

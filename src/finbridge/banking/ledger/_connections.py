@@ -18,12 +18,13 @@ In-memory databases (one shared connection) keep the pool and the automatic chec
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import weakref
 from typing import Any
 
 from sqlalchemy import Engine
+
+from finbridge.banking import forks
 
 log = logging.getLogger("finbridge.banking")
 
@@ -43,16 +44,15 @@ class PostingConnections:
         self._wake = threading.Condition(self._lock)
         self._commits = 0
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        # Postings waiting for a group transaction (see _sqlite._attempt).
+        self._generation = forks.generation
 
     def connection(self) -> Any:
         """This thread's ``sqlite3`` connection (no automatic checkpoint)."""
         driver = getattr(self._local, "driver", None)
-        if driver is None or self._local.pid != os.getpid():
+        if driver is None or self._local.generation != forks.generation:
             driver = self._detached()
             driver.execute("PRAGMA wal_autocheckpoint=0")
-            self._local.driver, self._local.pid = driver, os.getpid()
+            self._local.driver, self._local.generation = driver, forks.generation
         return driver
 
     def discard(self) -> None:
@@ -69,8 +69,8 @@ class PostingConnections:
         """Count committed postings; wake (or start) the checkpointer when enough are waiting."""
         with self._lock:
             self._commits += postings
-            if self._thread is None or self._pid != os.getpid():
-                self._pid = os.getpid()
+            if self._thread is None or self._generation != forks.generation:
+                self._generation = forks.generation
                 self._thread = threading.Thread(
                     target=self._checkpoints, name="finbridge-banking-checkpoint", daemon=True
                 )

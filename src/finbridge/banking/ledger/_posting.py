@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from finbridge.banking.ledger._autocommit import autocommit_connections
 from finbridge.banking.ledger._rule import Leg, explain, refusal
 from finbridge.banking.ledger._statements import (
     driver_sql,
@@ -122,12 +123,19 @@ def update_many(conn: Connection, legs: Sequence[Leg]) -> dict[str, tuple[int, s
     """
     if not legs:
         return {}
-    # Batches come in every size: pad to a power of two with legs that match no account, so
-    # a handful of statements are compiled and prepared instead of one per size.
-    size = 1 << (len(legs) - 1).bit_length()
-    padded = [*legs, *([_NO_ACCOUNT] * (size - len(legs)))]
-    rows = execute(conn, guarded_update(conn.dialect, size), leg_params(padded))
+    padded = padded_legs(legs)
+    rows = execute(conn, guarded_update(conn.dialect, len(padded)), leg_params(padded))
     return {r.id: (int(r.balance_minor), r.customer_id) for r in rows}
+
+
+def padded_legs(legs: Sequence[Leg]) -> list[Leg]:
+    """``legs`` padded to a power of two with legs that match no account.
+
+    Batches come in every size: padded, a handful of statements are compiled and prepared
+    instead of one per size.
+    """
+    size = 1 << (len(legs) - 1).bit_length()
+    return [*legs, *([_NO_ACCOUNT] * (size - len(legs)))]
 
 
 def apply_legs(conn: Connection, legs: Sequence[Leg]) -> list[Applied]:
@@ -289,28 +297,25 @@ def _driver_sql(dialect: Dialect, n: int) -> str:
 
 
 def _run_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Run one statement as its own transaction on a pooled driver connection.
+    """Run one statement as its own transaction on a posting connection (:mod:`._autocommit`).
 
-    Straight on the driver: the statement needs no SQLAlchemy result processing, and toggling
-    ``autocommit`` on the connection costs no round trip (an autocommit execution option on a
-    SQLAlchemy connection resets the isolation level with a SET on every return to the pool).
-    psycopg prepares the statement server-side after a few runs.
+    Straight on the driver: the statement needs no SQLAlchemy result processing, and the
+    connection stays in autocommit (an autocommit execution option on a SQLAlchemy connection
+    resets the isolation level with a SET on every return to the pool). psycopg prepares the
+    statement server-side after a few runs. A connection the server dropped (a restart) costs
+    one more try on a fresh one: the statement is all or nothing and checks its key, so if
+    the first try committed, the second answers FBDUP (the stored result).
     """
-    raw = engine.raw_connection()
-    try:
-        driver: Any = raw.driver_connection
-        driver.autocommit = True
+    connections = autocommit_connections(engine)
+    for last in (False, True):
         try:
-            return list(driver.execute(sql, params).fetchall())
+            with connections.connection() as driver:
+                return list(driver.execute(sql, params).fetchall())
         except engine.dialect.loaded_dbapi.Error as exc:
-            if getattr(driver, "closed", False):
-                raw.invalidate(exc)
+            if not last and engine.dialect.is_disconnect(exc, None, None):
+                continue
             raise DBAPIError.instance(sql, params, exc, engine.dialect.loaded_dbapi.Error) from exc
-        finally:
-            if not getattr(driver, "closed", True):
-                driver.autocommit = False
-    finally:
-        raw.close()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def stored_entry(conn: Connection, scoped_key: str) -> tuple[str, dict[str, Any]] | None:

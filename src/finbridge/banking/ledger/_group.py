@@ -1,0 +1,369 @@
+"""SQLite group commit: concurrent postings of one process share one short transaction.
+
+SQLite admits one writer, and a transfer alone pays a whole transaction for a handful of rows:
+the ``COMMIT`` writes every page it dirtied to the WAL (~14 frames: two account rows, and the
+table and index pages of postings, entry and outbox), and each statement hands Python's GIL
+to the other client threads and waits to get it back while it holds the writer lock. So
+postings queue here, and whichever caller finds no batch running becomes the *leader*: it
+takes everything queued (up to :data:`MAX_BATCH`), runs the batch in one ``BEGIN IMMEDIATE``
+transaction under the writer lock, commits once, and hands each waiter its own outcome. A
+lone caller is a batch of one (the same statements a transfer ran before).
+
+Inside a batch the statements are set-based, not one per posting:
+
+* the keys: one read of ``banking_refusals`` and ``banking_journal_entries`` for every key
+  (a stored refusal wins, a sealed entry is a :class:`~._posting.Replay`); a key queued twice
+  waits for the next batch, so it meets the first one's committed answer;
+* the balances: one guarded ``UPDATE`` (:func:`~._statements.guarded_update`, the one rule) per
+  *round*, a round holding postings whose accounts are all distinct (a later posting on the same
+  account goes in a later round, so running balances stay exact);
+* the postings, the sealing entries and the outbox rows: one ``INSERT`` each.
+
+Each posting stays all or nothing: a posting the rule refuses on both legs moved nothing; one
+refused on a single leg (the credit moved, the debit did not) makes the leader roll the
+transaction back and run the batch again without it. Refused postings are answered ``None``
+after the batch commits, and the caller explains the refusal from committed state as before
+(:func:`~._posting.post_with_retries`). A constraint or trigger refusing a batch of several
+rolls it back and runs each posting alone, so one bad posting cannot fail the others; any other
+database error (a lock timeout) is every posting's answer. Nobody is answered
+before the commit that makes their posting durable (in the WAL), and a crash before it loses
+the whole batch and answers no one.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+from finbridge.banking import forks
+from finbridge.banking.ledger._connections import PostingConnections, posting_connections
+from finbridge.banking.ledger._posting import (
+    Applied,
+    KnownRefusal,
+    Replay,
+    leg_params,
+    padded_legs,
+)
+from finbridge.banking.ledger._rule import Leg
+from finbridge.banking.ledger._statements import driver_sql, guarded_update
+from finbridge.banking.tables import entries_table, postings_table, refusals_table
+from finbridge.lake import Event, emit_driver
+
+MAX_BATCH = 32  # postings per transaction: 64 legs, inside SQLite's bound-parameter limit
+
+
+class Posting(Protocol):
+    """What the group commit needs of one queued posting (``_sqlite._Work``)."""
+
+    legs: Sequence[Leg]
+    entry_args: tuple[Any, ...]  # the entry row, in ``ENTRY_COLUMNS`` order
+
+    @property
+    def scoped_key(self) -> str: ...
+
+    def posted_event(self, owners: dict[str, str | None]) -> Event: ...
+
+
+@dataclass(eq=False)
+class _Queued:
+    work: Posting
+    done: bool = False
+    applied: list[Applied] | None = None
+    error: BaseException | None = None
+    # Filled while its batch runs:
+    rows: list[tuple[int, str | None]] = field(default_factory=list)
+
+
+class GroupCommit:
+    """The posting queue of one engine in this process (see the module doc)."""
+
+    def __init__(self, engine: Engine, write_lock: AbstractContextManager[Any]) -> None:
+        self._engine = engine
+        self._write_lock = write_lock
+        self._cond = threading.Condition(threading.Lock())
+        self._queue: list[_Queued] = []
+        self._leading = False
+        self.batches = 0  # committed batches and the postings in them, for measurements
+        self.postings = 0
+
+    def post(self, work: Posting) -> list[Applied] | None:
+        """Post ``work`` in some batch: its applied legs, None if the rule refused a leg.
+
+        Raises :class:`Replay` or :class:`KnownRefusal` for a used key, or the database error
+        of a posting that failed alone.
+        """
+        mine = _Queued(work)
+        with self._cond:
+            self._queue.append(mine)
+        while True:
+            with self._cond:
+                while self._leading and not mine.done:
+                    self._cond.wait()
+                if mine.done:
+                    break
+                # Lead: a batch takes the oldest postings, so ours may need another round.
+                self._leading = True
+                batch = self._take()
+            try:
+                self._lead(batch)
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+        return mine.applied
+
+    def _take(self) -> list[_Queued]:
+        """Up to MAX_BATCH queued postings, at most one per key (the caller holds the lock)."""
+        batch: list[_Queued] = []
+        keys: set[str] = set()
+        rest: list[_Queued] = []
+        for q in self._queue:
+            key = q.work.scoped_key
+            if len(batch) < MAX_BATCH and key not in keys:
+                keys.add(key)
+                batch.append(q)
+            else:
+                rest.append(q)
+        self._queue = rest
+        return batch
+
+    def _lead(self, batch: list[_Queued]) -> None:
+        pool = posting_connections(self._engine)
+        try:
+            with self._write_lock:
+                self._commit(pool, batch)
+        except BaseException as exc:  # the lock itself failed: nobody was posted
+            for q in batch:
+                if not q.done:
+                    q.error, q.done = exc, True
+            raise
+        finally:
+            for q in batch:
+                q.done = True
+
+    def _commit(self, pool: PostingConnections, batch: list[_Queued]) -> None:
+        """Run ``batch`` in one transaction; on a database error, each posting alone."""
+        dbapi = self._engine.dialect.loaded_dbapi
+        try:
+            committed = _run(self._engine, pool, batch)
+        except dbapi.Error as exc:
+            # A constraint or trigger refused one posting's rows: find it by running each alone.
+            # Anything else (a lock timeout, I/O) is no posting's fault: all of them get it,
+            # rather than each waiting out the same busy timeout again.
+            if len(batch) == 1 or not isinstance(exc, dbapi.IntegrityError):
+                for q in batch:
+                    q.error = DBAPIError.instance("posting", q.work.entry_args, exc, dbapi.Error)
+                return
+            for q in batch:  # isolate the posting that failed
+                q.applied, q.error, q.rows = None, None, []
+                self._commit(pool, [q])
+            return
+        if committed:
+            self.batches += 1
+            self.postings += committed
+            pool.committed(committed)
+
+
+def _run(engine: Engine, pool: PostingConnections, batch: list[_Queued]) -> int:
+    """One transaction for ``batch`` (the caller holds the writer lock); postings committed."""
+    raw = None if pool.dedicated else engine.raw_connection()
+    driver: Any = pool.connection() if raw is None else raw.driver_connection
+    try:
+        live = list(batch)
+        while True:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                retry = _write(driver, engine.dialect, live)
+            except BaseException:
+                with suppress(Exception):  # the connection may be unusable; replaced below
+                    driver.rollback()
+                raise
+            if retry is None:
+                break
+            driver.rollback()  # one posting moved only some of its legs: run again without it
+            live = [q for q in live if q is not retry]
+            retry.applied = None
+        driver.commit()
+    except engine.dialect.loaded_dbapi.Error:
+        if raw is None:
+            pool.discard()  # a fresh connection next time, as the pool would invalidate it
+        raise
+    finally:
+        if raw is not None:
+            raw.close()
+    return sum(1 for q in batch if q.applied is not None)
+
+
+def _write(driver: Any, dialect: Dialect, batch: list[_Queued]) -> _Queued | None:
+    """The batch's statements in the open transaction. Returns a posting the rule admitted
+    only in part (the caller rolls back and runs the batch without it), else None."""
+    for q in batch:
+        q.applied, q.error, q.rows = None, None, []
+    live = _check_keys(driver, batch)
+    admitted: list[_Queued] = []
+    for round_ in _rounds(live):
+        legs = [leg for q in round_ for leg in q.work.legs]
+        moved = _update(driver, dialect, legs)
+        for q in round_:
+            got = [moved[leg.account_id] for leg in q.work.legs if leg.account_id in moved]
+            if len(got) == len(q.work.legs):
+                q.rows = got
+                admitted.append(q)
+            elif got:
+                return q
+            # else refused on every leg: nothing moved, answered None
+    if not admitted:
+        return None
+    postings: list[Any] = []
+    entries: list[Any] = []
+    events: list[Event] = []
+    for q in admitted:
+        work, entry_id = q.work, q.work.entry_args[0]
+        applied = []
+        owners: dict[str, str | None] = {}
+        for leg, (balance, owner) in zip(work.legs, q.rows, strict=True):
+            applied.append(Applied(leg.account_id, leg.amount_minor, balance, owner))
+            owners[leg.account_id] = owner
+            if leg.amount_minor != 0:
+                postings += (entry_id, leg.account_id, leg.currency, leg.amount_minor, balance)
+        q.applied = applied
+        entries += work.entry_args
+        events.append(work.posted_event(owners))
+    # Postings first, then the entries that seal them (SQLite's seal trigger checks both).
+    driver.execute(_postings_sql(len(postings) // len(_POSTING_COLUMNS)), postings)
+    driver.execute(_entries_sql(len(admitted)), entries)
+    cursor = driver.cursor()
+    try:
+        emit_driver(cursor, dialect, *events, validated=True)
+    finally:
+        cursor.close()
+    return None
+
+
+def _check_keys(driver: Any, batch: list[_Queued]) -> list[_Queued]:
+    """Answer the postings whose key already has an answer; the others go on."""
+    keys = [q.work.scoped_key for q in batch]
+    found = dict(driver.execute(_keys_sql(len(keys)), keys + keys).fetchall())
+    live = []
+    for q in batch:
+        answer = found.get(q.work.scoped_key)
+        if answer == "refused":  # the key's first answer stands: a stored refusal wins
+            q.error = KnownRefusal(q.work.scoped_key)
+        elif answer == "posted":
+            q.error = Replay(q.work.scoped_key)
+        else:
+            live.append(q)
+    return live
+
+
+def _rounds(batch: list[_Queued]) -> list[list[_Queued]]:
+    """Queue order kept per account: a posting goes after every earlier one on its accounts."""
+    rounds: list[list[_Queued]] = []
+    last: dict[str, int] = {}
+    for q in batch:
+        k = max((last.get(leg.account_id, -1) for leg in q.work.legs), default=-1) + 1
+        for leg in q.work.legs:
+            last[leg.account_id] = k
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(q)
+    return rounds
+
+
+def _update(driver: Any, dialect: Dialect, legs: list[Leg]) -> dict[str, tuple[int, str | None]]:
+    """The one rule's guarded UPDATE over distinct accounts: ``{account: (balance, owner)}``."""
+    padded = padded_legs(legs)
+    update = _update_sql(dialect, len(padded))
+    params = leg_params(padded)
+    args = [params[name] for name in update.positions]
+    return {r[0]: (int(r[1]), r[2]) for r in driver.execute(update.sql, args).fetchall()}
+
+
+@dataclass(frozen=True, slots=True)
+class _Update:
+    sql: str
+    positions: tuple[str, ...]
+
+
+@cache
+def _update_sql(dialect: Dialect, n: int) -> _Update:
+    compiled = driver_sql(guarded_update(dialect, n), dialect)
+    assert compiled.positions is not None, "sqlite3 binds by position"
+    return _Update(compiled.sql, compiled.positions)
+
+
+ENTRY_COLUMNS = (
+    "id",
+    "kind",
+    "idempotency_key",
+    "request_fingerprint",
+    "result",
+    "description",
+    "metadata",
+    "actor_id",
+    "created_at",
+)
+
+
+_POSTING_COLUMNS = ("entry_id", "account_id", "currency", "amount_minor", "balance_after_minor")
+
+
+def _postings_sql(n: int) -> str:
+    return _insert_sql(postings_table.name, _POSTING_COLUMNS, n)
+
+
+def _entries_sql(n: int) -> str:
+    # No ON CONFLICT: the batch read every key under the writer lock, so a taken key is a bug
+    # the unique index still refuses (and the batch then runs posting by posting).
+    return _insert_sql(entries_table.name, ENTRY_COLUMNS, n)
+
+
+@cache
+def _insert_sql(table: str, columns: tuple[str, ...], n: int) -> str:
+    """``INSERT INTO table (columns) VALUES (?, ...), ...`` for ``n`` rows."""
+    row = "(" + ", ".join(["?"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * n)}"  # noqa: S608
+
+
+@cache
+def _keys_sql(n: int) -> str:
+    marks = ", ".join(["?"] * n)
+    return (
+        f"SELECT idempotency_key, 'refused' FROM {refusals_table.name}"  # noqa: S608
+        f" WHERE idempotency_key IN ({marks})"
+        f" UNION ALL SELECT idempotency_key, 'posted' FROM {entries_table.name}"
+        f" WHERE idempotency_key IN ({marks})"
+    )
+
+
+def warm_group(dialect: Dialect) -> None:
+    """Compile a lone two-leg posting's statements now (the first posting costs no more)."""
+    _update_sql(dialect, 2)
+    _postings_sql(2)
+    _entries_sql(1)
+    _keys_sql(1)
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[Engine, tuple[int, GroupCommit]] = weakref.WeakKeyDictionary()
+_GUARD = threading.Lock()
+
+
+def group_commit(engine: Engine, write_lock: AbstractContextManager[Any]) -> GroupCommit:
+    """The one :class:`GroupCommit` of ``engine`` in this process (a forked child starts its
+    own: a queue and its leader are never shared across processes)."""
+    with _GUARD:
+        found = _BY_ENGINE.get(engine)
+        if found is None or found[0] != forks.generation:
+            found = _BY_ENGINE[engine] = (forks.generation, GroupCommit(engine, write_lock))
+        return found[1]

@@ -1,0 +1,150 @@
+"""SQLite group commit: queued postings share one transaction, each still all or nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from tests.banking.conftest import OpenFn
+
+from finbridge.banking import BankingService
+from finbridge.banking.ledger import _group
+from finbridge.banking.ledger._group import group_commit
+from finbridge.banking.writelock import writer_lock
+from finbridge.core import InsufficientFunds, Money, Principal
+
+
+def _queued_behind_the_writer_lock(
+    svc: BankingService, calls: list[Callable[[], Any]]
+) -> list[Any]:
+    """Run ``calls`` in threads while the writer lock is held, so all but the first queue up
+    behind its leader; release once every one is queued. Returns results or exceptions."""
+    group = group_commit(svc.engine, writer_lock(svc.engine))
+    out: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            out[i] = calls[i]()
+        except Exception as exc:  # the outcome under test
+            out[i] = exc
+
+    with writer_lock(svc.engine):
+        first = threading.Thread(target=run, args=(0,))
+        first.start()
+        deadline = time.monotonic() + 10
+        while not group._leading and time.monotonic() < deadline:  # the leader waits for us
+            time.sleep(0.005)
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(calls))]
+        for t in threads:
+            t.start()
+        while len(group._queue) < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(group._queue) == len(threads), "the postings did not queue"
+    for t in [first, *threads]:
+        t.join(30)
+    return out
+
+
+def test_queued_transfers_commit_together_and_each_stays_all_or_nothing(
+    lite: BankingService, open_lite: OpenFn, system: Principal
+) -> None:
+    a, b, c, poor = open_lite("100.00"), open_lite("50.00"), open_lite(), open_lite("1.00")
+    group = group_commit(lite.engine, writer_lock(lite.engine))
+    batches, postings = group.batches, group.postings
+
+    def move(src: str, dst: str, amount: str, key: str) -> Callable[[], Any]:
+        return lambda: lite.transfer(system, src, dst, Money.of(amount, "CNY"), idempotency_key=key)
+
+    out = _queued_behind_the_writer_lock(
+        lite,
+        [
+            move(a.id, c.id, "1.00", "g-0"),  # the leader, alone in the first batch
+            move(a.id, b.id, "10.00", "g-1"),  # a, b and c move twice in the batch: rounds
+            move(b.id, c.id, "20.00", "g-2"),
+            move(poor.id, c.id, "5.00", "g-3"),  # debit refused, credit admitted: rerun
+            move(a.id, c.id, "30.00", "g-4"),
+            move(a.id, b.id, "10.00", "g-1"),  # the same key again: the first result
+        ],
+    )
+    assert isinstance(out[3], InsufficientFunds)
+    assert out[5].entry_id == out[1].entry_id and out[5].replayed
+    assert not any(isinstance(r, Exception) for i, r in enumerate(out) if i != 3), out
+    balance = {x.id: lite.get_account(system, x.id).balance for x in (a, b, c, poor)}
+    assert balance == {
+        a.id: Money.of("59.00", "CNY"),
+        b.id: Money.of("40.00", "CNY"),
+        c.id: Money.of("51.00", "CNY"),
+        poor.id: Money.of("1.00", "CNY"),
+    }
+    # Four postings in two transactions: the leader's alone, then g-1, g-2 and g-4 together
+    # (g-3 refused, the second g-1 answered from the committed first one).
+    assert (group.postings - postings, group.batches - batches) == (4, 2)
+    with lite.engine.connect() as conn:
+        # Each posting's running balance is exact: the account's history replays to its balance.
+        for account in (a, b, c):
+            rows = conn.execute(
+                text(
+                    "SELECT amount_minor, balance_after_minor FROM banking_postings"
+                    " WHERE account_id = :id ORDER BY id"
+                ),
+                {"id": account.id},
+            ).all()
+            running = 0
+            for amount, after in rows:
+                running += amount
+                assert after == running
+            assert running == balance[account.id].minor
+        events = conn.execute(
+            text("SELECT count(*) FROM lake_outbox WHERE event_type = 'transaction.posted'")
+        ).scalar()
+    assert events == 4 + 3  # the four transfers and the three opening deposits
+    assert lite.verify_ledger(system).ok
+
+
+def test_a_failing_posting_in_a_batch_fails_alone(
+    lite: BankingService, open_lite: OpenFn, system: Principal
+) -> None:
+    a, b = open_lite("100.00"), open_lite()
+    with lite.engine.begin() as conn:  # a database rule the service does not know about
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_13 BEFORE INSERT ON banking_postings"
+                " WHEN NEW.amount_minor = 1300"
+                " BEGIN SELECT RAISE(ABORT, 'thirteen refused'); END"
+            )
+        )
+
+    def move(amount: str, key: str) -> Callable[[], Any]:
+        return lambda: lite.transfer(
+            system, a.id, b.id, Money.of(amount, "CNY"), idempotency_key=key
+        )
+
+    out = _queued_behind_the_writer_lock(
+        lite, [move("1.00", "f-0"), move("2.00", "f-1"), move("13.00", "f-2"), move("3.00", "f-3")]
+    )
+    assert "thirteen refused" in str(out[2])
+    assert [r.amount for i, r in enumerate(out) if i != 2] == [
+        Money.of(x, "CNY") for x in ("1.00", "2.00", "3.00")
+    ]
+    assert lite.get_account(system, b.id).balance == Money.of("6.00", "CNY")
+    assert lite.verify_ledger(system).ok
+
+
+def test_postings_beyond_one_batch_wait_for_the_next(
+    lite: BankingService, open_lite: OpenFn, system: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_group, "MAX_BATCH", 2)
+    a, b = open_lite("100.00"), open_lite()
+
+    def move(key: str) -> Callable[[], Any]:
+        return lambda: lite.transfer(
+            system, a.id, b.id, Money.of("1.00", "CNY"), idempotency_key=key
+        )
+
+    out = _queued_behind_the_writer_lock(lite, [move(f"m-{i}") for i in range(6)])
+    assert not any(isinstance(r, Exception) for r in out), out
+    assert lite.get_account(system, b.id).balance == Money.of("6.00", "CNY")
