@@ -1,14 +1,13 @@
 """Serving the gateway: in this process (``finbridge gateway``) or as a child of ``serve``.
 
 The gateway is its own process so that what it tunes for decision volume stays there: the
-garbage collector's thresholds below, the decision writer in a child process, no access log.
-The main API and console keep the interpreter's defaults.
+decision writer in a child process, no access log. The garbage collector's thresholds
+(``core/gc_tuning.py``) are the same as the site's under ``serve``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import multiprocessing
 import time
@@ -16,6 +15,7 @@ import urllib.error
 import urllib.request
 from multiprocessing.process import BaseProcess
 
+from finbridge.core.gc_tuning import tune_for_serving
 from finbridge.core.settings import Settings
 
 STARTUP_TIMEOUT_S = 120.0
@@ -36,13 +36,7 @@ def run_gateway(settings: Settings, *, host: str, port: int, writer_process: boo
     from finbridge.gateway._app import create_gateway
     from finbridge.platform import Platform
 
-    # Young collections every 50,000 allocations instead of 700: a request's objects are then
-    # freed by reference counting before any collection sees them, instead of being promoted
-    # and triggering a full pass every few seconds at 1,000 requests/s; and a full pass (it
-    # walks the whole start-up heap, ~0.15 s) after 100 middle ones, not 10 (with 10 they came
-    # every few seconds at 1,000/s, measured). gc.freeze() was tried instead: the process then
-    # crashed at SIGINT now and then under CPU contention (3 of 8 shutdowns; 0 of 8 without).
-    gc.set_threshold(50_000, 20, 100)
+    tune_for_serving()  # why, and what was measured: core/gc_tuning.py
     platform = Platform.build(gateway_settings(settings, writer_process=writer_process))
     uvicorn.run(
         create_gateway(platform, owns_platform=True),

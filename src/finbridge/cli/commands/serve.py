@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from finbridge.cli.context import cli_settings, console
+from finbridge.core.gc_tuning import tune_for_serving
 from finbridge.core.settings import Settings
 from finbridge.platform import Platform
 
@@ -45,6 +46,7 @@ def serve_platform(platform: Platform, *, host: str | None = None, port: int | N
 
     serve = platform.settings.serve
     platform.warm()
+    tune_for_serving()  # full collections walked the start-up heap with every page waiting
     gateway = None
     if serve.gateway_port is not None:
         from finbridge.gateway import GatewayProcess
