@@ -168,7 +168,9 @@ def test_money_survives_kill_9_under_load(tmp_path: Path, database: str | None) 
         for idem, body in bodies.items():
             if idem not in answers or answers[idem][0] >= 500:
                 answers[idem] = _call(server.url, key, "POST", "/v1/transfers", body, idem=idem)
-        assert all(status in (201, 422) for status, _ in answers.values()), {
+        # 202: the risk engine asked a step-up a teller cannot give, so banking's operator policy
+        # put the transfer before a second operator (issue 11); it moved no money.
+        assert all(status in (201, 202, 422) for status, _ in answers.values()), {
             s for s, _ in answers.values()
         }
         server.stop()
