@@ -71,6 +71,14 @@ def test_the_days_monitors_run_in_the_close_of_business_once_per_day(
     assert "not a retraining day" in monday["skipped"]
     assert "retrain_data" in steps["learning.retrain"].run(SUNDAY)["skipped"]
 
+    # Set to learn from the platform's own live decisions, the same day runs a turn on them:
+    # here none were labelled, which the step reports while the day goes on.
+    own = settings.with_changes(monitoring=MonitoringSettings(retrain_source="decisions"))
+    turn = _steps(Platform(settings=own, engine=engine, clock=clock))["learning.retrain"].run(
+        SUNDAY
+    )
+    assert "labelled frauds" in turn["failed"], turn
+
 
 @pytest.mark.slow  # one retraining turn (LightGBM on three weeks of payments): ~70 s at load 15
 def test_a_retraining_day_runs_one_turn_from_the_feature_store_and_never_twice(

@@ -339,6 +339,14 @@ class MonitoringSettings(_Section):
         default=7, ge=0, le=365,
         description="The COB retrains on days whose ordinal is a multiple (7: Sundays); 0: never",
     )  # fmt: skip
+    retrain_source: Literal["data", "decisions"] = Field(
+        default="data",
+        description=(
+            "What the COB's retraining turn learns from: 'data' (the labelled file retrain_data)"
+            " or 'decisions' (the platform's own live decisions with their case and chargeback"
+            " verdicts as known at the turn)"
+        ),
+    )
 
 
 class FeaturesSettings(_Section):

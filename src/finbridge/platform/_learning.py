@@ -140,7 +140,8 @@ def learning_steps(platform: Platform) -> list[CobStep]:
     - ``learning.monitor``: every live model's monitor of the day (a rerun replaces the day's
       runs, so nothing is counted twice);
     - ``learning.retrain``: on retraining days, one turn of the fraud model's loop as of the
-      day's end (UTC, like the monitors' days); a turn already registered for that instant is
+      day's end (UTC, like the monitors' days), from ``monitoring.retrain_source`` (the labelled
+      file, or the platform's own live decisions); a turn already registered for that instant is
       not run again. A turn that cannot run (no labelled history configured, no frauds in a
       window) is reported in the step's result and the bank's day goes on: the model that
       decides stays as it was.
@@ -157,7 +158,7 @@ def learning_steps(platform: Platform) -> list[CobStep]:
         m = platform.settings.monitoring
         if not retrain_due(m.retrain_every_days, day):
             return {"skipped": f"not a retraining day (every {m.retrain_every_days} days)"}
-        if m.retrain_data is None:
+        if m.retrain_source == "data" and m.retrain_data is None:
             return {"skipped": "no labelled history configured (monitoring.retrain_data)"}
         as_of = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
         # RiskService.retrain names a turn's challenger after its as_of (UTC date).
@@ -167,7 +168,7 @@ def learning_steps(platform: Platform) -> list[CobStep]:
         if done:
             return {"skipped": "already retrained", "challenger": done[0]}
         try:
-            turn = retrain_fraud_model(platform, _COB, as_of=as_of)
+            turn = retrain_fraud_model(platform, _COB, as_of=as_of, source=m.retrain_source)
         except FinbridgeError as exc:
             return {"failed": str(exc), "field": exc.field}
         return {"challenger": turn.challenger.version, "promoted": turn.promote,
