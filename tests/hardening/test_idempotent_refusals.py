@@ -88,9 +88,11 @@ def test_a_decline_is_kept_but_a_step_up_may_be_retried(
     with pytest.raises(BusinessRuleViolation) as again:  # the guard would approve now
         svc.transfer(system, src, dst, amount, idempotency_key="declined")
     assert again.value.code == "posting_declined"
+    # A step-up is a customer's to give (staff get operator policies instead, issue 11).
+    owner = Principal.customer(svc.get_account(system, src).customer_id)
     with pytest.raises(StepUpRequired):
-        svc.transfer(system, src, dst, amount, idempotency_key="stepped")
-    assert svc.transfer(system, src, dst, amount, idempotency_key="stepped").amount == amount
+        svc.transfer(owner, src, dst, amount, idempotency_key="stepped")
+    assert svc.transfer(owner, src, dst, amount, idempotency_key="stepped").amount == amount
     assert svc.balance(system, dst).balance == amount
 
 
