@@ -7,10 +7,15 @@ PYTEST_WORKERS ?= 4
 
 .PHONY: setup demo test test-future lint bench clean fuzz
 
+# Bytecode compiled at install, as pip does by default and every production image does: uv does
+# not, and this workplace sets PYTHONDONTWRITEBYTECODE=1, so without it every process (each test
+# worker, the served app, its child processes) compiled every module it imported from source on
+# each start (a fifth of the served app's CPU in its first minute; issue 13's PostgreSQL tail).
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
+	$(PY) -m compileall -q -j 0 src
 	touch $@
 
 setup: $(VENV)/.installed
@@ -77,7 +82,7 @@ lint: setup
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: setup
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev,bench]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev,bench]'
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
