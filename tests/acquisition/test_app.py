@@ -88,6 +88,9 @@ def test_customer_sets_their_time_zone_and_quiet_hours_follow_it(
     sign_in(client, clock, zhang)
     page = client.get("/app/acquisition")
     assert '<option value="Asia/Shanghai" selected>' in page.text  # the bank's, unset
+    assert page.text.count('id="acq-timezone"') == 1  # one form, and none in the <title>
+    title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title, title
     refused = client.post("/app/acquisition/timezone", data={"timezone": "Europe/London"})
     assert refused.status_code == 403  # no CSRF token
     bad = client.post(
