@@ -81,15 +81,25 @@ class _Queued:
     error: BaseException | None = None
     # Filled while its batch runs:
     rows: list[tuple[int, str | None]] = field(default_factory=list)
+    # Held while the posting waits; released once, when it is answered or handed the lead.
+    wake: threading.Lock = field(default_factory=threading.Lock)
 
 
 class GroupCommit:
-    """The posting queue of one engine in this process (see the module doc)."""
+    """The posting queue of one engine in this process (see the module doc).
+
+    Hand-off without a broadcast: each waiter sleeps on its own lock; the leader wakes exactly
+    the postings it answered and, if more are queued, the oldest one as the next leader (a
+    ``Condition.notify_all`` woke every waiter after every batch only for most to sleep again:
+    GIL time and lock traffic the other threads' Python needed). Invariant, under ``_mutex``:
+    a non-empty queue always has a leader (``_leading``), so a posting that finds none leads
+    at once and finds itself alone at the head of the queue.
+    """
 
     def __init__(self, engine: Engine, write_lock: AbstractContextManager[Any]) -> None:
         self._engine = engine
         self._write_lock = write_lock
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
         self._queue: list[_Queued] = []
         self._leading = False
         self.batches = 0  # committed batches and the postings in them, for measurements
@@ -102,26 +112,32 @@ class GroupCommit:
         of a posting that failed alone.
         """
         mine = _Queued(work)
-        with self._cond:
+        mine.wake.acquire()
+        with self._mutex:
             self._queue.append(mine)
-        while True:
-            with self._cond:
-                while self._leading and not mine.done:
-                    self._cond.wait()
-                if mine.done:
-                    break
-                # Lead: a batch takes the oldest postings, so ours may need another round.
-                self._leading = True
-                batch = self._take()
-            try:
-                self._lead(batch)
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+            waits, self._leading = self._leading, True
+        if waits:
+            mine.wake.acquire()  # answered, or handed the lead (then at the head of the queue)
+        if not mine.done:
+            self._lead_once()
         if mine.error is not None:
             raise mine.error
         return mine.applied
+
+    def _lead_once(self) -> None:
+        """Run the batch at the head of the queue, answer it, pass the lead on."""
+        with self._mutex:
+            batch = self._take()
+        try:
+            self._lead(batch)
+        finally:
+            with self._mutex:
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+            for q in batch:
+                q.wake.release()
+            if following is not None:
+                following.wake.release()  # not done: it leads the next batch
 
     def _take(self) -> list[_Queued]:
         """Up to MAX_BATCH queued postings, at most one per key (the caller holds the lock)."""
