@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from tests.acquisition.conftest import read_news
 from tests.app.conftest import PASSWORD, SYSTEM, ZHANG, make_customer
-from tests.browser_support import launch_chromium, serious_axe_findings, serve, watch_errors
+from tests.browser_support import open_chromium, serious_axe_findings, serve, watch_errors
 
 from finbridge.core import ManualClock, Settings
 from finbridge.platform import Platform
@@ -24,14 +24,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with open_chromium() as browser:
+        yield browser
 
 
 def _clean(page: Any, errors: list[str]) -> None:

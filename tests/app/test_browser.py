@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.browser_support import free_port, launch_chromium, serve, watch_errors
+from tests.browser_support import free_port, open_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Money, Settings
 from finbridge.core.settings import ServeSettings
@@ -31,14 +31,8 @@ DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with open_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

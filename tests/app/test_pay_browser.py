@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Money, Settings
 from finbridge.platform import Platform
@@ -24,14 +24,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = launch_chromium(p)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with open_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.browser_support import free_port, launch_chromium, serve
+from tests.browser_support import free_port, open_chromium, serve
 
 from finbridge.core import ManualClock, Principal, Role, Settings
 from finbridge.core.settings import ServeSettings
@@ -96,34 +96,28 @@ def server(platform: Platform) -> Iterator[str]:
 
 @pytest.mark.browser
 def test_customer_login_in_chromium(server: str, platform: Platform, clock: ManualClock) -> None:
-    from playwright.sync_api import sync_playwright
-
     _, totp = _customer_with_totp(platform, clock)
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{server}/console/identity/login")
-            # a failed login first
-            page.fill("#phone", ZHANG.phone)
-            page.fill("#password", "not my password")
-            page.click("button[type=submit]")
-            page.wait_for_selector("p.error")
-            assert "mobile number or password is wrong" in page.inner_text("p.error")
-            # then password + TOTP
-            page.fill("#phone", ZHANG.phone)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector("#code")
-            page.fill("#code", totp.at(clock.now()))
-            page.click("button[type=submit]")
-            page.wait_for_url("**/console/identity/me")
-            text = page.inner_text("#identity-status")
-            assert "138****5678" in text and "totp" in text
-        finally:
-            browser.close()
+    with open_chromium() as browser:
+        page = browser.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{server}/console/identity/login")
+        # a failed login first
+        page.fill("#phone", ZHANG.phone)
+        page.fill("#password", "not my password")
+        page.click("button[type=submit]")
+        page.wait_for_selector("p.error")
+        assert "mobile number or password is wrong" in page.inner_text("p.error")
+        # then password + TOTP
+        page.fill("#phone", ZHANG.phone)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#code")
+        page.fill("#code", totp.at(clock.now()))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/identity/me")
+        text = page.inner_text("#identity-status")
+        assert "138****5678" in text and "totp" in text
     assert errors == []
 
 
@@ -147,51 +141,46 @@ def test_passkey_register_and_login_in_chromium(
     localhost_server: tuple[str, Platform], clock: ManualClock
 ) -> None:
     """Chromium's virtual authenticator (DevTools WebAuthn domain) plays the security key."""
-    from playwright.sync_api import sync_playwright
 
     base, platform = localhost_server
     ids = platform.identity
     cid = ids.persons.register(ZHANG, password=PASSWORD).customer_id
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("WebAuthn.enable")
-            cdp.send(
-                "WebAuthn.addVirtualAuthenticator",
-                {
-                    "options": {
-                        "protocol": "ctap2",
-                        "transport": "internal",
-                        "hasResidentKey": True,
-                        "hasUserVerification": True,
-                        "isUserVerified": True,
-                        "automaticPresenceSimulation": True,
-                    }
-                },
-            )
-            # password-only customer: logs straight in, then adds a passkey
-            page.goto(f"{base}/console/identity/login")
-            page.fill("#phone", ZHANG.phone)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/console/identity/me")
-            page.click("[data-passkey-register]")
-            page.wait_for_selector("dd:has-text('password, passkey')")  # page reloaded
-            # log out, log in again: password, then the passkey
-            page.context.clear_cookies()
-            page.goto(f"{base}/console/identity/login")
-            page.fill("#phone", ZHANG.phone)
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.click("[data-passkey-login]")
-            page.wait_for_url("**/console/identity/me")
-            assert "138****5678" in page.inner_text("#identity-status")
-        finally:
-            browser.close()
+    with open_chromium() as browser:
+        page = browser.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        cdp.send(
+            "WebAuthn.addVirtualAuthenticator",
+            {
+                "options": {
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": True,
+                    "hasUserVerification": True,
+                    "isUserVerified": True,
+                    "automaticPresenceSimulation": True,
+                }
+            },
+        )
+        # password-only customer: logs straight in, then adds a passkey
+        page.goto(f"{base}/console/identity/login")
+        page.fill("#phone", ZHANG.phone)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/console/identity/me")
+        page.click("[data-passkey-register]")
+        page.wait_for_selector("dd:has-text('password, passkey')")  # page reloaded
+        # log out, log in again: password, then the passkey
+        page.context.clear_cookies()
+        page.goto(f"{base}/console/identity/login")
+        page.fill("#phone", ZHANG.phone)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.click("[data-passkey-login]")
+        page.wait_for_url("**/console/identity/me")
+        assert "138****5678" in page.inner_text("#identity-status")
     assert errors == []
     sessions = ids.sessions.list(Principal.customer(cid), cid)
     assert any("hwk" in s.amr for s in sessions)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.core.settings import RiskSettings
@@ -19,7 +19,6 @@ pytestmark = pytest.mark.browser
 def test_shadow_chart_renders_in_chromium(
     settings: Settings, sqlite_engine, clock: ManualClock
 ) -> None:
-    from playwright.sync_api import sync_playwright
 
     settings = settings.with_changes(risk=RiskSettings(use_model=False))
     platform = Platform(settings=settings, engine=sqlite_engine, clock=clock)
@@ -41,24 +40,20 @@ def test_shadow_chart_renders_in_chromium(
                     "customer_id": f"c{i}", "amount": "500"}  # fmt: skip
             assert api.post("/v1/risk/decisions", json=body).status_code == 200
             clock.advance(timedelta(days=1))
-        with sync_playwright() as p:
-            browser = launch_chromium(p)
-            try:
-                page = browser.new_page()
-                watch_errors(page, errors)
-                page.goto(f"{base}/console/login?next=/console/risk/shadow")
-                page.fill("#api_key", key)
-                page.click("button[type=submit]")
-                page.wait_for_url(f"{base}/console/risk/shadow")
-                page.wait_for_selector("#risk-shadow-chart[data-rendered='true'] canvas")
-                box = page.locator("#risk-shadow-chart canvas").first.bounding_box()
-                assert box is not None and box["width"] > 200 and box["height"] > 100
-                series = page.evaluate(
-                    "echarts.getInstanceByDom(document.getElementById('risk-shadow-chart'))"
-                    ".getOption().series.map(s => s.data)"
-                )
-                assert series == [[0, 0, 0], [1, 1, 1]]  # three days: live approves, shadow flags
-                assert "big@v1" in page.inner_text("#risk-shadow-models")
-            finally:
-                browser.close()
+        with open_chromium() as browser:
+            page = browser.new_page()
+            watch_errors(page, errors)
+            page.goto(f"{base}/console/login?next=/console/risk/shadow")
+            page.fill("#api_key", key)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/console/risk/shadow")
+            page.wait_for_selector("#risk-shadow-chart[data-rendered='true'] canvas")
+            box = page.locator("#risk-shadow-chart canvas").first.bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 100
+            series = page.evaluate(
+                "echarts.getInstanceByDom(document.getElementById('risk-shadow-chart'))"
+                ".getOption().series.map(s => s.data)"
+            )
+            assert series == [[0, 0, 0], [1, 1, 1]]  # three days: live approves, shadow flags
+            assert "big@v1" in page.inner_text("#risk-shadow-models")
     assert errors == []

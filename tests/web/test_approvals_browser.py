@@ -5,7 +5,7 @@ console's CSRF rule) and it posts, exactly once."""
 from __future__ import annotations
 
 import pytest
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serve, watch_errors
 
 from finbridge.banking import ApproveAll
 from finbridge.cli.demo_approvals import MAKER, seed_approvals
@@ -16,8 +16,6 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_second_operator_approves_a_seeded_request_in_chromium(web_platform: Platform) -> None:
-    from playwright.sync_api import sync_playwright
-
     # The threshold rule needs no risk engine; loading one would cost seconds of CPU here.
     web_platform.use_posting_guard(ApproveAll())
     summary = seed_approvals(web_platform)
@@ -32,26 +30,22 @@ def test_a_second_operator_approves_a_seeded_request_in_chromium(web_platform: P
     key = web_platform.api_keys.issue("checker", [Role.TELLER]).plaintext
 
     errors: list[str] = []
-    with serve(web_platform) as base, sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            watch_errors(page, errors)
-            page.goto(f"{base}/console/login")
-            page.fill("#api_key", key)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/console")
-            page.goto(f"{base}/console/approvals")
-            rows = page.locator("#approvals tbody tr")
-            assert rows.count() == 3
-            assert MAKER.id in page.inner_text("#approvals")
-            row = page.locator(f"#approval-{target.id}")
-            row.locator("input[name=note]").first.fill("called the company back")
-            row.get_by_role("button", name="Approve").click()
-            page.wait_for_selector(f"#approval-{target.id} td.status:has-text('approved')")
-            assert "called the company back" in page.inner_text(f"#approval-{target.id}")
-        finally:
-            browser.close()
+    with serve(web_platform) as base, open_chromium() as browser:
+        page = browser.new_page()
+        watch_errors(page, errors)
+        page.goto(f"{base}/console/login")
+        page.fill("#api_key", key)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/console")
+        page.goto(f"{base}/console/approvals")
+        rows = page.locator("#approvals tbody tr")
+        assert rows.count() == 3
+        assert MAKER.id in page.inner_text("#approvals")
+        row = page.locator(f"#approval-{target.id}")
+        row.locator("input[name=note]").first.fill("called the company back")
+        row.get_by_role("button", name="Approve").click()
+        page.wait_for_selector(f"#approval-{target.id} td.status:has-text('approved')")
+        assert "called the company back" in page.inner_text(f"#approval-{target.id}")
     assert errors == []
     done = bank.approval(ops, target.id)
     assert done.status == "approved" and done.entry_id is not None

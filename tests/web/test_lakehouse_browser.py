@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serve, watch_errors
 
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
@@ -27,41 +27,35 @@ def server(seeded_platform: Platform) -> Iterator[str]:
 
 
 def test_catalogue_and_quality_pages_in_chromium(server: str, seeded_platform: Platform) -> None:
-    from playwright.sync_api import sync_playwright
-
     secret = seeded_platform.settings.secret_key.get_secret_value()
     key = ApiKeyService(seeded_platform.engine, seeded_platform.clock, secret).issue(
         "browser admin", [Role.ADMIN]
     )
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            watch_errors(page, errors)
-            page.goto(f"{server}/console/login")
-            page.fill("#api_key", key.plaintext)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/console")
+    with open_chromium() as browser:
+        page = browser.new_page()
+        watch_errors(page, errors)
+        page.goto(f"{server}/console/login")
+        page.fill("#api_key", key.plaintext)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/console")
 
-            page.click("nav >> text=Event catalogue")
-            page.wait_for_url(f"{server}/console/lake/catalogue")
-            posted = page.locator("#catalogue tr", has_text="transaction.posted")
-            assert "v1" in posted.inner_text()
-            assert page.locator("#versions tbody tr").count() >= 1
+        page.click("nav >> text=Event catalogue")
+        page.wait_for_url(f"{server}/console/lake/catalogue")
+        posted = page.locator("#catalogue tr", has_text="transaction.posted")
+        assert "v1" in posted.inner_text()
+        assert page.locator("#versions tbody tr").count() >= 1
 
-            page.click("nav >> text=Data quality")
-            page.wait_for_url(f"{server}/console/lake/quality")
-            quarantined = page.locator("#batch-log tr.batch-quarantined")
-            assert quarantined.count() == 1
-            assert "occurred_at" in quarantined.inner_text()
-            quarantined.locator("button", has_text="rows").click()
-            page.wait_for_selector("#quarantined-rows")
-            assert "login" in page.inner_text("#quarantined-rows")
-            quarantined.locator("input[name=note]").fill("partner clock fixed")
-            quarantined.locator("button", has_text="Discard").click()
-            page.wait_for_selector("#batch-log tr.batch-discarded")
-            assert "partner clock fixed" in page.inner_text("#batch-log")
-            assert not errors, errors
-        finally:
-            browser.close()
+        page.click("nav >> text=Data quality")
+        page.wait_for_url(f"{server}/console/lake/quality")
+        quarantined = page.locator("#batch-log tr.batch-quarantined")
+        assert quarantined.count() == 1
+        assert "occurred_at" in quarantined.inner_text()
+        quarantined.locator("button", has_text="rows").click()
+        page.wait_for_selector("#quarantined-rows")
+        assert "login" in page.inner_text("#quarantined-rows")
+        quarantined.locator("input[name=note]").fill("partner clock fixed")
+        quarantined.locator("button", has_text="Discard").click()
+        page.wait_for_selector("#batch-log tr.batch-discarded")
+        assert "partner clock fixed" in page.inner_text("#batch-log")
+        assert not errors, errors

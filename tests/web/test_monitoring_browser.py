@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 from sqlalchemy import Engine
-from tests.browser_support import launch_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serve, watch_errors
 
 from finbridge.core import ManualClock, Principal, Role, Settings
 from finbridge.core.settings import RiskSettings
@@ -38,33 +38,28 @@ def test_monitoring_page_in_chromium(settings: Settings, sqlite_engine: Engine,
         )  # fmt: skip
     key = platform.api_keys.issue("browser admin", [Role.ADMIN]).plaintext
     errors: list[str] = []
-    from playwright.sync_api import sync_playwright
 
-    with serve(platform) as base, sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page()
-            watch_errors(page, errors)
-            page.goto(f"{base}/console/login")
-            page.fill("#api_key", key)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/console")
-            page.click("nav >> text=Monitoring")
-            page.wait_for_url(f"{base}/console/monitoring")
-            page.wait_for_selector("#psi-chart canvas")
-            page.wait_for_selector("#auc-chart canvas")
-            row = page.locator("#latest-runs tbody tr")
-            assert row.count() == 1 and "2026-11-03" in row.inner_text()
-            assert "retrain" in row.inner_text()
-            assert "score_psi" in page.inner_text("#alerts")
-            assert page.inner_text("#live-model") == "none (rules only)"
-            page.click("button:has-text('Roll back last promotion')")
-            page.wait_for_selector("#monitoring-error")
-            assert "no promotion to roll back" in page.inner_text("#monitoring-error")
-            page.wait_for_selector("#psi-chart canvas")  # the swapped fragment draws again
-            # The platform's own decisions as the training set: none here, said in place.
-            page.click("button:has-text('Retrain from live decisions')")
-            page.wait_for_selector("#monitoring-error >> text=labelled frauds")
-            assert not errors, errors
-        finally:
-            browser.close()
+    with serve(platform) as base, open_chromium() as browser:
+        page = browser.new_page()
+        watch_errors(page, errors)
+        page.goto(f"{base}/console/login")
+        page.fill("#api_key", key)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/console")
+        page.click("nav >> text=Monitoring")
+        page.wait_for_url(f"{base}/console/monitoring")
+        page.wait_for_selector("#psi-chart canvas")
+        page.wait_for_selector("#auc-chart canvas")
+        row = page.locator("#latest-runs tbody tr")
+        assert row.count() == 1 and "2026-11-03" in row.inner_text()
+        assert "retrain" in row.inner_text()
+        assert "score_psi" in page.inner_text("#alerts")
+        assert page.inner_text("#live-model") == "none (rules only)"
+        page.click("button:has-text('Roll back last promotion')")
+        page.wait_for_selector("#monitoring-error")
+        assert "no promotion to roll back" in page.inner_text("#monitoring-error")
+        page.wait_for_selector("#psi-chart canvas")  # the swapped fragment draws again
+        # The platform's own decisions as the training set: none here, said in place.
+        page.click("button:has-text('Retrain from live decisions')")
+        page.wait_for_selector("#monitoring-error >> text=labelled frauds")
+        assert not errors, errors
