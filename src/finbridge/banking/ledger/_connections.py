@@ -5,13 +5,14 @@ checkpoint (every 1,000 frames, run inside the COMMIT of whichever writer crosse
 copying every page to the database file and syncing it) cost ~0.34 ms per transfer, more than
 the rest of the transfer, and stalled every queued writer while it ran.
 
-So the posting path writes on connections of its own, taken once from the engine's pool (same
-pragmas, one per thread) with ``wal_autocheckpoint=0``, and a checkpointer thread runs
-``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection every :data:`_COMMITS_PER_CHECKPOINT`
-commits. A passive checkpoint never blocks writers or readers; the WAL restarts from its
-beginning after a complete one, as with the automatic checkpoint. Other packages' connections
-keep the automatic checkpoint. The thread exits after :data:`_IDLE_SECONDS` without commits
-(checkpointing once more), so an idle service holds no thread; the next commit starts it.
+So the posting path writes on a connection of its own, taken once from the engine's pool (same
+pragmas; one per process, used by one group-commit leader at a time) with
+``wal_autocheckpoint=0``, and a checkpointer thread runs ``PRAGMA wal_checkpoint(PASSIVE)`` on
+its own connection every :data:`_COMMITS_PER_CHECKPOINT` commits. A passive checkpoint never
+blocks writers or readers; the WAL restarts from its beginning after a complete one, as with
+the automatic checkpoint. Other packages' connections keep the automatic checkpoint. The
+thread exits after :data:`_IDLE_SECONDS` without commits (checkpointing once more), so an idle
+service holds no thread; the next commit starts it.
 In-memory databases (one shared connection) keep the pool and the automatic checkpoint.
 """
 
@@ -33,13 +34,13 @@ _IDLE_SECONDS = 2.0
 
 
 class PostingConnections:
-    """Per-thread driver connections of one engine for the posting path, and its checkpointer."""
+    """The posting path's driver connection of one engine, and its checkpointer."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         database = engine.url.database
         self.dedicated = bool(database) and database != ":memory:"
-        self._local = threading.local()
+        self._driver: tuple[Any, int] = (None, forks.generation)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._commits = 0
@@ -47,18 +48,25 @@ class PostingConnections:
         self._generation = forks.generation
 
     def connection(self) -> Any:
-        """This thread's ``sqlite3`` connection (no automatic checkpoint)."""
-        driver = getattr(self._local, "driver", None)
-        if driver is None or self._local.generation != forks.generation:
+        """The process's posting ``sqlite3`` connection (no automatic checkpoint).
+
+        One, not one per thread: only the group commit's leader posts, one leader at a time
+        (:mod:`._group`), so one connection suffices, and its page cache stays warm. With a
+        connection per thread, each leader's connection found the database changed by the
+        previous leader's and began its transaction with an emptied page cache, reading every
+        b-tree page it touched back through the WAL index and the OS.
+        """
+        driver, generation = self._driver
+        if driver is None or generation != forks.generation:
             driver = self._detached()
             driver.execute("PRAGMA wal_autocheckpoint=0")
-            self._local.driver, self._local.generation = driver, forks.generation
+            self._driver = (driver, forks.generation)
         return driver
 
     def discard(self) -> None:
-        """Drop this thread's connection (after a driver error it may be unusable)."""
-        driver = getattr(self._local, "driver", None)
-        self._local.driver = None
+        """Drop the connection (after a driver error it may be unusable)."""
+        driver, _ = self._driver
+        self._driver = (None, forks.generation)
         if driver is not None:
             try:
                 driver.close()
