@@ -126,6 +126,9 @@ def test_a_screening_hit_holds_the_transfer_until_an_analyst_decides(
         ({"iban": "DE89 3704 0044 0532 0130 01"}, "beneficiary.iban"),  # bad checksum
         ({"bic": "DEUTDEF"}, "beneficiary.bic"),
         ({"bic": "BNPAFRPP"}, "beneficiary.bic"),  # a French BIC for a German beneficiary
+        ({"bic": "ABCDDEFFXXX"}, "beneficiary.bic"),  # well formed, no such German bank
+        # Valid ISO 7064 digits, wrong Belgian national check digits inside the BBAN.
+        ({"iban": "BE41539007547035", "country": "BE", "bic": "GKCCBEBB"}, "beneficiary.iban"),
         ({"name": "Hans Müller"}, "beneficiary.name"),  # outside the x character set
         ({"name": "王小明"}, "beneficiary.name"),
         ({"address_lines": ("Hauptstr. 1 #3",)}, "beneficiary.address_lines[0]"),
