@@ -82,7 +82,9 @@ class SqlDecisionStore:
                     process = ProcessWriter(self.engine)
                     self._process, self._loop_writer = (
                         process,
-                        LoopWriter(process.loop_batches, process.loop_answers),
+                        LoopWriter(
+                            process.loop_batches, process.loop_answers, duplicate=_duplicate
+                        ),
                     )
                     self._writer = GroupCommitWriter(process, linger_s=self._linger_s)
                 elif self._writer is None:
@@ -126,6 +128,15 @@ class SqlDecisionStore:
                 await asyncio.to_thread(write_bundles, self.engine, [writes])
         except IntegrityError as exc:
             raise DuplicateEvent("this event has been decided already") from exc
+
+    def save_soon(self, writes: Writes) -> asyncio.Future[None] | None:
+        """Hand ``writes`` to the writer process from the running loop without a coroutine:
+        the future resolves once committed (``DuplicateEvent``: the event is stored already).
+        None when this store has no loop writer: the caller awaits :meth:`save_async`."""
+        self._started()
+        if self._loop_writer is None:
+            return None
+        return self._loop_writer.enqueue(writes)
 
     def stored(self, event_id: str) -> Decision | None:
         # The probe first: almost every event is new, and it costs a fraction of the query.
@@ -188,3 +199,7 @@ class SqlDecisionStore:
             self._process.close()
             self._process = None
         self._probe.close()
+
+
+def _duplicate(detail: str) -> BaseException:
+    return DuplicateEvent("this event has been decided already")
