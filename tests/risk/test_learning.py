@@ -232,7 +232,7 @@ def test_a_promotion_in_one_process_is_what_every_process_scores_with(
     system: Principal, tmp_path: Path,
 ) -> None:  # fmt: skip
     from finbridge.risk.decisions import DecisionOptions
-    from finbridge.risk.models import RegistryChampion, register_model
+    from finbridge.risk.models import RegistryChampion, register_model, write_champion
 
     from .conftest import make_maker, payment, tick
     from .registry_support import tiny_model
@@ -258,7 +258,7 @@ def test_a_promotion_in_one_process_is_what_every_process_scores_with(
     assert again.model_version == "launch"
 
     # A pointer at a version that cannot be loaded keeps the model deciding, said once.
-    (here.registry_dir / "CHAMPION").write_text("missing-version")
+    write_champion(here.registry_dir, "missing-version")
     tick(clock)
     kept = there.decide(system, payment(clock, customer_id="c3", amount="450.00"))
     assert kept.model_version == "launch"

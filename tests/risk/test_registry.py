@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,12 @@ from finbridge.lake.tables import OutboxRow
 from finbridge.risk import RiskService
 from finbridge.risk.decisions import DecisionMaker
 from finbridge.risk.models import (
+    Pointers,
+    change_pointers,
     check_version,
     list_registered,
     load_registered,
+    read_pointers,
     register_model,
     registry_dir,
 )
@@ -126,3 +131,50 @@ def test_shadowing_a_registered_model_is_audited_and_scores_beside_live(
         ),
         ("risk.shadow_model_stopped", {"version": "cand-2", "stopped_by": "ana"}),
     ]
+
+
+def test_pointers_change_together_or_not_at_all(tmp_path: Path) -> None:
+    assert read_pointers(tmp_path) == Pointers()  # never written: says nothing
+    with change_pointers(tmp_path) as box:
+        box[0] = replace(box[0], champion="v2", shadow="", rollback="v1")
+    assert read_pointers(tmp_path) == Pointers(champion="v2", shadow="", rollback="v1")
+    # A change that fails half-way (here: an unsafe name) writes none of it.
+    with pytest.raises(ValidationError), change_pointers(tmp_path) as box:
+        box[0] = replace(box[0], champion="v3", rollback="../etc")
+    assert read_pointers(tmp_path) == Pointers(champion="v2", shadow="", rollback="v1")
+    with pytest.raises(RuntimeError), change_pointers(tmp_path) as box:
+        box[0] = replace(box[0], champion="v3")
+        raise RuntimeError("the audit could not be written")
+    assert read_pointers(tmp_path).champion == "v2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pointers.lock", "POINTERS"]
+
+
+def test_a_second_change_waits_for_the_first(tmp_path: Path) -> None:
+    # Two promotions at once (threads here; processes take the same flock) must not both read
+    # the old pointers and each write its own: the second reads what the first wrote.
+    holding, release = threading.Event(), threading.Event()
+    seen: list[Pointers] = []
+
+    def first() -> None:
+        with change_pointers(tmp_path) as box:
+            holding.set()
+            release.wait(10)
+            box[0] = replace(box[0], champion="a", rollback="")
+
+    def second() -> None:
+        with change_pointers(tmp_path) as box:
+            seen.append(box[0])
+            box[0] = replace(box[0], shadow="b")
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    two.join(0.3)
+    assert two.is_alive() and seen == []  # still waiting for the lock
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert seen == [Pointers(champion="a", rollback="")]
+    assert read_pointers(tmp_path) == Pointers(champion="a", shadow="b", rollback="")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,11 @@ if TYPE_CHECKING:  # models and backtests pull in polars and numpy: the methods 
 
 
 _UNSET = object()
+
+
+def _version_or_rules(model: object | None) -> str:
+    """A registry pointer at ``model``: its version, or ``""`` for no model (rules only)."""
+    return getattr(model, "version", None) or ""
 
 
 class RiskService:
@@ -294,7 +300,7 @@ class RiskService:
     def start_shadow_model(self, actor: Principal, version: str) -> str | None:
         """Score registered model ``version`` beside the live one from the next decision on;
         audited (``risk.shadow_model_started``). Returns the version it replaced, if any."""
-        from finbridge.risk.models import load_registered
+        from finbridge.risk.models import change_pointers, load_registered
 
         actor.require_scope("risk:write")  # before the registry directory is consulted
         model = load_registered(self.registry_dir, version)
@@ -304,12 +310,15 @@ class RiskService:
             payload = {"version": model.version, "previous": previous, "started_by": actor.id}
             self._audit("risk.shadow_model_started", payload)
             maker.set_shadow_model(model)
-            self._point_shadow(model.version)
+            with change_pointers(self.registry_dir) as box:
+                box[0] = replace(box[0], shadow=model.version)
         return previous
 
     def stop_shadow_model(self, actor: Principal) -> str | None:
         """Stop scoring the shadow model; audited. Returns the stopped version (None: there was
         none, and nothing is recorded)."""
+        from finbridge.risk.models import change_pointers
+
         actor.require_scope("risk:write")
         maker = self.decisions
         with self._switch:
@@ -320,11 +329,14 @@ class RiskService:
             payload = {"version": current.version, "stopped_by": actor.id}
             self._audit("risk.shadow_model_stopped", payload)
             maker.set_shadow_model(None)
-            self._point_shadow(None)
+            with change_pointers(self.registry_dir) as box:
+                box[0] = replace(box[0], shadow="")
         return current.version
 
     def promote_shadow_model(self, actor: Principal) -> str:
         """Make the shadow model live in one audited step (``risk.model_promoted``)."""
+        from finbridge.risk.models import change_pointers
+
         actor.require_scope("risk:write")
         maker = self.decisions
         with self._switch:
@@ -335,11 +347,20 @@ class RiskService:
             previous = maker.model.version if maker.model is not None else None
             payload = {"version": candidate.version, "previous": previous, "promoted_by": actor.id}
             self._audit("risk.model_promoted", payload)
-            self._keep_registered(maker.model)  # so every process can roll back to it
-            self._remember_for_rollback(maker.model)
+            replaced = maker.model
+            self._keep_registered(replaced)  # so every process can roll back to it
+            self._before_promotion = replaced
+            # One transaction for every process: what this promotion replaces (a model the
+            # registry cannot hold stays this process's own), the new champion, and the
+            # promoted model out of the shadow slot.
+            with change_pointers(self.registry_dir) as box:
+                box[0] = replace(
+                    box[0],
+                    rollback=_version_or_rules(replaced) if self._registered(replaced) else None,
+                    champion=self._champion_pointer(candidate, box[0].champion),
+                    shadow="",
+                )
             maker.use_model(candidate)
-            self._point_shadow(None)  # the promoted model leaves the shadow slot everywhere
-            self._point_champion(candidate)
         return candidate.version
 
     def _keep_registered(self, model: Scorer | None) -> None:
@@ -348,49 +369,30 @@ class RiskService:
         if isinstance(model, FraudModel) and not is_registered(self.registry_dir, model.version):
             register_model(self.registry_dir, model, model.version)
 
-    def _point_shadow(self, version: str | None) -> None:
-        from finbridge.risk.models import is_registered, write_shadow
-
-        if version is None or is_registered(self.registry_dir, version):
-            write_shadow(self.registry_dir, version)
-
-    def _remember_for_rollback(self, model: Scorer | None) -> None:
-        """The registry's ROLLBACK pointer names what this promotion replaces, so a rollback
-        from any process returns to it; a model the registry cannot hold stays this process's."""
-        from finbridge.risk.models import clear_rollback, write_rollback
-
-        self._before_promotion = model
-        if self._registered(model):
-            write_rollback(self.registry_dir, getattr(model, "version", None))
-        else:
-            clear_rollback(self.registry_dir)
-
     def _registered(self, model: Scorer | object | None) -> bool:
         from finbridge.risk.models import is_registered
 
         version = getattr(model, "version", None)
         return model is None or bool(version and is_registered(self.registry_dir, version))
 
-    def _point_champion(self, model: Scorer | None) -> None:
-        """The registry's champion pointer, which every process's decision maker follows
-        (only a registered model can be loaded there; another stays this process's own)."""
-        from finbridge.risk.models import is_registered, write_champion
-
+    def _champion_pointer(self, model: Scorer | None, current: str | None) -> str | None:
+        """The champion pointer every process's decision maker follows: only a registered
+        model can be loaded there; another stays this process's own (the pointer unchanged)."""
         if model is None:
-            write_champion(self.registry_dir, None)
-        elif is_registered(self.registry_dir, model.version):
-            write_champion(self.registry_dir, model.version)
+            return ""
+        return model.version if self._registered(model) else current
 
     def rollback_model(self, actor: Principal) -> str | None:
         """Undo the last promotion in one audited step (``risk.model_rolled_back``): the model
         it replaced decides again. Returns that model's version (None: no model, rules only)."""
-        from finbridge.risk.models import clear_rollback, load_registered, take_rollback
+        from finbridge.risk.models import change_pointers, load_registered
 
         actor.require_scope("risk:write")
         maker = self.decisions
-        with self._switch:
+        # One transaction: a second rollback, here or in another process, has nothing to undo.
+        with self._switch, change_pointers(self.registry_dir) as box:
             maker.refresh_rules(force=True)  # a promotion another process made
-            pointed = take_rollback(self.registry_dir)
+            pointed = box[0].rollback
             local = self._before_promotion
             previous: Scorer | object | None
             if pointed is None:  # undone already, unless it is a model only this process has
@@ -407,14 +409,13 @@ class RiskService:
             back = getattr(previous, "version", None)
             payload = {"version": back, "replaced": current, "rolled_back_by": actor.id}
             self._audit("risk.model_rolled_back", payload)
-            # One step: a second rollback, here or in another process, has nothing to undo.
-            clear_rollback(self.registry_dir)
+            champion = self._champion_pointer(previous, box[0].champion)  # type: ignore[arg-type]
+            box[0] = replace(box[0], rollback=None, champion=champion)
             self._before_promotion = _UNSET
             if previous is None:
                 maker.model = None
             else:
                 maker.use_model(previous)  # type: ignore[arg-type]
-            self._point_champion(previous)  # type: ignore[arg-type]
         return back
 
     def decision_history(self, store: FeatureStore, *, label_delay_days: int) -> DecisionHistory:

@@ -7,16 +7,22 @@ plain names (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; no le
 
 ``RiskService.start_shadow_model`` / ``stop_shadow_model`` put a registered model beside the live
 one (or take it away) without a restart, each as one audited step; ``promote_shadow_model`` then
-makes it live. What decides is kept in three pointer files beside the models, each written
-atomically (temporary file, then rename), so every process sees the same choice:
+makes it live. What decides is kept in one pointer file beside the models, ``POINTERS`` (JSON),
+so every process sees the same choice and a change of several pointers is one transaction:
 
-- ``CHAMPION``: the live version (empty: rules only), written by a promotion or a rollback;
-- ``SHADOW``: the version scored beside it (empty: none), written by starting or stopping a
+- ``champion``: the live version (empty: rules only), written by a promotion or a rollback;
+- ``shadow``: the version scored beside it (empty: none), written by starting or stopping a
   shadow and emptied by a promotion (the promoted model leaves the shadow slot);
-- ``ROLLBACK``: the version the last promotion replaced (empty: rules only), which one-step
+- ``rollback``: the version the last promotion replaced (empty: rules only), which one-step
   rollback returns to and then removes, so any process can undo a promotion made in another.
 
-Every process's decision maker reads ``CHAMPION`` and ``SHADOW`` on its rule-refresh tick
+A change (:func:`change_pointers`) holds an exclusive ``flock`` on the directory's lock file from
+its read to its write, so two processes promoting at once queue instead of losing one's write,
+and writes the whole file atomically (temporary file, then rename): a crash mid-promotion leaves
+the pointers as they were, never a champion without its rollback or a promoted model still in
+the shadow slot (three files, renamed one by one, could). Readers take no lock.
+
+Every process's decision maker reads the pointers on its rule-refresh tick
 (:class:`RegistryChampion`): a promotion, a rollback or a shadow started in one process is what
 every process scores with within seconds, and after a restart. A pointer never written says
 nothing (``settings.risk.shadow_model_path`` then sets the shadow at start-up).
@@ -24,10 +30,15 @@ nothing (``settings.risk.shadow_model_path`` then sets the shadow at start-up).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +48,10 @@ from finbridge.risk.models._fraud import FraudModel
 
 VERSION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUFFIX = ".json"
-# Pointer files, not version files: no suffix, so listings never show them.
-CHAMPION = "CHAMPION"
-SHADOW = "SHADOW"
-ROLLBACK = "ROLLBACK"
+# The pointer file and its lock, not version files: no suffix, so listings never show them.
+POINTERS = "POINTERS"
+_LOCK = ".pointers.lock"
+log = logging.getLogger(__name__)
 
 
 def registry_dir(data_dir: Path) -> Path:
@@ -133,50 +144,77 @@ def is_registered(directory: Path, version: str) -> bool:
     return _path(directory, version).is_file()
 
 
-def _write_pointer(directory: Path, name: str, version: str | None) -> None:
-    text = "" if version is None else check_version(version)
+@dataclass(frozen=True, slots=True)
+class Pointers:
+    """Which registered versions decide. Each: a version, ``""`` (rules only / no shadow / a
+    rollback to rules only), or None (never written: says nothing)."""
+
+    champion: str | None = None
+    shadow: str | None = None
+    rollback: str | None = None
+
+
+def read_pointers(directory: Path) -> Pointers:
+    """The pointers as last written (one file, renamed into place: never half of a change)."""
+    try:
+        data = json.loads((directory / POINTERS).read_text())
+    except FileNotFoundError:
+        return Pointers()
+    except ValueError:  # written by hand: nothing it says can be trusted
+        log.warning("risk model registry: %s is not JSON; no pointer is read", POINTERS)
+        return Pointers()
+    if not isinstance(data, dict):
+        return Pointers()
+    return Pointers(**{k: _pointed(data.get(k)) for k in ("champion", "shadow", "rollback")})
+
+
+def _pointed(value: object) -> str | None:
+    if value is None or value == "":
+        return value  # type: ignore[return-value]
+    if isinstance(value, str) and VERSION_PATTERN.fullmatch(value) and ".." not in value:
+        return value
+    return None  # not a version name: it says nothing
+
+
+@contextlib.contextmanager
+def change_pointers(directory: Path) -> Iterator[list[Pointers]]:
+    """One change of the pointers, as a transaction between processes: yields a one-item list
+    holding the current :class:`Pointers`; put the new ones in it (``box[0] = replace(...)``)
+    and they are written atomically when the block ends without an error."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    with open(directory / _LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        before = read_pointers(directory)
+        box = [before]
+        yield box
+        if box[0] != before:
+            _write_pointers(directory, box[0])
+
+
+def _write_pointers(directory: Path, pointers: Pointers) -> None:
+    data = {
+        k: ("" if v == "" else check_version(v))
+        for k, v in (
+            ("champion", pointers.champion),
+            ("shadow", pointers.shadow),
+            ("rollback", pointers.rollback),
+        )
+        if v is not None
+    }
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{POINTERS}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, directory / name)
+            json.dump(data, out)
+        os.replace(tmp, directory / POINTERS)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _read_pointer(directory: Path, name: str) -> str | None:
-    """The pointed version; ``""``: none (rules only / no shadow); None: never written."""
-    try:
-        return (directory / name).read_text().strip()
-    except FileNotFoundError:
-        return None
-
-
 def write_champion(directory: Path, version: str | None) -> None:
     """Point every process at ``version`` (None: no model, rules only), atomically."""
-    _write_pointer(directory, CHAMPION, version)
-
-
-def write_shadow(directory: Path, version: str | None) -> None:
-    """Have every process score ``version`` in shadow (None: no shadow), atomically."""
-    _write_pointer(directory, SHADOW, version)
-
-
-def write_rollback(directory: Path, version: str | None) -> None:
-    """Remember what the last promotion replaced (None: rules only), for any process."""
-    _write_pointer(directory, ROLLBACK, version)
-
-
-def take_rollback(directory: Path) -> str | None:
-    """The version one-step rollback returns to (``""``: rules only), or None when there is no
-    promotion to undo. The caller removes it with :func:`clear_rollback` once done."""
-    return _read_pointer(directory, ROLLBACK)
-
-
-def clear_rollback(directory: Path) -> None:
-    (directory / ROLLBACK).unlink(missing_ok=True)
+    with change_pointers(directory) as box:
+        box[0] = replace(box[0], champion=version or "")
 
 
 class RegistryChampion:
@@ -188,11 +226,11 @@ class RegistryChampion:
 
     def champion(self) -> str | None:
         """The live version; ``""``: rules only; None: nothing was ever promoted here."""
-        return _read_pointer(self.directory, CHAMPION)
+        return read_pointers(self.directory).champion
 
     def shadow(self) -> str | None:
         """The shadow version; ``""``: none; None: never set here (keep the process's own)."""
-        return _read_pointer(self.directory, SHADOW)
+        return read_pointers(self.directory).shadow
 
     def load(self, version: str) -> FraudModel:
         return load_registered(self.directory, version)
