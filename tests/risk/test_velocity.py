@@ -23,6 +23,7 @@ from finbridge.risk.decisions import (
     default_config,
     parse_span,
 )
+from finbridge.risk.decisions._velocity import WindowStats, finish
 from finbridge.risk.store import RedisVelocity
 
 CONFIG = VelocityConfig(
@@ -335,3 +336,139 @@ def test_idle_entities_are_forgotten_after_their_longest_window() -> None:
     assert store.entity_count() == 1  # only the busy customer is left
     back = store.observe(VelocityEvent("back", t0 + 86_400_000 + 99_999, 7, {"ip": "stale"}))
     assert back["ip_count_1h"] == 1 and back["ip_sum_1h"] == 0.07
+
+
+def exact_reference(
+    events: list[VelocityEvent], cfg: VelocityConfig
+) -> list[dict[str, float] | None]:
+    """Every window recomputed from the kept history with Python ints and the shared ``finish``
+    (what both backends promise bit for bit), with the watermark clamp; None for a late event."""
+    wm: dict[tuple[str, str], int] = {}
+    kept: dict[tuple[str, str], list[tuple[int, VelocityEvent]]] = {}
+    results: list[dict[str, float] | None] = []
+    for ev in events:
+        present = [(s.entity, ev.keys[s.entity]) for s in cfg.entities if ev.keys.get(s.entity)]
+        if any(e in wm and ev.ts_ms < wm[e] - cfg.max_lateness_ms for e in present):
+            results.append(None)
+            continue
+        feats: dict[str, float] = {}
+        for spec in cfg.entities:
+            key = ev.keys.get(spec.entity)
+            rows: list[tuple[int, VelocityEvent]] = []
+            now = ev.ts_ms
+            if key:
+                now = wm[spec.entity, key] = max(wm.get((spec.entity, key), now), now)
+                rows = kept.setdefault((spec.entity, key), [])
+                rows.append((now, ev))
+                rows[:] = [r for r in rows if r[0] > now - max(spec.spans)]  # gone for good
+            for label, span in zip(spec.windows, spec.spans, strict=True):
+                inside = [e for t, e in rows if t > now - span]
+                amounts = [e.amount_minor for e in inside]
+                distinct = tuple(
+                    len({e.attrs[a] for e in inside if e.attrs.get(a) is not None})
+                    for a in spec.distinct_of
+                )
+                stats = WindowStats(
+                    len(amounts),
+                    sum(amounts),
+                    sum(a * a for a in amounts),
+                    min(amounts, default=0),
+                    max(amounts, default=0),
+                    distinct,
+                )
+                finish(spec, label, stats, cfg.minor_per_major, feats)
+        results.append(feats)
+    return results
+
+
+def observed(
+    store: InProcessVelocity, events: list[VelocityEvent]
+) -> list[dict[str, float] | None]:
+    got: list[dict[str, float] | None] = []
+    for ev in events:
+        try:
+            got.append(store.observe(ev))
+        except LateEvent:
+            got.append(None)
+    return got
+
+
+def test_default_windows_equal_the_exact_reference_bit_for_bit() -> None:
+    # All six entity types, 20 windows from 1m to 180d, late events clamped or refused, values
+    # missing for some distinct counts: every float equal to Python ints through ``finish``.
+    rng = random.Random(3)
+    cfg = default_config()
+    ts = 1_700_000_000_000
+    events = []
+    for i in range(300):
+        ts += rng.choice([0, 1_000, 59_999, 60_000, 3_600_000, 86_400_000, 7 * 86_400_000])
+        t = ts - rng.randint(0, 400_000) if rng.random() < 0.15 else ts
+        c = f"c{rng.randint(1, 4)}"
+        keys = {"customer": c, "device": f"d{rng.randint(1, 3)}", "ip": f"i{rng.randint(1, 6)}"}
+        keys |= {"card": f"k{rng.randint(1, 3)}", "terminal": f"t{rng.randint(1, 3)}"}
+        if rng.random() < 0.5:
+            keys["payee"] = f"p{rng.randint(1, 5)}"
+        attrs = {"customer": c, "payee": keys.get("payee")}
+        if rng.random() < 0.8:
+            attrs["device"] = keys["device"]
+        amount = rng.choice([0, 1, 99, 12_345, rng.randint(0, 10**7)])
+        events.append(VelocityEvent(f"r{i}", t, amount, keys, attrs))  # type: ignore[arg-type]
+    got = observed(InProcessVelocity(cfg), events)
+    want = exact_reference(events, cfg)
+    assert sum(w is None for w in want) > 5  # some were refused as late
+    assert got == want
+
+
+def test_huge_amounts_stay_exact_and_too_large_is_refused() -> None:
+    # Sums past 2**53 and sums of squares past 2**63 (amounts up to the platform's 10**15): the
+    # kernel hands those windows to Python's integers, so the floats still equal the reference.
+    cfg = VelocityConfig((EntityWindows("customer", ("1m", "1d"), ("device",)),))
+    rng = random.Random(5)
+    big = [0, 1, 3_037_000_499, 3_037_000_500, 10**15, (1 << 50) - 1]
+    events = [
+        VelocityEvent(
+            f"h{i}",
+            1_700_000_000_000 + i * 7_000,
+            rng.choice([*big, rng.randint(0, 10**15)]),
+            {"customer": f"c{rng.randint(1, 2)}"},
+            {"device": f"d{rng.randint(1, 3)}"},
+        )
+        for i in range(200)
+    ]
+    store = InProcessVelocity(cfg)
+    assert observed(store, events) == exact_reference(events, cfg)
+    t = events[-1].ts_ms
+    with pytest.raises(ValidationError, match="below"):
+        store.observe(VelocityEvent("x", t, 1 << 50, {"customer": "c1"}))
+    last = VelocityEvent("y", t, 0, {"customer": "c1"})  # the refused one changed nothing
+    assert store.observe(last) == exact_reference([*events, last], cfg)[-1]
+
+
+def test_forgotten_entities_free_their_room_and_rows_equal_dicts() -> None:
+    # Thousands of short-lived entities: slots and ring blocks are reused after the sweep, busy
+    # ones grow their rings; ``observe_into`` writes the same floats in catalogue order.
+    import numpy as np
+
+    cfg = VelocityConfig(
+        (EntityWindows("ip", ("1m", "5m"), ("customer",)), EntityWindows("customer", ("1m",))),
+        max_lateness_ms=60_000,
+    )
+    rng = random.Random(9)
+    ts = 1_700_000_000_000
+    events = []
+    for i in range(3_000):
+        ts += rng.choice([10, 1_000, 30_000, 400_000])
+        ip = f"ip{i // 10}" if rng.random() < 0.9 else "busy"
+        attrs = {"customer": f"c{rng.randint(1, 50)}"}
+        events.append(
+            VelocityEvent(f"f{i}", ts, rng.randint(0, 10**6), {"ip": ip, "customer": "c"}, attrs)
+        )
+    rows, dicts = InProcessVelocity(cfg), InProcessVelocity(cfg)
+    row = np.zeros(len(cfg.feature_names()))
+    want = exact_reference(events, cfg)
+    for ev, w in zip(events, want, strict=True):
+        rows.observe_into(ev, row)
+        assert dicts.observe(ev) == w
+        assert row.tolist() == [w[n] for n in cfg.feature_names()]  # type: ignore[index]
+    assert dicts.entity_count() < 100  # the idle ips were forgotten
+    assert dicts._next_slot < 150  # and their slots reused (~300 ips came and went)

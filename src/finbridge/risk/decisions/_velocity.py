@@ -2,9 +2,11 @@
 
 Every window is a true sliding window ``(t - span, t]`` evaluated at the event's own time: each
 event leaves a window at exactly the instant it becomes older than the span (event-level expiry,
-not hopping buckets). Per entity instance and window we keep the events in arrival order with
-running integer aggregates (count, sum and sum of squares of minor units), monotonic deques for
-min/max and a counter map per distinct-counted attribute, so an update costs O(1) amortised.
+not hopping buckets). Per entity instance we keep its events in arrival order in one ring, with
+per window a pointer to its oldest event and running integer aggregates (count, exact sum and
+sum of squares of minor units), one monotonic queue each for min and max shared by all windows,
+and distinct counts kept by "latest occurrence" marks, so an update costs O(1) amortised. The
+in-process store does this in one compiled (numba) call per event: ``_velocity_kernel``.
 
 Amounts are integer minor units, so sums are exact; averages and standard deviations are derived
 from the exact integers by one shared function (:func:`finish`), which is why the in-process and
@@ -27,9 +29,12 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from finbridge.core.errors import ServiceUnavailable, ValidationError
+
+if TYPE_CHECKING:  # numpy and numba load with the first in-process store, not on import
+    import numpy as np
 
 ENTITY_TYPES = ("customer", "device", "ip", "card", "account", "terminal", "merchant", "payee")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "std")
@@ -210,168 +215,273 @@ class ObservedOnce(Protocol):
         ...
 
 
-class _Spec:
-    """Per entity type, the precomputed shape of its state (window order, empty features)."""
-
-    __slots__ = ("distinct", "empty", "longest", "names", "order", "spans", "spec")
-
-    def __init__(self, spec: EntityWindows, scale: int) -> None:
-        self.spec = spec
-        self.spans = spec.spans
-        self.longest = spec.longest
-        self.distinct = len(spec.distinct_of)
-        # Shortest window first, the longest last: the longest is the last to let an event go,
-        # so it is the one that forgets the event's distinct values.
-        self.order = tuple(sorted(range(len(spec.spans)), key=lambda w: spec.spans[w]))
-        self.names = tuple(_names(spec, w) for w in spec.windows)
-        self.empty: dict[str, float] = {}
-        nothing = WindowStats(0, 0, 0, 0, 0, tuple(0 for _ in spec.distinct_of))
-        for label in spec.windows:
-            finish(spec, label, nothing, scale, self.empty)
-
-
-# One entity instance's state: a tuple of dicts holding only ints and strings, which the cyclic
-# garbage collector never tracks. The first version kept deques and Counters per window: at
-# 100,000 entities that was 1.3 million tracked containers and every full collection paused the
-# process for 0.77 s (measured); int64 arrays are tracked too (0.27 s). Here an entity costs the
-# collector one tuple. Events are numbered per entity (absolute positions), so nothing shifts.
-#   meta  [_WM] watermark, [_END] next position, [_MIN_HEAD]/[_MIN_TAIL] and [_MAX_HEAD]/
-#         [_MAX_TAIL] bounds of the two queues, [_HEADS + w] oldest position in window w,
-#         [_SUMS + 2w] exact sum and [_SUMS + 2w + 1] exact sum of squares (Python ints)
-#   ts, amt  position -> clamped time (non-decreasing) / amount in minor units
-#   mins, maxs  queue index -> position, amounts strictly increasing / decreasing: one monotonic
-#               queue serves every window (a window's min is the first entry at or after its
-#               oldest position)
-#   then D dicts, one per distinct-counted attribute j: position -> that event's value
-#   then W * D dicts, [w * D + j]: value -> count in window w for attribute j
-# The parts are stored by column in InProcessVelocity (never as one long-lived tuple per entity:
-# a tuple holding dicts stays tracked by the collector).
-_Entity: TypeAlias = Sequence[dict[Any, Any]]
-_WM, _END, _MIN_HEAD, _MIN_TAIL, _MAX_HEAD, _MAX_TAIL = range(6)
-_HEADS = 8
-_SUMS = 1024  # windows per entity type stay far below (_SUMS - _HEADS)
+_MAX_WINDOWS = 16  # per entity type
+_MAX_DISTINCT = 8  # distinct-counted attributes per entity type (bits of one word)
+# Exactness bounds of the kernel's integers: amounts below 2**50 minor units (the platform's
+# largest movement is 10**15), at most 2**18 events per entity instance (sums and sums of
+# squares are two 56-bit limbs: 2**18 * 2**100 fits in 2**63 * 2**56), see ``_velocity_kernel``.
+_MAX_AMOUNT = 1 << 50
+_MAX_EVENTS = 1 << 18
 _SWEEP_EVERY = 64  # observations between sweeps of a slice of idle entities
 _SWEEP_SLICE = 256  # entities looked at per sweep (4 per observation: the sweep keeps up)
-
-
-def _new_entity(shape: _Spec) -> _Entity:
-    nw = len(shape.spans)
-    meta = dict.fromkeys(range(_HEADS + nw), 0)
-    meta[_WM] = -(2**62)
-    meta.update(dict.fromkeys(range(_SUMS, _SUMS + 2 * nw), 0))
-    return (
-        meta,
-        {},
-        {},
-        {},
-        {},
-        *({} for _ in range(shape.distinct)),  # vals
-        *({} for _ in range(nw * shape.distinct)),  # distinct counters
-    )
-
-
-def _staying(ent: _Entity, first: int, cut: int) -> int:
-    """The first position at or after ``first`` whose time is after ``cut``."""
-    ts, end = ent[1], ent[0][_END]
-    while first < end and ts[first] <= cut:
-        first += 1
-    return first
 
 
 class InProcessVelocity:
     """Velocity state in this process (the embedded default); thread-safe.
 
-    State is kept by column: for each entity type a tuple of dicts, one per part of an entity's
-    state (see ``_Entity``), each mapping entity id -> that part. The parts hold only ints and
-    strings, so the collector tracks none of them and walks only these few column dicts.
+    The windows live in a few int64 arrays updated by one compiled call per event
+    (``_velocity_kernel``: its docstring has the layout). Python keeps only what numba cannot:
+    entity id -> slot (one dict per entity type) and, per distinct-counted attribute, each
+    entity's value -> latest position (dicts of strings and ints: the collector tracks none).
     """
 
     def __init__(self, config: VelocityConfig) -> None:
+        from finbridge.risk.decisions import _velocity_kernel as kernel
+
+        self._k = kernel
         self.config = config
-        self._shapes = tuple(_Spec(e, config.minor_per_major) for e in config.entities)
-        self._cols: dict[str, tuple[dict[str, dict[Any, Any]], ...]] = {
-            s.spec.entity: tuple({} for _ in range(5 + s.distinct * (1 + len(s.spans))))
-            for s in self._shapes
-        }
+        ents = config.entities
+        if not 0 < config.max_events_per_entity <= _MAX_EVENTS:
+            raise ValidationError(
+                f"max_events_per_entity must be 1..{_MAX_EVENTS}", field="max_events_per_entity"
+            )
+        if any(len(e.spans) > _MAX_WINDOWS or len(e.distinct_of) > _MAX_DISTINCT for e in ents):
+            raise ValidationError(
+                f"at most {_MAX_WINDOWS} windows and {_MAX_DISTINCT} distinct counts per entity",
+                field="entities",
+            )
+        if config.minor_per_major < 1:
+            raise ValidationError("minor_per_major must be positive", field="minor_per_major")
+        maxw = max(len(e.spans) for e in ents)
+        self._maxd = maxd = max(len(e.distinct_of) for e in ents)
+        stride = 5 + maxd
+        width = kernel.FIXED + maxw * stride
+        self._names = tuple(config.feature_names())
+        self._pstride = pstride = kernel.P_FIXED + maxd
+        ev_len = kernel.E_FIXED + len(ents) * pstride
+        self._cfg_len = cfg_len = kernel.CFG_FIXED + len(ents) * (kernel.T_FIXED + maxw)
+        self._ev_end = cfg_len + ev_len
+        nwin = sum(len(e.spans) for e in ents)
+        cfg = [len(ents), width, stride, config.minor_per_major, config.max_lateness_ms]
+        cfg += [config.max_events_per_entity, len(self._names), maxd, cfg_len, self._ev_end]
+        self._window_names: list[tuple[str, ...]] = []  # global window index -> its 6 names
+        feat = 0
+        for e in ents:
+            spans = list(e.spans) + [0] * (maxw - len(e.spans))
+            cfg += [len(e.spans), e.longest, len(e.distinct_of), feat, len(self._window_names)]
+            cfg += spans
+            for w in e.windows:
+                self._window_names.append(_names(e, w)[:6])
+                feat += 6 + len(e.distinct_of)
+        np = kernel.np
+        self._io = np.zeros(self._ev_end + nwin * kernel.RAW_FIELDS, np.int64)
+        self._io[:cfg_len] = cfg
+        self._index = {name: i for i, name in enumerate(self._names)}
+        self._template = dict.fromkeys(self._names, 0.0)
+        self._types = tuple(e.entity for e in ents)
+        self._longest = tuple(e.windows[e.longest] for e in ents)
+        self._slots: tuple[dict[str, int], ...] = tuple({} for _ in ents)
+        # [type][attribute]: entity id -> {value: latest position}
+        self._last: tuple[tuple[dict[str, dict[str, int]], ...], ...] = tuple(
+            tuple({} for _ in e.distinct_of) for e in ents
+        )
+        # Per entity type, what ``_step`` needs, looked up once: its name, its slots, the
+        # attributes it counts and their columns, where its fields start in ``ev``, and the
+        # fields of an absent entity / the padding after its distinct values.
+        self._plan = tuple(
+            (
+                e.entity,
+                self._slots[t],
+                tuple(zip(e.distinct_of, self._last[t], strict=True)),
+                kernel.E_FIXED + t * pstride,
+                [-1] * pstride,
+                [0] * (maxd - len(e.distinct_of)),
+            )
+            for t, e in enumerate(ents)
+        )
         self._lock = threading.Lock()
+        self._reset(width)
         self._latest = -(2**62)  # the latest event time seen, for forgetting idle entities
         self._observed = 0
-        self._sweep: list[tuple[int, list[str]]] = []  # per shape index, keys left to look at
+        self._sweep: list[tuple[int, list[str]]] = []  # per type index, keys left to look at
         self._claims: dict[str, int] = {}  # observed event id -> its time (see ``claim``)
-        self._horizon_ms = max(s.spans[s.longest] for s in self._shapes) + config.max_lateness_ms
+        self._horizon_ms = max(e.spans[e.longest] for e in ents) + config.max_lateness_ms
+        self.warm()
 
-    def _entity(self, shape: _Spec, key: str) -> _Entity | None:
-        cols = self._cols[shape.spec.entity]
-        if key not in cols[0]:
-            return None
-        return [col[key] for col in cols]
+    def _reset(self, width: int) -> None:
+        np = self._k.np
+        self._meta = np.zeros((64, width), np.int64)
+        self._arena = self._k.new_arena(1 << 14)
+        self._free_slots: list[int] = []
+        self._next_slot = 0
+        self._out = np.zeros(len(self._names), np.float64)
+
+    def warm(self) -> None:
+        """Compile (or load from numba's cache) the kernel now, not on the first event."""
+        with self._lock:
+            self._io[self._cfg_len : self._ev_end] = -1  # every entity absent: nothing changes
+            self._call()
+
+    def _call(self) -> int:
+        return int(self._k.observe(self._meta, self._arena, self._io, self._out))
 
     def observe(self, event: VelocityEvent) -> dict[str, float]:
-        cfg = self.config
-        out: dict[str, float] = {}
+        with self._lock:
+            fallbacks = self._step(event)
+            out = self._template.copy()  # no resizing: ~25 % cheaper than dict(zip(...))
+            out.update(zip(self._names, self._out.tolist(), strict=True))
+            if fallbacks:
+                self._finish_exactly(fallbacks, out)
+        return out
+
+    def observe_into(self, event: VelocityEvent, row: np.ndarray) -> None:
+        """Like :meth:`observe`, but write the features into ``row`` (float64, in the order of
+        ``config.feature_names()``) instead of building a dict of 142 names: the same floats."""
+        with self._lock:
+            fallbacks = self._step(event)
+            row[:] = self._out
+            if fallbacks:
+                exact: dict[str, float] = {}
+                self._finish_exactly(fallbacks, exact)
+                for name, value in exact.items():
+                    row[self._index[name]] = value
+
+    def _step(self, event: VelocityEvent) -> int:
+        """Admit and record ``event`` (lock held); features are left in ``self._out``. Returns
+        how many windows the kernel left to :meth:`_finish_exactly`."""
         ts = event.ts_ms
         amount = event.amount_minor
         if amount < 0:
             raise ValueError("velocity amounts are non-negative minor units")
-        with self._lock:
-            present = []
-            for shape in self._shapes:
-                key = event.keys.get(shape.spec.entity)
-                if key:
-                    present.append((shape, key, self._entity(shape, key)))
-                else:
-                    out.update(shape.empty)
-            # Check every entity first so a refused event changes nothing anywhere.
-            for shape, key, ent in present:
-                if ent is None:
-                    continue
-                meta = ent[0]
-                check_admission(shape.spec.entity, meta[_WM], ts, cfg)
-                now = max(meta[_WM], ts)
-                longest = shape.longest
-                cut = now - shape.spans[longest]
-                staying = meta[_END] - _staying(ent, meta[_HEADS + longest], cut)
-                if staying >= cfg.max_events_per_entity:
-                    label = shape.spec.windows[longest]
-                    raise EntityFlood(
-                        f"{shape.spec.entity} {key} already has {staying} events in its "
-                        f"{label} window (cap {cfg.max_events_per_entity})",
-                        field=f"keys.{shape.spec.entity}",
-                    )
-            for shape, key, ent in present:
-                if ent is None:
-                    ent = _new_entity(shape)
-                    for col, part in zip(self._cols[shape.spec.entity], ent, strict=True):
-                        col[key] = part
-                values = [event.attrs.get(a) for a in shape.spec.distinct_of]
-                _add(shape, ent, ts, amount, values, cfg.minor_per_major, out)
-            self._latest = max(self._latest, ts)
-            self._observed += 1
-            if self._observed % _SWEEP_EVERY == 0:
-                self._forget_idle()
-        return out
+        if amount >= _MAX_AMOUNT:
+            raise ValidationError(
+                f"velocity amounts must be below {_MAX_AMOUNT} minor units", field="amount"
+            )
+        keys = event.keys
+        attrs = event.attrs
+        evl = [ts, amount, 0, 0, 0]
+        new: list[tuple[dict[str, int], str, int]] = []  # entities created by this event
+        # (ev offset, the entity's value -> latest position if any, its column, id, value)
+        seen: list[tuple[int, dict[str, int] | None, dict[str, dict[str, int]], str, str]] = []
+        for entity, slots, pairs, p, absent, pad in self._plan:
+            key = keys.get(entity)
+            if not key:
+                evl += absent
+                continue
+            slot = slots.get(key)
+            if slot is None:
+                slot = self._new_slot(len(new))
+                new.append((slots, key, slot))
+                evl += (slot, 1, 0, 0)
+                for a, col in pairs:
+                    v = attrs.get(a)
+                    if v is None:
+                        evl.append(-2)
+                    else:
+                        evl.append(-1)
+                        seen.append((p, None, col, key, v))
+            else:
+                evl += (slot, 0, 0, 0)
+                for a, col in pairs:
+                    v = attrs.get(a)
+                    if v is None:
+                        evl.append(-2)
+                    else:
+                        latest = col.get(key)
+                        evl.append(-1 if latest is None else latest.get(v, -1))
+                        seen.append((p, latest, col, key, v))
+            if pad:
+                evl += pad
+        io = self._io
+        io[self._cfg_len : self._ev_end] = evl
+        k = self._k
+        status = self._call()
+        while status == k.NEED_SPACE:
+            self._grow_arena(int(io[self._cfg_len + k.E_A]))
+            status = self._call()
+        ev = io[self._cfg_len : self._ev_end].tolist()
+        if status != k.OK:
+            self._refuse(status, ev[k.E_A], ev[k.E_B], ts, keys)
+        if new:
+            free = self._free_slots
+            del free[len(free) - min(len(new), len(free)) :]
+            for slots, key, slot in new:
+                slots[key] = slot
+                self._next_slot = max(self._next_slot, slot + 1)
+        for p, latest, col, key, v in seen:  # each value's latest position (pruned)
+            pos, start = ev[p + k.P_POS], ev[p + k.P_START]
+            if latest is None:
+                col[key] = {v: pos}
+                continue
+            latest[v] = pos
+            if len(latest) > 2 * (pos + 1 - start) + 16:  # amortised O(1)
+                col[key] = {x: q for x, q in latest.items() if q >= start}
+        self._latest = max(self._latest, ts)
+        self._observed += 1
+        if self._observed % _SWEEP_EVERY == 0:
+            self._forget_idle()
+        return int(ev[k.E_FALLBACK])
+
+    def _new_slot(self, taken: int) -> int:
+        """The ``taken``-th free slot for an entity created by this event (taken for real only
+        when the event is admitted)."""
+        free = self._free_slots
+        if taken < len(free):
+            return free[len(free) - 1 - taken]
+        slot = self._next_slot + taken - len(free)
+        if slot >= self._meta.shape[0]:
+            self._meta = self._k.enlarged(self._meta, 2 * self._meta.shape[0])
+        return slot
+
+    def _grow_arena(self, need: int) -> None:
+        top = int(self._arena[0])
+        self._arena = self._k.enlarged(self._arena, max(2 * self._arena.shape[0], top + need))
+
+    def _refuse(self, status: int, a: int, b: int, ts: int, keys: Mapping[str, str]) -> None:
+        entity = self._types[a]
+        if status == self._k.LATE_EVENT:
+            check_admission(entity, b, ts, self.config)
+        raise EntityFlood(
+            f"{entity} {keys.get(entity)} already has {b} events in its {self._longest[a]} "
+            f"window (cap {self.config.max_events_per_entity})",
+            field=f"keys.{entity}",
+        )
+
+    def _finish_exactly(self, fallbacks: int, out: dict[str, float]) -> None:
+        """Windows whose integers are too large for the kernel's floats to equal Python's."""
+        at = self._ev_end
+        raw = self._io[at : at + fallbacks * self._k.RAW_FIELDS].tolist()
+        limb = self._k.LIMB
+        for r in range(0, len(raw), self._k.RAW_FIELDS):
+            g, n, s_hi, s_lo, q_hi, q_lo, lo, hi = raw[r : r + self._k.RAW_FIELDS]
+            s, ss = (s_hi << limb) + s_lo, (q_hi << limb) + q_lo
+            _finish(self._window_names[g], n, s, ss, lo, hi, (), self.config.minor_per_major, out)
 
     def _forget_idle(self) -> None:
         """Drop a slice of entities whose every window is empty for good (bounded memory)."""
         # Small slices often (not one big pass): this runs on the decision path.
         if not self._sweep:
-            self._sweep = [
-                (i, list(self._cols[s.spec.entity][0])) for i, s in enumerate(self._shapes)
-            ]
+            self._sweep = [(t, list(slots)) for t, slots in enumerate(self._slots)]
         horizon = self._latest - self.config.max_lateness_ms
         budget = _SWEEP_SLICE
         while budget and self._sweep:
-            index, keys = self._sweep[-1]
-            shape = self._shapes[index]
-            cols = self._cols[shape.spec.entity]
-            oldest_allowed = horizon - shape.spans[shape.longest]
-            while budget and keys:
-                key = keys.pop()
-                budget -= 1
-                meta = cols[0].get(key)
-                if meta is not None and meta[_WM] < oldest_allowed:
-                    for col in cols:
-                        del col[key]
+            t, keys = self._sweep[-1]
+            slots = self._slots[t]
+            spec = self.config.entities[t]
+            oldest_allowed = horizon - spec.spans[spec.longest]
+            take = keys[-budget:]  # the same keys, in the same slices, as one by one
+            del keys[-budget:]
+            budget -= len(take)
+            found = [(key, slot) for key in take if (slot := slots.get(key)) is not None]
+            if found:
+                wm = self._meta[[slot for _, slot in found], self._k.WM]
+                for (key, slot), idle in zip(found, (wm < oldest_allowed).tolist(), strict=True):
+                    if idle:
+                        del slots[key]
+                        for col in self._last[t]:
+                            col.pop(key, None)
+                        self._k.release(self._meta, self._arena, slot)
+                        self._free_slots.append(slot)
             if not keys:
                 self._sweep.pop()
 
@@ -390,108 +500,17 @@ class InProcessVelocity:
             self._claims.pop(event_id, None)
 
     def entity_count(self) -> int:
-        return sum(len(cols[0]) for cols in self._cols.values())
+        return sum(len(slots) for slots in self._slots)
 
     def close(self) -> None:
-        for cols in self._cols.values():
-            for col in cols:
-                col.clear()
-
-
-def _add(
-    shape: _Spec,
-    ent: _Entity,
-    ts: int,
-    amount: int,
-    values: list[str | None],
-    scale: int,
-    out: dict[str, float],
-) -> None:
-    meta, log_ts, log_amt, mins, maxs = ent[:5]
-    n_attr = shape.distinct
-    vals = ent[5 : 5 + n_attr]
-    distinct = ent[5 + n_attr :]
-    now = max(ts, meta[_WM])
-    meta[_WM] = now
-    pos = meta[_END]
-    meta[_END] = end = pos + 1
-    log_ts[pos] = now
-    log_amt[pos] = amount
-    for j, v in enumerate(values):
-        if v is not None:
-            vals[j][pos] = v
-    # Monotonic queues: drop from the back every entry the new amount makes irrelevant.
-    head, tail = meta[_MIN_HEAD], meta[_MIN_TAIL]
-    while tail > head and log_amt[mins[tail - 1]] >= amount:
-        tail -= 1
-        del mins[tail]
-    mins[tail] = pos
-    meta[_MIN_TAIL] = tail + 1
-    head, tail = meta[_MAX_HEAD], meta[_MAX_TAIL]
-    while tail > head and log_amt[maxs[tail - 1]] <= amount:
-        tail -= 1
-        del maxs[tail]
-    maxs[tail] = pos
-    meta[_MAX_TAIL] = tail + 1
-    square = amount * amount
-    longest = shape.longest
-    for w in shape.order:
-        counters = distinct[w * n_attr : (w + 1) * n_attr]
-        for counter, v in zip(counters, values, strict=True):
-            if v is not None:
-                counter[v] = counter.get(v, 0) + 1
-        # Expire: events at or before now - span leave (the window is (now - span, now]).
-        first = meta[_HEADS + w]
-        cut = now - shape.spans[w]
-        s = amount
-        ss = square
-        forget = w == longest  # the last window to let an event go drops what it kept
-        while log_ts[first] <= cut:
-            a = log_amt[first]
-            s -= a
-            ss -= a * a
-            for j in range(n_attr):
-                v = vals[j].pop(first, None) if forget else vals[j].get(first)
-                if v is not None:
-                    counter = counters[j]
-                    left = counter[v] - 1
-                    if left:
-                        counter[v] = left
-                    else:
-                        del counter[v]
-            if forget:
-                del log_ts[first], log_amt[first]
-            first += 1
-        meta[_HEADS + w] = first
-        meta[_SUMS + 2 * w] += s
-        meta[_SUMS + 2 * w + 1] += ss
-    oldest = meta[_HEADS + longest]
-    for queue, head_slot in ((mins, _MIN_HEAD), (maxs, _MAX_HEAD)):
-        head = meta[head_slot]
-        while queue[head] < oldest:
-            del queue[head]
-            head += 1
-        meta[head_slot] = head
-    for w, names in enumerate(shape.names):
-        first = meta[_HEADS + w]
-        lo = log_amt[mins[_first_at(mins, first, meta[_MIN_HEAD], meta[_MIN_TAIL])]]
-        hi = log_amt[maxs[_first_at(maxs, first, meta[_MAX_HEAD], meta[_MAX_TAIL])]]
-        counts = tuple(map(len, distinct[w * n_attr : (w + 1) * n_attr]))
-        s = meta[_SUMS + 2 * w]
-        _finish(names, end - first, s, meta[_SUMS + 2 * w + 1], lo, hi, counts, scale, out)
-
-
-def _first_at(queue: dict[int, int], position: int, lo: int, hi: int) -> int:
-    """Binary search: the first queue index in [lo, hi) holding a position >= ``position``."""
-    if lo < hi and queue[lo] >= position:
-        return lo  # the usual case: the queue's head is inside the window already
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if queue[mid] < position:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+        with self._lock:
+            for slots in self._slots:
+                slots.clear()
+            for cols in self._last:
+                for col in cols:
+                    col.clear()
+            self._sweep = []
+            self._reset(self._meta.shape[1])
 
 
 def check_admission(entity: str, watermark: int, ts: int, cfg: VelocityConfig) -> None:
