@@ -107,6 +107,10 @@ def test_model_trains_on_the_handbook_protocol_and_scores_online(
     row = split.test.row(0, named=True)
     online = again.score({n: float(row[n]) for n in MODEL_FEATURES})
     assert online == pytest.approx(float(model.score_frame(split.test.head(1))[0]), abs=1e-12)
+    rows = [
+        {n: float(r[n]) for n in MODEL_FEATURES} for r in split.test.head(9).iter_rows(named=True)
+    ]
+    assert again.score_many(rows) == [again.score(r) for r in rows]  # a micro-batch: same floats
 
 
 def test_replay_and_backtest_match_row_by_row_rules(features: pl.DataFrame) -> None:
