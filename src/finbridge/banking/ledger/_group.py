@@ -134,10 +134,11 @@ class GroupCommit:
             with self._mutex:
                 following = self._queue[0] if self._queue else None
                 self._leading = following is not None
-            for q in batch:
-                q.wake.release()
+            # The next leader first: its batch is what every other waiter waits for.
             if following is not None:
                 following.wake.release()  # not done: it leads the next batch
+            for q in batch:
+                q.wake.release()
 
     def _take(self) -> list[_Queued]:
         """Up to MAX_BATCH queued postings, at most one per key (the caller holds the lock)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -74,8 +75,15 @@ def text(value: str, field: str, limit: int = MAX_DESCRIPTION) -> str:
     return value
 
 
+# The form every stored id has (core.ids.new_id): checked by one regex match, where building a
+# uuid.UUID cost ~2.5 us per id on the transfer path; other forms take the full parse.
+_CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z").match
+
+
 def valid_account_id(value: str, field: str = "account_id") -> str:
     # A malformed id cannot exist: report it the same way as an unknown one.
+    if isinstance(value, str) and _CANONICAL_ID(value):
+        return value
     if not isinstance(value, str) or not is_valid_id(value):
         raise NotFound(f"account {value!r} not found", field=field)
     return value
