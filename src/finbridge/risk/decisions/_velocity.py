@@ -373,23 +373,16 @@ class InProcessVelocity:
                 slot = self._new_slot(len(new))
                 new.append((slots, key, slot))
                 evl += (slot, 1, 0, 0)
-                for a, col in pairs:
-                    v = attrs.get(a)
-                    if v is None:
-                        evl.append(-2)
-                    else:
-                        evl.append(-1)
-                        seen.append((p, None, col, key, v))
             else:
                 evl += (slot, 0, 0, 0)
-                for a, col in pairs:
-                    v = attrs.get(a)
-                    if v is None:
-                        evl.append(-2)
-                    else:
-                        latest = col.get(key)
-                        evl.append(-1 if latest is None else latest.get(v, -1))
-                        seen.append((p, latest, col, key, v))
+            for a, col in pairs:
+                v = attrs.get(a)
+                if v is None:
+                    evl.append(-2)
+                else:
+                    latest = col.get(key)  # None for a new entity (forgetting pops it)
+                    evl.append(-1 if latest is None else latest.get(v, -1))
+                    seen.append((p, latest, col, key, v))
             if pad:
                 evl += pad
         io = self._io

@@ -69,6 +69,22 @@ def _split(a):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @numba.njit(cache=True)
+def _carry(meta, slot, at, hi, lo):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Add (hi, lo) (either sign, |lo| < 2**56) to the two limbs at ``meta[slot, at:at + 2]``."""
+    hi += meta[slot, at]
+    lo += meta[slot, at + 1]
+    if lo < 0:
+        lo += 1 << LIMB
+        hi -= 1
+    elif lo > LIMB_MASK:
+        lo -= 1 << LIMB
+        hi += 1
+    meta[slot, at] = hi
+    meta[slot, at + 1] = lo
+    return hi, lo
+
+
+@numba.njit(cache=True)
 def _alloc(arena, free, k):  # type: ignore[no-untyped-def]  # pragma: no cover
     head = free[1 + k]
     if head >= 0:
@@ -183,21 +199,9 @@ def observe(meta, arena, io, out):  # type: ignore[no-untyped-def]  # pragma: no
             while h < end and arena[base + (h & mask)] <= cut:
                 a = arena[base + cap + (h & mask)]
                 bits = arena[base + 2 * cap + (h & mask)]
-                s_hi = meta[slot, m + SH]
-                s_lo = meta[slot, m + SL] - a
-                if s_lo < 0:
-                    s_lo += 1 << LIMB
-                    s_hi -= 1
-                meta[slot, m + SH] = s_hi
-                meta[slot, m + SL] = s_lo
+                _carry(meta, slot, m + SH, 0, -a)
                 q_hi, q_lo = _split(a)
-                q_hi = meta[slot, m + QH] - q_hi
-                q_lo = meta[slot, m + QL] - q_lo
-                if q_lo < 0:
-                    q_lo += 1 << LIMB
-                    q_hi -= 1
-                meta[slot, m + QH] = q_hi
-                meta[slot, m + QL] = q_lo
+                _carry(meta, slot, m + QH, -q_hi, -q_lo)
                 for j in range(nd):
                     if bits & (1 << j):
                         meta[slot, m + 5 + j] -= 1
@@ -205,16 +209,11 @@ def observe(meta, arena, io, out):  # type: ignore[no-untyped-def]  # pragma: no
             meta[slot, m + HEAD] = h
         start = meta[slot, FIXED + longest * stride + HEAD]
         # The queues keep only positions still kept.
-        qb = base + 3 * cap
-        h, tail = meta[slot, MINH], meta[slot, MINT]
-        while h < tail and arena[qb + (h & mask)] < start:
-            h += 1
-        meta[slot, MINH] = h
-        qb = base + 4 * cap
-        h, tail = meta[slot, MAXH], meta[slot, MAXT]
-        while h < tail and arena[qb + (h & mask)] < start:
-            h += 1
-        meta[slot, MAXH] = h
+        for qa, qf in ((MINH, 3), (MAXH, 4)):
+            h, tail = meta[slot, qa], meta[slot, qa + 1]
+            while h < tail and arena[base + qf * cap + (h & mask)] < start:
+                h += 1
+            meta[slot, qa] = h
         if end - start == cap:  # full ring: move to a block twice the size
             k = meta[slot, CLS] + 1
             nbase = _alloc(arena, free, k)
@@ -243,18 +242,18 @@ def observe(meta, arena, io, out):  # type: ignore[no-untyped-def]  # pragma: no
             if ev[p + P_FIXED + j] != -2:  # -2: the event has no value for this attribute
                 bits |= 1 << j
         arena[base + 2 * cap + i] = bits
-        qb = base + 3 * cap
-        h, tail = meta[slot, MINH], meta[slot, MINT]
-        while tail > h and arena[base + cap + (arena[qb + ((tail - 1) & mask)] & mask)] >= amount:
-            tail -= 1
-        arena[qb + (tail & mask)] = pos
-        meta[slot, MINT] = tail + 1
-        qb = base + 4 * cap
-        h, tail = meta[slot, MAXH], meta[slot, MAXT]
-        while tail > h and arena[base + cap + (arena[qb + ((tail - 1) & mask)] & mask)] <= amount:
-            tail -= 1
-        arena[qb + (tail & mask)] = pos
-        meta[slot, MAXT] = tail + 1
+        # Monotonic queues: drop from the back every entry the new amount makes irrelevant
+        # (min: amounts strictly increasing; max: strictly decreasing).
+        for qa, qf, sign in ((MINH, 3, 1), (MAXH, 4, -1)):
+            qb = base + qf * cap
+            h, tail = meta[slot, qa], meta[slot, qa + 1]
+            while tail > h:
+                last = arena[base + cap + (arena[qb + ((tail - 1) & mask)] & mask)]
+                if sign * (last - amount) < 0:
+                    break
+                tail -= 1
+            arena[qb + (tail & mask)] = pos
+            meta[slot, qa + 1] = tail + 1
         end += 1
         meta[slot, END] = end
         ev[p + P_POS] = pos
@@ -263,20 +262,8 @@ def observe(meta, arena, io, out):  # type: ignore[no-untyped-def]  # pragma: no
         # Features, window by window.
         for w in range(nw):
             m = FIXED + w * stride
-            s_hi = meta[slot, m + SH]
-            s_lo = meta[slot, m + SL] + amount
-            if s_lo > LIMB_MASK:
-                s_lo -= 1 << LIMB
-                s_hi += 1
-            meta[slot, m + SH] = s_hi
-            meta[slot, m + SL] = s_lo
-            q_hi = meta[slot, m + QH] + a_hi
-            q_lo = meta[slot, m + QL] + a_lo
-            if q_lo > LIMB_MASK:
-                q_lo -= 1 << LIMB
-                q_hi += 1
-            meta[slot, m + QH] = q_hi
-            meta[slot, m + QL] = q_lo
+            s_hi, s_lo = _carry(meta, slot, m + SH, 0, amount)
+            q_hi, q_lo = _carry(meta, slot, m + QH, a_hi, a_lo)
             for j in range(nd):
                 if bits & (1 << j):
                     meta[slot, m + 5 + j] += 1
