@@ -311,14 +311,23 @@ def _run_autocommit(engine: Engine, sql: str, params: dict[str, Any]) -> list[An
     the first try committed, the second answers FBDUP (the stored result).
     """
     connections = autocommit_connections(engine)
+    dbapi_error = engine.dialect.loaded_dbapi.Error
     for last in (False, True):
+        gone = False
         try:
             with connections.connection() as driver:
-                return list(driver.execute(sql, params).fetchall())
-        except engine.dialect.loaded_dbapi.Error as exc:
-            if not last and engine.dialect.is_disconnect(exc, None, None):
+                try:
+                    return list(driver.execute(sql, params).fetchall())
+                except dbapi_error as exc:
+                    # psycopg's dialect tells a lost connection by the connection's state, so
+                    # it needs the connection (without it, is_disconnect always said no).
+                    psycopg_conn = getattr(driver, "driver", driver)  # a PostingConnection's
+                    gone = engine.dialect.is_disconnect(exc, psycopg_conn, None)
+                    raise
+        except dbapi_error as exc:
+            if not last and gone:
                 continue
-            raise DBAPIError.instance(sql, params, exc, engine.dialect.loaded_dbapi.Error) from exc
+            raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 
