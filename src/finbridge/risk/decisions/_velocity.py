@@ -457,6 +457,7 @@ class InProcessVelocity:
             self._sweep = [(t, list(slots)) for t, slots in enumerate(self._slots)]
         horizon = self._latest - self.config.max_lateness_ms
         budget = _SWEEP_SLICE
+        gone: list[int] = []
         while budget and self._sweep:
             t, keys = self._sweep[-1]
             slots = self._slots[t]
@@ -473,10 +474,12 @@ class InProcessVelocity:
                         del slots[key]
                         for col in self._last[t]:
                             col.pop(key, None)
-                        self._k.release(self._meta, self._arena, slot)
-                        self._free_slots.append(slot)
+                        gone.append(slot)
             if not keys:
                 self._sweep.pop()
+        if gone:  # one call for the slice (each call costs ~0.5 us)
+            self._k.release(self._meta, self._arena, self._k.np.array(gone, self._k.np.int64))
+            self._free_slots += gone
 
     def claim(self, event_id: str, ts_ms: int) -> bool:
         with self._lock:

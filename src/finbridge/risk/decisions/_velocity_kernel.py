@@ -96,13 +96,14 @@ def _alloc(arena, free, k):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def release(meta, arena, slot):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """Give a forgotten entity's ring block back to its size class's free list."""
+def release(meta, arena, slots):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Give forgotten entities' ring blocks back to their size classes' free lists."""
     free = arena
-    k = meta[slot, CLS]
-    base = meta[slot, BASE]
-    arena[base] = free[1 + k]
-    free[1 + k] = base
+    for slot in slots:
+        k = meta[slot, CLS]
+        base = meta[slot, BASE]
+        arena[base] = free[1 + k]
+        free[1 + k] = base
 
 
 @numba.njit(cache=True)
