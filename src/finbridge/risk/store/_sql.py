@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 # Core tables: executemany through Core skips the ORM's per-row bookkeeping.
 DECISIONS = Table("risk_decisions", DecisionRow.metadata, extend_existing=True)
 CASES = Table("risk_cases", CaseRow.metadata, extend_existing=True)
+# Built once: constructing an insert per batch was 3 % of the writer process's time (py-spy).
+_INSERT_DECISIONS, _INSERT_CASES = insert(DECISIONS), insert(CASES)
 
 
 def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
@@ -43,9 +45,9 @@ def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
     events = [e for b in bundles for e in b.events]
     with unit_of_work(engine) as s:
         if decisions:
-            s.execute(insert(DECISIONS), decisions)
+            s.execute(_INSERT_DECISIONS, decisions)
         if cases:
-            s.execute(insert(CASES), cases)
+            s.execute(_INSERT_CASES, cases)
         emit_many(s, events)
 
 
