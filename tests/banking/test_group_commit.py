@@ -151,3 +151,18 @@ def test_postings_beyond_one_batch_wait_for_the_next(
     out = _queued_behind_the_writer_lock(lite, [move(f"m-{i}") for i in range(6)])
     assert not any(isinstance(r, Exception) for r in out), out
     assert lite.get_account(system, b.id).balance == Money.of("6.00", "CNY")
+
+
+def test_a_waiter_interrupted_after_being_handed_the_lead_passes_it_on(
+    lite: BankingService,
+) -> None:
+    group = _group.GroupCommit(lite.engine, writer_lock(lite.engine))
+    handed, behind = (_group._Queued(work=None) for _ in range(2))  # type: ignore[arg-type]
+    for q in (handed, behind):
+        q.wake.acquire()  # both asleep
+    group._queue, group._leading, handed.leads = [handed, behind], True, True
+    group._abandon(handed)  # its caller was interrupted (KeyboardInterrupt) while waiting
+    assert group._queue == [behind] and group._leading and behind.leads
+    assert behind.wake.acquire(blocking=False), "the next waiter was woken to lead"
+    group._abandon(behind)
+    assert group._queue == [] and not group._leading  # the next posting leads at once

@@ -83,6 +83,7 @@ class _Queued:
     rows: list[tuple[int, str | None]] = field(default_factory=list)
     # Held while the posting waits; released once, when it is answered or handed the lead.
     wake: threading.Lock = field(default_factory=threading.Lock)
+    leads: bool = False  # handed the lead (set under the mutex before ``wake`` is released)
 
 
 class GroupCommit:
@@ -117,7 +118,11 @@ class GroupCommit:
             self._queue.append(mine)
             waits, self._leading = self._leading, True
         if waits:
-            mine.wake.acquire()  # answered, or handed the lead (then at the head of the queue)
+            try:
+                mine.wake.acquire()  # answered, or handed the lead (then at the queue's head)
+            except BaseException:  # interrupted (KeyboardInterrupt): the queue must not stall
+                self._abandon(mine)
+                raise
         if not mine.done:
             self._lead_once()
         if mine.error is not None:
@@ -134,11 +139,28 @@ class GroupCommit:
             with self._mutex:
                 following = self._queue[0] if self._queue else None
                 self._leading = following is not None
+                if following is not None:
+                    following.leads = True
             # The next leader first: its batch is what every other waiter waits for.
             if following is not None:
                 following.wake.release()  # not done: it leads the next batch
             for q in batch:
                 q.wake.release()
+
+    def _abandon(self, q: _Queued) -> None:
+        """``q``'s caller stopped waiting: its posting leaves the queue (unless a batch already
+        took it), and a lead handed to it passes on, so no waiter is left without a leader."""
+        with self._mutex:
+            if q in self._queue:
+                self._queue.remove(q)
+            if not q.leads:
+                return
+            following = self._queue[0] if self._queue else None
+            self._leading = following is not None
+            if following is not None:
+                following.leads = True
+        if following is not None:
+            following.wake.release()
 
     def _take(self) -> list[_Queued]:
         """Up to MAX_BATCH queued postings, at most one per key (the caller holds the lock)."""
