@@ -29,18 +29,12 @@ from finbridge.risk.decisions._velocity import VelocityEvent, default_config
 
 
 def load_events(path: Path, n: int, seed: int = 5) -> list[VelocityEvent]:
-    df = (
-        pl.read_parquet(path, columns=["TRANSACTION_ID", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT"])
-        .sort("TRANSACTION_ID")
-        .head(n)
-    )
+    columns = ["TRANSACTION_ID", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_TIME_SECONDS"]
+    df = pl.read_parquet(path, columns=columns).sort("TRANSACTION_ID").head(n)
     ts0 = 1_700_000_000_000
-    secs = pl.read_parquet(path, columns=["TRANSACTION_ID", "TX_TIME_SECONDS"]).sort(
-        "TRANSACTION_ID"
-    )["TX_TIME_SECONDS"]
     rng = random.Random(seed)
     out = []
-    for i, (tx, c, t, amount) in enumerate(df.iter_rows()):
+    for i, (tx, c, t, amount, sec) in enumerate(df.iter_rows()):
         keys = {
             "customer": f"c{c}",
             "device": f"d{c if rng.random() < 0.95 else rng.randint(1, 9000)}",
@@ -56,7 +50,7 @@ def load_events(path: Path, n: int, seed: int = 5) -> list[VelocityEvent]:
         out.append(
             VelocityEvent(
                 event_id=f"tx{tx}",
-                ts_ms=ts0 + int(secs[i]) * 1000 + i % 1000,
+                ts_ms=ts0 + sec * 1000 + i % 1000,
                 amount_minor=round(amount * 100),
                 keys=keys,
                 attrs=attrs,
