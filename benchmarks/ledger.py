@@ -18,8 +18,10 @@ Clients are OS processes (one engine each), so Python's GIL does not cap Postgre
 the clients are threads of one process sharing one service and engine by default (a server's
 request threads), because SQLite admits one writer at a time: in-process postings share a
 transaction (banking's group commit), and the script prints how many each held
-(``--sqlite-processes`` measures processes instead). The last line is the verdict on both
-targets.
+(``--sqlite-processes`` measures processes instead). On PostgreSQL the script also prints
+the server backends' CPU per transfer and per pgbench transaction (read from ``/proc``: the
+server must run on this machine), which splits each side's cost into client and server. The
+last line is the verdict on both targets.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from finbridge.platform import upgrade_database
 from finbridge.store import is_sqlite, make_engine
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_TICKS = os.sysconf("SC_CLK_TCK")
 PG_BENCH_DB = "finbridge_ledger_bench"
 PGBENCH_DB = "finbridge_pgbench"
 
@@ -206,6 +209,51 @@ def _verify(url: str) -> bool:
     return ok
 
 
+class _ServerCPU:
+    """CPU seconds of the server's backends serving ``database``, read from ``/proc`` (the
+    server runs on this machine) every 50 ms while a run lasts: splits a run's cost into
+    client and server, ours and pgbench's alike. Background processes (WAL writer,
+    checkpointer) are not counted, for either."""
+
+    def __init__(self, database: str) -> None:
+        self._database = database
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _ServerCPU:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self._last[pid] - self._first[pid] for pid in self._last)
+
+    def _watch(self) -> None:
+        import psycopg
+
+        query = (
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+        with psycopg.connect(PG_ADMIN.replace("+psycopg", ""), autocommit=True) as conn:
+            while not self._stop.wait(0.05):
+                for (pid,) in conn.execute(query, (self._database,)).fetchall():
+                    try:
+                        with open(f"/proc/{pid}/stat") as f:
+                            fields = f.read().rsplit(")", 1)[1].split()
+                    except OSError:  # the backend ended (or is not on this machine)
+                        continue
+                    cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+                    self._first.setdefault(pid, cpu)
+                    self._last[pid] = cpu
+
+
 def _pg_recreate(name: str) -> str:
     admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -215,7 +263,8 @@ def _pg_recreate(name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _pgbench(clients: int, seconds: int, scale: int) -> float:
+def _pgbench(clients: int, seconds: int, scale: int) -> tuple[float, float]:
+    """pgbench's TPC-B tps and its server CPU (ms) per transaction."""
     _pg_recreate(PGBENCH_DB)
     base = ["-h", "127.0.0.1", "-U", "postgres"]
     subprocess.run(
@@ -223,17 +272,20 @@ def _pgbench(clients: int, seconds: int, scale: int) -> float:
         check=True,
         capture_output=True,
     )
-    out = subprocess.run(
-        ["pgbench", *base, "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    with _ServerCPU(PGBENCH_DB) as server:
+        out = subprocess.run(
+            ["pgbench", *base, "-c", str(clients), "-j", "2", "-T", str(seconds), PGBENCH_DB],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
     if match is None:  # older pgbench prints "excluding connections establishing"
         match = re.search(r"tps = ([0-9.]+) \(excluding", out)
     assert match, out
-    return float(match.group(1))
+    done = re.search(r"actually processed: (\d+)", out)
+    per_tx = server.seconds / max(int(done.group(1)), 1) * 1000 if done else float("nan")
+    return float(match.group(1)), per_tx
 
 
 # pgbench's built-in TPC-B-like transaction, statement for statement.
@@ -348,15 +400,22 @@ def main() -> None:
         print(f"load average before postgresql: {os.getloadavg()}")
         url = _pg_recreate(PG_BENCH_DB)
         accounts = _seed(url, args.accounts)
-        report["postgresql"] = _run_clients(
-            url, accounts, args.clients, args.seconds, True, args.pre_ping
-        )
+        with _ServerCPU(PG_BENCH_DB) as server:
+            report["postgresql"] = _run_clients(
+                url, accounts, args.clients, args.seconds, True, args.pre_ping
+            )
         print(_line("postgresql", report["postgresql"]), "ledger ok:", _verify(url))
+        # The clients' warm-up transfers are counted too (one each): noise at these counts.
+        ours = server.seconds / max(report["postgresql"]["transfers"], 1) * 1000
+        print(f"{'':<12} server CPU {ours:.2f} ms per transfer (backends, from /proc)")
         # Other work on a shared machine moves between the two runs: show the load each saw.
         print(f"load average before pgbench: {os.getloadavg()}")
-        tps = _pgbench(args.clients, int(args.seconds), args.pgbench_scale)
+        tps, theirs = _pgbench(args.clients, int(args.seconds), args.pgbench_scale)
         ratio = ratios["postgresql"] = report["postgresql"]["tps"] / tps
-        print(f"{'pgbench':<12} {tps:>9.0f} TPC-B tps (-c {args.clients} -j 2)")
+        print(
+            f"{'pgbench':<12} {tps:>9.0f} TPC-B tps (-c {args.clients} -j 2);"
+            f" server CPU {theirs:.2f} ms per transaction"
+        )
         print(f"ratio        {ratio:9.1%} of pgbench (target >= 60%)")
         admin = make_engine(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
