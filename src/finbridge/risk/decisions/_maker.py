@@ -416,21 +416,7 @@ class DecisionMaker:
         else:
             result = RuleOutcome("approve", 0.0, ())
         outcome, reasons = combine(result, hits, degraded, flood, self.options.safe_outcome)
-        decision = Decision(
-            decision_id=new_id(),
-            event_id=event_id,
-            event_type=req.event_type,
-            customer_id=req.customer_id,
-            outcome=outcome,
-            score=result.score,
-            ml_score=ml_score,
-            fired=tuple(h.name for h in result.fired),
-            reasons=tuple(reasons),
-            rule_set=live.label,
-            model_version=self.model.version if self.model else "none",
-            degraded=degraded,
-            features=features,
-        )
+        model_version = self.model.version if self.model else "none"
         shadow = None
         candidate = self._shadow_model
         healthy = degraded is None and flood is None
@@ -451,9 +437,27 @@ class DecisionMaker:
                 s_rules.label,
                 tuple(h.name for h in sres.fired),
                 s_ml,
-                candidate.version if candidate is not None else decision.model_version,
+                candidate.version if candidate is not None else model_version,
             )
-        return self._writes(req, decision, shadow)
+        # Built once, with its case and shadow (not rebuilt field by field after the rows).
+        decision = Decision(
+            decision_id=new_id(),
+            event_id=event_id,
+            event_type=req.event_type,
+            customer_id=req.customer_id,
+            outcome=outcome,
+            score=result.score,
+            ml_score=ml_score,
+            fired=tuple(h.name for h in result.fired),
+            reasons=tuple(reasons),
+            rule_set=live.label,
+            model_version=model_version,
+            degraded=degraded,
+            case_id=new_id() if outcome == "review" else None,
+            shadow=shadow,
+            features=features,
+        )
+        return self._writes(req, decision)
 
     def _features(
         self, req: DecisionRequest, event_id: str
@@ -463,7 +467,7 @@ class DecisionMaker:
             features.update(self.delayed.lookup(req))
         return features, degraded, flood
 
-    def _writes(self, req: DecisionRequest, d: Decision, shadow: ShadowResult | None) -> _Pending:
+    def _writes(self, req: DecisionRequest, d: Decision) -> _Pending:
         """The rows that make ``d`` durable: decision(s), a review case, the event."""
         now = self.clock.now()
         common = {
@@ -476,7 +480,7 @@ class DecisionMaker:
             "currency": req.amount.code,
             "model_version": d.model_version,
         }
-        case_id = new_id() if d.outcome == "review" else None
+        case_id, shadow = d.case_id, d.shadow
         bundle = Writes()
         bundle.decisions.append(
             {
@@ -526,7 +530,7 @@ class DecisionMaker:
                 }
             )
         bundle.events.append(decision_event(d, req, now))
-        return _Pending(Decision(**{**_fields(d), "case_id": case_id, "shadow": shadow}), bundle)
+        return _Pending(d, bundle)
 
     def warm(self) -> None:
         """Do now what the first decision would otherwise pay for: read rule sets and lists,
@@ -606,10 +610,6 @@ def velocity_event(req: DecisionRequest, event_id: str) -> VelocityEvent:
         keys=keys,
         attrs={k: v for k, v in attrs.items() if v},
     )
-
-
-def _fields(d: Decision) -> dict[str, Any]:
-    return {name: getattr(d, name) for name in Decision.__dataclass_fields__}
 
 
 def decision_event(d: Decision, req: DecisionRequest, now: Any) -> Event:
