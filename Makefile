@@ -11,11 +11,13 @@ PYTEST_WORKERS ?= 4
 # not, and this workplace sets PYTHONDONTWRITEBYTECODE=1, so without it every process (each test
 # worker, the served app, its child processes) compiled every module it imported from source on
 # each start (a fifth of the served app's CPU in its first minute; issue 13's PostgreSQL tail).
+# The risk engine's numba kernels likewise, into numba's cache (scripts/compile_kernels.py).
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	$(PY) -m compileall -q -j 0 src
+	$(PY) scripts/compile_kernels.py
 	touch $@
 
 setup: $(VENV)/.installed
