@@ -47,6 +47,21 @@ def open_chromium() -> Iterator[Any]:
             browser.close()
 
 
+def console_page(
+    browser: Any, base: str, key: str, errors: list[str], landing: str = "/console"
+) -> Any:
+    """A new page signed in to the operator console with API ``key``, on ``landing`` (the
+    login form's ``next``), its script errors and CSP refusals collected into ``errors``."""
+    page = browser.new_page()
+    watch_errors(page, errors)
+    suffix = "" if landing == "/console" else f"?next={landing}"
+    page.goto(f"{base}/console/login{suffix}")
+    page.fill("#api_key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{landing}")
+    return page
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

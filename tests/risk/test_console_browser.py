@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from tests.browser_support import open_chromium, serve, watch_errors
+from tests.browser_support import console_page, open_chromium, serve
 
 from finbridge.core import ManualClock, Role, Settings
 from finbridge.core.settings import RiskSettings
@@ -41,12 +41,7 @@ def test_shadow_chart_renders_in_chromium(
             assert api.post("/v1/risk/decisions", json=body).status_code == 200
             clock.advance(timedelta(days=1))
         with open_chromium() as browser:
-            page = browser.new_page()
-            watch_errors(page, errors)
-            page.goto(f"{base}/console/login?next=/console/risk/shadow")
-            page.fill("#api_key", key)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/console/risk/shadow")
+            page = console_page(browser, base, key, errors, "/console/risk/shadow")
             page.wait_for_selector("#risk-shadow-chart[data-rendered='true'] canvas")
             box = page.locator("#risk-shadow-chart canvas").first.bounding_box()
             assert box is not None and box["width"] > 200 and box["height"] > 100

@@ -5,7 +5,7 @@ console's CSRF rule) and it posts, exactly once."""
 from __future__ import annotations
 
 import pytest
-from tests.browser_support import open_chromium, serve, watch_errors
+from tests.browser_support import console_page, open_chromium, serve
 
 from finbridge.banking import ApproveAll
 from finbridge.cli.demo_approvals import MAKER, seed_approvals
@@ -31,12 +31,7 @@ def test_a_second_operator_approves_a_seeded_request_in_chromium(web_platform: P
 
     errors: list[str] = []
     with serve(web_platform) as base, open_chromium() as browser:
-        page = browser.new_page()
-        watch_errors(page, errors)
-        page.goto(f"{base}/console/login")
-        page.fill("#api_key", key)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console")
+        page = console_page(browser, base, key, errors)
         page.goto(f"{base}/console/approvals")
         rows = page.locator("#approvals tbody tr")
         assert rows.count() == 3

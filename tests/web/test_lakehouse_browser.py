@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from tests.browser_support import open_chromium, serve, watch_errors
+from tests.browser_support import console_page, open_chromium, serve
 
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
@@ -33,12 +33,7 @@ def test_catalogue_and_quality_pages_in_chromium(server: str, seeded_platform: P
     )
     errors: list[str] = []
     with open_chromium() as browser:
-        page = browser.new_page()
-        watch_errors(page, errors)
-        page.goto(f"{server}/console/login")
-        page.fill("#api_key", key.plaintext)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/console")
+        page = console_page(browser, server, key.plaintext, errors)
 
         page.click("nav >> text=Event catalogue")
         page.wait_for_url(f"{server}/console/lake/catalogue")

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 from sqlalchemy import Engine
-from tests.browser_support import open_chromium, serve, watch_errors
+from tests.browser_support import console_page, open_chromium, serve
 
 from finbridge.core import ManualClock, Principal, Role, Settings
 from finbridge.core.settings import RiskSettings
@@ -40,12 +40,7 @@ def test_monitoring_page_in_chromium(settings: Settings, sqlite_engine: Engine,
     errors: list[str] = []
 
     with serve(platform) as base, open_chromium() as browser:
-        page = browser.new_page()
-        watch_errors(page, errors)
-        page.goto(f"{base}/console/login")
-        page.fill("#api_key", key)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/console")
+        page = console_page(browser, base, key, errors)
         page.click("nav >> text=Monitoring")
         page.wait_for_url(f"{base}/console/monitoring")
         page.wait_for_selector("#psi-chart canvas")
