@@ -468,67 +468,43 @@ class DecisionMaker:
         return features, degraded, flood
 
     def _writes(self, req: DecisionRequest, d: Decision) -> _Pending:
-        """The rows that make ``d`` durable: decision(s), a review case, the event."""
+        """The rows that make ``d`` durable: decision(s), a review case, the event (tuples in
+        the port's ``DECISION_COLUMNS`` / ``CASE_COLUMNS`` order)."""
         now = self.clock.now()
-        common = {
-            "event_id": d.event_id,
-            "event_type": d.event_type,
-            "customer_id": d.customer_id,
-            "occurred_at": req.occurred_at,
-            "decided_at": now,
-            "amount_minor": req.amount.minor,
-            "currency": req.amount.code,
-            "model_version": d.model_version,
-        }
+        amount_minor, currency = req.amount.minor, req.amount.code
         case_id, shadow = d.case_id, d.shadow
         bundle = Writes()
+        # id, event_id, mode, event_type, customer_id, occurred_at, decided_at, outcome, score,
+        # ml_score, amount_minor, currency, rule_set, model_version, fired, reasons, degraded,
+        # request
         bundle.decisions.append(
-            {
-                "id": d.decision_id,
-                "mode": "live",
-                "outcome": d.outcome,
-                "score": d.score,
-                "ml_score": d.ml_score,
-                "rule_set": d.rule_set,
-                "fired": list(d.fired),
-                "reasons": list(d.reasons),
-                "degraded": d.degraded,
-                "request": {**req.to_json(), "event_id": d.event_id},
-                **common,
-            }
-        )
+            (
+                d.decision_id, d.event_id, "live", d.event_type, d.customer_id, req.occurred_at,
+                now, d.outcome, d.score, d.ml_score, amount_minor, currency, d.rule_set,
+                d.model_version, list(d.fired), list(d.reasons), d.degraded,
+                {**req.to_json(), "event_id": d.event_id},
+            )
+        )  # fmt: skip
         if shadow is not None:
             bundle.decisions.append(
-                {
-                    "id": new_id(),
-                    "mode": "shadow",
-                    "outcome": shadow.outcome,
-                    "score": shadow.score,
-                    "ml_score": shadow.ml_score,
-                    "rule_set": shadow.rule_set,
-                    "fired": list(shadow.fired),
-                    "reasons": [],
-                    "degraded": None,
-                    "request": None,
-                    **{**common, "model_version": shadow.model_version or d.model_version},
-                }
-            )
+                (
+                    new_id(), d.event_id, "shadow", d.event_type, d.customer_id,
+                    req.occurred_at, now, shadow.outcome, shadow.score, shadow.ml_score,
+                    amount_minor, currency, shadow.rule_set,
+                    shadow.model_version or d.model_version, list(shadow.fired), [], None, None,
+                )
+            )  # fmt: skip
         if case_id is not None:
             urgent = d.score >= 60
             sla = self.options.urgent_case_sla if urgent else self.options.case_sla
+            # id, decision_id, event_id, customer_id, status, priority, assignee, opened_at,
+            # sla_due_at
             bundle.cases.append(
-                {
-                    "id": case_id,
-                    "decision_id": d.decision_id,
-                    "event_id": d.event_id,
-                    "customer_id": d.customer_id,
-                    "status": "open",
-                    "priority": 1 if urgent else 2,
-                    "assignee": None,
-                    "opened_at": now,
-                    "sla_due_at": now + sla,
-                }
-            )
+                (
+                    case_id, d.decision_id, d.event_id, d.customer_id, "open",
+                    1 if urgent else 2, None, now, now + sla,
+                )
+            )  # fmt: skip
         bundle.events.append(decision_event(d, req, now))
         return _Pending(d, bundle)
 
@@ -613,6 +589,8 @@ def velocity_event(req: DecisionRequest, event_id: str) -> VelocityEvent:
 
 
 def decision_event(d: Decision, req: DecisionRequest, now: Any) -> Event:
+    """The ``risk.decision`` event of ``d``, validated by its schema here, where it is built
+    (the writer stores it as it is)."""
     return Event(
         event_type="risk.decision",
         occurred_at=now,
@@ -634,7 +612,7 @@ def decision_event(d: Decision, req: DecisionRequest, now: Any) -> Event:
             "reasons": list(d.reasons),
             "degraded": d.degraded,
         },
-    )
+    ).validated()
 
 
 def combine(

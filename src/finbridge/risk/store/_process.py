@@ -102,8 +102,7 @@ class ProcessWriter:
 
 
 def _serve(conn: Connection, batches: Connection, answers: Connection, url: str) -> None:
-    import finbridge.risk.decisions._port  # (batches unpickle into its Writes)
-    import finbridge.risk.events  # noqa: F401  (registers risk's event schemas, checked on write)
+    import finbridge.risk.decisions._port  # noqa: F401  (batches unpickle into its Writes)
     from finbridge.risk.store._sql import write_bundles
     from finbridge.store.engine import make_engine
 
