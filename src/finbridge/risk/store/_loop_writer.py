@@ -25,13 +25,13 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from multiprocessing.reduction import ForkingPickler
 
 from sqlalchemy.exc import IntegrityError
 
 from finbridge.core.errors import ServiceUnavailable
 from finbridge.risk.decisions._port import Writes
 from finbridge.risk.store._group_commit import COMMIT_TIMEOUT_S
+from finbridge.risk.store._process import pack
 
 # (bundle, its commit's future, the loop time it was handed over)
 _Batch = list[tuple[Writes, "asyncio.Future[None]", float]]
@@ -143,8 +143,8 @@ class LoopWriter:
         size = 1 if self._singles else self._max
         self._singles = max(0, self._singles - 1)
         batch, self._waiting = self._waiting[:size], self._waiting[size:]
-        data = ForkingPickler.dumps([bundle for bundle, _, _ in batch])
-        self._unsent = memoryview(struct.pack("!i", len(data)) + bytes(data))
+        data = pack([bundle for bundle, _, _ in batch])
+        self._unsent = memoryview(struct.pack("!i", len(data)) + data)
         self._in_flight.append(batch)
         self._write_some()
 
