@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -27,14 +27,42 @@ from finbridge.store import unit_of_work
 from .conftest import make_maker, payment, tick
 
 
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite reads back naive
+
+
 def test_decision_is_stored_and_emitted(risk: DecisionMaker, system: Principal, clock) -> None:
-    d = risk.decide(system, payment(clock, event_id="evt-1"))
+    occurred = clock.now() - timedelta(seconds=30)  # so occurred_at and decided_at differ
+    d = risk.decide(system, payment(clock, event_id="evt-1", occurred_at=occurred.isoformat()))
     assert d.outcome == "approve" and d.reasons == ("no risk signal fired",)
     assert d.rule_set == "baseline@v0" and d.model_version == "none"
     with unit_of_work(risk.engine, write=False) as s:
         row = s.scalars(select(DecisionRow)).one()
         event = s.scalars(select(OutboxRow).where(OutboxRow.event_type == "risk.decision")).one()
-    assert row.event_id == "evt-1" and row.amount_minor == 12050 and row.mode == "live"
+    # Every column where the maker's positional row (DECISION_COLUMNS order) says it belongs.
+    assert (row.id, row.event_id, row.mode, row.event_type, row.customer_id) == (
+        d.decision_id,
+        "evt-1",
+        "live",
+        "payment",
+        "cust-1",
+    )
+    assert (_utc(row.occurred_at), _utc(row.decided_at)) == (occurred, clock.now())
+    assert (row.outcome, row.score, row.ml_score, row.amount_minor, row.currency) == (
+        "approve",
+        d.score,
+        None,
+        12050,
+        "CNY",
+    )
+    assert (row.rule_set, row.model_version, row.fired, row.reasons, row.degraded) == (
+        "baseline@v0",
+        "none",
+        [],
+        ["no risk signal fired"],
+        None,
+    )
+    assert row.request is not None and row.request["event_id"] == "evt-1"
     assert event.payload["outcome"] == "approve" and event.payload["amount"] == "120.50"
     # Idempotent: the same event id returns the stored decision and changes nothing.
     again = risk.decide(system, payment(clock, event_id="evt-1", amount="999999"))
@@ -94,7 +122,22 @@ def test_velocity_rules_fire_and_review_opens_a_case(
     assert last.reasons[0] == "more than 5 events in a minute"
     with unit_of_work(risk.engine, write=False) as s:
         case = s.scalars(select(CaseRow).where(CaseRow.decision_id == last.decision_id)).one()
-    assert case.status == "open" and case.id == last.case_id
+        row = s.scalars(select(DecisionRow).where(DecisionRow.id == last.decision_id)).one()
+    assert (case.id, case.event_id, case.customer_id, case.status, case.assignee) == (
+        last.case_id,
+        last.event_id,
+        "cust-1",
+        "open",
+        None,
+    )
+    assert case.priority in (1, 2) and _utc(case.opened_at) == clock.now() - timedelta(seconds=2)
+    assert _utc(case.sla_due_at) > _utc(case.opened_at)
+    assert (row.outcome, row.score, row.fired, row.reasons) == (
+        "review",
+        last.score,
+        list(last.fired),
+        list(last.reasons),
+    )
 
 
 def test_lists_block_watch_allow_with_expiry(
