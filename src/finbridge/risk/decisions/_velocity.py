@@ -29,12 +29,9 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from finbridge.core.errors import ServiceUnavailable, ValidationError
-
-if TYPE_CHECKING:  # numpy and numba load with the first in-process store, not on import
-    import numpy as np
 
 ENTITY_TYPES = ("customer", "device", "ip", "card", "account", "terminal", "merchant", "payee")
 AGGREGATES = ("count", "sum", "avg", "min", "max", "std")
@@ -276,7 +273,6 @@ class InProcessVelocity:
         np = kernel.np
         self._io = np.zeros(self._ev_end + nwin * kernel.RAW_FIELDS, np.int64)
         self._io[:cfg_len] = cfg
-        self._index = {name: i for i, name in enumerate(self._names)}
         self._template = dict.fromkeys(self._names, 0.0)
         self._types = tuple(e.entity for e in ents)
         self._longest = tuple(e.windows[e.longest] for e in ents)
@@ -333,18 +329,6 @@ class InProcessVelocity:
             if fallbacks:
                 self._finish_exactly(fallbacks, out)
         return out
-
-    def observe_into(self, event: VelocityEvent, row: np.ndarray) -> None:
-        """Like :meth:`observe`, but write the features into ``row`` (float64, in the order of
-        ``config.feature_names()``) instead of building a dict of 142 names: the same floats."""
-        with self._lock:
-            fallbacks = self._step(event)
-            row[:] = self._out
-            if fallbacks:
-                exact: dict[str, float] = {}
-                self._finish_exactly(fallbacks, exact)
-                for name, value in exact.items():
-                    row[self._index[name]] = value
 
     def _step(self, event: VelocityEvent) -> int:
         """Admit and record ``event`` (lock held); features are left in ``self._out``. Returns
