@@ -125,10 +125,7 @@ def unit_of_work(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     service (SELECT ... FOR UPDATE) where it needs them.
     """
     with engine.connect() as conn:
-        if write and is_sqlite(engine):
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        elif not write:
-            conn = _reading(conn)
+        conn = _writing(conn) if write else _reading(conn)
         with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
             with conn.begin():
                 yield session
@@ -142,6 +139,22 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     snapshot, as a READ COMMITTED transaction's would."""
     with engine.connect() as conn:
         yield _reading(conn)
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """One atomic write transaction on a bare connection, for a caller that goes below the
+    ORM (statements through the driver, executemany): the same lock rule as
+    :func:`unit_of_work`, commit on success, roll back on any exception."""
+    with engine.connect() as conn, _writing(conn).begin() as tx:
+        yield tx.connection
+
+
+def _writing(conn: Connection) -> Connection:
+    """SQLite takes its write lock at BEGIN (writers queue up front, no upgrade deadlock)."""
+    if conn.dialect.name != "sqlite":
+        return conn
+    return conn.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def _reading(conn: Connection) -> Connection:

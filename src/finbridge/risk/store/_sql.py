@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
+from sqlalchemy import Engine, Table, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
@@ -29,7 +28,7 @@ from finbridge.risk.decisions._port import CASE_COLUMNS, DECISION_COLUMNS, Dupli
 from finbridge.risk.store._group_commit import GroupCommitWriter
 from finbridge.risk.store._probe import DecidedProbe
 from finbridge.risk.tables import CaseRow, DecisionRow
-from finbridge.store.engine import is_sqlite, unit_of_work
+from finbridge.store.engine import unit_of_work, write_connection
 
 if TYPE_CHECKING:
     from finbridge.risk.store._loop_writer import LoopWriter
@@ -96,7 +95,7 @@ def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
     cases = [c for b in bundles for c in b.cases]
     events = [e for b in bundles for e in b.events]
     dialect = engine.dialect
-    with _writing(engine) as conn:
+    with write_connection(engine) as conn:
         if decisions:
             rows = _row_insert(DECISIONS, DECISION_COLUMNS, dialect)
             conn.exec_driver_sql(rows.sql, rows.bind(decisions))
@@ -109,16 +108,6 @@ def write_bundles(engine: Engine, bundles: Sequence[Writes]) -> None:
                 emit_driver(cursor, dialect, *events, validated=True)
             finally:
                 cursor.close()
-
-
-@contextmanager
-def _writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction on ``engine`` (SQLite: BEGIN IMMEDIATE, as ``unit_of_work``)."""
-    with engine.connect() as conn:
-        if is_sqlite(engine):
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            yield conn
 
 
 class SqlDecisionStore:
