@@ -142,10 +142,11 @@ def make_app(
     approve: bool = True,
     scopes: tuple[str, ...] = ("accounts", "payments"),
     sandbox: bool = False,
+    owner: Principal = SYSTEM,
 ) -> ThirdPartyApp:
     key = new_key()
     registered: App = platform.openbanking.apps.register(
-        SYSTEM,
+        owner,
         name=name,
         developer=f"{name} Ltd",
         redirect_uris=[redirect],

@@ -63,7 +63,9 @@ def test_a_developer_registers_sees_and_replays_only_its_own(
         enqueue(session, alpha, "consent.status_changed", {"status": "authorised"}, clock.now())
     platform.openbanking.usage.count(alpha, "balances", SERVED)
     page = client.get("/console/developers").text
-    assert "approved" in page and "sbx_customer_ada" in page  # its sandbox app shows the customers
+    assert "approved" in page and "Sandbox customers" in page  # its sandbox app: its sandbox
+    ada = page.split("<code>sbx_")[1].split("</code>")[0]  # <8 hex>_ada, its own customer
+    assert ada.endswith("_ada") and f"<code>sbx_{ada}_1</code>" in page
     assert (
         "<td>Alpha</td><td>balances</td><td>served</td><td>1</td>"
         in page.split('id="dev-usage"')[1]
@@ -74,13 +76,31 @@ def test_a_developer_registers_sees_and_replays_only_its_own(
         == 200
     )
 
+    # The sandbox's reset button puts it back as seeded and answers with the panel again.
+    panel = page.split('<section class="panel" id="sandbox-')[1]
+    mine = panel.split('name="developer" value="')[1].split('"')[0]
+    assert client.post(
+        "/console/developers/sandbox/reset", data={"developer": mine}
+    ).status_code == (
+        403  # not HTMX
+    )
+    reset = client.post("/console/developers/sandbox/reset", data={"developer": mine}, headers=HX)
+    assert reset.status_code == 200 and f"<code>sbx_{ada}_1</code>" in reset.text
+
     log_in(client, dev_b)
     other = client.get("/console/developers").text
     assert "Alpha" not in other and delivery not in other and "No app yet" in other
+    assert ada not in other  # another developer's sandbox is not shown
+    assert (
+        client.post("/console/developers/sandbox/reset", data={"developer": mine}, headers=HX)
+    ).status_code == 403  # nor reset
     assert (
         client.post(f"/console/openbanking/deliveries/{delivery}/replay", headers=HX).status_code
         == 404
     )
+
+    log_in(client, issue_key(platform, [Role.ADMIN], "ops"))  # operators see every sandbox
+    assert f"<code>sbx_{ada}_1</code>" in client.get("/console/developers").text
 
     log_in(client, issue_key(platform, [Role.TELLER], "teller"))
     assert client.get("/console/developers").status_code == 403

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 from tests.openbanking.conftest import ACCOUNT_ACCESS, SYSTEM, Customer, make_app, sign_in
 from tests.openbanking.test_security import connect, refused
 from thirdparty_app.client import OAuthRefused, ThirdPartyApp
@@ -22,9 +22,11 @@ from thirdparty_app.client import OAuthRefused, ThirdPartyApp
 from finbridge.core import ManualClock, Money, Principal
 from finbridge.core.errors import FinbridgeError, NotFound, ValidationError
 from finbridge.openbanking.sandbox import SandboxBank
-from finbridge.openbanking.tables import AppRow, SandboxAccountRow
+from finbridge.openbanking.tables import AppRow, SandboxAccountRow, SandboxRow
 from finbridge.platform import Platform
 from finbridge.store.engine import unit_of_work
+
+DEV = SYSTEM.id  # the developer of make_app's apps: their sandbox is this one's
 
 
 def _claims(token: str) -> dict[str, object]:
@@ -32,13 +34,21 @@ def _claims(token: str) -> dict[str, object]:
     return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))  # type: ignore[no-any-return]
 
 
-def _authorise_in_sandbox(
-    platform: Platform, app: ThirdPartyApp, customer: str, accounts: list[str]
+def authorise_in_sandbox(
+    platform: Platform,
+    app: ThirdPartyApp,
+    customer: str,
+    accounts: list[str],
+    details: dict[str, str] | None = None,
+    *,
+    actor: Principal = SYSTEM,
 ) -> None:
-    url, verifier = app.push(ACCOUNT_ACCESS, state="sb")
+    """``actor`` (the app's developer or an operator) authorises the app's pushed request as
+    the synthetic ``customer``: account access, or the payment consent ``details``."""
+    url, verifier = app.push(ACCOUNT_ACCESS if details is None else [details], state="sb")
     request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
     back = platform.openbanking.authorise_in_sandbox(
-        SYSTEM, client_id=app.client_id, request_uri=request_uri, customer_id=customer,
+        actor, client_id=app.client_id, request_uri=request_uri, customer_id=customer,
         account_ids=accounts,
     )  # fmt: skip
     app.exchange(ThirdPartyApp.callback(back), verifier=verifier, state="sb")
@@ -54,9 +64,9 @@ def test_sandbox_and_real_tokens_each_read_only_their_own_world(
     sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
     store = platform.openbanking.apps.list(Principal.customer(zhang.id))
     assert [a.name for a in store] == ["Budget Buddy"]  # approved, yet never in the store
-    ada = platform.openbanking.sandbox.customers()[0]
+    ada = platform.openbanking.sandbox.customers(DEV)[0]
     mine = [a.id for a in ada.accounts]
-    _authorise_in_sandbox(platform, sbx, ada.id, mine)
+    authorise_in_sandbox(platform, sbx, ada.id, mine)
     assert sbx.tokens is not None and _claims(sbx.tokens.access_token)["sandbox"] is True
 
     listed = sbx.get("/open-banking/v1/accounts")
@@ -65,7 +75,7 @@ def test_sandbox_and_real_tokens_each_read_only_their_own_world(
     assert balance["booked"] == str(ada.accounts[0].balance.amount)
     moves = sbx.get(f"/open-banking/v1/accounts/{mine[0]}/transactions", limit="50")
     since = datetime(2026, 10, 1, tzinfo=UTC)  # the consent's transaction_from
-    expected = platform.openbanking.sandbox.history(mine[0], since, clock.now(), 50)
+    expected = platform.openbanking.sandbox.history(DEV, mine[0], since, clock.now(), 50)
     assert [m["amount"] for m in moves] == [str(abs(h.amount.amount)) for h in expected]
     assert len(moves) >= 5 and all(m["description"].startswith("Sandbox") for m in moves)
 
@@ -75,9 +85,9 @@ def test_sandbox_and_real_tokens_each_read_only_their_own_world(
                 "insufficient_scope")  # fmt: skip
     # ... nor can its developer put one in a sandbox consent, or authorise a real app there.
     with pytest.raises(NotFound):
-        _authorise_in_sandbox(platform, sbx, ada.id, [zhang.current])
+        authorise_in_sandbox(platform, sbx, ada.id, [zhang.current])
     with pytest.raises(NotFound):
-        _authorise_in_sandbox(platform, tpp, ada.id, mine)
+        authorise_in_sandbox(platform, tpp, ada.id, mine)
 
     # A real token cannot read a sandbox account.
     sign_in(client, clock, zhang)
@@ -115,13 +125,7 @@ def _real_ledger(platform: Platform) -> tuple[int, ...]:
 def _pay_consent(
     platform: Platform, app: ThirdPartyApp, customer: str, debtor: str, details: dict[str, str]
 ) -> None:
-    url, verifier = app.push([details], state="p")
-    request_uri = parse_qs(urlsplit(url).query)["request_uri"][0]
-    back = platform.openbanking.authorise_in_sandbox(
-        SYSTEM, client_id=app.client_id, request_uri=request_uri, customer_id=customer,
-        account_ids=[debtor],
-    )  # fmt: skip
-    app.exchange(ThirdPartyApp.callback(back), verifier=verifier, state="p")
+    authorise_in_sandbox(platform, app, customer, [debtor], details)
 
 
 def test_sandbox_payments_pass_the_real_checks_and_never_touch_the_ledger(
@@ -129,10 +133,10 @@ def test_sandbox_payments_pass_the_real_checks_and_never_touch_the_ledger(
 ) -> None:
     sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
     bank = platform.openbanking.sandbox
-    ada = bank.customers()[0]
+    ada = bank.customers(DEV)[0]
     current, savings = (a.id for a in ada.accounts)
     before = _real_ledger(platform)
-    start = {a: bank.balance(a).balance for a in (current, savings)}
+    start = {a: bank.balance(DEV, a).balance for a in (current, savings)}
 
     # A single payment: made once (a retry answers with it), then the consent is consumed.
     single = {"type": "payment", "instructed_amount": "12.34", "currency": "CNY",
@@ -144,9 +148,9 @@ def test_sandbox_payments_pass_the_real_checks_and_never_touch_the_ledger(
     assert sbx.get(f"/open-banking/v1/consents/{paid['consent_id']}")["status"] == "consumed"
     refused(lambda: sbx.pay(amount="12.34", currency="CNY", creditor=savings, key="k2"), 403,
             "insufficient_scope")  # fmt: skip
-    assert bank.balance(current).balance == start[current] - Money.of("12.34", "CNY")
-    assert bank.balance(savings).balance == start[savings] + Money.of("12.34", "CNY")
-    newest = bank.history(savings, clock.now().replace(year=2000), clock.now()
+    assert bank.balance(DEV, current).balance == start[current] - Money.of("12.34", "CNY")
+    assert bank.balance(DEV, savings).balance == start[savings] + Money.of("12.34", "CNY")
+    newest = bank.history(DEV, savings, clock.now().replace(year=2000), clock.now()
                           + timedelta(seconds=1), 1)[0]  # fmt: skip
     assert newest.amount == Money.of("12.34", "CNY")
 
@@ -176,7 +180,7 @@ def test_a_sandbox_payment_consent_names_only_sandbox_accounts(
     platform: Platform, client: TestClient, clock: ManualClock, zhang: Customer
 ) -> None:
     sbx = make_app(platform, TestClient(client.app), clock, name="Sandboxed", sandbox=True)
-    ada, bo = platform.openbanking.sandbox.customers()[:2]
+    ada, bo = platform.openbanking.sandbox.customers(DEV)[:2]
     cny, usd = bo.accounts[0].id, bo.accounts[1].id
     pay = {"type": "payment", "instructed_amount": "1.00", "currency": "CNY"}
     for creditor, field in (
@@ -195,15 +199,20 @@ def test_a_sandbox_payment_consent_names_only_sandbox_accounts(
     # Too little synthetic money: rejected with its reason, nothing moved.
     big = pay | {"instructed_amount": "999999.00", "creditor_account": ada.accounts[0].id}
     _pay_consent(platform, sbx, bo.id, cny, big)
-    before = platform.openbanking.sandbox.balance(cny).balance
+    before = platform.openbanking.sandbox.balance(DEV, cny).balance
     with pytest.raises(OAuthRefused) as short:
         sbx.pay(amount="999999.00", currency="CNY", creditor=ada.accounts[0].id, key="big")
     assert (short.value.status, short.value.error) == (422, "insufficient_funds"), short.value
-    assert platform.openbanking.sandbox.balance(cny).balance == before
+    assert platform.openbanking.sandbox.balance(DEV, cny).balance == before
     payments = platform.openbanking.resources.payments_for(sbx.tokens.consent_id)  # type: ignore[union-attr]
     assert [(p.status, (p.reason or "")[:18]) for p in payments] == [
         ("rejected", "insufficient_funds")
     ]
+
+
+def _unprefixed(account_id: str) -> str:
+    """``sbx_1a2b3c4d_ada_1`` -> ``ada_1``: what every developer's sandbox has alike."""
+    return account_id.split("_", 2)[2]
 
 
 def test_the_sandbox_is_the_same_on_both_databases(
@@ -212,15 +221,20 @@ def test_the_sandbox_is_the_same_on_both_databases(
     seen = []
     for engine in (sqlite_engine, pg_engine):
         bank = SandboxBank(engine, clock)
-        assert bank.seed() == 5 * 41 and bank.seed() == 0  # once: a second seed is a no-op
-        accounts = [(a.id, a.currency, a.balance) for c in bank.customers() for a in c.accounts]
-        first = accounts[0][0]
+        assert bank.seed(DEV) == 5 * 41 and bank.seed(DEV) == 0  # once: a second is a no-op
+        accounts = [
+            (_unprefixed(a.id), a.currency, a.balance)
+            for c in bank.customers(DEV)
+            for a in c.accounts
+        ]
+        first = bank.customers(DEV)[0].accounts[0].id
         history = [
             (h.amount, h.description)
-            for h in bank.history(first, clock.now().replace(year=2000), clock.now(), 200)
+            for h in bank.history(DEV, first, clock.now().replace(year=2000), clock.now(), 200)
         ]
         seen.append((accounts, history))
     assert seen[0] == seen[1] and len(seen[0][0]) == 5
+    assert [a[0] for a in seen[0][0]] == ["ada_1", "ada_2", "bo_1", "bo_2", "cai_1"]
 
 
 def test_two_servers_seeding_at_once_seed_once(engine: Engine, clock: ManualClock) -> None:
@@ -228,8 +242,10 @@ def test_two_servers_seeding_at_once_seed_once(engine: Engine, clock: ManualCloc
 
     banks = [SandboxBank(engine, clock) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
-        made = sorted(pool.map(lambda b: b.seed(), banks))
+        made = sorted(pool.map(lambda b: b.seed(DEV), banks))
     assert made == [0, 0, 0, 5 * 41]
+    with unit_of_work(engine, write=False) as session:
+        assert session.execute(text("SELECT count(*) FROM openbanking_sandboxes")).scalar() == 1
 
 
 def test_racing_sandbox_payments_never_overdraw(engine: Engine, clock: ManualClock) -> None:
@@ -240,19 +256,20 @@ def test_racing_sandbox_payments_never_overdraw(engine: Engine, clock: ManualClo
     from finbridge.core.errors import InsufficientFunds
 
     bank = SandboxBank(engine, clock)
-    bank.seed()
-    cai = bank.customers()[2].accounts[0]  # one HKD account
+    bank.seed(DEV)
+    cai = bank.customers(DEV)[2].accounts[0]  # one HKD account
+    dan = cai.id.replace("cai_1", "dan_1")
     with unit_of_work(engine) as session:  # the counter-party: a second HKD account
-        session.add(SandboxAccountRow(id="sbx_customer_dan_1", customer_id="sbx_customer_dan",
+        box = session.scalars(select(SandboxRow).where(SandboxRow.owner_id == DEV)).one()
+        session.add(SandboxAccountRow(id=dan, sandbox_id=box.id, customer_id="sbx_dan",
                                       kind="current", currency="HKD", balance_minor=0,
                                       created_at=clock.now()))  # fmt: skip
-    start = bank.balance(cai.id).balance
+    start = bank.balance(DEV, cai.id).balance
     share = Money.from_minor(start.minor // 4, "HKD")  # four fit, two do not
 
     def pay(n: int) -> str:
         try:
-            return bank.transfer(cai.id, "sbx_customer_dan_1", share, reference=f"r{n}",
-                                 description="race")  # fmt: skip
+            return bank.transfer(DEV, cai.id, dan, share, reference=f"r{n}", description="race")
         except InsufficientFunds:
             return "refused"
 
@@ -260,8 +277,8 @@ def test_racing_sandbox_payments_never_overdraw(engine: Engine, clock: ManualClo
         outcomes = list(pool.map(pay, range(6)))
     assert outcomes.count("refused") == 2, outcomes
     paid = Money.from_minor(share.minor * 4, "HKD")
-    assert bank.balance(cai.id).balance == start - paid
-    assert bank.balance("sbx_customer_dan_1").balance == paid
-    moves = bank.history("sbx_customer_dan_1", clock.now() - timedelta(days=1),
+    assert bank.balance(DEV, cai.id).balance == start - paid
+    assert bank.balance(DEV, dan).balance == paid
+    moves = bank.history(DEV, dan, clock.now() - timedelta(days=1),
                          clock.now() + timedelta(seconds=1), 10)  # fmt: skip
     assert len(moves) == 4 and moves[0].balance_after == paid

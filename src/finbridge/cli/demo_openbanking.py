@@ -1,8 +1,8 @@
 """Demo seeding for open banking, through the engine's face: three made-up third-party apps
 (two approved, one awaiting an operator), so the app store, the connected-apps page and the
-console's approval queue are never empty, and a sandbox app with the sandbox's synthetic
-customers seeded, so the developer portal shows them. Each app has a made-up logo (a drawn
-mark in its own colour, uploaded like a developer's). The approved budgeting app's private
+console's approval queue are never empty, and a sandbox app with its developer's sandbox (the
+synthetic customers) seeded, so the developer portal shows them. Each app has a made-up logo
+(a drawn mark in its own colour, uploaded like a developer's). The approved budgeting app's private
 key is written to ``<data_dir>/openbanking-demo-app.json`` so ``examples/thirdparty_app`` can be
 run against the demo server as that app. Idempotent: a demo that finds apps seeds nothing."""
 
@@ -109,7 +109,7 @@ def seed_openbanking(platform: Platform, say: Callable[[str], None] = lambda _: 
         sandbox=True,
     )  # fmt: skip
     registry.set_logo(_ACTOR, sketch.client_id, _logo(len(APPS)))
-    postings = platform.openbanking.sandbox.seed()
+    postings = platform.openbanking.sandbox.seed(sketch.owner_id or _ACTOR.id)  # its developer's
     approved = sum(a[5] for a in APPS)
     return (
         f"{len(APPS)} open-banking apps ({approved} approved), a sandbox app ({postings} postings)"

@@ -4,7 +4,8 @@ and payment APIs for third-party apps, the app registry (issue 18).
 ``platform.openbanking`` is an :class:`OpenBankingService`: ``.apps`` (register, approve, the
 app store), ``.server`` (PAR, the consent decision, token, introspection, revocation, resource
 token checks, consents), ``.resources`` (accounts, balances, transactions, payments for a
-verified :class:`Grant`), ``.audit``.
+verified :class:`Grant`), ``.audit``, ``.sandbox`` (each developer's synthetic sandbox; read and
+reset through ``sandbox_of`` / ``reset_sandbox``).
 """
 
 from finbridge.openbanking import events as events
@@ -17,6 +18,7 @@ from finbridge.openbanking.logos import MAX_BYTES as MAX_LOGO_BYTES
 from finbridge.openbanking.logos import SERVE_HEADERS as LOGO_HEADERS
 from finbridge.openbanking.ports import SecondFactorPort
 from finbridge.openbanking.resources import Payment
+from finbridge.openbanking.sandbox import Sandbox, SandboxCustomer
 from finbridge.openbanking.server import (
     PAYMENT_CONSENT_ACTION,
     REQUEST_URI_PREFIX,
@@ -50,6 +52,8 @@ __all__ = [
     "OpenBankingService",
     "Payment",
     "PendingAuthorisation",
+    "Sandbox",
+    "SandboxCustomer",
     "SecondFactorPort",
     "Usage",
     "events",

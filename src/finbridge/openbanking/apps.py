@@ -61,6 +61,8 @@ class App:
     sandbox: bool = False  # served from the synthetic sandbox only (see sandbox.py)
     jwks_uri: str | None = None  # keys published by the app (``jwks`` is then empty)
     logo: str | None = None  # the logo's SHA-256 (a cache key for its URL); none: no logo
+    # Who registered it (a developer's key or an operator): a sandbox app's sandbox is theirs.
+    owner_id: str | None = None
 
     @classmethod
     def of(cls, row: AppRow) -> App:
@@ -79,6 +81,7 @@ class App:
             bool(row.sandbox),
             row.jwks_uri,
             row.logo_sha256,
+            row.owner_id,
         )
 
 
@@ -220,6 +223,15 @@ class AppRegistry:
             if row is None or not may_manage(actor, row):
                 raise NotFound("no such app", field="client_id")
             return App.of(row)
+
+    def sandbox_developer(self, actor: Principal, client_id: str) -> str:
+        """Whose sandbox a sandbox app reads (its developer), if ``actor`` manages the app;
+        another's app, a live app or an unknown one is answered as unknown."""
+        with unit_of_work(self._engine, write=False) as session:
+            row = session.get(AppRow, client_id)
+            if row is None or not row.sandbox or not row.owner_id or not may_manage(actor, row):
+                raise NotFound("no such sandbox app", field="client_id")
+            return row.owner_id
 
     def logo(self, actor: Principal, client_id: str) -> tuple[bytes, str]:
         """The logo's PNG and SHA-256 for whoever may see the app: anyone signed in for an

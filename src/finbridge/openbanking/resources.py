@@ -109,14 +109,14 @@ class ResourceService:
     def accounts(self, grant: Grant) -> list[Account]:
         self._require(grant, "accounts")
         if grant.sandbox:  # synthetic data only: the sandbox never calls banking
-            return [self._sandbox.account(a) for a in grant.consent.account_ids]
+            return [self._sandbox.account(grant.developer, a) for a in grant.consent.account_ids]
         actor = app_principal(grant)
         return [self._banking.get_account(actor, a) for a in grant.consent.account_ids]
 
     def balance(self, grant: Grant, account_id: str) -> Balance:
         self._require(grant, "balances", account_id)
         if grant.sandbox:
-            return self._sandbox.balance(account_id)
+            return self._sandbox.balance(grant.developer, account_id)
         return self._banking.balance(app_principal(grant), account_id)
 
     def transactions(
@@ -151,7 +151,7 @@ class ResourceService:
             )
         limit = max(1, min(limit, _PAGE))
         if grant.sandbox:
-            return self._sandbox.history(account_id, start, end, limit)
+            return self._sandbox.history(grant.developer, account_id, start, end, limit)
         found: list[HistoryItem] = []
         for item in self._history(grant, account_id):
             if item.created_at < start:
@@ -279,11 +279,12 @@ class ResourceService:
     def _pay_in_sandbox(
         self, grant: Grant, row: PaymentRow, amount: Money, description: str
     ) -> Payment:
-        """Between synthetic accounts only (``SandboxBank.transfer``): the consent, mandate and
-        idempotency checks above are the real ones, the money never is."""
+        """Between synthetic accounts of the app's developer's sandbox only
+        (``SandboxBank.transfer``): the consent, mandate and idempotency checks above are the
+        real ones, the money never is."""
         try:
             entry = self._sandbox.transfer(
-                row.debtor_account_id, row.creditor_account_id, amount,
+                grant.developer, row.debtor_account_id, row.creditor_account_id, amount,
                 reference=row.id, description=description,
             )  # fmt: skip
         except FinbridgeError as exc:

@@ -95,6 +95,7 @@ class Grant:
     consent: Consent
     jkt: str
     sandbox: bool = False  # the token's sandbox marker: served from the synthetic sandbox only
+    developer: str = ""  # the app's developer: a sandbox grant reads only that one's sandbox
 
 
 class AuthorizationServer:
@@ -755,8 +756,9 @@ class AuthorizationServer:
         if status is not ConsentStatus.AUTHORISED and not readable:
             raise invalid_token(f"the consent is {status.value}")
         return Grant(
-            row.id, row.client_id, row.customer_id, Consent.of(consent), row.jkt, app.sandbox
-        )
+            row.id, row.client_id, row.customer_id, Consent.of(consent), row.jkt, app.sandbox,
+            app.owner_id or "",
+        )  # fmt: skip
 
     # -- consent lifecycle --------------------------------------------------------------------
     def consents(

@@ -19,7 +19,7 @@ from finbridge.openbanking.keys import public_jwks, server_key
 from finbridge.openbanking.ports import CrossBorderPort, PartnerKeyPort, SecondFactorPort
 from finbridge.openbanking.proofs import ClientAssertionCheck, DPoPCheck, ReplayStore
 from finbridge.openbanking.resources import ResourceService
-from finbridge.openbanking.sandbox import SandboxBank
+from finbridge.openbanking.sandbox import Sandbox, SandboxBank
 from finbridge.openbanking.server import AuthorizationServer, Lifetimes
 from finbridge.openbanking.usage import UsageMeter
 from finbridge.openbanking.webhooks import WebhookService
@@ -70,13 +70,28 @@ class OpenBankingService:
         customer_id: str,
         account_ids: Sequence[str],
     ) -> str:
-        """The sandbox's consent step (the app's developer, as a synthetic customer): the
-        redirect URL with the code, as the consent screen would send the browser to."""
+        """The sandbox's consent step (the app's developer, as a synthetic customer of its own
+        sandbox): the redirect URL with the code, as the consent screen would send the browser
+        to. The accounts are the app's developer's sandbox's, whoever of its managers acts."""
+        developer = self.apps.sandbox_developer(actor, client_id)
         return self.server.approve_sandbox(
             actor, request_uri, client_id, customer_id, account_ids,
-            sandbox_accounts=self.sandbox.currencies(customer_id),
-            creditor_accounts=self.sandbox.every_account(),
+            sandbox_accounts=self.sandbox.currencies(developer, customer_id),
+            creditor_accounts=self.sandbox.every_account(developer),
         )  # fmt: skip
+
+    def sandbox_of(self, actor: Principal, developer: str | None = None) -> Sandbox:
+        """A developer's sandbox (``openbanking:write``), seeded on first use: the actor's
+        own, or with ``openbanking:admin`` any ``developer``'s."""
+        return self.sandbox.sandbox(_sandbox_developer(actor, developer))
+
+    def reset_sandbox(self, actor: Principal, developer: str | None = None) -> Sandbox:
+        """Put a developer's sandbox back as seeded (the actor's own, or with
+        ``openbanking:admin`` any ``developer``'s); others' sandboxes are not touched. The
+        sandbox as it now is."""
+        owner = _sandbox_developer(actor, developer)
+        self.sandbox.reset(owner)
+        return self.sandbox.sandbox(owner)
 
     @classmethod
     def build(
@@ -145,3 +160,11 @@ class OpenBankingService:
             sandbox=sandbox,
             developers=DeveloperDirectory(engine, clock, partner_keys),
         )
+
+
+def _sandbox_developer(actor: Principal, developer: str | None) -> str:
+    actor.require_scope("openbanking:write")
+    if developer is None or developer == actor.id:
+        return actor.id
+    actor.require_scope("openbanking:admin")  # operators look after any developer's sandbox
+    return developer

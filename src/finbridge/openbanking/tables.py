@@ -257,19 +257,38 @@ class UsageRow(Base):
     calls: Mapped[int] = mapped_column(BigInteger)
 
 
+class SandboxRow(Base):
+    """One developer's sandbox (``owner_id``: the principal that registers its sandbox apps):
+    its synthetic customers' and accounts' ids all begin with ``prefix``. ``seeded_at``: when
+    the data was seeded or last reset (its postings are dated back from then)."""
+
+    __tablename__ = "openbanking_sandboxes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # None only for the shared sandbox of before 0011 when no sandbox app existed to own it.
+    owner_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(24), unique=True)  # sbx_<8 hex>_
+    seeded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SandboxAccountRow(Base):
-    """A synthetic customer's account in the sandbox (seeded, deterministic; no real data)."""
+    """A synthetic customer's account in one developer's sandbox (seeded, deterministic; no
+    real data)."""
 
     __tablename__ = "openbanking_sandbox_accounts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # sbx_...
+    sandbox_id: Mapped[str] = mapped_column(String(36))
     customer_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(16))
     currency: Mapped[str] = mapped_column(String(3))
     balance_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_openbanking_sandbox_accounts_customer", "customer_id"),)
+    __table_args__ = (
+        Index("ix_openbanking_sandbox_accounts_customer", "customer_id"),
+        Index("ix_openbanking_sandbox_accounts_sandbox", "sandbox_id"),
+    )
 
 
 class SandboxPostingRow(Base):

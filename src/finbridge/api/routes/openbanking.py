@@ -7,7 +7,8 @@ Three routers:
   its published metadata, not of our versioned API.
 - ``open_router``: the third-party APIs ``/open-banking/v1/...`` (versioned by their own
   standard's path), authenticated by a DPoP-bound access token, never by our API keys.
-- ``router``: operators' ``/v1/openbanking/...`` (apps, approvals, consents, audit).
+- ``router``: operators' and developers' ``/v1/openbanking/...`` (apps, approvals, consents,
+  audit, a developer's sandbox and its reset).
 
 OAuth refusals are answered as OAuth clients expect (``{"error", "error_description"}`` with
 ``WWW-Authenticate``/``DPoP-Nonce`` headers); every other error is problem+json as elsewhere.
@@ -43,6 +44,8 @@ from finbridge.openbanking import (
     Grant,
     OAuthError,
     Payment,
+    Sandbox,
+    SandboxCustomer,
     Usage,
     refused,
 )
@@ -556,6 +559,30 @@ class SandboxCustomerOut(BaseModel):
     customer_id: str
     accounts: list[SandboxAccountOut]
 
+    @classmethod
+    def of(cls, c: SandboxCustomer) -> SandboxCustomerOut:
+        return cls(
+            customer_id=c.id,
+            accounts=[
+                SandboxAccountOut(account_id=a.id, kind=a.kind.value, currency=a.currency)
+                for a in c.accounts
+            ],
+        )
+
+
+class SandboxOut(BaseModel):
+    developer: str
+    seeded_at: datetime
+    customers: list[SandboxCustomerOut]
+
+    @classmethod
+    def of(cls, box: Sandbox) -> SandboxOut:
+        return cls(
+            developer=box.developer,
+            seeded_at=box.seeded_at,
+            customers=[SandboxCustomerOut.of(c) for c in box.customers],
+        )
+
 
 class SandboxAuthorizeIn(BaseModel):
     client_id: str = Field(max_length=36)
@@ -571,20 +598,24 @@ class RedirectOut(BaseModel):
 @router.get(
     "/sandbox/customers",
     response_model=list[SandboxCustomerOut],
-    summary="The sandbox's synthetic customers and accounts",
+    summary="Your sandbox's synthetic customers and accounts (seeded on first use)",
 )
-def sandbox_customers(platform: PlatformDep, principal: PrincipalDep) -> list[SandboxCustomerOut]:
-    principal.require_scope("openbanking:write")
-    return [
-        SandboxCustomerOut(
-            customer_id=c.id,
-            accounts=[
-                SandboxAccountOut(account_id=a.id, kind=a.kind.value, currency=a.currency)
-                for a in c.accounts
-            ],
-        )
-        for c in platform.openbanking.sandbox.customers()
-    ]
+def sandbox_customers(
+    platform: PlatformDep, principal: PrincipalDep, developer: str | None = None
+) -> list[SandboxCustomerOut]:
+    box = platform.openbanking.sandbox_of(principal, developer)
+    return [SandboxCustomerOut.of(c) for c in box.customers]
+
+
+@router.post(
+    "/sandbox/reset",
+    response_model=SandboxOut,
+    summary="Put your sandbox back as seeded (balances, transactions; the same account ids)",
+)
+def reset_sandbox(
+    platform: PlatformDep, principal: PrincipalDep, developer: str | None = None
+) -> SandboxOut:
+    return SandboxOut.of(platform.openbanking.reset_sandbox(principal, developer))
 
 
 @router.post(

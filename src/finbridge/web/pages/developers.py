@@ -2,14 +2,17 @@
 ``openbanking:write``) registers apps (redirect URIs, public JWKS or a JWKS URI, scopes, category,
 description, login initiation URI; a sandbox app is usable at once, others wait for an
 operator), uploads their logos, sees its
-apps' status, the sandbox's synthetic customers, its API usage and its webhook deliveries with
-replay (the open-banking page's replay, which lets a developer replay only its own).
+apps' status, its own sandbox (synthetic customers and accounts, put back as seeded by a
+button; an operator sees and resets the sandbox of every developer whose sandbox app is listed),
+its API usage and its webhook deliveries with replay (the open-banking page's replay, which lets
+a developer replay only its own).
 ``/console/developers/join`` is public: an organisation applies and is shown a claim code once;
 operators approve on the portal; the claim code then fetches the partner key, once. Every
 rule is the engine's: the page only reads the form and calls ``platform.openbanking``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Annotated, Any
 
@@ -18,12 +21,16 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from finbridge.core.errors import NotFound, ValidationError
+from finbridge.core.principal import Principal
 from finbridge.openbanking import (
     CATEGORIES,
     LOGO_HEADERS,
     MAX_LOGO_BYTES,
     SCOPES,
+    App,
     DeveloperStatus,
+    OpenBankingService,
+    Sandbox,
 )
 from finbridge.web.security import ConsolePlatformDep, ConsolePrincipalDep
 from finbridge.web.templating import render
@@ -41,7 +48,7 @@ def index(request: Request, actor: ConsolePrincipalDep, platform: ConsolePlatfor
         "scopes": SCOPES,
         "usage": ob.usage.report(actor, days=7, limit=200),
         "deliveries": ob.webhooks.deliveries(actor, limit=50),
-        "sandbox_customers": ob.sandbox.customers() if any(a.sandbox for a in apps) else [],
+        "sandboxes": _sandboxes(ob, actor, apps),
         "app_names": {a.client_id: a.name for a in apps},
         "developers": ob.developers.list(actor) if actor.has_scope("openbanking:admin") else [],
     }
@@ -104,6 +111,19 @@ def app_logo(client_id: str, actor: ConsolePrincipalDep, platform: ConsolePlatfo
     return Response(png, headers=LOGO_HEADERS)
 
 
+@router.post("/sandbox/reset", response_class=HTMLResponse)
+def reset_sandbox(
+    request: Request,
+    actor: ConsolePrincipalDep,
+    platform: ConsolePlatformDep,
+    developer: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    ob = platform.openbanking
+    box = ob.reset_sandbox(actor, developer or None)
+    names = [a.name for a in ob.apps.owned(actor) if a.sandbox and a.owner_id == box.developer]
+    return render(request, "openbanking/_sandbox.html", {"panel": _panel(box, names)})
+
+
 @router.get("/join", response_class=HTMLResponse)
 def join_page(request: Request) -> Response:
     return render(request, "openbanking/join.html", {})
@@ -147,6 +167,22 @@ def decide(
         raise NotFound("no such decision", field="decision")
     developer = platform.openbanking.developers.decide(actor, developer_id, status)
     return render(request, "openbanking/_developer_row.html", {"dev": developer})
+
+
+def _sandboxes(ob: OpenBankingService, actor: Principal, apps: list[App]) -> list[dict[str, Any]]:
+    """A panel per developer owning a listed sandbox app (the actor's own first): a developer
+    sees its own sandbox, an operator every listed one. Each is seeded on first use."""
+    owners: dict[str, list[str]] = {}
+    for app in apps:
+        if app.sandbox and app.owner_id:
+            owners.setdefault(app.owner_id, []).append(app.name)
+    ordered = sorted(owners, key=lambda owner: owner != actor.id)
+    return [_panel(ob.sandbox_of(actor, owner), owners[owner]) for owner in ordered]
+
+
+def _panel(box: Sandbox, app_names: list[str]) -> dict[str, Any]:
+    key = hashlib.sha256(box.developer.encode()).hexdigest()[:12]  # an HTML id for any owner id
+    return {"key": key, "box": box, "apps": app_names}
 
 
 def _empty_jwks(text: str) -> bool:
