@@ -306,3 +306,36 @@ def test_the_migration_gives_the_shared_sandbox_to_the_first_sandbox_developer(
     assert bank.seed("second") == 5 * 41  # the others are seeded their own on first use
     assert not bank.customers("second")[0].id.startswith("sbx_customer_")
     assert bank.seed("first") == 0
+
+
+def test_payments_racing_a_reset_leave_the_books_adding_up(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """Payments and a reset at once (the reset locks the sandbox's rows in id order, as a
+    payment locks its two): every payment lands before the reset (and is undone) or after it,
+    so each balance is its postings' sum and its last posting's balance."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bank = SandboxBank(engine, clock)
+    ada = bank.customers("dev-a")[0].accounts
+
+    def act(n: int) -> object:
+        if n == 3:
+            return bank.reset("dev-a")
+        return bank.transfer("dev-a", ada[n % 2].id, ada[1 - n % 2].id, Money.of("1.00", "CNY"),
+                             reference=f"r{n}", description="racing")  # fmt: skip
+
+    with ThreadPoolExecutor(4) as pool:
+        assert len(list(pool.map(act, range(7)))) == 7
+    with unit_of_work(engine, write=False) as session:
+        for account in session.scalars(select(SandboxAccountRow)).all():
+            moves = session.scalars(
+                select(SandboxPostingRow)
+                .where(SandboxPostingRow.account_id == account.id)
+                .order_by(SandboxPostingRow.seq)
+            ).all()
+            assert [m.seq for m in moves] == list(range(len(moves)))
+            assert account.balance_minor == sum(m.amount_minor for m in moves)
+            assert account.balance_minor == moves[-1].balance_after_minor
+    assert len(bank.history("dev-a", ada[0].id, clock.now().replace(year=2000),
+                            clock.now() + timedelta(seconds=1), 200)) in range(41, 48)  # fmt: skip
