@@ -4,6 +4,11 @@ PY := $(VENV)/bin/python
 # Four workers on two cores: much of the suite waits on servers it starts (PostgreSQL, NATS,
 # uvicorn, Chromium); with two workers the cores sat idle a third of the time.
 PYTEST_WORKERS ?= 4
+# The test runs' temporary files live in the checkout, not in /tmp/pytest-of-$USER: pytest keeps
+# only the last three of those per user, so another pytest on the machine (a second checkout,
+# a benchmark) could rotate a running suite's directories away. Cleared at each run's start;
+# a passing test's own directory goes at its teardown (pyproject: tmp_path_retention_policy).
+BASETEMP ?= $(CURDIR)/var/pytest
 
 .PHONY: setup demo test test-future lint bench clean fuzz
 
@@ -31,7 +36,8 @@ demo: setup
 test: setup
 	bash scripts/test-services.sh
 	$(MAKE) lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	mkdir -p $(BASETEMP)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --basetemp=$(BASETEMP)/suite
 	$(MAKE) test-future
 	$(MAKE) fuzz
 
@@ -70,8 +76,9 @@ fuzz: setup
 # Three workers: under libfaketime the workers wait more than they compute.
 FUTURE_WORKERS ?= 3
 test-future: setup
+	mkdir -p $(BASETEMP)
 	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' $(PY) -m pytest -p tests.faketime_support \
-		-n $(FUTURE_WORKERS) --dist loadfile -m "not slow and not spark and not browser" \
+		-n $(FUTURE_WORKERS) --dist loadfile --basetemp=$(BASETEMP)/future -m "not slow and not spark and not browser" \
 		-k "not postgresql and not test_every_route_refuses_without_valid_credentials" -q
 
 # mypy's incremental cache lives outside the checkout, so a fresh clone on the same machine
