@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.browser_support import open_chromium, serve, watch_errors
+from tests.browser_support import open_chromium, serious_axe_findings, serve, watch_errors
 
 from finbridge.core import Role
 from finbridge.identity.apikeys import ApiKeyService
@@ -62,13 +62,18 @@ def test_login_and_overview_chart_in_chromium(server: str, seeded_platform: Plat
         assert "every balance equals the sum" in page.inner_text("#ledger-report")
 
         # Every package's console page loads in the shell without script errors or CSP
-        # refusals (collected in ``errors``).
+        # refusals (collected in ``errors``), and axe-core finds nothing serious on it (the
+        # bar once ran off the dark header: its last links were light text on a light page).
         hrefs = page.eval_on_selector_all("header nav a", "els => els.map(e => e.href)")
         assert f"{server}/console/banking" in hrefs
+        findings: dict[str, list[str]] = {}
         for href in hrefs:
             response = page.goto(href)
             assert response is not None and response.status == 200, href
             page.wait_for_load_state("load")
+            if found := serious_axe_findings(page):
+                findings[href] = found
+        assert findings == {}
 
         cookies = page.context.cookies()
         session = next(c for c in cookies if c["name"] == "finbridge_session")
