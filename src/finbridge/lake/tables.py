@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from finbridge.store.metadata import Base
@@ -20,7 +20,9 @@ class OutboxRow(Base):
     __tablename__ = "lake_outbox"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Not unique in the table (lake_0005): nothing looks a row up by it, and downstream the
+    # lake's view and the stream consumers keep one effect per event id.
+    event_id: Mapped[str] = mapped_column(String(36))
     event_type: Mapped[str] = mapped_column(String(64))
     schema_version: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -32,7 +34,15 @@ class OutboxRow(Base):
     # stays in the outbox, unpublished, for an operator to see and fix; nothing is dropped.
     refused_reason: Mapped[str | None] = mapped_column(String(512))
 
-    __table_args__ = (Index("ix_lake_outbox_unpublished", "published_at", "seq"),)
+    # The relay's queue: the rows still to publish, in seq order (lake_0005).
+    __table_args__ = (
+        Index(
+            "ix_lake_outbox_unpublished",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
 
 
 class StreamAppliedRow(Base):
