@@ -165,6 +165,8 @@ class PostingRow(Base):
             ["banking_accounts.id", "banking_accounts.currency"],
             name="fk_banking_postings_account_currency",
         ),
+        # An account's history. On PostgreSQL the primary key is (account_id, id) instead of
+        # this index plus a key on id (banking_0007); on SQLite id is the rowid.
         Index("ix_banking_postings_account", "account_id", "id"),
         Index("ix_banking_postings_entry", "entry_id"),
     )
