@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text, update
 from tests.api.conftest import issue_key
+from tests.migration_support import alembic
 from tests.openbanking.conftest import SYSTEM, make_app
 from tests.openbanking.test_sandbox import authorise_in_sandbox
 from thirdparty_app.client import OAuthRefused
@@ -28,7 +29,7 @@ from finbridge.openbanking.tables import (
     SandboxPostingRow,
     SandboxRow,
 )
-from finbridge.platform import Platform, load_tables, migration_locations, upgrade_database
+from finbridge.platform import Platform, upgrade_database
 from finbridge.store.engine import unit_of_work
 
 DEV_A = Principal.operator("dev-a", [Role.PARTNER])
@@ -235,14 +236,6 @@ _OLD_ACCOUNTS = sa.table(  # openbanking_sandbox_accounts as it was before 0011
 )
 
 
-def _alembic(engine: Engine, verb: str, revision: str) -> None:
-    from alembic import command
-
-    from finbridge.store.migrate import alembic_config
-
-    getattr(command, verb)(alembic_config(engine, migration_locations(), load_tables()), revision)
-
-
 def _old_shared_sandbox(engine: Engine, clock: ManualClock) -> dict[str, int]:
     """The one shared sandbox as the code before 0011 seeded it (ids ``sbx_customer_*``)."""
     from finbridge.openbanking.sandbox import _generate
@@ -273,11 +266,11 @@ def test_the_migration_gives_the_shared_sandbox_to_the_first_sandbox_developer(
     engine: Engine, clock: ManualClock
 ) -> None:
     bank = SandboxBank(engine, clock)
-    _alembic(engine, "downgrade", "openbanking_0010")
+    alembic(engine, "downgrade", "openbanking_0010")
     try:
         # No sandbox app: the rows are kept, owned by no one, and reach no developer.
         balances = _old_shared_sandbox(engine, clock)
-        _alembic(engine, "upgrade", "heads")
+        alembic(engine, "upgrade", "heads")
         with unit_of_work(engine, write=False) as session:
             legacy = session.scalars(select(SandboxRow)).one()
             kept = session.scalars(select(SandboxAccountRow)).all()
@@ -288,12 +281,12 @@ def test_the_migration_gives_the_shared_sandbox_to_the_first_sandbox_developer(
             bank.account("later-dev", "sbx_customer_ada_1")
 
         # With sandbox apps: the first registered one's developer keeps the ids it knows.
-        _alembic(engine, "downgrade", "openbanking_0010")
+        alembic(engine, "downgrade", "openbanking_0010")
         with unit_of_work(engine) as session:
             assert session.execute(text("SELECT count(*) FROM openbanking_sandbox_accounts")
                                    ).scalar_one() == 5  # fmt: skip
             session.add_all([_sandbox_app("second", clock, 5), _sandbox_app("first", clock, 1)])
-        _alembic(engine, "upgrade", "heads")
+        alembic(engine, "upgrade", "heads")
     finally:
         upgrade_database(engine)
     ada = bank.account("first", "sbx_customer_ada_1")
