@@ -9,6 +9,11 @@ PYTEST_WORKERS ?= 4
 # a benchmark) could rotate a running suite's directories away. Cleared at each run's start;
 # a passing test's own directory goes at its teardown (pyproject: tmp_path_retention_policy).
 BASETEMP ?= $(CURDIR)/var/pytest
+# pytest may write its rewritten test modules' bytecode (this workplace sets
+# PYTHONDONTWRITEBYTECODE=1): every xdist worker imports every test module to collect, ~7 s of
+# CPU each without the cache (24.5 -> 17.3 s for one collection, measured 2026-12-07), and the
+# faketime step's workers reuse what the first run wrote.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 
 .PHONY: setup demo test test-future lint bench clean fuzz
 
@@ -37,7 +42,7 @@ test: setup
 	bash scripts/test-services.sh
 	$(MAKE) lint
 	mkdir -p $(BASETEMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --basetemp=$(BASETEMP)/suite
+	$(PYTEST) -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --basetemp=$(BASETEMP)/suite
 	$(MAKE) test-future
 	$(MAKE) fuzz
 
@@ -73,11 +78,17 @@ fuzz: setup
 #   route walks  tests/api/test_auth_everywhere.py walks every route with bad credentials (4 x
 #            about 40 s under libfaketime, 2-6 s each on the real clock): credentials are checked
 #            by our own clock, not by a library; the normal run covers them.
-# Three workers: under libfaketime the workers wait more than they compute.
-FUTURE_WORKERS ?= 3
+# FAKETIME_FORCE_MONOTONIC_FIX=0: libfaketime's fix for condition variables timed on the monotonic
+# clock is for a faked monotonic clock, which this step does not fake; left on (Debian's default),
+# every wait of a Python thread for the GIL goes through it, and two busy threads ran 4x slower
+# (measured 2026-12-07: two CPU-bound threads 0.36 s plain, 1.45 s faked, 0.41 s with the fix
+# off); an xdist worker's test with a server thread ran 15x slower (a 2-file openbanking slice
+# under `-n 2`: 71 s, 17 s with it off), so this step took 8 min instead of under 5.
+FUTURE_WORKERS ?= 4
 test-future: setup
 	mkdir -p $(BASETEMP)
-	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+400d' $(PY) -m pytest -p tests.faketime_support \
+	FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 faketime -f '+400d' \
+		$(PYTEST) -p tests.faketime_support \
 		-n $(FUTURE_WORKERS) --dist loadfile --basetemp=$(BASETEMP)/future -m "not slow and not spark and not browser" \
 		-k "not postgresql and not test_every_route_refuses_without_valid_credentials" -q
 
