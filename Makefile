@@ -83,8 +83,9 @@ fuzz: setup
 # every wait of a Python thread for the GIL goes through it, and two busy threads ran 4x slower
 # (measured 2026-12-07: two CPU-bound threads 0.36 s plain, 1.45 s faked, 0.41 s with the fix
 # off); an xdist worker's test with a server thread ran 15x slower (a 2-file openbanking slice
-# under `-n 2`: 71 s, 17 s with it off), so this step took 8 min instead of under 5.
-FUTURE_WORKERS ?= 4
+# under `-n 2`: 71 s, 17 s with it off), so this step took 8 min instead of under 5. Three
+# workers: the whole step took 4 min 41 s with three, 5 min 08 s with four (2026-12-07).
+FUTURE_WORKERS ?= 3
 test-future: setup
 	mkdir -p $(BASETEMP)
 	FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_FORCE_MONOTONIC_FIX=0 faketime -f '+400d' \

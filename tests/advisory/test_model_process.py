@@ -17,6 +17,9 @@ from finbridge.advisory._model_process import build_in_child
 from finbridge.core.errors import ValidationError
 
 
+# Slow: the spawned child imports the whole advisory stack (skfolio, its solvers) before it
+# refuses the window.
+@pytest.mark.slow
 def test_the_childs_error_is_raised_here() -> None:
     with pytest.raises(ValidationError) as info:
         build_in_child(0.5, end=dt.date(2007, 12, 31))

@@ -88,6 +88,7 @@ def test_data_load_is_idempotent(env: dict[str, str]) -> None:
     assert f"({posted.group(1)} already there" in second
 
 
+@pytest.mark.slow  # two CLI processes seeding the demo: 26 s on a quiet 2-core box
 def test_demo_no_serve_seeds_once_and_prints_a_working_key(env: dict[str, str]) -> None:
     output = _run(env, "demo", "--no-serve", "--limit", "10")
     assert "loaded 10 customers" in output
