@@ -109,7 +109,7 @@ locked AS (
 {_update_body(dialect)}
 FROM v JOIN locked ON locked.id = v.id
 WHERE a.id IN ({_ids(n)}) AND a.id = v.id AND {rule}
-RETURNING a.id, a.balance_minor, a.customer_id
+RETURNING a.id, CAST(a.balance_minor AS bigint) AS balance_minor, a.customer_id
 """  # noqa: S608
     else:
         # The transaction already holds SQLite's write lock: row order does not matter.
@@ -201,10 +201,13 @@ sealed AS (
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id
 ){event}
-SELECT id, balance_minor, customer_id, delta, (SELECT count(*) FROM sealed) AS sealed,
-  {refuse} AS refused
+SELECT id, CAST(balance_minor AS bigint) AS balance_minor, customer_id, delta,
+  (SELECT count(*) FROM sealed) AS sealed, {refuse} AS refused
 FROM moved ORDER BY ord
 """  # noqa: S608
+    # The balance is cast to its base type (here and in guarded_update): on PostgreSQL the
+    # column is a domain since banking_0008, and a prepared statement whose result type
+    # changes under it fails ("cached plan must not change result type") until re-prepared.
     return text(sql)
 
 
