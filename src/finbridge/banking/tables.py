@@ -77,6 +77,9 @@ class AccountRow(Base):
     interest_rate: Mapped[str | None] = mapped_column(String(16))  # annual, decimal string
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # The rules as SQLite holds them. On PostgreSQL banking_0008 keeps the same conditions as
+    # column domains and a shape trigger (a table CHECK is re-parsed on every statement there);
+    # only available_above_floor stays a CHECK.
     __table_args__ = (
         CheckConstraint(
             "kind IN ('current', 'savings', 'internal')",
