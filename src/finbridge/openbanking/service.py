@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from finbridge.banking import BankingService
 from finbridge.core.clock import Clock
+from finbridge.core.errors import ValidationError
 from finbridge.core.principal import Principal
 from finbridge.core.settings import Settings
 from finbridge.openbanking.apps import AppRegistry
@@ -164,6 +165,8 @@ class OpenBankingService:
 
 def _sandbox_developer(actor: Principal, developer: str | None) -> str:
     actor.require_scope("openbanking:write")
+    if developer is not None and not developer.strip():
+        raise ValidationError("name the developer whose sandbox to reset", field="developer")
     if developer is None or developer == actor.id:
         return actor.id
     actor.require_scope("openbanking:admin")  # operators look after any developer's sandbox

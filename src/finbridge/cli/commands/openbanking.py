@@ -1,5 +1,6 @@
 """``finbridge openbanking``: apps (register, approve, suspend, list), consents, API usage, the
-audit trail, the replay store's clean-up, and a signing key for production."""
+audit trail, the replay store's clean-up, a developer's sandbox reset, and a signing key for
+production."""
 
 from __future__ import annotations
 
@@ -192,6 +193,23 @@ def deliver(limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100) -> Non
     with platform_context() as platform:
         run = platform.openbanking.webhooks.deliver_due(CLI_ACTOR, limit=limit)
         console.print(f"delivered {run.delivered}, retrying {run.retrying}, failed {run.failed}")
+
+
+@openbanking_app.command("sandbox-reset")
+def sandbox_reset(
+    developer: Annotated[
+        str, typer.Argument(help="The developer: the principal id that registers its sandbox apps")
+    ],
+) -> None:
+    """Put a developer's sandbox back as seeded (its synthetic customers' balances and history;
+    the same ids, so its consents still name its accounts). Other sandboxes are not touched."""
+    with platform_context() as platform:
+        box = platform.openbanking.reset_sandbox(CLI_ACTOR, developer)
+        accounts = sum(len(c.accounts) for c in box.customers)
+        console.print(
+            f"sandbox of {escape(box.developer)} reset at {box.seeded_at:%Y-%m-%d %H:%M:%S %Z}:"
+            f" {len(box.customers)} customers, {accounts} accounts"
+        )
 
 
 @openbanking_app.command("prune")
