@@ -166,7 +166,7 @@ class OpenBankingService:
 def _sandbox_developer(actor: Principal, developer: str | None) -> str:
     actor.require_scope("openbanking:write")
     if developer is not None and not developer.strip():
-        raise ValidationError("name the developer whose sandbox to reset", field="developer")
+        raise ValidationError("name the developer whose sandbox this is", field="developer")
     if developer is None or developer == actor.id:
         return actor.id
     actor.require_scope("openbanking:admin")  # operators look after any developer's sandbox
