@@ -18,7 +18,7 @@ from finbridge.platform import upgrade_database
 
 from .conftest import OpenFn, _opener
 
-_INTERNAL = text(
+_INTERNAL = (
     "INSERT INTO banking_accounts (id, customer_id, kind, internal_code, currency, status,"
     " created_at) VALUES (:i, :c, :k, :code, 'CNY', 'open', CURRENT_TIMESTAMP)"
 )
@@ -58,16 +58,16 @@ def test_the_shape_of_internal_and_customer_accounts_is_enforced(
     # A customer's account cannot become internal, nor an internal one carry a customer.
     _refused(svc.engine, "UPDATE banking_accounts SET kind = 'internal' WHERE id = :a",
              {"a": account})  # fmt: skip
-    _refused(svc.engine, str(_INTERNAL),
+    _refused(svc.engine, _INTERNAL,
              {"i": new_id(), "c": customer, "k": "internal", "code": "CASH2"})  # fmt: skip
-    _refused(svc.engine, str(_INTERNAL),
+    _refused(svc.engine, _INTERNAL,
              {"i": new_id(), "c": None, "k": "current", "code": "ODD"})  # fmt: skip
     # Only the bank's own accounts may go negative, whichever column the update names.
     _refused(svc.engine, "UPDATE banking_accounts SET allow_negative = true WHERE id = :a",
              {"a": account})  # fmt: skip
     # The rules do not stop what they allow: a well-formed internal account goes in.
     with svc.engine.begin() as conn:
-        conn.execute(_INTERNAL, {"i": new_id(), "c": None, "k": "internal", "code": "TEST"})
+        conn.execute(text(_INTERNAL), {"i": new_id(), "c": None, "k": "internal", "code": "TEST"})
 
 
 def test_a_posting_of_zero_or_beyond_the_bound_is_refused(
