@@ -6,8 +6,9 @@ each the same backend's ceiling for TPC-B's work, in the same run, and prints th
 
 * PostgreSQL: ``pgbench``'s built-in TPC-B-like script, same client count (target >= 0.6x);
 * SQLite: a plain ``sqlite3`` script doing TPC-B's work (3 updates, 1 select, 1 insert per
-  transaction) on a file in the same directory, with the platform's pragmas (WAL,
-  ``synchronous=NORMAL``), one connection per client thread (target >= 0.5x).
+  transaction) on a file in the same directory, with the platform's pragmas
+  (``store.SQLITE_PRAGMAS``: WAL, ``synchronous=FULL``), one connection per client thread
+  (target >= 0.5x). ``--sqlite-synchronous normal`` runs both sides without the commit's fsync.
 
 Every transfer is the full service path: authorisation, validation, guarded balance updates,
 postings, the sealed journal entry with its idempotency key, and the outbox event, atomically.
@@ -40,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from finbridge.banking import (
     AccountKind,
@@ -53,7 +54,7 @@ from finbridge.banking.ledger._group import group_commit  # measurement: batch s
 from finbridge.banking.writelock import writer_lock
 from finbridge.core import InsufficientFunds, Money, Principal, SystemClock
 from finbridge.platform import upgrade_database
-from finbridge.store import is_sqlite, make_engine
+from finbridge.store import SQLITE_PRAGMAS, is_sqlite, make_engine
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -78,15 +79,33 @@ def _seed(url: str, n_accounts: int) -> list[str]:
     return [o.account_ids[0] for o in opened]
 
 
-def _engine(url: str, pre_ping: bool) -> Engine:
+def _engine(url: str, pre_ping: bool, synchronous: str | None = None) -> Engine:
     """The platform's engine; on PostgreSQL optionally without pool pre-ping.
 
     ``make_engine`` pings every pooled connection at checkout (one extra round trip per
     transaction). The default run measures without it; ``--pre-ping`` measures with it.
+    ``synchronous`` (SQLite, measurement only) overrides the platform's commit durability after
+    its own pragmas ran, so both sides of the comparison can run without the fsync.
     """
     if url.startswith("sqlite") or pre_ping:
-        return make_engine(url, pool_size=2)
+        engine = make_engine(url, pool_size=2)
+        if synchronous is not None and url.startswith("sqlite"):
+
+            @event.listens_for(engine, "connect")
+            def _override(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.execute(f"PRAGMA synchronous={synchronous}")
+
+        return engine
     return create_engine(url, pool_size=2, max_overflow=2)
+
+
+def _pragmas(synchronous: str | None) -> tuple[str, ...]:
+    """The platform's SQLite pragmas, with ``synchronous`` overridden where asked."""
+    if synchronous is None:
+        return SQLITE_PRAGMAS
+    return tuple(
+        f"synchronous={synchronous}" if p.startswith("synchronous=") else p for p in SQLITE_PRAGMAS
+    )
 
 
 def _client(
@@ -97,13 +116,14 @@ def _client(
     barrier: Any,
     pre_ping: bool,
     shared: BankingService | None = None,
+    synchronous: str | None = None,
 ) -> Any:
     """Run transfers for ``seconds`` once every client is ready; returns (latencies, refused).
 
     ``shared``: the process's one service (threads of one server share its engine, as the
     platform's request threads do); otherwise this client builds its own (a process).
     """
-    engine = _engine(url, pre_ping) if shared is None else shared.engine
+    engine = _engine(url, pre_ping, synchronous) if shared is None else shared.engine
     svc = shared or BankingService(engine, SystemClock())
     actor = Principal.system(f"client-{seed}")
     rng = random.Random(seed)
@@ -150,6 +170,7 @@ def _run_clients(
     seconds: float,
     processes: bool,
     pre_ping: bool = False,
+    synchronous: str | None = None,
 ) -> dict[str, float]:
     if processes:
         ctx = mp.get_context("spawn")
@@ -157,7 +178,8 @@ def _run_clients(
         queue = ctx.SimpleQueue()
         procs = [
             ctx.Process(
-                target=_client_proc, args=(queue, url, accounts, seconds, i, barrier, pre_ping)
+                target=_client_proc,
+                args=(queue, url, accounts, seconds, i, barrier, pre_ping, None, synchronous),
             )
             for i in range(clients)
         ]
@@ -169,7 +191,7 @@ def _run_clients(
     else:
         barrier = threading.Barrier(clients)
         results = [None] * clients
-        engine = _engine(url, pre_ping)
+        engine = _engine(url, pre_ping, synchronous)
         shared = BankingService(engine, SystemClock())
         shared.warm()
 
@@ -298,7 +320,9 @@ _TPCB = (
 )
 
 
-def _plain_sqlite_tpcb(directory: Path, clients: int, seconds: float, n_accounts: int) -> float:
+def _plain_sqlite_tpcb(
+    directory: Path, clients: int, seconds: float, n_accounts: int, synchronous: str | None
+) -> float:
     """TPC-B's work in plain ``sqlite3``: the ceiling a Python SQLite client can reach here."""
     import sqlite3
 
@@ -326,8 +350,8 @@ def _plain_sqlite_tpcb(directory: Path, clients: int, seconds: float, n_accounts
 
     def run(i: int) -> None:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
+        for pragma in _pragmas(synchronous):  # the platform's own: same durability both sides
+            conn.execute(f"PRAGMA {pragma}")
         rng = random.Random(i)
         barrier.wait()
         deadline = time.time() + seconds
@@ -376,6 +400,11 @@ def main() -> None:
     parser.add_argument("--sqlite-processes", action="store_true")
     parser.add_argument("--pre-ping", action="store_true", help="keep pool pre-ping (PG)")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=("full", "normal"),
+        help="override the platform's SQLite commit durability on both sides (measurement)",
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
 
@@ -387,11 +416,13 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
         url = f"sqlite:///{tmp / 'bench.db'}"
         accounts = _seed(url, args.accounts)
+        sync = args.sqlite_synchronous.upper() if args.sqlite_synchronous else None
+        print("sqlite pragmas:", ", ".join(_pragmas(sync)))
         report["sqlite"] = _run_clients(
-            url, accounts, args.clients, args.seconds, args.sqlite_processes
+            url, accounts, args.clients, args.seconds, args.sqlite_processes, synchronous=sync
         )
         print(_line("sqlite", report["sqlite"]), "ledger ok:", _verify(url))
-        plain = _plain_sqlite_tpcb(tmp, args.clients, args.seconds, args.accounts)
+        plain = _plain_sqlite_tpcb(tmp, args.clients, args.seconds, args.accounts, sync)
         ratio = ratios["sqlite"] = report["sqlite"]["tps"] / plain
         print(f"{'sqlite3 TPC-B':<12} {plain:>9.0f} tps (plain sqlite3, same pragmas and disk)")
         print(f"ratio        {ratio:9.1%} of plain sqlite3 TPC-B (target >= 50%)")

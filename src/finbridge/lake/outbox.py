@@ -52,10 +52,18 @@ def emit_driver(cursor: Any, dialect: Dialect, *events: Event, validated: bool =
     """
     compiled = _driver_insert(dialect)
     rows = [compiled.bind(row) for row in outbox_rows(events, validated=validated)]
-    if len(rows) == 1:
-        cursor.execute(compiled.sql, rows[0])
-    elif rows:
-        cursor.executemany(compiled.sql, rows)
+    if not compiled.positional:  # psycopg: executemany is pipelined, one round trip
+        if len(rows) == 1:
+            cursor.execute(compiled.sql, rows[0])
+        elif rows:
+            cursor.executemany(compiled.sql, rows)
+        return
+    # sqlite3 steps an executemany once per row and hands Python's GIL away at every step (a
+    # posting batch's leader, holding the writer lock, then waits for it): one multi-row INSERT
+    # is one step.
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        cursor.execute(_multi_row(compiled.sql, len(chunk)), [v for row in chunk for v in row])
 
 
 def outbox_rows(events: Iterable[Event], *, validated: bool = False) -> list[dict[str, Any]]:
@@ -100,6 +108,17 @@ class _DriverInsert:
             convert = self.processors.get(name)
             values[name] = value if convert is None or value is None else convert(value)
         return tuple(values[n] for n in self.names) if self.positional else values
+
+
+# Rows per multi-row INSERT: 7 values a row, well inside SQLite's 32,766 bound parameters.
+_ROWS_PER_INSERT = 500
+
+
+@cache
+def _multi_row(sql: str, n: int) -> str:
+    """``sql`` (one row of ``?`` marks) with its VALUES row repeated ``n`` times."""
+    head, _, row = sql.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([row] * n)}"
 
 
 @cache

@@ -1,6 +1,7 @@
 """Persistence: engine and unit-of-work factory, shared metadata, Alembic migrations."""
 
 from finbridge.store.engine import (
+    SQLITE_PRAGMAS,
     is_sqlite,
     make_engine,
     read_connection,
@@ -11,6 +12,7 @@ from finbridge.store.metadata import Base
 from finbridge.store.migrate import current_heads, upgrade
 
 __all__ = [
+    "SQLITE_PRAGMAS",
     "Base",
     "current_heads",
     "is_sqlite",
