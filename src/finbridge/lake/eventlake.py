@@ -402,7 +402,7 @@ class EventLake:
         if table is None:
             return []
         filters = [("event_type", "=", event_type)] if event_type else None
-        return sorted(Path(uri) for uri in table.file_uris(partition_filters=filters))
+        return sorted(Path(uri) for uri in table.file_uris(file_pruning_predicate=filters))
 
     def _source_sql(self, event_type: str | None = None, where: Sequence[str] = ()) -> str:
         """A SELECT over the (optionally one type's) files, deduplicated by event_id.
