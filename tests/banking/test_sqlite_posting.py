@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -79,3 +81,24 @@ def test_checkpoints_run_beside_the_writers_and_stop_when_idle(
     busy, frames, done = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     assert busy == 0 and frames == done
     assert lite.get_account(system, b.id).balance == Money.of("20.00", "CNY")
+
+
+def test_a_checkpointer_that_cannot_connect_logs_and_leaves(
+    lite: BankingService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = _connections.PostingConnections(lite.engine)
+    unhandled: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: unhandled.append(args.exc_value))
+
+    def gone() -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(pool, "_detached", gone)
+    with caplog.at_level("ERROR", logger="finbridge.banking"):
+        pool.committed()
+        deadline = time.monotonic() + 5
+        while pool._thread is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert pool._thread is None, "the failed checkpointer clears its slot"
+    assert unhandled == []
+    assert "banking WAL checkpoint failed" in caplog.text

@@ -94,8 +94,11 @@ class PostingConnections:
         return driver
 
     def _checkpoints(self) -> None:
-        driver = self._detached()
+        driver = None
         try:
+            # Inside the try: failing to connect (the file unreadable or gone) is logged like a
+            # failed checkpoint instead of ending the thread with an unhandled exception.
+            driver = self._detached()
             while True:
                 with self._lock:
                     if self._commits < _COMMITS_PER_CHECKPOINT:
@@ -110,7 +113,8 @@ class PostingConnections:
             with self._lock:
                 self._thread = None
         finally:
-            driver.close()
+            if driver is not None:
+                driver.close()
 
 
 _BY_ENGINE: weakref.WeakKeyDictionary[Engine, PostingConnections] = weakref.WeakKeyDictionary()
