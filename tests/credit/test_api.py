@@ -79,3 +79,68 @@ def test_credit_api_bad_input(app_client):
     assert client.post("/v1/credit/models/german/versions/7/promote").status_code == 404
     anon = TestClient(client.app)
     assert anon.get("/v1/credit/models").status_code == 401
+
+
+def _german_rows() -> list[dict[str, object]]:
+    import json
+
+    from finbridge.credit.datasets import german
+
+    return json.loads(german().to_json(orient="records"))  # JSON's own types, as a client sends
+
+
+def test_train_over_the_api_registers_a_version_with_its_decisions(app_client, settings, clock):
+    client, platform, _ = app_client
+    rows = _german_rows()
+    body = {"rows": rows, "policy": {"target": "creditability", "seed": 3}}
+    r = client.post("/v1/credit/models/german/train", json=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["model_name"], made["version"], made["status"]) == ("german", 2, "candidate")
+    assert made["kind"] == "scorecard" and made["auc"] > 0.7 and made["n_train"] == 750
+    assert made["data_decisions"], "the profile's decisions are stored with the version"
+    stored = platform.credit.get(ADMIN, "german", 2)
+    assert stored.artifact_sha256 == made["artifact_sha256"]
+    assert made["trained_by"] == stored.trained_by != ADMIN.id  # the API key's operator
+    live = client.post(
+        "/v1/credit/models/german/train",
+        json={"rows": rows, "policy": {"target": "creditability", "kind": "lightgbm"},
+              "promote": True},
+    )  # fmt: skip
+    assert live.status_code == 201 and live.json()["status"] == "live"
+    assert live.json()["kind"] == "lightgbmchallenger"
+
+
+def test_train_over_the_api_refuses_bad_input_and_registers_nothing(
+    app_client, settings, sqlite_engine, clock
+):
+    client, platform, _ = app_client
+    rows = _german_rows()
+    before = len(platform.credit.list_versions(ADMIN, "german"))
+
+    def post(body: dict[str, object], c: TestClient = client) -> tuple[int, dict[str, object]]:
+        r = c.post("/v1/credit/models/german/train", json=body)
+        return r.status_code, r.json()
+
+    status, problem = post({"rows": rows})  # no target
+    assert status == 422 and problem["field"] == "target"
+    status, problem = post({"rows": rows, "policy": {"target": "nope"}})
+    assert status == 422 and "'nope' not in the data" in problem["detail"]
+    status, problem = post({"rows": rows, "policy": {"target": "creditability", "name": "other"}})
+    assert status == 422 and problem["field"] == "policy.name"
+    status, _ = post({"rows": rows, "policy": {"target": "creditability", "learning": "fast"}})
+    assert status == 422  # an unknown policy key
+    status, _ = post({"rows": [], "policy": {"target": "creditability"}})
+    assert status == 422
+    nested = [dict(row, purpose={"car": "new"}) for row in rows]  # a cell is a scalar
+    status, problem = post({"rows": nested, "policy": {"target": "creditability"}})
+    assert status == 422 and "rows.0.purpose" in problem["detail"]
+    status, problem = post({"rows": rows[:40], "policy": {"target": "creditability"}})
+    assert status == 422, problem  # too few rows per class for a held-out evaluation
+    secret = settings.secret_key.get_secret_value()
+    teller = ApiKeyService(sqlite_engine, clock, secret).issue("till", [Role.TELLER]).plaintext
+    as_teller = TestClient(client.app, headers={"Authorization": f"Bearer {teller}"})
+    status, _ = post({"rows": rows, "policy": {"target": "creditability"}}, as_teller)
+    assert status == 403
+    assert TestClient(client.app).post("/v1/credit/models/german/train").status_code == 401
+    assert len(platform.credit.list_versions(ADMIN, "german")) == before

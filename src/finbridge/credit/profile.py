@@ -160,7 +160,9 @@ def _named_drops(frame: pd.DataFrame, policy: TrainingPolicy) -> list[ColumnIssu
 def _target(frame: pd.DataFrame, policy: TrainingPolicy) -> tuple[pd.DataFrame, np.ndarray, int]:
     target = policy.target
     if not target:
-        raise ValidationError("name the target column (--target)", field="target")
+        raise ValidationError(
+            "no target column named: say which column is the target", field="target"
+        )
     if target not in frame.columns:
         raise ValidationError(
             f"target column {target!r} not in the data (columns: {list(frame.columns)[:12]})",

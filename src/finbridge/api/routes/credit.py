@@ -1,4 +1,5 @@
-"""``/v1/credit``: score applicants (consent, reasons, version), models, promotion, monitoring."""
+"""``/v1/credit``: score applicants (consent, reasons, version), models, training, promotion,
+monitoring."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from finbridge.api.deps import PlatformDep, PrincipalDep
-from finbridge.credit import ModelVersion
+from finbridge.core.errors import ValidationError
+from finbridge.credit import ModelVersion, TrainingPolicy
 
 router = APIRouter(prefix="/credit", tags=["credit"])
 
@@ -112,6 +114,24 @@ class JointScorePublic(ScorePublic):
     note: str | None
 
 
+# A table cell as JSON carries it: nested objects and arrays are no column value.
+Cell = str | int | float | bool | None
+
+
+class TrainRequest(BaseModel):
+    rows: list[dict[str, Cell]] = Field(
+        min_length=1, max_length=100_000,
+        description="The training table, one object per row (column name -> value), the "
+        "target column included",
+    )  # fmt: skip
+    policy: TrainingPolicy = Field(
+        default_factory=TrainingPolicy,
+        description="What `finbridge credit train` can be told (the keys of its YAML config); "
+        "`target` is required, `name` is the path's",
+    )
+    promote: bool = Field(False, description="Make the new version live at once")
+
+
 class MonitoringRequest(BaseModel):
     applicants: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)
     version: int | None = Field(None, ge=1)
@@ -132,6 +152,26 @@ def list_models(
 def promote(name: str, version: int, actor: PrincipalDep, platform: PlatformDep
             ) -> ModelVersionPublic:  # fmt: skip
     return ModelVersionPublic.of(platform.credit.promote(actor, name, version))
+
+
+@router.post(
+    "/models/{name}/train",
+    response_model=ModelVersionPublic,
+    status_code=201,
+    summary="Train and register a new version from rows: profile, policy, held-out evaluation",
+)
+def train(name: str, body: TrainRequest, actor: PrincipalDep, platform: PlatformDep
+          ) -> ModelVersionPublic:  # fmt: skip
+    if body.policy.name not in (None, name):
+        raise ValidationError(
+            f"policy.name {body.policy.name!r} is not the model in the path ({name!r})",
+            field="policy.name",
+        )
+    version = platform.credit.train(
+        actor, pd.DataFrame(body.rows), name=name, policy=body.policy, promote=body.promote,
+        source=f"{len(body.rows):,} rows over the API",
+    )  # fmt: skip
+    return ModelVersionPublic.of(version)
 
 
 @router.post(
