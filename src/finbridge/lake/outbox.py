@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -114,7 +114,7 @@ class _DriverInsert:
 _ROWS_PER_INSERT = 500
 
 
-@cache
+@lru_cache(maxsize=64)  # one text per row count: bounded, as counts up to 500 can occur
 def _multi_row(sql: str, n: int) -> str:
     """``sql`` (one row of ``?`` marks) with its VALUES row repeated ``n`` times."""
     head, _, row = sql.partition(" VALUES ")
