@@ -9,7 +9,7 @@ from typing import Any
 
 from finbridge.banking.ledger._connections import posting_connections
 from finbridge.platform import upgrade_database
-from finbridge.store import SQLITE_PRAGMAS, make_engine
+from finbridge.store import make_engine
 from finbridge.store.engine import SQLITE_BUSY_TIMEOUT_MS
 
 _FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
@@ -20,11 +20,6 @@ def _settings(driver: Any) -> tuple[Any, ...]:
         driver.execute(f"PRAGMA {name}").fetchone()[0]
         for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
     )
-
-
-def test_the_platform_pragmas_ask_for_a_durable_commit() -> None:
-    assert "synchronous=FULL" in SQLITE_PRAGMAS
-    assert "journal_mode=WAL" in SQLITE_PRAGMAS
 
 
 def test_every_connection_commits_durably(tmp_path: Path) -> None:
