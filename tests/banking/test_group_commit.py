@@ -83,9 +83,11 @@ def test_queued_transfers_commit_together_and_each_stays_all_or_nothing(
         c.id: Money.of("51.00", "CNY"),
         poor.id: Money.of("1.00", "CNY"),
     }
-    # Four postings in two transactions: the leader's alone, then g-1, g-2 and g-4 together
-    # (g-3 refused, the second g-1 answered from the committed first one).
-    assert (group.postings - postings, group.batches - batches) == (4, 2)
+    # Four postings in one transaction: the leader took only its own (the others queued while
+    # it waited for the writer lock) and absorbed g-1, g-2, g-3 and g-4 once its transaction
+    # was open; g-3's refused debit rolled that back and the batch ran again without it. The
+    # second g-1 waited for the next batch and met the committed first one.
+    assert (group.postings - postings, group.batches - batches) == (4, 1)
     with lite.engine.connect() as conn:
         # Each posting's running balance is exact: the account's history replays to its balance.
         for account in (a, b, c):
@@ -134,6 +136,56 @@ def test_a_failing_posting_in_a_batch_fails_alone(
         Money.of(x, "CNY") for x in ("1.00", "2.00", "3.00")
     ]
     assert lite.get_account(system, b.id).balance == Money.of("6.00", "CNY")
+    assert lite.verify_ledger(system).ok
+
+
+def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
+    lite: BankingService, open_lite: OpenFn, system: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b, c = open_lite("100.00"), open_lite(), open_lite()
+    group = group_commit(lite.engine, writer_lock(lite.engine))
+    batches, postings = group.batches, group.postings
+    write = _group._write
+    late: list[Any] = []
+
+    def write_then_let_one_arrive(driver: Any, dialect: Any, batch: list[Any]) -> Any:
+        """The first set of statements runs, then another posting queues (still inside the
+        open transaction), as a request thread would while the leader works."""
+        retry = write(driver, dialect, batch)
+        if not late:
+            two = Money.of("2.00", "CNY")
+            thread = threading.Thread(
+                target=lambda: late.append(
+                    lite.transfer(system, a.id, c.id, two, idempotency_key="w-1")
+                )
+            )
+            late.append(thread)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not group._queue and time.monotonic() < deadline:
+                time.sleep(0.005)
+            assert group._queue, "the second posting did not queue"
+        return retry
+
+    monkeypatch.setattr(_group, "_write", write_then_let_one_arrive)
+    first = lite.transfer(system, a.id, b.id, Money.of("1.00", "CNY"), idempotency_key="w-0")
+    late[0].join(30)
+    assert first.amount == Money.of("1.00", "CNY") and late[1].amount == Money.of("2.00", "CNY")
+    # Both in the first one's transaction: one commit, the later posting's statements after.
+    assert (group.postings - postings, group.batches - batches) == (2, 1)
+    assert lite.get_account(system, a.id).balance == Money.of("97.00", "CNY")
+    with lite.engine.connect() as conn:
+        seq = (
+            conn.execute(
+                text(
+                    "SELECT json_extract(payload, '$.entry_id') FROM lake_outbox"
+                    " WHERE event_type = 'transaction.posted' ORDER BY seq DESC LIMIT 2"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert seq == [late[1].entry_id, first.entry_id]  # the events in posting order
     assert lite.verify_ledger(system).ok
 
 

@@ -7,7 +7,12 @@ to the other client threads and waits to get it back while it holds the writer l
 postings queue here, and whichever caller finds no batch running becomes the *leader*: it
 takes everything queued (up to :data:`MAX_BATCH`), runs the batch in one ``BEGIN IMMEDIATE``
 transaction under the writer lock, commits once, and hands each waiter its own outcome. A
-lone caller is a batch of one (the same statements a transfer ran before).
+lone caller is a batch of one (the same statements a transfer ran before). While the
+transaction is open the leader also *absorbs* what queues meanwhile: once ``BEGIN`` returns and
+after each set of statements it takes the postings that arrived and writes them in the same
+transaction, until none is waiting; only then does it commit. Without that, the threads one
+batch answered came back while the next ran and waited for a commit of their own, so batches
+alternated at about half the posting threads each.
 
 Inside a batch the statements are set-based, not one per posting:
 
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from functools import cache
@@ -86,6 +91,9 @@ class _Queued:
     leads: bool = False  # handed the lead (set under the mutex before ``wake`` is released)
 
 
+_Absorb = Callable[[list[_Queued]], list[_Queued]]
+
+
 class GroupCommit:
     """The posting queue of one engine in this process (see the module doc).
 
@@ -131,8 +139,8 @@ class GroupCommit:
 
     def _lead_once(self) -> None:
         """Run the batch at the head of the queue, answer it, pass the lead on."""
-        with self._mutex:
-            batch = self._take()
+        batch: list[_Queued] = []
+        self._take_into(batch)  # at least this leader's own posting, at the queue's head
         try:
             self._lead(batch)
         finally:
@@ -162,26 +170,31 @@ class GroupCommit:
         if following is not None:
             following.wake.release()
 
-    def _take(self) -> list[_Queued]:
-        """Up to MAX_BATCH queued postings, at most one per key (the caller holds the lock)."""
-        batch: list[_Queued] = []
-        keys: set[str] = set()
-        rest: list[_Queued] = []
-        for q in self._queue:
-            key = q.work.scoped_key
-            if len(batch) < MAX_BATCH and key not in keys:
-                keys.add(key)
-                batch.append(q)
-            else:
-                rest.append(q)
-        self._queue = rest
-        return batch
+    def _take_into(self, batch: list[_Queued]) -> list[_Queued]:
+        """Move queued postings into ``batch`` (up to MAX_BATCH in all, at most one per key);
+        returns the ones moved."""
+        taken: list[_Queued] = []
+        with self._mutex:
+            if not self._queue or len(batch) >= MAX_BATCH:
+                return taken
+            keys = {q.work.scoped_key for q in batch}
+            rest: list[_Queued] = []
+            for q in self._queue:
+                key = q.work.scoped_key
+                if len(batch) + len(taken) < MAX_BATCH and key not in keys:
+                    keys.add(key)
+                    taken.append(q)
+                else:
+                    rest.append(q)
+            self._queue = rest
+        batch += taken
+        return taken
 
     def _lead(self, batch: list[_Queued]) -> None:
         pool = posting_connections(self._engine)
         try:
             with self._write_lock:
-                self._commit(pool, batch)
+                self._commit(pool, batch, absorb=self._take_into)
         except BaseException as exc:  # the lock itself failed: nobody was posted
             for q in batch:
                 if not q.done:
@@ -191,11 +204,14 @@ class GroupCommit:
             for q in batch:
                 q.done = True
 
-    def _commit(self, pool: PostingConnections, batch: list[_Queued]) -> None:
-        """Run ``batch`` in one transaction; on a database error, each posting alone."""
+    def _commit(
+        self, pool: PostingConnections, batch: list[_Queued], absorb: _Absorb | None = None
+    ) -> None:
+        """Run ``batch`` in one transaction (growing it with ``absorb``, see :func:`_run`); on
+        a database error, each posting alone."""
         dbapi = self._engine.dialect.loaded_dbapi
         try:
-            committed = _run(self._engine, pool, batch)
+            committed = _run(self._engine, pool, batch, absorb)
         except dbapi.Error as exc:
             # A constraint or trigger refused one posting's rows: find it by running each alone.
             # Anything else (a lock timeout, I/O) is no posting's fault: all of them get it,
@@ -214,8 +230,18 @@ class GroupCommit:
             pool.committed(committed)
 
 
-def _run(engine: Engine, pool: PostingConnections, batch: list[_Queued]) -> int:
-    """One transaction for ``batch`` (the caller holds the writer lock); postings committed."""
+def _run(
+    engine: Engine, pool: PostingConnections, batch: list[_Queued], absorb: _Absorb | None
+) -> int:
+    """One transaction for ``batch`` (the caller holds the writer lock); postings committed.
+
+    ``absorb`` moves postings queued meanwhile into ``batch``: once the transaction is open
+    and after each set of statements, the postings that arrived are written in the same
+    transaction, until none is waiting. With absorption, most of a server's posting threads
+    share one commit (measured: 7.5 postings a commit with 8 client threads, against 4.6 when
+    the batch was only what was queued before the lock was taken, because the threads the
+    previous batch answered came back while this one ran).
+    """
     raw = None if pool.dedicated else engine.raw_connection()
     driver: Any = pool.connection() if raw is None else raw.driver_connection
     try:
@@ -224,6 +250,12 @@ def _run(engine: Engine, pool: PostingConnections, batch: list[_Queued]) -> int:
             driver.execute("BEGIN IMMEDIATE")
             try:
                 retry = _write(driver, engine.dialect, live)
+                while retry is None and absorb is not None:
+                    arrived = absorb(batch)
+                    if not arrived:
+                        break
+                    live += arrived
+                    retry = _write(driver, engine.dialect, arrived)
             except BaseException:
                 with suppress(Exception):  # the connection may be unusable; replaced below
                     driver.rollback()
