@@ -29,7 +29,8 @@ from finbridge.banking import forks
 
 log = logging.getLogger("finbridge.banking")
 
-# Postings between checkpoints: ~2 group-commit batches, ~100-250 frames. Measured with
+# Postings between checkpoints: ~2 group-commit batches, ~120 WAL frames (7.6 a transfer with
+# 8 posting threads, counted in the WAL of a run without checkpoints). Measured with
 # durable commits and batches of ~7.6 (docs/benchmarks.md, Ledger, session 10): 16 gave 5-14%
 # more transfers/s than 48 in 5 of 6 alternated runs, and a lower p99.
 _COMMITS_PER_CHECKPOINT = 16
