@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from itertools import groupby
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.banking.conftest import OpenFn
 
 from finbridge.banking import BankingService
 from finbridge.banking.ledger import _group
+from finbridge.banking.ledger._connections import posting_connections
 from finbridge.banking.ledger._group import group_commit
 from finbridge.banking.writelock import writer_lock
 from finbridge.core import InsufficientFunds, Money, Principal
@@ -145,13 +147,17 @@ def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
     a, b, c = open_lite("100.00"), open_lite(), open_lite()
     group = group_commit(lite.engine, writer_lock(lite.engine))
     batches, postings = group.batches, group.postings
-    write = _group._write
+    apply = _group._apply
     late: list[Any] = []
+    statements: list[str] = []
+    posting_connections(lite.engine).connection().set_trace_callback(statements.append)
 
-    def write_then_let_one_arrive(driver: Any, dialect: Any, batch: list[Any]) -> Any:
+    def apply_then_let_one_arrive(
+        driver: Any, dialect: Any, batch: list[Any], admitted: list[Any]
+    ) -> Any:
         """The first set of statements runs, then another posting queues (still inside the
         open transaction), as a request thread would while the leader works."""
-        retry = write(driver, dialect, batch)
+        retry = apply(driver, dialect, batch, admitted)
         if not late:
             two = Money.of("2.00", "CNY")
             thread = threading.Thread(
@@ -167,12 +173,28 @@ def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
             assert group._queue, "the second posting did not queue"
         return retry
 
-    monkeypatch.setattr(_group, "_write", write_then_let_one_arrive)
+    monkeypatch.setattr(_group, "_apply", apply_then_let_one_arrive)
     first = lite.transfer(system, a.id, b.id, Money.of("1.00", "CNY"), idempotency_key="w-0")
     late[0].join(30)
+    posting_connections(lite.engine).connection().set_trace_callback(None)
     assert first.amount == Money.of("1.00", "CNY") and late[1].amount == Money.of("2.00", "CNY")
     # Both in the first one's transaction: one commit, the later posting's statements after.
     assert (group.postings - postings, group.batches - batches) == (2, 1)
+    # Two sets of key checks and balance moves, then one INSERT of each kind records both
+    # postings. (The trace repeats a statement for each trigger it fires: counted once.)
+    ran = [x.strip() for x, _ in groupby(statements)]
+    kinds = [x.split(" (")[0] if x.startswith("INSERT") else x.split()[0] for x in ran]
+    assert kinds == [
+        "BEGIN",
+        "SELECT",
+        "UPDATE",
+        "SELECT",
+        "UPDATE",
+        "INSERT INTO banking_postings",
+        "INSERT INTO banking_journal_entries",
+        "INSERT INTO lake_outbox",
+        "COMMIT",
+    ]
     assert lite.get_account(system, a.id).balance == Money.of("97.00", "CNY")
     with lite.engine.connect() as conn:
         seq = (

@@ -9,8 +9,9 @@ takes everything queued (up to :data:`MAX_BATCH`), runs the batch in one ``BEGIN
 transaction under the writer lock, commits once, and hands each waiter its own outcome. A
 lone caller is a batch of one (the same statements a transfer ran before). While the
 transaction is open the leader also *absorbs* what queues meanwhile: once ``BEGIN`` returns and
-after each set of statements it takes the postings that arrived and writes them in the same
-transaction, until none is waiting; only then does it commit. Without that, the threads one
+after each set of statements it takes the postings that arrived and moves their balances in the
+same transaction, until none is waiting; only then does it write the rows that record every
+posting of the transaction and commit. Without that, the threads one
 batch answered came back while the next ran and waited for a commit of their own, so batches
 alternated at about half the posting threads each.
 
@@ -22,7 +23,9 @@ Inside a batch the statements are set-based, not one per posting:
 * the balances: one guarded ``UPDATE`` (:func:`~._statements.guarded_update`, the one rule) per
   *round*, a round holding postings whose accounts are all distinct (a later posting on the same
   account goes in a later round, so running balances stay exact);
-* the postings, the sealing entries and the outbox rows: one ``INSERT`` each.
+* the postings, the sealing entries and the outbox rows: one ``INSERT`` each for the whole
+  transaction, after its last balance moved (per absorbed set they were three more statements
+  each time, and each statement hands the GIL away while the writer lock is held).
 
 Each posting stays all or nothing: a posting the rule refuses on both legs moved nothing; one
 refused on a single leg (the credit moved, the debit did not) makes the leader roll the
@@ -249,13 +252,16 @@ def _run(
         while True:
             driver.execute("BEGIN IMMEDIATE")
             try:
-                retry = _write(driver, engine.dialect, live)
+                admitted: list[_Queued] = []
+                retry = _apply(driver, engine.dialect, live, admitted)
                 while retry is None and absorb is not None:
                     arrived = absorb(batch)
                     if not arrived:
                         break
                     live += arrived
-                    retry = _write(driver, engine.dialect, arrived)
+                    retry = _apply(driver, engine.dialect, arrived, admitted)
+                if retry is None and admitted:
+                    _record(driver, engine.dialect, admitted)
             except BaseException:
                 with suppress(Exception):  # the connection may be unusable; replaced below
                     driver.rollback()
@@ -276,13 +282,21 @@ def _run(
     return sum(1 for q in batch if q.applied is not None)
 
 
-def _write(driver: Any, dialect: Dialect, batch: list[_Queued]) -> _Queued | None:
-    """The batch's statements in the open transaction. Returns a posting the rule admitted
-    only in part (the caller rolls back and runs the batch without it), else None."""
+def _apply(
+    driver: Any, dialect: Dialect, batch: list[_Queued], admitted: list[_Queued]
+) -> _Queued | None:
+    """Check ``batch``'s keys and move its balances in the open transaction, appending the
+    postings the rule admitted to ``admitted``. Returns a posting the rule admitted only in
+    part (the caller rolls back and runs the batch without it), else None.
+
+    The rows that record the admitted postings are written once for the whole transaction
+    (:func:`_record`), not per absorbed set: each statement hands the GIL away and waits to get
+    it back while the writer lock is held. The keys of one batch are distinct
+    (:meth:`GroupCommit._take_into`), so a later set's key check needs no earlier set's rows.
+    """
     for q in batch:
         q.applied, q.error, q.rows = None, None, []
     live = _check_keys(driver, batch)
-    admitted: list[_Queued] = []
     for round_ in _rounds(live):
         legs = [leg for q in round_ for leg in q.work.legs]
         moved = _update(driver, dialect, legs)
@@ -294,8 +308,11 @@ def _write(driver: Any, dialect: Dialect, batch: list[_Queued]) -> _Queued | Non
             elif got:
                 return q
             # else refused on every leg: nothing moved, answered None
-    if not admitted:
-        return None
+    return None
+
+
+def _record(driver: Any, dialect: Dialect, admitted: list[_Queued]) -> None:
+    """The admitted postings' rows, their sealing entries and their events: one INSERT each."""
     postings: list[Any] = []
     entries: list[Any] = []
     events: list[Event] = []
@@ -319,7 +336,6 @@ def _write(driver: Any, dialect: Dialect, batch: list[_Queued]) -> _Queued | Non
         emit_driver(cursor, dialect, *events, validated=True)
     finally:
         cursor.close()
-    return None
 
 
 def _check_keys(driver: Any, batch: list[_Queued]) -> list[_Queued]:
