@@ -9,6 +9,9 @@ each the same backend's ceiling for TPC-B's work, in the same run, and prints th
   transaction) on a file in the same directory, with the platform's pragmas
   (``store.SQLITE_PRAGMAS``: WAL, ``synchronous=FULL``), one connection per client thread
   (target >= 0.5x). ``--sqlite-synchronous normal`` runs both sides without the commit's fsync.
+  The two sides take turns in ``--rounds`` rounds (ours, then the peer, each for its share of
+  ``--seconds``), and the ratio is of their totals: on a shared two-core box the CPU's speed
+  drifts by a third within a minute, and one run of each, back to back, measured the drift.
 
 Every transfer is the full service path: authorisation, validation, guarded balance updates,
 postings, the sealed journal entry with its idempotency key, and the outbox event, atomically.
@@ -171,7 +174,11 @@ def _run_clients(
     processes: bool,
     pre_ping: bool = False,
     synchronous: str | None = None,
-) -> dict[str, float]:
+    first_seed: int = 0,
+) -> dict[str, Any]:
+    """Run ``clients`` for ``seconds``. Client ``i`` is seeded ``first_seed + i``, which also
+    names its actor and idempotency keys: a later round passes new seeds, or every transfer
+    would be a replay of an earlier round's key."""
     if processes:
         ctx = mp.get_context("spawn")
         barrier: Any = ctx.Barrier(clients)
@@ -179,7 +186,17 @@ def _run_clients(
         procs = [
             ctx.Process(
                 target=_client_proc,
-                args=(queue, url, accounts, seconds, i, barrier, pre_ping, None, synchronous),
+                args=(
+                    queue,
+                    url,
+                    accounts,
+                    seconds,
+                    first_seed + i,
+                    barrier,
+                    pre_ping,
+                    None,
+                    synchronous,
+                ),
             )
             for i in range(clients)
         ]
@@ -196,7 +213,7 @@ def _run_clients(
         shared.warm()
 
         def run(i: int) -> None:
-            results[i] = _client(url, accounts, seconds, i, barrier, pre_ping, shared)
+            results[i] = _client(url, accounts, seconds, first_seed + i, barrier, pre_ping, shared)
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
         for t in threads:
@@ -210,9 +227,15 @@ def _run_clients(
                 f" ({group.postings / max(group.batches, 1):.2f} each)"
             )
         engine.dispose()
-    latencies = sorted(x for r in results for x in r[0])  # type: ignore[index]
+    latencies = [x for r in results for x in r[0]]  # type: ignore[index]
     refused = sum(r[1] for r in results)  # type: ignore[index]
     cpu = sum(r[2] for r in results)  # type: ignore[index]
+    return _figures(latencies, seconds, refused, cpu)
+
+
+def _figures(latencies: list[float], seconds: float, refused: int, cpu: float) -> dict[str, Any]:
+    """Throughput, latency percentiles and client CPU (``cpu`` seconds in all) of one side."""
+    latencies = sorted(latencies)
     q = statistics.quantiles(latencies, n=100)
     return {
         "transfers": len(latencies),
@@ -221,6 +244,8 @@ def _run_clients(
         "p99_ms": q[98] * 1000,
         "refused": refused,
         "client_cpu_ms": cpu / max(len(latencies), 1) * 1000,
+        "cpu_s": cpu,
+        "latencies": latencies,
     }
 
 
@@ -320,10 +345,8 @@ _TPCB = (
 )
 
 
-def _plain_sqlite_tpcb(
-    directory: Path, clients: int, seconds: float, n_accounts: int, synchronous: str | None
-) -> float:
-    """TPC-B's work in plain ``sqlite3``: the ceiling a Python SQLite client can reach here."""
+def _plain_sqlite_setup(directory: Path, n_accounts: int) -> Path:
+    """The plain script's TPC-B tables (accounts, tellers, a branch, history), created once."""
     import sqlite3
 
     path = directory / "tpcb.db"
@@ -344,6 +367,16 @@ def _plain_sqlite_tpcb(
     db.execute("INSERT INTO branches VALUES (1, 0, '')")
     db.execute("COMMIT")
     db.close()
+    return path
+
+
+def _plain_sqlite_tpcb(
+    path: Path, clients: int, seconds: float, n_accounts: int, synchronous: str | None
+) -> int:
+    """TPC-B's work in plain ``sqlite3`` for ``seconds``: transactions committed (the ceiling
+    a Python SQLite client can reach here)."""
+    import sqlite3
+
     done = [0] * clients
     lock = threading.Lock()  # writers queue in-process, as the service's writer lock does
     barrier = threading.Barrier(clients)
@@ -380,10 +413,59 @@ def _plain_sqlite_tpcb(
         t.start()
     for t in threads:
         t.join()
-    return sum(done) / seconds
+    return sum(done)
 
 
-def _line(name: str, r: dict[str, float]) -> str:
+def _merged(rounds: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """One side's figures over all its rounds (``seconds`` of measured time in all)."""
+    return _figures(
+        [x for r in rounds for x in r["latencies"]],
+        seconds,
+        sum(r["refused"] for r in rounds),
+        sum(r["cpu_s"] for r in rounds),
+    )
+
+
+def _sqlite_rounds(args: argparse.Namespace) -> float:
+    """Our SQLite ledger and the plain script, taking turns; prints both and returns the ratio."""
+    tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    accounts = _seed(url, args.accounts)
+    peer = _plain_sqlite_setup(tmp, args.accounts)
+    sync = args.sqlite_synchronous.upper() if args.sqlite_synchronous else None
+    print("sqlite pragmas:", ", ".join(_pragmas(sync)))
+    share = args.seconds / args.rounds
+    ours: list[dict[str, Any]] = []
+    theirs = 0
+    for i in range(args.rounds):
+        ours.append(
+            _run_clients(
+                url,
+                accounts,
+                args.clients,
+                share,
+                args.sqlite_processes,
+                synchronous=sync,
+                first_seed=i * args.clients,
+            )
+        )
+        plain = _plain_sqlite_tpcb(peer, args.clients, share, args.accounts, sync)
+        theirs += plain
+        print(
+            f"round {i + 1}/{args.rounds}: sqlite {ours[-1]['tps']:.0f} transfers/s,"
+            f" plain sqlite3 {plain / share:.0f} tps: {ours[-1]['tps'] * share / plain:.1%}"
+        )
+    report = _merged(ours, args.seconds)
+    print(_line("sqlite", report), "ledger ok:", _verify(url))
+    figure = f"{theirs / args.seconds:>9.0f} tps (plain sqlite3, same pragmas and disk)"
+    print(f"{'sqlite3 TPC-B':<12} {figure}")
+    ratio = report["transfers"] / theirs
+    print(f"ratio        {ratio:9.1%} of plain sqlite3 TPC-B over the rounds (target >= 50%)")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return ratio
+
+
+def _line(name: str, r: dict[str, Any]) -> str:
     return (
         f"{name:<12} {r['tps']:>9.0f} transfers/s  p50 {r['p50_ms']:6.2f} ms  "
         f"p99 {r['p99_ms']:7.2f} ms  ({int(r['transfers'])} transfers, "
@@ -398,6 +480,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--pgbench-scale", type=int, default=8)
     parser.add_argument("--sqlite-processes", action="store_true")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="SQLite: turns each side takes (ours, then peer)"
+    )
     parser.add_argument("--pre-ping", action="store_true", help="keep pool pre-ping (PG)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument(
@@ -410,23 +495,10 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     print(f"clients: {args.clients}, {args.seconds:.0f} s per run, {args.accounts} accounts")
-    report: dict[str, dict[str, float]] = {}
+    report: dict[str, dict[str, Any]] = {}
     ratios: dict[str, float] = {}
     if not args.skip_sqlite:
-        tmp = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-        url = f"sqlite:///{tmp / 'bench.db'}"
-        accounts = _seed(url, args.accounts)
-        sync = args.sqlite_synchronous.upper() if args.sqlite_synchronous else None
-        print("sqlite pragmas:", ", ".join(_pragmas(sync)))
-        report["sqlite"] = _run_clients(
-            url, accounts, args.clients, args.seconds, args.sqlite_processes, synchronous=sync
-        )
-        print(_line("sqlite", report["sqlite"]), "ledger ok:", _verify(url))
-        plain = _plain_sqlite_tpcb(tmp, args.clients, args.seconds, args.accounts, sync)
-        ratio = ratios["sqlite"] = report["sqlite"]["tps"] / plain
-        print(f"{'sqlite3 TPC-B':<12} {plain:>9.0f} tps (plain sqlite3, same pragmas and disk)")
-        print(f"ratio        {ratio:9.1%} of plain sqlite3 TPC-B (target >= 50%)")
-        shutil.rmtree(tmp, ignore_errors=True)
+        ratios["sqlite"] = _sqlite_rounds(args)
     if not args.skip_postgres:
         print(f"load average before postgresql: {os.getloadavg()}")
         url = _pg_recreate(PG_BENCH_DB)
