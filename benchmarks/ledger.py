@@ -492,6 +492,8 @@ def main() -> None:
     )
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, not {args.rounds}")
 
     print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()}")
     print(f"clients: {args.clients}, {args.seconds:.0f} s per run, {args.accounts} accounts")

@@ -37,8 +37,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # synchronous_commit=on does. Banking's group commit shares one fsync among the transfers
 # waiting for the writer. temp_store=MEMORY: a multi-row write under triggers and foreign keys
 # keeps a statement journal, which SQLite otherwise spills to a temporary file past 64 KiB; a
-# posting batch did, opening, unlinking and writing one file per commit (measured: 22% fewer
-# write calls and 26% fewer bytes written per transfer without it; docs/benchmarks.md, Ledger).
+# posting batch did, opening, unlinking and writing one file per commit (kept in memory: 22%
+# fewer write calls and 26% fewer bytes written per transfer, measured; docs/benchmarks.md).
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "synchronous=FULL",

@@ -239,11 +239,12 @@ def _run(
     """One transaction for ``batch`` (the caller holds the writer lock); postings committed.
 
     ``absorb`` moves postings queued meanwhile into ``batch``: once the transaction is open
-    and after each set of statements, the postings that arrived are written in the same
-    transaction, until none is waiting. With absorption, most of a server's posting threads
-    share one commit (measured: 7.5 postings a commit with 8 client threads, against 4.6 when
-    the batch was only what was queued before the lock was taken, because the threads the
-    previous batch answered came back while this one ran).
+    and after each set of statements, the postings that arrived have their keys checked and
+    their balances moved in the same transaction, until none is waiting; then the rows of every
+    admitted posting are recorded at once (:func:`_record`). With absorption, most of a
+    server's posting threads share one commit (measured: 7.5 postings a commit with 8 client
+    threads, against 4.6 when the batch was only what was queued before the lock was taken,
+    because the threads the previous batch answered came back while this one ran).
     """
     raw = None if pool.dedicated else engine.raw_connection()
     driver: Any = pool.connection() if raw is None else raw.driver_connection
