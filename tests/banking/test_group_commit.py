@@ -17,7 +17,7 @@ from finbridge.banking.ledger import _group
 from finbridge.banking.ledger._connections import posting_connections
 from finbridge.banking.ledger._group import group_commit
 from finbridge.banking.writelock import writer_lock
-from finbridge.core import InsufficientFunds, Money, Principal
+from finbridge.core import BusinessRuleViolation, InsufficientFunds, Money, Principal
 
 
 def _queued_behind_the_writer_lock(
@@ -180,16 +180,13 @@ def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
     assert first.amount == Money.of("1.00", "CNY") and late[1].amount == Money.of("2.00", "CNY")
     # Both in the first one's transaction: one commit, the later posting's statements after.
     assert (group.postings - postings, group.batches - batches) == (2, 1)
-    # Two sets of key checks and balance moves, then one INSERT of each kind records both
-    # postings. (The trace repeats a statement for each trigger it fires: counted once.)
-    ran = [x.strip() for x, _ in groupby(statements)]
-    kinds = [x.split(" (")[0] if x.startswith("INSERT") else x.split()[0] for x in ran]
-    assert kinds == [
+    # Two sets of balance moves, one read of both keys, then one INSERT of each kind records
+    # both postings.
+    assert _kinds(statements) == [
         "BEGIN",
-        "SELECT",
+        "UPDATE",
         "UPDATE",
         "SELECT",
-        "UPDATE",
         "INSERT INTO banking_postings",
         "INSERT INTO banking_journal_entries",
         "INSERT INTO lake_outbox",
@@ -209,6 +206,83 @@ def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
         )
     assert seq == [late[1].entry_id, first.entry_id]  # the events in posting order
     assert lite.verify_ledger(system).ok
+
+
+def test_a_retried_key_in_a_batch_gets_its_first_answer_and_the_batch_runs_without_it(
+    lite: BankingService, open_lite: OpenFn, system: Principal
+) -> None:
+    a, b, c, poor = open_lite("100.00"), open_lite(), open_lite(), open_lite("1.00")
+    d, e, f, g, x, y = (
+        open_lite("10.00"),
+        open_lite(),
+        open_lite("10.00"),
+        open_lite(),
+        open_lite("10.00"),
+        open_lite(),
+    )
+
+    def move(src: str, dst: str, amount: str, key: str) -> Callable[[], Any]:
+        return lambda: lite.transfer(system, src, dst, Money.of(amount, "CNY"), idempotency_key=key)
+
+    # Two keys with an answer already: a refusal (the request is the same, so is the answer)
+    # and a posting that took all of x's money, so its retry's debit would be refused now.
+    with pytest.raises(InsufficientFunds):
+        move(poor.id, c.id, "5.00", "r-1")()
+    first = move(x.id, y.id, "10.00", "p-2")()
+    group = group_commit(lite.engine, writer_lock(lite.engine))
+    batches, postings = group.batches, group.postings
+    statements: list[str] = []
+    posting_connections(lite.engine).connection().set_trace_callback(statements.append)
+    try:
+        out = _queued_behind_the_writer_lock(
+            lite,
+            [
+                move(a.id, b.id, "1.00", "k-0"),  # the leader; absorbs the other four at once
+                move(poor.id, c.id, "5.00", "r-1"),
+                move(x.id, y.id, "10.00", "p-2"),
+                move(d.id, e.id, "2.00", "k-3"),
+                move(f.id, g.id, "3.00", "k-4"),
+            ],
+        )
+    finally:
+        posting_connections(lite.engine).connection().set_trace_callback(None)
+    # The service gives each retried key its first answer, whatever the accounts say now.
+    refusal = out[1]
+    assert isinstance(refusal, BusinessRuleViolation), refusal
+    assert refusal.code == InsufficientFunds.code and refusal.extra["replayed"], refusal
+    assert out[2].entry_id == first.entry_id and out[2].replayed
+    assert [out[i].amount for i in (0, 3, 4)] == [Money.of(m, "CNY") for m in ("1", "2", "3")]
+    # The retried postings' credits moved (their debits are refused now) before the
+    # transaction's one key read found both keys: rolled back, then run without them.
+    assert _kinds(statements) == [
+        "BEGIN",
+        "UPDATE",
+        "UPDATE",
+        "SELECT",
+        "ROLLBACK",
+        "BEGIN",
+        "UPDATE",
+        "SELECT",
+        "INSERT INTO banking_postings",
+        "INSERT INTO banking_journal_entries",
+        "INSERT INTO lake_outbox",
+        "COMMIT",
+    ]
+    assert (group.postings - postings, group.batches - batches) == (3, 1)
+    balances = {z.id: lite.get_account(system, z.id).balance.minor for z in (a, b, c, poor)}
+    balances |= {z.id: lite.get_account(system, z.id).balance.minor for z in (d, e, f, g, x, y)}
+    assert balances == {
+        a.id: 9900, b.id: 100, c.id: 0, poor.id: 100,
+        d.id: 800, e.id: 200, f.id: 700, g.id: 300, x.id: 0, y.id: 1000,
+    }  # fmt: skip
+    assert lite.verify_ledger(system).ok
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    """The traced statements' kinds (an INSERT with its table). The trace repeats a statement
+    for each trigger it fires: counted once."""
+    ran = [x.strip() for x, _ in groupby(statements)]
+    return [x.split(" (")[0] if x.startswith("INSERT") else x.split()[0] for x in ran]
 
 
 def test_postings_beyond_one_batch_wait_for_the_next(
