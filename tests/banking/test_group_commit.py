@@ -19,6 +19,15 @@ from finbridge.banking.ledger._group import group_commit
 from finbridge.banking.writelock import writer_lock
 from finbridge.core import BusinessRuleViolation, InsufficientFunds, Money, Principal
 
+# The end of a transaction that commits: one read of every key, one INSERT of each kind.
+_KEYS_ROWS_COMMIT = [
+    "SELECT",
+    "INSERT INTO banking_postings",
+    "INSERT INTO banking_journal_entries",
+    "INSERT INTO lake_outbox",
+    "COMMIT",
+]
+
 
 def _queued_behind_the_writer_lock(
     svc: BankingService, calls: list[Callable[[], Any]]
@@ -182,16 +191,7 @@ def test_a_posting_arriving_while_the_batch_runs_joins_its_transaction(
     assert (group.postings - postings, group.batches - batches) == (2, 1)
     # Two sets of balance moves, one read of both keys, then one INSERT of each kind records
     # both postings.
-    assert _kinds(statements) == [
-        "BEGIN",
-        "UPDATE",
-        "UPDATE",
-        "SELECT",
-        "INSERT INTO banking_postings",
-        "INSERT INTO banking_journal_entries",
-        "INSERT INTO lake_outbox",
-        "COMMIT",
-    ]
+    assert _kinds(statements) == ["BEGIN", "UPDATE", "UPDATE", *_KEYS_ROWS_COMMIT]
     assert lite.get_account(system, a.id).balance == Money.of("97.00", "CNY")
     with lite.engine.connect() as conn:
         seq = (
@@ -255,18 +255,8 @@ def test_a_retried_key_in_a_batch_gets_its_first_answer_and_the_batch_runs_witho
     # The retried postings' credits moved (their debits are refused now) before the
     # transaction's one key read found both keys: rolled back, then run without them.
     assert _kinds(statements) == [
-        "BEGIN",
-        "UPDATE",
-        "UPDATE",
-        "SELECT",
-        "ROLLBACK",
-        "BEGIN",
-        "UPDATE",
-        "SELECT",
-        "INSERT INTO banking_postings",
-        "INSERT INTO banking_journal_entries",
-        "INSERT INTO lake_outbox",
-        "COMMIT",
+        *["BEGIN", "UPDATE", "UPDATE", "SELECT", "ROLLBACK"],
+        *["BEGIN", "UPDATE", *_KEYS_ROWS_COMMIT],
     ]
     assert (group.postings - postings, group.batches - batches) == (3, 1)
     balances = {z.id: lite.get_account(system, z.id).balance.minor for z in (a, b, c, poor)}
