@@ -1,7 +1,10 @@
+import os
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import finbridge.core.ids as id_source
 from finbridge.core import ManualClock, Principal, Role, business_date, is_valid_id, new_id
 from finbridge.core.errors import PermissionDenied
 
@@ -12,6 +15,35 @@ def test_ids_are_unique_and_time_ordered() -> None:
     assert ids == sorted(ids)
     assert all(is_valid_id(i) for i in ids[:10])
     assert not is_valid_id("not-an-id")
+
+
+def _random_bits(value: str) -> int:
+    return int(value.replace("-", ""), 16) & ((1 << 62) - 1)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX")
+def test_a_forked_child_draws_its_own_random_bits() -> None:
+    # Random bits come from a block of OS randomness read 8 bytes an id: a child that kept
+    # the parent's unread bytes would make the parent's next ids (same millisecond, same
+    # counter), so the child starts with no block.
+    new_id()
+    if id_source._taken == len(id_source._pool):  # the block just ran out: start the next one
+        new_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids' random bits to the parent, then gone
+        try:
+            os.close(read)
+            os.write(write, ",".join(str(_random_bits(new_id())) for _ in range(8)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    parents = {_random_bits(new_id()) for _ in range(8)}
+    with os.fdopen(read) as pipe:
+        child = {int(x) for x in pipe.read().split(",")}
+    os.waitpid(pid, 0)
+    assert len(child) == 8 and len(parents) == 8
+    assert not parents & child
 
 
 def test_manual_clock_refuses_naive_datetimes() -> None:

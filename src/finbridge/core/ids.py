@@ -10,11 +10,28 @@ import uuid
 _lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+# Random bits are drawn from the OS 4 KiB at a time (512 ids), not 8 bytes per id: each
+# ``os.urandom`` releases the GIL, and in a process whose threads contend for it (a server's
+# request threads posting transfers) every id then cost a wait to win the GIL back.
+_BLOCK = 4096
+_pool = b""
+_taken = 0
+
+
+def _renew_in_child() -> None:
+    """After ``fork``: the parent's unread random bytes would give the child the parent's next
+    ids, and a parent thread may have held the lock at the moment of the fork."""
+    global _lock, _pool, _taken
+    _lock = threading.Lock()
+    _pool, _taken = b"", 0
+
+
+os.register_at_fork(after_in_child=_renew_in_child)
 
 
 def new_id() -> str:
     """A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, a 12-bit counter, 62 random bits."""
-    global _last_ms, _seq
+    global _last_ms, _seq, _pool, _taken
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
@@ -28,7 +45,10 @@ def new_id() -> str:
             _seq = 0
         _last_ms = ms
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        if _taken >= len(_pool):
+            _pool, _taken = os.urandom(_BLOCK), 0
+        rand = int.from_bytes(_pool[_taken : _taken + 8], "big") & ((1 << 62) - 1)
+        _taken += 8
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= seq << 64
