@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -131,8 +132,11 @@ def main() -> None:
     readies = []
     for run in range(args.runs):
         data = Path(tempfile.mkdtemp(prefix="finbridge-startup-"))
-        key = prepare(data)
-        ready, postings = time_serve(data, key, args.port + run)
+        try:
+            key = prepare(data)
+            ready, postings = time_serve(data, key, args.port + run)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)  # each run's database, gone with it
         readies.append(ready)
         print(
             f"serve run {run + 1}: ready after {ready:.2f} s; first transfers (ms): "
