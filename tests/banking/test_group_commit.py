@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from itertools import groupby
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from finbridge.banking import BankingService
 from finbridge.banking.ledger import _group
 from finbridge.banking.ledger._connections import posting_connections
 from finbridge.banking.ledger._group import group_commit
+from finbridge.banking.ledger._posting import Replay
+from finbridge.banking.service._checks import scoped
 from finbridge.banking.writelock import writer_lock
 from finbridge.core import BusinessRuleViolation, InsufficientFunds, Money, Principal
 
@@ -266,6 +269,28 @@ def test_a_retried_key_in_a_batch_gets_its_first_answer_and_the_batch_runs_witho
         d.id: 800, e.id: 200, f.id: 700, g.id: 300, x.id: 0, y.id: 1000,
     }  # fmt: skip
     assert lite.verify_ledger(system).ok
+
+
+def test_a_key_with_both_an_entry_and_a_refusal_is_answered_from_the_entry(
+    lite: BankingService, open_lite: OpenFn, system: Principal
+) -> None:
+    a, b = open_lite("10.00"), open_lite()
+    lite.transfer(system, a.id, b.id, Money.of("1.00", "CNY"), idempotency_key="both")
+    key = scoped(system, "both")
+    with lite.engine.begin() as conn:  # a refusal stored beside it (only a race does this)
+        conn.execute(
+            text(
+                "INSERT INTO banking_refusals (idempotency_key, request_fingerprint, code,"
+                " title, detail, field, extra, created_at) VALUES (:k, 'fp', 'insufficient_funds',"
+                " 'Insufficient funds', 'no', NULL, '{}', '2026-01-01 00:00:00')"
+            ),
+            {"k": key},
+        )
+    queued = _group._Queued(work=SimpleNamespace(scoped_key=key))  # type: ignore[arg-type]
+    fresh = _group._Queued(work=SimpleNamespace(scoped_key=key + "-new"))  # type: ignore[arg-type]
+    driver = posting_connections(lite.engine).connection()
+    assert _group._answered(driver, [queued, fresh]) == [queued]
+    assert isinstance(queued.error, Replay) and fresh.error is None
 
 
 def _kinds(statements: list[str]) -> list[str]:

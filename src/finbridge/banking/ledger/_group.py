@@ -18,8 +18,10 @@ alternated at about half the posting threads each.
 Inside a batch the statements are set-based, not one per posting:
 
 * the keys: one read of ``banking_refusals`` and ``banking_journal_entries`` for every key of
-  the transaction, after its last balance moved and before its rows are written (a stored
-  refusal wins, a sealed entry is a :class:`~._posting.Replay`). A key that has an answer
+  the transaction, after its last balance moved and before its rows are written (a sealed
+  entry is a :class:`~._posting.Replay`, a stored refusal a :class:`~._posting.KnownRefusal`;
+  a key with both, which only a race makes, is the entry's: the money moved, and the service
+  reads a key's entry before its refusal too). A key that has an answer
   rolls the transaction back, and it runs again without that posting. Such a key is a retry:
   of a guarded movement only when it raced its first try past the service's own key check,
   of an unguarded one (the service reads no key before posting it) whenever a client retries.
@@ -287,9 +289,7 @@ def _run(
             if answered:
                 live = [q for q in live if q not in answered]  # they keep their answers
             else:
-                assert retry is not None
                 live = [q for q in live if q is not retry]
-                retry.applied = None
         driver.commit()
     except engine.dialect.loaded_dbapi.Error:
         if raw is None:
@@ -361,19 +361,16 @@ def _answered(driver: Any, batch: list[_Queued]) -> list[_Queued]:
     if not batch:
         return []
     keys = [q.work.scoped_key for q in batch]
-    found = dict(driver.execute(_keys_sql(len(keys)), keys + keys).fetchall())
-    if not found:
-        return []
+    found: dict[str, str] = {}
+    for key, answer in driver.execute(_keys_sql(len(keys)), keys + keys).fetchall():
+        if found.get(key) != "posted":  # an entry beside a refusal: the money moved
+            found[key] = answer
     answered = []
     for q in batch:
-        answer = found.get(q.work.scoped_key)
-        if answer == "refused":  # the key's first answer stands: a stored refusal wins
-            q.error = KnownRefusal(q.work.scoped_key)
-        elif answer == "posted":
-            q.error = Replay(q.work.scoped_key)
-        else:
-            continue
-        answered.append(q)
+        key = q.work.scoped_key
+        if key in found:
+            q.error = Replay(key) if found[key] == "posted" else KnownRefusal(key)
+            answered.append(q)
     return answered
 
 
