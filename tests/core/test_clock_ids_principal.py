@@ -1,11 +1,21 @@
+import itertools
 import os
 import sys
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 import finbridge.core.ids as id_source
-from finbridge.core import ManualClock, Principal, Role, business_date, is_valid_id, new_id
+from finbridge.core import (
+    ManualClock,
+    Principal,
+    Role,
+    business_date,
+    is_valid_id,
+    new_id,
+    new_secret_id,
+)
 from finbridge.core.errors import PermissionDenied
 
 
@@ -15,6 +25,22 @@ def test_ids_are_unique_and_time_ordered() -> None:
     assert ids == sorted(ids)
     assert all(is_valid_id(i) for i in ids[:10])
     assert not is_valid_id("not-an-id")
+
+
+def test_secret_ids_are_random_version_4_uuids() -> None:
+    ids = [new_secret_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 4 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert all(is_valid_id(i) for i in ids)
+    # Nothing time-ordered about them: 2,000 sorted by chance has odds of 1 in 2000!.
+    assert ids != sorted(ids)
+    # Every one of the 122 random bits varies across the sample (a fixed bit would mean fewer).
+    fixed = (1 << 128) - 1
+    for a, b in itertools.pairwise(parsed):
+        fixed &= ~(a.int ^ b.int)
+    version_and_variant = (0xF << 76) | (0x3 << 62)
+    assert fixed == version_and_variant
 
 
 def _random_bits(value: str) -> int:

@@ -3,6 +3,7 @@ customer and channel that hold under 16 concurrent payers."""
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +84,8 @@ def test_a_request_link_is_paid_once_and_expires(
     bob = wallets("Bob")
     req = pay.payments.request_money(customer_of(bob["CNY"]), to_account_id=bob["CNY"].id,
                                      amount=Money.of("42.00", "CNY"), note="tickets")  # fmt: skip
+    # The id is the link's capability: 122 random bits, nothing of when it was made.
+    assert uuid.UUID(req.id).version == 4
     actor = customer_of(alice["CNY"])
     assert pay.payments.get_request(actor, req.id).amount == Money.of("42.00", "CNY")
     paid = pay.payments.pay_request(actor, req.id, from_account_id=alice["CNY"].id,

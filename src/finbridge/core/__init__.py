@@ -19,7 +19,7 @@ from finbridge.core.errors import (
     StepUpRequired,
     ValidationError,
 )
-from finbridge.core.ids import is_valid_id, new_id
+from finbridge.core.ids import is_valid_id, new_id, new_secret_id
 from finbridge.core.money import CURRENCIES, Currency, Money, currency
 from finbridge.core.principal import Principal, PrincipalKind, Role
 from finbridge.core.settings import Settings
@@ -56,4 +56,5 @@ __all__ = [
     "ensure_aware",
     "is_valid_id",
     "new_id",
+    "new_secret_id",
 ]

@@ -34,7 +34,7 @@ from finbridge.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from finbridge.core.ids import new_id
+from finbridge.core.ids import new_id, new_secret_id
 from finbridge.core.money import Money
 from finbridge.core.principal import Principal
 from finbridge.core.settings import PaymentsSettings
@@ -467,7 +467,9 @@ class PaymentDesk(RefundCommands):
             raise CurrencyMismatch(f"account holds {account.currency}", field="currency")
         now = self.clock.now()
         row = MoneyRequestRow(
-            id=new_id(), requester_customer_id=account.customer_id, to_account_id=account.id,
+            # The id is the link's capability: random through and through, not a UUIDv7.
+            id=new_secret_id(), requester_customer_id=account.customer_id,
+            to_account_id=account.id,
             amount_minor=amount.minor, currency=amount.code, note=note, status="open",
             payment_id=None, created_at=now,
             expires_at=now + timedelta(seconds=self.settings.request_seconds),
