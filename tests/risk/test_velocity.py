@@ -394,22 +394,21 @@ def observed(
     return got
 
 
-@pytest.fixture(params=["reserved", "grown"])
-def arrays(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+@pytest.fixture(params=[False, True], ids=["reserved", "grown"])
+def grows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
     """Stores with their arrays reserved up front (the default), or reserved tiny so that they
     grow by doubling while the test runs: both must give the same features."""
-    if request.param == "grown":
+    if request.param:
         monkeypatch.setattr(velocity_module, "_ARENA_RESERVE_WORDS", 64)
         monkeypatch.setattr(velocity_module, "_META_RESERVE_ROWS", 4)
-    return str(request.param)
+    return bool(request.param)
 
 
-def _grew(store: InProcessVelocity) -> tuple[bool, bool]:
-    """Whether the store's queues and entity rows outgrew their reservations."""
-    return (
-        store._arena.shape[0] > velocity_module._ARENA_RESERVE_WORDS,
-        store._meta.shape[0] > velocity_module._META_RESERVE_ROWS,
-    )
+def _assert_grew(store: InProcessVelocity, grows: bool) -> None:
+    """The store's queues and entity rows outgrew their reservations, or neither did."""
+    arena = store._arena.shape[0] > velocity_module._ARENA_RESERVE_WORDS
+    meta = store._meta.shape[0] > velocity_module._META_RESERVE_ROWS
+    assert (arena, meta) == (grows, grows)
 
 
 def _rss_bytes() -> int:
@@ -421,6 +420,7 @@ def _rss_bytes() -> int:
 def test_the_arrays_are_reserved_and_never_copied_while_they_fill() -> None:
     # Doubling copied every page of the windows under the lock (80-106 ms at the gateway's
     # sizes, each decision in flight waiting): the reservation is made once, lazily mapped.
+    InProcessVelocity(default_config())  # the process's first store loads numba (~140 MiB)
     before = _rss_bytes()
     store = InProcessVelocity(default_config())
     reserved = store._arena.nbytes + store._meta.nbytes
@@ -435,7 +435,7 @@ def test_the_arrays_are_reserved_and_never_copied_while_they_fill() -> None:
     assert (store._arena.ctypes.data, store._meta.ctypes.data) == (arena, meta)
 
 
-def test_default_windows_equal_the_exact_reference_bit_for_bit(arrays: str) -> None:
+def test_default_windows_equal_the_exact_reference_bit_for_bit(grows: bool) -> None:
     # All six entity types, 20 windows from 1m to 180d, late events clamped or refused, values
     # missing for some distinct counts: every float equal to Python ints through ``finish``.
     rng = random.Random(3)
@@ -460,7 +460,7 @@ def test_default_windows_equal_the_exact_reference_bit_for_bit(arrays: str) -> N
     want = exact_reference(events, cfg)
     assert sum(w is None for w in want) > 5  # some were refused as late
     assert got == want
-    assert _grew(store) == ((True, True) if arrays == "grown" else (False, False))
+    _assert_grew(store, grows)
 
 
 def test_huge_amounts_stay_exact_and_too_large_is_refused() -> None:
@@ -488,7 +488,7 @@ def test_huge_amounts_stay_exact_and_too_large_is_refused() -> None:
     assert store.observe(last) == exact_reference([*events, last], cfg)[-1]
 
 
-def test_forgotten_entities_free_their_room(arrays: str) -> None:
+def test_forgotten_entities_free_their_room(grows: bool) -> None:
     # Thousands of short-lived entities: slots and ring blocks are reused after the sweep, busy
     # ones grow their rings, and every feature stays exact.
     cfg = VelocityConfig(
@@ -511,4 +511,4 @@ def test_forgotten_entities_free_their_room(arrays: str) -> None:
         assert dicts.observe(ev) == w
     assert dicts.entity_count() < 100  # the idle ips were forgotten
     assert dicts._next_slot < 150  # and their slots reused (~300 ips came and went)
-    assert _grew(dicts) == ((True, True) if arrays == "grown" else (False, False))
+    _assert_grew(dicts, grows)
